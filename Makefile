@@ -1,0 +1,96 @@
+# leaktrace: records Python calls of a live CPython with eBPF, finds leakage.
+#   make            build .output/leaktrace
+#   sudo make test  install missing Debian packages, build, run every test
+#   sudo make demo  install, build, run the image-classifier demo end to end
+#   make bench      benchmarks, results in docs/PERFORMANCE.md
+# V=1 shows the commands.
+OUTPUT := .output
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= bpftool
+CC ?= gcc
+PY ?= /usr/bin/python3.11
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+
+CFLAGS ?= -g -O2
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	  -Wno-missing-field-initializers -I$(OUTPUT) -Iuser -Ibpf
+LDLIBS := -lbpf -lelf -lz -lm -lpthread
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ibpf
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+GEN_HDRS := $(OUTPUT)/py_offsets_gen.h
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.PHONY: all deps test demo bench fuzz install clean
+all: $(OUTPUT)/leaktrace $(TEST_BINS)
+
+deps:
+	$(Q)scripts/deps.sh
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# Offsets and probe sites of the CPython builds whose debug info is
+# installed here (python3.X-dbg); known builds are also checked in.
+$(OUTPUT)/py_offsets_gen.h: scripts/gen_offsets.sh | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)scripts/gen_offsets.sh > $@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/leaktrace: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh $(T)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run.sh
+
+install: all
+	install -D -m 0755 $(OUTPUT)/leaktrace $(DESTDIR)/usr/local/sbin/leaktrace
+	[ ! -f docs/leaktrace.8 ] || install -D -m 0644 docs/leaktrace.8 $(DESTDIR)/usr/local/share/man/man8/leaktrace.8
+
+clean:
+	rm -rf $(OUTPUT)
+
+.DELETE_ON_ERROR:
+.SECONDARY:

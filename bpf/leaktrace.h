@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef LEAKTRACE_H
+#define LEAKTRACE_H
+#endif

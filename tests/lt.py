@@ -1,0 +1,68 @@
+"""Shared helpers of leaktrace's Python tests (run with /usr/bin/python3.11).
+
+A test file defines functions decorated with @test and ends with
+`lt.main()`, which runs them and prints PASS/FAIL/SKIP lines for
+tests/run.sh.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LEAKTRACE = os.path.join(ROOT, ".output", "leaktrace")
+PY = "/usr/bin/python3.11"
+
+_tests = []
+
+
+class Skip(Exception):
+    pass
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+def run(args, check=True, timeout=300, **kw):
+    """Run a command, return CompletedProcess with text stdout/stderr."""
+    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError("%s exited %d\nstdout: %s\nstderr: %s" % (
+            " ".join(map(str, args)), p.returncode, p.stdout[-3000:], p.stderr[-3000:]))
+    return p
+
+
+def leaktrace(*args, **kw):
+    return run([LEAKTRACE] + [str(a) for a in args], **kw)
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="lt-test-")
+
+
+def need_root():
+    if os.geteuid() != 0:
+        raise Skip("needs root (BPF)")
+
+
+def main():
+    only = sys.argv[1:]
+    failed = 0
+    for fn in _tests:
+        if only and fn.__name__ not in only:
+            continue
+        name = "%s:%s" % (os.path.basename(sys.modules[fn.__module__].__file__), fn.__name__)
+        try:
+            fn()
+            print("PASS %s" % name, flush=True)
+        except Skip as e:
+            print("SKIP %s: %s" % (name, e), flush=True)
+        except Exception as e:
+            failed += 1
+            traceback.print_exc(file=sys.stdout)
+            first = (str(e).splitlines() or [type(e).__name__])[0]
+            print("FAIL %s: %s" % (name, first[:300]), flush=True)
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * In-memory model of a leaktrace trace (SPEC section 2), shared by the
+ * recorder (which builds executions from probe events) and by every reader
+ * and analysis (which parse them back).
+ *
+ * Strings that repeat across a trace (function names, files, type names) are
+ * interned once for the life of the process (lt_intern); everything that
+ * belongs to one execution (nodes, value strings) lives in that execution's
+ * arena and is freed with it (lt_exec_free).
+ */
+#ifndef LT_TRACE_H
+#define LT_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- arena: bump allocator, freed as a whole -------------------------- */
+struct lt_arena_chunk;
+struct lt_arena {
+	struct lt_arena_chunk *head;
+	size_t used_total;
+};
+void *lt_arena_alloc(struct lt_arena *a, size_t size);	/* zeroed, 8-aligned */
+char *lt_arena_strndup(struct lt_arena *a, const char *s, size_t n);
+void lt_arena_free(struct lt_arena *a);
+
+/* ---- interned strings: equal strings give the same pointer ------------ */
+const char *lt_intern(const char *s);
+const char *lt_intern_n(const char *s, size_t n);
+
+/* ---- values (RET and args) -------------------------------------------- */
+enum lt_vkind {
+	LT_V_NONE = 0,	/* type only: no "value" key */
+	LT_V_INT,	/* u.i */
+	LT_V_BIGINT,	/* s: decimal digits with optional '-', too big for int64 */
+	LT_V_FLOAT,	/* u.f (may be nan/inf) */
+	LT_V_BOOL,	/* u.b */
+	LT_V_STR,	/* s/slen: UTF-8 text (may contain NUL) */
+	LT_V_HASH,	/* s: "h:<hex>" from --hash-values */
+};
+
+struct lt_value {
+	const char *type;	/* interned tp_name; "<raise>" for an exception exit */
+	uint8_t kind;		/* enum lt_vkind */
+	bool yield;		/* a generator/coroutine run that ended in yield */
+	bool truncated;		/* str cut at --str-len */
+	union {
+		int64_t i;
+		double f;
+		bool b;
+	} u;
+	const char *s;		/* arena-owned for STR/BIGINT/HASH */
+	uint32_t slen;
+};
+
+/* ---- call tree --------------------------------------------------------- */
+struct lt_node {
+	const char *fn;		/* interned qualified name; "<thread>" etc. for synthetic */
+	const char *file;	/* interned, NULL if absent */
+	int32_t line;		/* -1 if absent */
+	bool has_ret;
+	struct lt_value ret;
+	int64_t dur_ns;		/* -1 if absent */
+	uint32_t ncalls;	/* number of children */
+	uint32_t truncated_calls;
+	uint32_t nargs;
+	struct lt_value *args;	/* arena array of nargs, NULL if no "args" */
+	struct lt_node *first, *last, *next;	/* children in call order */
+	struct lt_node *parent;	/* NULL for the root */
+};
+
+static inline bool lt_node_synthetic(const struct lt_node *n)
+{
+	return n->fn && n->fn[0] == '<';
+}
+
+struct lt_exec {
+	int64_t id;
+	int32_t pid, tid;
+	int32_t nspid, nstid;	/* pid/tid inside the target's pid namespace, 0 if same */
+	uint64_t start_ns;	/* CLOCK_MONOTONIC */
+	int64_t dur_ns;		/* -1 if absent */
+	bool complete;
+	struct lt_node *root;
+	struct lt_arena arena;	/* owns root and all its nodes */
+};
+
+struct lt_exec *lt_exec_new(void);
+void lt_exec_free(struct lt_exec *e);
+struct lt_node *lt_node_new(struct lt_exec *e, const char *fn);	/* fn interned by caller */
+void lt_node_append(struct lt_node *parent, struct lt_node *child);
+
+/* ---- header and trailer ------------------------------------------------ */
+struct lt_header {
+	int format;
+	const char *tool, *python, *root, *start, *mechanism;
+	int32_t pid;
+	int argc;
+	const char **argv;
+};
+
+struct lt_stats {
+	uint64_t execs, calls, lost_events, incomplete_execs, truncated_strings;
+	uint64_t excluded_calls;	/* calls left out by --exclude-path */
+	uint64_t read_failures;		/* target memory reads that failed */
+};
+
+/* ---- writer (JSON Lines, gzip when the name ends in .gz) -------------- */
+struct lt_writer;
+/* path "-" = stdout. Returns NULL and prints "leaktrace: PATH: reason" on error. */
+struct lt_writer *lt_writer_open(const char *path);
+int lt_writer_header(struct lt_writer *w, const struct lt_header *h);
+int lt_writer_exec(struct lt_writer *w, const struct lt_exec *e);
+int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s);
+/* flush and close; returns 0 or -errno-like negative on a write error */
+int lt_writer_close(struct lt_writer *w);
+
+/* ---- reader ------------------------------------------------------------ */
+/*
+ * Reads executions one at a time from a trace file (plain or gzip, "-" for
+ * stdin), a directory of trace files, or a directory of the paper's JSON
+ * traces (auto-detected). Never holds more than one execution in memory.
+ */
+struct lt_reader;
+/* NULL after printing "leaktrace: PATH: reason" */
+struct lt_reader *lt_reader_open(const char *path);
+/* 1: *out is the next execution (caller frees with lt_exec_free);
+ * 0: end of input; -1: malformed input, "FILE:LINE: reason" printed. */
+int lt_reader_next(struct lt_reader *r, struct lt_exec **out);
+/* "FILE:LINE" of the execution last returned */
+const char *lt_reader_where(const struct lt_reader *r);
+/* header of the current file (NULL for paper files) and the trailer seen so
+ * far (summed over files) */
+const struct lt_header *lt_reader_header(const struct lt_reader *r);
+const struct lt_stats *lt_reader_stats(const struct lt_reader *r);
+void lt_reader_close(struct lt_reader *r);
+
+#endif /* LT_TRACE_H */
