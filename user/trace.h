@@ -29,6 +29,10 @@ void lt_arena_free(struct lt_arena *a);
 /* ---- interned strings: equal strings give the same pointer ------------ */
 const char *lt_intern(const char *s);
 const char *lt_intern_n(const char *s, size_t n);
+/* only for pointers returned by lt_intern*: stored length and hash */
+size_t lt_intern_len(const char *interned);
+uint32_t lt_intern_hash(const char *interned);
+uint32_t lt_hash_bytes(const void *p, size_t n);
 
 /* ---- values (RET and args) -------------------------------------------- */
 enum lt_vkind {
@@ -87,10 +91,15 @@ struct lt_exec {
 	struct lt_arena arena;	/* owns root and all its nodes */
 };
 
+/* new execution: dur_ns = -1, complete = true, everything else 0/NULL */
 struct lt_exec *lt_exec_new(void);
 void lt_exec_free(struct lt_exec *e);
+/* new node in e's arena: line = -1, dur_ns = -1, no ret, no children */
 struct lt_node *lt_node_new(struct lt_exec *e, const char *fn);	/* fn interned by caller */
 void lt_node_append(struct lt_node *parent, struct lt_node *child);
+/* pre-order walk without recursion: the node after n inside top's subtree,
+ * NULL at the end (for (n = top; n; n = lt_node_preorder_next(top, n))) */
+struct lt_node *lt_node_preorder_next(const struct lt_node *top, const struct lt_node *n);
 
 /* ---- header and trailer ------------------------------------------------ */
 struct lt_header {
@@ -114,6 +123,13 @@ struct lt_writer *lt_writer_open(const char *path);
 int lt_writer_header(struct lt_writer *w, const struct lt_header *h);
 int lt_writer_exec(struct lt_writer *w, const struct lt_exec *e);
 int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s);
+/* Lines are built whole and written in one piece. Absent fields are
+ * omitted: "file" when NULL, "line" when < 0, "ret" unless has_ret,
+ * "dur_ns" when < 0, "ret"/"dur_ns" on synthetic nodes, "args" when NULL,
+ * "truncated_calls" when 0, "calls" when a node has no children, "pid" and
+ * other header strings when 0/NULL. Returns 0 or a negative errno. */
+/* push buffered lines to the file (e.g. for `-o -` piped to a reader) */
+int lt_writer_flush(struct lt_writer *w);
 /* flush and close; returns 0 or -errno-like negative on a write error */
 int lt_writer_close(struct lt_writer *w);
 

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+/* In-memory trace model: arenas, interned strings, executions and nodes. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "trace.h"
+
+/* ---- arena -------------------------------------------------------------- */
+struct lt_arena_chunk {
+	struct lt_arena_chunk *next;
+	size_t size, used;
+	char data[];
+};
+
+#define ARENA_CHUNK (64 * 1024)
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p) {
+		fprintf(stderr, "leaktrace: out of memory (%zu bytes)\n", n);
+		exit(1);
+	}
+	return p;
+}
+
+void *lt_arena_alloc(struct lt_arena *a, size_t size)
+{
+	struct lt_arena_chunk *c = a->head;
+	size = (size + 7) & ~(size_t)7;
+	if (!c || c->size - c->used < size) {
+		size_t cs = size > ARENA_CHUNK / 4 ? size : ARENA_CHUNK;
+		c = xmalloc(sizeof(*c) + cs);
+		c->size = cs;
+		c->used = 0;
+		if (size > ARENA_CHUNK / 4 && a->head) {
+			/* big block: keep the current chunk in front for small allocs */
+			c->next = a->head->next;
+			a->head->next = c;
+		} else {
+			c->next = a->head;
+			a->head = c;
+		}
+	}
+	void *p = c->data + c->used;
+	c->used += size;
+	a->used_total += size;
+	memset(p, 0, size);
+	return p;
+}
+
+char *lt_arena_strndup(struct lt_arena *a, const char *s, size_t n)
+{
+	char *p = lt_arena_alloc(a, n + 1);
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+void lt_arena_free(struct lt_arena *a)
+{
+	struct lt_arena_chunk *c = a->head, *n;
+	for (; c; c = n) {
+		n = c->next;
+		free(c);
+	}
+	a->head = NULL;
+	a->used_total = 0;
+}
+
+/* ---- interned strings -------------------------------------------------- */
+/*
+ * Each interned string is stored as [uint32 len][uint32 hash][bytes][NUL] in
+ * blocks that are never freed; the table maps (bytes, len) to the pointer.
+ */
+struct istr {
+	uint32_t len, hash;
+	char s[];
+};
+
+static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct istr **itab;
+static size_t itab_cap, itab_n;
+static char *iblock;
+static size_t iblock_left;
+
+uint32_t lt_hash_bytes(const void *p, size_t n)
+{
+	/* FNV-1a, 32 bit, with a final mix */
+	const unsigned char *b = p;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	h ^= h >> 15;
+	h *= 0x2c1b3c6dU;
+	h ^= h >> 12;
+	return h;
+}
+
+static void itab_grow(void)
+{
+	size_t ncap = itab_cap ? itab_cap * 2 : 4096;
+	struct istr **n = calloc(ncap, sizeof(*n));
+	if (!n) {
+		fprintf(stderr, "leaktrace: out of memory (intern table)\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < itab_cap; i++) {
+		struct istr *e = itab[i];
+		if (!e)
+			continue;
+		size_t j = e->hash & (ncap - 1);
+		while (n[j])
+			j = (j + 1) & (ncap - 1);
+		n[j] = e;
+	}
+	free(itab);
+	itab = n;
+	itab_cap = ncap;
+}
+
+const char *lt_intern_n(const char *s, size_t n)
+{
+	uint32_t h = lt_hash_bytes(s, n);
+	const char *ret;
+
+	pthread_mutex_lock(&intern_lock);
+	if ((itab_n + 1) * 2 > itab_cap)
+		itab_grow();
+	size_t j = h & (itab_cap - 1);
+	for (;;) {
+		struct istr *e = itab[j];
+		if (!e)
+			break;
+		if (e->hash == h && e->len == n && !memcmp(e->s, s, n)) {
+			ret = e->s;
+			goto out;
+		}
+		j = (j + 1) & (itab_cap - 1);
+	}
+	size_t need = (sizeof(struct istr) + n + 1 + 7) & ~(size_t)7;
+	if (need > iblock_left) {
+		size_t bs = need > 256 * 1024 ? need : 256 * 1024;
+		iblock = xmalloc(bs);
+		iblock_left = bs;
+	}
+	struct istr *e = (struct istr *)iblock;
+	iblock += need;
+	iblock_left -= need;
+	e->len = (uint32_t)n;
+	e->hash = h;
+	memcpy(e->s, s, n);
+	e->s[n] = 0;
+	itab[j] = e;
+	itab_n++;
+	ret = e->s;
+out:
+	pthread_mutex_unlock(&intern_lock);
+	return ret;
+}
+
+const char *lt_intern(const char *s)
+{
+	return s ? lt_intern_n(s, strlen(s)) : NULL;
+}
+
+static const struct istr *istr_of(const char *s)
+{
+	return (const struct istr *)(s - offsetof(struct istr, s));
+}
+
+size_t lt_intern_len(const char *interned)
+{
+	return istr_of(interned)->len;
+}
+
+uint32_t lt_intern_hash(const char *interned)
+{
+	return istr_of(interned)->hash;
+}
+
+/* ---- executions and nodes ------------------------------------------------ */
+struct lt_exec *lt_exec_new(void)
+{
+	struct lt_exec *e = calloc(1, sizeof(*e));
+	if (!e) {
+		fprintf(stderr, "leaktrace: out of memory\n");
+		exit(1);
+	}
+	e->dur_ns = -1;
+	e->complete = true;
+	return e;
+}
+
+void lt_exec_free(struct lt_exec *e)
+{
+	if (!e)
+		return;
+	lt_arena_free(&e->arena);
+	free(e);
+}
+
+struct lt_node *lt_node_new(struct lt_exec *e, const char *fn)
+{
+	struct lt_node *n = lt_arena_alloc(&e->arena, sizeof(*n));
+	n->fn = fn;
+	n->line = -1;
+	n->dur_ns = -1;
+	return n;
+}
+
+void lt_node_append(struct lt_node *parent, struct lt_node *child)
+{
+	child->parent = parent;
+	child->next = NULL;
+	if (parent->last)
+		parent->last->next = child;
+	else
+		parent->first = child;
+	parent->last = child;
+	parent->ncalls++;
+}
+
+/* pre-order successor without recursion; stays inside the subtree of top */
+struct lt_node *lt_node_preorder_next(const struct lt_node *top, const struct lt_node *n)
+{
+	if (n->first)
+		return n->first;
+	while (n && n != top) {
+		if (n->next)
+			return n->next;
+		n = n->parent;
+	}
+	return NULL;
+}

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+/* Trace writer: JSON Lines per SPEC 2, gzip when the name ends in ".gz". */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "json.h"
+#include "trace.h"
+
+struct lt_writer {
+	char *path;
+	FILE *f;		/* plain output */
+	gzFile gz;		/* gzip output */
+	struct jw jw;		/* the line being built */
+	int err;		/* first write error (negative errno) */
+};
+
+static bool ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+struct lt_writer *lt_writer_open(const char *path)
+{
+	struct lt_writer *w = calloc(1, sizeof(*w));
+	if (!w) {
+		fprintf(stderr, "leaktrace: %s: out of memory\n", path);
+		return NULL;
+	}
+	w->path = strdup(path);
+	jw_init(&w->jw);
+	int fd;
+	if (!strcmp(path, "-")) {
+		fd = dup(STDOUT_FILENO);
+	} else {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	}
+	if (fd < 0) {
+		fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	if (strcmp(path, "-") && ends_with(path, ".gz")) {
+		/* level 1: the recorder writes while tracing, speed matters more */
+		w->gz = gzdopen(fd, "wb1");
+		if (!w->gz) {
+			close(fd);
+			fprintf(stderr, "leaktrace: %s: cannot start gzip stream\n", path);
+			goto fail;
+		}
+		gzbuffer(w->gz, 256 * 1024);
+	} else {
+		w->f = fdopen(fd, "w");
+		if (!w->f) {
+			fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+			close(fd);
+			goto fail;
+		}
+		setvbuf(w->f, NULL, _IOFBF, 256 * 1024);
+	}
+	return w;
+fail:
+	jw_free(&w->jw);
+	free(w->path);
+	free(w);
+	return NULL;
+}
+
+/* write the built line plus '\n' */
+static int emit(struct lt_writer *w)
+{
+	jw_raw(&w->jw, "\n", 1);
+	if (w->err)
+		goto out;
+	if (w->gz) {
+		if (gzwrite(w->gz, w->jw.buf, (unsigned)w->jw.len) != (int)w->jw.len) {
+			int zerr;
+			const char *m = gzerror(w->gz, &zerr);
+			w->err = zerr == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
+			fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path,
+				zerr == Z_ERRNO ? strerror(-w->err) : m);
+		}
+	} else if (fwrite(w->jw.buf, 1, w->jw.len, w->f) != w->jw.len) {
+		w->err = -(errno ? errno : EIO);
+		fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path, strerror(-w->err));
+	}
+out:
+	jw_reset(&w->jw);
+	return w->err;
+}
+
+static void opt_str(struct jw *j, const char *k, const char *v)
+{
+	if (v) {
+		jw_key(j, k);
+		jw_str(j, v);
+	}
+}
+
+int lt_writer_header(struct lt_writer *w, const struct lt_header *h)
+{
+	struct jw *j = &w->jw;
+	jw_obj(j);
+	jw_key(j, "type");
+	jw_str(j, "header");
+	jw_key(j, "format");
+	jw_int(j, h->format ? h->format : 1);
+	jw_key(j, "tool");
+	jw_str(j, h->tool ? h->tool : "leaktrace");
+	opt_str(j, "python", h->python);
+	if (h->pid > 0) {
+		jw_key(j, "pid");
+		jw_int(j, h->pid);
+	}
+	opt_str(j, "root", h->root);
+	if (h->argv) {
+		jw_key(j, "argv");
+		jw_arr(j);
+		for (int i = 0; i < h->argc; i++)
+			jw_str(j, h->argv[i] ? h->argv[i] : "");
+		jw_arr_end(j);
+	}
+	opt_str(j, "start", h->start);
+	opt_str(j, "mechanism", h->mechanism);
+	jw_obj_end(j);
+	return emit(w);
+}
+
+/* RET / args element (SPEC 2) */
+void lt_json_value(struct jw *j, const struct lt_value *v)
+{
+	jw_obj(j);
+	jw_key(j, "type");
+	jw_str(j, v->type ? v->type : "?");
+	switch (v->kind) {
+	case LT_V_INT:
+		jw_key(j, "value");
+		jw_int(j, v->u.i);
+		break;
+	case LT_V_BIGINT:
+	case LT_V_HASH:
+		jw_key(j, "value");
+		jw_str(j, v->s ? v->s : "");
+		break;
+	case LT_V_FLOAT:
+		jw_key(j, "value");
+		jw_double(j, v->u.f);
+		break;
+	case LT_V_BOOL:
+		jw_key(j, "value");
+		jw_bool(j, v->u.b);
+		break;
+	case LT_V_STR:
+		jw_key(j, "value");
+		jw_strn(j, v->s ? v->s : "", v->s ? v->slen : 0);
+		if (v->truncated) {
+			jw_key(j, "truncated");
+			jw_bool(j, true);
+		}
+		break;
+	default:
+		break;
+	}
+	if (v->yield) {
+		jw_key(j, "yield");
+		jw_bool(j, true);
+	}
+	jw_obj_end(j);
+}
+
+/* the fields of a node up to (not including) "calls" */
+static void node_fields(struct jw *j, const struct lt_node *n)
+{
+	bool syn = lt_node_synthetic(n);
+	jw_key(j, "fn");
+	jw_str(j, n->fn ? n->fn : "?");
+	if (n->file) {
+		jw_key(j, "file");
+		jw_str(j, n->file);
+	}
+	if (n->line >= 0) {
+		jw_key(j, "line");
+		jw_int(j, n->line);
+	}
+	if (n->has_ret && !syn) {
+		jw_key(j, "ret");
+		lt_json_value(j, &n->ret);
+	}
+	if (n->dur_ns >= 0 && !syn) {
+		jw_key(j, "dur_ns");
+		jw_int(j, n->dur_ns);
+	}
+	if (n->args) {
+		jw_key(j, "args");
+		jw_arr(j);
+		for (uint32_t i = 0; i < n->nargs; i++)
+			lt_json_value(j, &n->args[i]);
+		jw_arr_end(j);
+	}
+	if (n->truncated_calls) {
+		jw_key(j, "truncated_calls");
+		jw_uint(j, n->truncated_calls);
+	}
+}
+
+/* NODE with its subtree, without recursion (trees may be very deep).
+ * A node without children has no "calls" key. */
+void lt_json_node(struct jw *j, const struct lt_node *root)
+{
+	const struct lt_node *n = root;
+	for (;;) {
+		jw_obj(j);
+		node_fields(j, n);
+		if (n->first) {
+			jw_key(j, "calls");
+			jw_arr(j);
+			n = n->first;
+			continue;
+		}
+		jw_obj_end(j);
+		while (n != root && !n->next) {
+			n = n->parent;
+			jw_arr_end(j);
+			jw_obj_end(j);
+		}
+		if (n == root)
+			break;
+		n = n->next;
+	}
+}
+
+int lt_writer_exec(struct lt_writer *w, const struct lt_exec *e)
+{
+	struct jw *j = &w->jw;
+	jw_obj(j);
+	jw_key(j, "type");
+	jw_str(j, "exec");
+	jw_key(j, "id");
+	jw_int(j, e->id);
+	jw_key(j, "pid");
+	jw_int(j, e->pid);
+	jw_key(j, "tid");
+	jw_int(j, e->tid);
+	if (e->nspid) {
+		jw_key(j, "nspid");
+		jw_int(j, e->nspid);
+	}
+	if (e->nstid) {
+		jw_key(j, "nstid");
+		jw_int(j, e->nstid);
+	}
+	jw_key(j, "start_ns");
+	jw_uint(j, e->start_ns);
+	if (e->dur_ns >= 0) {
+		jw_key(j, "dur_ns");
+		jw_int(j, e->dur_ns);
+	}
+	jw_key(j, "complete");
+	jw_bool(j, e->complete);
+	jw_key(j, "root");
+	if (e->root) {
+		lt_json_node(j, e->root);
+	} else {
+		jw_obj(j);
+		jw_key(j, "fn");
+		jw_str(j, "<thread>");
+		jw_obj_end(j);
+	}
+	jw_obj_end(j);
+	return emit(w);
+}
+
+int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s)
+{
+	struct jw *j = &w->jw;
+	jw_obj(j);
+	jw_key(j, "type");
+	jw_str(j, "stats");
+	jw_key(j, "execs");
+	jw_uint(j, s->execs);
+	jw_key(j, "calls");
+	jw_uint(j, s->calls);
+	jw_key(j, "lost_events");
+	jw_uint(j, s->lost_events);
+	jw_key(j, "incomplete_execs");
+	jw_uint(j, s->incomplete_execs);
+	jw_key(j, "truncated_strings");
+	jw_uint(j, s->truncated_strings);
+	if (s->excluded_calls) {
+		jw_key(j, "excluded_calls");
+		jw_uint(j, s->excluded_calls);
+	}
+	if (s->read_failures) {
+		jw_key(j, "read_failures");
+		jw_uint(j, s->read_failures);
+	}
+	jw_obj_end(j);
+	return emit(w);
+}
+
+int lt_writer_flush(struct lt_writer *w)
+{
+	if (w->err)
+		return w->err;
+	if (w->gz) {
+		if (gzflush(w->gz, Z_SYNC_FLUSH) != Z_OK)
+			w->err = -EIO;
+	} else if (fflush(w->f)) {
+		w->err = -(errno ? errno : EIO);
+	}
+	return w->err;
+}
+
+int lt_writer_close(struct lt_writer *w)
+{
+	if (!w)
+		return 0;
+	int err = w->err;
+	if (w->gz) {
+		int rc = gzclose(w->gz);
+		if (!err && rc != Z_OK)
+			err = rc == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
+	} else if (w->f) {
+		if (fclose(w->f) && !err)
+			err = -(errno ? errno : EIO);
+	}
+	if (err && !w->err)
+		fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path, strerror(-err));
+	jw_free(&w->jw);
+	free(w->path);
+	free(w);
+	return err;
+}
