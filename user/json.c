@@ -314,3 +314,357 @@ char *lt_float_repr(double v, char *buf)
 	sprintf(o, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
 	return buf;
 }
+
+/* ---- parser ------------------------------------------------------------- */
+void jp_init(struct jparse *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void jp_free(struct jparse *p)
+{
+	free(p->t);
+	free(p->stack);
+	memset(p, 0, sizeof(*p));
+}
+
+static int jp_fail(struct jparse *p, const char *base, const char *at, const char *why)
+{
+	p->err_off = (size_t)(at - base);
+	snprintf(p->err, sizeof(p->err), "invalid JSON at byte %zu: %s", p->err_off + 1, why);
+	return -1;
+}
+
+static inline uint32_t jp_new(struct jparse *p, uint8_t type)
+{
+	if (p->ntok == p->cap) {
+		uint32_t nc = p->cap ? p->cap * 2 : 1024;
+		struct jtok *t = realloc(p->t, (size_t)nc * sizeof(*t));
+		if (!t)
+			die_oom();
+		p->t = t;
+		p->cap = nc;
+	}
+	struct jtok *t = &p->t[p->ntok];
+	t->type = type;
+	t->n = 0;
+	t->end = p->ntok + 1;
+	t->len = 0;
+	t->s = NULL;
+	return p->ntok++;
+}
+
+static inline int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static char *put_utf8(char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		*o++ = (char)cp;
+	} else if (cp < 0x800) {
+		*o++ = (char)(0xc0 | (cp >> 6));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*o++ = (char)(0xe0 | (cp >> 12));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | (cp >> 18));
+		*o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return o;
+}
+
+/* q points after the opening quote; unescape in place. Returns the position
+ * after the closing quote, or NULL with p->err set. */
+static char *jp_string(struct jparse *p, const char *base, char *q, uint32_t tok)
+{
+	char *o = q, *start = q;
+	for (;;) {
+		unsigned char c = (unsigned char)*q;
+		if (c == '"')
+			break;
+		if (c == 0 && q >= base + p->err_off) {
+			jp_fail(p, base, q, "unterminated string");
+			return NULL;
+		}
+		if (c < 0x20) {
+			jp_fail(p, base, q, "control character in string");
+			return NULL;
+		}
+		if (c != '\\') {
+			*o++ = (char)c;
+			q++;
+			continue;
+		}
+		q++;
+		switch (*q) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '/': *o++ = '/'; break;
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u': {
+			int h0 = hexval(q[1]), h1 = h0 < 0 ? -1 : hexval(q[2]),
+			    h2 = h1 < 0 ? -1 : hexval(q[3]), h3 = h2 < 0 ? -1 : hexval(q[4]);
+			if (h3 < 0) {
+				jp_fail(p, base, q, "bad \\u escape");
+				return NULL;
+			}
+			uint32_t cp = (uint32_t)(h0 << 12 | h1 << 8 | h2 << 4 | h3);
+			q += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff && q[1] == '\\' && q[2] == 'u') {
+				int l0 = hexval(q[3]), l1 = l0 < 0 ? -1 : hexval(q[4]),
+				    l2 = l1 < 0 ? -1 : hexval(q[5]), l3 = l2 < 0 ? -1 : hexval(q[6]);
+				uint32_t lo = l3 < 0 ? 0 : (uint32_t)(l0 << 12 | l1 << 8 | l2 << 4 | l3);
+				if (lo >= 0xdc00 && lo <= 0xdfff) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					q += 6;
+				}
+			}
+			if (cp >= 0xd800 && cp <= 0xdfff)
+				cp = 0xfffd;	/* lone surrogate */
+			o = put_utf8(o, cp);
+			break;
+		}
+		default:
+			jp_fail(p, base, q, "bad escape in string");
+			return NULL;
+		}
+		q++;
+	}
+	*o = 0;
+	p->t[tok].s = start;
+	p->t[tok].len = (uint32_t)(o - start);
+	return q + 1;
+}
+
+static char *jp_number(struct jparse *p, const char *base, char *q, uint32_t tok)
+{
+	char *s = q;
+	if (*q == '-')
+		q++;
+	if (*q == '0') {
+		q++;
+	} else if (*q >= '1' && *q <= '9') {
+		while (*q >= '0' && *q <= '9')
+			q++;
+	} else {
+		jp_fail(p, base, s, "bad number");
+		return NULL;
+	}
+	if (*q == '.') {
+		q++;
+		if (!(*q >= '0' && *q <= '9')) {
+			jp_fail(p, base, s, "bad number");
+			return NULL;
+		}
+		while (*q >= '0' && *q <= '9')
+			q++;
+	}
+	if (*q == 'e' || *q == 'E') {
+		q++;
+		if (*q == '+' || *q == '-')
+			q++;
+		if (!(*q >= '0' && *q <= '9')) {
+			jp_fail(p, base, s, "bad number");
+			return NULL;
+		}
+		while (*q >= '0' && *q <= '9')
+			q++;
+	}
+	p->t[tok].s = s;
+	p->t[tok].len = (uint32_t)(q - s);
+	return q;
+}
+
+static inline char *skip_ws(char *q)
+{
+	while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+		q++;
+	return q;
+}
+
+int jp_parse(struct jparse *p, char *text, size_t len)
+{
+	const char *base = text;
+	uint32_t max_depth = p->max_depth ? p->max_depth : JSON_MAX_DEPTH;
+	uint32_t depth = 0;
+	char *q = text;
+
+	text[len] = 0;
+	p->ntok = 0;
+	p->err[0] = 0;
+	p->err_off = len;	/* NUL before this offset is a real byte */
+	/* states: expecting a value; after a value (',' or close); expecting a key */
+	enum { VALUE, AFTER, KEY } st = VALUE;
+
+	for (;;) {
+		q = skip_ws(q);
+		if (st == AFTER) {
+			if (!depth) {
+				if (*q || (size_t)(q - base) < len)
+					return jp_fail(p, base, q, "extra data after the value");
+				return 0;
+			}
+			uint32_t top = p->stack[depth - 1];
+			bool obj = p->t[top].type == JT_OBJ;
+			if (*q == ',') {
+				q++;
+				st = obj ? KEY : VALUE;
+				continue;
+			}
+			if (*q == (obj ? '}' : ']')) {
+				q++;
+				p->t[top].end = p->ntok;
+				depth--;
+				continue;
+			}
+			return jp_fail(p, base, q, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+		}
+		if (st == KEY) {
+			if (*q != '"')
+				return jp_fail(p, base, q, "expected a string key");
+			uint32_t tk = jp_new(p, JT_STR);
+			p->t[p->stack[depth - 1]].n++;
+			q = jp_string(p, base, q + 1, tk);
+			if (!q)
+				return -1;
+			q = skip_ws(q);
+			if (*q != ':')
+				return jp_fail(p, base, q, "expected ':'");
+			q = skip_ws(q + 1);
+			st = VALUE;
+			/* fall through to the value */
+		}
+		/* VALUE */
+		if (depth)
+			p->t[p->stack[depth - 1]].n++;
+		uint32_t tk;
+		switch (*q) {
+		case '{':
+		case '[': {
+			bool obj = *q == '{';
+			tk = jp_new(p, obj ? JT_OBJ : JT_ARR);
+			if (depth >= max_depth)
+				return jp_fail(p, base, q, "nesting too deep (limit 1000000)");
+			if (depth == p->stack_cap) {
+				uint32_t nc = p->stack_cap ? p->stack_cap * 2 : 256;
+				uint32_t *s = realloc(p->stack, (size_t)nc * sizeof(*s));
+				if (!s)
+					die_oom();
+				p->stack = s;
+				p->stack_cap = nc;
+			}
+			p->stack[depth++] = tk;
+			q = skip_ws(q + 1);
+			if (*q == (obj ? '}' : ']')) {
+				q++;
+				depth--;
+				st = AFTER;
+				continue;
+			}
+			st = obj ? KEY : VALUE;
+			continue;
+		}
+		case '"':
+			tk = jp_new(p, JT_STR);
+			q = jp_string(p, base, q + 1, tk);
+			if (!q)
+				return -1;
+			break;
+		case 't':
+			if (strncmp(q, "true", 4))
+				return jp_fail(p, base, q, "unexpected character");
+			jp_new(p, JT_TRUE);
+			q += 4;
+			break;
+		case 'f':
+			if (strncmp(q, "false", 5))
+				return jp_fail(p, base, q, "unexpected character");
+			jp_new(p, JT_FALSE);
+			q += 5;
+			break;
+		case 'n':
+			if (strncmp(q, "null", 4))
+				return jp_fail(p, base, q, "unexpected character");
+			jp_new(p, JT_NULL);
+			q += 4;
+			break;
+		default:
+			if (*q == '-' || (*q >= '0' && *q <= '9')) {
+				tk = jp_new(p, JT_NUM);
+				q = jp_number(p, base, q, tk);
+				if (!q)
+					return -1;
+				break;
+			}
+			if (!*q && (size_t)(q - base) >= len)
+				return jp_fail(p, base, q, "unexpected end of input");
+			return jp_fail(p, base, q, "unexpected character");
+		}
+		st = AFTER;
+	}
+}
+
+int jp_get(const struct jparse *p, uint32_t obj, const char *k)
+{
+	const struct jtok *t = p->t;
+	if (t[obj].type != JT_OBJ)
+		return -1;
+	uint32_t i = obj + 1, end = t[obj].end;
+	while (i < end) {
+		uint32_t v = i + 1;
+		if (!strcmp(t[i].s, k))
+			return (int)v;
+		i = t[v].end;
+	}
+	return -1;
+}
+
+bool jp_is_integer_text(const struct jtok *t)
+{
+	for (uint32_t i = 0; i < t->len; i++)
+		if (t->s[i] == '.' || t->s[i] == 'e' || t->s[i] == 'E')
+			return false;
+	return t->type == JT_NUM;
+}
+
+int jp_int64(const struct jtok *t, int64_t *out)
+{
+	char b[32];
+	if (t->type != JT_NUM || t->len >= sizeof(b) || !jp_is_integer_text(t))
+		return -1;
+	memcpy(b, t->s, t->len);
+	b[t->len] = 0;
+	errno = 0;
+	char *end;
+	long long v = strtoll(b, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int jp_double(const struct jtok *t, double *out)
+{
+	char b[400];
+	if (t->type != JT_NUM || t->len >= sizeof(b))
+		return -1;
+	memcpy(b, t->s, t->len);
+	b[t->len] = 0;
+	*out = strtod(b, NULL);
+	return 0;
+}

@@ -80,7 +80,7 @@ struct jparse {
 	uint32_t stack_cap;
 };
 
-#define JSON_MAX_DEPTH 100000
+#define JSON_MAX_DEPTH 1000000	/* containers; deeper input is refused */
 
 void jp_init(struct jparse *p);
 void jp_free(struct jparse *p);

@@ -151,6 +151,8 @@ const char *lt_reader_where(const struct lt_reader *r);
  * far (summed over files) */
 const struct lt_header *lt_reader_header(const struct lt_reader *r);
 const struct lt_stats *lt_reader_stats(const struct lt_reader *r);
+/* true when the current file is in the paper's format */
+bool lt_reader_is_paper(const struct lt_reader *r);
 void lt_reader_close(struct lt_reader *r);
 
 #endif /* LT_TRACE_H */

@@ -1,0 +1,912 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Trace reader: leaktrace JSON Lines (plain or gzip, "-" = stdin), a
+ * directory of such files, or the paper's JSON files (a list of first-layer
+ * calls per file), auto-detected by the first non-blank byte ('{' or '[').
+ * Streams: one line (one execution) in memory at a time.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "json.h"
+#include "trace.h"
+
+enum { K_JSONL, K_PAPER };
+
+struct lt_reader {
+	char **files;
+	size_t nfiles, next_file;
+	/* current file */
+	char *path;
+	gzFile gz;
+	int kind;
+	long long line;		/* line of the last returned execution */
+	long long lineno;	/* lines read so far */
+	bool saw_header, saw_trailer, done_file;
+	char *buf;		/* read buffer: [pos, end) unread */
+	size_t pos, end, cap;
+	bool eof;
+	struct jparse jp;
+	struct lt_header hdr;
+	bool has_hdr;
+	struct lt_stats stats;
+	char where[4200];
+	long long paper_seq;
+	long long execs_in_file;
+};
+
+static void die_oom(void)
+{
+	fprintf(stderr, "leaktrace: out of memory\n");
+	exit(1);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		die_oom();
+	return p;
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+static int dir_filter(const struct dirent *d)
+{
+	const char *n = d->d_name;
+	if (n[0] == '.')
+		return 0;
+	return has_suffix(n, ".json") || has_suffix(n, ".jsonl") || has_suffix(n, ".gz") ||
+	       has_suffix(n, ".ndjson");
+}
+
+static int natural_sort(const struct dirent **a, const struct dirent **b)
+{
+	return strverscmp((*a)->d_name, (*b)->d_name);
+}
+
+struct lt_reader *lt_reader_open(const char *path)
+{
+	struct lt_reader *r = calloc(1, sizeof(*r));
+	struct stat st;
+	if (!r)
+		die_oom();
+	jp_init(&r->jp);
+	if (strcmp(path, "-") && stat(path, &st)) {
+		fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	if (strcmp(path, "-") && S_ISDIR(st.st_mode)) {
+		struct dirent **ents;
+		int n = scandir(path, &ents, dir_filter, natural_sort);
+		if (n < 0) {
+			fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+			goto fail;
+		}
+		r->files = calloc(n ? n : 1, sizeof(char *));
+		if (!r->files)
+			die_oom();
+		for (int i = 0; i < n; i++) {
+			char *p;
+			if (asprintf(&p, "%s/%s", path, ents[i]->d_name) < 0)
+				die_oom();
+			struct stat fst;
+			if (!stat(p, &fst) && S_ISREG(fst.st_mode))
+				r->files[r->nfiles++] = p;
+			else
+				free(p);
+			free(ents[i]);
+		}
+		free(ents);
+		if (!r->nfiles) {
+			fprintf(stderr, "leaktrace: %s: no trace files (*.jsonl, *.json, *.gz) in this directory\n", path);
+			goto fail;
+		}
+	} else {
+		r->files = calloc(1, sizeof(char *));
+		if (!r->files)
+			die_oom();
+		r->files[r->nfiles++] = xstrdup(path);
+	}
+	r->cap = 1 << 20;
+	r->buf = malloc(r->cap + 1);
+	if (!r->buf)
+		die_oom();
+	return r;
+fail:
+	lt_reader_close(r);
+	return NULL;
+}
+
+static void close_file(struct lt_reader *r)
+{
+	if (r->gz)
+		gzclose(r->gz);
+	r->gz = NULL;
+}
+
+void lt_reader_close(struct lt_reader *r)
+{
+	if (!r)
+		return;
+	close_file(r);
+	for (size_t i = 0; i < r->nfiles; i++)
+		free(r->files[i]);
+	free(r->files);
+	free(r->buf);
+	free(r->hdr.argv);
+	jp_free(&r->jp);
+	free(r);
+}
+
+static int bad(struct lt_reader *r, long long line, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s:%lld: ", r->path, line);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return -1;
+}
+
+/* fill the buffer; returns -1 on a read error (printed) */
+static int fill(struct lt_reader *r)
+{
+	if (r->eof)
+		return 0;
+	if (r->pos) {
+		memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+		r->end -= r->pos;
+		r->pos = 0;
+	}
+	if (r->end == r->cap) {
+		size_t nc = r->cap * 2;
+		char *b = realloc(r->buf, nc + 1);
+		if (!b)
+			die_oom();
+		r->buf = b;
+		r->cap = nc;
+	}
+	int n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
+	if (n < 0) {
+		int zerr;
+		const char *m = gzerror(r->gz, &zerr);
+		fprintf(stderr, "%s:%lld: read error: %s\n", r->path, r->lineno + 1,
+			zerr == Z_ERRNO ? strerror(errno) : m);
+		return -1;
+	}
+	if (n == 0) {
+		int zerr;
+		gzerror(r->gz, &zerr);
+		if (zerr == Z_BUF_ERROR)	/* gzip stream cut short */
+			fprintf(stderr, "leaktrace: warning: %s: compressed data ends early (recorder killed?)\n",
+				r->path);
+		r->eof = true;
+	}
+	r->end += n;
+	return n;
+}
+
+/* next line, NUL-terminated in place; 1 ok, 0 end, -1 error. *partial is
+ * set when the line had no final newline. */
+static int next_line(struct lt_reader *r, char **line, size_t *len, bool *partial)
+{
+	for (;;) {
+		char *nl = memchr(r->buf + r->pos, '\n', r->end - r->pos);
+		if (nl) {
+			*line = r->buf + r->pos;
+			*len = (size_t)(nl - *line);
+			*nl = 0;
+			r->pos += *len + 1;
+			*partial = false;
+			r->lineno++;
+			return 1;
+		}
+		if (r->eof) {
+			if (r->pos == r->end)
+				return 0;
+			*line = r->buf + r->pos;
+			*len = r->end - r->pos;
+			(*line)[*len] = 0;	/* buf has cap + 1 bytes */
+			r->pos = r->end;
+			*partial = true;
+			r->lineno++;
+			return 1;
+		}
+		if (fill(r) < 0)
+			return -1;
+	}
+}
+
+/* open the next file; 1 ok, 0 none left, -1 error */
+static int open_next(struct lt_reader *r)
+{
+	close_file(r);
+	if (r->next_file >= r->nfiles)
+		return 0;
+	r->path = r->files[r->next_file++];
+	if (!strcmp(r->path, "-")) {
+		int fd = dup(STDIN_FILENO);
+		r->gz = fd < 0 ? NULL : gzdopen(fd, "rb");
+		free(r->path);
+		r->path = r->files[r->next_file - 1] = xstrdup("<stdin>");
+	} else {
+		r->gz = gzopen(r->path, "rb");
+	}
+	if (!r->gz) {
+		fprintf(stderr, "leaktrace: %s: %s\n", r->path, errno ? strerror(errno) : "cannot open");
+		return -1;
+	}
+	gzbuffer(r->gz, 256 * 1024);
+	r->pos = r->end = 0;
+	r->eof = false;
+	r->lineno = 0;
+	r->saw_header = r->saw_trailer = r->done_file = false;
+	r->execs_in_file = 0;
+	/* sniff the first non-blank byte */
+	for (;;) {
+		while (r->pos < r->end && strchr(" \t\r\n", r->buf[r->pos]) && r->buf[r->pos])
+			r->pos++;
+		if (r->pos < r->end || r->eof)
+			break;
+		if (fill(r) < 0)
+			return -1;
+	}
+	if (r->pos == r->end) {
+		fprintf(stderr, "%s:1: empty file, expected a leaktrace trace or a paper JSON list\n", r->path);
+		return -1;
+	}
+	/* count the blank lines skipped so that line numbers stay right */
+	for (size_t i = 0; i < r->pos; i++)
+		if (r->buf[i] == '\n')
+			r->lineno++;
+	if (r->buf[r->pos] == '[') {
+		r->kind = K_PAPER;
+	} else if (r->buf[r->pos] == '{') {
+		r->kind = K_JSONL;
+	} else {
+		fprintf(stderr, "%s:%lld: not a trace: expected '{' (leaktrace JSON Lines) or '[' (paper JSON)\n",
+			r->path, r->lineno + 1);
+		return -1;
+	}
+	return 1;
+}
+
+/* ---- values -------------------------------------------------------------- */
+static const char *T_INT, *T_FLOAT, *T_BOOL, *T_STR;
+
+static void init_types(void)
+{
+	if (!T_INT) {
+		T_INT = lt_intern("int");
+		T_FLOAT = lt_intern("float");
+		T_BOOL = lt_intern("bool");
+		T_STR = lt_intern("str");
+	}
+}
+
+/* a decimal integer string (bigint) */
+static bool decimal_text(const char *s, size_t n)
+{
+	size_t i = s[0] == '-' ? 1 : 0;
+	if (i >= n)
+		return false;
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static const char *parse_value(struct lt_exec *e, const struct jparse *p, uint32_t i, struct lt_value *v)
+{
+	const struct jtok *t = p->t;
+	if (t[i].type != JT_OBJ)
+		return "a return/argument value must be an object {\"type\":...}";
+	int ti = jp_get(p, i, "type");
+	if (ti < 0 || t[ti].type != JT_STR)
+		return "value without a \"type\" string";
+	v->type = lt_intern_n(t[ti].s, t[ti].len);
+	int y = jp_get(p, i, "yield");
+	v->yield = y >= 0 && t[y].type == JT_TRUE;
+	int tr = jp_get(p, i, "truncated");
+	v->truncated = tr >= 0 && t[tr].type == JT_TRUE;
+	int vi = jp_get(p, i, "value");
+	if (vi < 0)
+		return NULL;
+	const struct jtok *vt = &t[vi];
+	if (vt->type == JT_STR && vt->len >= 2 && vt->s[0] == 'h' && vt->s[1] == ':') {
+		v->kind = LT_V_HASH;
+		v->s = lt_arena_strndup(&e->arena, vt->s, vt->len);
+		v->slen = vt->len;
+		return NULL;
+	}
+	if (v->type == T_INT) {
+		if (vt->type == JT_NUM && !jp_int64(vt, &v->u.i)) {
+			v->kind = LT_V_INT;
+		} else if ((vt->type == JT_NUM && jp_is_integer_text(vt)) ||
+			   (vt->type == JT_STR && decimal_text(vt->s, vt->len))) {
+			v->kind = LT_V_BIGINT;
+			v->s = lt_arena_strndup(&e->arena, vt->s, vt->len);
+			v->slen = vt->len;
+		} else {
+			return "int value must be an integer or a decimal string";
+		}
+	} else if (v->type == T_FLOAT) {
+		v->kind = LT_V_FLOAT;
+		if (vt->type == JT_NUM)
+			jp_double(vt, &v->u.f);
+		else if (vt->type == JT_STR && !strcmp(vt->s, "nan"))
+			v->u.f = NAN;
+		else if (vt->type == JT_STR && !strcmp(vt->s, "inf"))
+			v->u.f = INFINITY;
+		else if (vt->type == JT_STR && !strcmp(vt->s, "-inf"))
+			v->u.f = -INFINITY;
+		else
+			return "float value must be a number, \"nan\", \"inf\" or \"-inf\"";
+	} else if (v->type == T_BOOL) {
+		if (vt->type != JT_TRUE && vt->type != JT_FALSE)
+			return "bool value must be true or false";
+		v->kind = LT_V_BOOL;
+		v->u.b = vt->type == JT_TRUE;
+	} else if (v->type == T_STR) {
+		if (vt->type != JT_STR)
+			return "str value must be a string";
+		v->kind = LT_V_STR;
+		v->s = lt_arena_strndup(&e->arena, vt->s, vt->len);
+		v->slen = vt->len;
+	}
+	/* other types: a value is not part of format 1; ignored */
+	return NULL;
+}
+
+/* ---- leaktrace NODE -------------------------------------------------------- */
+struct bstack {
+	struct lt_node *node;
+	uint32_t cur, left;
+};
+
+static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t i, struct lt_node **out,
+			     uint32_t *calls)
+{
+	const struct jtok *t = p->t;
+	*calls = 0;
+	if (t[i].type != JT_OBJ)
+		return "a call node must be an object";
+	struct lt_node *n = NULL;
+	const char *err = NULL;
+	/* one pass over the members */
+	const char *fn = NULL;
+	uint32_t fnlen = 0;
+	for (uint32_t k = i + 1; k < t[i].end; k = t[k + 1].end) {
+		const char *key = t[k].s;
+		uint32_t v = k + 1;
+		if (!strcmp(key, "fn")) {
+			if (t[v].type != JT_STR)
+				return "node \"fn\" must be a string";
+			fn = t[v].s;
+			fnlen = t[v].len;
+		}
+	}
+	if (!fn)
+		return "call node without \"fn\"";
+	n = lt_node_new(e, lt_intern_n(fn, fnlen));
+	for (uint32_t k = i + 1; k < t[i].end; k = t[k + 1].end) {
+		const char *key = t[k].s;
+		uint32_t v = k + 1;
+		switch (key[0]) {
+		case 'f':
+			if (!strcmp(key, "file")) {
+				if (t[v].type != JT_STR)
+					return "node \"file\" must be a string";
+				n->file = lt_intern_n(t[v].s, t[v].len);
+			}
+			break;
+		case 'l':
+			if (!strcmp(key, "line")) {
+				int64_t l;
+				if (jp_int64(&t[v], &l) || l < 0 || l > INT32_MAX)
+					return "node \"line\" must be a non-negative integer";
+				n->line = (int32_t)l;
+			}
+			break;
+		case 'r':
+			if (!strcmp(key, "ret")) {
+				if ((err = parse_value(e, p, v, &n->ret)))
+					return err;
+				n->has_ret = true;
+			}
+			break;
+		case 'd':
+			if (!strcmp(key, "dur_ns")) {
+				int64_t d;
+				if (jp_int64(&t[v], &d) || d < 0)
+					return "node \"dur_ns\" must be a non-negative integer";
+				n->dur_ns = d;
+			}
+			break;
+		case 'a':
+			if (!strcmp(key, "args")) {
+				if (t[v].type != JT_ARR)
+					return "node \"args\" must be a list";
+				n->nargs = t[v].n;
+				n->args = lt_arena_alloc(&e->arena, (n->nargs ? n->nargs : 1) * sizeof(struct lt_value));
+				uint32_t a = v + 1;
+				for (uint32_t j = 0; j < n->nargs; j++, a = t[a].end)
+					if ((err = parse_value(e, p, a, &n->args[j])))
+						return err;
+			}
+			break;
+		case 't':
+			if (!strcmp(key, "truncated_calls")) {
+				int64_t c;
+				if (jp_int64(&t[v], &c) || c < 0 || c > UINT32_MAX)
+					return "node \"truncated_calls\" must be a non-negative integer";
+				n->truncated_calls = (uint32_t)c;
+			}
+			break;
+		case 'c':
+			if (!strcmp(key, "calls")) {
+				if (t[v].type != JT_ARR)
+					return "node \"calls\" must be a list";
+				*calls = v;
+			}
+			break;
+		}
+	}
+	if (lt_node_synthetic(n)) {
+		n->has_ret = false;
+		n->dur_ns = -1;
+	}
+	*out = n;
+	return NULL;
+}
+
+/* build the tree under token i without recursion */
+static const char *build_tree(struct lt_exec *e, const struct jparse *p, uint32_t i, struct lt_node **root)
+{
+	static struct bstack *st;
+	static size_t cap;
+	size_t depth = 0;
+	uint32_t calls;
+	const char *err = fill_node(e, p, i, root, &calls);
+	if (err)
+		return err;
+	if (calls && p->t[calls].n) {
+		if (!cap) {
+			cap = 256;
+			st = malloc(cap * sizeof(*st));
+			if (!st)
+				die_oom();
+		}
+		st[depth++] = (struct bstack){ *root, calls + 1, p->t[calls].n };
+	}
+	while (depth) {
+		struct bstack *b = &st[depth - 1];
+		if (!b->left) {
+			depth--;
+			continue;
+		}
+		uint32_t c = b->cur;
+		b->cur = p->t[c].end;
+		b->left--;
+		struct lt_node *n;
+		if ((err = fill_node(e, p, c, &n, &calls)))
+			return err;
+		lt_node_append(b->node, n);
+		if (calls && p->t[calls].n) {
+			if (depth == cap) {
+				cap *= 2;
+				st = realloc(st, cap * sizeof(*st));
+				if (!st)
+					die_oom();
+			}
+			st[depth++] = (struct bstack){ n, calls + 1, p->t[calls].n };
+		}
+	}
+	return NULL;
+}
+
+static const char *get_i64(const struct jparse *p, uint32_t obj, const char *k, int64_t *out, bool *present)
+{
+	int i = jp_get(p, obj, k);
+	*present = i >= 0;
+	if (i < 0)
+		return NULL;
+	if (jp_int64(&p->t[i], out)) {
+		static char m[96];
+		snprintf(m, sizeof(m), "\"%s\" must be an integer", k);
+		return m;
+	}
+	return NULL;
+}
+
+static const char *parse_exec(struct lt_reader *r, struct lt_exec **out)
+{
+	const struct jparse *p = &r->jp;
+	struct lt_exec *e = lt_exec_new();
+	const char *err;
+	int64_t v;
+	bool has;
+	if ((err = get_i64(p, 0, "id", &v, &has)))
+		goto fail;
+	e->id = has ? v : r->execs_in_file;
+	if ((err = get_i64(p, 0, "pid", &v, &has)))
+		goto fail;
+	e->pid = (int32_t)v * has;
+	if ((err = get_i64(p, 0, "tid", &v, &has)))
+		goto fail;
+	e->tid = (int32_t)v * has;
+	if ((err = get_i64(p, 0, "nspid", &v, &has)))
+		goto fail;
+	e->nspid = (int32_t)v * has;
+	if ((err = get_i64(p, 0, "nstid", &v, &has)))
+		goto fail;
+	e->nstid = (int32_t)v * has;
+	int si = jp_get(p, 0, "start_ns");
+	if (si >= 0) {
+		char b[32];
+		const struct jtok *t = &p->t[si];
+		if (t->type != JT_NUM || t->len >= sizeof(b) || !jp_is_integer_text(t) || t->s[0] == '-') {
+			err = "\"start_ns\" must be a non-negative integer";
+			goto fail;
+		}
+		memcpy(b, t->s, t->len);
+		b[t->len] = 0;
+		e->start_ns = strtoull(b, NULL, 10);
+	}
+	if ((err = get_i64(p, 0, "dur_ns", &v, &has)))
+		goto fail;
+	e->dur_ns = has ? v : -1;
+	int ci = jp_get(p, 0, "complete");
+	if (ci < 0 || (p->t[ci].type != JT_TRUE && p->t[ci].type != JT_FALSE)) {
+		err = ci < 0 ? "exec line without \"complete\"" : "\"complete\" must be true or false";
+		goto fail;
+	}
+	e->complete = p->t[ci].type == JT_TRUE;
+	int ri = jp_get(p, 0, "root");
+	if (ri < 0) {
+		err = "exec line without \"root\"";
+		goto fail;
+	}
+	if ((err = build_tree(e, p, (uint32_t)ri, &e->root)))
+		goto fail;
+	*out = e;
+	return NULL;
+fail:
+	lt_exec_free(e);
+	return err;
+}
+
+static const char *parse_header(struct lt_reader *r)
+{
+	const struct jparse *p = &r->jp;
+	const struct jtok *t = p->t;
+	struct lt_header *h = &r->hdr;
+	free(h->argv);
+	memset(h, 0, sizeof(*h));
+	int fi = jp_get(p, 0, "format");
+	int64_t f;
+	if (fi < 0 || jp_int64(&t[fi], &f))
+		return "header without an integer \"format\"";
+	if (f != 1) {
+		static char m[128];
+		snprintf(m, sizeof(m), "trace format %lld is not supported (this leaktrace reads format 1); upgrade leaktrace",
+			 (long long)f);
+		return m;
+	}
+	h->format = 1;
+	static const char *keys[] = { "tool", "python", "root", "start", "mechanism" };
+	const char **dst[] = { &h->tool, &h->python, &h->root, &h->start, &h->mechanism };
+	for (int k = 0; k < 5; k++) {
+		int i = jp_get(p, 0, keys[k]);
+		if (i >= 0 && t[i].type == JT_STR)
+			*dst[k] = lt_intern_n(t[i].s, t[i].len);
+	}
+	int64_t pid;
+	int pi = jp_get(p, 0, "pid");
+	if (pi >= 0 && !jp_int64(&t[pi], &pid))
+		h->pid = (int32_t)pid;
+	int ai = jp_get(p, 0, "argv");
+	if (ai >= 0 && t[ai].type == JT_ARR) {
+		h->argv = calloc(t[ai].n + 1, sizeof(char *));
+		if (!h->argv)
+			die_oom();
+		uint32_t a = ai + 1;
+		for (uint32_t j = 0; j < t[ai].n; j++, a = t[a].end)
+			if (t[a].type == JT_STR)
+				h->argv[h->argc++] = lt_intern_n(t[a].s, t[a].len);
+	}
+	r->has_hdr = true;
+	return NULL;
+}
+
+static void parse_stats(struct lt_reader *r)
+{
+	const struct jparse *p = &r->jp;
+	static const char *keys[] = { "execs", "calls", "lost_events", "incomplete_execs", "truncated_strings",
+				      "excluded_calls", "read_failures" };
+	uint64_t *dst[] = { &r->stats.execs, &r->stats.calls, &r->stats.lost_events, &r->stats.incomplete_execs,
+			    &r->stats.truncated_strings, &r->stats.excluded_calls, &r->stats.read_failures };
+	for (int k = 0; k < 7; k++) {
+		int i = jp_get(p, 0, keys[k]);
+		int64_t v;
+		if (i >= 0 && !jp_int64(&p->t[i], &v) && v > 0)
+			*dst[k] += (uint64_t)v;
+	}
+}
+
+static int next_jsonl(struct lt_reader *r, struct lt_exec **out)
+{
+	char *line;
+	size_t len;
+	bool partial;
+	for (;;) {
+		int rc = next_line(r, &line, &len, &partial);
+		if (rc <= 0) {
+			if (rc == 0 && !r->saw_trailer)
+				fprintf(stderr, "leaktrace: warning: %s: no stats trailer (recorder stopped early?); read %lld executions\n",
+					r->path, r->execs_in_file);
+			return rc;
+		}
+		size_t k = 0;
+		while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
+			k++;
+		if (k == len)
+			continue;	/* blank line */
+		if (jp_parse(&r->jp, line, len) < 0) {
+			if (partial && !r->saw_trailer) {
+				fprintf(stderr, "leaktrace: warning: %s:%lld: last line is cut short (recorder killed?); ignored\n",
+					r->path, r->lineno);
+				continue;
+			}
+			return bad(r, r->lineno, "%s", r->jp.err);
+		}
+		const struct jtok *t = r->jp.t;
+		if (t[0].type != JT_OBJ)
+			return bad(r, r->lineno, "%s", "each line must be a JSON object");
+		int ti = jp_get(&r->jp, 0, "type");
+		if (ti < 0 || t[ti].type != JT_STR)
+			return bad(r, r->lineno, "%s", "line without a \"type\" string");
+		const char *type = t[ti].s;
+		if (!r->saw_header && strcmp(type, "header"))
+			return bad(r, r->lineno, "%s", "first line must be the header {\"type\":\"header\",\"format\":1,...}");
+		if (!strcmp(type, "header")) {
+			const char *err = parse_header(r);
+			if (err)
+				return bad(r, r->lineno, "%s", err);
+			r->saw_header = true;
+		} else if (!strcmp(type, "exec")) {
+			const char *err = parse_exec(r, out);
+			if (err)
+				return bad(r, r->lineno, "%s", err);
+			r->line = r->lineno;
+			r->execs_in_file++;
+			return 1;
+		} else if (!strcmp(type, "stats")) {
+			parse_stats(r);
+			r->saw_trailer = true;
+		}
+		/* other line types: newer formats, skipped */
+	}
+}
+
+/* ---- the paper's format ---------------------------------------------------- */
+static const char *paper_ret(struct lt_exec *e, const char *s, size_t n, struct lt_value *v)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t tl = colon ? (size_t)(colon - s) : n;
+	v->type = lt_intern_n(s, tl);
+	if (!colon)
+		return NULL;
+	const char *val = colon + 1;
+	size_t vl = n - tl - 1;
+	char b[64];
+	if (v->type == T_STR) {
+		v->kind = LT_V_STR;
+		v->s = lt_arena_strndup(&e->arena, val, vl);
+		v->slen = (uint32_t)vl;
+	} else if (v->type == T_INT) {
+		if (!decimal_text(val, vl))
+			return "\"return\": int value is not a decimal integer";
+		errno = 0;
+		if (vl < sizeof(b)) {
+			memcpy(b, val, vl);
+			b[vl] = 0;
+			long long x = strtoll(b, NULL, 10);
+			if (!errno) {
+				v->kind = LT_V_INT;
+				v->u.i = x;
+				return NULL;
+			}
+		}
+		v->kind = LT_V_BIGINT;
+		v->s = lt_arena_strndup(&e->arena, val, vl);
+		v->slen = (uint32_t)vl;
+	} else if (v->type == T_FLOAT) {
+		if (vl == 0 || vl >= sizeof(b))
+			return "\"return\": bad float value";
+		memcpy(b, val, vl);
+		b[vl] = 0;
+		char *end;
+		v->u.f = strtod(b, &end);
+		if (*end)
+			return "\"return\": bad float value";
+		v->kind = LT_V_FLOAT;
+	} else if (v->type == T_BOOL) {
+		if (vl == 4 && !memcmp(val, "True", 4))
+			v->u.b = true;
+		else if (vl == 5 && !memcmp(val, "False", 5))
+			v->u.b = false;
+		else
+			return "\"return\": bool value must be True or False";
+		v->kind = LT_V_BOOL;
+	}
+	/* other types (list:[...], ...): type only, as SPEC 2 says */
+	return NULL;
+}
+
+static const char *paper_node(struct lt_exec *e, const struct jparse *p, uint32_t i, struct lt_node **out,
+			      uint32_t *child)
+{
+	const struct jtok *t = p->t;
+	*child = 0;
+	if (t[i].type != JT_OBJ)
+		return "each call must be an object {\"name\",\"child\",\"return\"|\"time\"}";
+	int ni = jp_get(p, i, "name");
+	if (ni < 0 || t[ni].type != JT_STR)
+		return "call without a \"name\" string";
+	size_t nl = t[ni].len;
+	if (nl >= 2 && t[ni].s[nl - 2] == '(' && t[ni].s[nl - 1] == ')')
+		nl -= 2;
+	struct lt_node *n = lt_node_new(e, lt_intern_n(t[ni].s, nl));
+	int ri = jp_get(p, i, "return");
+	if (ri >= 0) {
+		if (t[ri].type != JT_STR)
+			return "\"return\" must be a string \"type\" or \"type:value\"";
+		const char *err = paper_ret(e, t[ri].s, t[ri].len, &n->ret);
+		if (err)
+			return err;
+		n->has_ret = true;
+	}
+	int tm = jp_get(p, i, "time");
+	if (tm >= 0) {
+		double us;
+		if (t[tm].type != JT_NUM || jp_double(&t[tm], &us) || us < 0)
+			return "\"time\" must be a non-negative number of microseconds";
+		n->dur_ns = llround(us * 1000.0);
+	}
+	int ci = jp_get(p, i, "child");
+	if (ci >= 0) {
+		if (t[ci].type != JT_ARR)
+			return "\"child\" must be a list";
+		*child = (uint32_t)ci;
+	}
+	*out = n;
+	return NULL;
+}
+
+static const char *build_paper(struct lt_exec *e, const struct jparse *p)
+{
+	static struct bstack *st;
+	static size_t cap;
+	if (p->t[0].type != JT_ARR)
+		return "a paper trace must be a JSON list of calls";
+	e->root = lt_node_new(e, lt_intern("<execution>"));
+	if (!cap) {
+		cap = 256;
+		st = malloc(cap * sizeof(*st));
+		if (!st)
+			die_oom();
+	}
+	size_t depth = 0;
+	st[depth++] = (struct bstack){ e->root, 1, p->t[0].n };
+	while (depth) {
+		struct bstack *b = &st[depth - 1];
+		if (!b->left) {
+			depth--;
+			continue;
+		}
+		uint32_t c = b->cur;
+		b->cur = p->t[c].end;
+		b->left--;
+		struct lt_node *n;
+		uint32_t child;
+		const char *err = paper_node(e, p, c, &n, &child);
+		if (err)
+			return err;
+		lt_node_append(b->node, n);
+		if (child && p->t[child].n) {
+			if (depth == cap) {
+				cap *= 2;
+				st = realloc(st, cap * sizeof(*st));
+				if (!st)
+					die_oom();
+			}
+			st[depth++] = (struct bstack){ n, child + 1, p->t[child].n };
+		}
+	}
+	return NULL;
+}
+
+static int next_paper(struct lt_reader *r, struct lt_exec **out)
+{
+	if (r->done_file)
+		return 0;
+	r->done_file = true;
+	while (!r->eof)
+		if (fill(r) < 0)
+			return -1;
+	if (jp_parse(&r->jp, r->buf + r->pos, r->end - r->pos) < 0) {
+		/* turn the byte offset into a line number */
+		long long line = r->lineno + 1;
+		for (size_t i = 0; i < r->jp.err_off && r->pos + i < r->end; i++)
+			if (r->buf[r->pos + i] == '\n')
+				line++;
+		return bad(r, line, "%s", r->jp.err);
+	}
+	struct lt_exec *e = lt_exec_new();
+	const char *err = build_paper(e, &r->jp);
+	if (err) {
+		lt_exec_free(e);
+		return bad(r, r->lineno + 1, "%s", err);
+	}
+	/* id: the file's number when its name is one (0.json), else a sequence */
+	const char *base = strrchr(r->path, '/');
+	base = base ? base + 1 : r->path;
+	char *end;
+	long long id = strtoll(base, &end, 10);
+	e->id = (end != base && *end == '.') ? id : r->paper_seq;
+	r->paper_seq++;
+	e->complete = true;
+	r->line = r->lineno + 1;
+	*out = e;
+	return 1;
+}
+
+int lt_reader_next(struct lt_reader *r, struct lt_exec **out)
+{
+	init_types();
+	*out = NULL;
+	for (;;) {
+		if (!r->gz) {
+			int rc = open_next(r);
+			if (rc <= 0)
+				return rc;
+		}
+		int rc = r->kind == K_PAPER ? next_paper(r, out) : next_jsonl(r, out);
+		if (rc != 0)
+			return rc;
+		close_file(r);
+	}
+}
+
+const char *lt_reader_where(const struct lt_reader *r)
+{
+	struct lt_reader *m = (struct lt_reader *)r;
+	snprintf(m->where, sizeof(m->where), "%s:%lld", r->path ? r->path : "?", r->line);
+	return m->where;
+}
+
+const struct lt_header *lt_reader_header(const struct lt_reader *r)
+{
+	return r->has_hdr && r->kind == K_JSONL ? &r->hdr : NULL;
+}
+
+const struct lt_stats *lt_reader_stats(const struct lt_reader *r)
+{
+	return &r->stats;
+}
+
+bool lt_reader_is_paper(const struct lt_reader *r)
+{
+	return r->kind == K_PAPER;
+}
