@@ -57,9 +57,9 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 
 # Offsets and probe sites of the CPython builds whose debug info is
 # installed here (python3.X-dbg); known builds are also checked in.
-$(OUTPUT)/py_offsets_gen.h: scripts/gen_offsets.sh | $(OUTPUT)
+$(OUTPUT)/py_offsets_gen.h: scripts/gen_offsets.py | $(OUTPUT)
 	$(call msg,GEN,$@)
-	$(Q)scripts/gen_offsets.sh > $@.tmp && mv $@.tmp $@
+	$(Q)$(PY) scripts/gen_offsets.py > $@.tmp && mv $@.tmp $@
 
 $(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS) | $(OUTPUT)/user
 	$(call msg,CC,$@)

@@ -1,5 +1,375 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * leaktrace BPF side: two kinds of probe on a CPython 3.11-style interpreter.
+ *
+ *  lt_resume  uprobe on the first conditional jump of each RESUME handler in
+ *             _PyEval_EvalFrameDefault (kernel-emulated, no single-step).
+ *             Fires at every frame start and generator resume; the frame
+ *             pointer is in a register named by the attach cookie.
+ *  lt_return  uprobe on the function__return USDT note (semaphore set by the
+ *             kernel through ref_ctr_offset). Fires at every return, yield
+ *             and exception exit; the frame is tstate->cframe->current_frame.
+ *
+ * Only reads of target memory (bpf_probe_read_user); nothing is written to
+ * the target.
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 #include "leaktrace.h"
+
 char LICENSE[] SEC("license") = "GPL";
+
+const volatile struct lt_py_layout L = {};
+const volatile __u32 targ_tgid = 0;	/* 0: every process (system-wide) */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+
+/* counters, reported in the trailer */
+__u64 drops = 0;
+__u64 read_failures = 0;
+__u64 n_entries = 0;
+__u64 n_returns = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 * 1024 * 1024);	/* set by --ringbuf-mb */
+} events SEC(".maps");
+
+/* code/type objects whose strings were sent: address -> qualname/tp_name
+ * pointer, to notice an address reused by another object */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} seen SEC(".maps");
+
+struct scratch {
+	struct lt_rec_ret ret;
+	__u8 payload[LT_MAX_STR];
+	struct lt_rec_code code;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline int emit(void *data, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, data, size, rb_flags())) {
+		__sync_fetch_and_add(&drops, 1);
+		return -1;
+	}
+	return 0;
+}
+
+static __always_inline __u64 rd64(__u64 addr, int *fail)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+		*fail = 1;
+	return v;
+}
+
+/*
+ * Read a str object's text: returns bytes copied into dst (at most cap),
+ * *kind: 0 = UTF-8 bytes, 1/2/4 = fixed-width code units, *nchars = length
+ * in characters of the whole string. -1 if not readable.
+ */
+static __always_inline int read_str(void *dst, __u32 cap, __u64 obj, __u8 *kind,
+				    __u64 *nchars, __u32 max_chars)
+{
+	__u32 state = 0;
+	__u64 len = 0;
+	__u64 k, n, data;
+
+	if (bpf_probe_read_user(&len, sizeof(len), (void *)(obj + L.str_length)))
+		return -1;
+	if (bpf_probe_read_user(&state, sizeof(state), (void *)(obj + L.str_state)))
+		return -1;
+	*nchars = len;
+	if (!((state >> 5) & 1))	/* not compact */
+		return -1;
+	k = (state >> 2) & 7;
+	if ((state >> 6) & 1) {		/* ascii: data right after PyASCIIObject */
+		data = obj + L.str_ascii_size;
+		k = 1;
+	} else {
+		data = obj + L.str_compact_size;
+		if (k != 1 && k != 2 && k != 4)
+			return -1;
+	}
+	*kind = k;
+	n = len < max_chars ? len : max_chars;
+	n = n * k;
+	/* cap is a power of 2: at most cap - 1 bytes, bounded for the verifier */
+	if (n >= cap)
+		n = cap - 1;
+	asm volatile("" : "+r"(n));	/* keep the mask: the verifier needs it */
+	n &= cap - 1;
+	if (n && bpf_probe_read_user(dst, n, (void *)data))
+		return -1;
+	return n;
+}
+
+/* send the strings of a code object (is_type = 0) or a type's tp_name once */
+static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type, __u32 tid)
+{
+	struct lt_rec_code *c = &s->code;
+	__u64 name_obj = 0, file_obj = 0, nch = 0, tag = 0;
+	__u64 *prev;
+	int fail = 0, n;
+	__u8 kind = 0;
+
+	if (is_type) {
+		tag = rd64(obj + L.type_tp_name, &fail);
+	} else {
+		name_obj = rd64(obj + L.co_qualname, &fail);
+		tag = name_obj;
+	}
+	if (fail)
+		return;
+	prev = bpf_map_lookup_elem(&seen, &obj);
+	if (prev && *prev == tag)
+		return;
+
+	c->type = LT_REC_CODE;
+	c->is_type = is_type;
+	c->tid = tid;
+	c->code = obj;
+	c->firstlineno = 0;
+	c->name_len = 0;
+	c->file_len = 0;
+	if (is_type) {
+		/* tp_name is a C string */
+		n = bpf_probe_read_user_str(c->name, sizeof(c->name), (void *)tag);
+		if (n <= 0)
+			return;
+		c->name_kind = 0;
+		c->name_len = n - 1;
+	} else {
+		bpf_probe_read_user(&c->firstlineno, sizeof(c->firstlineno),
+				    (void *)(obj + L.co_firstlineno));
+		n = read_str(c->name, sizeof(c->name), name_obj, &kind, &nch, LT_NAME_MAX);
+		if (n < 0)
+			return;
+		c->name_kind = kind;
+		c->name_len = n;
+		file_obj = rd64(obj + L.co_filename, &fail);
+		if (!fail) {
+			n = read_str(c->file, sizeof(c->file), file_obj, &kind, &nch, LT_FILE_MAX);
+			if (n >= 0) {
+				c->file_kind = kind;
+				c->file_len = n;
+			}
+		}
+	}
+	if (emit(c, sizeof(*c)) == 0)
+		bpf_map_update_elem(&seen, &obj, &tag, BPF_ANY);
+}
+
+/* a pt_regs slot by index (x86-64 order); the verifier refuses a variable
+ * offset into ctx, so copy the slot with a helper */
+static __always_inline __u64 reg_slot(struct pt_regs *ctx, __u64 slot)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)((long)ctx + (slot & 15) * 8));
+	return v;
+}
+
+SEC("uprobe")
+int lt_resume(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0, tid = (__u32)id;
+	struct lt_rec_entry e;
+	struct scratch *s;
+	int fail = 0;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	__sync_fetch_and_add(&n_entries, 1);
+	/* the cookie names the pt_regs slot that holds the frame pointer */
+	e.frame = reg_slot(ctx, bpf_get_attach_cookie(ctx));
+	e.code = rd64(e.frame + L.fr_code, &fail);
+	if (fail) {
+		__sync_fetch_and_add(&read_failures, 1);
+		return 0;
+	}
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	send_code(s, e.code, 0, tid);
+	e.type = LT_REC_ENTRY;
+	e.pad[0] = e.pad[1] = e.pad[2] = 0;
+	e.tid = tid;
+	e.ts = bpf_ktime_get_ns();
+	emit(&e, sizeof(e));
+	return 0;
+}
+
+static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bias, __u32 tid)
+{
+	struct lt_rec_ret *r = &s->ret;
+	__u64 t, nch = 0;
+	int fail = 0, n;
+	__u8 kind = 0;
+
+	t = rd64(obj + 8, &fail);	/* ob_type */
+	if (fail) {
+		r->vkind = LT_RV_UNREAD;
+		r->flags |= LT_RF_READFAIL;
+		return;
+	}
+	r->type_ptr = t;
+	t -= bias;
+	if (t == L.type_vaddr[LT_T_NONE]) {
+		r->vkind = LT_RV_NONE;
+	} else if (t == L.type_vaddr[LT_T_BOOL]) {
+		r->vkind = LT_RV_BOOL;
+		r->val = (obj - bias) == L.true_vaddr;
+	} else if (L.no_values) {
+		r->vkind = LT_RV_OTHER;
+	} else if (t == L.type_vaddr[LT_T_LONG]) {
+		__s64 size = (__s64)rd64(obj + L.var_ob_size, &fail);
+		__u64 a = size < 0 ? -size : size;
+
+		if (fail) {
+			r->vkind = LT_RV_UNREAD;
+		} else if (a <= 2) {
+			__u32 d[2] = {};
+
+			if (a && bpf_probe_read_user(d, a * 4, (void *)(obj + L.long_digit))) {
+				r->vkind = LT_RV_UNREAD;
+				return;
+			}
+			r->vkind = LT_RV_INT;
+			r->val = (__u64)d[0] | ((__u64)d[1] << 30);
+			if (size < 0)
+				r->val = -r->val;
+		} else if (a <= LT_BIGINT_DIGITS) {
+			if (bpf_probe_read_user(s->payload, (a * 4) & (LT_BIGINT_DIGITS * 4 - 1 + LT_BIGINT_DIGITS * 4),
+						(void *)(obj + L.long_digit))) {
+				r->vkind = LT_RV_UNREAD;
+				return;
+			}
+			r->vkind = LT_RV_BIGINT;
+			r->str_len = size;
+			r->payload_len = a * 4;
+		} else {
+			r->vkind = LT_RV_OTHER;	/* type only beyond ~570 digits */
+		}
+	} else if (t == L.type_vaddr[LT_T_FLOAT]) {
+		r->vkind = LT_RV_FLOAT;
+		r->val = rd64(obj + L.float_fval, &fail);
+		if (fail)
+			r->vkind = LT_RV_UNREAD;
+	} else if (t == L.type_vaddr[LT_T_STR]) {
+		n = read_str(s->payload, LT_MAX_STR, obj, &kind, &nch, L.str_len_max + 1);
+		if (n < 0) {
+			r->vkind = LT_RV_UNREAD;
+			return;
+		}
+		r->vkind = LT_RV_STR;
+		r->str_kind = kind;
+		r->str_len = nch;
+		r->payload_len = n;
+	} else {
+		r->vkind = LT_RV_OTHER;
+		send_code(s, r->type_ptr, 1, tid);
+	}
+}
+
+SEC("uprobe")
+int lt_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0, tid = (__u32)id;
+	__u64 bias, tstate, cframe, frame, instr, exc, retval, stacktop = 0;
+	struct lt_rec_ret *r;
+	struct scratch *s;
+	int fail = 0;
+	__u8 op = 0;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	__sync_fetch_and_add(&n_returns, 1);
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	r = &s->ret;
+	/* the cookie is the probe's link-time address: ip - cookie = load bias */
+	bias = PT_REGS_IP(ctx) - bpf_get_attach_cookie(ctx);
+	tstate = rd64(bias + L.runtime_vaddr + L.rt_tstate_current, &fail);
+	cframe = rd64(tstate + L.ts_cframe, &fail);
+	frame = rd64(cframe + L.cf_current_frame, &fail);
+	if (fail) {
+		__sync_fetch_and_add(&read_failures, 1);
+		return 0;
+	}
+	r->type = LT_REC_RET;
+	r->vkind = LT_RV_UNREAD;
+	r->flags = 0;
+	r->str_kind = 0;
+	r->str_utf8 = 0;
+	r->tid = tid;
+	r->ts = bpf_ktime_get_ns();
+	r->frame = frame;
+	r->previous = rd64(frame + L.fr_previous, &fail);
+	r->code = rd64(frame + L.fr_code, &fail);
+	r->type_ptr = 0;
+	r->val = 0;
+	r->str_len = 0;
+	r->payload_len = 0;
+	r->drops = drops;
+	exc = rd64(tstate + L.ts_curexc_type, &fail);
+	if (fail) {
+		r->flags |= LT_RF_READFAIL;
+		__sync_fetch_and_add(&read_failures, 1);
+	} else if (exc) {
+		r->vkind = LT_RV_RAISE;
+	} else {
+		instr = rd64(frame + L.fr_prev_instr, &fail);
+		bpf_probe_read_user(&stacktop, 4, (void *)(frame + L.fr_stacktop));
+		if (!fail && bpf_probe_read_user(&op, 1, (void *)instr) == 0 &&
+		    op == L.op_yield_value)
+			r->flags |= LT_RF_YIELD;
+		retval = rd64(frame + L.fr_localsplus + 8 * (stacktop & 0xffffff), &fail);
+		if (fail) {
+			r->flags |= LT_RF_READFAIL;
+			__sync_fetch_and_add(&read_failures, 1);
+		} else {
+			decode_value(s, retval, bias, tid);
+		}
+	}
+	emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
+	return 0;
+}
+
+/* BTF-typed tracepoint: needs no tracefs mounted */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(lt_exit, struct task_struct *task)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct lt_rec_exit e = {};
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	e.type = LT_REC_EXIT;
+	e.tid = (__u32)id;
+	e.pid = id >> 32;
+	e.ts = bpf_ktime_get_ns();
+	emit(&e, sizeof(e));
+	return 0;
+}

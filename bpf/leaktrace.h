@@ -1,4 +1,129 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * What the BPF side and the loader share: limits, the CPython layout the
+ * BPF programs read (filled from the offset table before load), and the
+ * ring-buffer records.
+ *
+ * The BPF side stays small: it sends one fixed-size record per frame start
+ * (ENTRY) and per frame exit (RET, with the decoded return value), the
+ * strings of a code object once (CODE), and thread exits (EXIT). Userspace
+ * rebuilds the call trees (user/rebuild.c).
+ */
 #ifndef LEAKTRACE_H
 #define LEAKTRACE_H
-#endif
+
+#define LT_MAX_STR	2048	/* buffer for one str value (power of 2; --str-len <= 256 chars) */
+#define LT_NAME_MAX	256	/* most bytes of a qualified name sent */
+#define LT_FILE_MAX	256	/* most bytes of a file name sent */
+#define LT_BIGINT_DIGITS 64	/* 30-bit digits of an int sent (about 570 decimal digits) */
+
+enum lt_rec_type {
+	LT_REC_ENTRY = 1,	/* a frame starts or a generator resumes */
+	LT_REC_RET = 2,		/* a frame returns, yields or unwinds */
+	LT_REC_CODE = 3,	/* strings of a code object (first sighting) */
+	LT_REC_EXIT = 4,	/* a thread of a traced process exits */
+};
+
+/* kind of the value in a RET record */
+enum lt_rec_vkind {
+	LT_RV_OTHER = 0,	/* only the type (type_ptr, name sent in a CODE-like TYPE string) */
+	LT_RV_NONE,
+	LT_RV_INT,		/* small int: val (int64) */
+	LT_RV_BIGINT,		/* payload: ob_size (signed) digits of 30 bits */
+	LT_RV_FLOAT,		/* val: IEEE bits */
+	LT_RV_BOOL,		/* val: 0/1 */
+	LT_RV_STR,		/* payload: text in `str_kind` units, `str_len` chars in all */
+	LT_RV_RAISE,		/* left by an exception */
+	LT_RV_UNREAD,		/* the value could not be read */
+};
+
+/* flags of a RET record */
+#define LT_RF_YIELD	0x01	/* the frame yielded (generator/coroutine run) */
+#define LT_RF_READFAIL	0x02	/* a read of target memory failed */
+
+struct lt_rec_entry {
+	__u8 type;
+	__u8 pad[3];
+	__u32 tid;
+	__u64 ts;
+	__u64 frame;
+	__u64 code;
+};
+
+struct lt_rec_ret {
+	__u8 type;
+	__u8 vkind;
+	__u8 flags;
+	__u8 str_kind;		/* LT_RV_STR: 1 (ascii/latin-1/utf-8 see str_utf8), 2, 4 */
+	__u32 tid;
+	__u64 ts;
+	__u64 frame;
+	__u64 previous;
+	__u64 code;
+	__u64 type_ptr;		/* ob_type of the value, in the target's address space */
+	__u64 val;
+	__u64 str_len;		/* LT_RV_STR: length in characters; BIGINT: ob_size */
+	__u32 drops;		/* snapshot of the drop counter (loss detection) */
+	__u16 payload_len;	/* bytes of payload that follow */
+	__u8 str_utf8;		/* LT_RV_STR: payload is UTF-8 (1) or latin-1/ascii (0) */
+	__u8 pad;
+	/* payload_len bytes of payload follow the record */
+};
+
+/* strings of one code object, or (is_type) the tp_name of a type */
+struct lt_rec_code {
+	__u8 type;
+	__u8 is_type;
+	__u8 name_kind;		/* 1/2/4 bytes per char, 0 = UTF-8 */
+	__u8 file_kind;
+	__u32 tid;
+	__u64 code;		/* code object (or type object) address */
+	__s32 firstlineno;
+	__u16 name_len;		/* bytes */
+	__u16 file_len;
+	char name[LT_NAME_MAX];
+	char file[LT_FILE_MAX];
+};
+
+struct lt_rec_exit {
+	__u8 type;
+	__u8 pad[3];
+	__u32 tid;
+	__u64 ts;
+	__u32 pid;
+	__u32 pad2;
+};
+
+/* CPython layout, set from the offset table before load */
+struct lt_py_layout {
+	__u64 runtime_vaddr;		/* &_PyRuntime (link-time address) */
+	__u64 type_vaddr[5];		/* PyLong, PyBool, PyFloat, PyUnicode, _PyNone types */
+	__u64 true_vaddr;		/* &_Py_TrueStruct */
+	__u32 rt_tstate_current;
+	__u32 ts_cframe;
+	__u32 ts_curexc_type;
+	__u32 cf_current_frame;
+	__u32 fr_code;
+	__u32 fr_previous;
+	__u32 fr_prev_instr;
+	__u32 fr_stacktop;
+	__u32 fr_localsplus;
+	__u32 co_firstlineno;
+	__u32 co_filename;
+	__u32 co_qualname;
+	__u32 type_tp_name;
+	__u32 var_ob_size;
+	__u32 long_digit;
+	__u32 float_fval;
+	__u32 str_length;
+	__u32 str_state;
+	__u32 str_ascii_size;
+	__u32 str_compact_size;
+	__u32 op_yield_value;		/* opcode of YIELD_VALUE */
+	__u32 str_len_max;		/* --str-len in bytes (<= LT_MAX_STR / 4 chars read) */
+	__u32 no_values;		/* --no-values: types only */
+};
+
+enum { LT_T_LONG, LT_T_BOOL, LT_T_FLOAT, LT_T_STR, LT_T_NONE };
+
+#endif /* LEAKTRACE_H */

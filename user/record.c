@@ -1,9 +1,823 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * leaktrace record: attach to a CPython (running pid or a command started
+ * here), consume probe records and write executions.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
 #include "commands.h"
+#include "leaktrace.h"
 #include "leaktrace.skel.h"
+#include "rebuild.h"
+#include "target.h"
+#include "u64map.h"
+#include "values.h"
+
+#define MAX_EXCLUDE 32
+
+static struct env {
+	int pid;
+	bool all;
+	char **cmd;		/* argv after -- */
+	const char *root;
+	const char *output;
+	const char *python;
+	double duration;
+	int max_depth;
+	int str_len;
+	bool no_values;
+	bool verbose;
+	int ringbuf_mb;
+	const char *exclude[MAX_EXCLUDE + 1];
+	int nexclude;
+} env = { .str_len = 64, .ringbuf_mb = 32 };
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	exiting = 1;
+}
+
+enum {
+	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
+	OPT_EXCLUDE, OPT_RINGBUF, OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "python", required_argument, NULL, OPT_PYTHON },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "str-len", required_argument, NULL, OPT_STR_LEN },
+	{ "no-values", no_argument, NULL, OPT_NO_VALUES },
+	{ "exclude-path", required_argument, NULL, OPT_EXCLUDE },
+	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: leaktrace record (-p PID | -- CMD [ARGS...]) [options]\n"
+		"       leaktrace -p PID [options]\n\n"
+		"Record every Python call of a CPython process from outside (eBPF on its\n"
+		"USDT probes) and rebuild the nested call trees.\n\n"
+		"  -p, --pid PID          attach to a running process\n"
+		"  -- CMD [ARGS...]       start CMD and follow it to exit\n"
+		"  --root FUNC            each outermost call of FUNC is one execution\n"
+		"                         (default: one execution per thread)\n"
+		"  -o, --output FILE      trace file (JSON Lines; .gz = gzip; - = stdout)\n"
+		"  --python PATH          the python binary or libpython to attach to\n"
+		"  --duration SEC         stop after SEC seconds\n"
+		"  --max-depth N          record at most N levels below the root\n"
+		"  --str-len N            keep at most N bytes of str values (default 64, max 256)\n"
+		"  --no-values            record return types only\n"
+		"  --exclude-path GLOB    leave out calls whose file matches (counted only)\n"
+		"  --ringbuf-mb N         ring buffer size in MiB (default 32, power of 2)\n"
+		"  -v, --verbose          libbpf and attach diagnostics on stderr\n");
+}
+
+static int parse_int(const char *s, const char *what, long lo, long hi, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	if (errno || *end || end == s || *out < lo || *out > hi) {
+		fprintf(stderr, "leaktrace: %s must be a whole number from %ld to %ld, not '%s'\n",
+			what, lo, hi, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	long v;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:ao:v", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_int(optarg, "-p", 1, INT_MAX, &v))
+				return -1;
+			env.pid = v;
+			break;
+		case 'a':
+			env.all = true;
+			break;
+		case 'o':
+			env.output = optarg;
+			break;
+		case 'v':
+			env.verbose = true;
+			break;
+		case OPT_ROOT:
+			env.root = optarg;
+			break;
+		case OPT_PYTHON:
+			env.python = optarg;
+			break;
+		case OPT_DURATION: {
+			char *end;
+
+			env.duration = strtod(optarg, &end);
+			if (*end || end == optarg || env.duration <= 0) {
+				fprintf(stderr, "leaktrace: --duration must be a positive number of seconds\n");
+				return -1;
+			}
+			break;
+		}
+		case OPT_MAX_DEPTH:
+			if (parse_int(optarg, "--max-depth", 1, 1000000, &v))
+				return -1;
+			env.max_depth = v;
+			break;
+		case OPT_STR_LEN:
+			if (parse_int(optarg, "--str-len", 0, 256, &v))
+				return -1;
+			env.str_len = v;
+			break;
+		case OPT_NO_VALUES:
+			env.no_values = true;
+			break;
+		case OPT_EXCLUDE:
+			if (env.nexclude == MAX_EXCLUDE) {
+				fprintf(stderr, "leaktrace: at most %d --exclude-path\n", MAX_EXCLUDE);
+				return -1;
+			}
+			env.exclude[env.nexclude++] = optarg;
+			break;
+		case OPT_RINGBUF:
+			if (parse_int(optarg, "--ringbuf-mb", 1, 4096, &v))
+				return -1;
+			if (v & (v - 1)) {
+				fprintf(stderr, "leaktrace: --ringbuf-mb must be a power of 2\n");
+				return -1;
+			}
+			env.ringbuf_mb = v;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'leaktrace record --help'.\n");
+			return -1;
+		}
+	}
+	if (optind < argc)
+		env.cmd = argv + optind;
+	if (!!env.pid + !!env.cmd + env.all != 1) {
+		fprintf(stderr, "leaktrace: give exactly one target: -p PID, -a, or -- CMD\n"
+				"Try 'leaktrace record --help'.\n");
+		return -1;
+	}
+	if (env.all) {
+		fprintf(stderr, "leaktrace: -a (system-wide) is not supported yet; use -p PID\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- output */
+
+struct out {
+	struct lt_writer *w;
+	int64_t next_id;
+	bool write_failed;
+	bool human;		/* one line per execution on stdout */
+};
+
+static void print_exec_line(const struct lt_exec *e)
+{
+	const struct lt_node *r = e->root, *c;
+	uint64_t calls = 0;
+	char first[256] = "";
+	size_t used = 0;
+	int shown = 0;
+
+	/* count calls iteratively (trees may be deep) */
+	for (const struct lt_node *n = r; n;) {
+		calls++;
+		if (n->first) {
+			n = n->first;
+			continue;
+		}
+		while (n && n != r && !n->next)
+			n = n->parent;
+		n = (n && n != r) ? n->next : NULL;
+	}
+	if (lt_node_synthetic(r))
+		calls--;	/* the synthetic root is no call */
+	for (c = r->first; c && shown < 6; c = c->next, shown++)
+		used += snprintf(first + used, used < sizeof(first) ? sizeof(first) - used : 0, "%s%s",
+				 shown ? ", " : "", c->fn);
+	if (c && used < sizeof(first))
+		snprintf(first + used, sizeof(first) - used, ", ...");
+	printf("exec %lld tid %d %s %.3f ms %llu calls%s%s%s\n", (long long)e->id, e->tid, r->fn,
+	       e->dur_ns >= 0 ? e->dur_ns / 1e6 : 0.0, (unsigned long long)calls,
+	       e->complete ? "" : " (incomplete)", first[0] ? ": " : "", first);
+	fflush(stdout);
+}
+
+static void on_exec(struct lt_exec *e, void *arg)
+{
+	struct out *o = arg;
+
+	e->id = o->next_id++;
+	if (o->w && !o->write_failed && lt_writer_exec(o->w, e)) {
+		o->write_failed = true;
+		exiting = 1;
+	}
+	if (o->human)
+		print_exec_line(e);
+	lt_exec_free(e);
+}
+
+/* ------------------------------------------------------------ live view */
+
+struct live_thread {
+	uint64_t calls;
+	struct u64map per_code;	/* code -> count (stored in the pointer) */
+};
+
+struct consumer {
+	struct rb_state *rb;	/* NULL in live-view mode */
+	struct u64map names;	/* code -> interned qualname (live view) */
+	struct u64map live;	/* tid+1 -> struct live_thread */
+	uint64_t last_drops;
+	uint64_t lost;
+	uint32_t str_len;
+	bool target_exited;
+	int pid;
+};
+
+static void live_count(struct consumer *c, uint32_t tid, uint64_t code)
+{
+	struct live_thread *t = u64map_get(&c->live, (uint64_t)tid + 1);
+
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t || u64map_put(&c->live, (uint64_t)tid + 1, t)) {
+			free(t);
+			return;
+		}
+	}
+	t->calls++;
+	u64map_put(&t->per_code, code, (void *)((uintptr_t)u64map_get(&t->per_code, code) + 1));
+}
+
+static void live_print(struct consumer *c, double secs)
+{
+	uint64_t k;
+	void *v;
+
+	for (size_t i = 0; u64map_next(&c->live, &i, &k, &v);) {
+		struct live_thread *t = v;
+		uint64_t top[3] = { 0 }, topn[3] = { 0 }, code;
+		void *cnt;
+
+		for (size_t j = 0; u64map_next(&t->per_code, &j, &code, &cnt);) {
+			uint64_t n = (uintptr_t)cnt;
+
+			for (int s = 0; s < 3; s++) {
+				if (n > topn[s]) {
+					memmove(&top[s + 1], &top[s], (2 - s) * sizeof(top[0]));
+					memmove(&topn[s + 1], &topn[s], (2 - s) * sizeof(topn[0]));
+					top[s] = code;
+					topn[s] = n;
+					break;
+				}
+			}
+		}
+		printf("%-8s tid %-7llu %10.0f calls/s", "live", (unsigned long long)(k - 1), t->calls / secs);
+		for (int s = 0; s < 3 && topn[s]; s++) {
+			const char *n = u64map_get(&c->names, top[s]);
+
+			printf("%s %s %llu", s ? "," : "  top:", n ? n : "?", (unsigned long long)topn[s]);
+		}
+		printf("\n");
+		u64map_free(&t->per_code);
+		free(t);
+	}
+	fflush(stdout);
+	u64map_free(&c->live);
+}
+
+/* --------------------------------------------------------------- events */
+
+static const char *code_string(const char *buf, int len, int kind, char *out, size_t cap)
+{
+	int cut;
+
+	lt_units_to_utf8(buf, len, kind, out, cap, cap - 1, &cut);
+	return out;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct consumer *c = ctx;
+	__u8 type = *(__u8 *)data;
+
+	switch (type) {
+	case LT_REC_CODE: {
+		const struct lt_rec_code *r = data;
+		char name[4 * LT_NAME_MAX + 1], file[4 * LT_FILE_MAX + 1];
+
+		if (size < sizeof(*r))
+			return 0;
+		code_string(r->name, r->name_len, r->name_kind, name, sizeof(name));
+		code_string(r->file, r->file_len, r->file_kind, file, sizeof(file));
+		if (!c->rb)
+			u64map_put(&c->names, r->code, (void *)lt_intern(name));
+		else if (r->is_type)
+			rb_type(c->rb, r->code, name);
+		else
+			rb_code(c->rb, r->code, name, file, r->firstlineno);
+		break;
+	}
+	case LT_REC_ENTRY: {
+		const struct lt_rec_entry *r = data;
+
+		if (c->rb)
+			rb_entry(c->rb, r->tid, r->ts, r->frame, r->code);
+		break;
+	}
+	case LT_REC_RET: {
+		const struct lt_rec_ret *r = data;
+
+		if (size < sizeof(*r) + r->payload_len)
+			return 0;
+		if (r->drops != (__u32)c->last_drops) {
+			c->lost += (__u32)(r->drops - (__u32)c->last_drops);
+			c->last_drops = r->drops;
+			if (c->rb)
+				rb_loss(c->rb);
+		}
+		if (c->rb)
+			rb_return(c->rb, r, r + 1);
+		else
+			live_count(c, r->tid, r->code);
+		break;
+	}
+	case LT_REC_EXIT: {
+		const struct lt_rec_exit *r = data;
+
+		if (c->rb)
+			rb_thread_exit(c->rb, r->tid, r->ts);
+		if ((int)r->tid == c->pid)
+			c->target_exited = true;
+		break;
+	}
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------------- attach */
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !env.verbose)
+		return 0;
+	if (!env.verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
+{
+	const struct py_offsets *o = &t->build->off;
+	struct lt_py_layout *L = (struct lt_py_layout *)&skel->rodata->L;
+
+	L->runtime_vaddr = t->runtime;
+	memcpy(L->type_vaddr, t->types, sizeof(L->type_vaddr));
+	L->true_vaddr = t->true_struct;
+	L->rt_tstate_current = o->rt_tstate_current;
+	L->ts_cframe = o->ts_cframe;
+	L->ts_curexc_type = o->ts_curexc_type;
+	L->cf_current_frame = o->cf_current_frame;
+	L->fr_code = o->fr_code;
+	L->fr_previous = o->fr_previous;
+	L->fr_prev_instr = o->fr_prev_instr;
+	L->fr_stacktop = o->fr_stacktop;
+	L->fr_localsplus = o->fr_localsplus;
+	L->co_firstlineno = o->co_firstlineno;
+	L->co_filename = o->co_filename;
+	L->co_qualname = o->co_qualname;
+	L->type_tp_name = o->type_tp_name;
+	L->var_ob_size = o->var_ob_size;
+	L->long_digit = o->long_digit;
+	L->float_fval = o->float_fval;
+	L->str_length = o->str_length;
+	L->str_state = o->str_state;
+	L->str_ascii_size = o->str_ascii_size;
+	L->str_compact_size = o->str_compact_size;
+	L->op_yield_value = t->op_yield_value;
+	L->str_len_max = env.str_len;
+	L->no_values = env.no_values;
+}
+
+static struct bpf_link *extra_links[4];
+static int nextra;
+
+static int attach(struct leaktrace_bpf *skel, const struct py_target *t, int pid)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, ropts, .ref_ctr_offset = t->ret_note.sema_off,
+		    .bpf_cookie = t->ret_note.loc);
+	struct bpf_link *l;
+
+	l = bpf_program__attach_uprobe_opts(skel->progs.lt_return, pid, t->path,
+					    t->ret_note.loc_off, &ropts);
+	if (!l) {
+		fprintf(stderr, "leaktrace: cannot attach to python:function__return in %s: %s\n",
+			t->shown, strerror(errno));
+		return -1;
+	}
+	skel->links.lt_return = l;
+	for (int i = 0; i < t->build->nresume; i++) {
+		const struct py_site *s = &t->build->resume[i];
+		LIBBPF_OPTS(bpf_uprobe_opts, eopts, .bpf_cookie = s->frame_reg);
+		uint64_t off;
+
+		if (elf_vaddr_to_offset(t->path, s->vaddr, &off)) {
+			fprintf(stderr, "leaktrace: probe site 0x%llx is outside %s\n",
+				(unsigned long long)s->vaddr, t->shown);
+			return -1;
+		}
+		l = bpf_program__attach_uprobe_opts(skel->progs.lt_resume, pid, t->path, off, &eopts);
+		if (!l) {
+			fprintf(stderr, "leaktrace: cannot attach to the RESUME site 0x%llx in %s: %s\n",
+				(unsigned long long)s->vaddr, t->shown, strerror(errno));
+			return -1;
+		}
+		/* the skeleton holds one link per program; keep the others here */
+		if (i == 0)
+			skel->links.lt_resume = l;
+		else
+			extra_links[nextra++] = l;
+		if (env.verbose)
+			fprintf(stderr, "leaktrace: RESUME site 0x%llx (file offset 0x%llx, frame in slot %u)\n",
+				(unsigned long long)s->vaddr, (unsigned long long)off, s->frame_reg);
+	}
+	skel->links.lt_exit = bpf_program__attach(skel->progs.lt_exit);
+	if (!skel->links.lt_exit) {
+		fprintf(stderr, "leaktrace: cannot attach to sched_process_exit: %s\n", strerror(errno));
+		return -1;
+	}
+	if (env.verbose)
+		fprintf(stderr, "leaktrace: function__return at 0x%llx (file offset 0x%llx, semaphore 0x%llx)\n",
+			(unsigned long long)t->ret_note.loc, (unsigned long long)t->ret_note.loc_off,
+			(unsigned long long)t->ret_note.sema_off);
+	return 0;
+}
+
+/* ------------------------------------------------------------- commands */
+
+/* start CMD stopped at a pipe; returns its pid, or -1 */
+static pid_t spawn_waiting(char **cmd, int *release_fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char c;
+		const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1)
+			_exit(127);
+		/* run the command as the user who invoked sudo, as perf does */
+		if (gid && setgid(atoi(gid)))
+			_exit(126);
+		if (uid && setuid(atoi(uid)))
+			_exit(126);
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "leaktrace: cannot run %s: %s\n", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[0]);
+	*release_fd = p[1];
+	return pid;
+}
+
+static int python_for_command(char **cmd, char *out, size_t n)
+{
+	char path[PATH_MAX], line[PATH_MAX];
+	FILE *f;
+
+	if (resolve_command(cmd[0], path, sizeof(path))) {
+		fprintf(stderr, "leaktrace: command not found: %s\n", cmd[0]);
+		return -1;
+	}
+	f = fopen(path, "re");
+	if (f && fgets(line, sizeof(line), f) && !strncmp(line, "#!", 2)) {
+		char *interp = line + 2, *arg;
+
+		while (*interp == ' ')
+			interp++;
+		interp[strcspn(interp, " \t\n")] = 0;
+		arg = interp + strlen(interp) + 1;
+		if (!strcmp(interp, "/usr/bin/env")) {
+			while (*arg == ' ')
+				arg++;
+			arg[strcspn(arg, " \t\n")] = 0;
+			interp = arg;
+		}
+		fclose(f);
+		if (resolve_command(interp, path, sizeof(path))) {
+			fprintf(stderr, "leaktrace: interpreter of %s not found: %s\n", cmd[0], interp);
+			return -1;
+		}
+	} else if (f) {
+		fclose(f);
+	}
+	snprintf(out, n, "%s", path);
+	return 0;
+}
+
+static void iso_now(char *buf, size_t n)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int read_cmdline(int pid, char *buf, size_t n, const char **argv, int maxargs)
+{
+	char path[64];
+	FILE *f;
+	size_t len;
+	int argc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	len = fread(buf, 1, n - 1, f);
+	fclose(f);
+	buf[len] = 0;
+	for (size_t i = 0; i < len && argc < maxargs; i += strlen(buf + i) + 1)
+		argv[argc++] = buf + i;
+	return argc;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static bool process_alive(int pid, bool is_child)
+{
+	if (is_child) {
+		int status;
+
+		return waitpid(pid, &status, WNOHANG) == 0;
+	}
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
 int cmd_record(int argc, char **argv)
 {
-	fprintf(stderr, "leaktrace: record is not built yet\n");
-	return LT_EXIT_FAIL;
+	struct leaktrace_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	struct py_target target = { 0 };
+	struct consumer cons = { 0 };
+	struct out out = { 0 };
+	struct rb_config cfg = { 0 };
+	struct lt_header hdr = { .format = 1, .tool = "leaktrace" };
+	struct lt_stats stats = { 0 };
+	char start[32], cmdbuf[8192], pybin[PATH_MAX];
+	const char *targv[64];
+	int err = LT_EXIT_FAIL, release_fd = -1, child_status = 0;
+	pid_t pid;
+	bool is_child = false, live_view;
+	uint64_t t0 = 0, last_live = 0;
+
+	if (parse_args(argc, argv))
+		return LT_EXIT_USAGE;
+	if (geteuid() != 0) {
+		fprintf(stderr, "leaktrace: recording needs root (BPF and uprobes need CAP_BPF and "
+				"CAP_PERFMON); run it with sudo\n");
+		return LT_EXIT_USAGE;
+	}
+	libbpf_set_print(libbpf_print);
+
+	if (env.cmd) {
+		if (env.python)
+			snprintf(pybin, sizeof(pybin), "%s", env.python);
+		else if (python_for_command(env.cmd, pybin, sizeof(pybin)))
+			return LT_EXIT_USAGE;
+		err = py_target_from_file(&target, pybin, pybin);
+		if (err)
+			return err;
+	} else {
+		err = py_target_from_pid(&target, env.pid, env.python);
+		if (err)
+			return err;
+	}
+	err = LT_EXIT_FAIL;
+	if (env.verbose)
+		fprintf(stderr, "leaktrace: python %s at %s, build-id %s (offsets from %s)\n",
+			target.version, target.shown, target.build_id, target.build->source);
+
+	/* open the output before anything runs, so a bad path costs nothing */
+	if (env.output) {
+		out.w = lt_writer_open(env.output);
+		if (!out.w)
+			return LT_EXIT_USAGE;
+	}
+	live_view = !env.root && !env.output;
+	out.human = !env.output && !live_view;
+
+	skel = leaktrace_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "leaktrace: cannot open the BPF object: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	set_layout(skel, &target);
+	bpf_map__set_max_entries(skel->maps.events, (uint32_t)env.ringbuf_mb << 20);
+
+	if (env.cmd) {
+		pid = spawn_waiting(env.cmd, &release_fd);
+		if (pid < 0) {
+			fprintf(stderr, "leaktrace: cannot start %s: %s\n", env.cmd[0], strerror(errno));
+			goto cleanup;
+		}
+		is_child = true;
+	} else {
+		pid = env.pid;
+	}
+	*(volatile __u32 *)&skel->rodata->targ_tgid = pid;
+	if (leaktrace_bpf__load(skel)) {
+		fprintf(stderr, "leaktrace: cannot load the BPF programs: %s (run with -v for the "
+				"verifier log)\n", strerror(errno));
+		goto cleanup;
+	}
+	if (attach(skel, &target, pid))
+		goto cleanup;
+
+	cfg.root_fn = env.root;
+	cfg.max_depth = env.max_depth;
+	cfg.exclude = env.exclude;
+	cfg.str_len = env.str_len;
+	cfg.pid = pid;
+	cons.pid = pid;
+	cons.str_len = env.str_len;
+	if (!live_view) {
+		cons.rb = rb_new(&cfg, on_exec, &out);
+		if (!cons.rb)
+			goto cleanup;
+	}
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, &cons, NULL);
+	if (!rb) {
+		fprintf(stderr, "leaktrace: cannot create the ring buffer: %s\n", strerror(errno));
+		goto cleanup;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	iso_now(start, sizeof(start));
+	hdr.python = target.version;
+	hdr.pid = pid;
+	hdr.root = env.root;
+	hdr.start = start;
+	hdr.mechanism = "usdt+resume";
+	if (is_child) {
+		hdr.argv = (const char **)env.cmd;
+		for (hdr.argc = 0; env.cmd[hdr.argc]; hdr.argc++)
+			;
+	} else {
+		hdr.argc = read_cmdline(pid, cmdbuf, sizeof(cmdbuf), targv, 64);
+		hdr.argv = targv;
+	}
+	if (out.w && lt_writer_header(out.w, &hdr)) {
+		out.write_failed = true;
+		goto finish;
+	}
+	if (release_fd >= 0) {
+		if (write(release_fd, "g", 1) != 1)
+			fprintf(stderr, "leaktrace: cannot start the command\n");
+		close(release_fd);
+		release_fd = -1;
+	}
+	if (!is_child)
+		fprintf(stderr, "leaktrace: tracing pid %d (python %s)%s; Ctrl-C to stop\n", pid,
+			target.version, env.root ? "" : "");
+
+	t0 = last_live = mono_ns();
+	while (!exiting) {
+		int n = ring_buffer__poll(rb, 50);
+		uint64_t now;
+
+		if (n < 0 && n != -EINTR) {
+			fprintf(stderr, "leaktrace: reading the ring buffer failed: %s\n", strerror(-n));
+			break;
+		}
+		now = mono_ns();
+		if (live_view && now - last_live >= 1000000000ull) {
+			live_print(&cons, (now - last_live) / 1e9);
+			last_live = now;
+		}
+		if (env.duration && now - t0 >= env.duration * 1e9)
+			break;
+		if (cons.target_exited || !process_alive(pid, is_child)) {
+			if (is_child && cons.target_exited)
+				waitpid(pid, &child_status, 0);
+			else if (is_child)
+				child_status = 0;
+			break;
+		}
+	}
+finish:
+	/* drain what the kernel already wrote, then write open executions */
+	if (rb)
+		ring_buffer__consume(rb);
+	if (skel->bss->drops != cons.last_drops) {
+		cons.lost += skel->bss->drops - cons.last_drops;
+		if (cons.rb)
+			rb_loss(cons.rb);
+	}
+	if (cons.rb)
+		rb_finish(cons.rb, mono_ns());
+	if (live_view)
+		live_print(&cons, (mono_ns() - last_live) / 1e9);
+	if (cons.rb) {
+		const struct rb_stats *s = rb_stats(cons.rb);
+
+		stats.execs = s->execs;
+		stats.calls = s->calls;
+		stats.incomplete_execs = s->incomplete_execs;
+		stats.truncated_strings = s->truncated_strings;
+		stats.excluded_calls = s->excluded_calls;
+	}
+	stats.lost_events = cons.lost;
+	stats.read_failures = skel->bss->read_failures;
+	if (out.w && !out.write_failed && lt_writer_stats(out.w, &stats))
+		out.write_failed = true;
+	err = 0;
+	if (out.w) {
+		if (lt_writer_close(out.w) || out.write_failed) {
+			fprintf(stderr, "leaktrace: writing %s failed; the trace is incomplete\n", env.output);
+			err = LT_EXIT_FAIL;
+		}
+		out.w = NULL;
+	}
+	if (cons.lost)
+		fprintf(stderr, "leaktrace: WARNING: %llu events lost (ring buffer full); the executions "
+				"concerned are marked incomplete; try a larger --ringbuf-mb\n",
+			(unsigned long long)cons.lost);
+	if (env.verbose || env.output)
+		fprintf(stderr, "leaktrace: %llu executions (%llu incomplete), %llu calls, %llu lost events\n",
+			(unsigned long long)stats.execs, (unsigned long long)stats.incomplete_execs,
+			(unsigned long long)stats.calls, (unsigned long long)stats.lost_events);
+	if (!is_child && !process_alive(pid, false))
+		fprintf(stderr, "leaktrace: target pid %d exited\n", pid);
+cleanup:
+	if (release_fd >= 0)
+		close(release_fd);	/* the child exits without running the command */
+	if (is_child && exiting) {
+		/* Ctrl-C reaches the child too (same process group); wait for it */
+		waitpid(pid, &child_status, 0);
+	}
+	ring_buffer__free(rb);
+	rb_free(cons.rb);
+	if (out.w)
+		lt_writer_close(out.w);
+	while (nextra > 0)
+		bpf_link__destroy(extra_links[--nextra]);
+	leaktrace_bpf__destroy(skel);
+	(void)child_status;
+	return err;
 }

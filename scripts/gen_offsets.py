@@ -1,0 +1,161 @@
+#!/usr/bin/python3.11
+"""Generate the CPython offset table (C initializers) from installed DWARF.
+
+For every CPython build on this machine whose debug info gdb can read
+(Debian's python3.X with python3.X-dbg installed; pyenv builds, which keep
+their DWARF), print one `struct py_build` initializer: the build-id, the
+version, the struct offsets the tracer reads at run time, and the probe
+sites inside _PyEval_EvalFrameDefault (the first conditional jump after the
+store to frame->prev_instr in each RESUME handler; SPEC section 6).
+
+Usage: gen_offsets.py [BINARY...]  (default: the known locations)
+Output goes to stdout; a build without debug info is skipped with a note on
+stderr, so the generated table may be empty (the checked-in table in
+user/py_builds_known.h still applies).
+"""
+import glob
+import os
+import re
+import subprocess
+import sys
+
+# (C field, gdb expression) for every offset the tracer uses
+OFFSETS = [
+    ("rt_tstate_current", "(long)&((_PyRuntimeState*)0)->gilstate.tstate_current"),
+    ("ts_cframe", "(long)&((PyThreadState*)0)->cframe"),
+    ("ts_curexc_type", "(long)&((PyThreadState*)0)->curexc_type"),
+    ("ts_native_thread_id", "(long)&((PyThreadState*)0)->native_thread_id"),
+    ("cf_current_frame", "(long)&((_PyCFrame*)0)->current_frame"),
+    ("fr_code", "(long)&((struct _PyInterpreterFrame*)0)->f_code"),
+    ("fr_previous", "(long)&((struct _PyInterpreterFrame*)0)->previous"),
+    ("fr_prev_instr", "(long)&((struct _PyInterpreterFrame*)0)->prev_instr"),
+    ("fr_stacktop", "(long)&((struct _PyInterpreterFrame*)0)->stacktop"),
+    ("fr_localsplus", "(long)&((struct _PyInterpreterFrame*)0)->localsplus"),
+    ("co_firstlineno", "(long)&((PyCodeObject*)0)->co_firstlineno"),
+    ("co_filename", "(long)&((PyCodeObject*)0)->co_filename"),
+    ("co_name", "(long)&((PyCodeObject*)0)->co_name"),
+    ("co_qualname", "(long)&((PyCodeObject*)0)->co_qualname"),
+    ("type_tp_name", "(long)&((PyTypeObject*)0)->tp_name"),
+    ("var_ob_size", "(long)&((PyVarObject*)0)->ob_size"),
+    ("long_digit", "(long)&((PyLongObject*)0)->ob_digit"),
+    ("float_fval", "(long)&((PyFloatObject*)0)->ob_fval"),
+    ("str_length", "(long)&((PyASCIIObject*)0)->length"),
+    ("str_state", "(long)&((PyASCIIObject*)0)->state"),
+    ("str_ascii_size", "sizeof(PyASCIIObject)"),
+    ("str_compact_size", "sizeof(PyCompactUnicodeObject)"),
+]
+
+LABELS = ["TARGET_RESUME_QUICK", "TARGET_RESUME"]
+
+# x86-64 struct pt_regs slot of each register (index of 8-byte words)
+PT_REGS = {"r15": 0, "r14": 1, "r13": 2, "r12": 3, "rbp": 4, "rbx": 5,
+           "r11": 6, "r10": 7, "r9": 8, "r8": 9, "rax": 10, "rcx": 11,
+           "rdx": 12, "rsi": 13, "rdi": 14}
+
+
+def note(msg):
+    print("gen_offsets: " + msg, file=sys.stderr)
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    m = re.search(r"Build ID: ([0-9a-f]+)", out)
+    return m.group(1) if m else None
+
+
+def gdb(path, cmds):
+    args = ["gdb", "-batch", "-nx", "-iex", "set debuginfod enabled off"]
+    for c in cmds:
+        args += ["-ex", c]
+    args.append(path)
+    p = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    return p.stdout
+
+
+def version_of(path):
+    """X.Y from the file name (python3.11, libpython3.11.so.1.0)."""
+    m = re.search(r"python(\d+\.\d+)", os.path.basename(path))
+    return m.group(1) if m else None
+
+
+def resume_site(path, label, prev_instr_off):
+    out = gdb(path, ["info line _PyEval_EvalFrameDefault:" + label])
+    m = re.search(r"starts at address (0x[0-9a-f]+)", out)
+    if not m:
+        return None
+    start = int(m.group(1), 16)
+    dis = gdb(path, ["x/40i 0x%x" % start])
+    frame_reg = instr_reg = None
+    store = re.compile(r"mov\s+%%(\w+),0x%x\(%%(\w+)\)" % prev_instr_off)
+    for line in dis.splitlines():
+        m = re.match(r"\s*(?:=>\s*)?(0x[0-9a-f]+)\s+<[^>]*>:\s+(\S+)\s*(.*)", line)
+        if not m:
+            continue
+        addr, op, args = int(m.group(1), 16), m.group(2), m.group(3)
+        if frame_reg is None:
+            s = store.search(op + " " + args)
+            if s:
+                instr_reg, frame_reg = s.group(1), s.group(2)
+            continue
+        if re.match(r"j(?!mp)[a-z]+$", op):
+            if frame_reg not in PT_REGS or instr_reg not in PT_REGS:
+                return None
+            # the registers must still hold frame and prev_instr here
+            return addr, PT_REGS[frame_reg], PT_REGS[instr_reg]
+        if re.search(r",%%(%s|%s)\b" % (frame_reg, instr_reg), args):
+            return None  # clobbered before the jump: not a usable site
+    return None
+
+
+def describe(path):
+    bid = build_id(path)
+    if not bid:
+        note("%s: no build-id, skipped" % path)
+        return None
+    out = gdb(path, ["print " + e for _, e in OFFSETS])
+    vals = re.findall(r"^\$\d+ = (.*)$", out, re.M)
+    if len(vals) < len(OFFSETS) or not all(re.match(r"-?\d+$", v) for v in vals[:len(OFFSETS)]):
+        note("%s: no usable debug info (install python3.X-dbg), skipped" % path)
+        return None
+    offs = dict(zip([n for n, _ in OFFSETS], map(int, vals)))
+    ver = version_of(path)
+    sites = []
+    for label in LABELS:
+        s = resume_site(path, label, offs["fr_prev_instr"])
+        if not s:
+            note("%s: no usable probe site at %s, skipped" % (path, label))
+            return None
+        sites.append(s)
+    return bid, ver, offs, sites
+
+
+def default_targets():
+    t = []
+    for p in sorted(glob.glob("/usr/bin/python3.1[1]")):
+        t.append(p)
+    return t
+
+
+def main():
+    targets = sys.argv[1:] or default_targets()
+    print("/* Generated by scripts/gen_offsets.py from the debug info installed")
+    print(" * on the build machine; do not edit. */")
+    print("#define PY_BUILDS_GENERATED \\")
+    for path in targets:
+        if not os.path.exists(path):
+            continue
+        d = describe(path)
+        if not d:
+            continue
+        bid, ver, offs, sites = d
+        fields = ", ".join(".%s = %d" % (k, v) for k, v in offs.items())
+        s = ", ".join("{ 0x%x, %d, %d }" % x for x in sites)
+        print('\t{ .build_id = "%s", .version = "%s", .source = "%s", \\' % (bid, ver, path))
+        print("\t  .off = { %s }, \\" % fields)
+        print("\t  .nresume = %d, .resume = { %s } }, \\" % (len(sites), s))
+        note("%s: %s build-id %s" % (path, ver, bid))
+    print("\t/* end */")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+#include "pybuild.h"
+#include "py_offsets_gen.h"	/* generated: PY_BUILDS_GENERATED */
+#include "py_builds_known.h"	/* checked in: PY_BUILDS_KNOWN */
+
+static const struct py_build builds[] = {
+	PY_BUILDS_GENERATED
+	PY_BUILDS_KNOWN
+};
+
+const struct py_build *py_build_find(const char *build_id)
+{
+	for (size_t i = 0; i < sizeof(builds) / sizeof(builds[0]); i++)
+		if (!strcmp(builds[i].build_id, build_id))
+			return &builds[i];
+	return NULL;
+}
+
+int py_op_yield_value(const char *version)
+{
+	if (!strncmp(version, "3.11", 4))
+		return 86;
+	return -1;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The offset table: for each known CPython build (keyed by ELF build-id),
+ * the struct offsets the BPF programs read and the probe sites of the
+ * RESUME handlers. Entries come from scripts/gen_offsets.py at build time
+ * (debug info installed here) and from user/py_builds_known.h (checked in,
+ * so that a target without debug info on this machine still works).
+ */
+#ifndef LT_PYBUILD_H
+#define LT_PYBUILD_H
+
+#include <stdint.h>
+
+struct py_offsets {
+	uint32_t rt_tstate_current, ts_cframe, ts_curexc_type, ts_native_thread_id;
+	uint32_t cf_current_frame;
+	uint32_t fr_code, fr_previous, fr_prev_instr, fr_stacktop, fr_localsplus;
+	uint32_t co_firstlineno, co_filename, co_name, co_qualname;
+	uint32_t type_tp_name, var_ob_size, long_digit, float_fval;
+	uint32_t str_length, str_state, str_ascii_size, str_compact_size;
+};
+
+struct py_site {
+	uint64_t vaddr;		/* link-time address of the probed instruction */
+	uint32_t frame_reg;	/* pt_regs slot holding the frame pointer there */
+	uint32_t instr_reg;	/* pt_regs slot holding frame->prev_instr */
+};
+
+struct py_build {
+	const char *build_id;	/* hex */
+	const char *version;	/* "3.11" */
+	const char *source;	/* where the entry was generated from */
+	struct py_offsets off;
+	int nresume;
+	struct py_site resume[4];
+};
+
+/* the entry for a build-id, or NULL */
+const struct py_build *py_build_find(const char *build_id);
+/* opcode of YIELD_VALUE for a version "3.X", or -1 */
+int py_op_yield_value(const char *version);
+
+#endif

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rebuild.h"
+#include "u64map.h"
+#include "values.h"
+
+struct code_info {
+	const char *fn, *file;
+	int line;
+	bool is_root;
+	bool excluded;
+};
+
+struct rb_frame {
+	uint64_t frame, code, ts;
+	struct lt_node *node;	/* this call's node, NULL if not recorded */
+	struct lt_node *attach;	/* where this frame's children go (NULL: nowhere) */
+	int adepth;		/* depth of attach below the execution root */
+	bool is_root;
+};
+
+struct rb_thread {
+	uint32_t tid;
+	struct rb_frame *stk;
+	size_t n, cap;
+	struct lt_exec *exec;	/* the open execution, if any */
+	int root_depth;		/* calls of the root function live on the stack */
+	bool tainted;		/* events of the open execution may be missing */
+	uint64_t last_ts;
+};
+
+struct rb_state {
+	struct rb_config cfg;
+	rb_emit_fn emit;
+	void *arg;
+	struct u64map codes;	/* code address -> struct code_info */
+	struct u64map types;	/* type address -> interned tp_name */
+	struct u64map threads;	/* tid -> struct rb_thread */
+	struct rb_stats st;
+	const char *unknown;
+};
+
+struct rb_state *rb_new(const struct rb_config *cfg, rb_emit_fn emit, void *arg)
+{
+	struct rb_state *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	s->emit = emit;
+	s->arg = arg;
+	s->unknown = lt_intern("<unknown>");
+	return s;
+}
+
+static bool name_matches(const char *qualname, const char *want)
+{
+	const char *dot;
+
+	if (!strcmp(qualname, want))
+		return true;
+	dot = strrchr(qualname, '.');
+	return dot && !strcmp(dot + 1, want);
+}
+
+void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char *file, int line)
+{
+	struct code_info *ci = u64map_get(&s->codes, code);
+
+	if (!ci) {
+		ci = calloc(1, sizeof(*ci));
+		if (!ci || u64map_put(&s->codes, code, ci)) {
+			free(ci);
+			return;
+		}
+	}
+	ci->fn = lt_intern(qualname);
+	ci->file = file ? lt_intern(file) : NULL;
+	ci->line = line;
+	ci->is_root = s->cfg.root_fn && name_matches(qualname, s->cfg.root_fn);
+	ci->excluded = false;
+	for (const char *const *g = s->cfg.exclude; g && *g && file; g++)
+		if (!fnmatch(*g, file, 0))
+			ci->excluded = true;
+}
+
+void rb_type(struct rb_state *s, uint64_t type_ptr, const char *name)
+{
+	u64map_put(&s->types, type_ptr, (void *)lt_intern(name));
+}
+
+static struct rb_thread *thread_get(struct rb_state *s, uint32_t tid)
+{
+	struct rb_thread *t = u64map_get(&s->threads, (uint64_t)tid + 1);
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->tid = tid;
+	if (u64map_put(&s->threads, (uint64_t)tid + 1, t)) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static struct lt_exec *exec_open(struct rb_state *s, struct rb_thread *t, uint64_t ts, const char *root_fn)
+{
+	struct lt_exec *e = lt_exec_new();
+
+	if (!e)
+		return NULL;
+	e->pid = s->cfg.pid;
+	e->tid = t->tid;
+	e->start_ns = ts;
+	e->dur_ns = -1;
+	e->complete = true;
+	e->root = lt_node_new(e, lt_intern(root_fn));
+	t->exec = e;
+	t->tainted = false;
+	return e;
+}
+
+static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
+{
+	struct lt_exec *e = t->exec;
+
+	if (!e)
+		return;
+	e->complete = complete && !t->tainted;
+	if (e->dur_ns < 0 && t->last_ts >= e->start_ns)
+		e->dur_ns = t->last_ts - e->start_ns;
+	s->st.execs++;
+	if (!e->complete)
+		s->st.incomplete_execs++;
+	t->exec = NULL;
+	t->tainted = false;
+	s->emit(e, s->arg);
+}
+
+static const struct code_info *code_of(struct rb_state *s, uint64_t code)
+{
+	static struct code_info unknown;
+	const struct code_info *ci = u64map_get(&s->codes, code);
+
+	if (ci)
+		return ci;
+	unknown.fn = s->unknown;
+	return &unknown;
+}
+
+/* place a new call below parent (its attach point); fills f->node/attach */
+static void place(struct rb_state *s, struct rb_thread *t, const struct rb_frame *parent,
+		  const struct code_info *ci, struct rb_frame *f)
+{
+	struct lt_node *at;
+	int depth;
+
+	if (parent) {
+		at = parent->attach;
+		depth = parent->adepth + 1;
+	} else {
+		at = t->exec ? t->exec->root : NULL;
+		depth = 1;
+	}
+	f->node = NULL;
+	f->attach = at;
+	f->adepth = depth - 1;
+	if (!at)
+		return;
+	if (ci->excluded) {
+		s->st.excluded_calls++;
+		return;
+	}
+	if (s->cfg.max_depth && depth > s->cfg.max_depth) {
+		at->truncated_calls++;
+		return;
+	}
+	f->node = lt_node_new(t->exec, ci->fn);
+	f->node->file = ci->file;
+	f->node->line = ci->line;
+	lt_node_append(at, f->node);
+	f->attach = f->node;
+	f->adepth = depth;
+	s->st.calls++;
+}
+
+static struct rb_frame *push(struct rb_thread *t)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct rb_frame *n = realloc(t->stk, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		t->stk = n;
+		t->cap = cap;
+	}
+	return memset(&t->stk[t->n++], 0, sizeof(struct rb_frame));
+}
+
+void rb_entry(struct rb_state *s, uint32_t tid, uint64_t ts, uint64_t frame, uint64_t code)
+{
+	struct rb_thread *t = thread_get(s, tid);
+	const struct code_info *ci = code_of(s, code);
+	struct rb_frame *parent, *f;
+
+	if (!t)
+		return;
+	t->last_ts = ts;
+	if (!s->cfg.root_fn && !t->exec && !exec_open(s, t, ts, "<thread>"))
+		return;
+	parent = t->n ? &t->stk[t->n - 1] : NULL;
+	f = push(t);
+	if (!f) {
+		t->tainted = true;
+		return;
+	}
+	f->frame = frame;
+	f->code = code;
+	f->ts = ts;
+	f->is_root = ci->is_root;
+	if (s->cfg.root_fn && ci->is_root && t->root_depth++ == 0) {
+		struct lt_exec *e = exec_open(s, t, ts, ci->fn);
+
+		if (!e)
+			return;
+		e->root->file = ci->file;
+		e->root->line = ci->line;
+		f->node = f->attach = e->root;
+		f->adepth = 0;
+		s->st.calls++;
+		return;
+	}
+	place(s, t, parent, ci, f);
+}
+
+static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
+		    const struct lt_rec_ret *r, const void *payload)
+{
+	const char *tn = r->vkind == LT_RV_OTHER ? u64map_get(&s->types, r->type_ptr) : NULL;
+
+	n->has_ret = true;
+	if (lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->ret)) {
+		s->st.read_failures++;
+		t->tainted = true;
+	}
+	if (n->ret.truncated)
+		s->st.truncated_strings++;
+}
+
+/* a RET for a frame that is not live: its start was not seen */
+static void unmatched_return(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
+			     const void *payload)
+{
+	const struct code_info *ci = code_of(s, r->code);
+	struct rb_frame *top = t->n ? &t->stk[t->n - 1] : NULL;
+	struct rb_frame f = { 0 };
+
+	s->st.unmatched_returns++;
+	if (s->cfg.root_fn && ci->is_root && t->root_depth == 0) {
+		/* a root call that began before attach: written, incomplete */
+		if (!exec_open(s, t, r->ts, ci->fn))
+			return;
+		t->exec->root->file = ci->file;
+		t->exec->root->line = ci->line;
+		set_ret(s, t, t->exec->root, r, payload);
+		s->st.calls++;
+		exec_close(s, t, false);
+		return;
+	}
+	if (!t->exec)
+		return;
+	/* a generator finished by throw()/close() is entered without RESUME;
+	 * anything else means the start was before attach or was lost */
+	if (!top || top->frame != r->previous)
+		t->tainted = true;
+	place(s, t, top, ci, &f);
+	if (f.node)
+		set_ret(s, t, f.node, r, payload);
+}
+
+void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
+{
+	struct rb_thread *t = thread_get(s, r->tid);
+	struct rb_frame *f;
+	size_t i;
+
+	if (!t)
+		return;
+	t->last_ts = r->ts;
+	if (r->flags & LT_RF_READFAIL) {
+		s->st.read_failures++;
+		t->tainted = true;
+	}
+	for (i = t->n; i > 0; i--)
+		if (t->stk[i - 1].frame == r->frame && t->stk[i - 1].code == r->code)
+			break;
+	if (i == 0) {
+		unmatched_return(s, t, r, payload);
+		return;
+	}
+	if (i != t->n)	/* returns of the frames above were lost */
+		t->tainted = true;
+	t->n = i - 1;
+	f = &t->stk[t->n];
+	if (f->node) {
+		set_ret(s, t, f->node, r, payload);
+		f->node->dur_ns = r->ts - f->ts;
+	}
+	if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec) {
+		t->exec->dur_ns = r->ts - f->ts;
+		exec_close(s, t, true);
+	}
+}
+
+static void thread_end(struct rb_state *s, struct rb_thread *t)
+{
+	/* frames still live: their calls have not returned */
+	exec_close(s, t, t->n == 0);
+	free(t->stk);
+	free(t);
+}
+
+void rb_thread_exit(struct rb_state *s, uint32_t tid, uint64_t ts)
+{
+	struct rb_thread *t = u64map_del(&s->threads, (uint64_t)tid + 1);
+
+	if (!t)
+		return;
+	if (ts > t->last_ts)
+		t->last_ts = ts;
+	thread_end(s, t);
+}
+
+void rb_loss(struct rb_state *s)
+{
+	uint64_t k;
+	void *v;
+
+	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);)
+		((struct rb_thread *)v)->tainted = true;
+}
+
+void rb_finish(struct rb_state *s, uint64_t ts)
+{
+	uint64_t k;
+	void *v;
+
+	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);) {
+		struct rb_thread *t = v;
+
+		if (ts > t->last_ts)
+			t->last_ts = ts;
+		thread_end(s, t);
+	}
+	u64map_free(&s->threads);
+}
+
+const struct rb_stats *rb_stats(const struct rb_state *s)
+{
+	return &s->st;
+}
+
+size_t rb_nthreads(const struct rb_state *s)
+{
+	return s->threads.len;
+}
+
+void rb_free(struct rb_state *s)
+{
+	uint64_t k;
+	void *v;
+
+	if (!s)
+		return;
+	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);) {
+		struct rb_thread *t = v;
+
+		if (t->exec)
+			lt_exec_free(t->exec);
+		free(t->stk);
+		free(t);
+	}
+	for (size_t i = 0; u64map_next(&s->codes, &i, &k, &v);)
+		free(v);
+	u64map_free(&s->threads);
+	u64map_free(&s->codes);
+	u64map_free(&s->types);
+	free(s);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rebuilding call trees from probe events (the "logic" of the recorder).
+ *
+ * Events per thread arrive in order: ENTRY at every frame start or
+ * generator resume (frame address, code), RET at every return, yield or
+ * exception exit (frame, caller frame, code, value). A per-thread stack of
+ * live frames, pushed on ENTRY and popped on RET, gives nesting and
+ * durations; frame addresses are reused all the time (CPython's per-thread
+ * data stack), which is fine because a frame is only matched while live.
+ * A RET for a frame that is not live is a call whose start was not seen
+ * (it began before attach, or a generator finished by throw()/close()).
+ *
+ * With a root function, each outermost call of it is one execution; without
+ * one, each thread is one execution under a synthetic "<thread>" node.
+ */
+#ifndef LT_REBUILD_H
+#define LT_REBUILD_H
+
+#include <linux/types.h>
+#include "leaktrace.h"
+#include "trace.h"
+
+struct rb_config {
+	const char *root_fn;		/* NULL: one execution per thread */
+	int max_depth;			/* 0: unlimited */
+	const char *const *exclude;	/* fnmatch globs on the file, NULL-terminated */
+	uint32_t str_len;		/* --str-len */
+	int32_t pid;			/* tagged on executions */
+};
+
+struct rb_stats {
+	uint64_t calls;			/* calls put into trees */
+	uint64_t excluded_calls;
+	uint64_t execs, incomplete_execs;
+	uint64_t truncated_strings;
+	uint64_t read_failures;
+	uint64_t unmatched_returns;	/* RET without a live frame */
+};
+
+/* called with each finished execution; the callee owns (and frees) it */
+typedef void (*rb_emit_fn)(struct lt_exec *e, void *arg);
+
+struct rb_state;
+struct rb_state *rb_new(const struct rb_config *cfg, rb_emit_fn emit, void *arg);
+void rb_free(struct rb_state *s);
+
+void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char *file, int line);
+void rb_type(struct rb_state *s, uint64_t type_ptr, const char *name);
+void rb_entry(struct rb_state *s, uint32_t tid, uint64_t ts, uint64_t frame, uint64_t code);
+void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);
+/* the thread ended: its open execution is written (incomplete if frames
+ * are still live) */
+void rb_thread_exit(struct rb_state *s, uint32_t tid, uint64_t ts);
+/* events were lost somewhere: every open execution becomes incomplete */
+void rb_loss(struct rb_state *s);
+/* end of recording: every open execution is written */
+void rb_finish(struct rb_state *s, uint64_t ts);
+const struct rb_stats *rb_stats(const struct rb_state *s);
+/* number of threads with state (for memory checks) */
+size_t rb_nthreads(const struct rb_state *s);
+
+#endif

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "commands.h"
+#include "target.h"
+
+static const char *const type_syms[5] = {
+	"PyLong_Type", "PyBool_Type", "PyFloat_Type", "PyUnicode_Type", "_PyNone_Type",
+};
+
+static int is_python_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	return !strncmp(b, "python", 6) || !strncmp(b, "libpython", 9);
+}
+
+int py_target_from_file(struct py_target *t, const char *path, const char *shown)
+{
+	char mm[16];
+	const char *b;
+	int nprobes;
+
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	snprintf(t->shown, sizeof(t->shown), "%s", shown);
+	if (access(path, R_OK)) {
+		fprintf(stderr, "leaktrace: %s: %s\n", shown, strerror(errno));
+		return LT_EXIT_USAGE;
+	}
+	if (elf_build_id(path, t->build_id, sizeof(t->build_id))) {
+		fprintf(stderr, "leaktrace: %s is not an ELF file with a build-id; "
+				"name the python binary or libpython with --python\n", shown);
+		return LT_EXIT_USAGE;
+	}
+	/* X.Y from the name (python3.11, libpython3.11.so.1.0) */
+	b = strstr(shown, "python");
+	mm[0] = 0;
+	if (b && sscanf(b, "python%15[0-9.]", mm) == 1) {
+		size_t l = strlen(mm);
+
+		while (l && mm[l - 1] == '.')
+			mm[--l] = 0;
+		if (strchr(mm, '.') != strrchr(mm, '.'))	/* 3.11.2 -> 3.11 */
+			*strrchr(mm, '.') = 0;
+	}
+	t->build = py_build_find(t->build_id);
+	if (!mm[0] && t->build)
+		snprintf(mm, sizeof(mm), "%s", t->build->version);
+	if (!mm[0] || elf_python_version(path, mm, t->version, sizeof(t->version)))
+		snprintf(t->version, sizeof(t->version), "%s", mm[0] ? mm : "unknown");
+
+	nprobes = elf_usdt_count(path, "python");
+	if (nprobes <= 0 || elf_usdt(path, "python", "function__return", &t->ret_note)) {
+		fprintf(stderr, "leaktrace: python %s at %s has no USDT probes (it was built without "
+				"--with-dtrace, as pyenv and python.org builds are); use a distribution "
+				"Python such as Debian's /usr/bin/python3.11, or name one with --python\n",
+			t->version, shown);
+		return LT_EXIT_USAGE;
+	}
+	if (!t->build) {
+		fprintf(stderr, "leaktrace: python %s at %s (build-id %s) is not in leaktrace's offset "
+				"table; install its debug info (apt-get install python%s-dbg) and rebuild "
+				"leaktrace with make\n", t->version, shown, t->build_id, mm[0] ? mm : "3");
+		return LT_EXIT_USAGE;
+	}
+	t->op_yield_value = py_op_yield_value(t->build->version);
+	if (t->op_yield_value < 0 || t->build->nresume < 1) {
+		fprintf(stderr, "leaktrace: python %s at %s: this CPython version is not supported yet "
+				"(supported: 3.11)\n", t->version, shown);
+		return LT_EXIT_USAGE;
+	}
+	if (elf_symbol(path, "_PyRuntime", &t->runtime) ||
+	    elf_symbol(path, "_Py_TrueStruct", &t->true_struct)) {
+		fprintf(stderr, "leaktrace: %s has no _PyRuntime symbol; is it really CPython?\n", shown);
+		return LT_EXIT_USAGE;
+	}
+	for (int i = 0; i < 5; i++) {
+		if (elf_symbol(path, type_syms[i], &t->types[i])) {
+			fprintf(stderr, "leaktrace: %s has no %s symbol\n", shown, type_syms[i]);
+			return LT_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+int py_target_from_pid(struct py_target *t, int pid, const char *python_override)
+{
+	char maps[64], line[PATH_MAX + 256], exe[PATH_MAX], host[PATH_MAX + 32];
+	char cand_exe[PATH_MAX] = "", cand_lib[PATH_MAX] = "";
+	FILE *f;
+	ssize_t n;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	f = fopen(maps, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			fprintf(stderr, "leaktrace: no process with pid %d\n", pid);
+		else
+			fprintf(stderr, "leaktrace: cannot read %s: %s\n", maps, strerror(errno));
+		return LT_EXIT_USAGE;
+	}
+	snprintf(maps, sizeof(maps), "/proc/%d/exe", pid);
+	n = readlink(maps, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
+		exe[n - 10] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+
+		if (!p)
+			continue;
+		p[strcspn(p, "\n")] = 0;
+		if (strstr(p, " (deleted)"))
+			*strstr(p, " (deleted)") = 0;
+		if (!strcmp(p, exe) && is_python_name(p) && !cand_exe[0])
+			snprintf(cand_exe, sizeof(cand_exe), "%s", p);
+		else if (strstr(p, "/libpython") && !cand_lib[0])
+			snprintf(cand_lib, sizeof(cand_lib), "%s", p);
+	}
+	fclose(f);
+	if (python_override) {
+		snprintf(host, sizeof(host), "/proc/%d/root%s", pid, python_override);
+		if (access(host, R_OK))
+			snprintf(host, sizeof(host), "%s", python_override);
+		return py_target_from_file(t, host, python_override);
+	}
+	/* libpython holds the interpreter when the executable links it */
+	if (cand_lib[0]) {
+		snprintf(host, sizeof(host), "/proc/%d/root%s", pid, cand_lib);
+		if (elf_usdt_count(host, "python") > 0 || !cand_exe[0])
+			return py_target_from_file(t, host, cand_lib);
+	}
+	if (cand_exe[0]) {
+		snprintf(host, sizeof(host), "/proc/%d/root%s", pid, cand_exe);
+		return py_target_from_file(t, host, cand_exe);
+	}
+	fprintf(stderr, "leaktrace: pid %d (%s) is not a CPython process: no python executable or "
+			"libpython is mapped; if it embeds Python under another name, use --python PATH\n",
+		pid, exe[0] ? exe : "?");
+	return LT_EXIT_USAGE;
+}
+
+int resolve_command(const char *cmd, char *out, size_t n)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+	struct stat st;
+
+	if (strchr(cmd, '/')) {
+		if (!realpath(cmd, out))
+			return -1;
+		return 0;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t l = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)l, path, cmd);
+		if (!stat(buf, &st) && S_ISREG(st.st_mode) && !access(buf, X_OK))
+			return realpath(buf, out) ? 0 : -1;
+		path += l;
+		if (*path == ':')
+			path++;
+	}
+	(void)n;
+	return -1;
+}

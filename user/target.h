@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Finding the CPython of a target: which ELF file (executable or
+ * libpython*.so, seen through /proc/PID/root so that containers work)
+ * holds the interpreter, its probes and its build, and the addresses the
+ * BPF programs need.
+ */
+#ifndef LT_TARGET_H
+#define LT_TARGET_H
+
+#include <limits.h>
+#include <stdint.h>
+#include "elf_util.h"
+#include "pybuild.h"
+
+struct py_target {
+	char path[PATH_MAX];		/* host path of the ELF file to probe */
+	char shown[PATH_MAX];		/* path as the target sees it */
+	char build_id[80];
+	char version[32];		/* "3.11.2" */
+	const struct py_build *build;
+	struct usdt_note ret_note;	/* python:function__return */
+	uint64_t runtime, types[5], true_struct;	/* link-time addresses */
+	int op_yield_value;
+};
+
+/*
+ * Fill t for the ELF file at host path `path` (shown as `shown`). On
+ * failure print one line naming the cause and what to do, and return 2
+ * (bad input) or 1.
+ */
+int py_target_from_file(struct py_target *t, const char *path, const char *shown);
+/* the same for a running process: its executable or a loaded libpython */
+int py_target_from_pid(struct py_target *t, int pid, const char *python_override);
+/* resolve a command name through PATH (and a script's #! line) */
+int resolve_command(const char *cmd, char *out, size_t n);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* Decoding of what the BPF side read from the target: str code units to
+ * UTF-8, 30-bit int digits to decimal, RET records to lt_value. */
+#ifndef LT_VALUES_H
+#define LT_VALUES_H
+
+#include <linux/types.h>
+#include "leaktrace.h"
+#include "trace.h"
+
+/*
+ * Code units of `kind` bytes (0 = already UTF-8, 1 = latin-1, 2 = UCS-2,
+ * 4 = UCS-4) to UTF-8 in out (cap bytes, NUL-terminated), cut on a
+ * character boundary at max_bytes. Returns the byte length; *cut is set
+ * when characters were left out.
+ */
+size_t lt_units_to_utf8(const void *units, size_t nbytes, int kind, char *out, size_t cap,
+			size_t max_bytes, int *cut);
+
+/* CPython int digits (base 2^30, little-endian) with the sign of `size` to
+ * a decimal string in out; returns 1 when it fits int64 (*small set) */
+int lt_digits_to_decimal(const uint32_t *digits, int ndigits, int negative, char *out,
+			 size_t cap, int64_t *small);
+
+/*
+ * A RET record to a value. type_name: tp_name for LT_RV_OTHER (may be
+ * NULL if unknown). str_len: --str-len. Returns 0, or -1 when the value
+ * could not be read (out->type is then "<unknown>").
+ */
+int lt_decode_ret(const struct lt_rec_ret *r, const void *payload, const char *type_name,
+		  uint32_t str_len, struct lt_arena *a, struct lt_value *out);
+
+#endif
