@@ -312,6 +312,11 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 		set_ret(s, t, f->node, r, payload);
 		f->node->dur_ns = r->ts - f->ts;
 	}
+	/* one execution per thread: a top-level call whose caller frame is
+	 * still live (and was never seen) means the thread's execution began
+	 * before attach */
+	if (!s->cfg.root_fn && t->n == 0 && r->previous)
+		t->tainted = true;
 	if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec) {
 		t->exec->dur_ns = r->ts - f->ts;
 		exec_close(s, t, true);

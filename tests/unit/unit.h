@@ -14,7 +14,8 @@ static int unit_case_failed;
 
 #define RUN(fn) do { unit_name = #fn; unit_case_failed = 0; fn(); \
 	if (unit_case_failed) { unit_failed++; printf("FAIL %s: see above\n", unit_name); } \
-	else printf("PASS %s\n", unit_name); fflush(stdout); } while (0)
+	else { printf("PASS %s\n", unit_name); } \
+	fflush(stdout); } while (0)
 
 #define UNIT_EXIT() return unit_failed ? 1 : 0
 #endif

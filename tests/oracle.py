@@ -1,0 +1,158 @@
+"""In-process reference tracer (the paper's kind of profiler) for tests.
+
+Runs a Python script under sys.settrace and writes the call trees it sees
+in leaktrace's trace format (SPEC 2), so that a recording made from
+outside can be compared call for call with what the interpreter itself
+reports. Only Python functions are recorded, like the USDT probes see them.
+
+usage: python3.11 oracle.py [--root FUNC] [--str-len N] -o OUT SCRIPT [ARGS...]
+"""
+import ctypes
+import dis
+import json
+import math
+import os
+import runpy
+import sys
+import threading
+import time
+
+YIELD = dis.opmap["YIELD_VALUE"]
+RETURN = dis.opmap["RETURN_VALUE"]
+
+
+def tp_name(t):
+    # the C-level tp_name, as the tracer reads it (offset 24 on 64-bit)
+    return ctypes.c_char_p.from_address(id(t) + 24).value.decode()
+
+
+def encode(v, str_len, hashed=False):
+    t = type(v)
+    r = {"type": tp_name(t)}
+    if t is bool:
+        r["value"] = v
+    elif t is int:
+        r["value"] = v if -2**63 <= v < 2**63 else str(v)
+    elif t is float:
+        r["value"] = v if math.isfinite(v) else ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))
+    elif t is str:
+        b = v.encode("utf-8", "replace")
+        if len(b) > str_len:
+            cut = str_len
+            while cut > 0 and (b[cut] & 0xC0) == 0x80:
+                cut -= 1
+            r["value"] = b[:cut].decode("utf-8", "replace")
+            r["truncated"] = True
+        else:
+            r["value"] = v.encode("utf-8", "replace").decode("utf-8")
+    return r
+
+
+def name_matches(qual, want):
+    return qual == want or qual.rsplit(".", 1)[-1] == want
+
+
+class Oracle:
+    def __init__(self, root, str_len, out):
+        self.root = root
+        self.str_len = str_len
+        self.out = out
+        self.lock = threading.Lock()
+        self.next_id = 0
+        self.tls = threading.local()
+
+    def state(self):
+        s = getattr(self.tls, "s", None)
+        if s is None:
+            s = self.tls.s = {"stack": [], "exec": None, "depth": 0}
+        return s
+
+    def tracer(self, frame, event, arg):
+        if event != "call":
+            return None
+        s = self.state()
+        code = frame.f_code
+        is_root = name_matches(code.co_qualname, self.root)
+        node = None
+        if is_root and s["depth"] == 0:
+            node = {"fn": code.co_qualname, "file": code.co_filename, "line": code.co_firstlineno}
+            s["exec"] = {"start": time.monotonic_ns(), "root": node}
+        elif s["depth"] > 0:
+            node = {"fn": code.co_qualname, "file": code.co_filename, "line": code.co_firstlineno}
+            parent = s["stack"][-1][0]
+            parent.setdefault("calls", []).append(node)
+        if is_root:
+            s["depth"] += 1
+        if node is None:
+            return None
+        s["stack"].append([node, is_root, time.monotonic_ns(), False])
+        return self.local
+
+    def local(self, frame, event, arg):
+        s = self.state()
+        if not s["stack"]:
+            return None
+        if event == "exception":
+            s["stack"][-1][3] = True
+        elif event == "line":
+            s["stack"][-1][3] = False
+        elif event == "return":
+            node, is_root, t0, exc = s["stack"].pop()
+            node["dur_ns"] = time.monotonic_ns() - t0
+            # the last instruction tells a return or yield from an exit by
+            # an exception (which stops on the instruction that raised); a
+            # generator closed at its yield still shows YIELD_VALUE, but it
+            # got an exception event since it was resumed
+            op = frame.f_code.co_code[frame.f_lasti]
+            if op not in (RETURN, YIELD) or (op == YIELD and exc):
+                node["ret"] = {"type": "<raise>"}
+            else:
+                node["ret"] = encode(arg, self.str_len)
+                if op == YIELD:
+                    node["ret"]["yield"] = True
+            if is_root:
+                s["depth"] -= 1
+                if s["depth"] == 0:
+                    self.emit(s["exec"])
+                    s["exec"] = None
+        return self.local
+
+    def emit(self, ex):
+        with self.lock:
+            line = {"type": "exec", "id": self.next_id, "pid": os.getpid(),
+                    "tid": threading.get_native_id(), "start_ns": ex["start"],
+                    "dur_ns": ex["root"]["dur_ns"], "complete": True, "root": ex["root"]}
+            self.next_id += 1
+            self.out.write(json.dumps(line) + "\n")
+
+
+def main():
+    args = sys.argv[1:]
+    root, str_len, out = None, 64, None
+    while args and args[0].startswith("-"):
+        a = args.pop(0)
+        if a == "--root":
+            root = args.pop(0)
+        elif a == "--str-len":
+            str_len = int(args.pop(0))
+        elif a == "-o":
+            out = args.pop(0)
+    if not root or not out or not args:
+        sys.exit(__doc__)
+    f = open(out, "w")
+    f.write(json.dumps({"type": "header", "format": 1, "tool": "oracle", "root": root}) + "\n")
+    o = Oracle(root, str_len, f)
+    sys.argv = [os.path.abspath(args[0])] + args[1:]
+    threading.settrace(o.tracer)
+    sys.settrace(o.tracer)
+    try:
+        runpy.run_path(os.path.abspath(args[0]), run_name="__main__")
+    finally:
+        sys.settrace(None)
+        threading.settrace(None)
+        f.write(json.dumps({"type": "stats", "execs": o.next_id}) + "\n")
+        f.close()
+
+
+if __name__ == "__main__":
+    main()

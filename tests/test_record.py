@@ -1,0 +1,254 @@
+"""leaktrace record on Debian's CPython 3.11 (USDT): trees compared call for
+call with the in-process oracle, durations, attach/detach, bad input."""
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import lt
+import treecmp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WL = os.path.join(HERE, "workloads")
+CALLS = os.path.join(WL, "calls.py")
+
+
+def record(*args, check=True, timeout=300):
+    return lt.leaktrace("record", *args, check=check, timeout=timeout)
+
+
+def oracle(out, script, *args, root="run", str_len=64):
+    lt.run([lt.PY, os.path.join(HERE, "oracle.py"), "--root", root, "--str-len", str(str_len),
+            "-o", out, script] + [str(a) for a in args])
+
+
+def lines(path):
+    op = gzip.open if path.endswith(".gz") else open
+    with op(path, "rt") as f:
+        return [json.loads(l) for l in f]
+
+
+@lt.test
+def trees_match_oracle():
+    lt.need_root()
+    d = lt.tmpdir()
+    rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+    p = record("--root", "run", "-o", rec, "--", lt.PY, CALLS, "4")
+    oracle(ora, CALLS, "4")
+    problems = treecmp.compare(rec, ora)
+    assert not problems, "\n".join(problems[:5])
+    ls = lines(rec)
+    assert ls[0]["type"] == "header" and ls[0]["python"].startswith("3.11") and ls[0]["root"] == "run"
+    # 4 calls of run() on the main thread, 2 Thread.run executions
+    assert ls[-1]["type"] == "stats" and ls[-1]["execs"] == 6 and ls[-1]["lost_events"] == 0
+    assert len([l for l in ls if l["type"] == "exec"]) == 6
+    assert "6 executions (0 incomplete)" in p.stderr, p.stderr
+
+
+@lt.test
+def values_and_types_exact():
+    lt.need_root()
+    d = lt.tmpdir()
+    rec = os.path.join(d, "r.jsonl")
+    record("--root", "values", "-o", rec, "--", lt.PY, CALLS, "1")
+    ex = [l for l in lines(rec) if l["type"] == "exec"]
+    got = {c["fn"].split(".")[-1]: c["ret"] for c in ex[0]["root"]["calls"]}
+    assert got["big"] == {"type": "int", "value": str(2 ** 100)}, got["big"]
+    assert got["neg_big"] == {"type": "int", "value": str(-(2 ** 70))}
+    assert got["edge"] == {"type": "int", "value": -2 ** 63}
+    assert got["special"] == {"type": "float", "value": "nan"}
+    assert got["latin"] == {"type": "str", "value": "caf\xe9 0"}
+    assert got["astral"]["value"] == "\U0001f600 smile 0"
+    assert got["long_str"]["truncated"] is True and len(got["long_str"]["value"].encode()) <= 64
+    assert got["boolean"] == {"type": "bool", "value": True}
+    assert got["enum_member"] == {"type": "Color"}, "IntEnum carries only its type"
+    assert got["none"] == {"type": "NoneType"}
+    assert got["a_list"] == {"type": "list"}
+
+
+@lt.test
+def str_len_and_no_values():
+    lt.need_root()
+    d = lt.tmpdir()
+    a, b = os.path.join(d, "a.jsonl"), os.path.join(d, "b.jsonl")
+    record("--root", "values", "--str-len", "5", "-o", a, "--", lt.PY, CALLS, "1")
+    got = {c["fn"].split(".")[-1]: c["ret"] for c in lines(a)[1]["root"]["calls"]}
+    assert got["latin"] == {"type": "str", "value": "caf\xe9", "truncated": True}, got["latin"]
+    assert got["bmp"] == {"type": "str", "value": "\u4e2d", "truncated": True}, got["bmp"]
+    record("--root", "values", "--no-values", "-o", b, "--", lt.PY, CALLS, "1")
+    for c in lines(b)[1]["root"]["calls"]:
+        assert "value" not in c["ret"] or c["ret"]["type"] == "bool", c
+
+
+@lt.test
+def sleep_duration_50ms():
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(d, "s.py")
+    with open(script, "w") as f:
+        f.write("import time\ndef nap():\n    time.sleep(0.05)\n    return 1\n"
+                "for _ in range(5):\n    nap()\n")
+    rec = os.path.join(d, "r.jsonl")
+    record("--root", "nap", "-o", rec, "--", lt.PY, script)
+    ex = [l for l in lines(rec) if l["type"] == "exec"]
+    assert len(ex) == 5
+    for e in ex:
+        ms = e["root"]["dur_ns"] / 1e6
+        assert 50 <= ms <= 55, "nap took %.2f ms" % ms
+
+
+@lt.test
+def gzip_output_same_as_plain():
+    lt.need_root()
+    d = lt.tmpdir()
+    a, b = os.path.join(d, "a.jsonl"), os.path.join(d, "b.jsonl.gz")
+    record("--root", "run", "-o", a, "--", lt.PY, CALLS, "2")
+    record("--root", "run", "-o", b, "--", lt.PY, CALLS, "2")
+    with gzip.open(b, "rt") as f:
+        assert f.read(2) == '{"'
+    strip = lambda ls: [treecmp.node_key(l["root"]) for l in ls if l["type"] == "exec"]
+    assert strip(lines(a)) == strip(lines(b))
+    assert (os.stat(a).st_mode & 0o777) == 0o600, oct(os.stat(a).st_mode)
+
+
+@lt.test
+def human_lines_without_output():
+    lt.need_root()
+    p = record("--root", "run", "--", lt.PY, CALLS, "2")
+    ls = [l for l in p.stdout.splitlines() if l.startswith("exec ")]
+    assert len(ls) == 4, p.stdout
+    assert " run " in ls[0] and "calls: " in ls[0]
+
+
+@lt.test
+def attach_detach_does_not_change_output():
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(d, "loop.py")
+    with open(script, "w") as f:
+        f.write("import sys, time\n"
+                "def step(i):\n    return sum(k * i for k in range(200))\n"
+                "t0 = time.time()\nacc = 0\n"
+                "for i in range(30):\n    acc += step(i)\n    print(i, acc, flush=True)\n    time.sleep(0.1)\n"
+                "sys.exit(3)\n")
+    plain = subprocess.run([lt.PY, script], capture_output=True, text=True)
+    proc = subprocess.Popen([lt.PY, script], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    rec = os.path.join(d, "r.jsonl")
+    for _ in range(2):  # attach, detach, attach again
+        record("-p", proc.pid, "--root", "step", "--duration", "0.7", "-o", rec)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == plain.returncode == 3
+    assert out == plain.stdout
+    ex = [l for l in lines(rec) if l["type"] == "exec"]
+    assert ex and all(e["root"]["fn"] == "step" for e in ex)
+    assert all(e["root"]["ret"]["type"] == "int" for e in ex if e["complete"])
+
+
+@lt.test
+def thread_mode_and_trailer_on_sigint():
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(d, "busy.py")
+    with open(script, "w") as f:
+        f.write("import time\ndef tick(i):\n    return i\n"
+                "while True:\n    tick(1)\n    time.sleep(0.01)\n")
+    proc = subprocess.Popen([lt.PY, script])
+    try:
+        time.sleep(0.3)
+        rec = os.path.join(d, "r.jsonl")
+        lp = subprocess.Popen([lt.LEAKTRACE, "record", "-p", str(proc.pid), "-o", rec],
+                              stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        lp.send_signal(signal.SIGINT)
+        _, err = lp.communicate(timeout=30)
+        assert lp.returncode == 0, err
+        ls = lines(rec)
+        assert ls[0]["type"] == "header" and ls[-1]["type"] == "stats"
+        ex = [l for l in ls if l["type"] == "exec"]
+        assert len(ex) == 1 and ex[0]["root"]["fn"] == "<thread>"
+        # the module frame began before attach and is still running
+        assert ex[0]["complete"] is False
+        ticks = [c for c in ex[0]["root"]["calls"] if c["fn"] == "tick"]
+        assert len(ticks) > 20 and all(c["ret"] == {"type": "int", "value": 1} for c in ticks)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@lt.test
+def target_killed_mid_execution():
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(d, "k.py")
+    with open(script, "w") as f:
+        f.write("import os, signal, time\ndef work(i):\n    if i == 3:\n"
+                "        os.kill(os.getpid(), signal.SIGKILL)\n    return i\n"
+                "for i in range(5):\n    work(i)\n")
+    rec = os.path.join(d, "r.jsonl")
+    p = record("--root", "work", "-o", rec, "--", lt.PY, script)
+    ls = lines(rec)
+    assert ls[-1]["type"] == "stats"
+    ex = [l for l in ls if l["type"] == "exec"]
+    assert [e["complete"] for e in ex] == [True, True, True, False], ex
+
+
+def err_of(*args, **kw):
+    p = lt.leaktrace(*args, check=False, **kw)
+    return p.returncode, p.stderr.strip()
+
+
+@lt.test
+def bad_input_unknown_pid():
+    rc, err = err_of("record", "-p", "999999")
+    assert rc == 2 and "no process with pid 999999" in err, err
+
+
+@lt.test
+def bad_input_not_python():
+    lt.need_root()
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        rc, err = err_of("-p", str(proc.pid))
+        assert rc == 2 and "is not a CPython process" in err, err
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@lt.test
+def bad_input_python_without_probes():
+    lt.need_root()
+    py = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+    if not os.path.exists(py):
+        raise lt.Skip("no pyenv 3.11.7 here")
+    rc, err = err_of("record", "--root", "f", "--", py, "-c", "pass")
+    assert rc == 2 and "has no USDT probes" in err, err
+
+
+@lt.test
+def bad_input_not_root():
+    rc, err = err_of("record", "-p", "1", env=dict(os.environ), preexec_fn=lambda: os.setuid(65534))
+    assert rc == 2 and "needs root" in err, err
+
+
+@lt.test
+def bad_input_unwritable_output():
+    lt.need_root()
+    rc, err = err_of("record", "--root", "f", "-o", "/proc/leaktrace-test.jsonl", "--", lt.PY, "-c", "pass")
+    assert rc == 2 and "/proc/leaktrace-test.jsonl" in err, err
+
+
+@lt.test
+def bad_input_usage():
+    rc, err = err_of("record", "--str-len", "abc", "-p", "1")
+    assert rc == 2 and "--str-len" in err
+    rc, err = err_of("record")
+    assert rc == 2 and "exactly one target" in err
+
+
+if __name__ == "__main__":
+    lt.main()

@@ -1,0 +1,83 @@
+"""Compare two traces (recorder vs oracle) call for call."""
+import json
+
+
+def load(path):
+    execs = []
+    with open(path) as f:
+        for line in f:
+            o = json.loads(line)
+            if o["type"] == "exec":
+                execs.append(o)
+    return execs
+
+
+def node_key(n, with_values=True):
+    k = [n["fn"], n.get("file"), n.get("line")]
+    if with_values:
+        r = n.get("ret", {})
+        k.append((r.get("type"), json.dumps(r.get("value")), r.get("truncated", False), r.get("yield", False)))
+    return k
+
+
+def diff_nodes(a, b, path="", with_values=True):
+    """First difference between two trees as a string, or None."""
+    stack = [(a, b, a["fn"])]
+    while stack:
+        x, y, p = stack.pop()
+        kx, ky = node_key(x, with_values), node_key(y, with_values)
+        if kx != ky:
+            return "%s: %r != %r" % (p, kx, ky)
+        cx, cy = x.get("calls", []), y.get("calls", [])
+        if len(cx) != len(cy):
+            return "%s: %d calls != %d calls (%s vs %s)" % (
+                p, len(cx), len(cy), [c["fn"] for c in cx][:20], [c["fn"] for c in cy][:20])
+        for i in range(len(cx) - 1, -1, -1):
+            stack.append((cx[i], cy[i], "%s/%s[%d]" % (p, cx[i]["fn"], i)))
+    return None
+
+
+def count(n):
+    c, stack = 0, [n]
+    while stack:
+        x = stack.pop()
+        c += 1
+        stack.extend(x.get("calls", []))
+    return c
+
+
+def compare(rec_path, ora_path, with_values=True):
+    """Match executions by (tid order, order); return list of problems."""
+    rec, ora = load(rec_path), load(ora_path)
+    problems = []
+    if len(rec) != len(ora):
+        problems.append("%d executions recorded, oracle has %d" % (len(rec), len(ora)))
+
+    def by_thread(xs):
+        d = {}
+        for x in xs:
+            d.setdefault(x["tid"], []).append(x)
+        # threads in order of first execution start
+        return [d[t] for t in sorted(d, key=lambda t: d[t][0]["start_ns"])]
+
+    # threads are matched by the sequence of root return values
+    rt, ot = by_thread(rec), by_thread(ora)
+    sig = lambda xs: [json.dumps(x["root"].get("ret")) for x in xs]
+    used = set()
+    for r in rt:
+        match = None
+        for j, o in enumerate(ot):
+            if j not in used and sig(o) == sig(r):
+                match = j
+                break
+        if match is None:
+            problems.append("no oracle thread with root returns %s" % sig(r))
+            continue
+        used.add(match)
+        for x, y in zip(r, ot[match]):
+            if not x["complete"]:
+                problems.append("execution %d is incomplete" % x["id"])
+            d = diff_nodes(x["root"], y["root"], with_values=with_values)
+            if d:
+                problems.append("execution %d: %s" % (x["id"], d))
+    return problems

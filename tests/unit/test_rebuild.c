@@ -1,0 +1,252 @@
+/* Tree rebuild from synthetic probe event sequences (user/rebuild.c). */
+#include <string.h>
+#include "rebuild.h"
+#include "unit.h"
+
+#define MAXE 16
+static struct lt_exec *got[MAXE];
+static int ngot;
+
+static void keep(struct lt_exec *e, void *arg)
+{
+	if (ngot < MAXE)
+		got[ngot++] = e;
+	else
+		lt_exec_free(e);
+}
+
+static void reset(void)
+{
+	for (int i = 0; i < ngot; i++)
+		lt_exec_free(got[i]);
+	ngot = 0;
+}
+
+/* codes: 0x100 root "run", 0x200 "f", 0x300 "g", 0x400 "gen", 0x500 "lib" */
+static struct rb_state *setup(const char *root, int max_depth, const char *const *excl)
+{
+	struct rb_config cfg = { .root_fn = root, .max_depth = max_depth, .exclude = excl,
+				 .str_len = 64, .pid = 42 };
+	struct rb_state *s = rb_new(&cfg, keep, NULL);
+
+	rb_code(s, 0x100, "Job.run", "/app/m.py", 10);
+	rb_code(s, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 0x300, "g", "/app/m.py", 30);
+	rb_code(s, 0x400, "gen", "/app/m.py", 40);
+	rb_code(s, 0x500, "lib", "/usr/lib/python3/x.py", 50);
+	rb_type(s, 0x9000, "Tensor");
+	return s;
+}
+
+static uint64_t now;
+
+static void E(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t code)
+{
+	rb_entry(s, tid, now += 10, frame, code);
+}
+
+static void R(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t prev, uint64_t code,
+	      int vkind, int64_t val, int flags)
+{
+	struct lt_rec_ret r = { .type = LT_REC_RET, .vkind = vkind, .flags = flags, .tid = tid,
+				.frame = frame, .previous = prev, .code = code, .val = val,
+				.type_ptr = vkind == LT_RV_OTHER ? 0x9000 : 0 };
+
+	r.ts = now += 10;
+	rb_return(s, &r, NULL);
+}
+
+static const struct lt_node *child(const struct lt_node *n, int i)
+{
+	const struct lt_node *c = n->first;
+
+	while (c && i-- > 0)
+		c = c->next;
+	return c;
+}
+
+/* f and g called twice from the same frame address (reuse), exceptions */
+static void address_reuse_and_raise(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+	const struct lt_node *r;
+
+	E(s, 1, 0xA0, 0x100);			/* run */
+	E(s, 1, 0xB0, 0x200);			/* f at 0xB0 */
+	E(s, 1, 0xC0, 0x300);			/* g at 0xC0 */
+	R(s, 1, 0xC0, 0xB0, 0x300, LT_RV_INT, 7, 0);
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_INT, 8, 0);
+	E(s, 1, 0xB0, 0x300);			/* g reuses f's address */
+	R(s, 1, 0xB0, 0xA0, 0x300, LT_RV_RAISE, 0, 0);
+	R(s, 1, 0xA0, 0x10, 0x100, LT_RV_OTHER, 0, 0);
+	CHECK(ngot == 1);
+	if (ngot != 1)
+		goto out;
+	r = got[0]->root;
+	CHECK(got[0]->complete);
+	CHECK(!strcmp(r->fn, "Job.run") && r->ncalls == 2);
+	CHECK(!strcmp(r->ret.type, "Tensor"));
+	CHECK(r->dur_ns == 70);
+	CHECK(!strcmp(child(r, 0)->fn, "f") && child(r, 0)->ncalls == 1);
+	CHECK(child(child(r, 0), 0)->ret.u.i == 7);
+	CHECK(child(r, 0)->ret.u.i == 8 && child(r, 0)->dur_ns == 30);
+	CHECK(!strcmp(child(r, 1)->fn, "g") && !strcmp(child(r, 1)->ret.type, "<raise>"));
+	CHECK(child(r, 1)->ncalls == 0);
+out:
+	reset();
+	rb_free(s);
+}
+
+/* generator runs are calls; a close() exit arrives without an ENTRY */
+static void generator_runs(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+	const struct lt_node *r;
+
+	E(s, 1, 0xA0, 0x100);
+	E(s, 1, 0x5000, 0x400);			/* gen first run (heap frame) */
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 0, LT_RF_YIELD);
+	E(s, 1, 0x5000, 0x400);			/* resumed */
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 1, LT_RF_YIELD);
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_RAISE, 0, 0);	/* close(): no RESUME */
+	R(s, 1, 0xA0, 0x10, 0x100, LT_RV_NONE, 0, 0);
+	CHECK(ngot == 1);
+	if (ngot != 1)
+		goto out;
+	r = got[0]->root;
+	CHECK(got[0]->complete);
+	CHECK(r->ncalls == 3);
+	CHECK(child(r, 0)->ret.yield && child(r, 1)->ret.yield && child(r, 1)->ret.u.i == 1);
+	CHECK(!strcmp(child(r, 2)->ret.type, "<raise>") && child(r, 2)->dur_ns == -1);
+out:
+	reset();
+	rb_free(s);
+}
+
+/* two threads interleaved, recursion of the root stays inside */
+static void threads_interleaved_and_recursive_root(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+
+	E(s, 1, 0xA0, 0x100);
+	E(s, 2, 0xA0, 0x100);			/* same address, other thread */
+	E(s, 1, 0xB0, 0x100);			/* recursive run inside run */
+	E(s, 2, 0xB0, 0x200);
+	R(s, 2, 0xB0, 0xA0, 0x200, LT_RV_INT, 2, 0);
+	R(s, 1, 0xB0, 0xA0, 0x100, LT_RV_INT, 1, 0);
+	CHECK(ngot == 0);
+	R(s, 2, 0xA0, 0, 0x100, LT_RV_INT, 20, 0);
+	CHECK(ngot == 1 && got[0]->tid == 2 && got[0]->root->ncalls == 1);
+	R(s, 1, 0xA0, 0, 0x100, LT_RV_INT, 10, 0);
+	CHECK(ngot == 2 && got[1]->tid == 1);
+	if (ngot == 2) {
+		CHECK(got[1]->root->ncalls == 1 && !strcmp(child(got[1]->root, 0)->fn, "Job.run"));
+		CHECK(got[1]->root->ret.u.i == 10 && got[0]->root->ret.u.i == 20);
+	}
+	reset();
+	rb_free(s);
+}
+
+/* a lost RET: the frames above are popped, the execution is incomplete */
+static void lost_return_taints(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+
+	E(s, 1, 0xA0, 0x100);
+	E(s, 1, 0xB0, 0x200);
+	E(s, 1, 0xC0, 0x300);
+	/* RET of g (0xC0) lost */
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_NONE, 0, 0);
+	R(s, 1, 0xA0, 0, 0x100, LT_RV_NONE, 0, 0);
+	CHECK(ngot == 1 && !got[0]->complete);
+	reset();
+	/* loss reported by the ring buffer */
+	E(s, 1, 0xA0, 0x100);
+	rb_loss(s);
+	R(s, 1, 0xA0, 0, 0x100, LT_RV_NONE, 0, 0);
+	E(s, 1, 0xA0, 0x100);
+	R(s, 1, 0xA0, 0, 0x100, LT_RV_NONE, 0, 0);
+	CHECK(ngot == 2 && !got[0]->complete && got[1]->complete);
+	CHECK(rb_stats(s)->incomplete_execs == 2);
+	reset();
+	rb_free(s);
+}
+
+/* a root that began before attach, a root still running at the end */
+static void pre_attach_and_unfinished(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+
+	E(s, 1, 0xB0, 0x200);			/* f, outside any execution */
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_NONE, 0, 0);
+	R(s, 1, 0xA0, 0, 0x100, LT_RV_INT, 5, 0);	/* run began before attach */
+	CHECK(ngot == 1 && !got[0]->complete && got[0]->root->ret.u.i == 5);
+	E(s, 1, 0xA0, 0x100);
+	E(s, 1, 0xB0, 0x200);
+	rb_finish(s, now + 100);
+	CHECK(ngot == 2 && !got[1]->complete && got[1]->root->ncalls == 1);
+	CHECK(ngot == 2 && !got[1]->root->has_ret);
+	reset();
+	rb_free(s);
+}
+
+/* --max-depth and --exclude-path */
+static void depth_and_exclude(void)
+{
+	static const char *const excl[] = { "/usr/lib/*", NULL };
+	struct rb_state *s = setup("run", 1, excl);
+	const struct lt_node *r;
+
+	E(s, 1, 0xA0, 0x100);
+	E(s, 1, 0xB0, 0x200);			/* depth 1: kept */
+	E(s, 1, 0xC0, 0x300);			/* depth 2: truncated */
+	E(s, 1, 0xD0, 0x300);			/* depth 3: truncated */
+	R(s, 1, 0xD0, 0xC0, 0x300, LT_RV_NONE, 0, 0);
+	R(s, 1, 0xC0, 0xB0, 0x300, LT_RV_NONE, 0, 0);
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_NONE, 0, 0);
+	E(s, 1, 0xB0, 0x500);			/* lib: excluded ... */
+	E(s, 1, 0xC0, 0x200);			/* ... its callee is hoisted */
+	R(s, 1, 0xC0, 0xB0, 0x200, LT_RV_INT, 3, 0);
+	R(s, 1, 0xB0, 0xA0, 0x500, LT_RV_NONE, 0, 0);
+	R(s, 1, 0xA0, 0, 0x100, LT_RV_NONE, 0, 0);
+	CHECK(ngot == 1);
+	if (ngot == 1) {
+		r = got[0]->root;
+		CHECK(r->ncalls == 2);
+		CHECK(child(r, 0)->truncated_calls == 2 && child(r, 0)->ncalls == 0);
+		CHECK(!strcmp(child(r, 1)->fn, "f") && child(r, 1)->ret.u.i == 3);
+		CHECK(rb_stats(s)->excluded_calls == 1);
+	}
+	reset();
+	rb_free(s);
+}
+
+/* without a root: one execution per thread, written at thread exit */
+static void thread_executions(void)
+{
+	struct rb_state *s = setup(NULL, 0, NULL);
+
+	E(s, 7, 0xA0, 0x200);
+	R(s, 7, 0xA0, 0, 0x200, LT_RV_NONE, 0, 0);
+	E(s, 8, 0xA0, 0x200);
+	R(s, 8, 0xA0, 0xF0, 0x200, LT_RV_NONE, 0, 0);	/* caller never seen */
+	rb_thread_exit(s, 7, now + 5);
+	CHECK(ngot == 1 && got[0]->complete && !strcmp(got[0]->root->fn, "<thread>"));
+	rb_finish(s, now + 10);
+	CHECK(ngot == 2 && got[1]->tid == 8 && !got[1]->complete);
+	CHECK(rb_nthreads(s) == 0);
+	reset();
+	rb_free(s);
+}
+
+int main(void)
+{
+	RUN(address_reuse_and_raise);
+	RUN(generator_runs);
+	RUN(threads_interleaved_and_recursive_root);
+	RUN(lost_return_taints);
+	RUN(pre_attach_and_unfinished);
+	RUN(depth_and_exclude);
+	RUN(thread_executions);
+	UNIT_EXIT();
+}
