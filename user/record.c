@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "leaktrace.h"
 #include "leaktrace.skel.h"
+#include "floor.skel.h"
 #include "rebuild.h"
 #include "target.h"
 #include "u64map.h"
@@ -41,6 +42,7 @@ static struct env {
 	bool no_values;
 	bool verbose;
 	int ringbuf_mb;
+	bool floor;		/* benchmark: same probes, empty programs */
 	const char *exclude[MAX_EXCLUDE + 1];
 	int nexclude;
 } env = { .str_len = 64, .ringbuf_mb = 32 };
@@ -54,7 +56,7 @@ static void on_signal(int sig)
 
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
-	OPT_EXCLUDE, OPT_RINGBUF, OPT_HELP,
+	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -69,6 +71,7 @@ static const struct option long_opts[] = {
 	{ "no-values", no_argument, NULL, OPT_NO_VALUES },
 	{ "exclude-path", required_argument, NULL, OPT_EXCLUDE },
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
+	{ "floor", no_argument, NULL, OPT_FLOOR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
@@ -93,7 +96,9 @@ static void usage(FILE *f)
 		"  --no-values            record return types only\n"
 		"  --exclude-path GLOB    leave out calls whose file matches (counted only)\n"
 		"  --ringbuf-mb N         ring buffer size in MiB (default 32, power of 2)\n"
-		"  -v, --verbose          libbpf and attach diagnostics on stderr\n");
+		"  -v, --verbose          libbpf and attach diagnostics on stderr\n"
+		"  --floor                benchmark: attach the same probes with empty\n"
+		"                         programs and record nothing\n");
 }
 
 static int parse_int(const char *s, const char *what, long lo, long hi, long *out)
@@ -176,6 +181,9 @@ static int parse_args(int argc, char **argv)
 				return -1;
 			}
 			env.ringbuf_mb = v;
+			break;
+		case OPT_FLOOR:
+			env.floor = true;
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -437,24 +445,29 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 	L->no_values = env.no_values;
 }
 
-static struct bpf_link *extra_links[4];
-static int nextra;
+static struct bpf_link *links[8];
+static int nlinks;
 
-static int attach(struct leaktrace_bpf *skel, const struct py_target *t, int pid)
+/* the return probe and the RESUME sites: ret/resume are the programs */
+static int attach_probes(struct bpf_program *ret, struct bpf_program *resume,
+			 const struct py_target *t, int pid)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, ropts, .ref_ctr_offset = t->ret_note.sema_off,
 		    .bpf_cookie = t->ret_note.loc);
 	struct bpf_link *l;
 
-	l = bpf_program__attach_uprobe_opts(skel->progs.lt_return, pid, t->path,
-					    t->ret_note.loc_off, &ropts);
+	l = bpf_program__attach_uprobe_opts(ret, pid, t->path, t->ret_note.loc_off, &ropts);
 	if (!l) {
 		fprintf(stderr, "leaktrace: cannot attach to python:function__return in %s: %s\n",
 			t->shown, strerror(errno));
 		return -1;
 	}
-	skel->links.lt_return = l;
-	for (int i = 0; i < t->build->nresume; i++) {
+	links[nlinks++] = l;
+	if (env.verbose)
+		fprintf(stderr, "leaktrace: function__return at 0x%llx (file offset 0x%llx, semaphore 0x%llx)\n",
+			(unsigned long long)t->ret_note.loc, (unsigned long long)t->ret_note.loc_off,
+			(unsigned long long)t->ret_note.sema_off);
+	for (int i = 0; i < t->build->nresume && nlinks < 8; i++) {
 		const struct py_site *s = &t->build->resume[i];
 		LIBBPF_OPTS(bpf_uprobe_opts, eopts, .bpf_cookie = s->frame_reg);
 		uint64_t off;
@@ -464,34 +477,73 @@ static int attach(struct leaktrace_bpf *skel, const struct py_target *t, int pid
 				(unsigned long long)s->vaddr, t->shown);
 			return -1;
 		}
-		l = bpf_program__attach_uprobe_opts(skel->progs.lt_resume, pid, t->path, off, &eopts);
+		l = bpf_program__attach_uprobe_opts(resume, pid, t->path, off, &eopts);
 		if (!l) {
 			fprintf(stderr, "leaktrace: cannot attach to the RESUME site 0x%llx in %s: %s\n",
 				(unsigned long long)s->vaddr, t->shown, strerror(errno));
 			return -1;
 		}
-		/* the skeleton holds one link per program; keep the others here */
-		if (i == 0)
-			skel->links.lt_resume = l;
-		else
-			extra_links[nextra++] = l;
+		links[nlinks++] = l;
 		if (env.verbose)
 			fprintf(stderr, "leaktrace: RESUME site 0x%llx (file offset 0x%llx, frame in slot %u)\n",
 				(unsigned long long)s->vaddr, (unsigned long long)off, s->frame_reg);
 	}
+	return 0;
+}
+
+static void detach_probes(void)
+{
+	while (nlinks > 0)
+		bpf_link__destroy(links[--nlinks]);
+}
+
+static int attach(struct leaktrace_bpf *skel, const struct py_target *t, int pid)
+{
+	if (attach_probes(skel->progs.lt_return, skel->progs.lt_resume, t, pid))
+		return -1;
 	skel->links.lt_exit = bpf_program__attach(skel->progs.lt_exit);
 	if (!skel->links.lt_exit) {
 		fprintf(stderr, "leaktrace: cannot attach to sched_process_exit: %s\n", strerror(errno));
 		return -1;
 	}
-	if (env.verbose)
-		fprintf(stderr, "leaktrace: function__return at 0x%llx (file offset 0x%llx, semaphore 0x%llx)\n",
-			(unsigned long long)t->ret_note.loc, (unsigned long long)t->ret_note.loc_off,
-			(unsigned long long)t->ret_note.sema_off);
 	return 0;
 }
 
 /* ------------------------------------------------------------- commands */
+
+static bool process_alive(int pid, bool is_child);
+static uint64_t mono_ns(void);
+
+/* --floor: the probes with empty programs until the target ends */
+static int run_floor(const struct py_target *t, int pid, bool is_child, int release_fd)
+{
+	struct floor_bpf *skel = floor_bpf__open_and_load();
+	int err = LT_EXIT_FAIL, status;
+	uint64_t t0 = mono_ns();
+
+	if (!skel) {
+		fprintf(stderr, "leaktrace: cannot load the floor programs: %s\n", strerror(errno));
+		return err;
+	}
+	if (attach_probes(skel->progs.floor_return, skel->progs.floor_resume, t, pid))
+		goto out;
+	if (release_fd >= 0 && write(release_fd, "g", 1) != 1)
+		goto out;
+	while (!exiting && process_alive(pid, is_child)) {
+		usleep(20000);
+		if (env.duration && mono_ns() - t0 >= env.duration * 1e9)
+			break;
+	}
+	err = 0;
+out:
+	if (release_fd >= 0)
+		close(release_fd);
+	if (is_child)
+		waitpid(pid, &status, 0);
+	detach_probes();
+	floor_bpf__destroy(skel);
+	return err;
+}
 
 /* start CMD stopped at a pipe; returns its pid, or -1 */
 static pid_t spawn_waiting(char **cmd, int *release_fd)
@@ -598,6 +650,7 @@ static uint64_t mono_ns(void)
 
 static bool process_alive(int pid, bool is_child)
 {
+	/* a reaped child is gone; a zombie child is gone too */
 	if (is_child) {
 		int status;
 
@@ -649,6 +702,17 @@ int cmd_record(int argc, char **argv)
 	if (env.verbose)
 		fprintf(stderr, "leaktrace: python %s at %s, build-id %s (offsets from %s)\n",
 			target.version, target.shown, target.build_id, target.build->source);
+
+	if (env.floor) {
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		if (!env.cmd)
+			return run_floor(&target, env.pid, false, -1);
+		pid = spawn_waiting(env.cmd, &release_fd);
+		if (pid < 0)
+			return LT_EXIT_FAIL;
+		return run_floor(&target, pid, true, release_fd);
+	}
 
 	/* open the output before anything runs, so a bad path costs nothing */
 	if (env.output) {
@@ -815,8 +879,7 @@ cleanup:
 	rb_free(cons.rb);
 	if (out.w)
 		lt_writer_close(out.w);
-	while (nextra > 0)
-		bpf_link__destroy(extra_links[--nextra]);
+	detach_probes();
 	leaktrace_bpf__destroy(skel);
 	(void)child_status;
 	return err;
