@@ -178,47 +178,6 @@ static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type,
 		bpf_map_update_elem(&seen, &obj, &tag, BPF_ANY);
 }
 
-/* a pt_regs slot by index (x86-64 order); the verifier refuses a variable
- * offset into ctx, so copy the slot with a helper */
-static __always_inline __u64 reg_slot(struct pt_regs *ctx, __u64 slot)
-{
-	__u64 v = 0;
-
-	bpf_probe_read_kernel(&v, sizeof(v), (void *)((long)ctx + (slot & 15) * 8));
-	return v;
-}
-
-SEC("uprobe")
-int lt_resume(struct pt_regs *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 zero = 0, tid = (__u32)id;
-	struct lt_rec_entry e;
-	struct scratch *s;
-	int fail = 0;
-
-	if (targ_tgid && (id >> 32) != targ_tgid)
-		return 0;
-	__sync_fetch_and_add(&n_entries, 1);
-	/* the cookie names the pt_regs slot that holds the frame pointer */
-	e.frame = reg_slot(ctx, bpf_get_attach_cookie(ctx));
-	e.code = rd64(e.frame + L.fr_code, &fail);
-	if (fail) {
-		__sync_fetch_and_add(&read_failures, 1);
-		return 0;
-	}
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return 0;
-	send_code(s, e.code, 0, tid);
-	e.type = LT_REC_ENTRY;
-	e.pad[0] = e.pad[1] = e.pad[2] = 0;
-	e.tid = tid;
-	e.ts = bpf_ktime_get_ns();
-	emit(&e, sizeof(e));
-	return 0;
-}
-
 static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bias, __u32 tid)
 {
 	struct lt_rec_ret *r = &s->ret;
@@ -289,6 +248,95 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		r->vkind = LT_RV_OTHER;
 		send_code(s, r->type_ptr, 1, tid);
 	}
+}
+
+/* a pt_regs slot by index (x86-64 order); the verifier refuses a variable
+ * offset into ctx, so copy the slot with a helper */
+static __always_inline __u64 reg_slot(struct pt_regs *ctx, __u64 slot)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)((long)ctx + (slot & 15) * 8));
+	return v;
+}
+
+/* --args: the positional arguments of a frame that starts (not of a
+ * generator resume, whose locals may have changed) */
+static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
+				      const struct lt_rec_entry *e, __u64 site, __u64 instr_reg)
+{
+	struct lt_rec_ret *r = &s->ret;
+	__u64 bias = PT_REGS_IP(ctx) - site, instr, obj;
+	__s32 argc = 0;
+	__u8 oparg = 1;
+	int fail = 0;
+
+	instr = reg_slot(ctx, instr_reg);
+	if (bpf_probe_read_user(&oparg, 1, (void *)(instr + 1)) || oparg != 0)
+		return;
+	if (bpf_probe_read_user(&argc, sizeof(argc), (void *)(e->code + L.co_argcount)))
+		return;
+	for (int i = 0; i < LT_MAX_ARGS; i++) {
+		if (i >= argc)
+			break;
+		obj = rd64(e->frame + L.fr_localsplus + 8 * i, &fail);
+		r->type = LT_REC_ARG;
+		r->vkind = LT_RV_UNREAD;
+		r->flags = 0;
+		r->str_kind = 0;
+		r->str_utf8 = 0;
+		r->tid = e->tid;
+		r->ts = e->ts;
+		r->frame = e->frame;
+		r->previous = i;
+		r->code = argc;
+		r->type_ptr = 0;
+		r->val = 0;
+		r->str_len = 0;
+		r->payload_len = 0;
+		r->drops = drops;
+		if (fail || !obj)
+			r->flags |= LT_RF_READFAIL;
+		else
+			decode_value(s, obj, bias, e->tid);
+		emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
+	}
+}
+
+SEC("uprobe")
+int lt_resume(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0, tid = (__u32)id;
+	struct lt_rec_entry e;
+	struct scratch *s;
+	__u64 cookie;
+	int fail = 0;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	__sync_fetch_and_add(&n_entries, 1);
+	/* cookie: link-time address of the site << 16 | pt_regs slot of
+	 * frame->prev_instr << 8 | pt_regs slot of the frame */
+	cookie = bpf_get_attach_cookie(ctx);
+	e.frame = reg_slot(ctx, cookie & 0xff);
+	e.code = rd64(e.frame + L.fr_code, &fail);
+	if (fail) {
+		__sync_fetch_and_add(&read_failures, 1);
+		return 0;
+	}
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	send_code(s, e.code, 0, tid);
+	e.type = LT_REC_ENTRY;
+	e.pad[0] = e.pad[1] = e.pad[2] = 0;
+	e.tid = tid;
+	e.ts = bpf_ktime_get_ns();
+	emit(&e, sizeof(e));
+	if (L.args)
+		send_args(ctx, s, &e, cookie >> 16, (cookie >> 8) & 0xff);
+	return 0;
 }
 
 SEC("uprobe")

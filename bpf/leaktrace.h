@@ -16,12 +16,16 @@
 #define LT_NAME_MAX	256	/* most bytes of a qualified name sent */
 #define LT_FILE_MAX	256	/* most bytes of a file name sent */
 #define LT_BIGINT_DIGITS 64	/* 30-bit digits of an int sent (about 570 decimal digits) */
+#define LT_MAX_ARGS	8	/* --args: most positional arguments sent per call */
 
 enum lt_rec_type {
 	LT_REC_ENTRY = 1,	/* a frame starts or a generator resumes */
 	LT_REC_RET = 2,		/* a frame returns, yields or unwinds */
 	LT_REC_CODE = 3,	/* strings of a code object (first sighting) */
 	LT_REC_EXIT = 4,	/* a thread of a traced process exits */
+	LT_REC_ARG = 5,		/* --args: one positional argument of the call just
+				 * entered (struct lt_rec_ret; previous = index,
+				 * code = number of positional arguments) */
 };
 
 /* kind of the value in a RET record */
@@ -108,6 +112,7 @@ struct lt_py_layout {
 	__u32 fr_prev_instr;
 	__u32 fr_stacktop;
 	__u32 fr_localsplus;
+	__u32 co_argcount;
 	__u32 co_firstlineno;
 	__u32 co_filename;
 	__u32 co_qualname;
@@ -122,6 +127,7 @@ struct lt_py_layout {
 	__u32 op_yield_value;		/* opcode of YIELD_VALUE */
 	__u32 str_len_max;		/* --str-len in bytes (<= LT_MAX_STR / 4 chars read) */
 	__u32 no_values;		/* --no-values: types only */
+	__u32 args;			/* --args: send positional arguments */
 };
 
 enum { LT_T_LONG, LT_T_BOOL, LT_T_FLOAT, LT_T_STR, LT_T_NONE };

@@ -31,6 +31,7 @@ OFFSETS = [
     ("fr_prev_instr", "(long)&((struct _PyInterpreterFrame*)0)->prev_instr"),
     ("fr_stacktop", "(long)&((struct _PyInterpreterFrame*)0)->stacktop"),
     ("fr_localsplus", "(long)&((struct _PyInterpreterFrame*)0)->localsplus"),
+    ("co_argcount", "(long)&((PyCodeObject*)0)->co_argcount"),
     ("co_firstlineno", "(long)&((PyCodeObject*)0)->co_firstlineno"),
     ("co_filename", "(long)&((PyCodeObject*)0)->co_filename"),
     ("co_name", "(long)&((PyCodeObject*)0)->co_name"),

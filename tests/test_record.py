@@ -84,6 +84,28 @@ def str_len_and_no_values():
 
 
 @lt.test
+def positional_args():
+    lt.need_root()
+    d = lt.tmpdir()
+    script, rec = os.path.join(d, "a.py"), os.path.join(d, "a.jsonl")
+    with open(script, "w") as f:
+        f.write("def f(a, b, c='x', *rest, k=1):\n    return a\n"
+                "class C:\n    def m(self, x):\n        return x\n"
+                "def run():\n    f(1, 2.5)\n    f('h\\xe9', None, 'zz', 4, 5)\n    C().m(True)\n"
+                "run()\n")
+    record("--args", "--root", "run", "-o", rec, "--", lt.PY, script)
+    calls = lines(rec)[1]["root"]["calls"]
+    assert calls[0]["args"] == [{"type": "int", "value": 1}, {"type": "float", "value": 2.5},
+                                {"type": "str", "value": "x"}], calls[0]
+    assert calls[1]["args"] == [{"type": "str", "value": "h\xe9"}, {"type": "NoneType"},
+                                {"type": "str", "value": "zz"}], calls[1]
+    assert calls[2]["args"] == [{"type": "C"}, {"type": "bool", "value": True}], calls[2]
+    # without --args no "args" key
+    record("--root", "run", "-o", rec, "--", lt.PY, script)
+    assert all("args" not in c for c in lines(rec)[1]["root"]["calls"])
+
+
+@lt.test
 def sleep_duration_50ms():
     lt.need_root()
     d = lt.tmpdir()

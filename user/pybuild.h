@@ -15,7 +15,7 @@ struct py_offsets {
 	uint32_t rt_tstate_current, ts_cframe, ts_curexc_type, ts_native_thread_id;
 	uint32_t cf_current_frame;
 	uint32_t fr_code, fr_previous, fr_prev_instr, fr_stacktop, fr_localsplus;
-	uint32_t co_firstlineno, co_filename, co_name, co_qualname;
+	uint32_t co_argcount, co_firstlineno, co_filename, co_name, co_qualname;
 	uint32_t type_tp_name, var_ob_size, long_digit, float_fval;
 	uint32_t str_length, str_state, str_ascii_size, str_compact_size;
 };

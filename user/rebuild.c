@@ -253,6 +253,30 @@ static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 		s->st.truncated_strings++;
 }
 
+void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
+{
+	struct rb_thread *t = u64map_get(&s->threads, (uint64_t)r->tid + 1);
+	struct rb_frame *f = t && t->n ? &t->stk[t->n - 1] : NULL;
+	struct lt_node *n = f ? f->node : NULL;
+	uint32_t argc = r->code < LT_MAX_ARGS ? r->code : LT_MAX_ARGS;
+	const char *tn;
+
+	if (!n || f->frame != r->frame || r->previous >= argc)
+		return;
+	if (!n->args) {
+		n->args = lt_arena_alloc(&t->exec->arena, argc * sizeof(*n->args));
+		n->nargs = argc;
+		for (uint32_t i = 0; i < argc; i++)	/* an argument never sent stays unknown */
+			n->args[i].type = s->unknown;
+	}
+	tn = r->vkind == LT_RV_OTHER ? u64map_get(&s->types, r->type_ptr) : NULL;
+	if ((r->flags & LT_RF_READFAIL) ||
+	    lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->args[r->previous])) {
+		s->st.read_failures++;
+		t->tainted = true;
+	}
+}
+
 /* a RET for a frame that is not live: its start was not seen */
 static void unmatched_return(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
 			     const void *payload)

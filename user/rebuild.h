@@ -49,6 +49,8 @@ void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char
 void rb_type(struct rb_state *s, uint64_t type_ptr, const char *name);
 void rb_entry(struct rb_state *s, uint32_t tid, uint64_t ts, uint64_t frame, uint64_t code);
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);
+/* --args: argument r->previous of r->code arguments of the frame entered last */
+void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);
 /* the thread ended: its open execution is written (incomplete if frames
  * are still live) */
 void rb_thread_exit(struct rb_state *s, uint32_t tid, uint64_t ts);

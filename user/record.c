@@ -43,6 +43,7 @@ static struct env {
 	bool verbose;
 	int ringbuf_mb;
 	bool floor;		/* benchmark: same probes, empty programs */
+	bool args;
 	const char *exclude[MAX_EXCLUDE + 1];
 	int nexclude;
 } env = { .str_len = 64, .ringbuf_mb = 32 };
@@ -56,7 +57,7 @@ static void on_signal(int sig)
 
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
-	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_HELP,
+	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_ARGS, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +73,7 @@ static const struct option long_opts[] = {
 	{ "exclude-path", required_argument, NULL, OPT_EXCLUDE },
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
 	{ "floor", no_argument, NULL, OPT_FLOOR },
+	{ "args", no_argument, NULL, OPT_ARGS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
@@ -94,6 +96,7 @@ static void usage(FILE *f)
 		"  --max-depth N          record at most N levels below the root\n"
 		"  --str-len N            keep at most N bytes of str values (default 64, max 256)\n"
 		"  --no-values            record return types only\n"
+		"  --args                 also record positional argument values (first 8)\n"
 		"  --exclude-path GLOB    leave out calls whose file matches (counted only)\n"
 		"  --ringbuf-mb N         ring buffer size in MiB (default 32, power of 2)\n"
 		"  -v, --verbose          libbpf and attach diagnostics on stderr\n"
@@ -181,6 +184,9 @@ static int parse_args(int argc, char **argv)
 				return -1;
 			}
 			env.ringbuf_mb = v;
+			break;
+		case OPT_ARGS:
+			env.args = true;
 			break;
 		case OPT_FLOOR:
 			env.floor = true;
@@ -388,6 +394,13 @@ static int handle_event(void *ctx, void *data, size_t size)
 			live_count(c, r->tid, r->code);
 		break;
 	}
+	case LT_REC_ARG: {
+		const struct lt_rec_ret *r = data;
+
+		if (size >= sizeof(*r) + r->payload_len && c->rb)
+			rb_arg(c->rb, r, r + 1);
+		break;
+	}
 	case LT_REC_EXIT: {
 		const struct lt_rec_exit *r = data;
 
@@ -429,6 +442,7 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 	L->fr_prev_instr = o->fr_prev_instr;
 	L->fr_stacktop = o->fr_stacktop;
 	L->fr_localsplus = o->fr_localsplus;
+	L->co_argcount = o->co_argcount;
 	L->co_firstlineno = o->co_firstlineno;
 	L->co_filename = o->co_filename;
 	L->co_qualname = o->co_qualname;
@@ -443,6 +457,7 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 	L->op_yield_value = t->op_yield_value;
 	L->str_len_max = env.str_len;
 	L->no_values = env.no_values;
+	L->args = env.args;
 }
 
 static struct bpf_link *links[8];
@@ -469,7 +484,8 @@ static int attach_probes(struct bpf_program *ret, struct bpf_program *resume,
 			(unsigned long long)t->ret_note.sema_off);
 	for (int i = 0; i < t->build->nresume && nlinks < 8; i++) {
 		const struct py_site *s = &t->build->resume[i];
-		LIBBPF_OPTS(bpf_uprobe_opts, eopts, .bpf_cookie = s->frame_reg);
+		LIBBPF_OPTS(bpf_uprobe_opts, eopts,
+			    .bpf_cookie = s->vaddr << 16 | s->instr_reg << 8 | s->frame_reg);
 		uint64_t off;
 
 		if (elf_vaddr_to_offset(t->path, s->vaddr, &off)) {
