@@ -106,6 +106,22 @@ def positional_args():
 
 
 @lt.test
+def hash_values_stable_with_key():
+    lt.need_root()
+    d = lt.tmpdir()
+    key, a, b = os.path.join(d, "k"), os.path.join(d, "a.jsonl"), os.path.join(d, "b.jsonl")
+    record("--root", "values", "--hash-values", "--hash-key", key, "-o", a, "--", lt.PY, CALLS, "1")
+    record("--root", "values", "--hash-values", "--hash-key", key, "-o", b, "--", lt.PY, CALLS, "1")
+    assert (os.stat(key).st_mode & 0o777) == 0o600
+    ra, rb = lines(a)[1]["root"]["calls"], lines(b)[1]["root"]["calls"]
+    assert [c["ret"] for c in ra] == [c["ret"] for c in rb]
+    text = open(a).read()
+    assert "caf" not in text and "smile" not in text and "1267650600228229401496703205376" not in text
+    vals = {c["fn"].split(".")[-1]: c["ret"] for c in ra}
+    assert vals["latin"]["value"].startswith("h:") and vals["none"] == {"type": "NoneType"}
+
+
+@lt.test
 def sleep_duration_50ms():
     lt.need_root()
     d = lt.tmpdir()

@@ -2,6 +2,7 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hashval.h"
 #include "rebuild.h"
 #include "u64map.h"
 #include "values.h"
@@ -251,6 +252,8 @@ static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 	}
 	if (n->ret.truncated)
 		s->st.truncated_strings++;
+	if (s->cfg.hash_key)
+		lt_hash_value(&n->ret, s->cfg.hash_key, &t->exec->arena);
 }
 
 void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
@@ -275,6 +278,8 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 		s->st.read_failures++;
 		t->tainted = true;
 	}
+	if (s->cfg.hash_key)
+		lt_hash_value(&n->args[r->previous], s->cfg.hash_key, &t->exec->arena);
 }
 
 /* a RET for a frame that is not live: its start was not seen */

@@ -27,6 +27,7 @@ struct rb_config {
 	const char *const *exclude;	/* fnmatch globs on the file, NULL-terminated */
 	uint32_t str_len;		/* --str-len */
 	int32_t pid;			/* tagged on executions */
+	const uint8_t *hash_key;	/* --hash-values: 16-byte key, NULL = plain values */
 };
 
 struct rb_stats {

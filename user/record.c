@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 #include "commands.h"
+#include "hashval.h"
 #include "leaktrace.h"
 #include "leaktrace.skel.h"
 #include "floor.skel.h"
@@ -44,6 +45,8 @@ static struct env {
 	int ringbuf_mb;
 	bool floor;		/* benchmark: same probes, empty programs */
 	bool args;
+	bool hash_values;
+	const char *hash_key;
 	const char *exclude[MAX_EXCLUDE + 1];
 	int nexclude;
 } env = { .str_len = 64, .ringbuf_mb = 32 };
@@ -57,7 +60,7 @@ static void on_signal(int sig)
 
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
-	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_ARGS, OPT_HELP,
+	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_ARGS, OPT_HASH, OPT_HASH_KEY, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -74,6 +77,8 @@ static const struct option long_opts[] = {
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
 	{ "floor", no_argument, NULL, OPT_FLOOR },
 	{ "args", no_argument, NULL, OPT_ARGS },
+	{ "hash-values", no_argument, NULL, OPT_HASH },
+	{ "hash-key", required_argument, NULL, OPT_HASH_KEY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
@@ -97,6 +102,9 @@ static void usage(FILE *f)
 		"  --str-len N            keep at most N bytes of str values (default 64, max 256)\n"
 		"  --no-values            record return types only\n"
 		"  --args                 also record positional argument values (first 8)\n"
+		"  --hash-values          write a keyed hash \"h:<hex>\" instead of each value\n"
+		"  --hash-key FILE        the 16-byte key (created if missing); without it a\n"
+		"                         random key: values compare only within one trace\n"
 		"  --exclude-path GLOB    leave out calls whose file matches (counted only)\n"
 		"  --ringbuf-mb N         ring buffer size in MiB (default 32, power of 2)\n"
 		"  -v, --verbose          libbpf and attach diagnostics on stderr\n"
@@ -185,6 +193,12 @@ static int parse_args(int argc, char **argv)
 			}
 			env.ringbuf_mb = v;
 			break;
+		case OPT_HASH:
+			env.hash_values = true;
+			break;
+		case OPT_HASH_KEY:
+			env.hash_key = optarg;
+			break;
 		case OPT_ARGS:
 			env.args = true;
 			break;
@@ -204,6 +218,10 @@ static int parse_args(int argc, char **argv)
 	if (!!env.pid + !!env.cmd + env.all != 1) {
 		fprintf(stderr, "leaktrace: give exactly one target: -p PID, -a, or -- CMD\n"
 				"Try 'leaktrace record --help'.\n");
+		return -1;
+	}
+	if (env.hash_key && !env.hash_values) {
+		fprintf(stderr, "leaktrace: --hash-key goes with --hash-values\n");
 		return -1;
 	}
 	if (env.all) {
@@ -686,6 +704,7 @@ int cmd_record(int argc, char **argv)
 	struct lt_header hdr = { .format = 1, .tool = "leaktrace" };
 	struct lt_stats stats = { 0 };
 	char start[32], cmdbuf[8192], pybin[PATH_MAX];
+	uint8_t hkey[16];
 	const char *targv[64];
 	int err = LT_EXIT_FAIL, release_fd = -1, child_status = 0;
 	pid_t pid;
@@ -730,6 +749,14 @@ int cmd_record(int argc, char **argv)
 		return run_floor(&target, pid, true, release_fd);
 	}
 
+	if (env.hash_values) {
+		if (lt_hash_key_load(env.hash_key, hkey))
+			return LT_EXIT_USAGE;
+		if (!env.hash_key)
+			fprintf(stderr, "leaktrace: --hash-values with a random key: values compare equal "
+					"only within this trace (use --hash-key FILE across recordings)\n");
+	}
+
 	/* open the output before anything runs, so a bad path costs nothing */
 	if (env.output) {
 		out.w = lt_writer_open(env.output);
@@ -771,6 +798,7 @@ int cmd_record(int argc, char **argv)
 	cfg.exclude = env.exclude;
 	cfg.str_len = env.str_len;
 	cfg.pid = pid;
+	cfg.hash_key = env.hash_values ? hkey : NULL;
 	cons.pid = pid;
 	cons.str_len = env.str_len;
 	if (!live_view) {
