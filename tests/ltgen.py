@@ -79,6 +79,45 @@ def write_trace(path, roots, incomplete=0):
                             "incomplete_execs": incomplete, "truncated_strings": 0}) + "\n")
 
 
+# ---- planted sets (end-to-end tests) ----------------------------------
+def planted_exec(rng, adv):
+    root = rand_exec(rng, adv, False)
+    leaf = {"fn": "Plant.leaf", "ret": {"type": "int", "value": 100 if adv else 1}, "dur_ns": 100}
+    mid = {"fn": "plant_mid", "ret": {"type": "NoneType"}, "dur_ns": 200,
+           "calls": [leaf] + ([{"fn": "plant_extra"}] if adv else [])}
+    root.setdefault("calls", []).insert(0, {"fn": "plant_reader", "calls": [mid], "dur_ns": 300})
+    slow = (200 if adv else 10) * 1000000 + rng.randrange(1000000)
+    root["calls"].append({"fn": "slow_fn", "dur_ns": slow})
+    return root
+
+
+def make_sets(d, n=20, m=30, seed=5):
+    rng = random.Random(seed)
+    E = [planted_exec(rng, False) for _ in range(n)]
+    E2 = [planted_exec(rng, True) for _ in range(m)]
+    return E, E2
+
+
+def to_paper(node, variant):
+    out = {"name": node["fn"] + "()", "child": [to_paper(c, variant) for c in node.get("calls", [])]}
+    if variant == "time":
+        out["time"] = node.get("dur_ns", 0) / 1000.0
+    else:
+        r = node.get("ret")
+        if r and r["type"] not in ("<raise>",):
+            v = val_text(r)
+            out["return"] = v if v else r["type"]
+    return out
+
+
+def write_paper_dir(d, roots, variant):
+    os.makedirs(d)
+    for i, r in enumerate(roots):
+        with open(os.path.join(d, "%d.json" % i), "w") as f:
+            json.dump([to_paper(c, variant) for c in r.get("calls", [])], f)
+
+
+
 # ---- reference ----------------------------------------------------------
 def synthetic(n, is_root):
     return is_root and n["fn"].startswith("<")

@@ -10,43 +10,6 @@ import lt
 import ltgen
 
 
-def planted_exec(rng, adv):
-    root = ltgen.rand_exec(rng, adv, False)
-    leaf = {"fn": "Plant.leaf", "ret": {"type": "int", "value": 100 if adv else 1}, "dur_ns": 100}
-    mid = {"fn": "plant_mid", "ret": {"type": "NoneType"}, "dur_ns": 200,
-           "calls": [leaf] + ([{"fn": "plant_extra"}] if adv else [])}
-    root.setdefault("calls", []).insert(0, {"fn": "plant_reader", "calls": [mid], "dur_ns": 300})
-    slow = (200 if adv else 10) * 1000000 + rng.randrange(1000000)
-    root["calls"].append({"fn": "slow_fn", "dur_ns": slow})
-    return root
-
-
-def make_sets(d, n=20, m=30, seed=5):
-    rng = random.Random(seed)
-    E = [planted_exec(rng, False) for _ in range(n)]
-    E2 = [planted_exec(rng, True) for _ in range(m)]
-    return E, E2
-
-
-def to_paper(node, variant):
-    out = {"name": node["fn"] + "()", "child": [to_paper(c, variant) for c in node.get("calls", [])]}
-    if variant == "time":
-        out["time"] = node.get("dur_ns", 0) / 1000.0
-    else:
-        r = node.get("ret")
-        if r and r["type"] not in ("<raise>",):
-            v = ltgen.val_text(r)
-            out["return"] = v if v else r["type"]
-    return out
-
-
-def write_paper_dir(d, roots, variant):
-    os.makedirs(d)
-    for i, r in enumerate(roots):
-        with open(os.path.join(d, "%d.json" % i), "w") as f:
-            json.dump([to_paper(c, variant) for c in r.get("calls", [])], f)
-
-
 def dif(out, obs):
     return [(e["key"], e.get("value"), e.get("path")) for e in out["observations"][obs]["D_IF"]]
 
@@ -54,7 +17,7 @@ def dif(out, obs):
 @lt.test
 def planted_leaks_found_exactly():
     d = lt.tmpdir()
-    E, E2 = make_sets(d)
+    E, E2 = ltgen.make_sets(d)
     ltgen.write_trace(os.path.join(d, "c.jsonl"), E)
     ltgen.write_trace(os.path.join(d, "a.jsonl.gz"), E2)
     out = json.loads(lt.leaktrace("analyze", os.path.join(d, "c.jsonl"), os.path.join(d, "a.jsonl.gz"),
@@ -86,10 +49,10 @@ def planted_leaks_found_exactly():
 @lt.test
 def paper_directories():
     d = lt.tmpdir()
-    E, E2 = make_sets(d, 8, 12, seed=11)
+    E, E2 = ltgen.make_sets(d, 8, 12, seed=11)
     for variant in ("return", "time"):
-        write_paper_dir(os.path.join(d, "E-" + variant), E, variant)
-        write_paper_dir(os.path.join(d, "A-" + variant), E2, variant)
+        ltgen.write_paper_dir(os.path.join(d, "E-" + variant), E, variant)
+        ltgen.write_paper_dir(os.path.join(d, "A-" + variant), E2, variant)
     out = json.loads(lt.leaktrace("analyze", os.path.join(d, "E-return"), os.path.join(d, "A-return"),
                                   "-j").stdout)
     assert out["E"] == 8 and out["E_prime"] == 12
@@ -104,7 +67,7 @@ def paper_directories():
 @lt.test
 def incomplete_are_skipped_and_counted():
     d = lt.tmpdir()
-    E, E2 = make_sets(d, 3, 3)
+    E, E2 = ltgen.make_sets(d, 3, 3)
     ltgen.write_trace(os.path.join(d, "c.jsonl"), E, incomplete=4)
     ltgen.write_trace(os.path.join(d, "a.jsonl"), E2, incomplete=1)
     out = json.loads(lt.leaktrace("analyze", os.path.join(d, "c.jsonl"), os.path.join(d, "a.jsonl"), "-j").stdout)
@@ -115,7 +78,7 @@ def incomplete_are_skipped_and_counted():
 @lt.test
 def empty_sets_exit_2():
     d = lt.tmpdir()
-    E, E2 = make_sets(d, 2, 2)
+    E, E2 = ltgen.make_sets(d, 2, 2)
     ltgen.write_trace(os.path.join(d, "c.jsonl"), E)
     ltgen.write_trace(os.path.join(d, "none.jsonl"), [], incomplete=2)
     p = lt.leaktrace("analyze", os.path.join(d, "c.jsonl"), os.path.join(d, "none.jsonl"), check=False)
@@ -127,7 +90,7 @@ def empty_sets_exit_2():
 @lt.test
 def bad_input_exit_2():
     d = lt.tmpdir()
-    E, E2 = make_sets(d, 2, 2)
+    E, E2 = ltgen.make_sets(d, 2, 2)
     good = os.path.join(d, "c.jsonl")
     ltgen.write_trace(good, E)
     bad = os.path.join(d, "bad.jsonl")
