@@ -2,6 +2,7 @@
 /* leaktrace analyze CLEAN ADV: the paper's differential analysis (SPEC 3). */
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static void progress_tick(struct progress *p, const char *set, size_t n)
 	if (now == p->last)
 		return;
 	p->last = now;
-	fprintf(stderr, "\rleaktrace: reading %s: %zu executions...", set, n);
+	fprintf(stderr, "\rleaktrace: analyzing %s: %zu executions...", set, n);
 }
 
 static void progress_done(struct progress *p)
@@ -55,26 +56,111 @@ static void progress_done(struct progress *p)
 		fprintf(stderr, "\r\033[K");
 }
 
-/* read one side into the engine; returns 0, or 2 on bad input */
-static int read_side(struct lt_sets *s, const char *path, int side, size_t *skipped, struct progress *pg)
-{
-	struct lt_reader *r = lt_reader_open(path);
-	if (!r)
-		return LT_EXIT_USAGE;
-	struct lt_exec *e;
+/*
+ * Parsing and observing run in two threads (the machine has 2 cores): a
+ * reader thread parses CLEAN then ADV into executions and hands them over
+ * through a small bounded queue; the main thread feeds them to the engine.
+ */
+#define QLEN 256
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t can_put, can_get;
+	struct lt_exec *q[QLEN];
+	int side[QLEN];
+	size_t head, tail;	/* tail - head = items queued */
+	bool done;
 	int rc;
-	size_t n = 0;
-	while ((rc = lt_reader_next(r, &e)) == 1) {
-		if (!e->complete || !e->root) {
-			(*skipped)++;
-		} else {
-			lt_sets_add(s, e, side);
-			progress_tick(pg, side ? "ADV" : "CLEAN", ++n);
-		}
-		lt_exec_free(e);
+	const char *paths[2];
+	size_t skipped[2];
+};
+
+static void pipe_put(struct pipe *p, struct lt_exec *e, int side)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->tail - p->head == QLEN) {
+		pthread_cond_signal(&p->can_get);
+		pthread_cond_wait(&p->can_put, &p->mu);
 	}
-	lt_reader_close(r);
-	return rc < 0 ? LT_EXIT_USAGE : 0;
+	p->q[p->tail % QLEN] = e;
+	p->side[p->tail % QLEN] = side;
+	p->tail++;
+	if (p->tail - p->head >= QLEN / 4)	/* wake the consumer for a batch */
+		pthread_cond_signal(&p->can_get);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void *reader_main(void *arg)
+{
+	struct pipe *p = arg;
+	int rc = 0;
+	for (int side = 0; side < 2 && !rc; side++) {
+		struct lt_reader *r = lt_reader_open(p->paths[side]);
+		if (!r) {
+			rc = LT_EXIT_USAGE;
+			break;
+		}
+		struct lt_exec *e;
+		int n;
+		while ((n = lt_reader_next(r, &e)) == 1) {
+			if (!e->complete || !e->root) {
+				p->skipped[side]++;
+				lt_exec_free(e);
+				continue;
+			}
+			pipe_put(p, e, side);
+		}
+		lt_reader_close(r);
+		if (n < 0)
+			rc = LT_EXIT_USAGE;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->rc = rc;
+	p->done = true;
+	pthread_cond_signal(&p->can_get);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* feed both sides to the engine; returns 0, or 2 on bad input */
+static int read_sides(struct lt_sets *s, const char *clean, const char *adv, size_t skipped[2],
+		      struct progress *pg)
+{
+	struct pipe p = { .mu = PTHREAD_MUTEX_INITIALIZER, .can_put = PTHREAD_COND_INITIALIZER,
+			  .can_get = PTHREAD_COND_INITIALIZER, .paths = { clean, adv } };
+	pthread_t th;
+	if (pthread_create(&th, NULL, reader_main, &p)) {
+		fprintf(stderr, "leaktrace: cannot start the reader thread\n");
+		return LT_EXIT_FAIL;
+	}
+	size_t n = 0;
+	struct lt_exec *batch[QLEN];
+	int sides[QLEN];
+	for (;;) {
+		pthread_mutex_lock(&p.mu);
+		while (p.tail - p.head < QLEN / 4 && !p.done)
+			pthread_cond_wait(&p.can_get, &p.mu);
+		size_t k = 0;
+		while (p.head != p.tail) {	/* take everything queued */
+			batch[k] = p.q[p.head % QLEN];
+			sides[k++] = p.side[p.head % QLEN];
+			p.head++;
+		}
+		bool done = p.done;
+		pthread_cond_signal(&p.can_put);
+		pthread_mutex_unlock(&p.mu);
+		for (size_t i = 0; i < k; i++) {
+			if (!p.rc)
+				lt_sets_add(s, batch[i], sides[i]);
+			lt_exec_free(batch[i]);
+			progress_tick(pg, sides[i] ? "ADV" : "CLEAN", ++n);
+		}
+		if (done && !k)
+			break;
+	}
+	pthread_join(th, NULL);
+	skipped[0] = p.skipped[0];
+	skipped[1] = p.skipped[1];
+	return p.rc;
 }
 
 static void json_elem(struct jw *j, const struct lt_elem_out *e, int obs, bool with_auc)
@@ -348,9 +434,7 @@ int cmd_analyze(int argc, char **argv)
 	struct lt_sets *s = lt_sets_new(&so);
 	struct progress pg = { .on = !quiet && isatty(STDERR_FILENO) };
 	size_t skipped[2] = { 0, 0 };
-	int rc = read_side(s, clean, 0, &skipped[0], &pg);
-	if (!rc)
-		rc = read_side(s, adv, 1, &skipped[1], &pg);
+	int rc = read_sides(s, clean, adv, skipped, &pg);
 	progress_done(&pg);
 	if (rc) {
 		lt_sets_free(s);
