@@ -162,11 +162,19 @@ static void itab_grow(void)
 	itab_cap = ncap;
 }
 
+/* per-thread cache in front of the locked table: most lookups repeat */
+#define ICACHE 4096
+static __thread struct istr *icache[ICACHE];
+
 const char *lt_intern_n(const char *s, size_t n)
 {
 	uint32_t h = lt_hash_bytes(s, n);
 	const char *ret;
+	struct istr **slot = &icache[h & (ICACHE - 1)];
+	struct istr *hit = *slot;
 
+	if (hit && hit->hash == h && hit->len == n && !memcmp(hit->s, s, n))
+		return hit->s;
 	pthread_mutex_lock(&intern_lock);
 	if ((itab_n + 1) * 2 > itab_cap)
 		itab_grow();
@@ -199,6 +207,7 @@ const char *lt_intern_n(const char *s, size_t n)
 	ret = e->s;
 out:
 	pthread_mutex_unlock(&intern_lock);
+	*slot = (struct istr *)(ret - offsetof(struct istr, s));
 	return ret;
 }
 
