@@ -1,28 +1,555 @@
-/* SPDX-License-Identifier: MIT */
-/* placeholder until the analysis engine lands (issue 3) */
+// SPDX-License-Identifier: MIT
+/* leaktrace analyze CLEAN ADV: the paper's differential analysis (SPEC 3). */
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "commands.h"
+#include "json.h"
+#include "observe.h"
+#include "sets.h"
+#include "trace.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: leaktrace analyze CLEAN ADV [options]\n"
+		"  CLEAN, ADV: a trace file, a directory of trace files or of the paper's JSON\n"
+		"  traces ('-' = stdin for one of them). Executions in CLEAN are E, in ADV E'.\n"
+		"\n"
+		"  --observe LIST         calls,returns,time (default: all three)\n"
+		"  --key KIND             name (default), qualname or site\n"
+		"  --time-threshold-ms X  time differences above X ms count (default 50)\n"
+		"  --format human|json    output format (default human); -j = --format json\n"
+		"  --rules-out FILE       write D_IF as a rules file for 'leaktrace detect'\n"
+		"  --min-support P        also: elements in >= P of E' and <= 1-P of E\n"
+		"  --both-directions      also: elements in all of E and in no E'\n"
+		"  --auc                  also: Mann-Whitney AUC of durations per key (time)\n"
+		"  --list-all             also list the elements of D_E and D_E' (json)\n"
+		"  -q, --quiet            no progress line on stderr\n");
+}
+
+struct progress {
+	bool on;
+	time_t last;
+	size_t n;
+};
+
+static void progress_tick(struct progress *p, const char *set, size_t n)
+{
+	if (!p->on || (n & 1023))
+		return;
+	time_t now = time(NULL);
+	if (now == p->last)
+		return;
+	p->last = now;
+	fprintf(stderr, "\rleaktrace: analyzing %s: %zu executions...", set, n);
+}
+
+static void progress_done(struct progress *p)
+{
+	if (p->on && p->last)
+		fprintf(stderr, "\r\033[K");
+}
+
+/*
+ * Parsing and observing run in two threads (the machine has 2 cores): a
+ * reader thread parses CLEAN then ADV into executions and hands them over
+ * through a small bounded queue; the main thread feeds them to the engine.
+ */
+#define QLEN 256
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t can_put, can_get;
+	struct lt_exec *q[QLEN];
+	int side[QLEN];
+	size_t head, tail;	/* tail - head = items queued */
+	bool done;
+	int rc;
+	const char *paths[2];
+	size_t skipped[2];
+};
+
+static void pipe_put(struct pipe *p, struct lt_exec *e, int side)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->tail - p->head == QLEN) {
+		pthread_cond_signal(&p->can_get);
+		pthread_cond_wait(&p->can_put, &p->mu);
+	}
+	p->q[p->tail % QLEN] = e;
+	p->side[p->tail % QLEN] = side;
+	p->tail++;
+	if (p->tail - p->head >= QLEN / 4)	/* wake the consumer for a batch */
+		pthread_cond_signal(&p->can_get);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void *reader_main(void *arg)
+{
+	struct pipe *p = arg;
+	int rc = 0;
+	for (int side = 0; side < 2 && !rc; side++) {
+		struct lt_reader *r = lt_reader_open(p->paths[side]);
+		if (!r) {
+			rc = LT_EXIT_USAGE;
+			break;
+		}
+		struct lt_exec *e;
+		int n;
+		while ((n = lt_reader_next(r, &e)) == 1) {
+			if (!e->complete || !e->root) {
+				p->skipped[side]++;
+				lt_exec_free(e);
+				continue;
+			}
+			pipe_put(p, e, side);
+		}
+		lt_reader_close(r);
+		if (n < 0)
+			rc = LT_EXIT_USAGE;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->rc = rc;
+	p->done = true;
+	pthread_cond_signal(&p->can_get);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* feed both sides to the engine; returns 0, or 2 on bad input */
+static int read_sides(struct lt_sets *s, const char *clean, const char *adv, size_t skipped[2],
+		      struct progress *pg)
+{
+	struct pipe p = { .mu = PTHREAD_MUTEX_INITIALIZER, .can_put = PTHREAD_COND_INITIALIZER,
+			  .can_get = PTHREAD_COND_INITIALIZER, .paths = { clean, adv } };
+	pthread_t th;
+	if (pthread_create(&th, NULL, reader_main, &p)) {
+		fprintf(stderr, "leaktrace: cannot start the reader thread\n");
+		return LT_EXIT_FAIL;
+	}
+	size_t n = 0;
+	struct lt_exec *batch[QLEN];
+	int sides[QLEN];
+	for (;;) {
+		pthread_mutex_lock(&p.mu);
+		while (p.tail - p.head < QLEN / 4 && !p.done)
+			pthread_cond_wait(&p.can_get, &p.mu);
+		size_t k = 0;
+		while (p.head != p.tail) {	/* take everything queued */
+			batch[k] = p.q[p.head % QLEN];
+			sides[k++] = p.side[p.head % QLEN];
+			p.head++;
+		}
+		bool done = p.done;
+		pthread_cond_signal(&p.can_put);
+		pthread_mutex_unlock(&p.mu);
+		for (size_t i = 0; i < k; i++) {
+			if (!p.rc)
+				lt_sets_add(s, batch[i], sides[i]);
+			lt_exec_free(batch[i]);
+			progress_tick(pg, sides[i] ? "ADV" : "CLEAN", ++n);
+		}
+		if (done && !k)
+			break;
+	}
+	pthread_join(th, NULL);
+	skipped[0] = p.skipped[0];
+	skipped[1] = p.skipped[1];
+	return p.rc;
+}
+
+static void json_elem(struct jw *j, const struct lt_elem_out *e, int obs, bool with_auc)
+{
+	jw_obj(j);
+	jw_key(j, "key");
+	jw_str(j, e->key);
+	if (obs != LT_OBS_TIME && e->val) {
+		jw_key(j, "value");
+		jw_strn(j, e->val, lt_intern_len(e->val));
+	}
+	if (e->path) {
+		jw_key(j, "path");
+		jw_str(j, lt_site_str(e->path));
+	}
+	if (with_auc) {
+		jw_key(j, "auc");
+		jw_double(j, e->auc);
+	}
+	jw_obj_end(j);
+}
+
+static void json_list(struct jw *j, const char *k, const struct lt_elem_list *l, int obs, bool with_auc)
+{
+	jw_key(j, k);
+	jw_arr(j);
+	for (size_t i = 0; i < l->n; i++)
+		json_elem(j, &l->v[i], obs, with_auc);
+	jw_arr_end(j);
+}
+
+/* value text for human output: control characters shown escaped */
+static void print_val(FILE *f, const char *v)
+{
+	size_t n = lt_intern_len(v);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void print_elem(FILE *f, const struct lt_elem_out *e, int obs)
+{
+	fputs("  (", f);
+	print_val(f, e->key);
+	if (obs != LT_OBS_TIME) {
+		fputs(", ", f);
+		print_val(f, e->val);
+	}
+	fputs(")", f);
+	if (obs == LT_OBS_TIME)
+		printf("  E: %.3f-%.3f ms, E': %.3f-%.3f ms", e->minA / 1e6, e->maxA / 1e6, e->minB / 1e6,
+		       e->maxB / 1e6);
+	fputc('\n', f);
+	if (e->path) {
+		char *l = lt_site_listing(e->path);
+		fprintf(f, "      %s", l ? l : "");
+		if (obs == LT_OBS_RETURNS) {
+			fputs(" -> ", f);
+			print_val(f, e->val);
+		} else if (obs == LT_OBS_CALLS) {
+			fprintf(f, " (count %s)", e->val);
+		}
+		fputc('\n', f);
+		free(l);
+	}
+}
+
+static void print_list(FILE *f, const char *title, const char *obsname, const struct lt_elem_list *l, int obs)
+{
+	fprintf(f, "\n%s %s (%zu):\n", obsname, title, l->n);
+	for (size_t i = 0; i < l->n; i++)
+		print_elem(f, &l->v[i], obs);
+}
+
+/* a time rule's threshold: halfway between the two sides' ranges */
+static void time_rule(const struct lt_elem_out *e, const char **kind, double *ms)
+{
+	if (e->minB > e->maxA) {
+		*kind = "min_ms";
+		*ms = (e->maxA + (e->minB - e->maxA) / 2.0) / 1e6;
+	} else {
+		*kind = "max_ms";
+		*ms = (e->maxB + (e->minA - e->maxB) / 2.0) / 1e6;
+	}
+}
+
+static int write_rules(const char *path, const struct lt_obs_result *res, unsigned mask, int keykind)
+{
+	struct jw j;
+	jw_init(&j);
+	jw_obj(&j);
+	jw_key(&j, "format");
+	jw_int(&j, 1);
+	jw_key(&j, "rules");
+	jw_arr(&j);
+	for (int o = 0; o < LT_OBS_N; o++) {
+		if (!(mask & (1u << o)))
+			continue;
+		for (size_t i = 0; i < res[o].D_IF.n; i++) {
+			const struct lt_elem_out *e = &res[o].D_IF.v[i];
+			jw_obj(&j);
+			jw_key(&j, "observation");
+			jw_str(&j, lt_obs_names[o]);
+			jw_key(&j, "key_kind");
+			jw_str(&j, lt_key_names[keykind]);
+			jw_key(&j, "key");
+			jw_str(&j, e->key);
+			if (o == LT_OBS_TIME) {
+				const char *k;
+				double ms;
+				time_rule(e, &k, &ms);
+				jw_key(&j, k);
+				jw_double(&j, ms);
+			} else {
+				jw_key(&j, "value");
+				jw_strn(&j, e->val, lt_intern_len(e->val));
+			}
+			if (e->path) {
+				jw_key(&j, "site");
+				jw_str(&j, lt_site_str(e->path));
+			}
+			jw_obj_end(&j);
+		}
+	}
+	jw_arr_end(&j);
+	jw_obj_end(&j);
+	jw_raw(&j, "\n", 1);
+	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	if (!f) {
+		fprintf(stderr, "leaktrace: %s: cannot write rules: %m\n", path);
+		jw_free(&j);
+		return LT_EXIT_FAIL;
+	}
+	size_t w = fwrite(j.buf, 1, j.len, f);
+	int bad = w != j.len || (f != stdout ? fclose(f) : fflush(f));
+	jw_free(&j);
+	if (bad) {
+		fprintf(stderr, "leaktrace: %s: write failed\n", path);
+		return LT_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int parse_observe(const char *arg, unsigned *mask)
+{
+	char *dup = strdup(arg), *save, *tok;
+	*mask = 0;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int o = lt_obs_parse(tok);
+		if (o < 0) {
+			fprintf(stderr, "leaktrace: --observe: unknown observation '%s' (use calls, returns, time)\n", tok);
+			free(dup);
+			return -1;
+		}
+		*mask |= 1u << o;
+	}
+	free(dup);
+	if (!*mask) {
+		fprintf(stderr, "leaktrace: --observe: empty list (use calls, returns, time)\n");
+		return -1;
+	}
+	return 0;
+}
 
 int cmd_analyze(int argc, char **argv)
 {
-	fprintf(stderr, "leaktrace: analyze is not built yet\n");
-	return LT_EXIT_FAIL;
-}
+	static const struct option opts[] = {
+		{ "observe", required_argument, NULL, 'o' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "time-threshold-ms", required_argument, NULL, 't' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "rules-out", required_argument, NULL, 'r' },
+		{ "min-support", required_argument, NULL, 'm' },
+		{ "both-directions", no_argument, NULL, 'b' },
+		{ "auc", no_argument, NULL, 'a' },
+		{ "list-all", no_argument, NULL, 'l' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct lt_sets_opts so = { .keykind = LT_KEY_NAME, .obs_mask = 7 };
+	double thr_ms = 50;
+	bool json = false, quiet = false;
+	const char *rules_out = NULL;
+	int c;
+	char *end;
 
-int cmd_detect(int argc, char **argv)
-{
-	fprintf(stderr, "leaktrace: detect is not built yet\n");
-	return LT_EXIT_FAIL;
-}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (parse_observe(optarg, &so.obs_mask))
+				return LT_EXIT_USAGE;
+			break;
+		case 'k':
+			so.keykind = lt_key_parse(optarg);
+			if (so.keykind < 0) {
+				fprintf(stderr, "leaktrace: --key: unknown key kind '%s' (use name, qualname, site)\n", optarg);
+				return LT_EXIT_USAGE;
+			}
+			break;
+		case 't':
+			thr_ms = strtod(optarg, &end);
+			if (*end || end == optarg || !(thr_ms >= 0) || thr_ms > 1e12) {
+				fprintf(stderr, "leaktrace: --time-threshold-ms: '%s' is not a non-negative number of milliseconds\n", optarg);
+				return LT_EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			if (!strcmp(optarg, "json")) {
+				json = true;
+			} else if (!strcmp(optarg, "human") || !strcmp(optarg, "text")) {
+				json = false;
+			} else {
+				fprintf(stderr, "leaktrace: --format: '%s' is not human or json\n", optarg);
+				return LT_EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'r':
+			rules_out = optarg;
+			break;
+		case 'm':
+			so.min_support = strtod(optarg, &end);
+			if (*end || end == optarg || !(so.min_support > 0.5 && so.min_support <= 1)) {
+				fprintf(stderr, "leaktrace: --min-support: '%s' must be a fraction in (0.5, 1]\n", optarg);
+				return LT_EXIT_USAGE;
+			}
+			break;
+		case 'b':
+			so.both_directions = true;
+			break;
+		case 'a':
+			so.auc = true;
+			break;
+		case 'l':
+			so.list_all = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return LT_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, "leaktrace: analyze needs exactly two inputs, CLEAN and ADV (got %d)\n", argc - optind);
+		usage(stderr);
+		return LT_EXIT_USAGE;
+	}
+	const char *clean = argv[optind], *adv = argv[optind + 1];
+	if (!strcmp(clean, "-") && !strcmp(adv, "-")) {
+		fprintf(stderr, "leaktrace: only one of CLEAN and ADV can be '-' (stdin)\n");
+		return LT_EXIT_USAGE;
+	}
+	/* integer ns: for integer d, d > X  <=>  d > floor(X) */
+	so.threshold_ns = (int64_t)floor(thr_ms * 1e6 + 1e-6);
 
-int cmd_export(int argc, char **argv)
-{
-	fprintf(stderr, "leaktrace: export is not built yet\n");
-	return LT_EXIT_FAIL;
-}
+	struct lt_sets *s = lt_sets_new(&so);
+	struct progress pg = { .on = !quiet && isatty(STDERR_FILENO) };
+	size_t skipped[2] = { 0, 0 };
+	int rc = read_sides(s, clean, adv, skipped, &pg);
+	progress_done(&pg);
+	if (rc) {
+		lt_sets_free(s);
+		return rc;
+	}
+	size_t n = lt_sets_count(s, 0), m = lt_sets_count(s, 1);
+	if (!n || !m) {
+		fprintf(stderr, "leaktrace: %s (%s) has no complete execution%s; nothing to compare\n",
+			!n ? "CLEAN" : "ADV", !n ? clean : adv,
+			skipped[!n ? 0 : 1] ? " (all were incomplete)" : "");
+		lt_sets_free(s);
+		return LT_EXIT_USAGE;
+	}
+	struct lt_obs_result res[LT_OBS_N];
+	lt_sets_finish(s, res);
 
-int cmd_import_paper(int argc, char **argv)
-{
-	fprintf(stderr, "leaktrace: import-paper is not built yet\n");
-	return LT_EXIT_FAIL;
+	if (json) {
+		struct jw j;
+		jw_init(&j);
+		jw_obj(&j);
+		jw_key(&j, "E");
+		jw_uint(&j, n);
+		jw_key(&j, "E_prime");
+		jw_uint(&j, m);
+		jw_key(&j, "skipped");
+		jw_uint(&j, skipped[0] + skipped[1]);
+		jw_key(&j, "observations");
+		jw_obj(&j);
+		for (int o = 0; o < LT_OBS_N; o++) {
+			if (!(so.obs_mask & (1u << o)))
+				continue;
+			jw_key(&j, lt_obs_names[o]);
+			jw_obj(&j);
+			jw_key(&j, "D_E");
+			jw_uint(&j, res[o].nD_E);
+			jw_key(&j, "D_E_prime");
+			jw_uint(&j, res[o].nD_E2);
+			json_list(&j, "D_EE_prime", &res[o].D_EE2, o, false);
+			json_list(&j, "D_IF", &res[o].D_IF, o, false);
+			jw_obj_end(&j);
+		}
+		jw_obj_end(&j);
+		if (so.min_support > 0 || so.both_directions || so.auc || so.list_all) {
+			jw_key(&j, "extra");
+			jw_obj(&j);
+			for (int o = 0; o < LT_OBS_N; o++) {
+				if (!(so.obs_mask & (1u << o)))
+					continue;
+				jw_key(&j, lt_obs_names[o]);
+				jw_obj(&j);
+				if (so.list_all) {
+					json_list(&j, "D_E", &res[o].D_E, o, false);
+					json_list(&j, "D_E_prime", &res[o].D_E2, o, false);
+				}
+				if (so.min_support > 0 && o != LT_OBS_TIME) {
+					jw_key(&j, "min_support");
+					jw_double(&j, so.min_support);
+					json_list(&j, "supported", &res[o].support, o, false);
+				}
+				if (so.both_directions)
+					json_list(&j, "reverse_D_IF", &res[o].reverse, o, false);
+				if (so.auc && o == LT_OBS_TIME)
+					json_list(&j, "auc", &res[o].auc, o, true);
+				jw_obj_end(&j);
+			}
+			jw_obj_end(&j);
+		}
+		jw_obj_end(&j);
+		jw_raw(&j, "\n", 1);
+		fwrite(j.buf, 1, j.len, stdout);
+		jw_free(&j);
+	} else {
+		printf("E: %zu executions (%s), E': %zu executions (%s)", n, clean, m, adv);
+		if (skipped[0] + skipped[1])
+			printf(", skipped %zu incomplete (E %zu, E' %zu)", skipped[0] + skipped[1], skipped[0], skipped[1]);
+		printf("\nkey: %s, time threshold: %g ms\n\n", lt_key_names[so.keykind], thr_ms);
+		printf("%-12s %10s %10s %10s %10s\n", "observation", "|D_E|", "|D_E'|", "|D_EE'|", "|D_IF|");
+		for (int o = 0; o < LT_OBS_N; o++)
+			if (so.obs_mask & (1u << o))
+				printf("%-12s %10zu %10zu %10zu %10zu\n", lt_obs_names[o], res[o].nD_E, res[o].nD_E2,
+				       res[o].nD_EE2, res[o].nD_IF);
+		for (int o = 0; o < LT_OBS_N; o++) {
+			if (!(so.obs_mask & (1u << o)))
+				continue;
+			if (res[o].nD_IF)
+				print_list(stdout, "D_IF", lt_obs_names[o], &res[o].D_IF, o);
+			if (res[o].nD_EE2 != res[o].nD_IF && res[o].nD_EE2 <= 20)
+				print_list(stdout, "D_EE'", lt_obs_names[o], &res[o].D_EE2, o);
+			if (so.min_support > 0 && o != LT_OBS_TIME)
+				print_list(stdout, "with support", lt_obs_names[o], &res[o].support, o);
+			if (so.both_directions)
+				print_list(stdout, "reverse D_IF (all of E, no E')", lt_obs_names[o], &res[o].reverse, o);
+			if (so.auc && o == LT_OBS_TIME) {
+				printf("\ntime AUC (P(E' slower), 0.5 = no difference), most extreme first:\n");
+				struct lt_elem_list *l = &res[o].auc;
+				/* top 10 by |auc - 0.5| */
+				for (int k = 0; k < 10 && k < (int)l->n; k++) {
+					size_t best = k;
+					for (size_t i = k + 1; i < l->n; i++)
+						if (fabs(l->v[i].auc - 0.5) > fabs(l->v[best].auc - 0.5))
+							best = i;
+					struct lt_elem_out t = l->v[k];
+					l->v[k] = l->v[best];
+					l->v[best] = t;
+					printf("  %-40s %.3f\n", l->v[k].key, l->v[k].auc);
+				}
+			}
+		}
+		if (!res[0].nD_IF && !res[1].nD_IF && !res[2].nD_IF)
+			printf("\nno information leakage found (D_IF is empty)\n");
+	}
+	fflush(stdout);
+	if (rules_out)
+		rc = write_rules(rules_out, res, so.obs_mask, so.keykind);
+	lt_obs_result_free(res);
+	lt_sets_free(s);
+	return rc;
 }

@@ -645,6 +645,22 @@ bool jp_is_integer_text(const struct jtok *t)
 int jp_int64(const struct jtok *t, int64_t *out)
 {
 	char b[32];
+	/* fast path: up to 18 digits cannot overflow */
+	if (t->type == JT_NUM && t->len && t->len <= 18) {
+		const char *s = t->s;
+		uint32_t i = 0;
+		bool neg = s[0] == '-';
+		int64_t v = 0;
+		for (i = neg; i < t->len; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				break;
+			v = v * 10 + (s[i] - '0');
+		}
+		if (i == t->len && t->len > (uint32_t)neg) {
+			*out = neg ? -v : v;
+			return 0;
+		}
+	}
 	if (t->type != JT_NUM || t->len >= sizeof(b) || !jp_is_integer_text(t))
 		return -1;
 	memcpy(b, t->s, t->len);

@@ -25,15 +25,57 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
+/*
+ * Standard-size chunks are recycled through a small global free list: the
+ * analysis frees executions in another thread than the one that parsed
+ * them, and handing chunks back to malloc there costs page faults.
+ */
+static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lt_arena_chunk *chunk_free;
+static size_t chunk_nfree;
+#define CHUNK_CACHE_MAX 1024	/* 64 MB */
+
+static struct lt_arena_chunk *chunk_get(size_t cs)
+{
+	struct lt_arena_chunk *c = NULL;
+	if (cs == ARENA_CHUNK) {
+		pthread_mutex_lock(&chunk_lock);
+		if (chunk_free) {
+			c = chunk_free;
+			chunk_free = c->next;
+			chunk_nfree--;
+		}
+		pthread_mutex_unlock(&chunk_lock);
+	}
+	if (!c)
+		c = xmalloc(sizeof(*c) + cs);
+	c->size = cs;
+	c->used = 0;
+	return c;
+}
+
+static void chunk_put(struct lt_arena_chunk *c)
+{
+	if (c->size == ARENA_CHUNK) {
+		pthread_mutex_lock(&chunk_lock);
+		if (chunk_nfree < CHUNK_CACHE_MAX) {
+			c->next = chunk_free;
+			chunk_free = c;
+			chunk_nfree++;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&chunk_lock);
+	}
+	free(c);
+}
+
 void *lt_arena_alloc(struct lt_arena *a, size_t size)
 {
 	struct lt_arena_chunk *c = a->head;
 	size = (size + 7) & ~(size_t)7;
 	if (!c || c->size - c->used < size) {
 		size_t cs = size > ARENA_CHUNK / 4 ? size : ARENA_CHUNK;
-		c = xmalloc(sizeof(*c) + cs);
-		c->size = cs;
-		c->used = 0;
+		c = chunk_get(cs);
 		if (size > ARENA_CHUNK / 4 && a->head) {
 			/* big block: keep the current chunk in front for small allocs */
 			c->next = a->head->next;
@@ -63,7 +105,7 @@ void lt_arena_free(struct lt_arena *a)
 	struct lt_arena_chunk *c = a->head, *n;
 	for (; c; c = n) {
 		n = c->next;
-		free(c);
+		chunk_put(c);
 	}
 	a->head = NULL;
 	a->used_total = 0;
@@ -120,11 +162,19 @@ static void itab_grow(void)
 	itab_cap = ncap;
 }
 
+/* per-thread cache in front of the locked table: most lookups repeat */
+#define ICACHE 4096
+static __thread struct istr *icache[ICACHE];
+
 const char *lt_intern_n(const char *s, size_t n)
 {
 	uint32_t h = lt_hash_bytes(s, n);
 	const char *ret;
+	struct istr **slot = &icache[h & (ICACHE - 1)];
+	struct istr *hit = *slot;
 
+	if (hit && hit->hash == h && hit->len == n && !memcmp(hit->s, s, n))
+		return hit->s;
 	pthread_mutex_lock(&intern_lock);
 	if ((itab_n + 1) * 2 > itab_cap)
 		itab_grow();
@@ -157,6 +207,7 @@ const char *lt_intern_n(const char *s, size_t n)
 	ret = e->s;
 out:
 	pthread_mutex_unlock(&intern_lock);
+	*slot = (struct istr *)(ret - offsetof(struct istr, s));
 	return ret;
 }
 

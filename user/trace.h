@@ -80,6 +80,14 @@ static inline bool lt_node_synthetic(const struct lt_node *n)
 	return n->fn && n->fn[0] == '<';
 }
 
+/* A synthetic node ("<thread>", "<execution>") is only ever an execution's
+ * root: Python's own "<lambda>", "<genexpr>", "<module>" calls also start
+ * with '<' and are real calls. Use this rather than lt_node_synthetic. */
+static inline bool lt_node_synthetic_root(const struct lt_node *n)
+{
+	return !n->parent && lt_node_synthetic(n);
+}
+
 struct lt_exec {
 	int64_t id;
 	int32_t pid, tid;

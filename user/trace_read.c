@@ -306,20 +306,31 @@ static bool decimal_text(const char *s, size_t n)
 	return true;
 }
 
+static inline bool key_is(const struct jtok *k, const char *lit, uint32_t len)
+{
+	return k->len == len && !memcmp(k->s, lit, len);
+}
+
 static const char *parse_value(struct lt_exec *e, const struct jparse *p, uint32_t i, struct lt_value *v)
 {
 	const struct jtok *t = p->t;
 	if (t[i].type != JT_OBJ)
 		return "a return/argument value must be an object {\"type\":...}";
-	int ti = jp_get(p, i, "type");
+	int ti = -1, vi = -1;
+	for (uint32_t k = i + 1; k < t[i].end; k = t[k + 1].end) {
+		const struct jtok *kt = &t[k];
+		if (key_is(kt, "type", 4))
+			ti = (int)k + 1;
+		else if (key_is(kt, "value", 5))
+			vi = (int)k + 1;
+		else if (key_is(kt, "yield", 5))
+			v->yield = t[k + 1].type == JT_TRUE;
+		else if (key_is(kt, "truncated", 9))
+			v->truncated = t[k + 1].type == JT_TRUE;
+	}
 	if (ti < 0 || t[ti].type != JT_STR)
 		return "value without a \"type\" string";
 	v->type = lt_intern_n(t[ti].s, t[ti].len);
-	int y = jp_get(p, i, "yield");
-	v->yield = y >= 0 && t[y].type == JT_TRUE;
-	int tr = jp_get(p, i, "truncated");
-	v->truncated = tr >= 0 && t[tr].type == JT_TRUE;
-	int vi = jp_get(p, i, "value");
 	if (vi < 0)
 		return NULL;
 	const struct jtok *vt = &t[vi];
@@ -387,9 +398,8 @@ static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t
 	const char *fn = NULL;
 	uint32_t fnlen = 0;
 	for (uint32_t k = i + 1; k < t[i].end; k = t[k + 1].end) {
-		const char *key = t[k].s;
 		uint32_t v = k + 1;
-		if (!strcmp(key, "fn")) {
+		if (key_is(&t[k], "fn", 2)) {
 			if (t[v].type != JT_STR)
 				return "node \"fn\" must be a string";
 			fn = t[v].s;
@@ -404,14 +414,14 @@ static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t
 		uint32_t v = k + 1;
 		switch (key[0]) {
 		case 'f':
-			if (!strcmp(key, "file")) {
+			if (key_is(&t[k], "file", 4)) {
 				if (t[v].type != JT_STR)
 					return "node \"file\" must be a string";
 				n->file = lt_intern_n(t[v].s, t[v].len);
 			}
 			break;
 		case 'l':
-			if (!strcmp(key, "line")) {
+			if (key_is(&t[k], "line", 4)) {
 				int64_t l;
 				if (jp_int64(&t[v], &l) || l < 0 || l > INT32_MAX)
 					return "node \"line\" must be a non-negative integer";
@@ -419,14 +429,14 @@ static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t
 			}
 			break;
 		case 'r':
-			if (!strcmp(key, "ret")) {
+			if (key_is(&t[k], "ret", 3)) {
 				if ((err = parse_value(e, p, v, &n->ret)))
 					return err;
 				n->has_ret = true;
 			}
 			break;
 		case 'd':
-			if (!strcmp(key, "dur_ns")) {
+			if (key_is(&t[k], "dur_ns", 6)) {
 				int64_t d;
 				if (jp_int64(&t[v], &d) || d < 0)
 					return "node \"dur_ns\" must be a non-negative integer";
@@ -454,17 +464,13 @@ static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t
 			}
 			break;
 		case 'c':
-			if (!strcmp(key, "calls")) {
+			if (key_is(&t[k], "calls", 5)) {
 				if (t[v].type != JT_ARR)
 					return "node \"calls\" must be a list";
 				*calls = v;
 			}
 			break;
 		}
-	}
-	if (lt_node_synthetic(n)) {
-		n->has_ret = false;
-		n->dur_ns = -1;
 	}
 	*out = n;
 	return NULL;
@@ -579,6 +585,10 @@ static const char *parse_exec(struct lt_reader *r, struct lt_exec **out)
 	}
 	if ((err = build_tree(e, p, (uint32_t)ri, &e->root)))
 		goto fail;
+	if (lt_node_synthetic_root(e->root)) {	/* never observed: drop stray fields */
+		e->root->has_ret = false;
+		e->root->dur_ns = -1;
+	}
 	*out = e;
 	return NULL;
 fail:

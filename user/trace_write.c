@@ -174,7 +174,7 @@ void lt_json_value(struct jw *j, const struct lt_value *v)
 /* the fields of a node up to (not including) "calls" */
 static void node_fields(struct jw *j, const struct lt_node *n)
 {
-	bool syn = lt_node_synthetic(n);
+	bool syn = lt_node_synthetic_root(n);
 	jw_key(j, "fn");
 	jw_str(j, n->fn ? n->fn : "?");
 	if (n->file) {

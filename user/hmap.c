@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <stdlib.h>
+#include "hmap.h"
+
+static void grow(struct hmap *m)
+{
+	size_t nc = m->cap ? m->cap * 2 : 256;
+	struct hent *ne = calloc(nc, sizeof(*ne));
+	if (!ne) {
+		fprintf(stderr, "leaktrace: out of memory (hash table of %zu entries)\n", nc);
+		exit(1);
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		struct hent *o = &m->e[i];
+		if (!o->k1)
+			continue;
+		size_t j = hmap_hash(o->k1, o->k2) & (nc - 1);
+		while (ne[j].k1)
+			j = (j + 1) & (nc - 1);
+		ne[j] = *o;
+	}
+	free(m->e);
+	m->e = ne;
+	m->cap = nc;
+}
+
+struct hent *hmap_slot(struct hmap *m, uint64_t k1, uint64_t k2)
+{
+	if (!m->cap || (m->n + 1) * 4 > m->cap * 3)
+		grow(m);
+	size_t j = hmap_hash(k1, k2) & (m->cap - 1);
+	for (;;) {
+		struct hent *e = &m->e[j];
+		if (!e->k1 || (e->k1 == k1 && e->k2 == k2))
+			return e;
+		j = (j + 1) & (m->cap - 1);
+	}
+}
+
+void *hmap_get(struct hmap *m, uint64_t k1, uint64_t k2)
+{
+	if (!m->cap)
+		return NULL;
+	size_t j = hmap_hash(k1, k2) & (m->cap - 1);
+	for (;;) {
+		struct hent *e = &m->e[j];
+		if (!e->k1)
+			return NULL;
+		if (e->k1 == k1 && e->k2 == k2)
+			return e->v;
+		j = (j + 1) & (m->cap - 1);
+	}
+}
+
+void hmap_put(struct hmap *m, struct hent *slot, uint64_t k1, uint64_t k2, void *v)
+{
+	/* hmap_slot already made room for one more */
+	slot->k1 = k1;
+	slot->k2 = k2;
+	slot->v = v;
+	m->n++;
+}
+
+void hmap_free(struct hmap *m)
+{
+	free(m->e);
+	m->e = NULL;
+	m->cap = m->n = 0;
+}
