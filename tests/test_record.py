@@ -234,6 +234,43 @@ def target_killed_mid_execution():
     assert [e["complete"] for e in ex] == [True, True, True, False], ex
 
 
+@lt.test
+def live_rules_alert_on_matching_executions():
+    lt.need_root()
+    d = lt.tmpdir()
+    script, rules = os.path.join(d, "s.py"), os.path.join(d, "r.json")
+    with open(script, "w") as f:
+        f.write("def check(x):\n    return x % 3\ndef handle(i):\n    return check(i)\n"
+                "for i in range(7):\n    handle(i)\n")
+    with open(rules, "w") as f:
+        json.dump({"format": 1, "rules": [{"observation": "returns", "key": "check",
+                                           "value": "int:2", "key_kind": "name"}]}, f)
+    rec = os.path.join(d, "t.jsonl")
+    p = record("--root", "handle", "--rules", rules, "-o", rec, "--", lt.PY, script)
+    alerts = [l for l in p.stdout.splitlines() if l.startswith("ALERT")]
+    assert len(alerts) == 2 and " exec 2 " in alerts[0] and " exec 5 " in alerts[1], p.stdout
+    assert "returns check = int:2" in alerts[0]
+    assert len([l for l in lines(rec) if l["type"] == "exec"]) == 7
+    with open(os.path.join(d, "bad.json"), "w") as f:
+        f.write("{bad")
+    rc, err = err_of("record", "--root", "handle", "--rules", os.path.join(d, "bad.json"),
+                     "--", lt.PY, script)
+    assert rc == 2 and "bad.json" in err, err
+
+
+@lt.test
+def trace_owned_by_sudo_user():
+    lt.need_root()
+    d = lt.tmpdir()
+    os.chmod(d, 0o777)
+    rec = os.path.join(d, "t.jsonl")
+    env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534")
+    lt.run([lt.LEAKTRACE, "record", "--root", "f", "-o", rec, "--", lt.PY, "-c", "def f(): pass\nf()"],
+           env=env)
+    st = os.stat(rec)
+    assert st.st_uid == 65534 and (st.st_mode & 0o777) == 0o600
+
+
 def err_of(*args, **kw):
     p = lt.leaktrace(*args, check=False, **kw)
     return p.returncode, p.stderr.strip()

@@ -24,6 +24,7 @@
 #include "leaktrace.skel.h"
 #include "floor.skel.h"
 #include "rebuild.h"
+#include "rules.h"
 #include "target.h"
 #include "u64map.h"
 #include "values.h"
@@ -46,6 +47,8 @@ static struct env {
 	bool floor;		/* benchmark: same probes, empty programs */
 	bool args;
 	bool hash_values;
+	const char *rules;
+	const char *alert_exec;
 	const char *hash_key;
 	const char *exclude[MAX_EXCLUDE + 1];
 	int nexclude;
@@ -60,7 +63,8 @@ static void on_signal(int sig)
 
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
-	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_ARGS, OPT_HASH, OPT_HASH_KEY, OPT_HELP,
+	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_ARGS, OPT_HASH, OPT_HASH_KEY, OPT_RULES,
+	OPT_ALERT_EXEC, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -79,6 +83,8 @@ static const struct option long_opts[] = {
 	{ "args", no_argument, NULL, OPT_ARGS },
 	{ "hash-values", no_argument, NULL, OPT_HASH },
 	{ "hash-key", required_argument, NULL, OPT_HASH_KEY },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "alert-exec", required_argument, NULL, OPT_ALERT_EXEC },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
@@ -106,6 +112,9 @@ static void usage(FILE *f)
 		"  --hash-key FILE        the 16-byte key (created if missing); without it a\n"
 		"                         random key: values compare only within one trace\n"
 		"  --exclude-path GLOB    leave out calls whose file matches (counted only)\n"
+		"  --rules FILE           live detection: an ALERT line for each execution\n"
+		"                         that matches a rule (rules from analyze --rules-out)\n"
+		"  --alert-exec CMD       also run CMD (sh -c) per alert, the line in $LEAKTRACE_ALERT\n"
 		"  --ringbuf-mb N         ring buffer size in MiB (default 32, power of 2)\n"
 		"  -v, --verbose          libbpf and attach diagnostics on stderr\n"
 		"  --floor                benchmark: attach the same probes with empty\n"
@@ -193,6 +202,12 @@ static int parse_args(int argc, char **argv)
 			}
 			env.ringbuf_mb = v;
 			break;
+		case OPT_RULES:
+			env.rules = optarg;
+			break;
+		case OPT_ALERT_EXEC:
+			env.alert_exec = optarg;
+			break;
 		case OPT_HASH:
 			env.hash_values = true;
 			break;
@@ -235,6 +250,9 @@ static int parse_args(int argc, char **argv)
 
 struct out {
 	struct lt_writer *w;
+	struct lt_rules *rules;
+	FILE *alerts;		/* where ALERT lines go */
+	uint64_t nalerts;
 	int64_t next_id;
 	bool write_failed;
 	bool human;		/* one line per execution on stdout */
@@ -259,7 +277,7 @@ static void print_exec_line(const struct lt_exec *e)
 			n = n->parent;
 		n = (n && n != r) ? n->next : NULL;
 	}
-	if (lt_node_synthetic(r))
+	if (lt_node_synthetic_root(r))
 		calls--;	/* the synthetic root is no call */
 	for (c = r->first; c && shown < 6; c = c->next, shown++)
 		used += snprintf(first + used, used < sizeof(first) ? sizeof(first) - used : 0, "%s%s",
@@ -272,11 +290,47 @@ static void print_exec_line(const struct lt_exec *e)
 	fflush(stdout);
 }
 
+static void run_alert_exec(const char *line)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setenv("LEAKTRACE_ALERT", line, 1);
+		execl("/bin/sh", "sh", "-c", env.alert_exec, (char *)NULL);
+		_exit(127);
+	}
+	/* reaped by SIGCHLD = SIG_IGN semantics below: no zombies */
+}
+
+static void on_alert(void *ctx, const struct lt_exec *e, const struct lt_rule *r)
+{
+	struct out *o = ctx;
+	char rule[256], seen[256], when[32], line[1024];
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	lt_rule_describe(r, rule, sizeof(rule));
+	lt_rule_observed(r, seen, sizeof(seen));
+	snprintf(line, sizeof(line), "ALERT %s.%03ld pid %d tid %d exec %lld rule %d: %s (seen %s)%s%s%s",
+		 when, ts.tv_nsec / 1000000, e->pid, e->tid, (long long)e->id, r->index, rule, seen,
+		 r->site ? " at " : "", r->site ? r->site : "", e->complete ? "" : " [incomplete]");
+	fprintf(o->alerts, "%s\n", line);
+	fflush(o->alerts);
+	o->nalerts++;
+	if (env.alert_exec)
+		run_alert_exec(line);
+}
+
 static void on_exec(struct lt_exec *e, void *arg)
 {
 	struct out *o = arg;
 
 	e->id = o->next_id++;
+	if (o->rules)
+		lt_rules_match(o->rules, e, on_alert, o);
 	if (o->w && !o->write_failed && lt_writer_exec(o->w, e)) {
 		o->write_failed = true;
 		exiting = 1;
@@ -757,13 +811,29 @@ int cmd_record(int argc, char **argv)
 					"only within this trace (use --hash-key FILE across recordings)\n");
 	}
 
+	if (env.rules) {
+		out.rules = lt_rules_load(env.rules);
+		if (!out.rules)
+			return LT_EXIT_USAGE;
+		out.alerts = env.output && !strcmp(env.output, "-") ? stderr : stdout;
+		if (env.alert_exec)
+			signal(SIGCHLD, SIG_IGN);
+	}
+
 	/* open the output before anything runs, so a bad path costs nothing */
 	if (env.output) {
+		const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+
 		out.w = lt_writer_open(env.output);
 		if (!out.w)
 			return LT_EXIT_USAGE;
+		/* under sudo the trace belongs to the invoking user, as with perf */
+		if (strcmp(env.output, "-") && uid && gid &&
+		    chown(env.output, atoi(uid), atoi(gid)) && env.verbose)
+			fprintf(stderr, "leaktrace: cannot give %s to uid %s: %s\n", env.output, uid,
+				strerror(errno));
 	}
-	live_view = !env.root && !env.output;
+	live_view = !env.root && !env.output && !env.rules;
 	out.human = !env.output && !live_view;
 
 	skel = leaktrace_bpf__open();
@@ -923,6 +993,8 @@ cleanup:
 	rb_free(cons.rb);
 	if (out.w)
 		lt_writer_close(out.w);
+	if (out.rules)
+		lt_rules_free(out.rules);
 	detach_probes();
 	leaktrace_bpf__destroy(skel);
 	(void)child_status;
