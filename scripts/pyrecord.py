@@ -1,7 +1,7 @@
 #!/usr/bin/python3.11
 """In-process reference recorder: SPEC section 2 traces via sys.setprofile.
 
-    pyrecord.py --root FUNC -o TRACE.jsonl -- SCRIPT.py [ARGS...]
+    pyrecord.py --root FUNC -o TRACE.jsonl -- [PYTHON] SCRIPT.py [ARGS...]
 
 Runs SCRIPT in this interpreter (like `python SCRIPT ARGS`) with a
 sys.setprofile hook that keeps Python calls only (C functions are left out,
@@ -63,7 +63,16 @@ def main():
             raise SystemExit("pyrecord.py: unknown option %s" % opts[j])
     if not root or not out or not cmd:
         raise SystemExit("usage: pyrecord.py --root FUNC -o TRACE -- SCRIPT [ARGS...]")
-    f = open(out, "w")
+    # `-- /usr/bin/python3.11 script.py ...` (leaktrace's form) = `-- script.py ...`
+    if cmd and os.path.basename(cmd[0]).startswith("python"):
+        cmd = cmd[1:]
+    if not cmd or not os.path.isfile(cmd[0]):
+        raise SystemExit("pyrecord.py: no script to run in %r" % (argv[i + 1:],))
+    if out.endswith(".gz"):
+        import gzip
+        f = gzip.open(out, "wt", compresslevel=3)
+    else:
+        f = open(out, "w")
     f.write(json.dumps({"type": "header", "format": 1, "tool": "pyrecord",
                         "python": "%d.%d.%d" % sys.version_info[:3], "pid": os.getpid(),
                         "root": root, "argv": cmd}) + "\n")
