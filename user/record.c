@@ -396,11 +396,11 @@ static void live_print(struct consumer *c, double secs)
 				}
 			}
 		}
-		printf("%-8s tid %-7llu %10.0f calls/s", "live", (unsigned long long)(k - 1), t->calls / secs);
+		printf("tid %-7llu %10.0f calls/s", (unsigned long long)(k - 1), t->calls / secs);
 		for (int s = 0; s < 3 && topn[s]; s++) {
 			const char *n = u64map_get(&c->names, top[s]);
 
-			printf("%s %s %llu", s ? "," : "  top:", n ? n : "?", (unsigned long long)topn[s]);
+			printf("%s %s %.0f/s", s ? "," : "  top:", n ? n : "?", topn[s] / secs);
 		}
 		printf("\n");
 		u64map_free(&t->per_code);
@@ -916,9 +916,13 @@ int cmd_record(int argc, char **argv)
 
 	t0 = last_live = mono_ns();
 	while (!exiting) {
-		int n = ring_buffer__poll(rb, 50);
+		/* records are submitted without wakeups (BPF_RB_NO_WAKEUP) until
+		 * 256 KiB wait, so poll for at most 20 ms, then consume anyway */
+		int n = ring_buffer__poll(rb, 20);
 		uint64_t now;
 
+		if (n >= 0)
+			n = ring_buffer__consume(rb);
 		if (n < 0 && n != -EINTR) {
 			fprintf(stderr, "leaktrace: reading the ring buffer failed: %s\n", strerror(-n));
 			break;
