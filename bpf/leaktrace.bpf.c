@@ -16,6 +16,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "leaktrace.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -23,6 +24,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile struct lt_py_layout L = {};
 const volatile __u32 targ_tgid = 0;	/* 0: every process (system-wide) */
 const volatile __u64 wakeup_bytes = 256 * 1024;
+const volatile __u32 pidns = 0;	/* the target lives in another pid namespace */
 
 /* counters, reported in the trailer */
 __u64 drops = 0;
@@ -332,6 +334,15 @@ int lt_resume(struct pt_regs *ctx)
 	e.type = LT_REC_ENTRY;
 	e.pad[0] = e.pad[1] = e.pad[2] = 0;
 	e.tid = tid;
+	e.nstid = 0;
+	e.pad2 = 0;
+	if (pidns) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct pid *p = BPF_CORE_READ(task, thread_pid);
+		unsigned int level = BPF_CORE_READ(p, level);
+
+		e.nstid = BPF_CORE_READ(p, numbers[level & 31].nr);
+	}
 	e.ts = bpf_ktime_get_ns();
 	emit(&e, sizeof(e));
 	if (L.args)

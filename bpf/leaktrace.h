@@ -52,6 +52,8 @@ struct lt_rec_entry {
 	__u64 ts;
 	__u64 frame;
 	__u64 code;
+	__u32 nstid;		/* tid in the target's pid namespace (pidns mode), else 0 */
+	__u32 pad2;
 };
 
 struct lt_rec_ret {

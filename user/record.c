@@ -252,6 +252,9 @@ struct out {
 	struct lt_writer *w;
 	struct lt_rules *rules;
 	FILE *alerts;		/* where ALERT lines go */
+	bool in_pidns;		/* the target is in another pid namespace */
+	int32_t nspid;
+	struct u64map nstids;	/* tid+1 -> namespaced tid, read at its first call */
 	uint64_t nalerts;
 	int64_t next_id;
 	bool write_failed;
@@ -324,11 +327,42 @@ static void on_alert(void *ctx, const struct lt_exec *e, const struct lt_rule *r
 		run_alert_exec(line);
 }
 
+/* the innermost pid of a host pid/tid (/proc/.../status NSpid), or 0 when
+ * the target lives in leaktrace's own pid namespace */
+static int32_t ns_id(int pid, int tid)
+{
+	char path[64], line[256];
+	int32_t inner = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "NSpid:", 6)) {
+			char *last = strrchr(line, '\t');
+			int32_t outer = atoi(line + 6);
+
+			inner = last ? atoi(last + 1) : 0;
+			if (inner == outer)
+				inner = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return inner;
+}
+
 static void on_exec(struct lt_exec *e, void *arg)
 {
 	struct out *o = arg;
 
 	e->id = o->next_id++;
+	if (o->in_pidns) {
+		e->nspid = o->nspid;
+		e->nstid = (int32_t)(uintptr_t)u64map_get(&o->nstids, (uint64_t)e->tid + 1);
+	}
 	if (o->rules)
 		lt_rules_match(o->rules, e, on_alert, o);
 	if (o->w && !o->write_failed && lt_writer_exec(o->w, e)) {
@@ -349,6 +383,7 @@ struct live_thread {
 
 struct consumer {
 	struct rb_state *rb;	/* NULL in live-view mode */
+	struct out *out;
 	struct u64map names;	/* code -> interned qualname (live view) */
 	struct u64map live;	/* tid+1 -> struct live_thread */
 	uint64_t last_drops;
@@ -445,6 +480,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case LT_REC_ENTRY: {
 		const struct lt_rec_entry *r = data;
 
+		/* a thread's namespaced tid, as the BPF side saw it */
+		if (r->nstid && c->out && !u64map_get(&c->out->nstids, (uint64_t)r->tid + 1))
+			u64map_put(&c->out->nstids, (uint64_t)r->tid + 1, (void *)(uintptr_t)r->nstid);
+
 		if (c->rb)
 			rb_entry(c->rb, r->tid, r->ts, r->frame, r->code);
 		break;
@@ -478,6 +517,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 		if (c->rb)
 			rb_thread_exit(c->rb, r->tid, r->ts);
+		if (c->out)
+			u64map_del(&c->out->nstids, (uint64_t)r->tid + 1);
 		if ((int)r->tid == c->pid)
 			c->target_exited = true;
 		break;
@@ -855,6 +896,9 @@ int cmd_record(int argc, char **argv)
 		pid = env.pid;
 	}
 	*(volatile __u32 *)&skel->rodata->targ_tgid = pid;
+	out.nspid = ns_id(pid, pid);
+	out.in_pidns = out.nspid != 0;
+	*(volatile __u32 *)&skel->rodata->pidns = out.in_pidns;
 	if (leaktrace_bpf__load(skel)) {
 		fprintf(stderr, "leaktrace: cannot load the BPF programs: %s (run with -v for the "
 				"verifier log)\n", strerror(errno));
@@ -868,8 +912,11 @@ int cmd_record(int argc, char **argv)
 	cfg.exclude = env.exclude;
 	cfg.str_len = env.str_len;
 	cfg.pid = pid;
+	if (out.in_pidns && env.verbose)
+		fprintf(stderr, "leaktrace: pid %d is pid %d in its own pid namespace\n", pid, out.nspid);
 	cfg.hash_key = env.hash_values ? hkey : NULL;
 	cons.pid = pid;
+	cons.out = &out;
 	cons.str_len = env.str_len;
 	if (!live_view) {
 		cons.rb = rb_new(&cfg, on_exec, &out);
@@ -999,6 +1046,7 @@ cleanup:
 		lt_writer_close(out.w);
 	if (out.rules)
 		lt_rules_free(out.rules);
+	u64map_free(&out.nstids);
 	detach_probes();
 	leaktrace_bpf__destroy(skel);
 	(void)child_status;

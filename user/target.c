@@ -88,10 +88,29 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	return 0;
 }
 
+/*
+ * The host path of a file mapped by pid: /proc/PID/map_files/START-END
+ * names the mapped inode itself, whatever mount namespace or chroot the
+ * target lives in (maps shows paths relative to our root, which may not
+ * exist for us); /proc/PID/root/PATH is the fallback.
+ */
+static void host_path(char *out, size_t n, int pid, const char *range, const char *path)
+{
+	unsigned long start = 0, end = 0;
+
+	/* map_files names have no leading zeros: 400000-41f000 */
+	sscanf(range, "%lx-%lx", &start, &end);
+	snprintf(out, n, "/proc/%d/map_files/%lx-%lx", pid, start, end);
+	if (!access(out, R_OK))
+		return;
+	snprintf(out, n, "/proc/%d/root%s", pid, path);
+}
+
 int py_target_from_pid(struct py_target *t, int pid, const char *python_override)
 {
 	char maps[64], line[PATH_MAX + 256], exe[PATH_MAX], host[PATH_MAX + 32];
 	char cand_exe[PATH_MAX] = "", cand_lib[PATH_MAX] = "";
+	char range_exe[64] = "", range_lib[64] = "";
 	FILE *f;
 	ssize_t n;
 
@@ -110,17 +129,20 @@ int py_target_from_pid(struct py_target *t, int pid, const char *python_override
 	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
 		exe[n - 10] = 0;
 	while (fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, '/');
+		char *p = strchr(line, '/'), range[64];
 
-		if (!p)
+		if (!p || sscanf(line, "%63s", range) != 1)
 			continue;
 		p[strcspn(p, "\n")] = 0;
 		if (strstr(p, " (deleted)"))
 			*strstr(p, " (deleted)") = 0;
-		if (!strcmp(p, exe) && is_python_name(p) && !cand_exe[0])
+		if (!strcmp(p, exe) && is_python_name(p) && !cand_exe[0]) {
 			snprintf(cand_exe, sizeof(cand_exe), "%s", p);
-		else if (strstr(p, "/libpython") && !cand_lib[0])
+			snprintf(range_exe, sizeof(range_exe), "%s", range);
+		} else if (strstr(p, "/libpython") && !cand_lib[0]) {
 			snprintf(cand_lib, sizeof(cand_lib), "%s", p);
+			snprintf(range_lib, sizeof(range_lib), "%s", range);
+		}
 	}
 	fclose(f);
 	if (python_override) {
@@ -131,12 +153,12 @@ int py_target_from_pid(struct py_target *t, int pid, const char *python_override
 	}
 	/* libpython holds the interpreter when the executable links it */
 	if (cand_lib[0]) {
-		snprintf(host, sizeof(host), "/proc/%d/root%s", pid, cand_lib);
+		host_path(host, sizeof(host), pid, range_lib, cand_lib);
 		if (elf_usdt_count(host, "python") > 0 || !cand_exe[0])
 			return py_target_from_file(t, host, cand_lib);
 	}
 	if (cand_exe[0]) {
-		snprintf(host, sizeof(host), "/proc/%d/root%s", pid, cand_exe);
+		host_path(host, sizeof(host), pid, range_exe, cand_exe);
 		return py_target_from_file(t, host, cand_exe);
 	}
 	fprintf(stderr, "leaktrace: pid %d (%s) is not a CPython process: no python executable or "
