@@ -36,11 +36,11 @@ MODEL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"])'
 say "2/4 recording predict() on the clean set ($RECORDER)"
 t=$(date +%s.%N)
 record predict "$W/clean.jsonl.gz" -- "$PY" "$ROOT/scripts/predict.py" --model "$ROOT/$MODEL" "$W/clean" > "$W/clean.pred"
-tc=$(echo "$(date +%s.%N) - $t" | bc)
+tc=$("$PY" -c "import sys; print(float(sys.argv[1]) - float(sys.argv[2]))" "$(date +%s.%N)" "$t")
 say "   recording predict() on the adversarial set ($RECORDER)"
 t=$(date +%s.%N)
 record predict "$W/adv.jsonl.gz" -- "$PY" "$ROOT/scripts/predict.py" --model "$ROOT/$MODEL" "$W/adv" > "$W/adv.pred"
-ta=$(echo "$(date +%s.%N) - $t" | bc)
+ta=$("$PY" -c "import sys; print(float(sys.argv[1]) - float(sys.argv[2]))" "$(date +%s.%N)" "$t")
 # Every adversarial file must be classified as its target, every clean one as its label.
 "$PY" - "$W" <<'EOF'
 import sys, os

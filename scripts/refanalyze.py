@@ -16,14 +16,13 @@ import sys
 
 
 def read_execs(path):
+    """Yield the root of each complete execution (streaming; .gz ok)."""
     op = gzip.open if path.endswith(".gz") else open
-    out = []
     with op(path, "rt") as f:
         for ln in f:
             d = json.loads(ln)
             if d.get("type") == "exec" and d.get("complete", True):
-                out.append(d["root"])
-    return out
+                yield d["root"]
 
 
 def plain(fn):
@@ -173,20 +172,29 @@ def analyze_time(E, Ep, thr_ns, want_auc):
 
 
 def cmd_analyze(a):
-    E, Ep = read_execs(a.clean), read_execs(a.adv)
-    if not E or not Ep:
-        raise SystemExit("refanalyze: %s has no complete execution" % (a.clean if not E else a.adv))
-    out = {"E": len(E), "E_prime": len(Ep), "observations": {}}
     obs = a.observe.split(",")
+    sets = []
+    for path in (a.clean, a.adv):
+        o = {"returns": [], "calls": [], "time": []}
+        for r in read_execs(path):
+            if "returns" in obs:
+                o["returns"].append(obs_returns(r, a.key))
+            if "calls" in obs:
+                o["calls"].append(obs_calls(r, a.key))
+            if "time" in obs:
+                o["time"].append(obs_time(r, a.key))
+        n = max(len(v) for v in o.values())
+        if n == 0:
+            raise SystemExit("refanalyze: %s has no complete execution" % path)
+        sets.append((n, o))
+    (nE, E), (nEp, Ep) = sets
+    out = {"E": nE, "E_prime": nEp, "tool": "refanalyze", "observations": {}}
     if "returns" in obs:
-        out["observations"]["returns"] = analyze_returns([obs_returns(r, a.key) for r in E],
-                                                         [obs_returns(r, a.key) for r in Ep])
+        out["observations"]["returns"] = analyze_returns(E["returns"], Ep["returns"])
     if "calls" in obs:
-        out["observations"]["calls"] = analyze_calls([obs_calls(r, a.key) for r in E],
-                                                     [obs_calls(r, a.key) for r in Ep])
+        out["observations"]["calls"] = analyze_calls(E["calls"], Ep["calls"])
     if "time" in obs:
-        out["observations"]["time"] = analyze_time([obs_time(r, a.key) for r in E], [obs_time(r, a.key) for r in Ep],
-                                                   a.time_threshold_ms * 1e6, a.auc)
+        out["observations"]["time"] = analyze_time(E["time"], Ep["time"], a.time_threshold_ms * 1e6, a.auc)
     json.dump(out, sys.stdout, indent=1)
     print()
 
