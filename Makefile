@@ -37,7 +37,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test demo bench fuzz install clean
+.PHONY: all deps test demo experiments bench fuzz install clean
 all: $(OUTPUT)/leaktrace $(TEST_BINS)
 
 deps:
@@ -80,6 +80,12 @@ test: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
+
+# the paper's four experiments at full scale (about 15 minutes on 2 cores);
+# rewrites docs/EXPERIMENTS.md
+experiments: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/experiments.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
