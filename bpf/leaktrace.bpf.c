@@ -350,33 +350,24 @@ int lt_resume(struct pt_regs *ctx)
 	return 0;
 }
 
-SEC("uprobe")
-int lt_return(struct pt_regs *ctx)
+/* how a frame is left, when the probe site tells it (return sites) */
+enum { EXIT_UNKNOWN = -1, EXIT_RETURN = 0, EXIT_YIELD = 1, EXIT_RAISE = 2 };
+
+/* one RET record for frame; kind EXIT_UNKNOWN: find out from the thread
+ * state (exception set?) and the last instruction (YIELD_VALUE?) */
+static __always_inline int send_return(__u32 tid, __u64 frame, __u64 tstate, __u64 bias, int kind)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 zero = 0, tid = (__u32)id;
-	__u64 bias, tstate, cframe, frame, instr, exc, retval, stacktop = 0;
+	__u64 exc = 0, instr, retval, stacktop = 0;
 	struct lt_rec_ret *r;
 	struct scratch *s;
+	__u32 zero = 0;
 	int fail = 0;
 	__u8 op = 0;
 
-	if (targ_tgid && (id >> 32) != targ_tgid)
-		return 0;
-	__sync_fetch_and_add(&n_returns, 1);
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return 0;
 	r = &s->ret;
-	/* the cookie is the probe's link-time address: ip - cookie = load bias */
-	bias = PT_REGS_IP(ctx) - bpf_get_attach_cookie(ctx);
-	tstate = rd64(bias + L.runtime_vaddr + L.rt_tstate_current, &fail);
-	cframe = rd64(tstate + L.ts_cframe, &fail);
-	frame = rd64(cframe + L.cf_current_frame, &fail);
-	if (fail) {
-		__sync_fetch_and_add(&read_failures, 1);
-		return 0;
-	}
 	r->type = LT_REC_RET;
 	r->vkind = LT_RV_UNREAD;
 	r->flags = 0;
@@ -392,18 +383,25 @@ int lt_return(struct pt_regs *ctx)
 	r->str_len = 0;
 	r->payload_len = 0;
 	r->drops = drops;
-	exc = rd64(tstate + L.ts_curexc_type, &fail);
+	if (kind == EXIT_UNKNOWN) {
+		exc = rd64(tstate + L.ts_curexc_type, &fail);
+		if (!fail && !exc) {
+			instr = rd64(frame + L.fr_prev_instr, &fail);
+			if (!fail && bpf_probe_read_user(&op, 1, (void *)instr) == 0 &&
+			    op == L.op_yield_value)
+				kind = EXIT_YIELD;
+		}
+	}
 	if (fail) {
 		r->flags |= LT_RF_READFAIL;
 		__sync_fetch_and_add(&read_failures, 1);
-	} else if (exc) {
+	} else if (exc || kind == EXIT_RAISE) {
 		r->vkind = LT_RV_RAISE;
 	} else {
-		instr = rd64(frame + L.fr_prev_instr, &fail);
-		bpf_probe_read_user(&stacktop, 4, (void *)(frame + L.fr_stacktop));
-		if (!fail && bpf_probe_read_user(&op, 1, (void *)instr) == 0 &&
-		    op == L.op_yield_value)
+		if (kind == EXIT_YIELD)
 			r->flags |= LT_RF_YIELD;
+		/* the popped value stays in localsplus[stacktop] */
+		bpf_probe_read_user(&stacktop, 4, (void *)(frame + L.fr_stacktop));
 		retval = rd64(frame + L.fr_localsplus + 8 * (stacktop & 0xffffff), &fail);
 		if (fail) {
 			r->flags |= LT_RF_READFAIL;
@@ -414,6 +412,48 @@ int lt_return(struct pt_regs *ctx)
 	}
 	emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
 	return 0;
+}
+
+/* the function__return USDT note: the frame is tstate->cframe->current_frame */
+SEC("uprobe")
+int lt_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 bias, tstate, cframe, frame;
+	int fail = 0;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	__sync_fetch_and_add(&n_returns, 1);
+	/* the cookie is the probe's link-time address: ip - cookie = load bias */
+	bias = PT_REGS_IP(ctx) - bpf_get_attach_cookie(ctx);
+	tstate = rd64(bias + L.runtime_vaddr + L.rt_tstate_current, &fail);
+	cframe = rd64(tstate + L.ts_cframe, &fail);
+	frame = rd64(cframe + L.cf_current_frame, &fail);
+	if (fail) {
+		__sync_fetch_and_add(&read_failures, 1);
+		return 0;
+	}
+	return send_return((__u32)id, frame, tstate, bias, EXIT_UNKNOWN);
+}
+
+/*
+ * Return sites (builds without probes): the first conditional jump of the
+ * RETURN_VALUE and YIELD_VALUE handlers after frame->stacktop is stored,
+ * and of exit_unwind. Cookie: site address << 16 | kind << 8 | frame slot.
+ */
+SEC("uprobe")
+int lt_return_site(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 cookie, bias;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	__sync_fetch_and_add(&n_returns, 1);
+	cookie = bpf_get_attach_cookie(ctx);
+	bias = PT_REGS_IP(ctx) - (cookie >> 16);
+	return send_return((__u32)id, reg_slot(ctx, cookie & 0xff), 0, bias, (cookie >> 8) & 0xff);
 }
 
 /* BTF-typed tracepoint: needs no tracefs mounted */

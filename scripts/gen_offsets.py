@@ -31,6 +31,7 @@ OFFSETS = [
     ("fr_prev_instr", "(long)&((struct _PyInterpreterFrame*)0)->prev_instr"),
     ("fr_stacktop", "(long)&((struct _PyInterpreterFrame*)0)->stacktop"),
     ("fr_localsplus", "(long)&((struct _PyInterpreterFrame*)0)->localsplus"),
+    ("fr_is_entry", "(long)&((struct _PyInterpreterFrame*)0)->is_entry"),
     ("co_argcount", "(long)&((PyCodeObject*)0)->co_argcount"),
     ("co_firstlineno", "(long)&((PyCodeObject*)0)->co_firstlineno"),
     ("co_filename", "(long)&((PyCodeObject*)0)->co_filename"),
@@ -98,13 +99,57 @@ def resume_site(path, label, prev_instr_off):
             if s:
                 instr_reg, frame_reg = s.group(1), s.group(2)
             continue
-        if re.match(r"j(?!mp)[a-z]+$", op):
+        # a direct conditional or unconditional jump: the kernel emulates it
+        if re.match(r"j[a-z]+$", op) and not args.startswith("*"):
             if frame_reg not in PT_REGS or instr_reg not in PT_REGS:
                 return None
             # the registers must still hold frame and prev_instr here
             return addr, PT_REGS[frame_reg], PT_REGS[instr_reg]
         if re.search(r",%%(%s|%s)\b" % (frame_reg, instr_reg), args):
             return None  # clobbered before the jump: not a usable site
+    return None
+
+
+# return sites: (label, kind); kind 0 return, 1 yield, 2 exception exit
+RET_LABELS = [("TARGET_RETURN_VALUE", 0), ("TARGET_YIELD_VALUE", 1), ("exit_unwind", 2)]
+
+
+def label_addr(path, label):
+    out = gdb(path, ["info line _PyEval_EvalFrameDefault:" + label])
+    m = re.search(r"(?:starts at|is at) address (0x[0-9a-f]+)", out)
+    return int(m.group(1), 16) if m else None
+
+
+def insns(path, start, n=40):
+    for line in gdb(path, ["x/%di 0x%x" % (n, start)]).splitlines():
+        m = re.match(r"\s*(?:=>\s*)?(0x[0-9a-f]+)\s+<[^>]*>:\s+(\S+)\s*(.*)", line)
+        if m:
+            yield int(m.group(1), 16), m.group(2), m.group(3)
+
+
+def ret_site(path, label, kind, offs):
+    """The first conditional jump after the frame is known in a register:
+    for RETURN_VALUE / YIELD_VALUE after the store of frame->stacktop (the
+    popped value stays in localsplus[stacktop]), for exit_unwind at the
+    test of frame->is_entry. Returns (vaddr, frame pt_regs slot, kind)."""
+    start = label_addr(path, label)
+    if start is None:
+        return None
+    if kind == 2:
+        pat = re.compile(r"cmpb\s+\$0x0,0x%x\(%%(\w+)\)" % offs["fr_is_entry"])
+    else:
+        pat = re.compile(r"mov\s+%%\w+,0x%x\(%%(\w+)\)" % offs["fr_stacktop"])
+    frame_reg = None
+    for addr, op, args in insns(path, start):
+        if frame_reg is None:
+            m = pat.search(op + " " + args)
+            if m:
+                frame_reg = m.group(1)
+            continue
+        if re.match(r"j[a-z]+$", op) and not args.startswith("*"):
+            return (addr, PT_REGS[frame_reg], kind) if frame_reg in PT_REGS else None
+        if re.search(r",%%%s\b" % frame_reg, args) or op.startswith("call"):
+            return None
     return None
 
 
@@ -127,13 +172,19 @@ def describe(path):
             note("%s: no usable probe site at %s, skipped" % (path, label))
             return None
         sites.append(s)
-    return bid, ver, offs, sites
+    rets = [ret_site(path, l, k, offs) for l, k in RET_LABELS]
+    if not all(rets):
+        note("%s: no usable return sites (%s); USDT only" % (path, rets))
+        rets = []
+    return bid, ver, offs, sites, rets
 
 
 def default_targets():
     t = []
     for p in sorted(glob.glob("/usr/bin/python3.1[1]")):
         t.append(p)
+    # pyenv builds keep their DWARF in libpython
+    t += sorted(glob.glob("/root/.pyenv/versions/3.11.*/lib/libpython3.11.so.1.0"))
     return t
 
 
@@ -148,12 +199,14 @@ def main():
         d = describe(path)
         if not d:
             continue
-        bid, ver, offs, sites = d
+        bid, ver, offs, sites, rets = d
         fields = ", ".join(".%s = %d" % (k, v) for k, v in offs.items())
         s = ", ".join("{ 0x%x, %d, %d }" % x for x in sites)
         print('\t{ .build_id = "%s", .version = "%s", .source = "%s", \\' % (bid, ver, path))
         print("\t  .off = { %s }, \\" % fields)
-        print("\t  .nresume = %d, .resume = { %s } }, \\" % (len(sites), s))
+        r = ", ".join("{ 0x%x, %d, %d }" % x for x in rets)
+        print("\t  .nresume = %d, .resume = { %s }, \\" % (len(sites), s))
+        print("\t  .nret = %d, .ret = { %s } }, \\" % (len(rets), r))
         note("%s: %s build-id %s" % (path, ver, bid))
     print("\t/* end */")
 

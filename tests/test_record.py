@@ -295,13 +295,22 @@ def bad_input_not_python():
 
 
 @lt.test
-def bad_input_python_without_probes():
+def bad_input_python_without_probes_or_offsets():
     lt.need_root()
-    py = "/root/.pyenv/versions/3.11.7/bin/python3.11"
-    if not os.path.exists(py):
+    lib = "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0"
+    if not os.path.exists(lib):
         raise lt.Skip("no pyenv 3.11.7 here")
-    rc, err = err_of("record", "--root", "f", "--", py, "-c", "pass")
-    assert rc == 2 and "has no USDT probes" in err, err
+    # the same build with another build-id: no probes, not in the table
+    d = lt.tmpdir()
+    copy = os.path.join(d, "libpython3.11.so.1.0")
+    data = bytearray(open(lib, "rb").read())
+    bid = bytes.fromhex(lt.run(["readelf", "-n", lib]).stdout.split("Build ID: ")[1].split()[0])
+    i = data.find(bid)
+    data[i] ^= 0xff
+    open(copy, "wb").write(data)
+    rc, err = err_of("record", "--root", "f", "--python", copy, "--",
+                     "/root/.pyenv/versions/3.11.7/bin/python3.11", "-c", "pass")
+    assert rc == 2 and "has no USDT probes" in err and "offset table" in err, err
 
 
 @lt.test

@@ -276,7 +276,9 @@ int elf_python_version(const char *path, const char *prefix, char *out, size_t n
 	for (const char *p = d->d_buf, *end = p + d->d_size; p + plen + 2 < end; p++) {
 		const char *q;
 
-		if ((p > (const char *)d->d_buf && p[-1] != 0) || memcmp(p, prefix, plen) || p[plen] != '.')
+		/* "3.11.2" alone, or inside a path such as ".../Python-3.11.7/..." */
+		if ((p > (const char *)d->d_buf && p[-1] != 0 && p[-1] != '-' && p[-1] != '/') ||
+		    memcmp(p, prefix, plen) || p[plen] != '.')
 			continue;
 		for (q = p + plen + 1; q < end && isdigit((unsigned char)*q); q++)
 			;
@@ -284,7 +286,7 @@ int elf_python_version(const char *path, const char *prefix, char *out, size_t n
 			continue;
 		while (q < end && (isalnum((unsigned char)*q) || *q == '+'))
 			q++;
-		if (q < end && *q == 0 && (size_t)(q - p) < n) {
+		if (q < end && (*q == 0 || *q == '/') && (size_t)(q - p) < n) {
 			memcpy(out, p, q - p);
 			out[q - p] = 0;
 			r = 0;
@@ -293,5 +295,62 @@ int elf_python_version(const char *path, const char *prefix, char *out, size_t n
 	}
 out:
 	elf_close(&f);
+	return r;
+}
+
+int elf_needed_libpython(const char *exe, char *out, size_t n)
+{
+	static const char *const std_dirs[] = {
+		"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/usr/local/lib", "/usr/lib", "/lib",
+	};
+	struct elf_file f;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	char needed[256] = "", runpath[1024] = "", origin[1024];
+	const char *slash;
+	int r = -1;
+
+	if (elf_open(exe, &f))
+		return -1;
+	while ((scn = elf_nextscn(f.elf, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 0; sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Dyn dyn;
+			const char *v;
+
+			if (!gelf_getdyn(d, i, &dyn))
+				continue;
+			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RUNPATH && dyn.d_tag != DT_RPATH)
+				continue;
+			v = elf_strptr(f.elf, sh.sh_link, dyn.d_un.d_val);
+			if (!v)
+				continue;
+			if (dyn.d_tag == DT_NEEDED && !strncmp(v, "libpython", 9))
+				snprintf(needed, sizeof(needed), "%s", v);
+			else if (dyn.d_tag != DT_NEEDED)
+				snprintf(runpath, sizeof(runpath), "%s", v);
+		}
+	}
+	elf_close(&f);
+	if (!needed[0])
+		return -1;
+	slash = strrchr(exe, '/');
+	snprintf(origin, sizeof(origin), "%.*s", slash ? (int)(slash - exe) : 1, slash ? exe : ".");
+	for (char *dir = strtok(runpath, ":"); dir && r; dir = strtok(NULL, ":")) {
+		if (!strncmp(dir, "$ORIGIN", 7))
+			snprintf(out, n, "%s%s/%s", origin, dir + 7, needed);
+		else
+			snprintf(out, n, "%s/%s", dir, needed);
+		if (!access(out, R_OK))
+			r = 0;
+	}
+	for (size_t i = 0; r && i < sizeof(std_dirs) / sizeof(std_dirs[0]); i++) {
+		snprintf(out, n, "%s/%s", std_dirs[i], needed);
+		if (!access(out, R_OK))
+			r = 0;
+	}
 	return r;
 }

@@ -20,6 +20,10 @@ int elf_usdt(const char *path, const char *provider, const char *name, struct us
 int elf_usdt_count(const char *path, const char *provider);
 int elf_symbol(const char *path, const char *name, uint64_t *vaddr);
 int elf_vaddr_to_offset(const char *path, uint64_t vaddr, uint64_t *off);
+/* the libpython*.so an executable links (DT_NEEDED, found through its
+ * RUNPATH/RPATH with $ORIGIN, then the usual library directories); 0 on
+ * success with the path in out */
+int elf_needed_libpython(const char *exe, char *out, size_t n);
 /* the version string "MAJOR.MINOR.PATCH..." embedded in a CPython build
  * whose MAJOR.MINOR is prefix ("3.11"); 0 on success */
 int elf_python_version(const char *path, const char *prefix, char *out, size_t n);

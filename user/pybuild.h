@@ -14,7 +14,7 @@
 struct py_offsets {
 	uint32_t rt_tstate_current, ts_cframe, ts_curexc_type, ts_native_thread_id;
 	uint32_t cf_current_frame;
-	uint32_t fr_code, fr_previous, fr_prev_instr, fr_stacktop, fr_localsplus;
+	uint32_t fr_code, fr_previous, fr_prev_instr, fr_stacktop, fr_localsplus, fr_is_entry;
 	uint32_t co_argcount, co_firstlineno, co_filename, co_name, co_qualname;
 	uint32_t type_tp_name, var_ob_size, long_digit, float_fval;
 	uint32_t str_length, str_state, str_ascii_size, str_compact_size;
@@ -26,6 +26,14 @@ struct py_site {
 	uint32_t instr_reg;	/* pt_regs slot holding frame->prev_instr */
 };
 
+/* where a frame is left, in a build with or without USDT probes */
+enum { PY_RET_RETURN, PY_RET_YIELD, PY_RET_RAISE };
+struct py_ret_site {
+	uint64_t vaddr;		/* link-time address of a conditional jump */
+	uint32_t frame_reg;	/* pt_regs slot holding the frame there */
+	uint32_t kind;		/* PY_RET_* */
+};
+
 struct py_build {
 	const char *build_id;	/* hex */
 	const char *version;	/* "3.11" */
@@ -33,6 +41,8 @@ struct py_build {
 	struct py_offsets off;
 	int nresume;
 	struct py_site resume[4];
+	int nret;		/* 0: returns only through the USDT note */
+	struct py_ret_site ret[4];
 };
 
 /* the entry for a build-id, or NULL */

@@ -64,7 +64,7 @@ static void on_signal(int sig)
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
 	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_ARGS, OPT_HASH, OPT_HASH_KEY, OPT_RULES,
-	OPT_ALERT_EXEC, OPT_HELP,
+	OPT_ALERT_EXEC, OPT_MECHANISM, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -84,6 +84,7 @@ static const struct option long_opts[] = {
 	{ "hash-values", no_argument, NULL, OPT_HASH },
 	{ "hash-key", required_argument, NULL, OPT_HASH_KEY },
 	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "mechanism", required_argument, NULL, OPT_MECHANISM },
 	{ "alert-exec", required_argument, NULL, OPT_ALERT_EXEC },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -116,6 +117,8 @@ static void usage(FILE *f)
 		"                         that matches a rule (rules from analyze --rules-out)\n"
 		"  --alert-exec CMD       also run CMD (sh -c) per alert, the line in $LEAKTRACE_ALERT\n"
 		"  --ringbuf-mb N         ring buffer size in MiB (default 32, power of 2)\n"
+		"  --mechanism M          auto (default), usdt (function__return note) or sites\n"
+		"                         (return sites in the interpreter loop; builds without probes)\n"
 		"  -v, --verbose          libbpf and attach diagnostics on stderr\n"
 		"  --floor                benchmark: attach the same probes with empty\n"
 		"                         programs and record nothing\n");
@@ -201,6 +204,18 @@ static int parse_args(int argc, char **argv)
 				return -1;
 			}
 			env.ringbuf_mb = v;
+			break;
+		case OPT_MECHANISM:
+			if (!strcmp(optarg, "auto"))
+				py_mechanism = PY_MECH_AUTO;
+			else if (!strcmp(optarg, "usdt"))
+				py_mechanism = PY_MECH_USDT;
+			else if (!strcmp(optarg, "sites"))
+				py_mechanism = PY_MECH_SITES;
+			else {
+				fprintf(stderr, "leaktrace: --mechanism is auto, usdt or sites\n");
+				return -1;
+			}
 			break;
 		case OPT_RULES:
 			env.rules = optarg;
@@ -573,17 +588,40 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 	L->args = env.args;
 }
 
-static struct bpf_link *links[8];
+static struct bpf_link *links[12];
 static int nlinks;
 
 /* the return probe and the RESUME sites: ret/resume are the programs */
-static int attach_probes(struct bpf_program *ret, struct bpf_program *resume,
-			 const struct py_target *t, int pid)
+static int attach_probes(struct bpf_program *ret, struct bpf_program *ret_site,
+			 struct bpf_program *resume, const struct py_target *t, int pid)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, ropts, .ref_ctr_offset = t->ret_note.sema_off,
 		    .bpf_cookie = t->ret_note.loc);
 	struct bpf_link *l;
 
+	for (int i = 0; t->use_sites && i < t->build->nret; i++) {
+		const struct py_ret_site *rs = &t->build->ret[i];
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = rs->vaddr << 16 | rs->kind << 8 | rs->frame_reg);
+		uint64_t off;
+
+		if (elf_vaddr_to_offset(t->path, rs->vaddr, &off)) {
+			fprintf(stderr, "leaktrace: return site 0x%llx is outside %s\n",
+				(unsigned long long)rs->vaddr, t->shown);
+			return -1;
+		}
+		l = bpf_program__attach_uprobe_opts(ret_site, pid, t->path, off, &o);
+		if (!l) {
+			fprintf(stderr, "leaktrace: cannot attach to the return site 0x%llx in %s: %s\n",
+				(unsigned long long)rs->vaddr, t->shown, strerror(errno));
+			return -1;
+		}
+		links[nlinks++] = l;
+		if (env.verbose)
+			fprintf(stderr, "leaktrace: return site 0x%llx (kind %u, frame in slot %u)\n",
+				(unsigned long long)rs->vaddr, rs->kind, rs->frame_reg);
+	}
+	if (t->use_sites)
+		goto resume;
 	l = bpf_program__attach_uprobe_opts(ret, pid, t->path, t->ret_note.loc_off, &ropts);
 	if (!l) {
 		fprintf(stderr, "leaktrace: cannot attach to python:function__return in %s: %s\n",
@@ -595,7 +633,8 @@ static int attach_probes(struct bpf_program *ret, struct bpf_program *resume,
 		fprintf(stderr, "leaktrace: function__return at 0x%llx (file offset 0x%llx, semaphore 0x%llx)\n",
 			(unsigned long long)t->ret_note.loc, (unsigned long long)t->ret_note.loc_off,
 			(unsigned long long)t->ret_note.sema_off);
-	for (int i = 0; i < t->build->nresume && nlinks < 8; i++) {
+resume:
+	for (int i = 0; i < t->build->nresume && nlinks < 12; i++) {
 		const struct py_site *s = &t->build->resume[i];
 		LIBBPF_OPTS(bpf_uprobe_opts, eopts,
 			    .bpf_cookie = s->vaddr << 16 | s->instr_reg << 8 | s->frame_reg);
@@ -628,7 +667,7 @@ static void detach_probes(void)
 
 static int attach(struct leaktrace_bpf *skel, const struct py_target *t, int pid)
 {
-	if (attach_probes(skel->progs.lt_return, skel->progs.lt_resume, t, pid))
+	if (attach_probes(skel->progs.lt_return, skel->progs.lt_return_site, skel->progs.lt_resume, t, pid))
 		return -1;
 	skel->links.lt_exit = bpf_program__attach(skel->progs.lt_exit);
 	if (!skel->links.lt_exit) {
@@ -654,7 +693,7 @@ static int run_floor(const struct py_target *t, int pid, bool is_child, int rele
 		fprintf(stderr, "leaktrace: cannot load the floor programs: %s\n", strerror(errno));
 		return err;
 	}
-	if (attach_probes(skel->progs.floor_return, skel->progs.floor_resume, t, pid))
+	if (attach_probes(skel->progs.floor_return, skel->progs.floor_return, skel->progs.floor_resume, t, pid))
 		goto out;
 	if (release_fd >= 0 && write(release_fd, "g", 1) != 1)
 		goto out;
@@ -741,6 +780,22 @@ static int python_for_command(char **cmd, char *out, size_t n)
 	return 0;
 }
 
+/* the ELF file holding the interpreter of an executable: itself, or the
+ * libpython it links (pyenv and --enable-shared builds) */
+static int python_file_for(struct py_target *t, const char *exe)
+{
+	char lib[PATH_MAX], bid[80];
+
+	if (elf_usdt_count(exe, "python") <= 0 &&
+	    (elf_build_id(exe, bid, sizeof(bid)) || !py_build_find(bid)) &&
+	    !elf_needed_libpython(exe, lib, sizeof(lib))) {
+		if (env.verbose)
+			fprintf(stderr, "leaktrace: %s runs its interpreter from %s\n", exe, lib);
+		return py_target_from_file(t, lib, lib);
+	}
+	return py_target_from_file(t, exe, exe);
+}
+
 static void iso_now(char *buf, size_t n)
 {
 	time_t now = time(NULL);
@@ -820,7 +875,7 @@ int cmd_record(int argc, char **argv)
 			snprintf(pybin, sizeof(pybin), "%s", env.python);
 		else if (python_for_command(env.cmd, pybin, sizeof(pybin)))
 			return LT_EXIT_USAGE;
-		err = py_target_from_file(&target, pybin, pybin);
+		err = python_file_for(&target, pybin);
 		if (err)
 			return err;
 	} else {
@@ -938,7 +993,7 @@ int cmd_record(int argc, char **argv)
 	hdr.pid = pid;
 	hdr.root = env.root;
 	hdr.start = start;
-	hdr.mechanism = "usdt+resume";
+	hdr.mechanism = target.use_sites ? "resume+return-sites" : "usdt+resume";
 	if (is_child) {
 		hdr.argv = (const char **)env.cmd;
 		for (hdr.argc = 0; env.cmd[hdr.argc]; hdr.argc++)

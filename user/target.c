@@ -8,6 +8,8 @@
 #include "commands.h"
 #include "target.h"
 
+int py_mechanism = PY_MECH_AUTO;
+
 static const char *const type_syms[5] = {
 	"PyLong_Type", "PyBool_Type", "PyFloat_Type", "PyUnicode_Type", "_PyNone_Type",
 };
@@ -25,6 +27,7 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	char mm[16];
 	const char *b;
 	int nprobes;
+	bool has_usdt;
 
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	snprintf(t->shown, sizeof(t->shown), "%s", shown);
@@ -54,18 +57,38 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	if (!mm[0] || elf_python_version(path, mm, t->version, sizeof(t->version)))
 		snprintf(t->version, sizeof(t->version), "%s", mm[0] ? mm : "unknown");
 
+	if (mm[0] && strcmp(mm, "3.11")) {
+		fprintf(stderr, "leaktrace: python %s at %s: CPython %s is not supported yet "
+				"(supported: 3.11, with USDT probes or with debug info at build time)\n",
+			t->version, shown, mm);
+		return LT_EXIT_USAGE;
+	}
 	nprobes = elf_usdt_count(path, "python");
-	if (nprobes <= 0 || elf_usdt(path, "python", "function__return", &t->ret_note)) {
-		fprintf(stderr, "leaktrace: python %s at %s has no USDT probes (it was built without "
-				"--with-dtrace, as pyenv and python.org builds are); use a distribution "
-				"Python such as Debian's /usr/bin/python3.11, or name one with --python\n",
+	has_usdt = nprobes > 0 && !elf_usdt(path, "python", "function__return", &t->ret_note);
+	if (!t->build) {
+		if (has_usdt)
+			fprintf(stderr, "leaktrace: python %s at %s (build-id %s) is not in leaktrace's offset "
+					"table; install its debug info (apt-get install python%s-dbg) and "
+					"rebuild leaktrace with make\n", t->version, shown, t->build_id,
+				mm[0] ? mm : "3");
+		else
+			fprintf(stderr, "leaktrace: python %s at %s has no USDT probes (built without "
+					"--with-dtrace, as pyenv and python.org builds are) and its build "
+					"(build-id %s) is not in leaktrace's offset table; rebuild leaktrace "
+					"with make where this build's debug info is installed, or use a "
+					"distribution Python such as Debian's /usr/bin/python3.11\n",
+				t->version, shown, t->build_id);
+		return LT_EXIT_USAGE;
+	}
+	t->use_sites = !has_usdt || py_mechanism == PY_MECH_SITES;
+	if (py_mechanism == PY_MECH_USDT && !has_usdt) {
+		fprintf(stderr, "leaktrace: python %s at %s has no USDT probes; drop --mechanism usdt\n",
 			t->version, shown);
 		return LT_EXIT_USAGE;
 	}
-	if (!t->build) {
-		fprintf(stderr, "leaktrace: python %s at %s (build-id %s) is not in leaktrace's offset "
-				"table; install its debug info (apt-get install python%s-dbg) and rebuild "
-				"leaktrace with make\n", t->version, shown, t->build_id, mm[0] ? mm : "3");
+	if (t->use_sites && t->build->nret < 3) {
+		fprintf(stderr, "leaktrace: python %s at %s has no USDT probes and no return sites in "
+				"the offset table; it cannot be traced\n", t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 	t->op_yield_value = py_op_yield_value(t->build->version);
@@ -153,8 +176,11 @@ int py_target_from_pid(struct py_target *t, int pid, const char *python_override
 	}
 	/* libpython holds the interpreter when the executable links it */
 	if (cand_lib[0]) {
+		char bid[80];
+
 		host_path(host, sizeof(host), pid, range_lib, cand_lib);
-		if (elf_usdt_count(host, "python") > 0 || !cand_exe[0])
+		if (elf_usdt_count(host, "python") > 0 || !cand_exe[0] ||
+		    (!elf_build_id(host, bid, sizeof(bid)) && py_build_find(bid)))
 			return py_target_from_file(t, host, cand_lib);
 	}
 	if (cand_exe[0]) {

@@ -9,6 +9,7 @@
 #define LT_TARGET_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "elf_util.h"
 #include "pybuild.h"
@@ -22,7 +23,13 @@ struct py_target {
 	struct usdt_note ret_note;	/* python:function__return */
 	uint64_t runtime, types[5], true_struct;	/* link-time addresses */
 	int op_yield_value;
+	bool use_sites;			/* returns from return sites, not the USDT note */
 };
+
+/* what catches returns: the USDT note if the build has it, else the
+ * return sites of the offset table; PY_MECH_* forces one */
+enum { PY_MECH_AUTO, PY_MECH_USDT, PY_MECH_SITES };
+extern int py_mechanism;
 
 /*
  * Fill t for the ELF file at host path `path` (shown as `shown`). On

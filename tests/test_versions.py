@@ -1,0 +1,81 @@
+"""Every CPython on this machine: the recorded trees equal the oracle run
+under the same interpreter, or the tool refuses with a clear error. The
+support matrix in README.md must equal what this test measures
+(UPDATE_README=1 rewrites it)."""
+import glob
+import os
+import re
+
+import lt
+import treecmp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CALLS = os.path.join(HERE, "workloads", "calls.py")
+README = os.path.join(os.path.dirname(HERE), "README.md")
+
+
+def pythons():
+    """(label, build kind, interpreter, extra record args)"""
+    out = [("3.11 (Debian)", "system, USDT", lt.PY, []),
+           ("3.11 (Debian)", "system, return sites", lt.PY, ["--mechanism", "sites"])]
+    vkey = lambda d: [int(x) for x in re.findall(r"\d+", os.path.basename(d))]
+    for d in sorted(glob.glob("/root/.pyenv/versions/*"), key=vkey):
+        v = os.path.basename(d)
+        exe = os.path.join(d, "bin", "python" + ".".join(v.split(".")[:2]))
+        if os.path.exists(exe):
+            out.append((v + " (pyenv)", "no probes, DWARF", exe, []))
+    return out
+
+
+def measure(label, kind, exe, extra, d):
+    rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+    p = lt.leaktrace("record", "--root", "run", "-o", rec, *extra, "--", exe, CALLS, "2", check=False)
+    if p.returncode != 0:
+        msg = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "exit %d" % p.returncode
+        return p.returncode, msg
+    lt.run([exe, os.path.join(HERE, "oracle.py"), "--root", "run", "-o", ora, CALLS, "2"])
+    problems = treecmp.compare(rec, ora)
+    assert not problems, "%s %s: %s" % (label, kind, "\n".join(problems[:3]))
+    mech = treecmp_header(rec)["mechanism"]
+    return 0, mech
+
+
+def treecmp_header(path):
+    import json
+    with open(path) as f:
+        return json.loads(f.readline())
+
+
+def matrix_rows():
+    rows = []
+    for label, kind, exe, extra in pythons():
+        rc, what = measure(label, kind, exe, extra, lt.tmpdir())
+        if rc == 0:
+            rows.append((label, kind, "exact trees, values, durations (%s)" % what))
+        else:
+            assert rc == 2, (label, rc, what)
+            assert "not supported" in what or "no USDT probes" in what, what
+            rows.append((label, kind, "refused: " + re.sub(r"^leaktrace: python \S+ at \S+: ", "", what)))
+    return rows
+
+
+@lt.test
+def every_python_exact_or_refused():
+    lt.need_root()
+    rows = matrix_rows()
+    table = "| CPython | build | recorded |\n|---|---|---|\n" + "".join(
+        "| %s | %s | %s |\n" % r for r in rows)
+    text = open(README).read()
+    begin, end = "<!-- support-matrix:begin -->\n", "<!-- support-matrix:end -->"
+    assert begin in text and end in text, "README has no support matrix markers"
+    cur = text.split(begin)[1].split(end)[0]
+    if os.environ.get("UPDATE_README"):
+        open(README, "w").write(text.replace(begin + cur + end, begin + table + end))
+    else:
+        assert cur == table, "README support matrix differs from the measured one:\n" + table
+    # the Debian build and the pyenv 3.11 build must both be exact
+    assert sum(1 for r in rows if r[2].startswith("exact")) >= 2, rows
+
+
+if __name__ == "__main__":
+    lt.main()
