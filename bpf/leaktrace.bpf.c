@@ -22,6 +22,8 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile struct lt_py_layout L = {};
+const volatile struct lt_build_addrs B[LT_MAX_BUILDS] = {};
+const volatile __u8 comm_filter[16] = {};	/* -a --comm: only this command */
 const volatile __u32 targ_tgid = 0;	/* 0: every process (system-wide) */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile __u32 pidns = 0;	/* the target lives in another pid namespace */
@@ -58,6 +60,25 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
+
+/* the target process, or (system-wide) any process, --comm filtered */
+static __always_inline bool wanted(__u64 pid_tgid)
+{
+	char comm[16];
+
+	if (targ_tgid)
+		return (pid_tgid >> 32) == targ_tgid;
+	if (!comm_filter[0])
+		return true;
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (int i = 0; i < 16; i++) {
+		if (comm[i] != comm_filter[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
 
 static __always_inline __u64 rb_flags(void)
 {
@@ -180,8 +201,10 @@ static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type,
 		bpf_map_update_elem(&seen, &obj, &tag, BPF_ANY);
 }
 
-static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bias, __u32 tid)
+static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bias, __u32 tid,
+					 __u32 bi)
 {
+	const volatile struct lt_build_addrs *b = &B[bi & (LT_MAX_BUILDS - 1)];
 	struct lt_rec_ret *r = &s->ret;
 	__u64 t, nch = 0;
 	int fail = 0, n;
@@ -195,14 +218,14 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 	}
 	r->type_ptr = t;
 	t -= bias;
-	if (t == L.type_vaddr[LT_T_NONE]) {
+	if (t == b->type_vaddr[LT_T_NONE]) {
 		r->vkind = LT_RV_NONE;
-	} else if (t == L.type_vaddr[LT_T_BOOL]) {
+	} else if (t == b->type_vaddr[LT_T_BOOL]) {
 		r->vkind = LT_RV_BOOL;
-		r->val = (obj - bias) == L.true_vaddr;
+		r->val = (obj - bias) == b->true_vaddr;
 	} else if (L.no_values) {
 		r->vkind = LT_RV_OTHER;
-	} else if (t == L.type_vaddr[LT_T_LONG]) {
+	} else if (t == b->type_vaddr[LT_T_LONG]) {
 		__s64 size = (__s64)rd64(obj + L.var_ob_size, &fail);
 		__u64 a = size < 0 ? -size : size;
 
@@ -231,12 +254,12 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		} else {
 			r->vkind = LT_RV_OTHER;	/* type only beyond ~570 digits */
 		}
-	} else if (t == L.type_vaddr[LT_T_FLOAT]) {
+	} else if (t == b->type_vaddr[LT_T_FLOAT]) {
 		r->vkind = LT_RV_FLOAT;
 		r->val = rd64(obj + L.float_fval, &fail);
 		if (fail)
 			r->vkind = LT_RV_UNREAD;
-	} else if (t == L.type_vaddr[LT_T_STR]) {
+	} else if (t == b->type_vaddr[LT_T_STR]) {
 		n = read_str(s->payload, LT_MAX_STR, obj, &kind, &nch, L.str_len_max + 1);
 		if (n < 0) {
 			r->vkind = LT_RV_UNREAD;
@@ -265,7 +288,8 @@ static __always_inline __u64 reg_slot(struct pt_regs *ctx, __u64 slot)
 /* --args: the positional arguments of a frame that starts (not of a
  * generator resume, whose locals may have changed) */
 static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
-				      const struct lt_rec_entry *e, __u64 site, __u64 instr_reg)
+				      const struct lt_rec_entry *e, __u64 site, __u64 instr_reg,
+				      __u32 bi)
 {
 	struct lt_rec_ret *r = &s->ret;
 	__u64 bias = PT_REGS_IP(ctx) - site, instr, obj;
@@ -300,7 +324,7 @@ static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
 		if (fail || !obj)
 			r->flags |= LT_RF_READFAIL;
 		else
-			decode_value(s, obj, bias, e->tid);
+			decode_value(s, obj, bias, e->tid, bi);
 		emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
 	}
 }
@@ -315,7 +339,7 @@ int lt_resume(struct pt_regs *ctx)
 	__u64 cookie;
 	int fail = 0;
 
-	if (targ_tgid && (id >> 32) != targ_tgid)
+	if (!wanted(id))
 		return 0;
 	__sync_fetch_and_add(&n_entries, 1);
 	/* cookie: link-time address of the site << 16 | pt_regs slot of
@@ -335,7 +359,7 @@ int lt_resume(struct pt_regs *ctx)
 	e.pad[0] = e.pad[1] = e.pad[2] = 0;
 	e.tid = tid;
 	e.nstid = 0;
-	e.pad2 = 0;
+	e.tgid = id >> 32;
 	if (pidns) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct pid *p = BPF_CORE_READ(task, thread_pid);
@@ -346,7 +370,8 @@ int lt_resume(struct pt_regs *ctx)
 	e.ts = bpf_ktime_get_ns();
 	emit(&e, sizeof(e));
 	if (L.args)
-		send_args(ctx, s, &e, cookie >> 16, (cookie >> 8) & 0xff);
+		send_args(ctx, s, &e, (cookie & LT_COOKIE_ADDR_MASK) >> 16, (cookie >> 8) & 0xff,
+			  LT_COOKIE_BUILD(cookie));
 	return 0;
 }
 
@@ -355,7 +380,8 @@ enum { EXIT_UNKNOWN = -1, EXIT_RETURN = 0, EXIT_YIELD = 1, EXIT_RAISE = 2 };
 
 /* one RET record for frame; kind EXIT_UNKNOWN: find out from the thread
  * state (exception set?) and the last instruction (YIELD_VALUE?) */
-static __always_inline int send_return(__u32 tid, __u64 frame, __u64 tstate, __u64 bias, int kind)
+static __always_inline int send_return(__u32 tid, __u64 frame, __u64 tstate, __u64 bias, int kind,
+				       __u32 bi)
 {
 	__u64 exc = 0, instr, retval, stacktop = 0;
 	struct lt_rec_ret *r;
@@ -407,7 +433,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 tstate, __u
 			r->flags |= LT_RF_READFAIL;
 			__sync_fetch_and_add(&read_failures, 1);
 		} else {
-			decode_value(s, retval, bias, tid);
+			decode_value(s, retval, bias, tid, bi);
 		}
 	}
 	emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
@@ -419,22 +445,26 @@ SEC("uprobe")
 int lt_return(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u64 bias, tstate, cframe, frame;
+	__u64 bias, tstate, cframe, frame, cookie;
 	int fail = 0;
+	__u32 bi;
 
-	if (targ_tgid && (id >> 32) != targ_tgid)
+	if (!wanted(id))
 		return 0;
 	__sync_fetch_and_add(&n_returns, 1);
-	/* the cookie is the probe's link-time address: ip - cookie = load bias */
-	bias = PT_REGS_IP(ctx) - bpf_get_attach_cookie(ctx);
-	tstate = rd64(bias + L.runtime_vaddr + L.rt_tstate_current, &fail);
+	/* the cookie is the build << 56 | the probe's link-time address:
+	 * ip - address = load bias */
+	cookie = bpf_get_attach_cookie(ctx);
+	bi = LT_COOKIE_BUILD(cookie) & (LT_MAX_BUILDS - 1);
+	bias = PT_REGS_IP(ctx) - (cookie & LT_COOKIE_ADDR_MASK);
+	tstate = rd64(bias + B[bi].runtime_vaddr + L.rt_tstate_current, &fail);
 	cframe = rd64(tstate + L.ts_cframe, &fail);
 	frame = rd64(cframe + L.cf_current_frame, &fail);
 	if (fail) {
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
 	}
-	return send_return((__u32)id, frame, tstate, bias, EXIT_UNKNOWN);
+	return send_return((__u32)id, frame, tstate, bias, EXIT_UNKNOWN, bi);
 }
 
 /*
@@ -448,12 +478,13 @@ int lt_return_site(struct pt_regs *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 cookie, bias;
 
-	if (targ_tgid && (id >> 32) != targ_tgid)
+	if (!wanted(id))
 		return 0;
 	__sync_fetch_and_add(&n_returns, 1);
 	cookie = bpf_get_attach_cookie(ctx);
-	bias = PT_REGS_IP(ctx) - (cookie >> 16);
-	return send_return((__u32)id, reg_slot(ctx, cookie & 0xff), 0, bias, (cookie >> 8) & 0xff);
+	bias = PT_REGS_IP(ctx) - ((cookie & LT_COOKIE_ADDR_MASK) >> 16);
+	return send_return((__u32)id, reg_slot(ctx, cookie & 0xff), 0, bias, (cookie >> 8) & 0xff,
+			   LT_COOKIE_BUILD(cookie));
 }
 
 /* BTF-typed tracepoint: needs no tracefs mounted */
@@ -463,7 +494,7 @@ int BPF_PROG(lt_exit, struct task_struct *task)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct lt_rec_exit e = {};
 
-	if (targ_tgid && (id >> 32) != targ_tgid)
+	if (!wanted(id))
 		return 0;
 	e.type = LT_REC_EXIT;
 	e.tid = (__u32)id;

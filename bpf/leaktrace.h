@@ -53,7 +53,7 @@ struct lt_rec_entry {
 	__u64 frame;
 	__u64 code;
 	__u32 nstid;		/* tid in the target's pid namespace (pidns mode), else 0 */
-	__u32 pad2;
+	__u32 tgid;		/* the process */
 };
 
 struct lt_rec_ret {
@@ -100,11 +100,20 @@ struct lt_rec_exit {
 	__u32 pad2;
 };
 
-/* CPython layout, set from the offset table before load */
-struct lt_py_layout {
-	__u64 runtime_vaddr;		/* &_PyRuntime (link-time address) */
+/* link-time addresses of one traced build (executable or libpython); the
+ * probe cookies carry the build's index (bits 56-63) */
+#define LT_MAX_BUILDS	8
+struct lt_build_addrs {
+	__u64 runtime_vaddr;		/* &_PyRuntime */
 	__u64 type_vaddr[5];		/* PyLong, PyBool, PyFloat, PyUnicode, _PyNone types */
 	__u64 true_vaddr;		/* &_Py_TrueStruct */
+};
+#define LT_COOKIE_BUILD(c)	((c) >> 56)
+#define LT_COOKIE_ADDR_MASK	((1ULL << 56) - 1)
+
+/* CPython layout, set from the offset table before load (one layout for
+ * every build traced at once) */
+struct lt_py_layout {
 	__u32 rt_tstate_current;
 	__u32 ts_cframe;
 	__u32 ts_curexc_type;

@@ -50,7 +50,7 @@ def start_container(root, argv):
     script = ("mount --bind /usr/lib/python3.11 {r}/usr/lib/python3.11 && "
               "mount -t proc proc {r}/proc && exec chroot {r} {cmd}").format(
         r=root, cmd=" ".join(argv))
-    return subprocess.Popen(["unshare", "--mount", "--pid", "--fork", "sh", "-c", script],
+    return subprocess.Popen(["unshare", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", script],
                             stdout=subprocess.PIPE, text=True)
 
 

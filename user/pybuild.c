@@ -17,6 +17,11 @@ const struct py_build *py_build_find(const char *build_id)
 	return NULL;
 }
 
+const struct py_build *py_build_at(int i)
+{
+	return i >= 0 && (size_t)i < sizeof(builds) / sizeof(builds[0]) ? &builds[i] : NULL;
+}
+
 int py_op_yield_value(const char *version)
 {
 	if (!strncmp(version, "3.11", 4))

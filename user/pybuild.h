@@ -47,6 +47,8 @@ struct py_build {
 
 /* the entry for a build-id, or NULL */
 const struct py_build *py_build_find(const char *build_id);
+/* the i-th entry of the table, NULL past the end */
+const struct py_build *py_build_at(int i);
 /* opcode of YIELD_VALUE for a version "3.X", or -1 */
 int py_op_yield_value(const char *version);
 

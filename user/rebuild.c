@@ -23,7 +23,7 @@ struct rb_frame {
 };
 
 struct rb_thread {
-	uint32_t tid;
+	uint32_t tid, tgid;
 	struct rb_frame *stk;
 	size_t n, cap;
 	struct lt_exec *exec;	/* the open execution, if any */
@@ -115,7 +115,7 @@ static struct lt_exec *exec_open(struct rb_state *s, struct rb_thread *t, uint64
 
 	if (!e)
 		return NULL;
-	e->pid = s->cfg.pid;
+	e->pid = t->tgid ? (int32_t)t->tgid : s->cfg.pid;
 	e->tid = t->tid;
 	e->start_ns = ts;
 	e->dur_ns = -1;
@@ -204,7 +204,8 @@ static struct rb_frame *push(struct rb_thread *t)
 	return memset(&t->stk[t->n++], 0, sizeof(struct rb_frame));
 }
 
-void rb_entry(struct rb_state *s, uint32_t tid, uint64_t ts, uint64_t frame, uint64_t code)
+void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint64_t ts, uint64_t frame,
+	      uint64_t code)
 {
 	struct rb_thread *t = thread_get(s, tid);
 	const struct code_info *ci = code_of(s, code);
@@ -212,6 +213,8 @@ void rb_entry(struct rb_state *s, uint32_t tid, uint64_t ts, uint64_t frame, uin
 
 	if (!t)
 		return;
+	if (tgid)
+		t->tgid = tgid;
 	t->last_ts = ts;
 	if (!s->cfg.root_fn && !t->exec && !exec_open(s, t, ts, "<thread>"))
 		return;

@@ -48,7 +48,9 @@ void rb_free(struct rb_state *s);
 
 void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char *file, int line);
 void rb_type(struct rb_state *s, uint64_t type_ptr, const char *name);
-void rb_entry(struct rb_state *s, uint32_t tid, uint64_t ts, uint64_t frame, uint64_t code);
+/* tgid: the thread's process (0: the configured pid) */
+void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint64_t ts, uint64_t frame,
+	      uint64_t code);
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);
 /* --args: argument r->previous of r->code arguments of the frame entered last */
 void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);

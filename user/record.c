@@ -49,6 +49,7 @@ static struct env {
 	bool hash_values;
 	const char *rules;
 	const char *alert_exec;
+	const char *comm;	/* -a: only processes with this comm */
 	const char *hash_key;
 	const char *exclude[MAX_EXCLUDE + 1];
 	int nexclude;
@@ -64,7 +65,7 @@ static void on_signal(int sig)
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
 	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_ARGS, OPT_HASH, OPT_HASH_KEY, OPT_RULES,
-	OPT_ALERT_EXEC, OPT_MECHANISM, OPT_HELP,
+	OPT_ALERT_EXEC, OPT_MECHANISM, OPT_COMM, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -85,6 +86,7 @@ static const struct option long_opts[] = {
 	{ "hash-key", required_argument, NULL, OPT_HASH_KEY },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "mechanism", required_argument, NULL, OPT_MECHANISM },
+	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "alert-exec", required_argument, NULL, OPT_ALERT_EXEC },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -94,12 +96,15 @@ static const struct option long_opts[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: leaktrace record (-p PID | -- CMD [ARGS...]) [options]\n"
+		"Usage: leaktrace record (-p PID | -a | -- CMD [ARGS...]) [options]\n"
 		"       leaktrace -p PID [options]\n\n"
 		"Record every Python call of a CPython process from outside (eBPF on its\n"
 		"USDT probes) and rebuild the nested call trees.\n\n"
 		"  -p, --pid PID          attach to a running process\n"
 		"  -- CMD [ARGS...]       start CMD and follow it to exit\n"
+		"  -a, --all              every process of every supported CPython build,\n"
+		"                         also those started later\n"
+		"  --comm NAME            with -a: only processes whose comm is NAME\n"
 		"  --root FUNC            each outermost call of FUNC is one execution\n"
 		"                         (default: one execution per thread)\n"
 		"  -o, --output FILE      trace file (JSON Lines; .gz = gzip; - = stdout)\n"
@@ -205,6 +210,9 @@ static int parse_args(int argc, char **argv)
 			}
 			env.ringbuf_mb = v;
 			break;
+		case OPT_COMM:
+			env.comm = optarg;
+			break;
 		case OPT_MECHANISM:
 			if (!strcmp(optarg, "auto"))
 				py_mechanism = PY_MECH_AUTO;
@@ -254,8 +262,8 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "leaktrace: --hash-key goes with --hash-values\n");
 		return -1;
 	}
-	if (env.all) {
-		fprintf(stderr, "leaktrace: -a (system-wide) is not supported yet; use -p PID\n");
+	if (env.comm && !env.all) {
+		fprintf(stderr, "leaktrace: --comm goes with -a\n");
 		return -1;
 	}
 	return 0;
@@ -270,6 +278,7 @@ struct out {
 	bool in_pidns;		/* the target is in another pid namespace */
 	int32_t nspid;
 	struct u64map nstids;	/* tid+1 -> namespaced tid, read at its first call */
+	struct u64map procs;	/* -a: pid+1 -> struct procinfo */
 	uint64_t nalerts;
 	int64_t next_id;
 	bool write_failed;
@@ -369,11 +378,66 @@ static int32_t ns_id(int pid, int tid)
 	return inner;
 }
 
+/* system-wide: command line and (non-root) cgroup of a process, read once
+ * at its first call and kept interned */
+struct procinfo {
+	const char *cmdline, *cgroup;
+};
+
+static struct procinfo *procinfo_of(struct u64map *m, int pid)
+{
+	struct procinfo *pi = u64map_get(m, (uint64_t)pid + 1);
+	char path[64], buf[4096];
+	size_t n;
+	FILE *f;
+
+	if (pi)
+		return pi;
+	pi = calloc(1, sizeof(*pi));
+	if (!pi || u64map_put(m, (uint64_t)pid + 1, pi)) {
+		free(pi);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	if ((f = fopen(path, "re"))) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i + 1 < n; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		buf[n] = 0;
+		if (n)
+			pi->cmdline = lt_intern(buf);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if ((f = fopen(path, "re"))) {
+		/* cgroup v2: "0::/path"; the root cgroup is not worth a field */
+		while (fgets(buf, sizeof(buf), f)) {
+			char *p = strstr(buf, "::");
+
+			if (p && strcmp(p + 2, "/\n")) {
+				p[2 + strcspn(p + 2, "\n")] = 0;
+				pi->cgroup = lt_intern(p + 2);
+			}
+		}
+		fclose(f);
+	}
+	return pi;
+}
+
 static void on_exec(struct lt_exec *e, void *arg)
 {
 	struct out *o = arg;
 
 	e->id = o->next_id++;
+	if (env.all) {
+		struct procinfo *pi = u64map_get(&o->procs, (uint64_t)e->pid + 1);
+
+		if (pi) {
+			e->cmdline = pi->cmdline;
+			e->container = pi->cgroup;
+		}
+	}
 	if (o->in_pidns) {
 		e->nspid = o->nspid;
 		e->nstid = (int32_t)(uintptr_t)u64map_get(&o->nstids, (uint64_t)e->tid + 1);
@@ -495,12 +559,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case LT_REC_ENTRY: {
 		const struct lt_rec_entry *r = data;
 
+		if (env.all && c->out && r->tgid)
+			procinfo_of(&c->out->procs, r->tgid);
 		/* a thread's namespaced tid, as the BPF side saw it */
 		if (r->nstid && c->out && !u64map_get(&c->out->nstids, (uint64_t)r->tid + 1))
 			u64map_put(&c->out->nstids, (uint64_t)r->tid + 1, (void *)(uintptr_t)r->nstid);
 
 		if (c->rb)
-			rb_entry(c->rb, r->tid, r->ts, r->frame, r->code);
+			rb_entry(c->rb, r->tgid, r->tid, r->ts, r->frame, r->code);
 		break;
 	}
 	case LT_REC_RET: {
@@ -553,14 +619,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
+/* the layout of t (shared by every traced build) and t's addresses as build bi */
+static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t, int bi)
 {
 	const struct py_offsets *o = &t->build->off;
 	struct lt_py_layout *L = (struct lt_py_layout *)&skel->rodata->L;
+	struct lt_build_addrs *B = (struct lt_build_addrs *)&skel->rodata->B[bi];
 
-	L->runtime_vaddr = t->runtime;
-	memcpy(L->type_vaddr, t->types, sizeof(L->type_vaddr));
-	L->true_vaddr = t->true_struct;
+	B->runtime_vaddr = t->runtime;
+	memcpy(B->type_vaddr, t->types, sizeof(B->type_vaddr));
+	B->true_vaddr = t->true_struct;
 	L->rt_tstate_current = o->rt_tstate_current;
 	L->ts_cframe = o->ts_cframe;
 	L->ts_curexc_type = o->ts_curexc_type;
@@ -588,20 +656,22 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 	L->args = env.args;
 }
 
-static struct bpf_link *links[12];
+#define MAX_LINKS (LT_MAX_BUILDS * 8)
+static struct bpf_link *links[MAX_LINKS];
 static int nlinks;
 
 /* the return probe and the RESUME sites: ret/resume are the programs */
 static int attach_probes(struct bpf_program *ret, struct bpf_program *ret_site,
-			 struct bpf_program *resume, const struct py_target *t, int pid)
+			 struct bpf_program *resume, const struct py_target *t, int pid, uint64_t bi)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, ropts, .ref_ctr_offset = t->ret_note.sema_off,
-		    .bpf_cookie = t->ret_note.loc);
+		    .bpf_cookie = bi << 56 | t->ret_note.loc);
 	struct bpf_link *l;
 
-	for (int i = 0; t->use_sites && i < t->build->nret; i++) {
+	for (int i = 0; t->use_sites && i < t->build->nret && nlinks < MAX_LINKS; i++) {
 		const struct py_ret_site *rs = &t->build->ret[i];
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = rs->vaddr << 16 | rs->kind << 8 | rs->frame_reg);
+		LIBBPF_OPTS(bpf_uprobe_opts, o,
+			    .bpf_cookie = bi << 56 | rs->vaddr << 16 | rs->kind << 8 | rs->frame_reg);
 		uint64_t off;
 
 		if (elf_vaddr_to_offset(t->path, rs->vaddr, &off)) {
@@ -634,10 +704,10 @@ static int attach_probes(struct bpf_program *ret, struct bpf_program *ret_site,
 			(unsigned long long)t->ret_note.loc, (unsigned long long)t->ret_note.loc_off,
 			(unsigned long long)t->ret_note.sema_off);
 resume:
-	for (int i = 0; i < t->build->nresume && nlinks < 12; i++) {
+	for (int i = 0; i < t->build->nresume && nlinks < MAX_LINKS; i++) {
 		const struct py_site *s = &t->build->resume[i];
 		LIBBPF_OPTS(bpf_uprobe_opts, eopts,
-			    .bpf_cookie = s->vaddr << 16 | s->instr_reg << 8 | s->frame_reg);
+			    .bpf_cookie = bi << 56 | s->vaddr << 16 | s->instr_reg << 8 | s->frame_reg);
 		uint64_t off;
 
 		if (elf_vaddr_to_offset(t->path, s->vaddr, &off)) {
@@ -665,10 +735,12 @@ static void detach_probes(void)
 		bpf_link__destroy(links[--nlinks]);
 }
 
-static int attach(struct leaktrace_bpf *skel, const struct py_target *t, int pid)
+static int attach(struct leaktrace_bpf *skel, const struct py_target *t, int nt, int pid)
 {
-	if (attach_probes(skel->progs.lt_return, skel->progs.lt_return_site, skel->progs.lt_resume, t, pid))
-		return -1;
+	for (int i = 0; i < nt; i++)
+		if (attach_probes(skel->progs.lt_return, skel->progs.lt_return_site,
+				  skel->progs.lt_resume, &t[i], pid, i))
+			return -1;
 	skel->links.lt_exit = bpf_program__attach(skel->progs.lt_exit);
 	if (!skel->links.lt_exit) {
 		fprintf(stderr, "leaktrace: cannot attach to sched_process_exit: %s\n", strerror(errno));
@@ -693,7 +765,7 @@ static int run_floor(const struct py_target *t, int pid, bool is_child, int rele
 		fprintf(stderr, "leaktrace: cannot load the floor programs: %s\n", strerror(errno));
 		return err;
 	}
-	if (attach_probes(skel->progs.floor_return, skel->progs.floor_return, skel->progs.floor_resume, t, pid))
+	if (attach_probes(skel->progs.floor_return, skel->progs.floor_return, skel->progs.floor_resume, t, pid, 0))
 		goto out;
 	if (release_fd >= 0 && write(release_fd, "g", 1) != 1)
 		goto out;
@@ -847,7 +919,9 @@ int cmd_record(int argc, char **argv)
 {
 	struct leaktrace_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
-	struct py_target target = { 0 };
+	static struct py_target targets[LT_MAX_BUILDS];
+	struct py_target *tgt = targets;
+	int ntargets = 1;
 	struct consumer cons = { 0 };
 	struct out out = { 0 };
 	struct rb_config cfg = { 0 };
@@ -875,28 +949,41 @@ int cmd_record(int argc, char **argv)
 			snprintf(pybin, sizeof(pybin), "%s", env.python);
 		else if (python_for_command(env.cmd, pybin, sizeof(pybin)))
 			return LT_EXIT_USAGE;
-		err = python_file_for(&target, pybin);
+		err = python_file_for(tgt, pybin);
 		if (err)
 			return err;
+	} else if (env.all) {
+		ntargets = py_targets_system(targets, LT_MAX_BUILDS, env.verbose);
+		if (!ntargets) {
+			fprintf(stderr, "leaktrace: no supported CPython on this system (run with -v to "
+					"see why each candidate was left out)\n");
+			return LT_EXIT_USAGE;
+		}
 	} else {
-		err = py_target_from_pid(&target, env.pid, env.python);
+		err = py_target_from_pid(tgt, env.pid, env.python);
 		if (err)
 			return err;
 	}
 	err = LT_EXIT_FAIL;
 	if (env.verbose)
-		fprintf(stderr, "leaktrace: python %s at %s, build-id %s (offsets from %s)\n",
-			target.version, target.shown, target.build_id, target.build->source);
+		for (int i = 0; i < ntargets; i++)
+			fprintf(stderr, "leaktrace: python %s at %s, build-id %s (offsets from %s)\n",
+				targets[i].version, targets[i].shown, targets[i].build_id,
+				targets[i].build->source);
 
 	if (env.floor) {
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
+		if (env.all) {
+			fprintf(stderr, "leaktrace: --floor needs -p or a command\n");
+			return LT_EXIT_USAGE;
+		}
 		if (!env.cmd)
-			return run_floor(&target, env.pid, false, -1);
+			return run_floor(tgt, env.pid, false, -1);
 		pid = spawn_waiting(env.cmd, &release_fd);
 		if (pid < 0)
 			return LT_EXIT_FAIL;
-		return run_floor(&target, pid, true, release_fd);
+		return run_floor(tgt, pid, true, release_fd);
 	}
 
 	if (env.hash_values) {
@@ -937,7 +1024,10 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "leaktrace: cannot open the BPF object: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	set_layout(skel, &target);
+	for (int i = 0; i < ntargets; i++)
+		set_layout(skel, &targets[i], i);
+	if (env.comm)
+		strncpy((char *)skel->rodata->comm_filter, env.comm, sizeof(skel->rodata->comm_filter) - 1);
 	bpf_map__set_max_entries(skel->maps.events, (uint32_t)env.ringbuf_mb << 20);
 
 	if (env.cmd) {
@@ -959,7 +1049,7 @@ int cmd_record(int argc, char **argv)
 				"verifier log)\n", strerror(errno));
 		goto cleanup;
 	}
-	if (attach(skel, &target, pid))
+	if (attach(skel, targets, ntargets, env.all ? -1 : pid))
 		goto cleanup;
 
 	cfg.root_fn = env.root;
@@ -989,11 +1079,11 @@ int cmd_record(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	iso_now(start, sizeof(start));
-	hdr.python = target.version;
+	hdr.python = tgt->version;
 	hdr.pid = pid;
 	hdr.root = env.root;
 	hdr.start = start;
-	hdr.mechanism = target.use_sites ? "resume+return-sites" : "usdt+resume";
+	hdr.mechanism = tgt->use_sites ? "resume+return-sites" : "usdt+resume";
 	if (is_child) {
 		hdr.argv = (const char **)env.cmd;
 		for (hdr.argc = 0; env.cmd[hdr.argc]; hdr.argc++)
@@ -1012,9 +1102,12 @@ int cmd_record(int argc, char **argv)
 		close(release_fd);
 		release_fd = -1;
 	}
-	if (!is_child)
-		fprintf(stderr, "leaktrace: tracing pid %d (python %s)%s; Ctrl-C to stop\n", pid,
-			target.version, env.root ? "" : "");
+	if (env.all)
+		fprintf(stderr, "leaktrace: tracing %d CPython build%s system-wide; Ctrl-C to stop\n",
+			ntargets, ntargets > 1 ? "s" : "");
+	else if (!is_child)
+		fprintf(stderr, "leaktrace: tracing pid %d (python %s); Ctrl-C to stop\n", pid,
+			tgt->version);
 
 	t0 = last_live = mono_ns();
 	while (!exiting) {
@@ -1036,7 +1129,7 @@ int cmd_record(int argc, char **argv)
 		}
 		if (env.duration && now - t0 >= env.duration * 1e9)
 			break;
-		if (cons.target_exited || !process_alive(pid, is_child)) {
+		if (!env.all && (cons.target_exited || !process_alive(pid, is_child))) {
 			if (is_child && cons.target_exited)
 				waitpid(pid, &child_status, 0);
 			else if (is_child)
@@ -1086,7 +1179,7 @@ finish:
 		fprintf(stderr, "leaktrace: %llu executions (%llu incomplete), %llu calls, %llu lost events\n",
 			(unsigned long long)stats.execs, (unsigned long long)stats.incomplete_execs,
 			(unsigned long long)stats.calls, (unsigned long long)stats.lost_events);
-	if (!is_child && !process_alive(pid, false))
+	if (!is_child && !env.all && !process_alive(pid, false))
 		fprintf(stderr, "leaktrace: target pid %d exited\n", pid);
 cleanup:
 	if (release_fd >= 0)
@@ -1102,6 +1195,14 @@ cleanup:
 	if (out.rules)
 		lt_rules_free(out.rules);
 	u64map_free(&out.nstids);
+	{
+		uint64_t k;
+		void *v;
+
+		for (size_t i = 0; u64map_next(&out.procs, &i, &k, &v);)
+			free(v);
+		u64map_free(&out.procs);
+	}
 	detach_probes();
 	leaktrace_bpf__destroy(skel);
 	(void)child_status;

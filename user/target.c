@@ -3,16 +3,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "commands.h"
 #include "target.h"
 
 int py_mechanism = PY_MECH_AUTO;
+static bool quiet;	/* py_targets_system: reasons only with verbose */
 
 static const char *const type_syms[5] = {
 	"PyLong_Type", "PyBool_Type", "PyFloat_Type", "PyUnicode_Type", "_PyNone_Type",
 };
+
+#define say(...) do { if (!quiet) fprintf(stderr, __VA_ARGS__); } while (0)
 
 static int is_python_name(const char *path)
 {
@@ -32,11 +36,11 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	snprintf(t->shown, sizeof(t->shown), "%s", shown);
 	if (access(path, R_OK)) {
-		fprintf(stderr, "leaktrace: %s: %s\n", shown, strerror(errno));
+		say( "leaktrace: %s: %s\n", shown, strerror(errno));
 		return LT_EXIT_USAGE;
 	}
 	if (elf_build_id(path, t->build_id, sizeof(t->build_id))) {
-		fprintf(stderr, "leaktrace: %s is not an ELF file with a build-id; "
+		say( "leaktrace: %s is not an ELF file with a build-id; "
 				"name the python binary or libpython with --python\n", shown);
 		return LT_EXIT_USAGE;
 	}
@@ -58,7 +62,7 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 		snprintf(t->version, sizeof(t->version), "%s", mm[0] ? mm : "unknown");
 
 	if (mm[0] && strcmp(mm, "3.11")) {
-		fprintf(stderr, "leaktrace: python %s at %s: CPython %s is not supported yet "
+		say( "leaktrace: python %s at %s: CPython %s is not supported yet "
 				"(supported: 3.11, with USDT probes or with debug info at build time)\n",
 			t->version, shown, mm);
 		return LT_EXIT_USAGE;
@@ -67,12 +71,12 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	has_usdt = nprobes > 0 && !elf_usdt(path, "python", "function__return", &t->ret_note);
 	if (!t->build) {
 		if (has_usdt)
-			fprintf(stderr, "leaktrace: python %s at %s (build-id %s) is not in leaktrace's offset "
+			say( "leaktrace: python %s at %s (build-id %s) is not in leaktrace's offset "
 					"table; install its debug info (apt-get install python%s-dbg) and "
 					"rebuild leaktrace with make\n", t->version, shown, t->build_id,
 				mm[0] ? mm : "3");
 		else
-			fprintf(stderr, "leaktrace: python %s at %s has no USDT probes (built without "
+			say( "leaktrace: python %s at %s has no USDT probes (built without "
 					"--with-dtrace, as pyenv and python.org builds are) and its build "
 					"(build-id %s) is not in leaktrace's offset table; rebuild leaktrace "
 					"with make where this build's debug info is installed, or use a "
@@ -82,29 +86,29 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	}
 	t->use_sites = !has_usdt || py_mechanism == PY_MECH_SITES;
 	if (py_mechanism == PY_MECH_USDT && !has_usdt) {
-		fprintf(stderr, "leaktrace: python %s at %s has no USDT probes; drop --mechanism usdt\n",
+		say( "leaktrace: python %s at %s has no USDT probes; drop --mechanism usdt\n",
 			t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 	if (t->use_sites && t->build->nret < 3) {
-		fprintf(stderr, "leaktrace: python %s at %s has no USDT probes and no return sites in "
+		say( "leaktrace: python %s at %s has no USDT probes and no return sites in "
 				"the offset table; it cannot be traced\n", t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 	t->op_yield_value = py_op_yield_value(t->build->version);
 	if (t->op_yield_value < 0 || t->build->nresume < 1) {
-		fprintf(stderr, "leaktrace: python %s at %s: this CPython version is not supported yet "
+		say( "leaktrace: python %s at %s: this CPython version is not supported yet "
 				"(supported: 3.11)\n", t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 	if (elf_symbol(path, "_PyRuntime", &t->runtime) ||
 	    elf_symbol(path, "_Py_TrueStruct", &t->true_struct)) {
-		fprintf(stderr, "leaktrace: %s has no _PyRuntime symbol; is it really CPython?\n", shown);
+		say( "leaktrace: %s has no _PyRuntime symbol; is it really CPython?\n", shown);
 		return LT_EXIT_USAGE;
 	}
 	for (int i = 0; i < 5; i++) {
 		if (elf_symbol(path, type_syms[i], &t->types[i])) {
-			fprintf(stderr, "leaktrace: %s has no %s symbol\n", shown, type_syms[i]);
+			say( "leaktrace: %s has no %s symbol\n", shown, type_syms[i]);
 			return LT_EXIT_USAGE;
 		}
 	}
@@ -218,4 +222,75 @@ int resolve_command(const char *cmd, char *out, size_t n)
 	}
 	(void)n;
 	return -1;
+}
+
+static int add_system_target(struct py_target *t, int n, int max, const char *path,
+			     const char *shown, bool verbose)
+{
+	struct stat st, o;
+	int r;
+
+	if (n >= max || stat(path, &st))
+		return n;
+	for (int i = 0; i < n; i++)
+		if (!stat(t[i].path, &o) && o.st_dev == st.st_dev && o.st_ino == st.st_ino)
+			return n;
+	quiet = !verbose;
+	r = py_target_from_file(&t[n], path, shown);
+	quiet = false;
+	if (r)
+		return n;
+	if (n && memcmp(&t[n].build->off, &t[0].build->off, sizeof(t[0].build->off))) {
+		if (verbose)
+			fprintf(stderr, "leaktrace: %s: another struct layout than %s, skipped\n",
+				shown, t[0].shown);
+		return n;
+	}
+	if (verbose)
+		fprintf(stderr, "leaktrace: system-wide: python %s at %s\n", t[n].version, shown);
+	return n + 1;
+}
+
+int py_targets_system(struct py_target *t, int max, bool verbose)
+{
+	const struct py_build *b;
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	for (int i = 0; (b = py_build_at(i)); i++) {
+		char bid[80];
+
+		if (!access(b->source, R_OK) && !elf_build_id(b->source, bid, sizeof(bid)) &&
+		    !strcmp(bid, b->build_id))
+			n = add_system_target(t, n, max, b->source, b->source, verbose);
+	}
+	d = opendir("/proc");
+	while (d && (de = readdir(d))) {
+		char maps[300], line[PATH_MAX + 256], host[PATH_MAX + 64];
+		int pid = atoi(de->d_name);
+		FILE *f;
+
+		if (pid <= 0)
+			continue;
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+		f = fopen(maps, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			char *p = strchr(line, '/'), range[64];
+
+			if (!p || sscanf(line, "%63s", range) != 1)
+				continue;
+			p[strcspn(p, "\n")] = 0;
+			if (!is_python_name(p) || strstr(p, " (deleted)"))
+				continue;
+			host_path(host, sizeof(host), pid, range, p);
+			n = add_system_target(t, n, max, host, p, verbose);
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
 }

@@ -39,6 +39,14 @@ extern int py_mechanism;
 int py_target_from_file(struct py_target *t, const char *path, const char *shown);
 /* the same for a running process: its executable or a loaded libpython */
 int py_target_from_pid(struct py_target *t, int pid, const char *python_override);
+/*
+ * System-wide: every supported CPython file on the host (the table's own
+ * sources that exist, and the python executables or libpythons mapped by
+ * running processes, containers included), one entry per inode, all with
+ * the same struct layout as the first. Returns how many (0: none found,
+ * reasons printed with verbose).
+ */
+int py_targets_system(struct py_target *t, int max, bool verbose);
 /* resolve a command name through PATH (and a script's #! line) */
 int resolve_command(const char *cmd, char *out, size_t n);
 

@@ -92,6 +92,8 @@ struct lt_exec {
 	int64_t id;
 	int32_t pid, tid;
 	int32_t nspid, nstid;	/* pid/tid inside the target's pid namespace, 0 if same */
+	const char *cmdline;	/* system-wide recording: the process's command line */
+	const char *container;	/* system-wide recording: its cgroup when not the root one */
 	uint64_t start_ns;	/* CLOCK_MONOTONIC */
 	int64_t dur_ns;		/* -1 if absent */
 	bool complete;

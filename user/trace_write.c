@@ -252,6 +252,14 @@ int lt_writer_exec(struct lt_writer *w, const struct lt_exec *e)
 		jw_key(j, "nstid");
 		jw_int(j, e->nstid);
 	}
+	if (e->cmdline) {
+		jw_key(j, "cmdline");
+		jw_str(j, e->cmdline);
+	}
+	if (e->container) {
+		jw_key(j, "cgroup");
+		jw_str(j, e->container);
+	}
 	jw_key(j, "start_ns");
 	jw_uint(j, e->start_ns);
 	if (e->dur_ns >= 0) {

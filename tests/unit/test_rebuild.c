@@ -42,7 +42,7 @@ static uint64_t now;
 
 static void E(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t code)
 {
-	rb_entry(s, tid, now += 10, frame, code);
+	rb_entry(s, 0, tid, now += 10, frame, code);
 }
 
 static void R(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t prev, uint64_t code,

@@ -1,0 +1,69 @@
+"""record -a: every process of every supported CPython build on the host,
+including processes started after leaktrace, tagged with pid and command
+line; --comm keeps one command."""
+import json
+import os
+import subprocess
+import time
+
+import lt
+
+SCRIPT = """import sys, time
+time.sleep(0.8)
+def f(x):
+    return x * 2
+for i in range(3):
+    f(i)
+"""
+
+
+def run_all(d, *extra):
+    script = os.path.join(d, "sw.py")
+    with open(script, "w") as f:
+        f.write(SCRIPT)
+    alt = os.path.join(d, "pyalt")  # same binary, another comm
+    os.symlink(lt.PY, alt)
+    pythons = [lt.PY, alt]
+    pyenv = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+    if os.path.exists(pyenv):
+        pythons.append(pyenv)
+    out = os.path.join(d, "all.jsonl")
+    lp = subprocess.Popen([lt.LEAKTRACE, "record", "-a", "--root", "f", "-o", out] + list(extra),
+                          stderr=subprocess.PIPE, text=True)
+    err = ""
+    while "system-wide" not in err:
+        line = lp.stderr.readline()
+        assert line, "leaktrace ended early: " + err
+        err += line
+    procs = [subprocess.Popen([py, script]) for py in pythons]
+    for p in procs:
+        assert p.wait(timeout=60) == 0
+    time.sleep(0.3)
+    lp.send_signal(2)
+    _, rest = lp.communicate(timeout=30)
+    assert lp.returncode == 0, err + rest
+    ex = [json.loads(l) for l in open(out) if '"exec"' in l]
+    return {p.pid: py for p, py in zip(procs, pythons)}, ex
+
+
+@lt.test
+def processes_started_later_are_traced():
+    lt.need_root()
+    pids, ex = run_all(lt.tmpdir())
+    for pid, py in pids.items():
+        mine = [e for e in ex if e["pid"] == pid]
+        assert [e["root"]["ret"]["value"] for e in mine] == [0, 2, 4], (py, mine)
+        assert all(e["complete"] and e["cmdline"].endswith("sw.py") for e in mine), mine
+
+
+@lt.test
+def comm_filter():
+    lt.need_root()
+    pids, ex = run_all(lt.tmpdir(), "--comm", "pyalt")
+    seen = {e["pid"] for e in ex}
+    want = {pid for pid, py in pids.items() if py.endswith("pyalt")}
+    assert seen == want, (seen, pids)
+
+
+if __name__ == "__main__":
+    lt.main()
