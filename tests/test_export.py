@@ -304,6 +304,24 @@ def export_json_summary():
 
 
 @lt.test
+def import_paper_json_summary():
+    d = lt.tmpdir()
+    E, E2 = ltgen.make_sets(d, 4, 5, seed=3)
+    ltgen.write_paper_dir(os.path.join(d, "P"), E, "return")
+    ltgen.write_paper_dir(os.path.join(d, "Q"), E2, "time")
+    out = os.path.join(d, "t.jsonl")
+    s = json.loads(lt.leaktrace("import-paper", os.path.join(d, "P"), os.path.join(d, "Q"), "-o", out,
+                                "--format", "json").stdout)
+    calls = sum(len(list(ltgen.walk(r))) - 1 for r in E + E2)
+    assert s == {"output": out, "inputs": [os.path.join(d, "P"), os.path.join(d, "Q")],
+                 "executions": 9, "calls": calls}, (s, calls)
+    p = lt.leaktrace("import-paper", os.path.join(d, "P"), "-o", "-", "-j", check=False)
+    assert p.returncode == 2 and len(p.stderr.splitlines()) == 1, p.stderr
+    p = lt.leaktrace("import-paper", os.path.join(d, "P"), "-o", out, "--format", "xml", check=False)
+    assert p.returncode == 2 and len(p.stderr.splitlines()) == 1, p.stderr
+
+
+@lt.test
 def export_bad_input():
     d = lt.tmpdir()
     bad = os.path.join(d, "bad.jsonl")

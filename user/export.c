@@ -20,24 +20,38 @@ int cmd_import_paper(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *out = NULL;
+	bool json = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:jh", opts, NULL)) != -1) {
 		if (c == 'o') {
 			out = optarg;
+		} else if (c == 'j' || (c == 'f' && !strcmp(optarg, "json"))) {
+			json = true;
+		} else if (c == 'f' && !strcmp(optarg, "human")) {
+			json = false;
+		} else if (c == 'f') {
+			fprintf(stderr, "leaktrace: --format: '%s' is not human or json\n", optarg);
+			return LT_EXIT_USAGE;
 		} else {
-			fprintf(c == 'h' ? stdout : stderr, "Usage: leaktrace import-paper DIR... -o TRACE\n"
+			fprintf(c == 'h' ? stdout : stderr, "Usage: leaktrace import-paper DIR... -o TRACE [--format human|json]\n"
 				"  Converts directories of the paper's JSON traces (one execution per file)\n"
-				"  into one leaktrace trace (.gz suffix = gzip, '-' = stdout).\n");
+				"  into one leaktrace trace (.gz suffix = gzip, '-' = stdout).\n"
+				"  --format json (-j): the summary as one JSON object on stdout\n");
 			return c == 'h' ? 0 : LT_EXIT_USAGE;
 		}
 	}
 	if (!out || optind >= argc) {
 		fprintf(stderr, "leaktrace: import-paper needs at least one DIR and -o TRACE\n");
+		return LT_EXIT_USAGE;
+	}
+	if (json && !strcmp(out, "-")) {
+		fprintf(stderr, "leaktrace: --format json prints the summary on stdout; it cannot be combined with -o -\n");
 		return LT_EXIT_USAGE;
 	}
 	/* check every input before creating the output */
@@ -94,6 +108,26 @@ int cmd_import_paper(int argc, char **argv)
 		rc = LT_EXIT_FAIL;
 	if (rc && strcmp(out, "-"))
 		unlink(out);	/* no half-written trace */
+	else if (!rc && json) {
+		struct jw j;
+		jw_init(&j);
+		jw_obj(&j);
+		jw_key(&j, "output");
+		jw_str(&j, out);
+		jw_key(&j, "inputs");
+		jw_arr(&j);
+		for (int i = optind; i < argc; i++)
+			jw_str(&j, argv[i]);
+		jw_arr_end(&j);
+		jw_key(&j, "executions");
+		jw_uint(&j, s.execs);
+		jw_key(&j, "calls");
+		jw_uint(&j, s.calls);
+		jw_obj_end(&j);
+		jw_raw(&j, "\n", 1);
+		fwrite(j.buf, 1, j.len, stdout);
+		jw_free(&j);
+	}
 	else if (!rc)
 		fprintf(stderr, "leaktrace: %s: %llu executions, %llu calls\n", out,
 			(unsigned long long)s.execs, (unsigned long long)s.calls);
