@@ -489,9 +489,17 @@ static double median_ms(const int64_t *v, size_t n)
  * adversarial red, dashed medians */
 static void svg_hist(struct buf *b, const struct tkey *t, size_t n, size_t m)
 {
-	const int W = 560, H = 200, L = 52, R = 12, T = 12, B = 40;
+	const int W = 560, H = 226, L = 52, R = 12, T = 38, B = 40;
 	const size_t tot[2] = { n, m };
-	int64_t maxns = t->all[0][n - 1] > t->all[1][m - 1] ? t->all[0][n - 1] : t->all[1][m - 1];
+	/* x range up to the larger 99th percentile: a few slow first calls
+	 * (imports, warm-up) would squash everything else; they go to the
+	 * last bin and are counted in a note */
+	int64_t p99[2] = { t->all[0][(size_t)(0.99 * (double)(n - 1))], t->all[1][(size_t)(0.99 * (double)(m - 1))] };
+	int64_t maxns = p99[0] > p99[1] ? p99[0] : p99[1];
+	int64_t top = t->all[0][n - 1] > t->all[1][m - 1] ? t->all[0][n - 1] : t->all[1][m - 1];
+	if (maxns <= (t->all[0][0] < t->all[1][0] ? t->all[0][0] : t->all[1][0]))
+		maxns = top;
+	size_t beyond = 0;
 	/* unit: ms, or us when every duration is below 1 ms */
 	double div = maxns >= 1000000 ? 1e6 : 1e3;
 	const char *unit = div == 1e6 ? "ms" : "\u00b5s";
@@ -510,6 +518,7 @@ static void svg_hist(struct buf *b, const struct tkey *t, size_t n, size_t m)
 	for (int s = 0; s < 2; s++) {
 		for (size_t i = 0; i < tot[s]; i++) {
 			int k = (int)(((double)t->all[s][i] / div - lo) / bw);
+			beyond += (double)t->all[s][i] / div > hi;
 			k = k < 0 ? 0 : k >= HIST_BINS ? HIST_BINS - 1 : k;
 			frac[s][k] += 1.0 / (double)tot[s];
 		}
@@ -548,13 +557,16 @@ static void svg_hist(struct buf *b, const struct tkey *t, size_t n, size_t m)
 		bf(b, "<text x=\"%d\" y=\"%.1f\" font-size=\"10.5\" text-anchor=\"end\" fill=\"#3b444e\">%.0f%%</text>", L - 6,
 		   Y(f) + 3.5, f * 100);
 	}
+	if (beyond)
+		bf(b, "<text x=\"%.0f\" y=\"%d\" font-size=\"10.5\" text-anchor=\"end\" fill=\"#5b6572\">%zu above %g %s "
+		      "(max %.3g) in the last bin</text>", L + pw - 4, T + 14, beyond, hi, unit, (double)top / div);
 	/* legend */
 	bf(b, "<rect x=\"%.0f\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\" fill-opacity=\"0.6\"/>"
-	      "<text x=\"%.0f\" y=\"%d\" font-size=\"11\" fill=\"#1d2228\">clean E (%zu), median %.3f ms</text>",
-	   L + pw - 215, T + 6, fill[0], L + pw - 200, T + 15, n, median_ms(t->all[0], n));
+	      "<text x=\"%.0f\" y=\"%d\" font-size=\"11\" fill=\"#1d2228\">clean E (%zu), median %.4g %s</text>",
+	   (double)L, 4, fill[0], (double)L + 15, 13, n, median_ms(t->all[0], n) * 1e6 / div, unit);
 	bf(b, "<rect x=\"%.0f\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\" fill-opacity=\"0.6\"/>"
-	      "<text x=\"%.0f\" y=\"%d\" font-size=\"11\" fill=\"#1d2228\">adversarial E' (%zu), median %.3f ms</text>",
-	   L + pw - 215, T + 22, fill[1], L + pw - 200, T + 31, m, median_ms(t->all[1], m));
+	      "<text x=\"%.0f\" y=\"%d\" font-size=\"11\" fill=\"#1d2228\">adversarial E' (%zu), median %.4g %s</text>",
+	   (double)L, 20, fill[1], (double)L + 15, 29, m, median_ms(t->all[1], m) * 1e6 / div, unit);
 	bs(b, "</svg>");
 #undef X
 #undef Y
