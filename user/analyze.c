@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "json.h"
 #include "observe.h"
+#include "report.h"
 #include "sets.h"
 #include "trace.h"
 
@@ -26,6 +27,8 @@ static void usage(FILE *f)
 		"  --time-threshold-ms X  time differences above X ms count (default 50)\n"
 		"  --format human|json    output format (default human); -j = --format json\n"
 		"  --rules-out FILE       write D_IF as a rules file for 'leaktrace detect'\n"
+		"  --report FILE.html     also write a self-contained HTML report (reads the\n"
+		"                         inputs a second time for Table I and the time plots)\n"
 		"  --min-support P        also: elements in >= P of E' and <= 1-P of E\n"
 		"  --both-directions      also: elements in all of E and in no E'\n"
 		"  --auc                  also: Mann-Whitney AUC of durations per key (time)\n"
@@ -253,7 +256,7 @@ static void time_rule(const struct lt_elem_out *e, const char **kind, double *ms
 	}
 }
 
-static int write_rules(const char *path, const struct lt_obs_result *res, unsigned mask, int keykind)
+int lt_analyze_write_rules(const char *path, const struct lt_obs_result *res, unsigned mask, int keykind)
 {
 	struct jw j;
 	jw_init(&j);
@@ -344,13 +347,14 @@ int cmd_analyze(int argc, char **argv)
 		{ "auc", no_argument, NULL, 'a' },
 		{ "list-all", no_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "report", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct lt_sets_opts so = { .keykind = LT_KEY_NAME, .obs_mask = 7 };
 	double thr_ms = 50;
 	bool json = false, quiet = false;
-	const char *rules_out = NULL;
+	const char *rules_out = NULL, *report = NULL;
 	int c;
 	char *end;
 
@@ -410,6 +414,9 @@ int cmd_analyze(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'R':
+			report = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -426,6 +433,10 @@ int cmd_analyze(int argc, char **argv)
 	const char *clean = argv[optind], *adv = argv[optind + 1];
 	if (!strcmp(clean, "-") && !strcmp(adv, "-")) {
 		fprintf(stderr, "leaktrace: only one of CLEAN and ADV can be '-' (stdin)\n");
+		return LT_EXIT_USAGE;
+	}
+	if (report && (!strcmp(clean, "-") || !strcmp(adv, "-"))) {
+		fprintf(stderr, "leaktrace: --report reads the inputs twice; give files or directories, not '-'\n");
 		return LT_EXIT_USAGE;
 	}
 	/* integer ns: for integer d, d > X  <=>  d > floor(X) */
@@ -548,7 +559,12 @@ int cmd_analyze(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (rules_out)
-		rc = write_rules(rules_out, res, so.obs_mask, so.keykind);
+		rc = lt_analyze_write_rules(rules_out, res, so.obs_mask, so.keykind);
+	if (report && !rc) {	/* report.c */
+		struct lt_report_in ri = { .clean = clean, .adv = adv, .so = &so, .thr_ms = thr_ms, .n = n, .m = m,
+					   .skipped = { skipped[0], skipped[1] }, .res = res };
+		rc = lt_report_write(report, &ri);
+	}
 	lt_obs_result_free(res);
 	lt_sets_free(s);
 	return rc;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* leaktrace import-paper and export --format paper (SPEC 2, the paper's format). */
+/* leaktrace import-paper and export --format paper|chrome|folded (SPEC 2;
+ * layout rules of chrome and folded in docs/REPORT.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -9,32 +10,48 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "commands.h"
+#include "hmap.h"
 #include "json.h"
 #include "observe.h"
 #include "trace.h"
+#include "u64map.h"
 
 int cmd_import_paper(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *out = NULL;
+	bool json = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:jh", opts, NULL)) != -1) {
 		if (c == 'o') {
 			out = optarg;
+		} else if (c == 'j' || (c == 'f' && !strcmp(optarg, "json"))) {
+			json = true;
+		} else if (c == 'f' && !strcmp(optarg, "human")) {
+			json = false;
+		} else if (c == 'f') {
+			fprintf(stderr, "leaktrace: --format: '%s' is not human or json\n", optarg);
+			return LT_EXIT_USAGE;
 		} else {
-			fprintf(c == 'h' ? stdout : stderr, "Usage: leaktrace import-paper DIR... -o TRACE\n"
+			fprintf(c == 'h' ? stdout : stderr, "Usage: leaktrace import-paper DIR... -o TRACE [--format human|json]\n"
 				"  Converts directories of the paper's JSON traces (one execution per file)\n"
-				"  into one leaktrace trace (.gz suffix = gzip, '-' = stdout).\n");
+				"  into one leaktrace trace (.gz suffix = gzip, '-' = stdout).\n"
+				"  --format json (-j): the summary as one JSON object on stdout\n");
 			return c == 'h' ? 0 : LT_EXIT_USAGE;
 		}
 	}
 	if (!out || optind >= argc) {
 		fprintf(stderr, "leaktrace: import-paper needs at least one DIR and -o TRACE\n");
+		return LT_EXIT_USAGE;
+	}
+	if (json && !strcmp(out, "-")) {
+		fprintf(stderr, "leaktrace: --format json prints the summary on stdout; it cannot be combined with -o -\n");
 		return LT_EXIT_USAGE;
 	}
 	/* check every input before creating the output */
@@ -91,6 +108,26 @@ int cmd_import_paper(int argc, char **argv)
 		rc = LT_EXIT_FAIL;
 	if (rc && strcmp(out, "-"))
 		unlink(out);	/* no half-written trace */
+	else if (!rc && json) {
+		struct jw j;
+		jw_init(&j);
+		jw_obj(&j);
+		jw_key(&j, "output");
+		jw_str(&j, out);
+		jw_key(&j, "inputs");
+		jw_arr(&j);
+		for (int i = optind; i < argc; i++)
+			jw_str(&j, argv[i]);
+		jw_arr_end(&j);
+		jw_key(&j, "executions");
+		jw_uint(&j, s.execs);
+		jw_key(&j, "calls");
+		jw_uint(&j, s.calls);
+		jw_obj_end(&j);
+		jw_raw(&j, "\n", 1);
+		fwrite(j.buf, 1, j.len, stdout);
+		jw_free(&j);
+	}
 	else if (!rc)
 		fprintf(stderr, "leaktrace: %s: %llu executions, %llu calls\n", out,
 			(unsigned long long)s.execs, (unsigned long long)s.calls);
@@ -155,7 +192,13 @@ static void paper_exec(struct jw *j, const struct lt_exec *e, bool time)
 	jw_raw(j, "\n", 1);
 }
 
-static int export_paper(const char *in, const char *dir, bool time)
+/* what an export wrote, for the summary line (or -j) */
+struct export_sum {
+	size_t execs, skipped, items, tracks;
+	const char *items_name;	/* "events", "stacks", "files" */
+};
+
+static int export_paper(const char *in, const char *dir, bool time, struct export_sum *sum)
 {
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		fprintf(stderr, "leaktrace: %s: cannot create directory: %s\n", dir, strerror(errno));
@@ -200,11 +243,546 @@ static int export_paper(const char *in, const char *dir, bool time)
 		rc = LT_EXIT_USAGE;
 	lt_reader_close(r);
 	jw_free(&j);
-	if (!rc)
-		fprintf(stderr, "leaktrace: %s: %zu executions written%s", dir, written, skipped ? "" : "\n");
-	if (!rc && skipped)
-		fprintf(stderr, ", %zu incomplete skipped\n", skipped);
+	sum->execs = sum->items = written;
+	sum->skipped = skipped;
+	sum->items_name = "files";
 	return rc;
+}
+
+
+/* ---- shared by chrome and folded --------------------------------------- */
+
+static FILE *open_out(const char *path)
+{
+	if (!strcmp(path, "-"))
+		return stdout;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "leaktrace: %s: cannot write: %s\n", path, strerror(errno));
+	return f;
+}
+
+static int close_out(FILE *f, const char *path, int rc)
+{
+	int bad = ferror(f);
+	if (f == stdout)
+		bad |= fflush(f) != 0;
+	else
+		bad |= fclose(f) != 0;
+	if (bad && !rc) {
+		fprintf(stderr, "leaktrace: %s: write failed\n", path);
+		rc = LT_EXIT_FAIL;
+	}
+	if (rc && strcmp(path, "-"))
+		unlink(path);	/* no half-written output */
+	return rc;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		fprintf(stderr, "leaktrace: out of memory\n");
+		exit(LT_EXIT_FAIL);
+	}
+	return p;
+}
+
+/* ---- chrome: Trace Event Format ---------------------------------------- */
+/*
+ * Layout (the trace has durations but no start time per call):
+ *  - span(n) = max(dur_ns, sum of the children's spans); a node without
+ *    dur_ns (synthetic roots, the paper's return files) gets the children's
+ *    sum, a leaf without dur_ns 1 us. So children always fit in the parent.
+ *  - the root starts at the execution's start_ns; children follow in call
+ *    order with the parent's unaccounted time (span - children) spread in
+ *    equal gaps before, between and after them.
+ *  - an execution that has no start_ns, or would start before the previous
+ *    one on its pid/tid ended, starts where that one ended.
+ * args carry the real dur_ns when the span differs from it.
+ */
+struct layout {
+	const struct lt_node **n;
+	int64_t *span, *kids, *start, *cursor, *gap;
+	uint32_t *parent;
+	size_t cap;
+};
+
+#define NO_DUR_LEAF_NS 1000
+
+static void layout_grow(struct layout *l, size_t need)
+{
+	if (need <= l->cap)
+		return;
+	size_t c = l->cap ? l->cap : 1024;
+	while (c < need)
+		c *= 2;
+	l->n = xrealloc(l->n, c * sizeof(*l->n));
+	l->span = xrealloc(l->span, c * sizeof(int64_t));
+	l->kids = xrealloc(l->kids, c * sizeof(int64_t));
+	l->start = xrealloc(l->start, c * sizeof(int64_t));
+	l->cursor = xrealloc(l->cursor, c * sizeof(int64_t));
+	l->gap = xrealloc(l->gap, c * sizeof(int64_t));
+	l->parent = xrealloc(l->parent, c * sizeof(uint32_t));
+	l->cap = c;
+}
+
+static void layout_free(struct layout *l)
+{
+	free(l->n);
+	free(l->span);
+	free(l->kids);
+	free(l->start);
+	free(l->cursor);
+	free(l->gap);
+	free(l->parent);
+}
+
+/* pre-order array with parent indexes; returns the number of nodes */
+static size_t layout_exec(struct layout *l, const struct lt_exec *e, int64_t t0)
+{
+	size_t cnt = 0;
+	for (const struct lt_node *x = e->root; x; x = lt_node_preorder_next(e->root, x)) {
+		layout_grow(l, cnt + 1);
+		uint32_t par = UINT32_MAX;
+		if (x->parent) {	/* walk up the pre-order from the previous node */
+			par = (uint32_t)cnt - 1;
+			while (l->n[par] != x->parent)
+				par = l->parent[par];
+		}
+		l->n[cnt] = x;
+		l->parent[cnt] = par;
+		l->kids[cnt] = 0;
+		cnt++;
+	}
+	/* spans bottom-up: reverse pre-order sees children before parents */
+	for (size_t i = cnt; i-- > 0;) {
+		const struct lt_node *x = l->n[i];
+		int64_t d = x->dur_ns;
+		if (!x->parent && d < 0)
+			d = e->dur_ns;
+		if (d < 0)
+			d = x->first ? 0 : NO_DUR_LEAF_NS;
+		l->span[i] = d > l->kids[i] ? d : l->kids[i];
+		if (l->parent[i] != UINT32_MAX)
+			l->kids[l->parent[i]] += l->span[i];
+	}
+	/* starts top-down */
+	for (size_t i = 0; i < cnt; i++) {
+		const struct lt_node *x = l->n[i];
+		if (l->parent[i] == UINT32_MAX) {
+			l->start[i] = t0;
+		} else {
+			uint32_t p = l->parent[i];
+			l->start[i] = l->cursor[p];
+			l->cursor[p] += l->span[i] + l->gap[p];
+		}
+		if (x->first) {
+			l->gap[i] = (l->span[i] - l->kids[i]) / (int64_t)(x->ncalls + 1);
+			l->cursor[i] = l->start[i] + l->gap[i];
+		}
+	}
+	return cnt;
+}
+
+/* microseconds with ns precision: whole numbers as integers, else the
+ * shortest double that reads back as ns/1000 (exact to the ns) */
+static void jw_us(struct jw *j, int64_t ns)
+{
+	if (ns % 1000 == 0)
+		jw_int(j, ns / 1000);
+	else
+		jw_double(j, (double)ns / 1000.0);
+}
+
+/* RET as one readable string: "int:100", "NoneType", "<raise>" */
+static void jw_ret_text(struct jw *j, const struct lt_value *v)
+{
+	const char *el = lt_value_elem(v);
+	if (el)
+		jw_strn(j, el, lt_intern_len(el));
+	else if (v->kind == LT_V_BIGINT || v->kind == LT_V_HASH)
+		jw_str(j, v->s ? v->s : v->type);
+	else
+		jw_str(j, v->type ? v->type : "?");
+}
+
+struct track {
+	int64_t end;
+};
+
+static uint64_t track_key(int32_t pid, int32_t tid)
+{
+	return (((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid) + 1;
+}
+
+static void chrome_meta(struct jw *j, const char *what, int32_t pid, int32_t tid, const char *name)
+{
+	jw_obj(j);
+	jw_key(j, "name");
+	jw_str(j, what);
+	jw_key(j, "ph");
+	jw_str(j, "M");
+	jw_key(j, "pid");
+	jw_int(j, pid);
+	jw_key(j, "tid");
+	jw_int(j, tid);
+	jw_key(j, "args");
+	jw_obj(j);
+	jw_key(j, "name");
+	jw_str(j, name);
+	jw_obj_end(j);
+	jw_obj_end(j);
+}
+
+static void chrome_process_name(struct jw *j, const struct lt_header *h, int32_t pid)
+{
+	char name[256];
+	const char *prog = NULL;
+	if (h && h->argc > 0) {
+		/* the script when argv is "python3.11 script.py ..." */
+		prog = h->argv[0];
+		if (h->argc > 1 && strstr(prog, "python"))
+			prog = h->argv[1];
+		const char *sl = strrchr(prog, '/');
+		prog = sl ? sl + 1 : prog;
+	}
+	if (prog)
+		snprintf(name, sizeof(name), "%s (pid %d)", prog, pid);
+	else
+		snprintf(name, sizeof(name), "pid %d", pid);
+	chrome_meta(j, "process_name", pid, 0, name);
+}
+
+static void chrome_event(struct jw *j, const struct lt_exec *e, const struct layout *l, size_t i)
+{
+	const struct lt_node *x = l->n[i];
+	jw_obj(j);
+	jw_key(j, "name");
+	jw_str(j, x->fn);
+	jw_key(j, "cat");
+	jw_str(j, lt_node_synthetic_root(x) ? "execution" : "python");
+	jw_key(j, "ph");
+	jw_str(j, "X");
+	jw_key(j, "ts");
+	jw_us(j, l->start[i]);
+	jw_key(j, "dur");
+	jw_us(j, l->span[i]);
+	jw_key(j, "pid");
+	jw_int(j, e->pid);
+	jw_key(j, "tid");
+	jw_int(j, e->tid);
+	jw_key(j, "args");
+	jw_obj(j);
+	if (x->file) {
+		jw_key(j, "file");
+		jw_str(j, x->file);
+	}
+	if (x->line >= 0) {
+		jw_key(j, "line");
+		jw_int(j, x->line);
+	}
+	if (x->has_ret) {
+		jw_key(j, "ret");
+		jw_ret_text(j, &x->ret);
+		if (x->ret.yield) {
+			jw_key(j, "yield");
+			jw_bool(j, true);
+		}
+	}
+	if (x->args) {
+		jw_key(j, "args");
+		jw_arr(j);
+		for (uint32_t k = 0; k < x->nargs; k++)
+			jw_ret_text(j, &x->args[k]);
+		jw_arr_end(j);
+	}
+	if (x->dur_ns >= 0 && x->dur_ns != l->span[i]) {	/* the span was widened */
+		jw_key(j, "dur_ns");
+		jw_int(j, x->dur_ns);
+	}
+	if (x->truncated_calls) {
+		jw_key(j, "truncated_calls");
+		jw_uint(j, x->truncated_calls);
+	}
+	if (!x->parent) {
+		jw_key(j, "exec");
+		jw_int(j, e->id);
+		if (!e->complete) {
+			jw_key(j, "complete");
+			jw_bool(j, false);
+		}
+	}
+	jw_obj_end(j);
+	jw_obj_end(j);
+}
+
+static int export_chrome(const char *in, const char *out, struct export_sum *sum)
+{
+	struct lt_reader *r = lt_reader_open(in);
+	if (!r)
+		return LT_EXIT_USAGE;
+	FILE *f = open_out(out);
+	if (!f) {
+		lt_reader_close(r);
+		return LT_EXIT_FAIL;
+	}
+	struct jw j;
+	jw_init(&j);
+	struct layout l = { 0 };
+	struct u64map tracks = { 0 }, procs = { 0 };
+	struct lt_exec *e;
+	int n, rc = 0;
+	jw_obj(&j);
+	jw_key(&j, "traceEvents");
+	jw_arr(&j);
+	while ((n = lt_reader_next(r, &e)) == 1) {
+		if (!e->root) {
+			lt_exec_free(e);
+			continue;
+		}
+		if (!u64map_get(&procs, track_key(e->pid, 0))) {
+			u64map_put(&procs, track_key(e->pid, 0), &procs);
+			chrome_process_name(&j, lt_reader_header(r), e->pid);
+		}
+		struct track *t = u64map_get(&tracks, track_key(e->pid, e->tid));
+		if (!t) {
+			t = xrealloc(NULL, sizeof(*t));
+			t->end = 0;
+			u64map_put(&tracks, track_key(e->pid, e->tid), t);
+			char name[64];
+			snprintf(name, sizeof(name), "tid %d", e->tid);
+			chrome_meta(&j, "thread_name", e->pid, e->tid, name);
+			sum->tracks++;
+		}
+		int64_t t0 = (int64_t)e->start_ns;
+		if (!e->start_ns || e->start_ns > INT64_MAX || t0 < t->end)
+			t0 = t->end;
+		size_t cnt = layout_exec(&l, e, t0);
+		for (size_t i = 0; i < cnt; i++)
+			chrome_event(&j, e, &l, i);
+		t->end = t0 + l.span[0];
+		sum->items += cnt;
+		sum->execs++;
+		sum->skipped += !e->complete;	/* shown, counted as incomplete */
+		lt_exec_free(e);
+		if (fwrite(j.buf, 1, j.len, f) != j.len) {
+			rc = LT_EXIT_FAIL;
+			break;
+		}
+		j.len = 0;	/* keep the writer's nesting state, drop the text */
+	}
+	if (n < 0)
+		rc = LT_EXIT_USAGE;
+	if (!rc) {
+		jw_arr_end(&j);
+		jw_key(&j, "displayTimeUnit");
+		jw_str(&j, "ns");
+		jw_key(&j, "otherData");
+		jw_obj(&j);
+		jw_key(&j, "tool");
+		jw_str(&j, "leaktrace");
+		jw_key(&j, "source");
+		jw_str(&j, in);
+		jw_obj_end(&j);
+		jw_obj_end(&j);
+		jw_raw(&j, "\n", 1);
+		if (fwrite(j.buf, 1, j.len, f) != j.len)
+			rc = LT_EXIT_FAIL;
+	}
+	sum->items_name = "events";
+	size_t it = 0;
+	uint64_t k;
+	void *v;
+	while (u64map_next(&tracks, &it, &k, &v))
+		free(v);
+	u64map_free(&tracks);
+	u64map_free(&procs);
+	layout_free(&l);
+	jw_free(&j);
+	lt_reader_close(r);
+	return close_out(f, out, rc);
+}
+
+/* ---- folded stacks ------------------------------------------------------ */
+/*
+ * One line per unique stack, "root;child;grandchild WEIGHT", frames are the
+ * qualified names. --folded-weight calls (default): WEIGHT = calls whose
+ * stack is exactly this one (so the lines add up to the number of calls and
+ * a frame's total is its inclusive call count); time: self time in ns
+ * (dur_ns minus the children's dur_ns, 0 when absent). Stacks are merged
+ * over all executions in a trie (memory grows with unique stacks only);
+ * lines with weight 0 (synthetic roots, calls without dur_ns in time mode)
+ * are left out.
+ */
+struct fnode {
+	const char *fn;
+	uint32_t parent, first, last, next;
+	uint64_t w;
+};
+
+struct folded {
+	struct fnode *v;
+	size_t n, cap;
+	struct hmap idx;	/* (fn, parent+1) -> index+1 */
+};
+
+#define F_NONE UINT32_MAX
+
+static uint32_t folded_child(struct folded *fo, uint32_t parent, const char *fn)
+{
+	struct hent *h = hmap_slot(&fo->idx, (uint64_t)(uintptr_t)fn, (uint64_t)parent + 1);
+	if (h->k1)
+		return (uint32_t)((uintptr_t)h->v - 1);
+	if (fo->n == fo->cap) {
+		fo->cap = fo->cap ? fo->cap * 2 : 1024;
+		fo->v = xrealloc(fo->v, fo->cap * sizeof(*fo->v));
+	}
+	uint32_t i = (uint32_t)fo->n++;
+	fo->v[i] = (struct fnode){ fn, parent, F_NONE, F_NONE, F_NONE, 0 };
+	if (parent != F_NONE) {
+		struct fnode *p = &fo->v[parent];
+		if (p->last == F_NONE)
+			p->first = i;
+		else
+			fo->v[p->last].next = i;
+		p->last = i;
+	}
+	hmap_put(&fo->idx, h, (uint64_t)(uintptr_t)fn, (uint64_t)parent + 1, (void *)(uintptr_t)(i + 1));
+	return i;
+}
+
+/* frame text: ';' separates frames and the last ' ' the weight */
+static void folded_frame(char **buf, size_t *len, size_t *cap, const char *fn)
+{
+	size_t n = strlen(fn);
+	if (*len + n + 2 > *cap) {
+		*cap = (*len + n + 2) * 2;
+		*buf = xrealloc(*buf, *cap);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = fn[i];
+		(*buf)[(*len)++] = c == ';' ? ':' : (c == ' ' || c == '\n' || c == '\t') ? '_' : c;
+	}
+}
+
+static int export_folded(const char *in, const char *out, bool time, struct export_sum *sum)
+{
+	struct lt_reader *r = lt_reader_open(in);
+	if (!r)
+		return LT_EXIT_USAGE;
+	struct folded fo = { 0 };
+	struct lt_exec *e;
+	int n, rc = 0;
+	/* ancestor stack of (node, trie index) */
+	const struct lt_node **sn = NULL;
+	uint32_t *si = NULL;
+	size_t scap = 0;
+	while ((n = lt_reader_next(r, &e)) == 1) {
+		size_t sp = 0;
+		for (const struct lt_node *x = e->root; x; x = lt_node_preorder_next(e->root, x)) {
+			while (sp && sn[sp - 1] != x->parent)
+				sp--;
+			uint32_t t = folded_child(&fo, sp ? si[sp - 1] : F_NONE, x->fn);
+			if (sp == scap) {
+				scap = scap ? scap * 2 : 256;
+				sn = xrealloc(sn, scap * sizeof(*sn));
+				si = xrealloc(si, scap * sizeof(*si));
+			}
+			sn[sp] = x;
+			si[sp++] = t;
+			if (lt_node_synthetic_root(x))
+				continue;
+			if (!time) {
+				fo.v[t].w++;
+			} else if (x->dur_ns >= 0) {
+				int64_t self = x->dur_ns;
+				for (const struct lt_node *c = x->first; c; c = c->next)
+					if (c->dur_ns > 0)
+						self -= c->dur_ns;
+				if (self > 0)
+					fo.v[t].w += (uint64_t)self;
+			}
+		}
+		sum->execs++;
+		sum->skipped += !e->complete;
+		lt_exec_free(e);
+	}
+	free(sn);
+	free(si);
+	lt_reader_close(r);
+	if (n < 0) {
+		rc = LT_EXIT_USAGE;
+		goto out;
+	}
+	FILE *f = open_out(out);
+	if (!f) {
+		rc = LT_EXIT_FAIL;
+		goto out;
+	}
+	/* depth-first over the trie; lens[d] = text length before frame d */
+	char *buf = NULL;
+	size_t len = 0, cap = 0, *lens = NULL, lcap = 0, d = 0;
+	for (uint32_t root = 0; root < fo.n; root++) {
+		if (fo.v[root].parent != F_NONE)
+			continue;
+		uint32_t t = root;
+		d = 0;
+		len = 0;
+		while (t != F_NONE) {
+			if (d == lcap) {
+				lcap = lcap ? lcap * 2 : 256;
+				lens = xrealloc(lens, lcap * sizeof(*lens));
+			}
+			lens[d] = len;
+			if (d)
+				buf[len++] = ';';
+			folded_frame(&buf, &len, &cap, fo.v[t].fn);
+			if (fo.v[t].w) {
+				fwrite(buf, 1, len, f);
+				fprintf(f, " %llu\n", (unsigned long long)fo.v[t].w);
+				sum->items++;
+			}
+			if (fo.v[t].first != F_NONE) {
+				t = fo.v[t].first;
+				d++;
+				continue;
+			}
+			/* next sibling, or climb */
+			while (t != F_NONE && fo.v[t].next == F_NONE && t != root) {
+				t = fo.v[t].parent;
+				d--;
+			}
+			if (t == root)
+				break;
+			t = fo.v[t].next;
+			len = lens[d];
+		}
+	}
+	free(buf);
+	free(lens);
+	rc = close_out(f, out, 0);
+out:
+	sum->items_name = "stacks";
+	free(fo.v);
+	hmap_free(&fo.idx);
+	return rc;
+}
+
+/* ---- leaktrace export ---------------------------------------------------- */
+
+static void export_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: leaktrace export --format chrome|folded|paper TRACE -o OUT [options]\n"
+		"  chrome  Trace Event Format JSON (Perfetto UI, chrome://tracing): a track per\n"
+		"          pid/tid, a complete event per call with file, line and return value\n"
+		"  folded  'root;child;leaf WEIGHT' lines (flamegraph.pl, speedscope)\n"
+		"  paper   OUT is a directory: OUT/<id>.json per complete execution\n"
+		"  --folded-weight calls|time  calls per stack (default) or self time in ns\n"
+		"  --paper-variant return|time the paper's return-value or cost-time files\n"
+		"  -j, --json                  summary as one JSON object on stdout\n"
+		"  TRACE '-' = stdin, OUT '-' = stdout (chrome, folded)\n");
 }
 
 int cmd_export(int argc, char **argv)
@@ -213,13 +791,16 @@ int cmd_export(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "paper-variant", required_argument, NULL, 'p' },
+		{ "folded-weight", required_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *fmt = NULL, *out = NULL, *variant = "return";
+	const char *fmt = NULL, *out = NULL, *variant = "return", *weight = "calls";
+	bool json = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			fmt = optarg;
@@ -230,11 +811,18 @@ int cmd_export(int argc, char **argv)
 		case 'p':
 			variant = optarg;
 			break;
+		case 'w':
+			weight = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			export_usage(stdout);
+			return 0;
 		default:
-			fprintf(c == 'h' ? stdout : stderr,
-				"Usage: leaktrace export --format paper TRACE -o DIR [--paper-variant return|time]\n"
-				"  Writes DIR/<id>.json per complete execution in the paper's format.\n");
-			return c == 'h' ? 0 : LT_EXIT_USAGE;
+			export_usage(stderr);
+			return LT_EXIT_USAGE;
 		}
 	}
 	if (!fmt || !out || argc - optind != 1) {
@@ -245,12 +833,70 @@ int cmd_export(int argc, char **argv)
 		fprintf(stderr, "leaktrace: --paper-variant: '%s' is not return or time\n", variant);
 		return LT_EXIT_USAGE;
 	}
-	if (!strcmp(fmt, "paper"))
-		return export_paper(argv[optind], out, !strcmp(variant, "time"));
-	if (!strcmp(fmt, "chrome") || !strcmp(fmt, "folded")) {
-		fprintf(stderr, "leaktrace: export --format %s is not built yet; use --format paper\n", fmt);
-		return LT_EXIT_FAIL;
+	if (strcmp(weight, "calls") && strcmp(weight, "time")) {
+		fprintf(stderr, "leaktrace: --folded-weight: '%s' is not calls or time\n", weight);
+		return LT_EXIT_USAGE;
 	}
-	fprintf(stderr, "leaktrace: --format: '%s' is not chrome, folded or paper\n", fmt);
-	return LT_EXIT_USAGE;
+	if (json && !strcmp(out, "-")) {
+		fprintf(stderr, "leaktrace: -j prints the summary on stdout; it cannot be combined with -o -\n");
+		return LT_EXIT_USAGE;
+	}
+	struct export_sum sum = { 0 };
+	int rc;
+	if (!strcmp(fmt, "paper")) {
+		if (!strcmp(out, "-")) {
+			fprintf(stderr, "leaktrace: export --format paper writes a directory; -o - is not one\n");
+			return LT_EXIT_USAGE;
+		}
+		rc = export_paper(argv[optind], out, !strcmp(variant, "time"), &sum);
+	} else if (!strcmp(fmt, "chrome")) {
+		rc = export_chrome(argv[optind], out, &sum);
+	} else if (!strcmp(fmt, "folded")) {
+		rc = export_folded(argv[optind], out, !strcmp(weight, "time"), &sum);
+	} else {
+		fprintf(stderr, "leaktrace: --format: '%s' is not chrome, folded or paper\n", fmt);
+		return LT_EXIT_USAGE;
+	}
+	if (rc)
+		return rc;
+	if (json) {
+		struct jw j;
+		jw_init(&j);
+		jw_obj(&j);
+		jw_key(&j, "format");
+		jw_str(&j, fmt);
+		jw_key(&j, "output");
+		jw_str(&j, out);
+		jw_key(&j, "executions");
+		jw_uint(&j, sum.execs);
+		jw_key(&j, !strcmp(fmt, "paper") ? "skipped_incomplete" : "incomplete");
+		jw_uint(&j, sum.skipped);
+		jw_key(&j, sum.items_name);
+		jw_uint(&j, sum.items);
+		if (!strcmp(fmt, "chrome")) {
+			jw_key(&j, "tracks");
+			jw_uint(&j, sum.tracks);
+		}
+		if (!strcmp(fmt, "folded")) {
+			jw_key(&j, "weight");
+			jw_str(&j, weight);
+		}
+		jw_obj_end(&j);
+		jw_raw(&j, "\n", 1);
+		fwrite(j.buf, 1, j.len, stdout);
+		jw_free(&j);
+	} else if (!strcmp(fmt, "paper")) {
+		fprintf(stderr, "leaktrace: %s: %zu executions written", out, sum.execs);
+		if (sum.skipped)
+			fprintf(stderr, ", %zu incomplete skipped", sum.skipped);
+		fputc('\n', stderr);
+	} else {
+		fprintf(stderr, "leaktrace: %s: %zu executions, %zu %s", out, sum.execs, sum.items, sum.items_name);
+		if (sum.tracks)
+			fprintf(stderr, " on %zu tracks", sum.tracks);
+		if (sum.skipped)
+			fprintf(stderr, " (%zu incomplete executions included)", sum.skipped);
+		fputc('\n', stderr);
+	}
+	return 0;
 }
