@@ -149,7 +149,7 @@ static __always_inline int read_str(void *dst, __u32 cap, __u64 obj, __u8 *kind,
 static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type, __u32 tid)
 {
 	struct lt_rec_code *c = &s->code;
-	__u64 name_obj = 0, file_obj = 0, nch = 0, tag = 0;
+	__u64 name_obj = 0, file_obj = 0, nch = 0, tag = 0, key;
 	__u64 *prev;
 	int fail = 0, n;
 	__u8 kind = 0;
@@ -162,14 +162,15 @@ static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type,
 	}
 	if (fail)
 		return;
-	prev = bpf_map_lookup_elem(&seen, &obj);
+	key = LT_OBJ_KEY(bpf_get_current_pid_tgid() >> 32, obj);
+	prev = bpf_map_lookup_elem(&seen, &key);
 	if (prev && *prev == tag)
 		return;
 
 	c->type = LT_REC_CODE;
 	c->is_type = is_type;
 	c->tid = tid;
-	c->code = obj;
+	c->code = key;
 	c->firstlineno = 0;
 	c->name_len = 0;
 	c->file_len = 0;
@@ -198,7 +199,7 @@ static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type,
 		}
 	}
 	if (emit(c, sizeof(*c)) == 0)
-		bpf_map_update_elem(&seen, &obj, &tag, BPF_ANY);
+		bpf_map_update_elem(&seen, &key, &tag, BPF_ANY);
 }
 
 static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bias, __u32 tid,

@@ -83,7 +83,7 @@ struct lt_rec_code {
 	__u8 name_kind;		/* 1/2/4 bytes per char, 0 = UTF-8 */
 	__u8 file_kind;
 	__u32 tid;
-	__u64 code;		/* code object (or type object) address */
+	__u64 code;		/* LT_OBJ_KEY(tgid, code or type object address) */
 	__s32 firstlineno;
 	__u16 name_len;		/* bytes */
 	__u16 file_len;
@@ -110,6 +110,10 @@ struct lt_build_addrs {
 };
 #define LT_COOKIE_BUILD(c)	((c) >> 56)
 #define LT_COOKIE_ADDR_MASK	((1ULL << 56) - 1)
+
+/* code and type objects are named per process: the address with the
+ * process's tgid in the top 16 bits (user addresses stay below 2^47) */
+#define LT_OBJ_KEY(tgid, addr)	((addr) ^ ((__u64)(tgid) << 48))
 
 /* CPython layout, set from the offset table before load (one layout for
  * every build traced at once) */

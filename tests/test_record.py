@@ -228,6 +228,41 @@ def thread_mode_and_trailer_on_sigint():
 
 
 @lt.test
+def sighup_reopens_output_for_log_rotation():
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(d, "busy.py")
+    with open(script, "w") as f:
+        f.write("import time\ndef tick(i):\n    return i\n"
+                "while True:\n    tick(1)\n    time.sleep(0.005)\n")
+    proc = subprocess.Popen([lt.PY, script])
+    try:
+        rec = os.path.join(d, "r.jsonl")
+        lp = subprocess.Popen([lt.LEAKTRACE, "record", "-p", str(proc.pid), "--root", "tick", "-o", rec],
+                              stderr=subprocess.PIPE, text=True)
+        while "tracing pid" not in lp.stderr.readline():
+            pass
+        time.sleep(0.5)
+        os.rename(rec, rec + ".1")
+        lp.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        lp.send_signal(signal.SIGINT)
+        lp.communicate(timeout=30)
+        assert lp.returncode == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    ids = []
+    for path in (rec + ".1", rec):
+        ls = lines(path)
+        assert ls[0]["type"] == "header" and ls[-1]["type"] == "stats", path
+        ex = [l for l in ls if l["type"] == "exec"]
+        assert len(ex) > 10 and ls[-1]["execs"] == len(ex), (path, len(ex), ls[-1])
+        ids += [e["id"] for e in ex]
+    assert ids == list(range(ids[0], ids[0] + len(ids))), "executions lost or repeated at rotation"
+
+
+@lt.test
 def target_killed_mid_execution():
     lt.need_root()
     d = lt.tmpdir()

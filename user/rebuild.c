@@ -69,6 +69,7 @@ static bool name_matches(const char *qualname, const char *want)
 void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char *file, int line)
 {
 	struct code_info *ci = u64map_get(&s->codes, code);
+	/* (code is the CODE record's key: address and tgid) */
 
 	if (!ci) {
 		ci = calloc(1, sizeof(*ci));
@@ -102,6 +103,7 @@ static struct rb_thread *thread_get(struct rb_state *s, uint32_t tid)
 	if (!t)
 		return NULL;
 	t->tid = tid;
+	t->tgid = s->cfg.pid > 0 ? (uint32_t)s->cfg.pid : 0;	/* -a: from ENTRY records */
 	if (u64map_put(&s->threads, (uint64_t)tid + 1, t)) {
 		free(t);
 		return NULL;
@@ -115,7 +117,7 @@ static struct lt_exec *exec_open(struct rb_state *s, struct rb_thread *t, uint64
 
 	if (!e)
 		return NULL;
-	e->pid = t->tgid ? (int32_t)t->tgid : s->cfg.pid;
+	e->pid = t->tgid;
 	e->tid = t->tid;
 	e->start_ns = ts;
 	e->dur_ns = -1;
@@ -143,10 +145,10 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 	s->emit(e, s->arg);
 }
 
-static const struct code_info *code_of(struct rb_state *s, uint64_t code)
+static const struct code_info *code_of(struct rb_state *s, const struct rb_thread *t, uint64_t code)
 {
 	static struct code_info unknown;
-	const struct code_info *ci = u64map_get(&s->codes, code);
+	const struct code_info *ci = u64map_get(&s->codes, LT_OBJ_KEY(t->tgid, code));
 
 	if (ci)
 		return ci;
@@ -208,13 +210,14 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint64_t ts, uint
 	      uint64_t code)
 {
 	struct rb_thread *t = thread_get(s, tid);
-	const struct code_info *ci = code_of(s, code);
+	const struct code_info *ci;
 	struct rb_frame *parent, *f;
 
 	if (!t)
 		return;
 	if (tgid)
 		t->tgid = tgid;
+	ci = code_of(s, t, code);
 	t->last_ts = ts;
 	if (!s->cfg.root_fn && !t->exec && !exec_open(s, t, ts, "<thread>"))
 		return;
@@ -246,7 +249,8 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint64_t ts, uint
 static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 		    const struct lt_rec_ret *r, const void *payload)
 {
-	const char *tn = r->vkind == LT_RV_OTHER ? u64map_get(&s->types, r->type_ptr) : NULL;
+	const char *tn = r->vkind == LT_RV_OTHER ?
+		u64map_get(&s->types, LT_OBJ_KEY(t->tgid, r->type_ptr)) : NULL;
 
 	n->has_ret = true;
 	if (lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->ret)) {
@@ -275,7 +279,7 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 		for (uint32_t i = 0; i < argc; i++)	/* an argument never sent stays unknown */
 			n->args[i].type = s->unknown;
 	}
-	tn = r->vkind == LT_RV_OTHER ? u64map_get(&s->types, r->type_ptr) : NULL;
+	tn = r->vkind == LT_RV_OTHER ? u64map_get(&s->types, LT_OBJ_KEY(t->tgid, r->type_ptr)) : NULL;
 	if ((r->flags & LT_RF_READFAIL) ||
 	    lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->args[r->previous])) {
 		s->st.read_failures++;
@@ -289,7 +293,7 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 static void unmatched_return(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
 			     const void *payload)
 {
-	const struct code_info *ci = code_of(s, r->code);
+	const struct code_info *ci = code_of(s, t, r->code);
 	struct rb_frame *top = t->n ? &t->stk[t->n - 1] : NULL;
 	struct rb_frame f = { 0 };
 

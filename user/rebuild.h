@@ -46,8 +46,9 @@ struct rb_state;
 struct rb_state *rb_new(const struct rb_config *cfg, rb_emit_fn emit, void *arg);
 void rb_free(struct rb_state *s);
 
-void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char *file, int line);
-void rb_type(struct rb_state *s, uint64_t type_ptr, const char *name);
+/* key: LT_OBJ_KEY(tgid, address) as the CODE record carries it */
+void rb_code(struct rb_state *s, uint64_t key, const char *qualname, const char *file, int line);
+void rb_type(struct rb_state *s, uint64_t key, const char *name);
 /* tgid: the thread's process (0: the configured pid) */
 void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint64_t ts, uint64_t frame,
 	      uint64_t code);

@@ -56,6 +56,12 @@ static struct env {
 } env = { .str_len = 64, .ringbuf_mb = 32 };
 
 static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t reopen;	/* SIGHUP: log rotation */
+
+static void on_sighup(int sig)
+{
+	reopen = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -524,6 +530,33 @@ static void live_print(struct consumer *c, double secs)
 	u64map_free(&c->live);
 }
 
+/* the trailer's counts since `base` (the last rotation) */
+static void stats_now(struct lt_stats *st, const struct rb_state *rb, uint64_t lost,
+		      uint64_t read_failures, const struct lt_stats *base)
+{
+	memset(st, 0, sizeof(*st));
+	if (rb) {
+		const struct rb_stats *s = rb_stats(rb);
+
+		st->execs = s->execs;
+		st->calls = s->calls;
+		st->incomplete_execs = s->incomplete_execs;
+		st->truncated_strings = s->truncated_strings;
+		st->excluded_calls = s->excluded_calls;
+	}
+	st->lost_events = lost;
+	st->read_failures = read_failures;
+	if (base) {
+		st->execs -= base->execs;
+		st->calls -= base->calls;
+		st->incomplete_execs -= base->incomplete_execs;
+		st->truncated_strings -= base->truncated_strings;
+		st->excluded_calls -= base->excluded_calls;
+		st->lost_events -= base->lost_events;
+		st->read_failures -= base->read_failures;
+	}
+}
+
 /* --------------------------------------------------------------- events */
 
 static const char *code_string(const char *buf, int len, int kind, char *out, size_t cap)
@@ -600,6 +633,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 			rb_thread_exit(c->rb, r->tid, r->ts);
 		if (c->out)
 			u64map_del(&c->out->nstids, (uint64_t)r->tid + 1);
+		if (c->out && r->tid == r->pid)	/* the process ends: forget it */
+			free(u64map_del(&c->out->procs, (uint64_t)r->pid + 1));
 		if ((int)r->tid == c->pid)
 			c->target_exited = true;
 		break;
@@ -926,7 +961,7 @@ int cmd_record(int argc, char **argv)
 	struct out out = { 0 };
 	struct rb_config cfg = { 0 };
 	struct lt_header hdr = { .format = 1, .tool = "leaktrace" };
-	struct lt_stats stats = { 0 };
+	struct lt_stats stats = { 0 }, rotated = { 0 };
 	char start[32], cmdbuf[8192], pybin[PATH_MAX];
 	uint8_t hkey[16];
 	const char *targv[64];
@@ -1077,6 +1112,7 @@ int cmd_record(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, on_sighup);
 
 	iso_now(start, sizeof(start));
 	hdr.python = tgt->version;
@@ -1123,6 +1159,29 @@ int cmd_record(int argc, char **argv)
 			break;
 		}
 		now = mono_ns();
+		if (reopen) {
+			/* log rotation: finish this file (trailer with its own
+			 * counts), then the same path anew with a header */
+			reopen = 0;
+			if (out.w && strcmp(env.output, "-")) {
+				struct lt_stats st;
+
+				stats_now(&st, cons.rb, cons.lost, skel->bss->read_failures, &rotated);
+				if (lt_writer_stats(out.w, &st) || lt_writer_close(out.w)) {
+					fprintf(stderr, "leaktrace: finishing %s failed\n", env.output);
+					out.write_failed = true;
+				}
+				stats_now(&rotated, cons.rb, cons.lost, skel->bss->read_failures, NULL);
+				out.w = lt_writer_open(env.output);
+				if (!out.w || lt_writer_header(out.w, &hdr)) {
+					fprintf(stderr, "leaktrace: cannot reopen %s after SIGHUP\n", env.output);
+					out.write_failed = true;
+					break;
+				}
+				if (env.verbose)
+					fprintf(stderr, "leaktrace: SIGHUP: reopened %s\n", env.output);
+			}
+		}
 		if (live_view && now - last_live >= 1000000000ull) {
 			live_print(&cons, (now - last_live) / 1e9);
 			last_live = now;
@@ -1150,17 +1209,7 @@ finish:
 		rb_finish(cons.rb, mono_ns());
 	if (live_view)
 		live_print(&cons, (mono_ns() - last_live) / 1e9);
-	if (cons.rb) {
-		const struct rb_stats *s = rb_stats(cons.rb);
-
-		stats.execs = s->execs;
-		stats.calls = s->calls;
-		stats.incomplete_execs = s->incomplete_execs;
-		stats.truncated_strings = s->truncated_strings;
-		stats.excluded_calls = s->excluded_calls;
-	}
-	stats.lost_events = cons.lost;
-	stats.read_failures = skel->bss->read_failures;
+	stats_now(&stats, cons.rb, cons.lost, skel->bss->read_failures, &rotated);
 	if (out.w && !out.write_failed && lt_writer_stats(out.w, &stats))
 		out.write_failed = true;
 	err = 0;

@@ -22,19 +22,19 @@ static void reset(void)
 	ngot = 0;
 }
 
-/* codes: 0x100 root "run", 0x200 "f", 0x300 "g", 0x400 "gen", 0x500 "lib" */
+/* codes (of process 42): 0x100 root "run", 0x200 "f", 0x300 "g", 0x400 "gen", 0x500 "lib" */
 static struct rb_state *setup(const char *root, int max_depth, const char *const *excl)
 {
 	struct rb_config cfg = { .root_fn = root, .max_depth = max_depth, .exclude = excl,
 				 .str_len = 64, .pid = 42 };
 	struct rb_state *s = rb_new(&cfg, keep, NULL);
 
-	rb_code(s, 0x100, "Job.run", "/app/m.py", 10);
-	rb_code(s, 0x200, "f", "/app/m.py", 20);
-	rb_code(s, 0x300, "g", "/app/m.py", 30);
-	rb_code(s, 0x400, "gen", "/app/m.py", 40);
-	rb_code(s, 0x500, "lib", "/usr/lib/python3/x.py", 50);
-	rb_type(s, 0x9000, "Tensor");
+	rb_code(s, LT_OBJ_KEY(42, 0x100), "Job.run", "/app/m.py", 10);
+	rb_code(s, LT_OBJ_KEY(42, 0x200), "f", "/app/m.py", 20);
+	rb_code(s, LT_OBJ_KEY(42, 0x300), "g", "/app/m.py", 30);
+	rb_code(s, LT_OBJ_KEY(42, 0x400), "gen", "/app/m.py", 40);
+	rb_code(s, LT_OBJ_KEY(42, 0x500), "lib", "/usr/lib/python3/x.py", 50);
+	rb_type(s, LT_OBJ_KEY(42, 0x9000), "Tensor");
 	return s;
 }
 
