@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1041,12 +1042,16 @@ int cmd_record(int argc, char **argv)
 	/* open the output before anything runs, so a bad path costs nothing */
 	if (env.output) {
 		const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+		struct stat st;
+		bool existed = !stat(env.output, &st);
 
 		out.w = lt_writer_open(env.output);
 		if (!out.w)
 			return LT_EXIT_USAGE;
-		/* under sudo the trace belongs to the invoking user, as with perf */
-		if (strcmp(env.output, "-") && uid && gid &&
+		/* under sudo a trace file we created belongs to the invoking user,
+		 * as with perf (never /dev/null or another existing file) */
+		if (strcmp(env.output, "-") && uid && gid && !existed &&
+		    !stat(env.output, &st) && S_ISREG(st.st_mode) &&
 		    chown(env.output, atoi(uid), atoi(gid)) && env.verbose)
 			fprintf(stderr, "leaktrace: cannot give %s to uid %s: %s\n", env.output, uid,
 				strerror(errno));
