@@ -39,6 +39,22 @@ def leaktrace(*args, **kw):
     return run([LEAKTRACE] + [str(a) for a in args], **kw)
 
 
+def start_recording(*args, ready=("tracing pid", "system-wide")):
+    """leaktrace record ARGS in the background, returned once it has
+    attached (its stderr so far is in .attach_log)."""
+    lp = subprocess.Popen([LEAKTRACE, "record"] + [str(a) for a in args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err = ""
+    while not any(r in err for r in ready):
+        line = lp.stderr.readline()
+        if not line:
+            lp.wait()
+            raise AssertionError("leaktrace ended early: " + err)
+        err += line
+    lp.attach_log = err
+    return lp
+
+
 def tmpdir():
     return tempfile.mkdtemp(prefix="lt-test-")
 

@@ -88,13 +88,8 @@ def namespaced_python_traced_by_host_pid():
     try:
         pid = host_pid_of(c.pid)
         rec = os.path.join(d, "rec.jsonl")
-        lp = subprocess.Popen([lt.LEAKTRACE, "record", "-v", "-p", str(pid), "--root", "run", "-o", rec],
-                              stderr=subprocess.PIPE, text=True)
-        err = ""
-        while "tracing pid" not in err:
-            line = lp.stderr.readline()
-            assert line, "leaktrace ended early: " + err
-            err += line
+        lp = lt.start_recording("-v", "-p", pid, "--root", "run", "-o", rec)
+        err = lp.attach_log
         open(os.path.join(root, "app/go"), "w").close()
         out, _ = c.communicate(timeout=120)
         rest = lp.communicate(timeout=60)[1]

@@ -66,17 +66,6 @@ def start_server(d):
     return p, port
 
 
-def record_bg(*args):
-    lp = subprocess.Popen([lt.LEAKTRACE, "record"] + [str(a) for a in args],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    err = ""
-    while "tracing pid" not in err:
-        line = lp.stderr.readline()
-        assert line, "leaktrace ended early: " + err
-        err += line
-    return lp
-
-
 @lt.test
 def alerts_match_adversarial_requests():
     lt.need_root()
@@ -88,7 +77,7 @@ def alerts_match_adversarial_requests():
         traces = {}
         for kind in ("clean", "adv"):
             out = os.path.join(d, kind + ".jsonl")
-            lp = record_bg("-p", srv.pid, "--root", "predict", "-o", out)
+            lp = lt.start_recording("-p", srv.pid, "--root", "predict", "-o", out)
             for i in range(6):
                 get(port, os.path.join(d, "%s%d.jpg" % (kind, i)))
             time.sleep(0.3)
@@ -101,7 +90,7 @@ def alerts_match_adversarial_requests():
         dif = [(e["key"], e["value"]) for e in json.loads(p.stdout)["observations"]["returns"]["D_IF"]]
         assert ("i16be", "int:100") in dif, dif
         # detect live: interleaved requests, unseen images
-        lp = record_bg("-p", srv.pid, "--root", "predict", "--rules", rules)
+        lp = lt.start_recording("-p", srv.pid, "--root", "predict", "--rules", rules)
         sent = []
         for i in range(6, 12):
             for kind in (("adv", "clean") if i % 2 else ("clean", "adv")):

@@ -16,6 +16,15 @@ WL = os.path.join(HERE, "workloads")
 CALLS = os.path.join(WL, "calls.py")
 
 
+def start_busy(d):
+    """a target that calls tick(1) every 5 ms forever"""
+    script = os.path.join(d, "busy.py")
+    with open(script, "w") as f:
+        f.write("import time\ndef tick(i):\n    return i\n"
+                "while True:\n    tick(1)\n    time.sleep(0.005)\n")
+    return subprocess.Popen([lt.PY, script])
+
+
 def record(*args, check=True, timeout=300):
     return lt.leaktrace("record", *args, check=check, timeout=timeout)
 
@@ -200,16 +209,11 @@ def attach_detach_does_not_change_output():
 def thread_mode_and_trailer_on_sigint():
     lt.need_root()
     d = lt.tmpdir()
-    script = os.path.join(d, "busy.py")
-    with open(script, "w") as f:
-        f.write("import time\ndef tick(i):\n    return i\n"
-                "while True:\n    tick(1)\n    time.sleep(0.01)\n")
-    proc = subprocess.Popen([lt.PY, script])
+    proc = start_busy(d)
     try:
         time.sleep(0.3)
         rec = os.path.join(d, "r.jsonl")
-        lp = subprocess.Popen([lt.LEAKTRACE, "record", "-p", str(proc.pid), "-o", rec],
-                              stderr=subprocess.PIPE, text=True)
+        lp = lt.start_recording("-p", proc.pid, "-o", rec)
         time.sleep(1.0)
         lp.send_signal(signal.SIGINT)
         _, err = lp.communicate(timeout=30)
@@ -231,17 +235,10 @@ def thread_mode_and_trailer_on_sigint():
 def sighup_reopens_output_for_log_rotation():
     lt.need_root()
     d = lt.tmpdir()
-    script = os.path.join(d, "busy.py")
-    with open(script, "w") as f:
-        f.write("import time\ndef tick(i):\n    return i\n"
-                "while True:\n    tick(1)\n    time.sleep(0.005)\n")
-    proc = subprocess.Popen([lt.PY, script])
+    proc = start_busy(d)
     try:
         rec = os.path.join(d, "r.jsonl")
-        lp = subprocess.Popen([lt.LEAKTRACE, "record", "-p", str(proc.pid), "--root", "tick", "-o", rec],
-                              stderr=subprocess.PIPE, text=True)
-        while "tracing pid" not in lp.stderr.readline():
-            pass
+        lp = lt.start_recording("-p", proc.pid, "--root", "tick", "-o", rec)
         time.sleep(0.5)
         os.rename(rec, rec + ".1")
         lp.send_signal(signal.SIGHUP)

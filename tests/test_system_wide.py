@@ -28,13 +28,8 @@ def run_all(d, *extra):
     if os.path.exists(pyenv):
         pythons.append(pyenv)
     out = os.path.join(d, "all.jsonl")
-    lp = subprocess.Popen([lt.LEAKTRACE, "record", "-a", "--root", "f", "-o", out] + list(extra),
-                          stderr=subprocess.PIPE, text=True)
-    err = ""
-    while "system-wide" not in err:
-        line = lp.stderr.readline()
-        assert line, "leaktrace ended early: " + err
-        err += line
+    lp = lt.start_recording("-a", "--root", "f", "-o", out, *extra)
+    err = lp.attach_log
     procs = [subprocess.Popen([py, script]) for py in pythons]
     for p in procs:
         assert p.wait(timeout=60) == 0

@@ -696,7 +696,40 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t, in
 static struct bpf_link *links[MAX_LINKS];
 static int nlinks;
 
-/* the return probe and the RESUME sites: ret/resume are the programs */
+/* one uprobe on the instruction at link-time address vaddr of t */
+static int attach_site(struct bpf_program *prog, const struct py_target *t, int pid,
+		       uint64_t vaddr, uint64_t cookie, const char *what)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = cookie);
+	struct bpf_link *l;
+	uint64_t off;
+
+	if (nlinks == MAX_LINKS) {
+		fprintf(stderr, "leaktrace: too many probes (at most %d)\n", MAX_LINKS);
+		return -1;
+	}
+	if (elf_vaddr_to_offset(t->path, vaddr, &off)) {
+		fprintf(stderr, "leaktrace: %s 0x%llx is outside %s\n", what,
+			(unsigned long long)vaddr, t->shown);
+		return -1;
+	}
+	l = bpf_program__attach_uprobe_opts(prog, pid, t->path, off, &o);
+	if (!l) {
+		fprintf(stderr, "leaktrace: cannot attach to the %s 0x%llx in %s: %s\n", what,
+			(unsigned long long)vaddr, t->shown, strerror(errno));
+		return -1;
+	}
+	links[nlinks++] = l;
+	if (env.verbose)
+		fprintf(stderr, "leaktrace: %s 0x%llx (file offset 0x%llx, cookie 0x%llx)\n", what,
+			(unsigned long long)vaddr, (unsigned long long)off, (unsigned long long)cookie);
+	return 0;
+}
+
+/*
+ * Returns (the USDT note, or the return sites) and the RESUME sites of
+ * build bi: ret, ret_site and resume are the programs to attach.
+ */
 static int attach_probes(struct bpf_program *ret, struct bpf_program *ret_site,
 			 struct bpf_program *resume, const struct py_target *t, int pid, uint64_t bi)
 {
@@ -704,63 +737,33 @@ static int attach_probes(struct bpf_program *ret, struct bpf_program *ret_site,
 		    .bpf_cookie = bi << 56 | t->ret_note.loc);
 	struct bpf_link *l;
 
-	for (int i = 0; t->use_sites && i < t->build->nret && nlinks < MAX_LINKS; i++) {
+	for (int i = 0; t->use_sites && i < t->build->nret; i++) {
 		const struct py_ret_site *rs = &t->build->ret[i];
-		LIBBPF_OPTS(bpf_uprobe_opts, o,
-			    .bpf_cookie = bi << 56 | rs->vaddr << 16 | rs->kind << 8 | rs->frame_reg);
-		uint64_t off;
 
-		if (elf_vaddr_to_offset(t->path, rs->vaddr, &off)) {
-			fprintf(stderr, "leaktrace: return site 0x%llx is outside %s\n",
-				(unsigned long long)rs->vaddr, t->shown);
+		if (attach_site(ret_site, t, pid, rs->vaddr,
+				bi << 56 | rs->vaddr << 16 | rs->kind << 8 | rs->frame_reg, "return site"))
 			return -1;
-		}
-		l = bpf_program__attach_uprobe_opts(ret_site, pid, t->path, off, &o);
+	}
+	if (!t->use_sites) {
+		l = bpf_program__attach_uprobe_opts(ret, pid, t->path, t->ret_note.loc_off, &ropts);
 		if (!l) {
-			fprintf(stderr, "leaktrace: cannot attach to the return site 0x%llx in %s: %s\n",
-				(unsigned long long)rs->vaddr, t->shown, strerror(errno));
+			fprintf(stderr, "leaktrace: cannot attach to python:function__return in %s: %s\n",
+				t->shown, strerror(errno));
 			return -1;
 		}
 		links[nlinks++] = l;
 		if (env.verbose)
-			fprintf(stderr, "leaktrace: return site 0x%llx (kind %u, frame in slot %u)\n",
-				(unsigned long long)rs->vaddr, rs->kind, rs->frame_reg);
+			fprintf(stderr, "leaktrace: function__return at 0x%llx (file offset 0x%llx, "
+					"semaphore 0x%llx)\n", (unsigned long long)t->ret_note.loc,
+				(unsigned long long)t->ret_note.loc_off,
+				(unsigned long long)t->ret_note.sema_off);
 	}
-	if (t->use_sites)
-		goto resume;
-	l = bpf_program__attach_uprobe_opts(ret, pid, t->path, t->ret_note.loc_off, &ropts);
-	if (!l) {
-		fprintf(stderr, "leaktrace: cannot attach to python:function__return in %s: %s\n",
-			t->shown, strerror(errno));
-		return -1;
-	}
-	links[nlinks++] = l;
-	if (env.verbose)
-		fprintf(stderr, "leaktrace: function__return at 0x%llx (file offset 0x%llx, semaphore 0x%llx)\n",
-			(unsigned long long)t->ret_note.loc, (unsigned long long)t->ret_note.loc_off,
-			(unsigned long long)t->ret_note.sema_off);
-resume:
-	for (int i = 0; i < t->build->nresume && nlinks < MAX_LINKS; i++) {
+	for (int i = 0; i < t->build->nresume; i++) {
 		const struct py_site *s = &t->build->resume[i];
-		LIBBPF_OPTS(bpf_uprobe_opts, eopts,
-			    .bpf_cookie = bi << 56 | s->vaddr << 16 | s->instr_reg << 8 | s->frame_reg);
-		uint64_t off;
 
-		if (elf_vaddr_to_offset(t->path, s->vaddr, &off)) {
-			fprintf(stderr, "leaktrace: probe site 0x%llx is outside %s\n",
-				(unsigned long long)s->vaddr, t->shown);
+		if (attach_site(resume, t, pid, s->vaddr,
+				bi << 56 | s->vaddr << 16 | s->instr_reg << 8 | s->frame_reg, "RESUME site"))
 			return -1;
-		}
-		l = bpf_program__attach_uprobe_opts(resume, pid, t->path, off, &eopts);
-		if (!l) {
-			fprintf(stderr, "leaktrace: cannot attach to the RESUME site 0x%llx in %s: %s\n",
-				(unsigned long long)s->vaddr, t->shown, strerror(errno));
-			return -1;
-		}
-		links[nlinks++] = l;
-		if (env.verbose)
-			fprintf(stderr, "leaktrace: RESUME site 0x%llx (file offset 0x%llx, frame in slot %u)\n",
-				(unsigned long long)s->vaddr, (unsigned long long)off, s->frame_reg);
 	}
 	return 0;
 }
