@@ -22,7 +22,9 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile struct lt_py_layout L = {};
-const volatile struct lt_build_addrs B[LT_MAX_BUILDS] = {};
+/* per traced build; writable (.bss) so that -a can add builds it meets
+ * after load (a container started later with its own python) */
+struct lt_build_addrs B[LT_MAX_BUILDS] = {};
 const volatile __u8 comm_filter[16] = {};	/* -a --comm: only this command */
 const volatile __u32 targ_tgid = 0;	/* 0: every process (system-wide) */
 const volatile __u64 wakeup_bytes = 256 * 1024;
@@ -205,7 +207,7 @@ static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type,
 static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bias, __u32 tid,
 					 __u32 bi)
 {
-	const volatile struct lt_build_addrs *b = &B[bi & (LT_MAX_BUILDS - 1)];
+	const struct lt_build_addrs *b = &B[bi & (LT_MAX_BUILDS - 1)];
 	struct lt_rec_ret *r = &s->ret;
 	__u64 t, nch = 0;
 	int fail = 0, n;
@@ -486,6 +488,26 @@ int lt_return_site(struct pt_regs *ctx)
 	bias = PT_REGS_IP(ctx) - ((cookie & LT_COOKIE_ADDR_MASK) >> 16);
 	return send_return((__u32)id, reg_slot(ctx, cookie & 0xff), 0, bias, (cookie >> 8) & 0xff,
 			   LT_COOKIE_BUILD(cookie));
+}
+
+/* -a: a process image was replaced; userspace checks whether it runs a
+ * CPython build not traced yet */
+const volatile __u32 watch_exec = 0;
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct lt_rec_exit e = {};
+
+	if (!watch_exec)
+		return 0;
+	e.type = LT_REC_EXEC;
+	e.tid = (__u32)id;
+	e.pid = id >> 32;
+	e.ts = bpf_ktime_get_ns();
+	emit(&e, sizeof(e));
+	return 0;
 }
 
 /* BTF-typed tracepoint: needs no tracefs mounted */

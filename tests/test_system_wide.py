@@ -60,5 +60,31 @@ def comm_filter():
     assert seen == want, (seen, pids)
 
 
+@lt.test
+def new_build_started_later_is_attached():
+    """a copy of python (another inode, as a container's own python is)
+    started after leaktrace: attached when it calls execve"""
+    lt.need_root()
+    import shutil
+    d = lt.tmpdir()
+    os.makedirs(os.path.join(d, "bin"))
+    py = os.path.join(d, "bin", "python3.11")
+    shutil.copy2(lt.PY, py)
+    script = os.path.join(d, "sw.py")
+    with open(script, "w") as f:
+        f.write(SCRIPT)
+    out = os.path.join(d, "all.jsonl")
+    lp = lt.start_recording("-a", "--root", "f", "-o", out)
+    p = subprocess.Popen([py, script])
+    assert p.wait(timeout=60) == 0
+    time.sleep(0.3)
+    lp.send_signal(2)
+    _, err = lp.communicate(timeout=30)
+    assert "now also tracing python 3.11.2 at %s" % py in err, err
+    ex = [json.loads(l) for l in open(out) if '"exec"' in l]
+    mine = [e for e in ex if e["pid"] == p.pid]
+    assert [e["root"]["ret"]["value"] for e in mine] == [0, 2, 4], mine
+
+
 if __name__ == "__main__":
     lt.main()

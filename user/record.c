@@ -558,6 +558,8 @@ static void stats_now(struct lt_stats *st, const struct rb_state *rb, uint64_t l
 	}
 }
 
+static void late_exec(int pid);
+
 /* --------------------------------------------------------------- events */
 
 static const char *code_string(const char *buf, int len, int kind, char *out, size_t cap)
@@ -627,6 +629,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 			rb_arg(c->rb, r, r + 1);
 		break;
 	}
+	case LT_REC_EXEC: {
+		const struct lt_rec_exit *r = data;
+
+		late_exec(r->pid);
+		break;
+	}
 	case LT_REC_EXIT: {
 		const struct lt_rec_exit *r = data;
 
@@ -656,15 +664,22 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 /* the layout of t (shared by every traced build) and t's addresses as build bi */
-static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t, int bi)
+/* t's link-time addresses as build bi (also after load: .bss) */
+static void set_build_addrs(struct leaktrace_bpf *skel, const struct py_target *t, int bi)
 {
-	const struct py_offsets *o = &t->build->off;
-	struct lt_py_layout *L = (struct lt_py_layout *)&skel->rodata->L;
-	struct lt_build_addrs *B = (struct lt_build_addrs *)&skel->rodata->B[bi];
+	struct lt_build_addrs *B = &skel->bss->B[bi];
 
 	B->runtime_vaddr = t->runtime;
 	memcpy(B->type_vaddr, t->types, sizeof(B->type_vaddr));
 	B->true_vaddr = t->true_struct;
+}
+
+/* the struct layout of t, shared by every build traced (before load) */
+static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
+{
+	const struct py_offsets *o = &t->build->off;
+	struct lt_py_layout *L = (struct lt_py_layout *)&skel->rodata->L;
+
 	L->rt_tstate_current = o->rt_tstate_current;
 	L->ts_cframe = o->ts_cframe;
 	L->ts_curexc_type = o->ts_curexc_type;
@@ -780,12 +795,67 @@ static int attach(struct leaktrace_bpf *skel, const struct py_target *t, int nt,
 		if (attach_probes(skel->progs.lt_return, skel->progs.lt_return_site,
 				  skel->progs.lt_resume, &t[i], pid, i))
 			return -1;
+	skel->links.lt_exec = bpf_program__attach(skel->progs.lt_exec);
 	skel->links.lt_exit = bpf_program__attach(skel->progs.lt_exit);
 	if (!skel->links.lt_exit) {
 		fprintf(stderr, "leaktrace: cannot attach to sched_process_exit: %s\n", strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------- -a: builds met later */
+
+/* a process that called execve: looked at now and, for a python that maps
+ * its libpython only after the dynamic loader ran, again a little later */
+struct pending_exec {
+	int pid, tries;
+	uint64_t due;
+};
+
+static struct {
+	struct leaktrace_bpf *skel;
+	struct py_target *targets;
+	int *ntargets;
+	struct pending_exec q[64];
+	int nq;
+} late;
+
+static uint64_t mono_ns(void);
+
+static void late_exec(int pid)
+{
+	if (late.nq < (int)(sizeof(late.q) / sizeof(late.q[0])))
+		late.q[late.nq++] = (struct pending_exec){ pid, 0, mono_ns() + 20000000ull };
+}
+
+static void late_poll(void)
+{
+	uint64_t now = mono_ns();
+
+	for (int i = 0; i < late.nq; i++) {
+		struct pending_exec *p = &late.q[i];
+		int n = *late.ntargets, r;
+
+		if (p->due > now)
+			continue;
+		r = n < LT_MAX_BUILDS ? py_target_new_build(late.targets, n, p->pid, env.verbose) : 0;
+		if (r > 0) {
+			set_build_addrs(late.skel, &late.targets[n], n);
+			if (attach_probes(late.skel->progs.lt_return, late.skel->progs.lt_return_site,
+					  late.skel->progs.lt_resume, &late.targets[n], -1, n) == 0) {
+				*late.ntargets = n + 1;
+				fprintf(stderr, "leaktrace: now also tracing python %s at %s (pid %d)\n",
+					late.targets[n].version, late.targets[n].shown, p->pid);
+			}
+		}
+		/* not a python (yet): the loader may map libpython soon */
+		if (r < 0 && ++p->tries < 3) {
+			p->due = now + 50000000ull;
+			continue;
+		}
+		late.q[i--] = late.q[--late.nq];
+	}
 }
 
 /* ------------------------------------------------------------- commands */
@@ -1067,8 +1137,10 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "leaktrace: cannot open the BPF object: %s\n", strerror(errno));
 		goto cleanup;
 	}
+	set_layout(skel, tgt);
 	for (int i = 0; i < ntargets; i++)
-		set_layout(skel, &targets[i], i);
+		set_build_addrs(skel, &targets[i], i);
+	*(volatile __u32 *)&skel->rodata->watch_exec = env.all;
 	if (env.comm)
 		strncpy((char *)skel->rodata->comm_filter, env.comm, sizeof(skel->rodata->comm_filter) - 1);
 	bpf_map__set_max_entries(skel->maps.events, (uint32_t)env.ringbuf_mb << 20);
@@ -1094,6 +1166,9 @@ int cmd_record(int argc, char **argv)
 	}
 	if (attach(skel, targets, ntargets, env.all ? -1 : pid))
 		goto cleanup;
+	late.skel = skel;
+	late.targets = targets;
+	late.ntargets = &ntargets;
 
 	cfg.root_fn = env.root;
 	cfg.max_depth = env.max_depth;
@@ -1167,6 +1242,8 @@ int cmd_record(int argc, char **argv)
 			break;
 		}
 		now = mono_ns();
+		if (env.all)
+			late_poll();
 		if (reopen) {
 			/* log rotation: finish this file (trailer with its own
 			 * counts), then the same path anew with a header */

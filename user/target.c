@@ -294,3 +294,31 @@ int py_targets_system(struct py_target *t, int max, bool verbose)
 		closedir(d);
 	return n;
 }
+
+int py_target_new_build(struct py_target *t, int n, int pid, bool verbose)
+{
+	char maps[64], line[PATH_MAX + 256], host[PATH_MAX + 64];
+	int found = -1;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return 0;	/* gone already */
+	while (found < 1 && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/'), range[64];
+
+		if (!p || sscanf(line, "%63s", range) != 1)
+			continue;
+		p[strcspn(p, "\n")] = 0;
+		if (!is_python_name(p) || strstr(p, " (deleted)"))
+			continue;
+		host_path(host, sizeof(host), pid, range, p);
+		found = add_system_target(t, n, n + 1, host, p, verbose) > n ? 1 : 0;
+		/* an executable that runs its interpreter from libpython: go on */
+		if (!found && !strstr(p, "libpython"))
+			found = -1;
+	}
+	fclose(f);
+	return found;
+}

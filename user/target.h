@@ -47,6 +47,12 @@ int py_target_from_pid(struct py_target *t, int pid, const char *python_override
  * reasons printed with verbose).
  */
 int py_targets_system(struct py_target *t, int max, bool verbose);
+/*
+ * -a, a process that just called execve: if it runs a supported CPython
+ * file not among t[0..n), fill t[n] and return 1; 0 if it runs one already
+ * traced or an unsupported one; -1 if no python is mapped (yet).
+ */
+int py_target_new_build(struct py_target *t, int n, int pid, bool verbose);
 /* resolve a command name through PATH (and a script's #! line) */
 int resolve_command(const char *cmd, char *out, size_t n);
 
