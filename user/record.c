@@ -1042,7 +1042,7 @@ int cmd_record(int argc, char **argv)
 	int err = LT_EXIT_FAIL, release_fd = -1, child_status = 0;
 	pid_t pid;
 	bool is_child = false, live_view;
-	uint64_t t0 = 0, last_live = 0;
+	uint64_t t0 = 0, last_live = 0, last_alive = 0;
 
 	if (parse_args(argc, argv))
 		return LT_EXIT_USAGE;
@@ -1273,7 +1273,12 @@ int cmd_record(int argc, char **argv)
 		}
 		if (env.duration && now - t0 >= env.duration * 1e9)
 			break;
-		if (!env.all && (cons.target_exited || !process_alive(pid, is_child))) {
+		/* the exit record of the main thread ends the recording; asking
+		 * the kernel (wait4 is slow while the child takes uprobe hits)
+		 * only twice a second covers a lost exit record */
+		if (!env.all && (cons.target_exited ||
+				 (now - last_alive >= 500000000ull && (last_alive = now) &&
+				  !process_alive(pid, is_child)))) {
 			if (is_child && cons.target_exited)
 				waitpid(pid, &child_status, 0);
 			else if (is_child)
