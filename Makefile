@@ -100,3 +100,60 @@ clean:
 
 .DELETE_ON_ERROR:
 .SECONDARY:
+
+# ---- sanitizer builds: fuzzing (tests/fuzz) and ASan/UBSan (tests/test_asan.sh)
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_READERS="jsonl gzip paper rules"]
+#                   libFuzzer on each reader for FUZZ_SECONDS, clang's
+#                   -fsanitize=fuzzer,address,undefined; into .output-fuzz/
+#   make asan       unit tests and leaktrace built with -fsanitize=address,
+#                   undefined into .output-asan/, then tests/test_asan.sh
+FUZZ_OUT := .output-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_READERS ?= jsonl gzip paper rules
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Iuser -Ibpf -Itests/fuzz $(SAN_FLAGS)
+FUZZ_LIB := json model trace_read trace_write observe hmap rules
+FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/user/%.o,$(FUZZ_LIB))
+FUZZ_BINS := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_READERS))
+
+$(FUZZ_OUT)/user/%.o: user/%.c $(wildcard user/*.h)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) -lz -lm -lpthread -o $@
+
+ASAN_OUT := .output-asan
+ASAN_CFLAGS := -g -O1 -std=gnu11 -Wall -Wno-unused-parameter -I$(OUTPUT) -Iuser -Ibpf $(SAN_FLAGS)
+ASAN_USER_OBJS := $(patsubst user/%.c,$(ASAN_OUT)/user/%.o,$(USER_SRCS))
+ASAN_LIB_OBJS := $(filter-out $(ASAN_OUT)/user/main.o,$(ASAN_USER_OBJS))
+ASAN_TEST_BINS := $(patsubst tests/unit/%.c,$(ASAN_OUT)/tests/%,$(TEST_SRCS))
+
+$(ASAN_OUT)/user/%.o: user/%.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(ASAN_OUT)/leaktrace: $(ASAN_USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LDLIBS) -o $@
+
+$(ASAN_OUT)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) -Wno-misleading-indentation -Itests/unit $< $(ASAN_LIB_OBJS) $(LDLIBS) -o $@
+
+.PHONY: fuzz-build asan asan-build
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_READERS)
+
+asan-build: $(ASAN_OUT)/leaktrace $(ASAN_TEST_BINS)
+
+asan: deps
+	$(Q)$(MAKE) --no-print-directory all asan-build
+	$(Q)sh tests/test_asan.sh
