@@ -30,6 +30,10 @@ const volatile __u32 targ_tgid = 0;	/* 0: every process (system-wide) */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile __u32 pidns = 0;	/* the target lives in another pid namespace */
 
+/* set by userspace once every probe is attached, so that returns and
+ * frame starts begin to count at the same moment */
+__u32 armed = 0;
+
 /* counters, reported in the trailer */
 __u64 drops = 0;
 __u64 read_failures = 0;
@@ -68,6 +72,8 @@ static __always_inline bool wanted(__u64 pid_tgid)
 {
 	char comm[16];
 
+	if (!armed)
+		return false;
 	if (targ_tgid)
 		return (pid_tgid >> 32) == targ_tgid;
 	if (!comm_filter[0])

@@ -82,12 +82,6 @@ while read -r n want where; do
 	elif [ $rc = "$want" ] && [ $rc2 = "$want" ] && { [ "$where" = - ] || grep -q "^$where: " "$tmp/err"; }; then
 		echo "PASS $name"
 	else
-		case "$n" in
-		KNOWN_BUG_*) if [ $rc = 0 ]; then
-				echo "SKIP $name: known bug (issue 8 report): accepted with exit 0, want exit $want"
-				continue
-			fi ;;
-		esac
 		head -3 "$tmp/err"
 		echo "FAIL $name: analyze exit $rc, import/detect exit $rc2, want $want and '$where: reason'"
 	fi

@@ -467,8 +467,16 @@ struct live_thread {
 	struct u64map per_code;	/* code -> count (stored in the pointer) */
 };
 
+/* records handled per ring_buffer__poll/consume call at most: libbpf 1.1
+ * keeps consuming while new data arrives, so a target that produces as
+ * fast as we consume would never give the main loop back */
+#define LT_BATCH	65536
+#define LT_BREAK	(-ECANCELED)
+
 struct consumer {
 	struct rb_state *rb;	/* NULL in live-view mode */
+	uint32_t batch;		/* records handled in this call */
+	bool draining;		/* final drain: no batch limit */
 	struct out *out;
 	struct u64map names;	/* code -> interned qualname (live view) */
 	struct u64map live;	/* tid+1 -> struct live_thread */
@@ -570,9 +578,21 @@ static const char *code_string(const char *buf, int len, int kind, char *out, si
 	return out;
 }
 
+static int handle_one(struct consumer *c, void *data, size_t size);
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct consumer *c = ctx;
+
+	handle_one(c, data, size);
+	/* the record is handled; stop here to give the loop back */
+	if (!c->draining && (++c->batch >= LT_BATCH || exiting))
+		return LT_BREAK;
+	return 0;
+}
+
+static int handle_one(struct consumer *c, void *data, size_t size)
+{
 	__u8 type = *(__u8 *)data;
 
 	switch (type) {
@@ -1043,9 +1063,14 @@ int cmd_record(int argc, char **argv)
 	pid_t pid;
 	bool is_child = false, live_view;
 	uint64_t t0 = 0, last_live = 0, last_alive = 0;
+	bool header_written = false, created_output = false;
 
 	if (parse_args(argc, argv))
 		return LT_EXIT_USAGE;
+	/* from the start: a Ctrl-C while loading still ends cleanly */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
 	if (geteuid() != 0) {
 		fprintf(stderr, "leaktrace: recording needs root (BPF and uprobes need CAP_BPF and "
 				"CAP_PERFMON); run it with sudo\n");
@@ -1121,6 +1146,7 @@ int cmd_record(int argc, char **argv)
 		out.w = lt_writer_open(env.output);
 		if (!out.w)
 			return LT_EXIT_USAGE;
+		created_output = !existed && strcmp(env.output, "-");
 		/* under sudo a trace file we created belongs to the invoking user,
 		 * as with perf (never /dev/null or another existing file) */
 		if (strcmp(env.output, "-") && uid && gid && !existed &&
@@ -1164,8 +1190,13 @@ int cmd_record(int argc, char **argv)
 				"verifier log)\n", strerror(errno));
 		goto cleanup;
 	}
+	if (exiting) {		/* Ctrl-C while loading: nothing recorded, no error */
+		err = 0;
+		goto cleanup;
+	}
 	if (attach(skel, targets, ntargets, env.all ? -1 : pid))
 		goto cleanup;
+	skel->bss->armed = 1;
 	late.skel = skel;
 	late.targets = targets;
 	late.ntargets = &ntargets;
@@ -1215,6 +1246,7 @@ int cmd_record(int argc, char **argv)
 		out.write_failed = true;
 		goto finish;
 	}
+	header_written = true;
 	if (release_fd >= 0) {
 		if (write(release_fd, "g", 1) != 1)
 			fprintf(stderr, "leaktrace: cannot start the command\n");
@@ -1232,11 +1264,17 @@ int cmd_record(int argc, char **argv)
 	while (!exiting) {
 		/* records are submitted without wakeups (BPF_RB_NO_WAKEUP) until
 		 * 256 KiB wait, so poll for at most 20 ms, then consume anyway */
-		int n = ring_buffer__poll(rb, 20);
+		int n;
 		uint64_t now;
 
-		if (n >= 0)
+		cons.batch = 0;
+		n = ring_buffer__poll(rb, 20);
+		if (n >= 0) {
+			cons.batch = 0;
 			n = ring_buffer__consume(rb);
+		}
+		if (n == LT_BREAK)
+			n = 0;
 		if (n < 0 && n != -EINTR) {
 			fprintf(stderr, "leaktrace: reading the ring buffer failed: %s\n", strerror(-n));
 			break;
@@ -1287,9 +1325,17 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 finish:
-	/* drain what the kernel already wrote, then write open executions */
+	/* stop the probes first, so that what is left in the buffer is
+	 * finite, then drain it and write the open executions */
+	skel->bss->armed = 0;	/* returns and starts stop at the same moment */
+	detach_probes();
+	bpf_link__destroy(skel->links.lt_exec);
+	skel->links.lt_exec = NULL;
+	cons.draining = true;
 	if (rb)
 		ring_buffer__consume(rb);
+	bpf_link__destroy(skel->links.lt_exit);
+	skel->links.lt_exit = NULL;
 	if (skel->bss->drops != cons.last_drops) {
 		cons.lost += skel->bss->drops - cons.last_drops;
 		if (cons.rb)
@@ -1329,8 +1375,12 @@ cleanup:
 	}
 	ring_buffer__free(rb);
 	rb_free(cons.rb);
-	if (out.w)
+	if (out.w) {
 		lt_writer_close(out.w);
+		/* stopped before recording began: leave no empty file behind */
+		if (!header_written && created_output)
+			unlink(env.output);
+	}
 	if (out.rules)
 		lt_rules_free(out.rules);
 	u64map_free(&out.nstids);

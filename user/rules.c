@@ -120,12 +120,19 @@ struct lt_rules *lt_rules_load(const char *path)
 			}
 			r->val = lt_intern_n(t[vi].s, t[vi].len);
 		} else if (r->obs == LT_OBS_CALLS) {
-			char *end = NULL;
-			if (vi >= 0 && t[vi].type == JT_STR)
-				r->num = strtoll(t[vi].s, &end, 10);
-			else if (vi >= 0 && jp_int64(&t[vi], &r->num) == 0)
-				end = "";
-			if (!end || *end || r->num < 0) {
+			bool ok = false;
+			if (vi >= 0 && t[vi].type == JT_STR) {
+				/* "3": only digits, at most 18 of them */
+				ok = t[vi].len > 0 && t[vi].len <= 18;
+				r->num = 0;
+				for (size_t d = 0; ok && d < t[vi].len; d++) {
+					ok = t[vi].s[d] >= '0' && t[vi].s[d] <= '9';
+					r->num = r->num * 10 + (t[vi].s[d] - '0');
+				}
+			} else if (vi >= 0 && jp_int64(&t[vi], &r->num) == 0) {
+				ok = true;
+			}
+			if (!ok || r->num < 0) {
 				ret = fail(rs, path, k, "a calls rule needs \"value\": a count");
 				goto out;
 			}

@@ -545,18 +545,25 @@ static const char *parse_exec(struct lt_reader *r, struct lt_exec **out)
 	if ((err = get_i64(p, 0, "id", &v, &has)))
 		goto fail;
 	e->id = has ? v : r->execs_in_file;
-	if ((err = get_i64(p, 0, "pid", &v, &has)))
-		goto fail;
-	e->pid = (int32_t)v * has;
-	if ((err = get_i64(p, 0, "tid", &v, &has)))
-		goto fail;
-	e->tid = (int32_t)v * has;
-	if ((err = get_i64(p, 0, "nspid", &v, &has)))
-		goto fail;
-	e->nspid = (int32_t)v * has;
-	if ((err = get_i64(p, 0, "nstid", &v, &has)))
-		goto fail;
-	e->nstid = (int32_t)v * has;
+	{
+		/* process and thread ids: 0..INT32_MAX, refused otherwise */
+		static const char *const idk[4] = { "pid", "tid", "nspid", "nstid" };
+		static const char *const range_err[4] = {
+			"\"pid\" out of range", "\"tid\" out of range",
+			"\"nspid\" out of range", "\"nstid\" out of range",
+		};
+		int32_t *idv[4] = { &e->pid, &e->tid, &e->nspid, &e->nstid };
+
+		for (int k = 0; k < 4; k++) {
+			if ((err = get_i64(p, 0, idk[k], &v, &has)))
+				goto fail;
+			if (has && (v < 0 || v > INT32_MAX)) {
+				err = range_err[k];
+				goto fail;
+			}
+			*idv[k] = has ? (int32_t)v : 0;
+		}
+	}
 	int si = jp_get(p, 0, "start_ns");
 	if (si >= 0) {
 		char b[32];
@@ -571,6 +578,10 @@ static const char *parse_exec(struct lt_reader *r, struct lt_exec **out)
 	}
 	if ((err = get_i64(p, 0, "dur_ns", &v, &has)))
 		goto fail;
+	if (has && v < 0) {
+		err = "\"dur_ns\" must not be negative";
+		goto fail;
+	}
 	e->dur_ns = has ? v : -1;
 	int ci = jp_get(p, 0, "complete");
 	if (ci < 0 || (p->t[ci].type != JT_TRUE && p->t[ci].type != JT_FALSE)) {
@@ -792,6 +803,8 @@ static const char *paper_node(struct lt_exec *e, const struct jparse *p, uint32_
 		double us;
 		if (t[tm].type != JT_NUM || jp_double(&t[tm], &us) || us < 0)
 			return "\"time\" must be a non-negative number of microseconds";
+		if (!(us <= INT64_MAX / 1000.0))
+			return "\"time\" out of range";
 		n->dur_ns = llround(us * 1000.0);
 	}
 	int ci = jp_get(p, i, "child");

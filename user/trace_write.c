@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "json.h"
@@ -322,21 +323,94 @@ int lt_writer_flush(struct lt_writer *w)
 	return w->err;
 }
 
+/*
+ * After a failed write (disk full) to a plain file: cut the file after its
+ * last whole line and try to end it with a marker trailer, so that readers
+ * see why it ends where it does instead of a line cut in the middle.
+ */
+static void mark_failed(int fd, const char *path, int err)
+{
+	char buf[65536], line[256];
+	off_t end = lseek(fd, 0, SEEK_END), pos = end, cut = 0;
+	struct stat st;
+	int n;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || end < 0)
+		return;
+	while (pos > 0 && !cut) {
+		size_t len = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+		ssize_t got = pread(fd, buf, len, pos - len);
+
+		if (got != (ssize_t)len)
+			return;
+		for (ssize_t i = got - 1; i >= 0; i--)
+			if (buf[i] == '\n') {
+				cut = pos - len + i + 1;
+				break;
+			}
+		pos -= len;
+	}
+	n = snprintf(line, sizeof(line), "{\"type\":\"stats\",\"error\":\"write failed: %s\"}\n",
+		     strerror(-err));
+	/* a full disk may have no room for the marker: give up whole lines
+	 * from the end (at most 16) until it fits, keeping the header */
+	for (int tries = 0; tries < 16; tries++) {
+		off_t prev = cut > 1 ? cut - 1 : 0;
+
+		if (ftruncate(fd, cut))
+			return;
+		if (pwrite(fd, line, n, cut) == n) {
+			fprintf(stderr, "leaktrace: %s: cut after its last whole line and marked as "
+					"failed%s\n", path, tries ? " (last executions dropped for room)" : "");
+			return;
+		}
+		/* a short write leaves part of the marker: take it away */
+		if (ftruncate(fd, cut))
+			break;
+		/* the start of the line before cut */
+		while (prev > 0) {
+			char c;
+
+			if (pread(fd, &c, 1, prev - 1) != 1)
+				return;
+			if (c == '\n')
+				break;
+			prev--;
+		}
+		if (prev == 0)	/* only the header line is left */
+			break;
+		cut = prev;
+	}
+	fprintf(stderr, "leaktrace: %s: cut after its last whole line (no room for a marker)\n", path);
+}
+
 int lt_writer_close(struct lt_writer *w)
 {
 	if (!w)
 		return 0;
-	int err = w->err;
+	int err = w->err, fd = -1;
+	bool plain = w->f != NULL;
 	if (w->gz) {
 		int rc = gzclose(w->gz);
 		if (!err && rc != Z_OK)
 			err = rc == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
 	} else if (w->f) {
+		fd = dup(fileno(w->f));
 		if (fclose(w->f) && !err)
 			err = -(errno ? errno : EIO);
 	}
 	if (err && !w->err)
 		fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path, strerror(-err));
+	if (fd >= 0)
+		close(fd);
+	if (err && plain && strcmp(w->path, "-")) {
+		/* our descriptor was write-only: reopen to read the tail back */
+		fd = open(w->path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			mark_failed(fd, w->path, err);
+			close(fd);
+		}
+	}
 	jw_free(&w->jw);
 	free(w->path);
 	free(w);

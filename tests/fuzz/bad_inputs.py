@@ -67,11 +67,10 @@ def main(d):
     put("paper_child_type.json", '[{"name":"f()","child":5}]', 2, 1)
     put("paper_time_neg.json", '[{"name":"f()","time":-1}]', 2, 1)
     put("paper_cut.json", '[{"name":"f()","child":[{"name":"g()"', 2, 1)
-    # KNOWN BUGS (reported on issue 8): out-of-range numbers accepted
-    # silently; the runner expects exit 2 and reports SKIP while it is 0
-    put("KNOWN_BUG_pid_range.jsonl", HDR + ex({"fn": "f"}, pid=2 ** 40) + TRL, 2, 2)
-    put("KNOWN_BUG_exec_dur_neg.jsonl", HDR + ex({"fn": "f"}, dur_ns=-5) + TRL, 2, 2)
-    put("KNOWN_BUG_paper_time_huge.json", '[{"name":"f()","time":1e300}]', 2, 1)
+    # numbers out of range for their field
+    put("pid_range.jsonl", HDR + ex({"fn": "f"}, pid=2 ** 40) + TRL, 2, 2)
+    put("exec_dur_neg.jsonl", HDR + ex({"fn": "f"}, dur_ns=-5) + TRL, 2, 2)
+    put("paper_time_huge.json", '[{"name":"f()","time":1e300}]', 2, 1)
     for name, rc, where in cases:
         print(name, rc, where)
 
