@@ -1,0 +1,63 @@
+# Tight call loop with int returns, the call-heaviest Python workload.
+#   loop.py N            N calls of f(i) under one root call `run`
+#   loop.py --seconds S [--rate R]
+#                        calls of f(i) in batches of 1000 under roots `batch`
+#                        for S seconds (the loss test: one execution per
+#                        batch), at most R calls/s when --rate is given
+# Prints one JSON line with the calls it made (roots included) and the loop
+# time measured inside with perf_counter (start-up excluded). With stdin a
+# pipe it waits for a line before the loop (a tracer attaches first) and,
+# with --hold, for another line before exiting (BPF stats are read then).
+import json, sys, time
+
+
+def f(i):
+    return i
+
+
+def run(n):
+    for i in range(n):
+        f(i)
+    return n
+
+
+def batch():
+    for i in range(1000):
+        f(i)
+    return 1000
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--hold"]
+    hold = "--hold" in sys.argv
+    print(json.dumps({"ready": True}), flush=True)
+    sys.stdin.readline()
+    if args and args[0] == "--seconds":
+        rate = float(args[3]) if len(args) > 3 and args[2] == "--rate" else 0.0
+        t0 = time.perf_counter()
+        deadline = t0 + float(args[1])
+        batches = 0
+        while time.perf_counter() < deadline:
+            batch()
+            batches += 1
+            if rate:
+                ahead = t0 + batches * 1001 / rate - time.perf_counter()
+                if ahead > 0:
+                    time.sleep(ahead)
+        t1 = time.perf_counter()
+        calls = batches * 1001      # 1000 calls of f + the batch root
+        root = "batch"
+    else:
+        n = int(args[0]) if args else 300000
+        t0 = time.perf_counter()
+        run(n)
+        t1 = time.perf_counter()
+        calls = n + 1               # n calls of f + the root
+        root = "run"
+    print(json.dumps({"workload": "loop", "root": root, "calls": calls,
+                      "loop_s": t1 - t0}), flush=True)
+    if hold:
+        sys.stdin.readline()
+
+
+main()
