@@ -692,6 +692,7 @@ def write_doc(S, runs, loss, loss_search, stats, perf, mach, vers, load0, load1,
     fu = S["loop"]["modes"]["full"]["over_rob_us"]
     bt = S["loop"]["modes"].get("bpftrace", {}).get("over_rob_us")
     ip = S["loop"]["modes"]["inproc"]["over_rob_us"]
+    tf = S["torch"]["modes"]["floor"]["over_rob_us"]
     a(f"1. **The floor dominates.** On this VM the bare probes cost {fmt(fl, 2)} us per Python call "
       "(loop, by median chunk) "
       f"(two probe hits: the function__return note and a RESUME site), i.e. about {fmt(fl / 2, 2)} us "
@@ -728,7 +729,6 @@ def write_doc(S, runs, loss, loss_search, stats, perf, mach, vers, load0, load1,
       + (f", below this VM's cost of a single uprobe hit (about {fmt(fl / 2, 2)} us). " if ip / 3 < fl / 2
          else ". ") + "The target is reachable only where a uprobe hit costs well under a "
       "microsecond (bare metal, or kernels with the uprobe syscall/nop5 optimisation).")
-    tf = S["torch"]["modes"]["floor"]["over_rob_us"]
     if "Mitigation: PTI" in mach["pti"] and not mach["pcid"]:
         cmp_ = (f"In this run the torch floor cost {fmt(tf, 2)} us per Python call and the loop's "
                 f"{fmt(fl, 2)} us, with the same two hits per call")
