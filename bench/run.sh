@@ -27,4 +27,20 @@ fi
 	echo "bench: python3-torch is missing; run: sudo make deps" >&2
 	exit 2
 }
-exec "$PY" bench/bench.py
+"$PY" bench/bench.py
+# analysis at scale (LARGE=1 adds 1M executions: ~130 GB of disk) and, with
+# LONG=1, the 10-minute memory run; appended to docs/PERFORMANCE.md
+{
+	echo
+	echo "## Analysis at scale (bench/analyze_bench.sh, LARGE=${LARGE:-0})"
+	echo
+	echo '```'
+	LARGE=${LARGE:-0} bench/analyze_bench.sh
+	echo '```'
+	if [ "${LONG:-0}" = 1 ]; then
+		echo
+		echo "## Long run (bench/long_run.sh)"
+		echo
+		bench/long_run.sh
+	fi
+} >> docs/PERFORMANCE.md

@@ -1262,8 +1262,8 @@ int cmd_record(int argc, char **argv)
 
 	t0 = last_live = mono_ns();
 	while (!exiting) {
-		/* records are submitted without wakeups (BPF_RB_NO_WAKEUP) until
-		 * 256 KiB wait, so poll for at most 20 ms, then consume anyway */
+		/* records are submitted without wakeups (BPF_RB_NO_WAKEUP): the
+		 * poll only waits 20 ms, then we consume what is there */
 		int n;
 		uint64_t now;
 
