@@ -302,9 +302,13 @@ static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
 	__u8 oparg = 1;
 	int fail = 0;
 
-	instr = reg_slot(ctx, instr_reg);
-	if (bpf_probe_read_user(&oparg, 1, (void *)(instr + 1)) || oparg != 0)
-		return;
+	/* RESUME sites: only a frame start (oparg 0), not a generator resume;
+	 * instr_reg 0xff (evalframe): every entry has its arguments */
+	if (instr_reg != 0xff) {
+		instr = reg_slot(ctx, instr_reg);
+		if (bpf_probe_read_user(&oparg, 1, (void *)(instr + 1)) || oparg != 0)
+			return;
+	}
 	if (bpf_probe_read_user(&argc, sizeof(argc), (void *)(e->code + L.co_argcount)))
 		return;
 	for (int i = 0; i < LT_MAX_ARGS; i++) {
@@ -512,6 +516,141 @@ int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	return 0;
 }
 
+/*
+ * CPython 3.8-3.10: every Python call is a call of _PyEval_EvalFrameDefault
+ * with the PyFrameObject as argument. The entry uprobe pushes the frame on
+ * a per-thread stack, the uretprobe pops it: the return value is in the
+ * return register (NULL: an exception). Past LT_EVF_DEPTH pending frames
+ * the kernel installs no more uretprobes, so neither do we push: those
+ * calls come without a return, and userspace marks the execution
+ * incomplete.
+ */
+struct evf_stack {
+	__u32 depth;
+	__u32 pad;
+	__u64 bias;
+	__u64 frames[LT_EVF_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct evf_stack);
+} evf_stacks SEC(".maps");
+
+__u64 evf_overflows = 0;
+
+SEC("uprobe")
+int lt_evf_entry(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 zero = 0, tid = (__u32)id;
+	struct lt_rec_entry e = {};
+	struct evf_stack *st;
+	struct scratch *s;
+	int fail = 0;
+
+	if (!wanted(id))
+		return 0;
+	__sync_fetch_and_add(&n_entries, 1);
+	e.frame = reg_slot(ctx, cookie & 0xff);
+	e.code = rd64(e.frame + L.fr_code, &fail);
+	if (fail) {
+		__sync_fetch_and_add(&read_failures, 1);
+		return 0;
+	}
+	st = bpf_map_lookup_elem(&evf_stacks, &tid);
+	if (!st) {
+		static const struct evf_stack empty = {};
+
+		bpf_map_update_elem(&evf_stacks, &tid, &empty, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&evf_stacks, &tid);
+		if (!st)
+			return 0;
+	}
+	/* cookie: build << 56 | link-time address of the function << 8 | slot */
+	st->bias = PT_REGS_IP(ctx) - ((cookie & LT_COOKIE_ADDR_MASK) >> 8);
+	/* the kernel keeps LT_EVF_DEPTH pending uretprobes per task at most:
+	 * push exactly when it sets one, so the stacks stay in step */
+	if (st->depth < LT_EVF_DEPTH)
+		st->frames[st->depth++ & (LT_EVF_DEPTH - 1)] = e.frame;
+	else
+		__sync_fetch_and_add(&evf_overflows, 1);
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	send_code(s, e.code, 0, tid);
+	e.type = LT_REC_ENTRY;
+	e.tid = tid;
+	e.tgid = id >> 32;
+	e.ts = bpf_ktime_get_ns();
+	emit(&e, sizeof(e));
+	if (L.args)
+		send_args(ctx, s, &e, (cookie & LT_COOKIE_ADDR_MASK) >> 8, 0xff, LT_COOKIE_BUILD(cookie));
+	return 0;
+}
+
+SEC("uretprobe")
+int lt_evf_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 frame, retval, top = 0;
+	__u32 zero = 0, tid = (__u32)id;
+	struct lt_rec_ret *r;
+	struct evf_stack *st;
+	struct scratch *s;
+	int fail = 0;
+	__s8 state = 0;
+
+	if (!wanted(id))
+		return 0;
+	st = bpf_map_lookup_elem(&evf_stacks, &tid);
+	if (!st || !st->depth)
+		return 0;
+	__sync_fetch_and_add(&n_returns, 1);
+	frame = st->frames[--st->depth & (LT_EVF_DEPTH - 1)];
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	r = &s->ret;
+	r->type = LT_REC_RET;
+	r->vkind = LT_RV_UNREAD;
+	r->flags = 0;
+	r->str_kind = 0;
+	r->str_utf8 = 0;
+	r->tid = tid;
+	r->ts = bpf_ktime_get_ns();
+	r->frame = frame;
+	r->previous = rd64(frame + L.fr_previous, &fail);
+	r->code = rd64(frame + L.fr_code, &fail);
+	r->type_ptr = 0;
+	r->val = 0;
+	r->str_len = 0;
+	r->payload_len = 0;
+	r->drops = drops;
+	retval = PT_REGS_RC(ctx);
+	if (!retval) {
+		r->vkind = LT_RV_RAISE;
+	} else {
+		if (L.evf_mode == 2) {
+			bpf_probe_read_user(&state, 1, (void *)(frame + L.fr_state));
+			if (state == -1)	/* FRAME_SUSPENDED */
+				r->flags |= LT_RF_YIELD;
+		} else {
+			top = rd64(frame + L.fr_state, &fail);
+			if (top)	/* f_stacktop kept: suspended */
+				r->flags |= LT_RF_YIELD;
+		}
+		decode_value(s, retval, st->bias, tid, LT_COOKIE_BUILD(bpf_get_attach_cookie(ctx)));
+	}
+	if (fail)
+		r->flags |= LT_RF_READFAIL;
+	emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
+	return 0;
+}
+
 /* BTF-typed tracepoint: needs no tracefs mounted */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(lt_exit, struct task_struct *task)
@@ -523,6 +662,7 @@ int BPF_PROG(lt_exit, struct task_struct *task)
 		return 0;
 	e.type = LT_REC_EXIT;
 	e.tid = (__u32)id;
+	bpf_map_delete_elem(&evf_stacks, &e.tid);
 	e.pid = id >> 32;
 	e.ts = bpf_ktime_get_ns();
 	emit(&e, sizeof(e));

@@ -17,6 +17,7 @@
 #define LT_FILE_MAX	256	/* most bytes of a file name sent */
 #define LT_BIGINT_DIGITS 64	/* 30-bit digits of an int sent (about 570 decimal digits) */
 #define LT_MAX_ARGS	8	/* --args: most positional arguments sent per call */
+#define LT_EVF_DEPTH	64	/* the kernel's pending-uretprobe limit per task */
 
 enum lt_rec_type {
 	LT_REC_ENTRY = 1,	/* a frame starts or a generator resumes */
@@ -144,6 +145,9 @@ struct lt_py_layout {
 	__u32 str_len_max;		/* --str-len in bytes (<= LT_MAX_STR / 4 chars read) */
 	__u32 no_values;		/* --no-values: types only */
 	__u32 args;			/* --args: send positional arguments */
+	__u32 fr_state;			/* evalframe: f_state (3.10) or f_stacktop (3.8/3.9) */
+	__u32 evf_mode;			/* 0: not evalframe; 1: f_stacktop != NULL is a yield;
+					 * 2: f_state == FRAME_SUSPENDED (-1) is a yield */
 };
 
 enum { LT_T_LONG, LT_T_BOOL, LT_T_FLOAT, LT_T_STR, LT_T_NONE };

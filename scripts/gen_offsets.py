@@ -179,12 +179,56 @@ def describe(path):
     return bid, ver, offs, sites, rets
 
 
+# CPython 3.8-3.10: every Python call is a C call of _PyEval_EvalFrameDefault
+# (no inlining), with the PyFrameObject as argument: entry uprobe and
+# uretprobe there (mechanism "evalframe")
+EVF_OFFSETS = [
+    ("fr_code", "(long)&((PyFrameObject*)0)->f_code"),
+    ("fr_previous", "(long)&((PyFrameObject*)0)->f_back"),
+    ("fr_localsplus", "(long)&((PyFrameObject*)0)->f_localsplus"),
+    ("co_argcount", "(long)&((PyCodeObject*)0)->co_argcount"),
+    ("co_firstlineno", "(long)&((PyCodeObject*)0)->co_firstlineno"),
+    ("co_filename", "(long)&((PyCodeObject*)0)->co_filename"),
+    ("co_name", "(long)&((PyCodeObject*)0)->co_name"),
+    ("type_tp_name", "(long)&((PyTypeObject*)0)->tp_name"),
+    ("var_ob_size", "(long)&((PyVarObject*)0)->ob_size"),
+    ("long_digit", "(long)&((PyLongObject*)0)->ob_digit"),
+    ("float_fval", "(long)&((PyFloatObject*)0)->ob_fval"),
+    ("str_length", "(long)&((PyASCIIObject*)0)->length"),
+    ("str_state", "(long)&((PyASCIIObject*)0)->state"),
+    ("str_ascii_size", "sizeof(PyASCIIObject)"),
+    ("str_compact_size", "sizeof(PyCompactUnicodeObject)"),
+]
+
+
+def describe_evalframe(path, ver):
+    """(build-id, version, offsets, (vaddr, frame slot)) of a 3.8-3.10 build"""
+    bid = build_id(path)
+    if not bid:
+        return None
+    exprs = EVF_OFFSETS + [
+        ("fr_state", "(long)&((PyFrameObject*)0)->f_state" if ver == "3.10"
+         else "(long)&((PyFrameObject*)0)->f_stacktop")]
+    out = gdb(path, ["print " + e for _, e in exprs] + ["print (long)&_PyEval_EvalFrameDefault"])
+    vals = re.findall(r"^\$\d+ = (.*)$", out, re.M)
+    if len(vals) < len(exprs) + 1 or not all(re.match(r"-?\d+$", v) for v in vals):
+        note("%s: no usable debug info, skipped" % path)
+        return None
+    offs = dict(zip([n for n, _ in exprs], map(int, vals)))
+    offs["co_qualname"] = offs["co_name"]  # no co_qualname before 3.11
+    # 3.8: (PyFrameObject *f, int throwflag); 3.9, 3.10: (tstate, f, throwflag)
+    slot = PT_REGS["rdi"] if ver == "3.8" else PT_REGS["rsi"]
+    return bid, ver, offs, (int(vals[-1]), slot)
+
+
 def default_targets():
     t = []
     for p in sorted(glob.glob("/usr/bin/python3.1[1]")):
         t.append(p)
     # pyenv builds keep their DWARF in libpython
     t += sorted(glob.glob("/root/.pyenv/versions/3.11.*/lib/libpython3.11.so.1.0"))
+    for v in ("3.8", "3.9", "3.10"):
+        t += sorted(glob.glob("/root/.pyenv/versions/%s.*/lib/libpython%s.so.1.0" % (v, v)))
     return t
 
 
@@ -195,6 +239,17 @@ def main():
     print("#define PY_BUILDS_GENERATED \\")
     for path in targets:
         if not os.path.exists(path):
+            continue
+        ver = version_of(path)
+        if ver in ("3.8", "3.9", "3.10"):
+            d = describe_evalframe(path, ver)
+            if d:
+                bid, ver, offs, (vaddr, slot) = d
+                fields = ", ".join(".%s = %d" % (k, v) for k, v in offs.items())
+                print('\t{ .build_id = "%s", .version = "%s", .source = "%s", \\' % (bid, ver, path))
+                print("\t  .off = { %s }, \\" % fields)
+                print("\t  .evalframe = { 0x%x, %d, 0 } }, \\" % (vaddr, slot))
+                note("%s: %s build-id %s (evalframe)" % (path, ver, bid))
             continue
         d = describe(path)
         if not d:

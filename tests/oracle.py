@@ -17,7 +17,9 @@ import sys
 import threading
 import time
 
-YIELD = dis.opmap["YIELD_VALUE"]
+# a frame suspends at YIELD_VALUE, and before 3.11 also at YIELD_FROM
+# (await / yield from delegating to a suspended sub-iterator)
+YIELDS = {dis.opmap["YIELD_VALUE"], dis.opmap.get("YIELD_FROM", -1)}
 RETURN = dis.opmap["RETURN_VALUE"]
 
 
@@ -48,6 +50,24 @@ def encode(v, str_len, hashed=False):
     return r
 
 
+def qualname(code):
+    """co_qualname where the Python has it (3.11+), else co_name"""
+    return getattr(code, "co_qualname", code.co_name)
+
+
+YIELD_FROM = dis.opmap.get("YIELD_FROM", -1)
+
+
+def last_op(frame):
+    """the opcode of the frame's last instruction (f_lasti: a byte offset).
+    Before 3.11 a frame suspended in YIELD_FROM (await, yield from) has
+    f_lasti rewound to the instruction before it, to repeat it on resume."""
+    code, i = frame.f_code.co_code, frame.f_lasti
+    if i + 2 < len(code) and code[i + 2] == YIELD_FROM:
+        return YIELD_FROM
+    return code[i]
+
+
 def name_matches(qual, want):
     return qual == want or qual.rsplit(".", 1)[-1] == want
 
@@ -72,13 +92,13 @@ class Oracle:
             return None
         s = self.state()
         code = frame.f_code
-        is_root = name_matches(code.co_qualname, self.root)
+        is_root = name_matches(qualname(code), self.root)
         node = None
         if is_root and s["depth"] == 0:
-            node = {"fn": code.co_qualname, "file": code.co_filename, "line": code.co_firstlineno}
+            node = {"fn": qualname(code), "file": code.co_filename, "line": code.co_firstlineno}
             s["exec"] = {"start": time.monotonic_ns(), "root": node}
         elif s["depth"] > 0:
-            node = {"fn": code.co_qualname, "file": code.co_filename, "line": code.co_firstlineno}
+            node = {"fn": qualname(code), "file": code.co_filename, "line": code.co_firstlineno}
             parent = s["stack"][-1][0]
             parent.setdefault("calls", []).append(node)
         if is_root:
@@ -103,12 +123,12 @@ class Oracle:
             # an exception (which stops on the instruction that raised); a
             # generator closed at its yield still shows YIELD_VALUE, but it
             # got an exception event since it was resumed
-            op = frame.f_code.co_code[frame.f_lasti]
-            if op not in (RETURN, YIELD) or (op == YIELD and exc):
+            op = last_op(frame)
+            if (op != RETURN and op not in YIELDS) or (op in YIELDS and exc):
                 node["ret"] = {"type": "<raise>"}
             else:
                 node["ret"] = encode(arg, self.str_len)
-                if op == YIELD:
+                if op in YIELDS:
                     node["ret"]["yield"] = True
             if is_root:
                 s["depth"] -= 1

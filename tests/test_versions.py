@@ -77,5 +77,30 @@ def every_python_exact_or_refused():
     assert sum(1 for r in rows if r[2].startswith("exact")) >= 2, rows
 
 
+@lt.test
+def evalframe_deeper_than_uretprobe_limit_is_incomplete():
+    """3.8-3.10 use uretprobes; the kernel keeps 64 pending per task, so an
+    execution deeper than that cannot be exact: it must say so"""
+    lt.need_root()
+    py = "/root/.pyenv/versions/3.10.13/bin/python3.10"
+    if not os.path.exists(py):
+        raise lt.Skip("no pyenv 3.10 here")
+    d = lt.tmpdir()
+    script, rec = os.path.join(d, "deep.py"), os.path.join(d, "r.jsonl")
+    with open(script, "w") as f:
+        f.write("def down(n):\n    return 0 if n == 0 else 1 + down(n - 1)\n"
+                "def shallow():\n    return down(10)\ndef deep():\n    return down(100)\n"
+                "shallow()\ndeep()\nshallow()\n")
+    for root in ("shallow", "deep"):
+        lt.leaktrace("record", "--root", root, "-o", rec, "--", py, script)
+        import json
+        ex = [json.loads(l) for l in open(rec) if '"exec"' in l]
+        if root == "shallow":
+            assert [e["complete"] for e in ex] == [True, True], ex
+            assert ex[0]["root"]["ret"] == {"type": "int", "value": 10}
+        else:
+            assert [e["complete"] for e in ex] == [False], "a 100-deep execution passed as complete"
+
+
 if __name__ == "__main__":
     lt.main()

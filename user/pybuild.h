@@ -18,6 +18,7 @@ struct py_offsets {
 	uint32_t co_argcount, co_firstlineno, co_filename, co_name, co_qualname;
 	uint32_t type_tp_name, var_ob_size, long_digit, float_fval;
 	uint32_t str_length, str_state, str_ascii_size, str_compact_size;
+	uint32_t fr_state;	/* 3.10: PyFrameObject.f_state; 3.8/3.9: f_stacktop */
 };
 
 struct py_site {
@@ -43,6 +44,9 @@ struct py_build {
 	struct py_site resume[4];
 	int nret;		/* 0: returns only through the USDT note */
 	struct py_ret_site ret[4];
+	/* 3.8-3.10: _PyEval_EvalFrameDefault and the slot of its frame
+	 * argument (vaddr 0: not this mechanism) */
+	struct py_site evalframe;
 };
 
 /* the entry for a build-id, or NULL */

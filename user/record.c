@@ -725,6 +725,8 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 	L->str_len_max = env.str_len;
 	L->no_values = env.no_values;
 	L->args = env.args;
+	L->fr_state = o->fr_state;
+	L->evf_mode = !t->use_evalframe ? 0 : strcmp(t->build->version, "3.10") ? 1 : 2;
 }
 
 #define MAX_LINKS (LT_MAX_BUILDS * 8)
@@ -765,6 +767,8 @@ static int attach_site(struct bpf_program *prog, const struct py_target *t, int 
  * Returns (the USDT note, or the return sites) and the RESUME sites of
  * build bi: ret, ret_site and resume are the programs to attach.
  */
+static struct bpf_program *evf_entry, *evf_return;	/* 3.8-3.10 programs */
+
 static int attach_probes(struct bpf_program *ret, struct bpf_program *ret_site,
 			 struct bpf_program *resume, const struct py_target *t, int pid, uint64_t bi)
 {
@@ -772,6 +776,29 @@ static int attach_probes(struct bpf_program *ret, struct bpf_program *ret_site,
 		    .bpf_cookie = bi << 56 | t->ret_note.loc);
 	struct bpf_link *l;
 
+	if (t->use_evalframe) {
+		const struct py_site *e = &t->build->evalframe;
+		LIBBPF_OPTS(bpf_uprobe_opts, ro, .retprobe = true, .bpf_cookie = bi << 56);
+		uint64_t off;
+
+		if (!evf_entry || !evf_return) {
+			fprintf(stderr, "leaktrace: --floor does not cover CPython 3.8-3.10\n");
+			return -1;
+		}
+		if (attach_site(evf_entry, t, pid, e->vaddr, bi << 56 | e->vaddr << 8 | e->frame_reg,
+				"_PyEval_EvalFrameDefault entry"))
+			return -1;
+		if (elf_vaddr_to_offset(t->path, e->vaddr, &off))
+			return -1;
+		l = bpf_program__attach_uprobe_opts(evf_return, pid, t->path, off, &ro);
+		if (!l) {
+			fprintf(stderr, "leaktrace: cannot attach a uretprobe to _PyEval_EvalFrameDefault in "
+					"%s: %s\n", t->shown, strerror(errno));
+			return -1;
+		}
+		links[nlinks++] = l;
+		return 0;
+	}
 	for (int i = 0; t->use_sites && i < t->build->nret; i++) {
 		const struct py_ret_site *rs = &t->build->ret[i];
 
@@ -811,6 +838,8 @@ static void detach_probes(void)
 
 static int attach(struct leaktrace_bpf *skel, const struct py_target *t, int nt, int pid)
 {
+	evf_entry = skel->progs.lt_evf_entry;
+	evf_return = skel->progs.lt_evf_return;
 	for (int i = 0; i < nt; i++)
 		if (attach_probes(skel->progs.lt_return, skel->progs.lt_return_site,
 				  skel->progs.lt_resume, &t[i], pid, i))
@@ -1233,7 +1262,8 @@ int cmd_record(int argc, char **argv)
 	hdr.pid = pid;
 	hdr.root = env.root;
 	hdr.start = start;
-	hdr.mechanism = tgt->use_sites ? "resume+return-sites" : "usdt+resume";
+	hdr.mechanism = tgt->use_evalframe ? "evalframe-uprobes" :
+			tgt->use_sites ? "resume+return-sites" : "usdt+resume";
 	if (is_child) {
 		hdr.argv = (const char **)env.cmd;
 		for (hdr.argc = 0; env.cmd[hdr.argc]; hdr.argc++)

@@ -24,6 +24,7 @@ struct py_target {
 	uint64_t runtime, types[5], true_struct;	/* link-time addresses */
 	int op_yield_value;
 	bool use_sites;			/* returns from return sites, not the USDT note */
+	bool use_evalframe;		/* 3.8-3.10: uprobe+uretprobe on _PyEval_EvalFrameDefault */
 };
 
 /* what catches returns: the USDT note if the build has it, else the
