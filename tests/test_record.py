@@ -181,6 +181,16 @@ def human_lines_without_output():
 
 
 @lt.test
+def json_lines_without_output():
+    lt.need_root()
+    p = record("-j", "--root", "run", "--", lt.PY, CALLS, "2")
+    ex = [json.loads(l[l.index("{"):]) for l in p.stdout.splitlines() if '{"type":"exec"' in l]
+    assert len(ex) == 4, p.stdout
+    assert ex[0]["root"] == "run" and ex[0]["calls"] == 104 and ex[0]["complete"] is True, ex[0]
+    assert ex[0]["first_layer"][:3] == ["Box.__init__", "Box.get", "Box.double"]
+
+
+@lt.test
 def attach_detach_does_not_change_output():
     lt.need_root()
     d = lt.tmpdir()

@@ -21,6 +21,7 @@
 #include <linux/types.h>
 #include "commands.h"
 #include "hashval.h"
+#include "json.h"
 #include "leaktrace.h"
 #include "leaktrace.skel.h"
 #include "floor.skel.h"
@@ -51,6 +52,7 @@ static struct env {
 	const char *rules;
 	const char *alert_exec;
 	const char *comm;	/* -a: only processes with this comm */
+	bool json;		/* -j: JSON lines instead of the human ones */
 	const char *hash_key;
 	const char *exclude[MAX_EXCLUDE + 1];
 	int nexclude;
@@ -96,6 +98,7 @@ static const struct option long_opts[] = {
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "alert-exec", required_argument, NULL, OPT_ALERT_EXEC },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "json", no_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
 };
@@ -132,6 +135,7 @@ static void usage(FILE *f)
 		"  --mechanism M          auto (default), usdt (function__return note) or sites\n"
 		"                         (return sites in the interpreter loop; builds without probes)\n"
 		"  -v, --verbose          libbpf and attach diagnostics on stderr\n"
+		"  -j, --json             the per-execution and live lines as JSON\n"
 		"  --floor                benchmark: attach the same probes with empty\n"
 		"                         programs and record nothing\n");
 }
@@ -156,7 +160,7 @@ static int parse_args(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:ao:v", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:ao:vj", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_int(optarg, "-p", 1, INT_MAX, &v))
@@ -171,6 +175,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'v':
 			env.verbose = true;
+			break;
+		case 'j':
+			env.json = true;
 			break;
 		case OPT_ROOT:
 			env.root = optarg;
@@ -292,6 +299,7 @@ struct out {
 	bool human;		/* one line per execution on stdout */
 };
 
+/* one line per completed execution (without -o): human, or with -j JSON */
 static void print_exec_line(const struct lt_exec *e)
 {
 	const struct lt_node *r = e->root, *c;
@@ -300,19 +308,44 @@ static void print_exec_line(const struct lt_exec *e)
 	size_t used = 0;
 	int shown = 0;
 
-	/* count calls iteratively (trees may be deep) */
-	for (const struct lt_node *n = r; n;) {
+	for (const struct lt_node *n = r; n; n = lt_node_preorder_next(r, n))
 		calls++;
-		if (n->first) {
-			n = n->first;
-			continue;
-		}
-		while (n && n != r && !n->next)
-			n = n->parent;
-		n = (n && n != r) ? n->next : NULL;
-	}
 	if (lt_node_synthetic_root(r))
 		calls--;	/* the synthetic root is no call */
+	if (env.json) {
+		struct jw j;
+
+		jw_init(&j);
+		jw_obj(&j);
+		jw_key(&j, "type");
+		jw_str(&j, "exec");
+		jw_key(&j, "id");
+		jw_int(&j, e->id);
+		jw_key(&j, "pid");
+		jw_int(&j, e->pid);
+		jw_key(&j, "tid");
+		jw_int(&j, e->tid);
+		jw_key(&j, "root");
+		jw_str(&j, r->fn);
+		if (e->dur_ns >= 0) {
+			jw_key(&j, "dur_ns");
+			jw_int(&j, e->dur_ns);
+		}
+		jw_key(&j, "calls");
+		jw_uint(&j, calls);
+		jw_key(&j, "complete");
+		jw_bool(&j, e->complete);
+		jw_key(&j, "first_layer");
+		jw_arr(&j);
+		for (c = r->first; c; c = c->next)
+			jw_str(&j, c->fn);
+		jw_arr_end(&j);
+		jw_obj_end(&j);
+		printf("%.*s\n", (int)j.len, j.buf);
+		jw_free(&j);
+		fflush(stdout);
+		return;
+	}
 	for (c = r->first; c && shown < 6; c = c->next, shown++)
 		used += snprintf(first + used, used < sizeof(first) ? sizeof(first) - used : 0, "%s%s",
 				 shown ? ", " : "", c->fn);
@@ -525,13 +558,29 @@ static void live_print(struct consumer *c, double secs)
 				}
 			}
 		}
-		printf("tid %-7llu %10.0f calls/s", (unsigned long long)(k - 1), t->calls / secs);
-		for (int s = 0; s < 3 && topn[s]; s++) {
-			const char *n = u64map_get(&c->names, top[s]);
+		if (env.json) {
+			printf("{\"type\":\"live\",\"tid\":%llu,\"calls_per_s\":%.0f,\"top\":[",
+			       (unsigned long long)(k - 1), t->calls / secs);
+			for (int s = 0; s < 3 && topn[s]; s++) {
+				const char *n = u64map_get(&c->names, top[s]);
+				struct jw j;
 
-			printf("%s %s %.0f/s", s ? "," : "  top:", n ? n : "?", topn[s] / secs);
+				jw_init(&j);
+				jw_str(&j, n ? n : "?");
+				printf("%s{\"fn\":%.*s,\"per_s\":%.0f}", s ? "," : "", (int)j.len, j.buf,
+				       topn[s] / secs);
+				jw_free(&j);
+			}
+			printf("]}\n");
+		} else {
+			printf("tid %-7llu %10.0f calls/s", (unsigned long long)(k - 1), t->calls / secs);
+			for (int s = 0; s < 3 && topn[s]; s++) {
+				const char *n = u64map_get(&c->names, top[s]);
+
+				printf("%s %s %.0f/s", s ? "," : "  top:", n ? n : "?", topn[s] / secs);
+			}
+			printf("\n");
 		}
-		printf("\n");
 		u64map_free(&t->per_code);
 		free(t);
 	}
