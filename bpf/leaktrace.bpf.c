@@ -384,6 +384,30 @@ int lt_resume(struct pt_regs *ctx)
 	return 0;
 }
 
+/* a RET record for frame, value still unread; returns 1 if the frame's
+ * caller or code could not be read */
+static __always_inline int init_ret(struct lt_rec_ret *r, __u32 tid, __u64 frame)
+{
+	int fail = 0;
+
+	r->type = LT_REC_RET;
+	r->vkind = LT_RV_UNREAD;
+	r->flags = 0;
+	r->str_kind = 0;
+	r->str_utf8 = 0;
+	r->tid = tid;
+	r->ts = bpf_ktime_get_ns();
+	r->frame = frame;
+	r->previous = rd64(frame + L.fr_previous, &fail);
+	r->code = rd64(frame + L.fr_code, &fail);
+	r->type_ptr = 0;
+	r->val = 0;
+	r->str_len = 0;
+	r->payload_len = 0;
+	r->drops = drops;
+	return fail;
+}
+
 /* how a frame is left, when the probe site tells it (return sites) */
 enum { EXIT_UNKNOWN = -1, EXIT_RETURN = 0, EXIT_YIELD = 1, EXIT_RAISE = 2 };
 
@@ -403,21 +427,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 tstate, __u
 	if (!s)
 		return 0;
 	r = &s->ret;
-	r->type = LT_REC_RET;
-	r->vkind = LT_RV_UNREAD;
-	r->flags = 0;
-	r->str_kind = 0;
-	r->str_utf8 = 0;
-	r->tid = tid;
-	r->ts = bpf_ktime_get_ns();
-	r->frame = frame;
-	r->previous = rd64(frame + L.fr_previous, &fail);
-	r->code = rd64(frame + L.fr_code, &fail);
-	r->type_ptr = 0;
-	r->val = 0;
-	r->str_len = 0;
-	r->payload_len = 0;
-	r->drops = drops;
+	fail = init_ret(r, tid, frame);
 	if (kind == EXIT_UNKNOWN) {
 		exc = rd64(tstate + L.ts_curexc_type, &fail);
 		if (!fail && !exc) {
@@ -615,21 +625,7 @@ int lt_evf_return(struct pt_regs *ctx)
 	if (!s)
 		return 0;
 	r = &s->ret;
-	r->type = LT_REC_RET;
-	r->vkind = LT_RV_UNREAD;
-	r->flags = 0;
-	r->str_kind = 0;
-	r->str_utf8 = 0;
-	r->tid = tid;
-	r->ts = bpf_ktime_get_ns();
-	r->frame = frame;
-	r->previous = rd64(frame + L.fr_previous, &fail);
-	r->code = rd64(frame + L.fr_code, &fail);
-	r->type_ptr = 0;
-	r->val = 0;
-	r->str_len = 0;
-	r->payload_len = 0;
-	r->drops = drops;
+	fail = init_ret(r, tid, frame);
 	retval = PT_REGS_RC(ctx);
 	if (!retval) {
 		r->vkind = LT_RV_RAISE;

@@ -229,6 +229,25 @@ int resolve_command(const char *cmd, char *out, size_t n)
 	return -1;
 }
 
+/* the next python executable or libpython mapped in a /proc/PID/maps
+ * stream: its path as the process sees it (in line), host path in host */
+static const char *next_python_mapping(FILE *f, int pid, char *line, size_t n, char *host,
+				       size_t hn)
+{
+	while (fgets(line, n, f)) {
+		char *p = strchr(line, '/'), range[64];
+
+		if (!p || sscanf(line, "%63s", range) != 1)
+			continue;
+		p[strcspn(p, "\n")] = 0;
+		if (!is_python_name(p) || strstr(p, " (deleted)"))
+			continue;
+		host_path(host, hn, pid, range, p);
+		return p;
+	}
+	return NULL;
+}
+
 static int add_system_target(struct py_target *t, int n, int max, const char *path,
 			     const char *shown, bool verbose)
 {
@@ -274,6 +293,7 @@ int py_targets_system(struct py_target *t, int max, bool verbose)
 	while (d && (de = readdir(d))) {
 		char maps[300], line[PATH_MAX + 256], host[PATH_MAX + 64];
 		int pid = atoi(de->d_name);
+		const char *p;
 		FILE *f;
 
 		if (pid <= 0)
@@ -282,17 +302,8 @@ int py_targets_system(struct py_target *t, int max, bool verbose)
 		f = fopen(maps, "re");
 		if (!f)
 			continue;
-		while (fgets(line, sizeof(line), f)) {
-			char *p = strchr(line, '/'), range[64];
-
-			if (!p || sscanf(line, "%63s", range) != 1)
-				continue;
-			p[strcspn(p, "\n")] = 0;
-			if (!is_python_name(p) || strstr(p, " (deleted)"))
-				continue;
-			host_path(host, sizeof(host), pid, range, p);
+		while ((p = next_python_mapping(f, pid, line, sizeof(line), host, sizeof(host))))
 			n = add_system_target(t, n, max, host, p, verbose);
-		}
 		fclose(f);
 	}
 	if (d)
@@ -303,6 +314,7 @@ int py_targets_system(struct py_target *t, int max, bool verbose)
 int py_target_new_build(struct py_target *t, int n, int pid, bool verbose)
 {
 	char maps[64], line[PATH_MAX + 256], host[PATH_MAX + 64];
+	const char *p;
 	int found = -1;
 	FILE *f;
 
@@ -310,15 +322,7 @@ int py_target_new_build(struct py_target *t, int n, int pid, bool verbose)
 	f = fopen(maps, "re");
 	if (!f)
 		return 0;	/* gone already */
-	while (found < 1 && fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, '/'), range[64];
-
-		if (!p || sscanf(line, "%63s", range) != 1)
-			continue;
-		p[strcspn(p, "\n")] = 0;
-		if (!is_python_name(p) || strstr(p, " (deleted)"))
-			continue;
-		host_path(host, sizeof(host), pid, range, p);
+	while (found < 1 && (p = next_python_mapping(f, pid, line, sizeof(line), host, sizeof(host)))) {
 		found = add_system_target(t, n, n + 1, host, p, verbose) > n ? 1 : 0;
 		/* an executable that runs its interpreter from libpython: go on */
 		if (!found && !strstr(p, "libpython"))
