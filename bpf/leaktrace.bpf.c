@@ -232,7 +232,11 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		r->vkind = LT_RV_OTHER;
 	} else if (t == b->type_vaddr[LT_T_LONG]) {
 		__s64 size = (__s64)rd64(obj + L.var_ob_size, &fail);
-		__u64 a = size < 0 ? -size : size;
+		__u64 a;
+
+		if (L.long_tag)	/* lv_tag: digits << 3 | sign (0 +, 1 zero, 2 -) */
+			size = (size & 3) == 2 ? -(size >> 3) : (size >> 3);
+		a = size < 0 ? -size : size;
 
 		if (fail) {
 			r->vkind = LT_RV_UNREAD;
@@ -630,7 +634,21 @@ int lt_evf_return(struct pt_regs *ctx)
 	if (!retval) {
 		r->vkind = LT_RV_RAISE;
 	} else {
-		if (L.evf_mode == 2) {
+		if (L.evf_mode == 3) {
+			__s8 owner = 0;
+			__u32 co_flags = 0;
+
+			bpf_probe_read_user(&owner, 1, (void *)(frame + L.fr_owner));
+			bpf_probe_read_user(&co_flags, 4, (void *)(r->code + L.co_flags));
+			/* a generator, coroutine or async generator function's own
+			 * frame only runs RETURN_GENERATOR: not a call to setprofile */
+			if ((co_flags & 0x2a0) && owner != L.owned_by_gen)
+				r->flags |= LT_RF_DROP;
+			if (owner == L.owned_by_gen &&
+			    !bpf_probe_read_user(&state, 1, (void *)(frame + L.gen_state_rel)) &&
+			    state > L.gen_created && state < 0)	/* suspended */
+				r->flags |= LT_RF_YIELD;
+		} else if (L.evf_mode == 2) {
 			bpf_probe_read_user(&state, 1, (void *)(frame + L.fr_state));
 			if (state == -1)	/* FRAME_SUSPENDED */
 				r->flags |= LT_RF_YIELD;

@@ -46,6 +46,8 @@ enum lt_rec_vkind {
 /* flags of a RET record */
 #define LT_RF_YIELD	0x01	/* the frame yielded (generator/coroutine run) */
 #define LT_RF_READFAIL	0x02	/* a read of target memory failed */
+#define LT_RF_DROP	0x04	/* not a call in the profiler's sense (3.12+: the
+				 * frame that only creates a generator): forget it */
 
 struct lt_rec_entry {
 	__u8 type;
@@ -147,7 +149,12 @@ struct lt_py_layout {
 	__u32 args;			/* --args: send positional arguments */
 	__u32 fr_state;			/* evalframe: f_state (3.10) or f_stacktop (3.8/3.9) */
 	__u32 evf_mode;			/* 0: not evalframe; 1: f_stacktop != NULL is a yield;
-					 * 2: f_state == FRAME_SUSPENDED (-1) is a yield */
+					 * 2: f_state == FRAME_SUSPENDED (-1) is a yield;
+					 * 3: (3.12+) a generator's frame whose state is
+					 * between FRAME_CREATED and 0 is a yield */
+	__u32 fr_owner, co_flags;
+	__s32 gen_state_rel, gen_created, owned_by_gen;
+	__u32 long_tag;			/* 3.12+: sign and size of an int in lv_tag */
 };
 
 enum { LT_T_LONG, LT_T_BOOL, LT_T_FLOAT, LT_T_STR, LT_T_NONE };

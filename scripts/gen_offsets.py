@@ -201,21 +201,54 @@ EVF_OFFSETS = [
 ]
 
 
+# 3.12+: _PyInterpreterFrame, the code in f_code (3.12) or f_executable
+# (3.13); a generator's state lives in its PyGenObject, which embeds the
+# frame; ints keep sign and size in long_value.lv_tag
+EVF12_OFFSETS = [
+    ("fr_previous", "(long)&((struct _PyInterpreterFrame*)0)->previous"),
+    ("fr_localsplus", "(long)&((struct _PyInterpreterFrame*)0)->localsplus"),
+    ("fr_owner", "(long)&((struct _PyInterpreterFrame*)0)->owner"),
+    ("gen_state_rel", "(long)&((PyGenObject*)0)->gi_frame_state - (long)&((PyGenObject*)0)->gi_iframe"),
+    ("gen_created", "(int)FRAME_CREATED"),
+    ("owned_by_gen", "(int)FRAME_OWNED_BY_GENERATOR"),
+    ("co_flags", "(long)&((PyCodeObject*)0)->co_flags"),
+    ("co_argcount", "(long)&((PyCodeObject*)0)->co_argcount"),
+    ("co_firstlineno", "(long)&((PyCodeObject*)0)->co_firstlineno"),
+    ("co_filename", "(long)&((PyCodeObject*)0)->co_filename"),
+    ("co_name", "(long)&((PyCodeObject*)0)->co_name"),
+    ("co_qualname", "(long)&((PyCodeObject*)0)->co_qualname"),
+    ("type_tp_name", "(long)&((PyTypeObject*)0)->tp_name"),
+    ("var_ob_size", "(long)&((PyLongObject*)0)->long_value.lv_tag"),
+    ("long_digit", "(long)&((PyLongObject*)0)->long_value.ob_digit"),
+    ("float_fval", "(long)&((PyFloatObject*)0)->ob_fval"),
+    ("str_length", "(long)&((PyASCIIObject*)0)->length"),
+    ("str_state", "(long)&((PyASCIIObject*)0)->state"),
+    ("str_ascii_size", "sizeof(PyASCIIObject)"),
+    ("str_compact_size", "sizeof(PyCompactUnicodeObject)"),
+]
+
+
 def describe_evalframe(path, ver):
-    """(build-id, version, offsets, (vaddr, frame slot)) of a 3.8-3.10 build"""
+    """(build-id, version, offsets, (vaddr, frame slot)) of a 3.8-3.10 or
+    3.12+ build"""
     bid = build_id(path)
     if not bid:
         return None
-    exprs = EVF_OFFSETS + [
-        ("fr_state", "(long)&((PyFrameObject*)0)->f_state" if ver == "3.10"
-         else "(long)&((PyFrameObject*)0)->f_stacktop")]
+    if ver in ("3.12", "3.13"):
+        exprs = EVF12_OFFSETS + [
+            ("fr_code", "(long)&((struct _PyInterpreterFrame*)0)->" +
+             ("f_code" if ver == "3.12" else "f_executable"))]
+    else:
+        exprs = EVF_OFFSETS + [
+            ("fr_state", "(long)&((PyFrameObject*)0)->f_state" if ver == "3.10"
+             else "(long)&((PyFrameObject*)0)->f_stacktop")]
     out = gdb(path, ["print " + e for _, e in exprs] + ["print (long)&_PyEval_EvalFrameDefault"])
     vals = re.findall(r"^\$\d+ = (.*)$", out, re.M)
     if len(vals) < len(exprs) + 1 or not all(re.match(r"-?\d+$", v) for v in vals):
         note("%s: no usable debug info, skipped" % path)
         return None
     offs = dict(zip([n for n, _ in exprs], map(int, vals)))
-    offs["co_qualname"] = offs["co_name"]  # no co_qualname before 3.11
+    offs.setdefault("co_qualname", offs["co_name"])  # no co_qualname before 3.11
     # 3.8: (PyFrameObject *f, int throwflag); 3.9, 3.10: (tstate, f, throwflag)
     slot = PT_REGS["rdi"] if ver == "3.8" else PT_REGS["rsi"]
     return bid, ver, offs, (int(vals[-1]), slot)
@@ -227,7 +260,7 @@ def default_targets():
         t.append(p)
     # pyenv builds keep their DWARF in libpython
     t += sorted(glob.glob("/root/.pyenv/versions/3.11.*/lib/libpython3.11.so.1.0"))
-    for v in ("3.8", "3.9", "3.10"):
+    for v in ("3.8", "3.9", "3.10", "3.12"):
         t += sorted(glob.glob("/root/.pyenv/versions/%s.*/lib/libpython%s.so.1.0" % (v, v)))
     return t
 
@@ -241,7 +274,7 @@ def main():
         if not os.path.exists(path):
             continue
         ver = version_of(path)
-        if ver in ("3.8", "3.9", "3.10"):
+        if ver in ("3.8", "3.9", "3.10", "3.12"):
             d = describe_evalframe(path, ver)
             if d:
                 bid, ver, offs, (vaddr, slot) = d

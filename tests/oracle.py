@@ -20,7 +20,7 @@ import time
 # a frame suspends at YIELD_VALUE, and before 3.11 also at YIELD_FROM
 # (await / yield from delegating to a suspended sub-iterator)
 YIELDS = {dis.opmap["YIELD_VALUE"], dis.opmap.get("YIELD_FROM", -1)}
-RETURN = dis.opmap["RETURN_VALUE"]
+RETURNS = {dis.opmap["RETURN_VALUE"], dis.opmap.get("RETURN_CONST", -1)}
 
 
 def tp_name(t):
@@ -124,7 +124,7 @@ class Oracle:
             # generator closed at its yield still shows YIELD_VALUE, but it
             # got an exception event since it was resumed
             op = last_op(frame)
-            if (op != RETURN and op not in YIELDS) or (op in YIELDS and exc):
+            if (op not in RETURNS and op not in YIELDS) or (op in YIELDS and exc):
                 node["ret"] = {"type": "<raise>"}
             else:
                 node["ret"] = encode(arg, self.str_len)

@@ -78,6 +78,36 @@ def every_python_exact_or_refused():
 
 
 @lt.test
+def py312_pid_needs_perf_trampoline():
+    """3.12 inlines calls unless started with the perf trampoline: -p must
+    refuse a process without it and trace one with it"""
+    lt.need_root()
+    import subprocess, json, time
+    py = "/root/.pyenv/versions/3.12.1/bin/python3.12"
+    if not os.path.exists(py):
+        raise lt.Skip("no pyenv 3.12 here")
+    d = lt.tmpdir()
+    script = os.path.join(d, "loop.py")
+    with open(script, "w") as f:
+        f.write("import time\ndef tick(i):\n    return i\n"
+                "while True:\n    tick(2)\n    time.sleep(0.005)\n")
+    plain = subprocess.Popen([py, script])
+    perf = subprocess.Popen([py, "-X", "perf", script])
+    try:
+        time.sleep(0.5)
+        p = lt.leaktrace("record", "-p", plain.pid, "--root", "tick", check=False)
+        assert p.returncode == 2 and "-X perf or PYTHONPERFSUPPORT=1" in p.stderr, p.stderr
+        rec = os.path.join(d, "r.jsonl")
+        lt.leaktrace("record", "-p", perf.pid, "--root", "tick", "--duration", "0.5", "-o", rec)
+        ex = [json.loads(l) for l in open(rec) if '"exec"' in l]
+        assert len(ex) > 10 and all(e["root"]["ret"] == {"type": "int", "value": 2} for e in ex)
+    finally:
+        for p in (plain, perf):
+            p.kill()
+            p.wait()
+
+
+@lt.test
 def evalframe_deeper_than_uretprobe_limit_is_incomplete():
     """3.8-3.10 use uretprobes; the kernel keeps 64 pending per task, so an
     execution deeper than that cannot be exact: it must say so"""

@@ -19,6 +19,10 @@ struct py_offsets {
 	uint32_t type_tp_name, var_ob_size, long_digit, float_fval;
 	uint32_t str_length, str_state, str_ascii_size, str_compact_size;
 	uint32_t fr_state;	/* 3.10: PyFrameObject.f_state; 3.8/3.9: f_stacktop */
+	/* 3.12+: frame owner, and the generator's state byte relative to
+	 * the frame it embeds; FRAME_CREATED and FRAME_OWNED_BY_GENERATOR */
+	uint32_t fr_owner, co_flags;
+	int32_t gen_state_rel, gen_created, owned_by_gen;
 };
 
 struct py_site {

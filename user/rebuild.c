@@ -320,6 +320,21 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 		set_ret(s, t, f.node, r, payload);
 }
 
+/* take n, its parent's last child, out of the tree (its arena memory stays) */
+static void unlink_last(struct lt_node *n)
+{
+	struct lt_node *p = n->parent, *prev = NULL;
+
+	for (struct lt_node *c = p->first; c && c != n; c = c->next)
+		prev = c;
+	if (prev)
+		prev->next = NULL;
+	else
+		p->first = NULL;
+	p->last = prev;
+	p->ncalls--;
+}
+
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 {
 	struct rb_thread *t = thread_get(s, r->tid);
@@ -344,6 +359,18 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 		t->tainted = true;
 	t->n = i - 1;
 	f = &t->stk[t->n];
+	if (r->flags & LT_RF_DROP) {	/* no call after all: forget it */
+		if (f->node && f->node->parent) {
+			unlink_last(f->node);
+			s->st.calls--;
+		}
+		if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec) {
+			lt_exec_free(t->exec);
+			t->exec = NULL;
+			s->st.calls--;
+		}
+		return;
+	}
 	if (f->node) {
 		set_ret(s, t, f->node, r, payload);
 		f->node->dur_ns = r->ts - f->ts;

@@ -775,7 +775,14 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 	L->no_values = env.no_values;
 	L->args = env.args;
 	L->fr_state = o->fr_state;
-	L->evf_mode = !t->use_evalframe ? 0 : strcmp(t->build->version, "3.10") ? 1 : 2;
+	L->evf_mode = !t->use_evalframe ? 0 : !strcmp(t->build->version, "3.10") ? 2 :
+		      (!strcmp(t->build->version, "3.8") || !strcmp(t->build->version, "3.9")) ? 1 : 3;
+	L->fr_owner = o->fr_owner;
+	L->co_flags = o->co_flags;
+	L->gen_state_rel = o->gen_state_rel;
+	L->gen_created = o->gen_created;
+	L->owned_by_gen = o->owned_by_gen;
+	L->long_tag = L->evf_mode == 3;
 }
 
 #define MAX_LINKS (LT_MAX_BUILDS * 8)
@@ -993,6 +1000,39 @@ out:
 }
 
 /* start CMD stopped at a pipe; returns its pid, or -1 */
+/* whether a running process was started with CPython's perf trampoline
+ * (-X perf or PYTHONPERFSUPPORT=1 set) */
+static bool has_perf_trampoline(int pid)
+{
+	char path[64], buf[65536];
+	size_t n;
+	FILE *f;
+	bool yes = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	if ((f = fopen(path, "re"))) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+			if (!strncmp(buf + i, "PYTHONPERFSUPPORT=", 18) && buf[i + 18] && buf[i + 18] != '0')
+				yes = true;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	if ((f = fopen(path, "re"))) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		for (size_t i = 0; i + 1 < n; i += strlen(buf + i) + 1)
+			if (!strcmp(buf + i, "-X") && !strcmp(buf + i + strlen(buf + i) + 1, "perf"))
+				yes = true;
+	}
+	return yes;
+}
+
+/* 3.12+ inline Python-to-Python calls unless an eval-frame hook is set;
+ * CPython's perf trampoline is one, so a command we start gets it */
+static bool perf_trampoline;
+
 static pid_t spawn_waiting(char **cmd, int *release_fd)
 {
 	int p[2];
@@ -1015,6 +1055,8 @@ static pid_t spawn_waiting(char **cmd, int *release_fd)
 			_exit(126);
 		if (uid && setuid(atoi(uid)))
 			_exit(126);
+		if (perf_trampoline)
+			setenv("PYTHONPERFSUPPORT", "1", 1);
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "leaktrace: cannot run %s: %s\n", cmd[0], strerror(errno));
 		_exit(127);
@@ -1175,6 +1217,19 @@ int cmd_record(int argc, char **argv)
 		err = py_target_from_pid(tgt, env.pid, env.python);
 		if (err)
 			return err;
+	}
+	if (tgt->use_evalframe && strcmp(tgt->build->version, "3.12") >= 0 &&
+	    strlen(tgt->build->version) > 3) {
+		/* "3.12", "3.13": calls are inlined without the trampoline */
+		if (env.cmd) {
+			perf_trampoline = true;
+		} else if (env.pid && !has_perf_trampoline(env.pid)) {
+			fprintf(stderr, "leaktrace: python %s (pid %d) runs Python-to-Python calls inline, "
+					"where no probe sees them; start it with -X perf or "
+					"PYTHONPERFSUPPORT=1 (or use record -- CMD, which does)\n",
+				tgt->version, env.pid);
+			return LT_EXIT_USAGE;
+		}
 	}
 	err = LT_EXIT_FAIL;
 	if (env.verbose)

@@ -61,14 +61,14 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	if (!mm[0] || elf_python_version(path, mm, t->version, sizeof(t->version)))
 		snprintf(t->version, sizeof(t->version), "%s", mm[0] ? mm : "unknown");
 
-	/* 3.8-3.10 with debug info at build time: _PyEval_EvalFrameDefault */
+	/* 3.8-3.10 and 3.12 with debug info at build time: _PyEval_EvalFrameDefault */
 	t->use_evalframe = t->build && t->build->evalframe.vaddr;
 	if (t->use_evalframe)
 		goto symbols;
 	if (mm[0] && strcmp(mm, "3.11")) {
 		say("leaktrace: python %s at %s: CPython %s is not supported yet (supported: "
-		    "3.11 with USDT probes or with debug info at build time, 3.8-3.10 with "
-		    "debug info at build time)\n", t->version, shown, mm);
+		    "3.11 with USDT probes or with debug info at build time; 3.8-3.10 and 3.12 "
+		    "with debug info at build time)\n", t->version, shown, mm);
 		return LT_EXIT_USAGE;
 	}
 	nprobes = elf_usdt_count(path, "python");
