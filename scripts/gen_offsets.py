@@ -19,7 +19,27 @@ import re
 import subprocess
 import sys
 
-# (C field, gdb expression) for every offset the tracer uses
+# (C field, gdb expression): the code object's fields every mechanism reads
+CODE_OFFSETS = [
+    ("co_argcount", "(long)&((PyCodeObject*)0)->co_argcount"),
+    ("co_firstlineno", "(long)&((PyCodeObject*)0)->co_firstlineno"),
+    ("co_filename", "(long)&((PyCodeObject*)0)->co_filename"),
+    ("co_name", "(long)&((PyCodeObject*)0)->co_name"),
+]
+
+# the value objects decoded up to 3.11 (3.12 changed int)
+VALUE_OFFSETS = [
+    ("type_tp_name", "(long)&((PyTypeObject*)0)->tp_name"),
+    ("var_ob_size", "(long)&((PyVarObject*)0)->ob_size"),
+    ("long_digit", "(long)&((PyLongObject*)0)->ob_digit"),
+    ("float_fval", "(long)&((PyFloatObject*)0)->ob_fval"),
+    ("str_length", "(long)&((PyASCIIObject*)0)->length"),
+    ("str_state", "(long)&((PyASCIIObject*)0)->state"),
+    ("str_ascii_size", "sizeof(PyASCIIObject)"),
+    ("str_compact_size", "sizeof(PyCompactUnicodeObject)"),
+]
+
+# (C field, gdb expression) for every offset the 3.11 mechanisms use
 OFFSETS = [
     ("rt_tstate_current", "(long)&((_PyRuntimeState*)0)->gilstate.tstate_current"),
     ("ts_cframe", "(long)&((PyThreadState*)0)->cframe"),
@@ -32,20 +52,8 @@ OFFSETS = [
     ("fr_stacktop", "(long)&((struct _PyInterpreterFrame*)0)->stacktop"),
     ("fr_localsplus", "(long)&((struct _PyInterpreterFrame*)0)->localsplus"),
     ("fr_is_entry", "(long)&((struct _PyInterpreterFrame*)0)->is_entry"),
-    ("co_argcount", "(long)&((PyCodeObject*)0)->co_argcount"),
-    ("co_firstlineno", "(long)&((PyCodeObject*)0)->co_firstlineno"),
-    ("co_filename", "(long)&((PyCodeObject*)0)->co_filename"),
-    ("co_name", "(long)&((PyCodeObject*)0)->co_name"),
     ("co_qualname", "(long)&((PyCodeObject*)0)->co_qualname"),
-    ("type_tp_name", "(long)&((PyTypeObject*)0)->tp_name"),
-    ("var_ob_size", "(long)&((PyVarObject*)0)->ob_size"),
-    ("long_digit", "(long)&((PyLongObject*)0)->ob_digit"),
-    ("float_fval", "(long)&((PyFloatObject*)0)->ob_fval"),
-    ("str_length", "(long)&((PyASCIIObject*)0)->length"),
-    ("str_state", "(long)&((PyASCIIObject*)0)->state"),
-    ("str_ascii_size", "sizeof(PyASCIIObject)"),
-    ("str_compact_size", "sizeof(PyCompactUnicodeObject)"),
-]
+] + CODE_OFFSETS + VALUE_OFFSETS
 
 LABELS = ["TARGET_RESUME_QUICK", "TARGET_RESUME"]
 
@@ -186,19 +194,7 @@ EVF_OFFSETS = [
     ("fr_code", "(long)&((PyFrameObject*)0)->f_code"),
     ("fr_previous", "(long)&((PyFrameObject*)0)->f_back"),
     ("fr_localsplus", "(long)&((PyFrameObject*)0)->f_localsplus"),
-    ("co_argcount", "(long)&((PyCodeObject*)0)->co_argcount"),
-    ("co_firstlineno", "(long)&((PyCodeObject*)0)->co_firstlineno"),
-    ("co_filename", "(long)&((PyCodeObject*)0)->co_filename"),
-    ("co_name", "(long)&((PyCodeObject*)0)->co_name"),
-    ("type_tp_name", "(long)&((PyTypeObject*)0)->tp_name"),
-    ("var_ob_size", "(long)&((PyVarObject*)0)->ob_size"),
-    ("long_digit", "(long)&((PyLongObject*)0)->ob_digit"),
-    ("float_fval", "(long)&((PyFloatObject*)0)->ob_fval"),
-    ("str_length", "(long)&((PyASCIIObject*)0)->length"),
-    ("str_state", "(long)&((PyASCIIObject*)0)->state"),
-    ("str_ascii_size", "sizeof(PyASCIIObject)"),
-    ("str_compact_size", "sizeof(PyCompactUnicodeObject)"),
-]
+] + CODE_OFFSETS + VALUE_OFFSETS
 
 
 # 3.12+: _PyInterpreterFrame, the code in f_code (3.12) or f_executable
@@ -212,20 +208,10 @@ EVF12_OFFSETS = [
     ("gen_created", "(int)FRAME_CREATED"),
     ("owned_by_gen", "(int)FRAME_OWNED_BY_GENERATOR"),
     ("co_flags", "(long)&((PyCodeObject*)0)->co_flags"),
-    ("co_argcount", "(long)&((PyCodeObject*)0)->co_argcount"),
-    ("co_firstlineno", "(long)&((PyCodeObject*)0)->co_firstlineno"),
-    ("co_filename", "(long)&((PyCodeObject*)0)->co_filename"),
-    ("co_name", "(long)&((PyCodeObject*)0)->co_name"),
     ("co_qualname", "(long)&((PyCodeObject*)0)->co_qualname"),
-    ("type_tp_name", "(long)&((PyTypeObject*)0)->tp_name"),
     ("var_ob_size", "(long)&((PyLongObject*)0)->long_value.lv_tag"),
     ("long_digit", "(long)&((PyLongObject*)0)->long_value.ob_digit"),
-    ("float_fval", "(long)&((PyFloatObject*)0)->ob_fval"),
-    ("str_length", "(long)&((PyASCIIObject*)0)->length"),
-    ("str_state", "(long)&((PyASCIIObject*)0)->state"),
-    ("str_ascii_size", "sizeof(PyASCIIObject)"),
-    ("str_compact_size", "sizeof(PyCompactUnicodeObject)"),
-]
+] + CODE_OFFSETS + [v for v in VALUE_OFFSETS if v[0] not in ("var_ob_size", "long_digit")]
 
 
 def describe_evalframe(path, ver):
