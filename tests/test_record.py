@@ -366,6 +366,25 @@ def bad_input_python_without_probes_or_offsets():
 
 
 @lt.test
+def bad_input_python_the_pid_does_not_run():
+    """offsets are checked against the live process before anything is
+    attached: a --python file the pid does not map is refused"""
+    lt.need_root()
+    lib = "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0"
+    if not os.path.exists(lib):
+        raise lt.Skip("no pyenv 3.11.7 here")
+    proc = subprocess.Popen([lt.PY, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.3)
+        rc, err = err_of("record", "-p", str(proc.pid), "--root", "f", "--python", lib)
+        assert rc == 2 and "does not map" in err, err
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@lt.test
 def bad_input_not_root():
     rc, err = err_of("record", "-p", "1", env=dict(os.environ), preexec_fn=lambda: os.setuid(65534))
     assert rc == 2 and "needs root" in err, err

@@ -354,3 +354,25 @@ int elf_needed_libpython(const char *exe, char *out, size_t n)
 	}
 	return r;
 }
+
+int elf_first_load_vaddr(const char *path, uint64_t *vaddr)
+{
+	struct elf_file f;
+	size_t n;
+	int r = -1;
+
+	if (elf_open(path, &f))
+		return -1;
+	if (!elf_getphdrnum(f.elf, &n)) {
+		for (size_t i = 0; i < n && r; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(f.elf, i, &ph) && ph.p_type == PT_LOAD && ph.p_offset == 0) {
+				*vaddr = ph.p_vaddr;
+				r = 0;
+			}
+		}
+	}
+	elf_close(&f);
+	return r;
+}

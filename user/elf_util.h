@@ -20,6 +20,9 @@ int elf_usdt(const char *path, const char *provider, const char *name, struct us
 int elf_usdt_count(const char *path, const char *provider);
 int elf_symbol(const char *path, const char *name, uint64_t *vaddr);
 int elf_vaddr_to_offset(const char *path, uint64_t vaddr, uint64_t *off);
+/* link-time address of the PT_LOAD segment at file offset 0 (the load
+ * bias of a mapping is its start minus this) */
+int elf_first_load_vaddr(const char *path, uint64_t *vaddr);
 /* the libpython*.so an executable links (DT_NEEDED, found through its
  * RUNPATH/RPATH with $ORIGIN, then the usual library directories); 0 on
  * success with the path in out */

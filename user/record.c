@@ -1215,6 +1215,8 @@ int cmd_record(int argc, char **argv)
 		}
 	} else {
 		err = py_target_from_pid(tgt, env.pid, env.python);
+		if (!err)
+			err = py_target_live_check(tgt, env.pid);
 		if (err)
 			return err;
 	}

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "commands.h"
 #include "target.h"
@@ -330,4 +332,59 @@ int py_target_new_build(struct py_target *t, int n, int pid, bool verbose)
 	}
 	fclose(f);
 	return found;
+}
+
+static int peek(int pid, uint64_t addr, void *buf, size_t n)
+{
+	struct iovec local = { buf, n }, remote = { (void *)(uintptr_t)addr, n };
+
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)n ? 0 : -1;
+}
+
+int py_target_live_check(const struct py_target *t, int pid)
+{
+	static const char *const want[5] = { "int", "bool", "float", "str", "NoneType" };
+	char maps[64], line[PATH_MAX + 256];
+	struct stat st;
+	uint64_t first, start = 0, bias;
+	bool found = false;
+	FILE *f;
+
+	if (stat(t->path, &st) || elf_first_load_vaddr(t->path, &first))
+		return 0;	/* nothing to compare with: the probes stay inert */
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long s, e, off, ino;
+		char perms[8], dev[16];
+
+		if (sscanf(line, "%lx-%lx %7s %lx %15s %lu", &s, &e, perms, &off, dev, &ino) == 6 &&
+		    ino == st.st_ino && off == 0) {
+			start = s;
+			found = true;
+		}
+	}
+	fclose(f);
+	if (!found) {
+		fprintf(stderr, "leaktrace: pid %d does not map %s; name the file it runs with --python\n",
+			pid, t->shown);
+		return LT_EXIT_USAGE;
+	}
+	bias = start - (first & ~0xfffULL);
+	for (int i = 0; i < 5; i++) {
+		uint64_t name_ptr = 0;
+		char name[16] = "";
+
+		if (peek(pid, bias + t->types[i] + t->build->off.type_tp_name, &name_ptr, 8) ||
+		    peek(pid, name_ptr, name, sizeof(name) - 1) || strcmp(name, want[i])) {
+			fprintf(stderr, "leaktrace: the offsets for python %s (build-id %s) do not fit pid %d "
+					"(its %s type does not read as '%s'); rebuild leaktrace with make "
+					"where this build's debug info is installed\n", t->version,
+				t->build_id, pid, want[i], want[i]);
+			return LT_EXIT_USAGE;
+		}
+	}
+	return 0;
 }

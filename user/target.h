@@ -41,6 +41,15 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 /* the same for a running process: its executable or a loaded libpython */
 int py_target_from_pid(struct py_target *t, int pid, const char *python_override);
 /*
+ * Check the table entry against the running process before trusting it:
+ * the type objects at the build's symbol addresses must name themselves
+ * "int", "bool", "float", "str" and "NoneType" through the table's
+ * tp_name offset (read-only, process_vm_readv). 0 if they do; otherwise a
+ * line naming the cause and 2.
+ */
+int py_target_live_check(const struct py_target *t, int pid);
+
+/*
  * System-wide: every supported CPython file on the host (the table's own
  * sources that exist, and the python executables or libpythons mapped by
  * running processes, containers included), one entry per inode, all with
