@@ -108,6 +108,10 @@ def tracer_finds_i16be_rule():
     p = lt.leaktrace("detect", "-j", "-q", "--rules", rules, "--clean", traces["clean"], "--adv", traces["adv"])
     t = json.loads(p.stdout)["total"]
     assert (t["tp"], t["fp"], t["fn"], t["tn"]) == (NA, 0, 0, NC), t
+    # the paper's Table I: the value returned at the rule's site
+    cols = json.loads(p.stdout)["table"][0]["columns"]
+    assert cols == [{"value": "int:1", "clean": NC, "adv": 0},
+                    {"value": "int:100", "clean": 0, "adv": NA}], cols
     assert t["recall"] == 1.0 and t["precision"] == 1.0, t
 
 

@@ -206,6 +206,37 @@ static void on_elem(void *ctx, int obs, const void *key, const char *val, int64_
 	}
 }
 
+/* the node at a site path "f[0]/g[2]/h[3]" (qualified names, indices
+ * among siblings, from the root's children), or NULL */
+static const struct lt_node *node_at_site(const struct lt_exec *e, const char *site)
+{
+	const struct lt_node *n = e->root;
+
+	while (n && *site) {
+		const char *end = strchr(site, '/'), *br;
+		size_t seg = end ? (size_t)(end - site) : strlen(site);
+		const struct lt_node *c;
+		unsigned long idx;
+		char *stop;
+
+		br = memchr(site, '[', seg);
+		while (br && memchr(br + 1, '[', seg - (br + 1 - site)))	/* the last '[' */
+			br = memchr(br + 1, '[', seg - (br + 1 - site));
+		if (!br)
+			return NULL;
+		idx = strtoul(br + 1, &stop, 10);
+		if (*stop != ']')
+			return NULL;
+		for (c = n->first; c && idx; c = c->next)
+			idx--;
+		if (!c || strlen(c->fn) != (size_t)(br - site) || memcmp(c->fn, site, br - site))
+			return NULL;
+		n = c;
+		site += seg + (end ? 1 : 0);
+	}
+	return n == e->root ? NULL : n;
+}
+
 int lt_rules_match(struct lt_rules *rs, const struct lt_exec *e, lt_rule_fn fn, void *ctx)
 {
 	struct lt_rules_priv *pv = rs->priv;
@@ -226,6 +257,12 @@ int lt_rules_match(struct lt_rules *rs, const struct lt_exec *e, lt_rule_fn fn, 
 	}
 	for (size_t i = 0; i < rs->n; i++) {
 		struct lt_rule *r = &rs->v[i];
+		if (r->obs == LT_OBS_RETURNS && r->site) {
+			const struct lt_node *at = node_at_site(e, r->site);
+			const char *v = at ? lt_value_elem(&at->ret) : NULL;
+
+			r->site_val = !at ? "(absent)" : v ? v : "(no value)";
+		}
 		if (r->obs == LT_OBS_CALLS) {
 			r->matched = r->v == r->num;	/* absent: v = 0 */
 		} else if (r->obs == LT_OBS_TIME) {
@@ -266,6 +303,8 @@ void lt_rule_observed(const struct lt_rule *r, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)r->v);
 	} else if (r->obs == LT_OBS_TIME) {
 		snprintf(buf, len, "%s", r->matched ? "match" : "no match");
+	} else if (r->site && r->site_val) {
+		snprintf(buf, len, "%s", r->site_val);
 	} else if (!r->nvals) {
 		snprintf(buf, len, "(absent)");
 	} else {

@@ -32,6 +32,8 @@ struct lt_rule {
 	bool seen, matched;
 	int64_t v;		/* calls count / time ns in this execution */
 	const char *vals[8];	/* returns: values of the key in this execution */
+	const char *site_val;	/* returns with a site: the value there, or
+				 * "(absent)" / "(no value)" */
 	int nvals;
 	bool vals_more;
 };
@@ -50,7 +52,8 @@ int lt_rules_match(struct lt_rules *rs, const struct lt_exec *e, lt_rule_fn fn, 
 /* "returns i16be = int:100", "time slow_fn > 12.5 ms" */
 void lt_rule_describe(const struct lt_rule *r, char *buf, size_t len);
 /* the value(s) of the rule's key in the execution last matched, for Table I:
- * returns: sorted values joined by ',' or "(absent)"; calls: the count;
+ * returns: the value at the rule's site when it has one (the paper's
+ * Table I), else sorted values joined by ',' or "(absent)"; calls: the count;
  * time: "> X ms" or "<= X ms" */
 void lt_rule_observed(const struct lt_rule *r, char *buf, size_t len);
 void lt_rules_free(struct lt_rules *rs);
