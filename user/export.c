@@ -278,16 +278,6 @@ static int close_out(FILE *f, const char *path, int rc)
 	return rc;
 }
 
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		fprintf(stderr, "leaktrace: out of memory\n");
-		exit(LT_EXIT_FAIL);
-	}
-	return p;
-}
-
 /* ---- chrome: Trace Event Format ---------------------------------------- */
 /*
  * Layout (the trace has durations but no start time per call):
@@ -317,13 +307,13 @@ static void layout_grow(struct layout *l, size_t need)
 	size_t c = l->cap ? l->cap : 1024;
 	while (c < need)
 		c *= 2;
-	l->n = xrealloc(l->n, c * sizeof(*l->n));
-	l->span = xrealloc(l->span, c * sizeof(int64_t));
-	l->kids = xrealloc(l->kids, c * sizeof(int64_t));
-	l->start = xrealloc(l->start, c * sizeof(int64_t));
-	l->cursor = xrealloc(l->cursor, c * sizeof(int64_t));
-	l->gap = xrealloc(l->gap, c * sizeof(int64_t));
-	l->parent = xrealloc(l->parent, c * sizeof(uint32_t));
+	l->n = lt_xrealloc(l->n, c * sizeof(*l->n));
+	l->span = lt_xrealloc(l->span, c * sizeof(int64_t));
+	l->kids = lt_xrealloc(l->kids, c * sizeof(int64_t));
+	l->start = lt_xrealloc(l->start, c * sizeof(int64_t));
+	l->cursor = lt_xrealloc(l->cursor, c * sizeof(int64_t));
+	l->gap = lt_xrealloc(l->gap, c * sizeof(int64_t));
+	l->parent = lt_xrealloc(l->parent, c * sizeof(uint32_t));
 	l->cap = c;
 }
 
@@ -547,7 +537,7 @@ static int export_chrome(const char *in, const char *out, struct export_sum *sum
 		}
 		struct track *t = u64map_get(&tracks, track_key(e->pid, e->tid));
 		if (!t) {
-			t = xrealloc(NULL, sizeof(*t));
+			t = lt_xrealloc(NULL, sizeof(*t));
 			t->end = 0;
 			u64map_put(&tracks, track_key(e->pid, e->tid), t);
 			char name[64];
@@ -636,7 +626,7 @@ static uint32_t folded_child(struct folded *fo, uint32_t parent, const char *fn)
 		return (uint32_t)((uintptr_t)h->v - 1);
 	if (fo->n == fo->cap) {
 		fo->cap = fo->cap ? fo->cap * 2 : 1024;
-		fo->v = xrealloc(fo->v, fo->cap * sizeof(*fo->v));
+		fo->v = lt_xrealloc(fo->v, fo->cap * sizeof(*fo->v));
 	}
 	uint32_t i = (uint32_t)fo->n++;
 	fo->v[i] = (struct fnode){ fn, parent, F_NONE, F_NONE, F_NONE, 0 };
@@ -658,7 +648,7 @@ static void folded_frame(char **buf, size_t *len, size_t *cap, const char *fn)
 	size_t n = strlen(fn);
 	if (*len + n + 2 > *cap) {
 		*cap = (*len + n + 2) * 2;
-		*buf = xrealloc(*buf, *cap);
+		*buf = lt_xrealloc(*buf, *cap);
 	}
 	for (size_t i = 0; i < n; i++) {
 		char c = fn[i];
@@ -686,8 +676,8 @@ static int export_folded(const char *in, const char *out, bool time, struct expo
 			uint32_t t = folded_child(&fo, sp ? si[sp - 1] : F_NONE, x->fn);
 			if (sp == scap) {
 				scap = scap ? scap * 2 : 256;
-				sn = xrealloc(sn, scap * sizeof(*sn));
-				si = xrealloc(si, scap * sizeof(*si));
+				sn = lt_xrealloc(sn, scap * sizeof(*sn));
+				si = lt_xrealloc(si, scap * sizeof(*si));
 			}
 			sn[sp] = x;
 			si[sp++] = t;
@@ -732,7 +722,7 @@ static int export_folded(const char *in, const char *out, bool time, struct expo
 		while (t != F_NONE) {
 			if (d == lcap) {
 				lcap = lcap ? lcap * 2 : 256;
-				lens = xrealloc(lens, lcap * sizeof(*lens));
+				lens = lt_xrealloc(lens, lcap * sizeof(*lens));
 			}
 			lens[d] = len;
 			if (d)

@@ -25,6 +25,27 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
+void *lt_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p) {
+		fprintf(stderr, "leaktrace: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+void *lt_xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size ? size : 1);	/* realloc(p, 0) may free p */
+	if (!p) {
+		fprintf(stderr, "leaktrace: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
 /*
  * Standard-size chunks are recycled through a small global free list: the
  * analysis frees executions in another thread than the one that parsed

@@ -26,26 +26,6 @@ int lt_key_parse(const char *s)
 	return -1;
 }
 
-static void *xcalloc(size_t n, size_t s)
-{
-	void *p = calloc(n, s);
-	if (!p) {
-		fprintf(stderr, "leaktrace: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		fprintf(stderr, "leaktrace: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
 /* ---- sites ---------------------------------------------------------------- */
 static struct hmap sites;	/* (parent ^ idx mix, fn) -> site; verified below */
 
@@ -57,7 +37,7 @@ const struct lt_site *lt_site_get(const struct lt_site *parent, const char *fn, 
 	for (;;) {
 		struct hent *h = hmap_slot(&sites, k1, k2);
 		if (!h->k1) {
-			struct lt_site *s = xcalloc(1, sizeof(*s));
+			struct lt_site *s = lt_xcalloc(1, sizeof(*s));
 			s->parent = parent;
 			s->fn = fn;
 			s->idx = idx;
@@ -81,7 +61,7 @@ const struct lt_site *lt_site_of_node(const struct lt_node *n)
 	size_t len = 0, cap = 64;
 	for (const struct lt_node *x = n; x->parent; x = x->parent) {
 		if (len == cap) {
-			const struct lt_node **nc = xcalloc(cap * 2, sizeof(*nc));
+			const struct lt_node **nc = lt_xcalloc(cap * 2, sizeof(*nc));
 			memcpy(nc, c, len * sizeof(*nc));
 			if (c != chain)
 				free(c);
@@ -110,14 +90,14 @@ const char *lt_site_str(const struct lt_site *s)
 		return ((struct lt_site *)s)->str = s->fn;
 	/* build from the deepest cached ancestor down */
 	size_t depth = s->depth;
-	const struct lt_site **chain = xcalloc(depth + 1, sizeof(*chain));
+	const struct lt_site **chain = lt_xcalloc(depth + 1, sizeof(*chain));
 	size_t n = 0, len = 0;
 	const struct lt_site *x;
 	for (x = s; x; x = x->parent) {
 		chain[n++] = x;
 		len += lt_intern_len(x->fn) + 14;
 	}
-	char *buf = xcalloc(len + 1, 1), *o = buf;
+	char *buf = lt_xcalloc(len + 1, 1), *o = buf;
 	for (size_t i = n; i-- > 0;) {
 		if (i != n - 1)
 			*o++ = '/';
@@ -141,11 +121,11 @@ char *lt_site_listing(const struct lt_site *s)
 		n++;
 		len += lt_intern_len(x->fn) + 18;
 	}
-	const struct lt_site **chain = xcalloc(n, sizeof(*chain));
+	const struct lt_site **chain = lt_xcalloc(n, sizeof(*chain));
 	size_t i = 0;
 	for (const struct lt_site *x = s; x; x = x->parent)
 		chain[i++] = x;
-	char *buf = xcalloc(len, 1), *o = buf;
+	char *buf = lt_xcalloc(len, 1), *o = buf;
 	for (i = n; i-- > 0;)
 		o += sprintf(o, "%s[%u] %s", i == n - 1 ? "" : " / ", chain[i]->idx, chain[i]->fn);
 	free(chain);
@@ -216,7 +196,7 @@ const char *lt_value_elem(const struct lt_value *v)
 	case LT_V_BIGINT:
 	case LT_V_HASH: {
 		size_t tl = strlen(v->type), sl = v->kind == LT_V_STR ? v->slen : strlen(v->s);
-		char *t = sl + tl + 2 <= sizeof(b) ? b : xcalloc(sl + tl + 2, 1);
+		char *t = sl + tl + 2 <= sizeof(b) ? b : lt_xcalloc(sl + tl + 2, 1);
 		memcpy(t, v->type, tl);
 		t[tl] = ':';
 		memcpy(t + tl + 1, v->s, sl);
@@ -259,7 +239,7 @@ struct lt_observer {
 
 struct lt_observer *lt_observer_new(int keykind)
 {
-	struct lt_observer *o = xcalloc(1, sizeof(*o));
+	struct lt_observer *o = lt_xcalloc(1, sizeof(*o));
 	o->kind = keykind;
 	return o;
 }
@@ -294,7 +274,7 @@ static inline void acc_add(struct lt_observer *o, struct accset *a, const void *
 	if (h->k1) {
 		c = h->v;
 	} else {
-		c = xcalloc(1, sizeof(*c));
+		c = lt_xcalloc(1, sizeof(*c));
 		c->key = key;
 		hmap_put(&a->map, h, (uintptr_t)key, 0, c);
 	}
@@ -304,7 +284,7 @@ static inline void acc_add(struct lt_observer *o, struct accset *a, const void *
 		c->ex = n;
 		if (a->ntouched == a->cap) {
 			a->cap = a->cap ? a->cap * 2 : 256;
-			a->touched = xrealloc(a->touched, a->cap * sizeof(*a->touched));
+			a->touched = lt_xrealloc(a->touched, a->cap * sizeof(*a->touched));
 		}
 		a->touched[a->ntouched++] = c;
 	}
@@ -347,7 +327,7 @@ static const void *pair_key(struct lt_observer *o, const void *pk, const void *c
 	if (h->k1)
 		return h->v;
 	size_t a = lt_intern_len(pk), b = lt_intern_len(ck);
-	char *t = xcalloc(a + b + 2, 1);
+	char *t = lt_xcalloc(a + b + 2, 1);
 	memcpy(t, pk, a);
 	t[a] = '>';
 	memcpy(t + a + 1, ck, b);
@@ -371,9 +351,9 @@ void lt_observe(struct lt_observer *o, const struct lt_exec *e, unsigned mask, l
 	o->stamp++;
 	if (!o->cap) {
 		o->cap = 64;
-		o->node = xcalloc(o->cap, sizeof(*o->node));
-		o->idx = xcalloc(o->cap, sizeof(*o->idx));
-		o->site = xcalloc(o->cap, sizeof(*o->site));
+		o->node = lt_xcalloc(o->cap, sizeof(*o->node));
+		o->idx = lt_xcalloc(o->cap, sizeof(*o->idx));
+		o->site = lt_xcalloc(o->cap, sizeof(*o->site));
 	}
 	o->node[0] = root;
 	o->idx[0] = LT_SITE_ROOT;
@@ -408,9 +388,9 @@ void lt_observe(struct lt_observer *o, const struct lt_exec *e, unsigned mask, l
 			depth++;
 			if (depth == o->cap) {
 				o->cap *= 2;
-				o->node = xrealloc(o->node, o->cap * sizeof(*o->node));
-				o->idx = xrealloc(o->idx, o->cap * sizeof(*o->idx));
-				o->site = xrealloc(o->site, o->cap * sizeof(*o->site));
+				o->node = lt_xrealloc(o->node, o->cap * sizeof(*o->node));
+				o->idx = lt_xrealloc(o->idx, o->cap * sizeof(*o->idx));
+				o->site = lt_xrealloc(o->site, o->cap * sizeof(*o->site));
 			}
 			n = n->first;
 			o->node[depth] = n;

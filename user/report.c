@@ -142,16 +142,6 @@ struct pass2 {
 	uint64_t total[2], flagged[2];
 };
 
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p) {
-		fprintf(stderr, "leaktrace: out of memory\n");
-		exit(LT_EXIT_FAIL);
-	}
-	return p;
-}
-
 static void count_col(struct rstat *s, const char *label, int side);
 
 /* returns: the paper's Table I counts executions per value of the rule's
@@ -189,13 +179,13 @@ static void on_elem(void *ctx, int obs, const void *key, const char *val, int64_
 		t = calloc(1, sizeof(*t));
 		t->key = k;
 		u64map_put(&p->keys, (uint64_t)(uintptr_t)k, t);
-		p->kv = xrealloc(p->kv, (p->nk + 1) * sizeof(*p->kv));
+		p->kv = lt_xrealloc(p->kv, (p->nk + 1) * sizeof(*p->kv));
 		p->kv[p->nk++] = t;
 	}
 	int s = p->side;
 	if (t->n[s] == t->cap[s]) {
 		t->cap[s] = t->cap[s] ? t->cap[s] * 2 : 16;
-		t->v[s] = xrealloc(t->v[s], t->cap[s] * sizeof(int64_t));
+		t->v[s] = lt_xrealloc(t->v[s], t->cap[s] * sizeof(int64_t));
 	}
 	t->v[s][t->n[s]++] = num;
 }
@@ -208,7 +198,7 @@ static void count_col(struct rstat *s, const char *label, int side)
 			return;
 		}
 	}
-	s->cols = xrealloc(s->cols, (s->ncols + 1) * sizeof(*s->cols));
+	s->cols = lt_xrealloc(s->cols, (s->ncols + 1) * sizeof(*s->cols));
 	s->cols[s->ncols] = (struct col){ label, { 0, 0 } };
 	s->cols[s->ncols++].cnt[side]++;
 }
@@ -288,7 +278,7 @@ static void tkey_finish(struct tkey *t, size_t n, size_t m)
 {
 	size_t tot[2] = { n, m };
 	for (int s = 0; s < 2; s++) {
-		t->all[s] = xrealloc(NULL, tot[s] * sizeof(int64_t));
+		t->all[s] = lt_xrealloc(NULL, tot[s] * sizeof(int64_t));
 		memset(t->all[s], 0, tot[s] * sizeof(int64_t));
 		memcpy(t->all[s] + (tot[s] - t->n[s]), t->v[s], t->n[s] * sizeof(int64_t));
 		qsort(t->all[s], tot[s], sizeof(int64_t), cmp_i64);

@@ -58,16 +58,6 @@ struct lt_sets {
 	bool switched;
 };
 
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		fprintf(stderr, "leaktrace: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
 struct lt_sets *lt_sets_new(const struct lt_sets_opts *o)
 {
 	struct lt_sets *s = calloc(1, sizeof(*s));
@@ -122,7 +112,7 @@ static void iv_add(struct tkey *k, int64_t a, int64_t T)
 {
 	if (k->niv == k->ivcap) {
 		k->ivcap = k->ivcap ? k->ivcap * 2 : 4;
-		k->iv = xrealloc(k->iv, k->ivcap * sizeof(*k->iv));
+		k->iv = lt_xrealloc(k->iv, k->ivcap * sizeof(*k->iv));
 	}
 	k->iv[k->niv++] = (struct ival){ sat_add(a, -T), sat_add(a, T) };
 	if (k->niv >= 2 * k->nsorted + 16)
@@ -147,7 +137,7 @@ static void push_val(struct tkey *k, int side, int64_t v)
 {
 	if (k->nvals[side] == k->capvals[side]) {
 		k->capvals[side] = k->capvals[side] ? k->capvals[side] * 2 : 16;
-		k->vals[side] = xrealloc(k->vals[side], k->capvals[side] * sizeof(int64_t));
+		k->vals[side] = lt_xrealloc(k->vals[side], k->capvals[side] * sizeof(int64_t));
 	}
 	k->vals[side][k->nvals[side]++] = v;
 }
@@ -266,7 +256,7 @@ void lt_sets_add(struct lt_sets *s, const struct lt_exec *e, int side)
 static void list_push(struct lt_elem_list *l, const struct lt_elem_out *e)
 {
 	if (!(l->n & (l->n + 1)) || !l->v)	/* grow at 0, 1, 3, 7, ... */
-		l->v = xrealloc(l->v, (l->n + 1) * 2 * sizeof(*l->v));
+		l->v = lt_xrealloc(l->v, (l->n + 1) * 2 * sizeof(*l->v));
 	l->v[l->n++] = *e;
 }
 

@@ -26,6 +26,10 @@ void *lt_arena_alloc(struct lt_arena *a, size_t size);	/* zeroed, 8-aligned */
 char *lt_arena_strndup(struct lt_arena *a, const char *s, size_t n);
 void lt_arena_free(struct lt_arena *a);
 
+/* ---- allocation that cannot fail: "out of memory" and exit 1 -------- */
+void *lt_xcalloc(size_t n, size_t size);
+void *lt_xrealloc(void *p, size_t size);
+
 /* ---- interned strings: equal strings give the same pointer ------------ */
 const char *lt_intern(const char *s);
 const char *lt_intern_n(const char *s, size_t n);
