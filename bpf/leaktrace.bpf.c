@@ -309,7 +309,10 @@ static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
 	/* RESUME sites: only a frame start (oparg 0), not a generator resume;
 	 * instr_reg 0xff (evalframe): every entry has its arguments */
 	if (instr_reg != 0xff) {
-		instr = reg_slot(ctx, instr_reg);
+		if (instr_reg == LT_INSTR_IN_MEMORY)
+			instr = rd64(e->frame + L.fr_prev_instr, &fail);
+		else
+			instr = reg_slot(ctx, instr_reg);
 		if (bpf_probe_read_user(&oparg, 1, (void *)(instr + 1)) || oparg != 0)
 			return;
 	}
@@ -404,6 +407,13 @@ static __always_inline int init_ret(struct lt_rec_ret *r, __u32 tid, __u64 frame
 	r->frame = frame;
 	r->previous = rd64(frame + L.fr_previous, &fail);
 	r->code = rd64(frame + L.fr_code, &fail);
+	if (L.skip_cstack && r->previous) {
+		__s8 owner = 0;
+
+		if (!bpf_probe_read_user(&owner, 1, (void *)(r->previous + L.fr_owner)) &&
+		    owner == L.owned_by_cstack)
+			r->previous = rd64(r->previous + L.fr_previous, &fail);
+	}
 	r->type_ptr = 0;
 	r->val = 0;
 	r->str_len = 0;
@@ -413,17 +423,56 @@ static __always_inline int init_ret(struct lt_rec_ret *r, __u32 tid, __u64 frame
 }
 
 /* how a frame is left, when the probe site tells it (return sites) */
-enum { EXIT_UNKNOWN = -1, EXIT_RETURN = 0, EXIT_YIELD = 1, EXIT_RAISE = 2 };
+enum {
+	EXIT_UNKNOWN = -1, EXIT_RETURN = LT_SITE_RETURN, EXIT_YIELD = LT_SITE_YIELD,
+	EXIT_RAISE = LT_SITE_RAISE, EXIT_CLEAR = LT_SITE_CLEAR, EXIT_YIELD_SP = LT_SITE_YIELD_SP,
+};
+
+/* 3.12+, a frame freed by _PyEval(Frame)ClearAndPop: an exception exit if
+ * one is set, else the instruction at prev_instr tells where the value is
+ * (RETURN_CONST: in co_consts; RETURN_VALUE: the popped stack slot);
+ * anything else means the frame never ran (its arguments did not bind).
+ * Returns the kind, *retval set for EXIT_RETURN. */
+static __always_inline int clear_kind(struct lt_rec_ret *r, __u64 frame, __u64 tstate, __u64 *retval,
+				      int *fail)
+{
+	__u64 instr, consts, stacktop = 0;
+	__u8 op[2] = {}, ext[2] = {};
+	__u32 arg;
+
+	if (rd64(tstate + L.ts_curexc_type, fail))
+		return EXIT_RAISE;
+	instr = rd64(frame + L.fr_prev_instr, fail);
+	if (*fail || bpf_probe_read_user(op, 2, (void *)instr))
+		return EXIT_RETURN;
+	if (op[0] == L.op_return_const || op[0] == L.op_instr_return_const) {
+		arg = op[1];
+		if (!bpf_probe_read_user(ext, 2, (void *)(instr - 2)) && ext[0] == L.op_extended_arg)
+			arg |= (__u32)ext[1] << 8;
+		consts = rd64(r->code + L.co_consts, fail);
+		*retval = rd64(consts + L.tuple_items + 8 * (__u64)(arg & 0xffff), fail);
+		return EXIT_RETURN;
+	}
+	if (op[0] == L.op_return_value || op[0] == L.op_instr_return_value) {
+		bpf_probe_read_user(&stacktop, 4, (void *)(frame + L.fr_stacktop));
+		*retval = rd64(frame + L.fr_localsplus + 8 * (stacktop & 0xffffff), fail);
+		return EXIT_RETURN;
+	}
+	r->flags |= LT_RF_DROP;
+	return EXIT_RETURN;
+}
 
 /* one RET record for frame; kind EXIT_UNKNOWN: find out from the thread
- * state (exception set?) and the last instruction (YIELD_VALUE?) */
+ * state (exception set?) and the last instruction (YIELD_VALUE?).
+ * aux: tstate (EXIT_CLEAR) or the stack pointer (EXIT_YIELD_SP) */
 static __always_inline int send_return(__u32 tid, __u64 frame, __u64 tstate, __u64 bias, int kind,
 				       __u32 bi)
 {
-	__u64 exc = 0, instr, retval, stacktop = 0;
+	__u64 exc = 0, instr, retval = 0, stacktop = 0;
 	struct lt_rec_ret *r;
 	struct scratch *s;
-	__u32 zero = 0;
+	__u32 zero = 0, co_flags = 0;
+	bool have_value = false;
 	int fail = 0;
 	__u8 op = 0;
 
@@ -432,6 +481,18 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 tstate, __u
 		return 0;
 	r = &s->ret;
 	fail = init_ret(r, tid, frame);
+	if (kind == EXIT_CLEAR || kind == EXIT_YIELD_SP) {
+		if (!fail && !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + L.co_flags)) &&
+		    !(co_flags & 0x2a0))	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
+			r->flags |= LT_RF_NOTGEN;
+		if (kind == EXIT_YIELD_SP) {
+			retval = rd64(tstate - 8, &fail);
+			kind = EXIT_YIELD;
+		} else if (!fail) {
+			kind = clear_kind(r, frame, tstate, &retval, &fail);
+		}
+		have_value = true;
+	}
 	if (kind == EXIT_UNKNOWN) {
 		exc = rd64(tstate + L.ts_curexc_type, &fail);
 		if (!fail && !exc) {
@@ -450,9 +511,13 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 tstate, __u
 		if (kind == EXIT_YIELD)
 			r->flags |= LT_RF_YIELD;
 		/* the popped value stays in localsplus[stacktop] */
-		bpf_probe_read_user(&stacktop, 4, (void *)(frame + L.fr_stacktop));
-		retval = rd64(frame + L.fr_localsplus + 8 * (stacktop & 0xffffff), &fail);
-		if (fail) {
+		if (!have_value) {
+			bpf_probe_read_user(&stacktop, 4, (void *)(frame + L.fr_stacktop));
+			retval = rd64(frame + L.fr_localsplus + 8 * (stacktop & 0xffffff), &fail);
+		}
+		if (r->flags & LT_RF_DROP) {
+			/* nothing to decode */
+		} else if (fail) {
 			r->flags |= LT_RF_READFAIL;
 			__sync_fetch_and_add(&read_failures, 1);
 		} else {
@@ -491,22 +556,28 @@ int lt_return(struct pt_regs *ctx)
 }
 
 /*
- * Return sites (builds without probes): the first conditional jump of the
- * RETURN_VALUE and YIELD_VALUE handlers after frame->stacktop is stored,
- * and of exit_unwind. Cookie: site address << 16 | kind << 8 | frame slot.
+ * Return sites (builds without probes). 3.11: the first conditional jump
+ * of the RETURN_VALUE and YIELD_VALUE handlers after frame->stacktop is
+ * stored, and of exit_unwind. 3.12+: the entry of ClearAndPop and the
+ * first instruction of YIELD_VALUE. Cookie: site address << 16 | extra
+ * register slot << 12 | kind << 8 | frame slot.
  */
 SEC("uprobe")
 int lt_return_site(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u64 cookie, bias;
+	__u64 cookie, bias, aux = 0;
+	int kind;
 
 	if (!wanted(id))
 		return 0;
 	__sync_fetch_and_add(&n_returns, 1);
 	cookie = bpf_get_attach_cookie(ctx);
 	bias = PT_REGS_IP(ctx) - ((cookie & LT_COOKIE_ADDR_MASK) >> 16);
-	return send_return((__u32)id, reg_slot(ctx, cookie & 0xff), 0, bias, (cookie >> 8) & 0xff,
+	kind = (cookie >> 8) & 0xf;
+	if (kind == EXIT_CLEAR || kind == EXIT_YIELD_SP)
+		aux = reg_slot(ctx, (cookie >> 12) & 0xf);
+	return send_return((__u32)id, reg_slot(ctx, cookie & 0xff), aux, bias, kind,
 			   LT_COOKIE_BUILD(cookie));
 }
 

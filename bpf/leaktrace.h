@@ -48,6 +48,10 @@ enum lt_rec_vkind {
 #define LT_RF_READFAIL	0x02	/* a read of target memory failed */
 #define LT_RF_DROP	0x04	/* not a call in the profiler's sense (3.12+: the
 				 * frame that only creates a generator): forget it */
+#define LT_RF_NOTGEN	0x08	/* 3.12+ sites: the code is not a generator or
+				 * coroutine (a frame of it that was never seen
+				 * starting never ran RESUME: the 3.13 __init__
+				 * shim, or arguments that did not bind) */
 
 struct lt_rec_entry {
 	__u8 type;
@@ -155,7 +159,19 @@ struct lt_py_layout {
 	__u32 fr_owner, co_flags;
 	__s32 gen_state_rel, gen_created, owned_by_gen;
 	__u32 long_tag;			/* 3.12+: sign and size of an int in lv_tag */
+	/* 3.12+ sites (lt_return_site kinds LT_SITE_CLEAR, LT_SITE_YIELD_SP) */
+	__u32 co_consts, tuple_items;
+	__u32 skip_cstack;		/* a caller owned by the C stack (the entry
+					 * frame) is not a Python caller: skip it */
+	__s32 owned_by_cstack;
+	__u32 op_return_value, op_return_const, op_instr_return_value, op_instr_return_const;
+	__u32 op_extended_arg;
 };
+
+/* RESUME sites: the frame's prev_instr is not in a register there */
+#define LT_INSTR_IN_MEMORY	0xfe
+/* return-site kinds (cookie bits 8-11; bits 12-15: an extra register slot) */
+enum { LT_SITE_RETURN, LT_SITE_YIELD, LT_SITE_RAISE, LT_SITE_CLEAR, LT_SITE_YIELD_SP };
 
 enum { LT_T_LONG, LT_T_BOOL, LT_T_FLOAT, LT_T_STR, LT_T_NONE };
 

@@ -88,12 +88,10 @@ def version_of(path):
     return m.group(1) if m else None
 
 
-def resume_site(path, label, prev_instr_off):
-    out = gdb(path, ["info line _PyEval_EvalFrameDefault:" + label])
-    m = re.search(r"starts at address (0x[0-9a-f]+)", out)
-    if not m:
+def resume_site(path, label, prev_instr_off, relaxed=False):
+    start = label_addr(path, label)
+    if start is None:
         return None
-    start = int(m.group(1), 16)
     dis = gdb(path, ["x/40i 0x%x" % start])
     frame_reg = instr_reg = None
     store = re.compile(r"mov\s+%%(\w+),0x%x\(%%(\w+)\)" % prev_instr_off)
@@ -109,12 +107,17 @@ def resume_site(path, label, prev_instr_off):
             continue
         # a direct conditional or unconditional jump: the kernel emulates it
         if re.match(r"j[a-z]+$", op) and not args.startswith("*"):
-            if frame_reg not in PT_REGS or instr_reg not in PT_REGS:
+            if frame_reg not in PT_REGS or (instr_reg not in PT_REGS and instr_reg != "mem"):
                 return None
             # the registers must still hold frame and prev_instr here
-            return addr, PT_REGS[frame_reg], PT_REGS[instr_reg]
-        if re.search(r",%%(%s|%s)\b" % (frame_reg, instr_reg), args):
+            # (slot 0xfe: prev_instr only in memory)
+            return addr, PT_REGS[frame_reg], PT_REGS.get(instr_reg, 0xfe)
+        if re.search(r",%%%s\b" % frame_reg, args):
             return None  # clobbered before the jump: not a usable site
+        if instr_reg != "mem" and re.search(r",%%%s\b" % instr_reg, args):
+            if not relaxed:
+                return None
+            instr_reg = "mem"  # 3.12+: read frame->prev_instr from memory
     return None
 
 
@@ -240,15 +243,114 @@ def describe_evalframe(path, ver):
     return bid, ver, offs, (int(vals[-1]), slot)
 
 
+# 3.12+ without the perf trampoline: Python-to-Python calls are inlined, so
+# probe the interpreter's own steps (mechanism "sites"): every frame start
+# runs RESUME (3.13 also its specialization RESUME_CHECK); every return and
+# exception exit frees the frame through _PyEval(Frame)ClearAndPop(tstate,
+# frame); a yield is seen at the start of YIELD_VALUE, where the value is
+# still on top of the stack.
+CLEAR_FUNCS = {"3.12": "_PyEvalFrameClearAndPop", "3.13": "_PyEval_FrameClearAndPop"}
+OPS12 = ["RETURN_VALUE", "RETURN_CONST", "INSTRUMENTED_RETURN_VALUE",
+         "INSTRUMENTED_RETURN_CONST", "EXTENDED_ARG", "YIELD_VALUE"]
+
+
+def opcodes(path, ver):
+    """opcode numbers, from the build's own interpreter (bin/pythonX.Y)"""
+    exe = os.path.join(os.path.dirname(os.path.dirname(path)), "bin", "python" + ver)
+    if not os.path.exists(exe):
+        exe = path
+    p = subprocess.run([exe, "-I", "-c", "import opcode; print(*[opcode.opmap[o] for o in %r])" % OPS12],
+                       capture_output=True, text=True, timeout=60)
+    vals = p.stdout.split()
+    return [int(v) for v in vals] if len(vals) == len(OPS12) else None
+
+
+def yield_site(path):
+    """the first instruction of YIELD_VALUE (single-stepped, as nothing
+    there is emulated): (vaddr, frame slot, stack-pointer slot)"""
+    start = label_addr(path, "TARGET_YIELD_VALUE")
+    if start is None:
+        return None
+    sp = frame = None
+    written = set()
+    for addr, op, args in insns(path, start, 16):
+        m = re.match(r"mov\s+-0x8\(%(\w+)\),%\w+$", op + " " + args)
+        if sp is None and m and m.group(1) not in written:
+            sp = m.group(1)
+        m = re.match(r"mov\s+%\w+,0x38\(%(\w+)\)$", op + " " + args)
+        if frame is None and m and m.group(1) not in written:
+            frame = m.group(1)
+        d = re.search(r",%(\w+)$", args)
+        if d:
+            written.add(d.group(1))
+        if sp and frame:
+            if sp in PT_REGS and frame in PT_REGS:
+                return start, PT_REGS[frame], PT_REGS[sp]
+            return None
+    return None
+
+
+def describe_sites12(path, ver, evf):
+    """the sites of a 3.12/3.13 build, or None"""
+    bid, _, offs, _ = evf
+    ptr = "prev_instr" if ver == "3.12" else "instr_ptr"
+    exprs = [
+        ("fr_prev_instr", "(long)&((struct _PyInterpreterFrame*)0)->" + ptr),
+        ("fr_stacktop", "(long)&((struct _PyInterpreterFrame*)0)->stacktop"),
+        ("ts_curexc_type", "(long)&((PyThreadState*)0)->current_exception"),
+        ("co_consts", "(long)&((PyCodeObject*)0)->co_consts"),
+        ("tuple_items", "(long)&((PyTupleObject*)0)->ob_item"),
+        ("owned_by_cstack", "(int)FRAME_OWNED_BY_CSTACK"),
+        ("clear", "(long)&" + CLEAR_FUNCS[ver]),
+    ]
+    out = gdb(path, ["print " + e for _, e in exprs])
+    vals = re.findall(r"^\$\d+ = (.*)$", out, re.M)
+    if len(vals) < len(exprs) or not all(re.match(r"-?\d+$", v) for v in vals):
+        note("%s: no sites offsets (%s)" % (path, vals))
+        return None
+    more = dict(zip([n for n, _ in exprs], map(int, vals)))
+    clear = more.pop("clear")
+    ops = opcodes(path, ver)
+    if not ops:
+        note("%s: cannot read the opcode numbers" % path)
+        return None
+    names = ["op_return_value", "op_return_const", "op_instr_return_value",
+             "op_instr_return_const", "op_extended_arg", "op_yield_value"]
+    more.update(zip(names, ops))
+    sites = []
+    for label in (["TARGET_RESUME"] if ver == "3.12" else ["TARGET_RESUME", "TARGET_RESUME_CHECK"]):
+        s = resume_site(path, label, more["fr_prev_instr"], relaxed=True)
+        if not s:
+            note("%s: no usable probe site at %s" % (path, label))
+            return None
+        sites.append(s)
+    y = yield_site(path)
+    if not y:
+        note("%s: no usable YIELD_VALUE site" % path)
+        return None
+    # ClearAndPop(tstate, frame): frame in rsi, tstate in rdi
+    rets = [(clear, PT_REGS["rsi"], 3, PT_REGS["rdi"]), (y[0], y[1], 4, y[2])]
+    offs = dict(offs, **more)
+    return bid, ver, offs, sites, rets
+
+
 def default_targets():
     t = []
     for p in sorted(glob.glob("/usr/bin/python3.1[1]")):
         t.append(p)
     # pyenv builds keep their DWARF in libpython
     t += sorted(glob.glob("/root/.pyenv/versions/3.11.*/lib/libpython3.11.so.1.0"))
-    for v in ("3.8", "3.9", "3.10", "3.12"):
+    for v in ("3.8", "3.9", "3.10", "3.12", "3.13"):
         t += sorted(glob.glob("/root/.pyenv/versions/%s.*/lib/libpython%s.so.1.0" % (v, v)))
     return t
+
+
+def print_sites(sites, rets):
+    s = ", ".join("{ 0x%x, %d, %d }" % x for x in sites)
+    r = ", ".join("{ " + ", ".join(("0x%x" if i == 0 else "%d") % v for i, v in enumerate(x)) + " }"
+                  for x in rets)
+    print("\t  .nresume = %d, .resume = { %s }, \\" % (len(sites), s))
+    print("\t  .nret = %d, .ret = { %s }, \\" % (len(rets), r))
 
 
 def main():
@@ -260,27 +362,34 @@ def main():
         if not os.path.exists(path):
             continue
         ver = version_of(path)
-        if ver in ("3.8", "3.9", "3.10", "3.12"):
+        if ver in ("3.8", "3.9", "3.10", "3.12", "3.13"):
             d = describe_evalframe(path, ver)
             if d:
                 bid, ver, offs, (vaddr, slot) = d
+                sites12 = describe_sites12(path, ver, d) if ver in CLEAR_FUNCS else None
+                if sites12:
+                    offs = sites12[2]
                 fields = ", ".join(".%s = %d" % (k, v) for k, v in offs.items())
                 print('\t{ .build_id = "%s", .version = "%s", .source = "%s", \\' % (bid, ver, path))
                 print("\t  .off = { %s }, \\" % fields)
+                if sites12:
+                    print_sites(sites12[3], sites12[4])
+                if ver == "3.13":
+                    # 3.13 runs __init__ inline (CALL_ALLOC_AND_ENTER_INIT)
+                    # even with the perf trampoline: evalframe would miss it
+                    vaddr = 0
                 print("\t  .evalframe = { 0x%x, %d, 0 } }, \\" % (vaddr, slot))
-                note("%s: %s build-id %s (evalframe)" % (path, ver, bid))
+                note("%s: %s build-id %s (evalframe%s)" % (path, ver, bid, ", sites" if sites12 else ""))
             continue
         d = describe(path)
         if not d:
             continue
         bid, ver, offs, sites, rets = d
         fields = ", ".join(".%s = %d" % (k, v) for k, v in offs.items())
-        s = ", ".join("{ 0x%x, %d, %d }" % x for x in sites)
         print('\t{ .build_id = "%s", .version = "%s", .source = "%s", \\' % (bid, ver, path))
         print("\t  .off = { %s }, \\" % fields)
-        r = ", ".join("{ 0x%x, %d, %d }" % x for x in rets)
-        print("\t  .nresume = %d, .resume = { %s }, \\" % (len(sites), s))
-        print("\t  .nret = %d, .ret = { %s } }, \\" % (len(rets), r))
+        print_sites(sites, rets)
+        print("\t}, \\")
         note("%s: %s build-id %s" % (path, ver, bid))
     print("\t/* end */")
 

@@ -56,6 +56,8 @@ def qualname(code):
 
 
 YIELD_FROM = dis.opmap.get("YIELD_FROM", -1)
+YIELD_VALUE = dis.opmap["YIELD_VALUE"]
+RESUME = dis.opmap.get("RESUME", -1)
 
 
 def last_op(frame):
@@ -65,6 +67,9 @@ def last_op(frame):
     code, i = frame.f_code.co_code, frame.f_lasti
     if i + 2 < len(code) and code[i + 2] == YIELD_FROM:
         return YIELD_FROM
+    # 3.13 reports a suspended frame at the RESUME after its YIELD_VALUE
+    if code[i] == RESUME and i >= 2 and code[i - 2] == YIELD_VALUE:
+        return YIELD_VALUE
     return code[i]
 
 

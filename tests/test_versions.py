@@ -24,6 +24,9 @@ def pythons():
         exe = os.path.join(d, "bin", "python" + ".".join(v.split(".")[:2]))
         if os.path.exists(exe):
             out.append((v + " (pyenv)", "no probes, DWARF", exe, []))
+            if v.startswith(("3.12.", "3.13.")):
+                out.append((v + " (pyenv)", "no probes, DWARF, perf trampoline", exe,
+                            ["--mechanism", "evalframe"]))
     return out
 
 
@@ -78,9 +81,10 @@ def every_python_exact_or_refused():
 
 
 @lt.test
-def py312_pid_needs_perf_trampoline():
-    """3.12 inlines calls unless started with the perf trampoline: -p must
-    refuse a process without it and trace one with it"""
+def py312_pid_without_perf_trampoline():
+    """3.12 inlines Python-to-Python calls: -p traces any process through
+    the interpreter's probe sites; --mechanism evalframe needs the perf
+    trampoline and must refuse a process started without it"""
     lt.need_root()
     import subprocess, json, time
     py = "/root/.pyenv/versions/3.12.1/bin/python3.12"
@@ -95,12 +99,16 @@ def py312_pid_needs_perf_trampoline():
     perf = subprocess.Popen([py, "-X", "perf", script])
     try:
         time.sleep(0.5)
-        p = lt.leaktrace("record", "-p", plain.pid, "--root", "tick", check=False)
+        p = lt.leaktrace("record", "-p", plain.pid, "--root", "tick", "--mechanism", "evalframe",
+                         check=False)
         assert p.returncode == 2 and "-X perf or PYTHONPERFSUPPORT=1" in p.stderr, p.stderr
-        rec = os.path.join(d, "r.jsonl")
-        lt.leaktrace("record", "-p", perf.pid, "--root", "tick", "--duration", "0.5", "-o", rec)
-        ex = [json.loads(l) for l in open(rec) if '"exec"' in l]
-        assert len(ex) > 10 and all(e["root"]["ret"] == {"type": "int", "value": 2} for e in ex)
+        for pid, extra in ((plain.pid, []), (perf.pid, ["--mechanism", "evalframe"])):
+            rec = os.path.join(d, "r.jsonl")
+            lt.leaktrace("record", "-p", pid, "--root", "tick", "--duration", "0.5", "-o", rec,
+                         *extra)
+            ex = [json.loads(l) for l in open(rec) if '"exec"' in l]
+            assert len(ex) > 10, (extra, len(ex))
+            assert all(e["root"]["ret"] == {"type": "int", "value": 2} for e in ex), extra
     finally:
         for p in (plain, perf):
             p.kill()

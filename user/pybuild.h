@@ -23,20 +23,36 @@ struct py_offsets {
 	 * the frame it embeds; FRAME_CREATED and FRAME_OWNED_BY_GENERATOR */
 	uint32_t fr_owner, co_flags;
 	int32_t gen_state_rel, gen_created, owned_by_gen;
+	/* 3.12+ sites: a constant's value, FRAME_OWNED_BY_CSTACK (the C
+	 * stack's entry frame, skipped as a caller) and the opcodes that
+	 * tell how a frame was left */
+	uint32_t co_consts, tuple_items;
+	int32_t owned_by_cstack;
+	uint32_t op_return_value, op_return_const, op_instr_return_value, op_instr_return_const;
+	uint32_t op_extended_arg, op_yield_value;
 };
 
 struct py_site {
 	uint64_t vaddr;		/* link-time address of the probed instruction */
 	uint32_t frame_reg;	/* pt_regs slot holding the frame pointer there */
-	uint32_t instr_reg;	/* pt_regs slot holding frame->prev_instr */
+	uint32_t instr_reg;	/* pt_regs slot holding frame->prev_instr;
+				 * LT_INSTR_IN_MEMORY: read it from the frame */
 };
 
 /* where a frame is left, in a build with or without USDT probes */
-enum { PY_RET_RETURN, PY_RET_YIELD, PY_RET_RAISE };
+enum {
+	PY_RET_RETURN, PY_RET_YIELD, PY_RET_RAISE,
+	PY_RET_CLEAR,		/* 3.12+: entry of _PyEval(Frame)ClearAndPop(tstate, frame):
+				 * a return or an exception exit */
+	PY_RET_YIELD_SP,	/* 3.12+: first instruction of YIELD_VALUE; the
+				 * value is on top of the stack (aux_reg) */
+};
 struct py_ret_site {
-	uint64_t vaddr;		/* link-time address of a conditional jump */
+	uint64_t vaddr;		/* link-time address of the probed instruction */
 	uint32_t frame_reg;	/* pt_regs slot holding the frame there */
 	uint32_t kind;		/* PY_RET_* */
+	uint32_t aux_reg;	/* PY_RET_CLEAR: slot of tstate; PY_RET_YIELD_SP:
+				 * slot of the stack pointer */
 };
 
 struct py_build {

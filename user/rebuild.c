@@ -222,6 +222,10 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint64_t ts, uint
 	if (!s->cfg.root_fn && !t->exec && !exec_open(s, t, ts, "<thread>"))
 		return;
 	parent = t->n ? &t->stk[t->n - 1] : NULL;
+	/* a frame cannot start inside itself: the same RESUME seen twice
+	 * (3.13's RESUME_CHECK falls back to RESUME after its site) */
+	if (parent && parent->frame == frame && parent->code == code)
+		return;
 	f = push(t);
 	if (!f) {
 		t->tainted = true;
@@ -297,6 +301,11 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	struct rb_frame *top = t->n ? &t->stk[t->n - 1] : NULL;
 	struct rb_frame f = { 0 };
 
+	/* 3.12+: a frame of a plain function that was never seen starting
+	 * never ran RESUME, so it was not a call (the __init__ shim of 3.13,
+	 * or a call whose arguments did not bind) */
+	if ((r->flags & (LT_RF_NOTGEN | LT_RF_DROP)) && top && top->frame == r->previous)
+		return;
 	s->st.unmatched_returns++;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth == 0) {
 		/* a root call that began before attach: written, incomplete */

@@ -132,8 +132,9 @@ static void usage(FILE *f)
 		"                         that matches a rule (rules from analyze --rules-out)\n"
 		"  --alert-exec CMD       also run CMD (sh -c) per alert, the line in $LEAKTRACE_ALERT\n"
 		"  --ringbuf-mb N         ring buffer size in MiB (default 32, power of 2)\n"
-		"  --mechanism M          auto (default), usdt (function__return note) or sites\n"
-		"                         (return sites in the interpreter loop; builds without probes)\n"
+		"  --mechanism M          auto (default), usdt (function__return note), sites\n"
+		"                         (probe sites in the interpreter loop; builds without probes)\n"
+		"                         or evalframe (3.8-3.10; 3.12/3.13 with the perf trampoline)\n"
 		"  -v, --verbose          libbpf and attach diagnostics on stderr\n"
 		"  -j, --json             the per-execution and live lines as JSON\n"
 		"  --floor                benchmark: attach the same probes with empty\n"
@@ -234,8 +235,10 @@ static int parse_args(int argc, char **argv)
 				py_mechanism = PY_MECH_USDT;
 			else if (!strcmp(optarg, "sites"))
 				py_mechanism = PY_MECH_SITES;
+			else if (!strcmp(optarg, "evalframe"))
+				py_mechanism = PY_MECH_EVALFRAME;
 			else {
-				fprintf(stderr, "leaktrace: --mechanism is auto, usdt or sites\n");
+				fprintf(stderr, "leaktrace: --mechanism is auto, usdt, sites or evalframe\n");
 				return -1;
 			}
 			break;
@@ -782,7 +785,16 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 	L->gen_state_rel = o->gen_state_rel;
 	L->gen_created = o->gen_created;
 	L->owned_by_gen = o->owned_by_gen;
-	L->long_tag = L->evf_mode == 3;
+	L->long_tag = strcmp(t->build->version, "3.12") >= 0 && strlen(t->build->version) >= 4;
+	L->co_consts = o->co_consts;
+	L->tuple_items = o->tuple_items;
+	L->skip_cstack = t->use_sites && L->long_tag;
+	L->owned_by_cstack = o->owned_by_cstack;
+	L->op_return_value = o->op_return_value;
+	L->op_return_const = o->op_return_const;
+	L->op_instr_return_value = o->op_instr_return_value;
+	L->op_instr_return_const = o->op_instr_return_const;
+	L->op_extended_arg = o->op_extended_arg;
 }
 
 #define MAX_LINKS (LT_MAX_BUILDS * 8)
@@ -859,7 +871,8 @@ static int attach_probes(struct bpf_program *ret, struct bpf_program *ret_site,
 		const struct py_ret_site *rs = &t->build->ret[i];
 
 		if (attach_site(ret_site, t, pid, rs->vaddr,
-				bi << 56 | rs->vaddr << 16 | rs->kind << 8 | rs->frame_reg, "return site"))
+				bi << 56 | rs->vaddr << 16 | (uint64_t)rs->aux_reg << 12 |
+				(uint64_t)rs->kind << 8 | rs->frame_reg, "return site"))
 			return -1;
 	}
 	if (!t->use_sites) {

@@ -33,7 +33,7 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	char mm[16];
 	const char *b;
 	int nprobes;
-	bool has_usdt;
+	bool has_usdt, has_sites;
 
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	snprintf(t->shown, sizeof(t->shown), "%s", shown);
@@ -63,14 +63,23 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	if (!mm[0] || elf_python_version(path, mm, t->version, sizeof(t->version)))
 		snprintf(t->version, sizeof(t->version), "%s", mm[0] ? mm : "unknown");
 
-	/* 3.8-3.10 and 3.12 with debug info at build time: _PyEval_EvalFrameDefault */
-	t->use_evalframe = t->build && t->build->evalframe.vaddr;
+	/* 3.8-3.10 with debug info at build time: _PyEval_EvalFrameDefault;
+	 * 3.12/3.13 too when asked (--mechanism evalframe), else their sites */
+	has_sites = t->build && t->build->nresume > 0 && t->build->nret > 0;
+	t->use_evalframe = t->build && t->build->evalframe.vaddr &&
+			   (!has_sites || py_mechanism == PY_MECH_EVALFRAME);
 	if (t->use_evalframe)
 		goto symbols;
-	if (mm[0] && strcmp(mm, "3.11")) {
+	if (py_mechanism == PY_MECH_EVALFRAME) {
+		say("leaktrace: python %s at %s: --mechanism evalframe is not supported here; it "
+		    "covers the CPython 3.8-3.10 and 3.12 builds in the offset table (3.13 runs "
+		    "__init__ inline even with the perf trampoline)\n", t->version, shown);
+		return LT_EXIT_USAGE;
+	}
+	if (mm[0] && strcmp(mm, "3.11") && !has_sites) {
 		say("leaktrace: python %s at %s: CPython %s is not supported yet (supported: "
-		    "3.11 with USDT probes or with debug info at build time; 3.8-3.10 and 3.12 "
-		    "with debug info at build time)\n", t->version, shown, mm);
+		    "3.11 with USDT probes or with debug info at build time; 3.8-3.10, 3.12 and "
+		    "3.13 with debug info at build time)\n", t->version, shown, mm);
 		return LT_EXIT_USAGE;
 	}
 	nprobes = elf_usdt_count(path, "python");
@@ -96,12 +105,13 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 			t->version, shown);
 		return LT_EXIT_USAGE;
 	}
-	if (t->use_sites && t->build->nret < 3) {
+	if (t->use_sites && t->build->nret < 1) {
 		say( "leaktrace: python %s at %s has no USDT probes and no return sites in "
 				"the offset table; it cannot be traced\n", t->version, shown);
 		return LT_EXIT_USAGE;
 	}
-	t->op_yield_value = py_op_yield_value(t->build->version);
+	t->op_yield_value = t->build->off.op_yield_value ? (int)t->build->off.op_yield_value :
+			    py_op_yield_value(t->build->version);
 	if (t->op_yield_value < 0 || t->build->nresume < 1) {
 		say( "leaktrace: python %s at %s: this CPython version is not supported yet "
 				"(supported: 3.11)\n", t->version, shown);

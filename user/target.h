@@ -24,12 +24,13 @@ struct py_target {
 	uint64_t runtime, types[5], true_struct;	/* link-time addresses */
 	int op_yield_value;
 	bool use_sites;			/* returns from return sites, not the USDT note */
-	bool use_evalframe;		/* 3.8-3.10: uprobe+uretprobe on _PyEval_EvalFrameDefault */
+	bool use_evalframe;		/* 3.8-3.10 (3.12/3.13 on request): uprobe+uretprobe
+					 * on _PyEval_EvalFrameDefault */
 };
 
 /* what catches returns: the USDT note if the build has it, else the
  * return sites of the offset table; PY_MECH_* forces one */
-enum { PY_MECH_AUTO, PY_MECH_USDT, PY_MECH_SITES };
+enum { PY_MECH_AUTO, PY_MECH_USDT, PY_MECH_SITES, PY_MECH_EVALFRAME };
 extern int py_mechanism;
 
 /*
