@@ -116,6 +116,45 @@ def py312_pid_without_perf_trampoline():
 
 
 @lt.test
+def py313_pid_deep_and_inlined_init():
+    """3.13 attached with -p (no -X perf): a 150-deep recursion is complete
+    (the sites have no depth limit) and __init__, which 3.13 runs inline
+    through a shim frame, appears once under its caller, shim left out"""
+    lt.need_root()
+    import subprocess, json, time
+    py = "/root/.pyenv/versions/3.13.0/bin/python3.13"
+    if not os.path.exists(py):
+        raise lt.Skip("no pyenv 3.13 here")
+    d = lt.tmpdir()
+    script = os.path.join(d, "loop.py")
+    with open(script, "w") as f:
+        f.write("import time\nclass P:\n    def __init__(self, v):\n        self.v = v\n"
+                "def down(n):\n    return 0 if n == 0 else 1 + down(n - 1)\n"
+                "def tick():\n    return P(3).v + down(150)\n"
+                "while True:\n    tick()\n    time.sleep(0.005)\n")
+    proc = subprocess.Popen([py, script])
+    try:
+        time.sleep(0.5)
+        rec = os.path.join(d, "r.jsonl")
+        lt.leaktrace("record", "-p", proc.pid, "--root", "tick", "--duration", "0.5", "-o", rec)
+        lines = [json.loads(l) for l in open(rec)]
+        assert lines[0]["mechanism"] == "resume+return-sites", lines[0]
+        ex = [l for l in lines if l["type"] == "exec"]
+        assert len(ex) > 10, len(ex)
+        for e in ex:
+            r = e["root"]
+            assert e["complete"] and r["ret"] == {"type": "int", "value": 153}, e
+            assert [c["fn"] for c in r["calls"]] == ["P.__init__", "down"], r["calls"]
+            depth, n = 0, r["calls"][1]
+            while n.get("calls"):
+                depth, n = depth + 1, n["calls"][0]
+            assert depth == 150, depth
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@lt.test
 def evalframe_deeper_than_uretprobe_limit_is_incomplete():
     """3.8-3.10 use uretprobes; the kernel keeps 64 pending per task, so an
     execution deeper than that cannot be exact: it must say so"""
