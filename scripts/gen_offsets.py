@@ -55,6 +55,23 @@ OFFSETS = [
     ("co_qualname", "(long)&((PyCodeObject*)0)->co_qualname"),
 ] + CODE_OFFSETS + VALUE_OFFSETS
 
+# what record -p walks before attaching (the live check): the thread
+# states of the first interpreter and each one's current frame
+def live_offsets(ver):
+    old = ver in ("3.8", "3.9", "3.10")
+    cur = "frame" if old else "cframe" if ver in ("3.11", "3.12") else "current_frame"
+    out = [
+        ("rt_interp_head", "(long)&((_PyRuntimeState*)0)->interpreters.head"),
+        ("is_threads_head", "(long)&((PyInterpreterState*)0)->" + ("tstate_head" if old else "threads.head")),
+        ("ts_next", "(long)&((PyThreadState*)0)->next"),
+        ("ts_cur_frame", "(long)&((PyThreadState*)0)->" + cur),
+        ("ob_type", "(long)&((PyObject*)0)->ob_type"),
+    ]
+    if ver == "3.12":
+        out.append(("cf_current_frame", "(long)&((_PyCFrame*)0)->current_frame"))
+    return out
+
+
 LABELS = ["TARGET_RESUME_QUICK", "TARGET_RESUME"]
 
 # x86-64 struct pt_regs slot of each register (index of 8-byte words)
@@ -169,13 +186,14 @@ def describe(path):
     if not bid:
         note("%s: no build-id, skipped" % path)
         return None
-    out = gdb(path, ["print " + e for _, e in OFFSETS])
+    ver = version_of(path)
+    exprs = OFFSETS + live_offsets(ver)
+    out = gdb(path, ["print " + e for _, e in exprs])
     vals = re.findall(r"^\$\d+ = (.*)$", out, re.M)
-    if len(vals) < len(OFFSETS) or not all(re.match(r"-?\d+$", v) for v in vals[:len(OFFSETS)]):
+    if len(vals) < len(exprs) or not all(re.match(r"-?\d+$", v) for v in vals[:len(exprs)]):
         note("%s: no usable debug info (install python3.X-dbg), skipped" % path)
         return None
-    offs = dict(zip([n for n, _ in OFFSETS], map(int, vals)))
-    ver = version_of(path)
+    offs = dict(zip([n for n, _ in exprs], map(int, vals)))
     sites = []
     for label in LABELS:
         s = resume_site(path, label, offs["fr_prev_instr"])
@@ -231,6 +249,7 @@ def describe_evalframe(path, ver):
         exprs = EVF_OFFSETS + [
             ("fr_state", "(long)&((PyFrameObject*)0)->f_state" if ver == "3.10"
              else "(long)&((PyFrameObject*)0)->f_stacktop")]
+    exprs = exprs + live_offsets(ver)
     out = gdb(path, ["print " + e for _, e in exprs] + ["print (long)&_PyEval_EvalFrameDefault"])
     vals = re.findall(r"^\$\d+ = (.*)$", out, re.M)
     if len(vals) < len(exprs) + 1 or not all(re.match(r"-?\d+$", v) for v in vals):

@@ -35,6 +35,11 @@ def run(args, check=True, timeout=300, **kw):
     return p
 
 
+
+def build_id(path):
+    """the ELF build-id of path, as hex"""
+    return run(["readelf", "-n", path]).stdout.split("Build ID: ")[1].split()[0]
+
 def leaktrace(*args, **kw):
     return run([LEAKTRACE] + [str(a) for a in args], **kw)
 

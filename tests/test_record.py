@@ -356,7 +356,7 @@ def bad_input_python_without_probes_or_offsets():
     d = lt.tmpdir()
     copy = os.path.join(d, "libpython3.11.so.1.0")
     data = bytearray(open(lib, "rb").read())
-    bid = bytes.fromhex(lt.run(["readelf", "-n", lib]).stdout.split("Build ID: ")[1].split()[0])
+    bid = bytes.fromhex(lt.build_id(lib))
     i = data.find(bid)
     data[i] ^= 0xff
     open(copy, "wb").write(data)

@@ -155,6 +155,35 @@ def py313_pid_deep_and_inlined_init():
 
 
 @lt.test
+def offsets_that_fail_the_live_check_are_refused():
+    """a 3.12 libpython whose build-id says Debian's 3.11: the table's
+    type-name offset still fits, but the thread states and frames walked
+    with the 3.11 offsets do not; -p must refuse before attaching"""
+    lt.need_root()
+    import subprocess, time
+    v = "/root/.pyenv/versions/3.12.1"
+    if not os.path.exists(v):
+        raise lt.Skip("no pyenv 3.12 here")
+    d = lt.tmpdir()
+    data = bytearray(open(v + "/lib/libpython3.12.so.1.0", "rb").read())
+    old = bytes.fromhex(lt.build_id(v + "/lib/libpython3.12.so.1.0"))
+    i = data.find(old)
+    data[i:i + 20] = bytes.fromhex(lt.build_id(lt.PY))
+    open(os.path.join(d, "libpython3.12.so.1.0"), "wb").write(data)
+    proc = subprocess.Popen([v + "/bin/python3.12", "-c", "import time; time.sleep(30)"],
+                            env=dict(os.environ, LD_LIBRARY_PATH=d))
+    try:
+        time.sleep(0.5)
+        p = lt.leaktrace("record", "-p", proc.pid, "--root", "f", check=False)
+        assert p.returncode == 2 and "do not fit pid" in p.stderr, p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert proc.poll() is None, "the target was harmed"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@lt.test
 def evalframe_deeper_than_uretprobe_limit_is_incomplete():
     """3.8-3.10 use uretprobes; the kernel keeps 64 pending per task, so an
     execution deeper than that cannot be exact: it must say so"""

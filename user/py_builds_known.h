@@ -2,7 +2,8 @@
  * running it where the build's debug info is installed. */
 #define PY_BUILDS_KNOWN \
 	{ .build_id = "c561f3aa7232f2bd6ac6d56bd475f1c154a00486", .version = "3.11", .source = "/usr/bin/python3.11", \
-	  .off = { .rt_tstate_current = 576, .ts_cframe = 56, .ts_curexc_type = 96, .ts_native_thread_id = 160, .cf_current_frame = 8, .fr_code = 32, .fr_previous = 48, .fr_prev_instr = 56, .fr_stacktop = 64, .fr_localsplus = 72, .fr_is_entry = 68, .co_argcount = 56, .co_firstlineno = 72, .co_filename = 112, .co_name = 120, .co_qualname = 128, .type_tp_name = 24, .var_ob_size = 16, .long_digit = 24, .float_fval = 16, .str_length = 16, .str_state = 32, .str_ascii_size = 48, .str_compact_size = 72 }, \
+	  .off = { .rt_tstate_current = 576, .ts_cframe = 56, .ts_curexc_type = 96, .ts_native_thread_id = 160, .cf_current_frame = 8, .fr_code = 32, .fr_previous = 48, .fr_prev_instr = 56, .fr_stacktop = 64, .fr_localsplus = 72, .fr_is_entry = 68, .co_qualname = 128, .co_argcount = 56, .co_firstlineno = 72, .co_filename = 112, .co_name = 120, .type_tp_name = 24, .var_ob_size = 16, .long_digit = 24, .float_fval = 16, .str_length = 16, .str_state = 32, .str_ascii_size = 48, .str_compact_size = 72, .rt_interp_head = 40, .is_threads_head = 16, .ts_next = 8, .ts_cur_frame = 56, .ob_type = 8 }, \
 	  .nresume = 2, .resume = { { 0x502183, 5, 0 }, { 0x5064a6, 5, 0 } }, \
-	  .nret = 3, .ret = { { 0x5021e4, 5, 0 }, { 0x503daa, 5, 1 }, { 0x50775d, 5, 2 } } }, \
+	  .nret = 3, .ret = { { 0x5021e4, 5, 0 }, { 0x503daa, 5, 1 }, { 0x50775d, 5, 2 } }, \
+	}, \
 	/* end */

@@ -30,6 +30,11 @@ struct py_offsets {
 	int32_t owned_by_cstack;
 	uint32_t op_return_value, op_return_const, op_instr_return_value, op_instr_return_const;
 	uint32_t op_extended_arg, op_yield_value;
+	/* the live check (record -p): _PyRuntime.interpreters.head, the
+	 * interpreter's first thread state, the next one, the thread's frame
+	 * (3.8-3.10 tstate->frame; 3.11/3.12 tstate->cframe, then
+	 * cf_current_frame; 3.13 tstate->current_frame), PyObject.ob_type */
+	uint32_t rt_interp_head, is_threads_head, ts_next, ts_cur_frame, ob_type;
 };
 
 struct py_site {

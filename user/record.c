@@ -1229,7 +1229,7 @@ int cmd_record(int argc, char **argv)
 	} else {
 		err = py_target_from_pid(tgt, env.pid, env.python);
 		if (!err)
-			err = py_target_live_check(tgt, env.pid);
+			err = py_target_live_check(tgt, env.pid, env.verbose);
 		if (err)
 			return err;
 	}

@@ -351,8 +351,79 @@ static int peek(int pid, uint64_t addr, void *buf, size_t n)
 	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)n ? 0 : -1;
 }
 
-int py_target_live_check(const struct py_target *t, int pid)
+/*
+ * Walk the live process's thread states and their frame chains with the
+ * table's offsets: every frame's code must be a code object (or None, the
+ * C-stack entry frame of 3.13) whose co_name and co_filename are str
+ * objects. Returns the number of code objects checked, or -1 with *why
+ * set.
+ */
+static int check_frames(const struct py_target *t, int pid, uint64_t bias, const char **why)
 {
+	const struct py_offsets *o = &t->build->off;
+	uint64_t code_type, str_type = bias + t->types[3], none_type = bias + t->types[4];
+	uint64_t interp = 0, ts = 0;
+	bool via_cframe = !strcmp(t->build->version, "3.11") || !strcmp(t->build->version, "3.12");
+	int checked = 0;
+
+	if (elf_symbol(t->path, "PyCode_Type", &code_type)) {
+		*why = "it has no PyCode_Type symbol";
+		return -1;
+	}
+	code_type += bias;
+	if (peek(pid, bias + t->runtime + o->rt_interp_head, &interp, 8) || !interp ||
+	    peek(pid, interp + o->is_threads_head, &ts, 8)) {
+		*why = "no interpreter and thread list where _PyRuntime should have them";
+		return -1;
+	}
+	for (int nt = 0; ts && nt < 4096; nt++) {
+		uint64_t fr = 0;
+
+		if (peek(pid, ts + o->ts_cur_frame, &fr, 8) ||
+		    (via_cframe && fr && peek(pid, fr + o->cf_current_frame, &fr, 8))) {
+			*why = "a thread state does not lead to its current frame";
+			return -1;
+		}
+		for (int d = 0; fr && d < 256; d++) {
+			uint64_t code = 0, type = 0, name = 0, file = 0, nt_ = 0, ft = 0;
+
+			if (peek(pid, fr + o->fr_code, &code, 8) || peek(pid, code + o->ob_type, &type, 8)) {
+				*why = "a frame's code object cannot be read";
+				return -1;
+			}
+			if (type == code_type) {
+				if (peek(pid, code + o->co_name, &name, 8) ||
+				    peek(pid, code + o->co_filename, &file, 8) ||
+				    peek(pid, name + o->ob_type, &nt_, 8) || peek(pid, file + o->ob_type, &ft, 8) ||
+				    nt_ != str_type || ft != str_type) {
+					*why = "a code object's name or file is not a str";
+					return -1;
+				}
+				checked++;
+			} else if (type != none_type) {
+				*why = "a frame's code is not a code object";
+				return -1;
+			}
+			if (peek(pid, fr + o->fr_previous, &fr, 8)) {
+				*why = "a frame's caller cannot be read";
+				return -1;
+			}
+		}
+		if (peek(pid, ts + o->ts_next, &ts, 8)) {
+			*why = "the thread list cannot be followed";
+			return -1;
+		}
+	}
+	if (!checked)
+		*why = "no Python frame found in any thread (is it still starting up?)";
+	return checked ? checked : -1;
+}
+
+int py_target_live_check(const struct py_target *t, int pid, bool verbose)
+{
+	const char *why = NULL;
+	int n = -1;
+
 	static const char *const want[5] = { "int", "bool", "float", "str", "NoneType" };
 	char maps[64], line[PATH_MAX + 256];
 	struct stat st;
@@ -396,5 +467,22 @@ int py_target_live_check(const struct py_target *t, int pid)
 			return LT_EXIT_USAGE;
 		}
 	}
+	if (!t->build->off.ob_type)
+		return 0;	/* an entry made before the live offsets existed */
+	/* frames come and go while we read: a torn read gets two more tries */
+	for (int i = 0; i < 3 && n < 0; i++) {
+		if (i)
+			usleep(20000);
+		n = check_frames(t, pid, bias, &why);
+	}
+	if (n < 0) {
+		fprintf(stderr, "leaktrace: the offsets for python %s (build-id %s) do not fit pid %d "
+				"(%s); rebuild leaktrace with make where this build's debug info is "
+				"installed\n", t->version, t->build_id, pid, why);
+		return LT_EXIT_USAGE;
+	}
+	if (verbose)
+		fprintf(stderr, "leaktrace: live check of pid %d: %d code objects of live frames read "
+				"as expected\n", pid, n);
 	return 0;
 }

@@ -48,7 +48,7 @@ int py_target_from_pid(struct py_target *t, int pid, const char *python_override
  * tp_name offset (read-only, process_vm_readv). 0 if they do; otherwise a
  * line naming the cause and 2.
  */
-int py_target_live_check(const struct py_target *t, int pid);
+int py_target_live_check(const struct py_target *t, int pid, bool verbose);
 
 /*
  * System-wide: every supported CPython file on the host (the table's own
