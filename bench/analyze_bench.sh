@@ -3,7 +3,7 @@
 #   Table I scale: 1,000 clean + 4,000 adversarial executions of ~2,000 calls
 #   large:         500,000 + 500,000 executions of ~200 calls (1M in total)
 # and the Python baseline (pairwise on a subset, counting on Table I scale).
-# Usage: bench/analyze_bench.sh [WORKDIR]   (needs ~130 GB free for the large
+# Usage: bench/analyze_bench.sh [WORKDIR]   (needs ~13 GB free for the large
 # case; set LARGE=0 to skip it, LARGE_N to change its size per side)
 set -e
 cd "$(dirname "$0")/.."

@@ -28,7 +28,7 @@ fi
 	exit 2
 }
 "$PY" bench/bench.py
-# analysis at scale (LARGE=1 adds 1M executions: ~130 GB of disk) and, with
+# analysis at scale (LARGE=1 adds 1M executions: ~13 GB of disk) and, with
 # LONG=1, the 10-minute memory run; appended to docs/PERFORMANCE.md
 {
 	echo

@@ -110,6 +110,39 @@ def bad_input_exit_2():
 
 
 @lt.test
+def bad_line_reported_once_whichever_reader_owns_it():
+    """analyze parses with two readers, each building every other
+    execution: a bad execution line is reported once, with its line number,
+    whether it is an even or an odd one, and a good file gives the same
+    result as when it is read from stdin (one reader)"""
+    d = lt.tmpdir()
+    E, E2 = ltgen.make_sets(d, 6, 6)
+    good, adv = os.path.join(d, "c.jsonl"), os.path.join(d, "a.jsonl")
+    ltgen.write_trace(good, E)
+    ltgen.write_trace(adv, E2)
+    # spaced (as json.dumps writes) and compact (as the recorder writes,
+    # which the readers skip without parsing when not theirs)
+    spaced = open(good).read().splitlines()
+    compact = [json.dumps(json.loads(l), separators=(",", ":")) for l in spaced]
+    for form, lines in (("spaced", spaced), ("compact", compact)):
+        for i in range(1, 7):
+            bad = os.path.join(d, "bad-%s%d.jsonl" % (form, i))
+            cut = list(lines)
+            cut[i] = cut[i].replace('"complete": true', '"complete": 7').replace(
+                '"complete":true', '"complete":7')
+            open(bad, "w").write("\n".join(cut) + "\n")
+            p = lt.leaktrace("analyze", bad, adv, "-q", check=False)
+            errs = [l for l in p.stderr.splitlines() if "must be true or false" in l]
+            assert p.returncode == 2 and errs == [
+                "%s:%d: \"complete\" must be true or false" % (bad, i + 1)], (form, i, p.stderr)
+        path = os.path.join(d, form + ".jsonl")
+        open(path, "w").write("\n".join(lines) + "\n")
+        two = lt.leaktrace("analyze", path, adv, "-j", "-q").stdout
+        one = lt.leaktrace("analyze", "-", adv, "-j", "-q", input="\n".join(lines) + "\n").stdout
+        assert json.loads(two) == json.loads(one), form
+
+
+@lt.test
 def deep_nesting_100k():
     d = lt.tmpdir()
     depth = 100000

@@ -60,24 +60,30 @@ static void progress_done(struct progress *p)
 }
 
 /*
- * Parsing and observing run in two threads (the machine has 2 cores): a
- * reader thread parses CLEAN then ADV into executions and hands them over
- * through a small bounded queue; the main thread feeds them to the engine.
+ * Parsing is most of the work, so NPARTS reader threads parse the inputs
+ * at once: each reads every line but builds only every NPARTS-th
+ * execution (lt_reader_open_part), reading CLEAN then ADV, and hands them
+ * over through its own bounded queue. The main thread takes them back in
+ * the input's order (execution j from part j mod NPARTS), so the results
+ * are those of one sequential pass, and feeds them to the engine. stdin
+ * can be read once only: one part then.
  */
-#define QLEN 256
-struct pipe {
+#define NPARTS 2
+#define QLEN 64
+struct part {
 	pthread_mutex_t mu;
 	pthread_cond_t can_put, can_get;
 	struct lt_exec *q[QLEN];
 	int side[QLEN];
 	size_t head, tail;	/* tail - head = items queued */
 	bool done;
-	int rc;
+	int rc, id, nparts;
+	int *failed;		/* shared: some part met bad input */
 	const char *paths[2];
-	size_t skipped[2];
+	pthread_t th;
 };
 
-static void pipe_put(struct pipe *p, struct lt_exec *e, int side)
+static void part_put(struct part *p, struct lt_exec *e, int side)
 {
 	pthread_mutex_lock(&p->mu);
 	while (p->tail - p->head == QLEN) {
@@ -94,27 +100,27 @@ static void pipe_put(struct pipe *p, struct lt_exec *e, int side)
 
 static void *reader_main(void *arg)
 {
-	struct pipe *p = arg;
+	struct part *p = arg;
 	int rc = 0;
 	for (int side = 0; side < 2 && !rc; side++) {
-		struct lt_reader *r = lt_reader_open(p->paths[side]);
+		struct lt_reader *r = lt_reader_open_part(p->paths[side], p->id, p->nparts);
 		if (!r) {
 			rc = LT_EXIT_USAGE;
 			break;
 		}
+		lt_reader_set_abort(r, p->failed);
 		struct lt_exec *e;
 		int n;
-		while ((n = lt_reader_next(r, &e)) == 1) {
-			if (!e->complete || !e->root) {
-				p->skipped[side]++;
-				lt_exec_free(e);
-				continue;
-			}
-			pipe_put(p, e, side);
+		while ((n = lt_reader_next(r, &e)) == 1)
+			part_put(p, e, side);
+		if (n < 0) {
+			rc = LT_EXIT_USAGE;
+			/* reported: the other parts can stop; left to part 0
+			 * (a line every part reads): it will meet it too */
+			if (!lt_reader_quiet_failure(r))
+				__atomic_store_n(p->failed, 1, __ATOMIC_RELAXED);
 		}
 		lt_reader_close(r);
-		if (n < 0)
-			rc = LT_EXIT_USAGE;
 	}
 	pthread_mutex_lock(&p->mu);
 	p->rc = rc;
@@ -124,46 +130,94 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
+/* the next item of part p without taking it: 1, or 0 when p is done (its
+ * rc tells why) */
+static int part_peek(struct part *p, struct lt_exec **e, int *side)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->tail == p->head && !p->done)
+		pthread_cond_wait(&p->can_get, &p->mu);
+	int got = p->tail != p->head;
+	if (got) {
+		*e = p->q[p->head % QLEN];
+		*side = p->side[p->head % QLEN];
+	}
+	pthread_mutex_unlock(&p->mu);
+	return got;
+}
+
+static void part_take(struct part *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->head++;
+	if (p->tail - p->head <= QLEN / 2)
+		pthread_cond_signal(&p->can_put);
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* feed both sides to the engine; returns 0, or 2 on bad input */
 static int read_sides(struct lt_sets *s, const char *clean, const char *adv, size_t skipped[2],
 		      struct progress *pg)
 {
-	struct pipe p = { .mu = PTHREAD_MUTEX_INITIALIZER, .can_put = PTHREAD_COND_INITIALIZER,
-			  .can_get = PTHREAD_COND_INITIALIZER, .paths = { clean, adv } };
-	pthread_t th;
-	if (pthread_create(&th, NULL, reader_main, &p)) {
-		fprintf(stderr, "leaktrace: cannot start the reader thread\n");
-		return LT_EXIT_FAIL;
-	}
-	size_t n = 0;
-	struct lt_exec *batch[QLEN];
-	int sides[QLEN];
-	for (;;) {
-		pthread_mutex_lock(&p.mu);
-		while (p.tail - p.head < QLEN / 4 && !p.done)
-			pthread_cond_wait(&p.can_get, &p.mu);
-		size_t k = 0;
-		while (p.head != p.tail) {	/* take everything queued */
-			batch[k] = p.q[p.head % QLEN];
-			sides[k++] = p.side[p.head % QLEN];
-			p.head++;
-		}
-		bool done = p.done;
-		pthread_cond_signal(&p.can_put);
-		pthread_mutex_unlock(&p.mu);
-		for (size_t i = 0; i < k; i++) {
-			if (!p.rc)
-				lt_sets_add(s, batch[i], sides[i]);
-			lt_exec_free(batch[i]);
-			progress_tick(pg, sides[i] ? "ADV" : "CLEAN", ++n);
-		}
-		if (done && !k)
+	struct part parts[NPARTS];
+	int np = strcmp(clean, "-") && strcmp(adv, "-") ? NPARTS : 1, rc = 0, started = 0, failed = 0;
+
+	for (int i = 0; i < np; i++) {
+		parts[i] = (struct part){ .mu = PTHREAD_MUTEX_INITIALIZER,
+					  .can_put = PTHREAD_COND_INITIALIZER,
+					  .can_get = PTHREAD_COND_INITIALIZER, .id = i, .failed = &failed,
+					  .nparts = np, .paths = { clean, adv } };
+		if (pthread_create(&parts[i].th, NULL, reader_main, &parts[i])) {
+			fprintf(stderr, "leaktrace: cannot start a reader thread\n");
+			rc = LT_EXIT_FAIL;
 			break;
+		}
+		started++;
 	}
-	pthread_join(th, NULL);
-	skipped[0] = p.skipped[0];
-	skipped[1] = p.skipped[1];
-	return p.rc;
+	/* execution j of a side comes from part j mod np; a part whose next
+	 * item belongs to the next side (or that is done) ends this side */
+	size_t n = 0;
+	for (int side = 0; side < 2 && !rc && started == np; side++) {
+		for (size_t j = 0;; j++) {
+			struct part *p = &parts[j % np];
+			struct lt_exec *e = NULL;
+			int sd = side;
+			if (!part_peek(p, &e, &sd)) {
+				rc = p->rc;
+				break;
+			}
+			if (sd != side)
+				break;
+			part_take(p);
+			if (!e->complete || !e->root)
+				skipped[side]++;
+			else
+				lt_sets_add(s, e, side);
+			lt_exec_free(e);
+			progress_tick(pg, side ? "ADV" : "CLEAN", ++n);
+		}
+		/* a part that stopped on bad input ends the run */
+		for (int i = 0; i < np && !rc; i++) {
+			pthread_mutex_lock(&parts[i].mu);
+			if (parts[i].done && parts[i].rc)
+				rc = parts[i].rc;
+			pthread_mutex_unlock(&parts[i].mu);
+		}
+	}
+	/* after bad input, let every part run to its end (each stops at the
+	 * bad line or when told that it was reported), dropping what it hands */
+	for (int i = 0; i < started; i++) {
+		struct lt_exec *e;
+		int sd;
+		while (part_peek(&parts[i], &e, &sd)) {
+			part_take(&parts[i]);
+			lt_exec_free(e);
+		}
+		pthread_join(parts[i].th, NULL);
+		if (!rc)
+			rc = parts[i].rc;
+	}
+	return rc;
 }
 
 static void json_elem(struct jw *j, const struct lt_elem_out *e, int obs, bool with_auc)

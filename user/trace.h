@@ -156,6 +156,14 @@ int lt_writer_close(struct lt_writer *w);
 struct lt_reader;
 /* NULL after printing "leaktrace: PATH: reason" */
 struct lt_reader *lt_reader_open(const char *path);
+/* a reader that builds only the JSON Lines executions whose index over
+ * all its input is part mod nparts (nparts readers of the same input in
+ * parallel); problems are reported once, by part 0 or the line's owner */
+struct lt_reader *lt_reader_open_part(const char *path, int part, int nparts);
+/* once *flag is non-zero (another part failed), the reader ends quietly */
+void lt_reader_set_abort(struct lt_reader *r, const int *flag);
+/* the reader failed on a problem it left to part 0 to report */
+bool lt_reader_quiet_failure(const struct lt_reader *r);
 /* 1: *out is the next execution (caller frees with lt_exec_free);
  * 0: end of input; -1: malformed input, "FILE:LINE: reason" printed. */
 int lt_reader_next(struct lt_reader *r, struct lt_exec **out);

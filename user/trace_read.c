@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,13 @@
 #include "trace.h"
 
 enum { K_JSONL, K_PAPER };
+
+/* a node whose children are still to be built: cur is the next child's
+ * token, left how many are left */
+struct bstack {
+	struct lt_node *node;
+	uint32_t cur, left;
+};
 
 struct lt_reader {
 	char **files;
@@ -40,7 +48,24 @@ struct lt_reader {
 	char where[4200];
 	long long paper_seq;
 	long long execs_in_file;
+	/* lt_reader_open_part: this reader builds only the executions of
+	 * JSON Lines input whose index (over all its files) is part mod
+	 * nparts; every reader still reads every line. Messages about lines
+	 * that are not its own executions come from part 0 only. */
+	int part, nparts;
+	long long exec_seq;
+	bool own_line;
+	struct bstack *bst;	/* build_children's stack */
+	size_t bcap;
+	const int *abort;	/* set: another part failed, stop quietly */
+	bool quiet_failure;	/* the last problem was left to another part */
 };
+
+/* whether this reader reports problems of the current line */
+static bool speaks(const struct lt_reader *r)
+{
+	return r->part == 0 || r->own_line;
+}
 
 static void die_oom(void)
 {
@@ -78,20 +103,39 @@ static int natural_sort(const struct dirent **a, const struct dirent **b)
 
 struct lt_reader *lt_reader_open(const char *path)
 {
+	return lt_reader_open_part(path, 0, 1);
+}
+
+void lt_reader_set_abort(struct lt_reader *r, const int *flag)
+{
+	r->abort = flag;
+}
+
+bool lt_reader_quiet_failure(const struct lt_reader *r)
+{
+	return r->quiet_failure;
+}
+
+struct lt_reader *lt_reader_open_part(const char *path, int part, int nparts)
+{
 	struct lt_reader *r = calloc(1, sizeof(*r));
 	struct stat st;
 	if (!r)
 		die_oom();
+	r->part = part;
+	r->nparts = nparts;
 	jp_init(&r->jp);
 	if (strcmp(path, "-") && stat(path, &st)) {
-		fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+		if (!part)
+			fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
 		goto fail;
 	}
 	if (strcmp(path, "-") && S_ISDIR(st.st_mode)) {
 		struct dirent **ents;
 		int n = scandir(path, &ents, dir_filter, natural_sort);
 		if (n < 0) {
-			fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+			if (!part)
+				fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
 			goto fail;
 		}
 		r->files = calloc(n ? n : 1, sizeof(char *));
@@ -110,7 +154,8 @@ struct lt_reader *lt_reader_open(const char *path)
 		}
 		free(ents);
 		if (!r->nfiles) {
-			fprintf(stderr, "leaktrace: %s: no trace files (*.jsonl, *.json, *.gz) in this directory\n", path);
+			if (!part)
+				fprintf(stderr, "leaktrace: %s: no trace files (*.jsonl, *.json, *.gz) in this directory\n", path);
 			goto fail;
 		}
 	} else {
@@ -147,11 +192,15 @@ void lt_reader_close(struct lt_reader *r)
 	free(r->buf);
 	free(r->hdr.argv);
 	jp_free(&r->jp);
+	free(r->bst);
 	free(r);
 }
 
 static int bad(struct lt_reader *r, long long line, const char *fmt, const char *arg)
 {
+	r->quiet_failure = !speaks(r);
+	if (r->quiet_failure)
+		return -1;
 	fprintf(stderr, "%s:%lld: ", r->path, line);
 	fprintf(stderr, fmt, arg);
 	fputc('\n', stderr);
@@ -180,7 +229,9 @@ static int fill(struct lt_reader *r)
 	if (n < 0) {
 		int zerr;
 		const char *m = gzerror(r->gz, &zerr);
-		fprintf(stderr, "%s:%lld: read error: %s\n", r->path, r->lineno + 1,
+		r->quiet_failure = !speaks(r);
+		if (speaks(r))
+			fprintf(stderr, "%s:%lld: read error: %s\n", r->path, r->lineno + 1,
 			zerr == Z_ERRNO ? strerror(errno) : m);
 		return -1;
 	}
@@ -188,7 +239,8 @@ static int fill(struct lt_reader *r)
 		int zerr;
 		gzerror(r->gz, &zerr);
 		if (zerr == Z_BUF_ERROR)	/* gzip stream cut short */
-			fprintf(stderr, "leaktrace: warning: %s: compressed data ends early (recorder killed?)\n",
+			if (speaks(r))
+				fprintf(stderr, "leaktrace: warning: %s: compressed data ends early (recorder killed?)\n",
 				r->path);
 		r->eof = true;
 	}
@@ -230,6 +282,7 @@ static int next_line(struct lt_reader *r, char **line, size_t *len, bool *partia
 /* open the next file; 1 ok, 0 none left, -1 error */
 static int open_next(struct lt_reader *r)
 {
+	r->own_line = false;
 	close_file(r);
 	if (r->next_file >= r->nfiles)
 		return 0;
@@ -243,7 +296,9 @@ static int open_next(struct lt_reader *r)
 		r->gz = gzopen(r->path, "rb");
 	}
 	if (!r->gz) {
-		fprintf(stderr, "leaktrace: %s: %s\n", r->path, errno ? strerror(errno) : "cannot open");
+		r->quiet_failure = !speaks(r);
+		if (speaks(r))
+			fprintf(stderr, "leaktrace: %s: %s\n", r->path, errno ? strerror(errno) : "cannot open");
 		return -1;
 	}
 	gzbuffer(r->gz, 256 * 1024);
@@ -262,7 +317,9 @@ static int open_next(struct lt_reader *r)
 			return -1;
 	}
 	if (r->pos == r->end) {
-		fprintf(stderr, "%s:1: empty file, expected a leaktrace trace or a paper JSON list\n", r->path);
+		r->quiet_failure = !speaks(r);
+		if (speaks(r))
+			fprintf(stderr, "%s:1: empty file, expected a leaktrace trace or a paper JSON list\n", r->path);
 		return -1;
 	}
 	/* count the blank lines skipped so that line numbers stay right */
@@ -274,7 +331,9 @@ static int open_next(struct lt_reader *r)
 	} else if (r->buf[r->pos] == '{') {
 		r->kind = K_JSONL;
 	} else {
-		fprintf(stderr, "%s:%lld: not a trace: expected '{' (leaktrace JSON Lines) or '[' (paper JSON)\n",
+		r->quiet_failure = !speaks(r);
+		if (speaks(r))
+			fprintf(stderr, "%s:%lld: not a trace: expected '{' (leaktrace JSON Lines) or '[' (paper JSON)\n",
 			r->path, r->lineno + 1);
 		return -1;
 	}
@@ -284,14 +343,19 @@ static int open_next(struct lt_reader *r)
 /* ---- values -------------------------------------------------------------- */
 static const char *T_INT, *T_FLOAT, *T_BOOL, *T_STR;
 
+static void intern_types(void)
+{
+	T_INT = lt_intern("int");
+	T_FLOAT = lt_intern("float");
+	T_BOOL = lt_intern("bool");
+	T_STR = lt_intern("str");
+}
+
 static void init_types(void)
 {
-	if (!T_INT) {
-		T_INT = lt_intern("int");
-		T_FLOAT = lt_intern("float");
-		T_BOOL = lt_intern("bool");
-		T_STR = lt_intern("str");
-	}
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, intern_types);
 }
 
 /* a decimal integer string (bigint) */
@@ -380,10 +444,6 @@ static const char *parse_value(struct lt_exec *e, const struct jparse *p, uint32
 }
 
 /* ---- leaktrace NODE -------------------------------------------------------- */
-struct bstack {
-	struct lt_node *node;
-	uint32_t cur, left;
-};
 
 static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t i, struct lt_node **out,
 			     uint32_t *calls)
@@ -476,49 +536,60 @@ static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t
 	return NULL;
 }
 
-/* build the tree under token i without recursion */
-static const char *build_tree(struct lt_exec *e, const struct jparse *p, uint32_t i, struct lt_node **root)
+typedef const char *(*node_fill_fn)(struct lt_exec *e, const struct jparse *p, uint32_t i,
+				    struct lt_node **out, uint32_t *children);
+
+/* build, without recursion, the children of parent listed in the array
+ * token arr (JSONL "calls", or the paper's list), each with fill */
+static const char *build_children(struct lt_reader *r, struct lt_exec *e, const struct jparse *p,
+				  struct lt_node *parent, uint32_t arr, node_fill_fn fill)
 {
-	static struct bstack *st;
-	static size_t cap;
 	size_t depth = 0;
-	uint32_t calls;
-	const char *err = fill_node(e, p, i, root, &calls);
-	if (err)
-		return err;
-	if (calls && p->t[calls].n) {
-		if (!cap) {
-			cap = 256;
-			st = malloc(cap * sizeof(*st));
-			if (!st)
-				die_oom();
-		}
-		st[depth++] = (struct bstack){ *root, calls + 1, p->t[calls].n };
+	if (!p->t[arr].n)
+		return NULL;
+	if (!r->bcap) {
+		r->bcap = 256;
+		r->bst = malloc(r->bcap * sizeof(*r->bst));
+		if (!r->bst)
+			die_oom();
 	}
+	r->bst[depth++] = (struct bstack){ parent, arr + 1, p->t[arr].n };
 	while (depth) {
-		struct bstack *b = &st[depth - 1];
+		struct bstack *b = &r->bst[depth - 1];
 		if (!b->left) {
 			depth--;
 			continue;
 		}
-		uint32_t c = b->cur;
+		uint32_t c = b->cur, child;
 		b->cur = p->t[c].end;
 		b->left--;
 		struct lt_node *n;
-		if ((err = fill_node(e, p, c, &n, &calls)))
+		const char *err = fill(e, p, c, &n, &child);
+		if (err)
 			return err;
 		lt_node_append(b->node, n);
-		if (calls && p->t[calls].n) {
-			if (depth == cap) {
-				cap *= 2;
-				st = realloc(st, cap * sizeof(*st));
-				if (!st)
+		if (child && p->t[child].n) {
+			if (depth == r->bcap) {
+				r->bcap *= 2;
+				r->bst = realloc(r->bst, r->bcap * sizeof(*r->bst));
+				if (!r->bst)
 					die_oom();
 			}
-			st[depth++] = (struct bstack){ n, calls + 1, p->t[calls].n };
+			r->bst[depth++] = (struct bstack){ n, child + 1, p->t[child].n };
 		}
 	}
 	return NULL;
+}
+
+/* the tree under token i */
+static const char *build_tree(struct lt_reader *r, struct lt_exec *e, const struct jparse *p, uint32_t i,
+			      struct lt_node **root)
+{
+	uint32_t calls;
+	const char *err = fill_node(e, p, i, root, &calls);
+	if (err || !calls)
+		return err;
+	return build_children(r, e, p, *root, calls, fill_node);
 }
 
 static const char *get_i64(const struct jparse *p, uint32_t obj, const char *k, int64_t *out, bool *present)
@@ -528,7 +599,7 @@ static const char *get_i64(const struct jparse *p, uint32_t obj, const char *k, 
 	if (i < 0)
 		return NULL;
 	if (jp_int64(&p->t[i], out)) {
-		static char m[96];
+		static __thread char m[96];
 		snprintf(m, sizeof(m), "\"%s\" must be an integer", k);
 		return m;
 	}
@@ -594,7 +665,7 @@ static const char *parse_exec(struct lt_reader *r, struct lt_exec **out)
 		err = "exec line without \"root\"";
 		goto fail;
 	}
-	if ((err = build_tree(e, p, (uint32_t)ri, &e->root)))
+	if ((err = build_tree(r, e, p, (uint32_t)ri, &e->root)))
 		goto fail;
 	if (lt_node_synthetic_root(e->root)) {	/* never observed: drop stray fields */
 		e->root->has_ret = false;
@@ -619,7 +690,7 @@ static const char *parse_header(struct lt_reader *r)
 	if (fi < 0 || jp_int64(&t[fi], &f))
 		return "header without an integer \"format\"";
 	if (f != 1) {
-		static char m[128];
+		static __thread char m[128];
 		snprintf(m, sizeof(m), "trace format %lld is not supported (this leaktrace reads format 1); upgrade leaktrace",
 			 (long long)f);
 		return m;
@@ -671,10 +742,14 @@ static int next_jsonl(struct lt_reader *r, struct lt_exec **out)
 	size_t len;
 	bool partial;
 	for (;;) {
+		if (r->abort && __atomic_load_n(r->abort, __ATOMIC_RELAXED))
+			return 0;
 		int rc = next_line(r, &line, &len, &partial);
 		if (rc <= 0) {
+			r->own_line = false;
 			if (rc == 0 && !r->saw_trailer)
-				fprintf(stderr, "leaktrace: warning: %s: no stats trailer (recorder stopped early?); read %lld executions\n",
+				if (speaks(r))
+					fprintf(stderr, "leaktrace: warning: %s: no stats trailer (recorder stopped early?); read %lld executions\n",
 					r->path, r->execs_in_file);
 			return rc;
 		}
@@ -683,9 +758,22 @@ static int next_jsonl(struct lt_reader *r, struct lt_exec **out)
 			k++;
 		if (k == len)
 			continue;	/* blank line */
+		r->own_line = false;
+		bool counted = false;
+		if (r->nparts > 1 && r->saw_header && len - k >= 14 &&
+		    !memcmp(line + k, "{\"type\":\"exec\"", 14)) {
+			/* an execution as leaktrace writes it: another part's? */
+			counted = true;
+			if (r->exec_seq++ % r->nparts != r->part) {
+				r->execs_in_file++;
+				continue;
+			}
+			r->own_line = true;
+		}
 		if (jp_parse(&r->jp, line, len) < 0) {
 			if (partial && !r->saw_trailer) {
-				fprintf(stderr, "leaktrace: warning: %s:%lld: last line is cut short (recorder killed?); ignored\n",
+				if (speaks(r))
+					fprintf(stderr, "leaktrace: warning: %s:%lld: last line is cut short (recorder killed?); ignored\n",
 					r->path, r->lineno);
 				continue;
 			}
@@ -706,6 +794,11 @@ static int next_jsonl(struct lt_reader *r, struct lt_exec **out)
 				return bad(r, r->lineno, "%s", err);
 			r->saw_header = true;
 		} else if (!strcmp(type, "exec")) {
+			if (!counted && r->exec_seq++ % r->nparts != r->part) {
+				r->execs_in_file++;
+				continue;
+			}
+			r->own_line = true;
 			const char *err = parse_exec(r, out);
 			if (err)
 				return bad(r, r->lineno, "%s", err);
@@ -817,47 +910,12 @@ static const char *paper_node(struct lt_exec *e, const struct jparse *p, uint32_
 	return NULL;
 }
 
-static const char *build_paper(struct lt_exec *e, const struct jparse *p)
+static const char *build_paper(struct lt_reader *r, struct lt_exec *e, const struct jparse *p)
 {
-	static struct bstack *st;
-	static size_t cap;
 	if (p->t[0].type != JT_ARR)
 		return "a paper trace must be a JSON list of calls";
 	e->root = lt_node_new(e, lt_intern("<execution>"));
-	if (!cap) {
-		cap = 256;
-		st = malloc(cap * sizeof(*st));
-		if (!st)
-			die_oom();
-	}
-	size_t depth = 0;
-	st[depth++] = (struct bstack){ e->root, 1, p->t[0].n };
-	while (depth) {
-		struct bstack *b = &st[depth - 1];
-		if (!b->left) {
-			depth--;
-			continue;
-		}
-		uint32_t c = b->cur;
-		b->cur = p->t[c].end;
-		b->left--;
-		struct lt_node *n;
-		uint32_t child;
-		const char *err = paper_node(e, p, c, &n, &child);
-		if (err)
-			return err;
-		lt_node_append(b->node, n);
-		if (child && p->t[child].n) {
-			if (depth == cap) {
-				cap *= 2;
-				st = realloc(st, cap * sizeof(*st));
-				if (!st)
-					die_oom();
-			}
-			st[depth++] = (struct bstack){ n, child + 1, p->t[child].n };
-		}
-	}
-	return NULL;
+	return build_children(r, e, p, e->root, 0, paper_node);
 }
 
 static int next_paper(struct lt_reader *r, struct lt_exec **out)
@@ -865,6 +923,12 @@ static int next_paper(struct lt_reader *r, struct lt_exec **out)
 	if (r->done_file)
 		return 0;
 	r->done_file = true;
+	/* one execution per file: files of other parts are not even read */
+	r->own_line = true;
+	if (r->exec_seq++ % r->nparts != r->part) {
+		r->paper_seq++;
+		return 0;
+	}
 	while (!r->eof)
 		if (fill(r) < 0)
 			return -1;
@@ -877,7 +941,7 @@ static int next_paper(struct lt_reader *r, struct lt_exec **out)
 		return bad(r, line, "%s", r->jp.err);
 	}
 	struct lt_exec *e = lt_exec_new();
-	const char *err = build_paper(e, &r->jp);
+	const char *err = build_paper(r, e, &r->jp);
 	if (err) {
 		lt_exec_free(e);
 		return bad(r, r->lineno + 1, "%s", err);
