@@ -324,6 +324,39 @@ def bench_bpf_stats():
     return out
 
 
+def bench_trapcost():
+    """ns per uprobe hit on a 1-byte nop (int3) and on a 5-byte nop (which
+    kernels with the uprobe optimisation turn into a call and a syscall),
+    against the same loop unprobed and a getppid() syscall loop"""
+    exe = os.path.join(WORK, "trapcost")
+    subprocess.run(["cc", "-O2", "-o", exe, os.path.join(HERE, "trapcost.c")], check=True)
+    n = 50000 if QUICK else 300000
+    reps = 1 if QUICK else 3
+
+    def one(args, probe=None):
+        cmd = [exe] + args + [str(n)]
+        if probe:
+            cmd = ["bpftrace", "-e", "uprobe:%s:%s { @hits = count(); }" % (exe, probe),
+                   "-c", shlex.join(cmd)]
+            note_cmd("trap cost, " + probe, cmd)
+        else:
+            note_cmd("trap cost, unprobed", cmd)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+        ns = [float(x) for x in re.findall(r"^(\d+\.\d)$", out, re.M)]
+        hits = re.search(r"@hits: (\d+)", out)
+        if not ns or (probe and (not hits or int(hits.group(1)) != n)):
+            raise RuntimeError("trapcost %s %s: %s" % (args, probe, out[-300:]))
+        return ns[0]
+
+    res = {"n": n, "optimizer": bool(sh("grep -w arch_uprobe_optimize /proc/kallsyms"))}
+    res["syscall"] = med([one(["syscall"]) for _ in range(reps)])
+    for v in ("nop1", "nop5"):
+        res[v + "_bare"] = med([one([v]) for _ in range(reps)])
+        if shutil.which("bpftrace"):
+            res[v] = med([one([v], "lt_" + v) for _ in range(reps)])
+    return res
+
+
 def bench_perf():
     """cpu-clock samples of the target and the recorder in a loop run"""
     if not shutil.which("perf"):
@@ -478,7 +511,7 @@ def versions():
     return v
 
 
-def write_doc(S, runs, loss, loss_search, stats, perf, mach, vers, load0, load1, t_total):
+def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, load1, t_total):
     L = []
     a = L.append
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -672,6 +705,27 @@ def write_doc(S, runs, loss, loss_search, stats, perf, mach, vers, load0, load1,
               f"{fmt(ov0, 2)} us per call with programs that do nothing: the rest is the kernel's "
               "uprobe path (int3 trap, uprobe lookup, return to user).")
     a("")
+    if trap and "nop1" in trap:
+        hit1 = (trap["nop1"] - trap["nop1_bare"]) / 1000
+        hit5 = (trap["nop5"] - trap["nop5_bare"]) / 1000
+        a("What one uprobe hit costs on this kernel (bench/trapcost.c: a C loop calling a function "
+          "whose first instruction is a nop, with a bpftrace uprobe counting hits on it; "
+          f"{trap['n']} calls, median of runs):\n")
+        a("| probed instruction | ns per iteration unprobed | ns per iteration probed | cost per hit, us |")
+        a("|---|---|---|---|")
+        a(f"| 1-byte nop (a USDT note: int3 trap, nop emulated) | {fmt(trap['nop1_bare'], 1)} | "
+          f"{fmt(trap['nop1'], 1)} | {fmt(hit1, 2)} |")
+        a(f"| 5-byte nop ({'optimised by this kernel into a call and the uprobe syscall' if trap['optimizer'] else 'no uprobe optimisation in this kernel: int3 as well'}) | "
+          f"{fmt(trap['nop5_bare'], 1)} | {fmt(trap['nop5'], 1)} | {fmt(hit5, 2)} |")
+        a(f"| getppid() syscall, no probe (one kernel entry and exit) | {fmt(trap['syscall'], 1)} | | |")
+        a("")
+        a(f"- A trap costs {fmt(hit1, 2)} us here, {fmt(hit1 / hit5 if hit5 > 0 else float('nan'))}x an "
+          "optimised nop5 hit. Every site leaktrace can probe in CPython is an int3 site: USDT "
+          "notes are 1-byte nops (sys/sdt.h), and the RESUME, return and ClearAndPop sites are "
+          "jumps and pushes, which the kernel emulates after the trap but cannot optimise. "
+          "Two such hits per call put the floor at about "
+          f"{fmt(2 * hit1, 2)} us per call before any BPF program runs.")
+        a("")
     if perf:
         a("`perf record -e cpu-clock -g` of the target (and, for full capture, of the recorder) "
           "during a loop run (hardware counters are not available in this VM: "
@@ -724,11 +778,14 @@ def write_doc(S, runs, loss, loss_search, stats, perf, mach, vers, load0, load1,
           "entry times from a cheaper source (e.g. an option `--no-durations`, or the "
           "caller's previous event timestamp as a lower bound), which would roughly halve "
           "the floor on this machine.")
+    hit1 = (trap["nop1"] - trap["nop1_bare"]) / 1000 if trap and "nop1" in trap else fl / 2
     a(f"3. **The in-process tracer is faster here** ({fmt(ip, 2)} us per call with tree and values): "
       f"the 1/3 target needs leaktrace <= {fmt(ip / 3, 2)} us per call"
-      + (f", below this VM's cost of a single uprobe hit (about {fmt(fl / 2, 2)} us). " if ip / 3 < fl / 2
-         else ". ") + "The target is reachable only where a uprobe hit costs well under a "
-      "microsecond (bare metal, or kernels with the uprobe syscall/nop5 optimisation).")
+      + (f", below this VM's cost of a single int3 uprobe hit ({fmt(hit1, 2)} us, measured above). "
+         if ip / 3 < hit1 else ". ") + "No outside tracer that takes a uprobe trap per call "
+      "can meet it on this machine. It becomes reachable where a hit costs well under a "
+      "microsecond: bare metal, or probe sites the kernel can optimise (5-byte nops, see the "
+      "trap-cost table), which CPython's USDT notes are not.")
     if "Mitigation: PTI" in mach["pti"] and not mach["pcid"]:
         cmp_ = (f"In this run the torch floor cost {fmt(tf, 2)} us per Python call and the loop's "
                 f"{fmt(fl, 2)} us, with the same two hits per call")
@@ -788,6 +845,11 @@ def main():
     S = summarize(runs)
     stats = bench_bpf_stats()
     try:
+        trap = bench_trapcost()
+    except Exception as e:
+        NOTES.append(f"trap cost: {e}")
+        trap = None
+    try:
         perf = bench_perf()
     except Exception as e:
         NOTES.append(f"perf: {e}")
@@ -803,7 +865,7 @@ def main():
             if not sum(x["lost"] for x in xs):
                 break
     load1 = sh("cut -d' ' -f1-3 /proc/loadavg")
-    write_doc(S, runs, loss, search, stats, perf, machine(), versions(), load0, load1,
+    write_doc(S, runs, loss, search, stats, perf, trap, machine(), versions(), load0, load1,
               time.monotonic() - t_start)
     for name in os.listdir(WORK):
         if name.startswith("perf-") or name == "lt.err":
