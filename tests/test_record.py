@@ -4,6 +4,7 @@ import gzip
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -363,6 +364,23 @@ def bad_input_python_without_probes_or_offsets():
     rc, err = err_of("record", "--root", "f", "--python", copy, "--",
                      "/root/.pyenv/versions/3.11.7/bin/python3.11", "-c", "pass")
     assert rc == 2 and "has no USDT probes" in err and "offset table" in err, err
+
+
+@lt.test
+def stripped_interpreter_is_traced():
+    """a python binary stripped of its symbol table (as some images ship
+    it) keeps its build-id, dynamic symbols and USDT notes: it is traced
+    like the original, even under a name that does not say python"""
+    lt.need_root()
+    d = lt.tmpdir()
+    exe, rec = os.path.join(d, "interp"), os.path.join(d, "r.jsonl")
+    shutil.copy(lt.PY, exe)
+    lt.run(["strip", "--strip-all", exe])
+    assert ".symtab" not in lt.run(["readelf", "-S", exe]).stdout
+    lt.leaktrace("record", "--root", "f", "-o", rec, "--", exe, "-c",
+                 "def f(x):\n    return x * 2\nfor i in range(3):\n    f(i)\n")
+    ex = [json.loads(l) for l in open(rec) if '"exec"' in l]
+    assert [e["root"]["ret"]["value"] for e in ex] == [0, 2, 4], ex
 
 
 @lt.test

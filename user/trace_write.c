@@ -2,6 +2,8 @@
 /* Trace writer: JSON Lines per SPEC 2, gzip when the name ends in ".gz". */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +13,131 @@
 #include "json.h"
 #include "trace.h"
 
+/*
+ * Lines are gathered in 256 KB blocks that a writer thread of our own
+ * writes (and compresses, for .gz), so the caller (the recorder draining
+ * its ring buffer) never waits for zlib or the disk unless WQ blocks are
+ * already waiting. Write errors are found by the writer thread and
+ * returned by the next call.
+ */
+#define WBLOCK	(256 * 1024)
+#define WQ	16
+
+struct wblock {
+	char *data;
+	size_t len;
+};
+
 struct lt_writer {
 	char *path;
 	FILE *f;		/* plain output */
 	gzFile gz;		/* gzip output */
 	struct jw jw;		/* the line being built */
 	int err;		/* first write error (negative errno) */
+	/* the writer thread and the blocks between it and the caller */
+	pthread_t th;
+	bool threaded, stop;
+	pthread_mutex_t mu;
+	pthread_cond_t work, room;
+	struct wblock q[WQ];	/* [head, tail) full, waiting to be written */
+	size_t head, tail;
+	bool busy;		/* the writer holds a block it took */
+	struct wblock cur;	/* the block being filled */
+	struct wblock spare[WQ];	/* written blocks for reuse */
+	size_t nspare;
 };
+
+/* write one block to the file (writer thread, or the caller when the
+ * thread could not start); the first error is kept in w->err */
+static void write_block(struct lt_writer *w, const char *data, size_t len, int *err)
+{
+	if (*err || !len)
+		return;
+	if (w->gz) {
+		if (gzwrite(w->gz, data, (unsigned)len) != (int)len) {
+			int zerr;
+			const char *m = gzerror(w->gz, &zerr);
+			*err = zerr == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
+			fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path,
+				zerr == Z_ERRNO ? strerror(-*err) : m);
+		}
+	} else if (fwrite(data, 1, len, w->f) != len) {
+		*err = -(errno ? errno : EIO);
+		fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path, strerror(-*err));
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct lt_writer *w = arg;
+	sigset_t all;
+
+	sigfillset(&all);	/* signals are the caller's business */
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->head == w->tail && !w->stop)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (w->head == w->tail)
+			break;
+		struct wblock b = w->q[w->head % WQ];
+		int err = w->err;
+		w->busy = true;
+		pthread_mutex_unlock(&w->mu);
+		write_block(w, b.data, b.len, &err);
+		pthread_mutex_lock(&w->mu);
+		w->busy = false;
+		w->head++;
+		if (err && !w->err)
+			__atomic_store_n(&w->err, err, __ATOMIC_RELAXED);
+		b.len = 0;
+		if (w->nspare < WQ)
+			w->spare[w->nspare++] = b;
+		else
+			free(b.data);
+		pthread_cond_broadcast(&w->room);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* hand the block being filled to the writer; returns the error known */
+static int hand_over(struct lt_writer *w)
+{
+	int err;
+
+	if (!w->threaded) {
+		write_block(w, w->cur.data, w->cur.len, &w->err);
+		w->cur.len = 0;
+		return w->err;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (w->cur.len) {
+		while (w->tail - w->head == WQ)
+			pthread_cond_wait(&w->room, &w->mu);
+		w->q[w->tail++ % WQ] = w->cur;
+		w->cur = w->nspare ? w->spare[--w->nspare] : (struct wblock){ 0 };
+		pthread_cond_signal(&w->work);
+	}
+	err = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return err;
+}
+
+/* wait until the writer has written every block handed over */
+static int drain(struct lt_writer *w)
+{
+	int err = hand_over(w);
+
+	if (!w->threaded)
+		return err;
+	pthread_mutex_lock(&w->mu);
+	while (w->head != w->tail)
+		pthread_cond_wait(&w->room, &w->mu);
+	err = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return err;
+}
 
 static bool ends_with(const char *s, const char *suf)
 {
@@ -62,6 +182,11 @@ struct lt_writer *lt_writer_open(const char *path)
 		}
 		setvbuf(w->f, NULL, _IOFBF, 256 * 1024);
 	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->room, NULL);
+	/* without the thread, the caller writes the blocks itself */
+	w->threaded = !pthread_create(&w->th, NULL, writer_main, w);
 	return w;
 fail:
 	jw_free(&w->jw);
@@ -70,27 +195,33 @@ fail:
 	return NULL;
 }
 
-/* write the built line plus '\n' */
+/* add the built line plus '\n' to the block being filled */
 static int emit(struct lt_writer *w)
 {
+	struct wblock *b = &w->cur;
+	int err = 0;
+
 	jw_raw(&w->jw, "\n", 1);
-	if (w->err)
-		goto out;
-	if (w->gz) {
-		if (gzwrite(w->gz, w->jw.buf, (unsigned)w->jw.len) != (int)w->jw.len) {
-			int zerr;
-			const char *m = gzerror(w->gz, &zerr);
-			w->err = zerr == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
-			fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path,
-				zerr == Z_ERRNO ? strerror(-w->err) : m);
+	if (b->len + w->jw.len > WBLOCK && b->len)
+		err = hand_over(w);
+	if (!b->data || b->len + w->jw.len > WBLOCK) {
+		size_t cap = w->jw.len > WBLOCK ? w->jw.len : WBLOCK;
+		char *d = realloc(b->data, cap);
+
+		if (!d) {
+			fprintf(stderr, "leaktrace: %s: out of memory\n", w->path);
+			jw_reset(&w->jw);
+			return -ENOMEM;
 		}
-	} else if (fwrite(w->jw.buf, 1, w->jw.len, w->f) != w->jw.len) {
-		w->err = -(errno ? errno : EIO);
-		fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path, strerror(-w->err));
+		b->data = d;
 	}
-out:
+	memcpy(b->data + b->len, w->jw.buf, w->jw.len);
+	b->len += w->jw.len;
 	jw_reset(&w->jw);
-	return w->err;
+	if (!err && b->len >= WBLOCK)
+		err = hand_over(w);
+	/* a failure the writer thread met is returned by a later line */
+	return err ? err : __atomic_load_n(&w->err, __ATOMIC_RELAXED);
 }
 
 static void opt_str(struct jw *j, const char *k, const char *v)
@@ -312,7 +443,7 @@ int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s)
 
 int lt_writer_flush(struct lt_writer *w)
 {
-	if (w->err)
+	if (drain(w))
 		return w->err;
 	if (w->gz) {
 		if (gzflush(w->gz, Z_SYNC_FLUSH) != Z_OK)
@@ -388,6 +519,17 @@ int lt_writer_close(struct lt_writer *w)
 {
 	if (!w)
 		return 0;
+	drain(w);
+	if (w->threaded) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = true;
+		pthread_cond_signal(&w->work);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->th, NULL);
+	}
+	free(w->cur.data);
+	while (w->nspare)
+		free(w->spare[--w->nspare].data);
 	int err = w->err, fd = -1;
 	bool plain = w->f != NULL;
 	if (w->gz) {
