@@ -388,7 +388,11 @@ static char *put_utf8(char *o, uint32_t cp)
  * after the closing quote, or NULL with p->err set. */
 static char *jp_string(struct jparse *p, const char *base, char *q, uint32_t tok)
 {
-	char *o = q, *start = q;
+	char *o, *start = q;
+	/* most strings have no escape: find their end without copying */
+	while (*q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+		q++;
+	o = q;
 	for (;;) {
 		unsigned char c = (unsigned char)*q;
 		if (c == '"')

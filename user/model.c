@@ -90,7 +90,8 @@ static void chunk_put(struct lt_arena_chunk *c)
 	free(c);
 }
 
-void *lt_arena_alloc(struct lt_arena *a, size_t size)
+/* size bytes, not cleared */
+static void *arena_take(struct lt_arena *a, size_t size)
 {
 	struct lt_arena_chunk *c = a->head;
 	size = (size + 7) & ~(size_t)7;
@@ -109,13 +110,17 @@ void *lt_arena_alloc(struct lt_arena *a, size_t size)
 	void *p = c->data + c->used;
 	c->used += size;
 	a->used_total += size;
-	memset(p, 0, size);
 	return p;
+}
+
+void *lt_arena_alloc(struct lt_arena *a, size_t size)
+{
+	return memset(arena_take(a, size), 0, (size + 7) & ~(size_t)7);
 }
 
 char *lt_arena_strndup(struct lt_arena *a, const char *s, size_t n)
 {
-	char *p = lt_arena_alloc(a, n + 1);
+	char *p = arena_take(a, n + 1);
 	memcpy(p, s, n);
 	p[n] = 0;
 	return p;
