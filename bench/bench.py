@@ -797,8 +797,8 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
           "kernel entry and exit (two per probe hit) flushes the TLB, which a workload with a "
           "larger working set pays for after each trap. " + cmp_)
     a("4. BPF side: `lt_return` reads about a dozen words of target memory with separate "
-      "`bpf_probe_read_user` calls and fills a 72-byte record plus payload; `rb_flags()` calls "
-      "`bpf_ringbuf_query` on every event. Cheap next steps: emit the RET record with "
+      "`bpf_probe_read_user` calls and fills a 72-byte record plus payload, submitted with "
+      "`BPF_RB_NO_WAKEUP` (the consumer polls). Cheap next steps: emit the RET record with "
       "`bpf_ringbuf_reserve`/`submit` instead of building it in a per-CPU scratch map and "
       "copying it with `bpf_ringbuf_output`; drop `previous` from RET (the RESUME record "
       "could carry the parent, or userspace can keep a frame stack); drop `drops` and "
@@ -806,13 +806,13 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
       "skip `send_code`'s LRU hash lookup on every RESUME by caching the last code address "
       "per CPU. These only shave the BPF share shown in the table above.")
     lc = sum(x["lt_cpu_s"] for x in loss) / max(1, sum(x["rec_calls"] for x in loss)) * 1e6
-    a(f"5. Userspace: the consumer parses, rebuilds and writes on one thread, and with `.gz` "
-      f"compresses on it too. In the loss test it used {fmt(lc, 2)} us of CPU per recorded call, "
-      f"far less than the target's per-call cost, so it keeps up at the rates uprobes allow here. With a root spanning the "
-      "whole loop the tree is held until the root returns, so RSS grows with the execution "
-      "size; the loss test (one execution per 1000 calls) shows the steady-state RSS. A "
-      "writer thread (and zlib on its own thread) keeps the ring buffer drained while a "
-      "large execution is serialised.")
+    a(f"5. Userspace: the consumer parses records and rebuilds trees on one thread and hands "
+      f"256 KB blocks of JSON Lines to a writer thread, which writes them (and compresses them, "
+      f"for `.gz`), so draining the ring buffer never waits for zlib or the disk. In the loss "
+      f"test it used {fmt(lc, 2)} us of CPU per recorded call, far less than the target's per-call "
+      "cost, so it keeps up at the rates uprobes allow here. With a root spanning the whole loop "
+      "the tree is held until the root returns, so RSS grows with the execution size; the loss "
+      "test (one execution per 1000 calls) shows the steady-state RSS.")
     a("")
 
     # ---------------- commands
