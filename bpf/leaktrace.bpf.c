@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * leaktrace BPF side: two kinds of probe on a CPython 3.11-style interpreter.
+ * leaktrace BPF side: the probes on a CPython interpreter.
  *
  *  lt_resume  uprobe on the first conditional jump of each RESUME handler in
- *             _PyEval_EvalFrameDefault (kernel-emulated, no single-step).
- *             Fires at every frame start and generator resume; the frame
- *             pointer is in a register named by the attach cookie.
+ *             _PyEval_EvalFrameDefault (kernel-emulated, no single-step),
+ *             3.11-3.13. Fires at every frame start and generator resume;
+ *             the frame pointer is in a register named by the attach cookie.
  *  lt_return  uprobe on the function__return USDT note (semaphore set by the
- *             kernel through ref_ctr_offset). Fires at every return, yield
- *             and exception exit; the frame is tstate->cframe->current_frame.
+ *             kernel through ref_ctr_offset), 3.11. Fires at every return,
+ *             yield and exception exit; the frame is
+ *             tstate->cframe->current_frame.
+ *  lt_return_site  builds without the note: return, yield and exception
+ *             sites in the interpreter loop (3.11), or the entry of
+ *             ClearAndPop and the first instruction of YIELD_VALUE (3.12+).
+ *  lt_evf_entry, lt_evf_return  uprobe and uretprobe on
+ *             _PyEval_EvalFrameDefault (3.8-3.10; 3.12 with the trampoline).
  *
  * Only reads of target memory (bpf_probe_read_user); nothing is written to
  * the target.
@@ -464,8 +470,9 @@ static __always_inline int clear_kind(struct lt_rec_ret *r, __u64 frame, __u64 t
 
 /* one RET record for frame; kind EXIT_UNKNOWN: find out from the thread
  * state (exception set?) and the last instruction (YIELD_VALUE?).
- * aux: tstate (EXIT_CLEAR) or the stack pointer (EXIT_YIELD_SP) */
-static __always_inline int send_return(__u32 tid, __u64 frame, __u64 tstate, __u64 bias, int kind,
+ * aux: the thread state (EXIT_UNKNOWN, EXIT_CLEAR) or the interpreter's
+ * stack pointer (EXIT_YIELD_SP) */
+static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 bias, int kind,
 				       __u32 bi)
 {
 	__u64 exc = 0, instr, retval = 0, stacktop = 0;
@@ -486,15 +493,15 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 tstate, __u
 		    !(co_flags & 0x2a0))	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
 			r->flags |= LT_RF_NOTGEN;
 		if (kind == EXIT_YIELD_SP) {
-			retval = rd64(tstate - 8, &fail);
+			retval = rd64(aux - 8, &fail);	/* the top of the stack */
 			kind = EXIT_YIELD;
 		} else if (!fail) {
-			kind = clear_kind(r, frame, tstate, &retval, &fail);
+			kind = clear_kind(r, frame, aux, &retval, &fail);
 		}
 		have_value = true;
 	}
 	if (kind == EXIT_UNKNOWN) {
-		exc = rd64(tstate + L.ts_curexc_type, &fail);
+		exc = rd64(aux + L.ts_curexc_type, &fail);
 		if (!fail && !exc) {
 			instr = rd64(frame + L.fr_prev_instr, &fail);
 			if (!fail && bpf_probe_read_user(&op, 1, (void *)instr) == 0 &&

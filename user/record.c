@@ -134,7 +134,7 @@ static void usage(FILE *f)
 		"  --ringbuf-mb N         ring buffer size in MiB (default 32, power of 2)\n"
 		"  --mechanism M          auto (default), usdt (function__return note), sites\n"
 		"                         (probe sites in the interpreter loop; builds without probes)\n"
-		"                         or evalframe (3.8-3.10; 3.12/3.13 with the perf trampoline)\n"
+		"                         or evalframe (3.8-3.10; 3.12 with the perf trampoline)\n"
 		"  -v, --verbose          libbpf and attach diagnostics on stderr\n"
 		"  -j, --json             the per-execution and live lines as JSON\n"
 		"  --floor                benchmark: attach the same probes with empty\n"

@@ -24,12 +24,13 @@ struct py_target {
 	uint64_t runtime, types[5], true_struct;	/* link-time addresses */
 	int op_yield_value;
 	bool use_sites;			/* returns from return sites, not the USDT note */
-	bool use_evalframe;		/* 3.8-3.10 (3.12/3.13 on request): uprobe+uretprobe
+	bool use_evalframe;		/* 3.8-3.10 (3.12 on request): uprobe+uretprobe
 					 * on _PyEval_EvalFrameDefault */
 };
 
-/* what catches returns: the USDT note if the build has it, else the
- * return sites of the offset table; PY_MECH_* forces one */
+/* what catches calls: the USDT note if the build has it, else the probe
+ * sites of the offset table, else _PyEval_EvalFrameDefault; PY_MECH_*
+ * forces one */
 enum { PY_MECH_AUTO, PY_MECH_USDT, PY_MECH_SITES, PY_MECH_EVALFRAME };
 extern int py_mechanism;
 
@@ -42,11 +43,13 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 /* the same for a running process: its executable or a loaded libpython */
 int py_target_from_pid(struct py_target *t, int pid, const char *python_override);
 /*
- * Check the table entry against the running process before trusting it:
- * the type objects at the build's symbol addresses must name themselves
- * "int", "bool", "float", "str" and "NoneType" through the table's
- * tp_name offset (read-only, process_vm_readv). 0 if they do; otherwise a
- * line naming the cause and 2.
+ * Check the table entry against the running process before trusting it
+ * (read-only, process_vm_readv): the type objects at the build's symbol
+ * addresses must name themselves "int", "bool", "float", "str" and
+ * "NoneType" through the table's tp_name offset, and every thread's frame
+ * chain, followed with the table's offsets, must lead to code objects
+ * whose name and file are str. 0 if so; otherwise a line naming the cause
+ * and 2. verbose: say how many code objects were checked.
  */
 int py_target_live_check(const struct py_target *t, int pid, bool verbose);
 

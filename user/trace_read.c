@@ -358,6 +358,20 @@ static void init_types(void)
 	pthread_once(&once, intern_types);
 }
 
+/* the interned type name; the common ones without hashing */
+static const char *type_name(const char *s, uint32_t n)
+{
+	if (n == 3 && !memcmp(s, "int", 3))
+		return T_INT;
+	if (n == 3 && !memcmp(s, "str", 3))
+		return T_STR;
+	if (n == 5 && !memcmp(s, "float", 5))
+		return T_FLOAT;
+	if (n == 4 && !memcmp(s, "bool", 4))
+		return T_BOOL;
+	return lt_intern_n(s, n);
+}
+
 /* a decimal integer string (bigint) */
 static bool decimal_text(const char *s, size_t n)
 {
@@ -394,7 +408,7 @@ static const char *parse_value(struct lt_exec *e, const struct jparse *p, uint32
 	}
 	if (ti < 0 || t[ti].type != JT_STR)
 		return "value without a \"type\" string";
-	v->type = lt_intern_n(t[ti].s, t[ti].len);
+	v->type = type_name(t[ti].s, t[ti].len);
 	if (vi < 0)
 		return NULL;
 	const struct jtok *vt = &t[vi];
