@@ -311,6 +311,35 @@ def fork_exec_threads_raise_generators_async_traced_whole():
     check_trace(os.path.join(d, "x.jsonl"))
 
 
+@lt.test
+def same_workload_exact_on_312_and_313():
+    """the workload above (fork, threads, deep raises, generators, asyncio)
+    under 3.12 and 3.13, traced through their probe sites: every execution
+    complete and equal call for call to the oracle under the same Python"""
+    lt.need_root()
+    pys = [p for p in ("/root/.pyenv/versions/3.12.1/bin/python3.12",
+                       "/root/.pyenv/versions/3.13.0/bin/python3.13") if os.path.exists(p)]
+    if not pys:
+        raise lt.Skip("no pyenv 3.12 or 3.13 here")
+    for py in pys:
+        d = lt.tmpdir()
+        script = workload(d)
+        rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+        p = lt.run([lt.LEAKTRACE, "record", "--root", "step", "-o", rec, "--", py, script,
+                    "--count", "9", "--no-exec"], check=False)
+        assert p.returncode == 0, (py, p.stderr)
+        assert lines(rec)[0]["mechanism"] == "resume+return-sites", py
+        ex = check_trace(rec)
+        assert len(ex) == 9 and all(e["complete"] for e in ex), (py, [e["complete"] for e in ex])
+        lt.run([py, os.path.join(HERE, "oracle.py"), "--root", "step", "-o", ora, script,
+                "--count", "9", "--no-exec"], check=False)
+        oe = [l for l in lines(ora) if l["type"] == "exec"]
+        assert len(oe) == 9, (py, len(oe))
+        for x, y in zip(ex, oe):
+            diff = same_tree(x["root"], y["root"])
+            assert diff is None, "%s execution %d: %s" % (py, x["id"], diff)
+
+
 FAST = r'''
 import os, sys
 def leaf(i):
