@@ -109,14 +109,9 @@ def resume_site(path, label, prev_instr_off, relaxed=False):
     start = label_addr(path, label)
     if start is None:
         return None
-    dis = gdb(path, ["x/40i 0x%x" % start])
     frame_reg = instr_reg = None
     store = re.compile(r"mov\s+%%(\w+),0x%x\(%%(\w+)\)" % prev_instr_off)
-    for line in dis.splitlines():
-        m = re.match(r"\s*(?:=>\s*)?(0x[0-9a-f]+)\s+<[^>]*>:\s+(\S+)\s*(.*)", line)
-        if not m:
-            continue
-        addr, op, args = int(m.group(1), 16), m.group(2), m.group(3)
+    for addr, op, args in insns(path, start):
         if frame_reg is None:
             s = store.search(op + " " + args)
             if s:
