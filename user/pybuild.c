@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <string.h>
 #include "pybuild.h"
 #include "py_offsets_gen.h"	/* generated: PY_BUILDS_GENERATED */
@@ -22,9 +23,15 @@ const struct py_build *py_build_at(int i)
 	return i >= 0 && (size_t)i < sizeof(builds) / sizeof(builds[0]) ? &builds[i] : NULL;
 }
 
+int py_minor(const char *version)
+{
+	int minor;
+	char end;
+
+	return sscanf(version, "3.%d%c", &minor, &end) == 1 ? minor : -1;
+}
+
 int py_op_yield_value(const char *version)
 {
-	if (!strncmp(version, "3.11", 4))
-		return 86;
-	return -1;
+	return py_minor(version) == 11 ? 86 : -1;
 }

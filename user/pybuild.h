@@ -78,6 +78,8 @@ struct py_build {
 const struct py_build *py_build_find(const char *build_id);
 /* the i-th entry of the table, NULL past the end */
 const struct py_build *py_build_at(int i);
+/* X of a version "3.X", or -1 */
+int py_minor(const char *version);
 /* opcode of YIELD_VALUE for a version "3.X", or -1 */
 int py_op_yield_value(const char *version);
 

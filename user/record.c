@@ -751,6 +751,7 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 {
 	const struct py_offsets *o = &t->build->off;
 	struct lt_py_layout *L = (struct lt_py_layout *)&skel->rodata->L;
+	int minor = py_minor(t->build->version);
 
 	L->rt_tstate_current = o->rt_tstate_current;
 	L->ts_cframe = o->ts_cframe;
@@ -778,14 +779,13 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 	L->no_values = env.no_values;
 	L->args = env.args;
 	L->fr_state = o->fr_state;
-	L->evf_mode = !t->use_evalframe ? 0 : !strcmp(t->build->version, "3.10") ? 2 :
-		      (!strcmp(t->build->version, "3.8") || !strcmp(t->build->version, "3.9")) ? 1 : 3;
+	L->evf_mode = !t->use_evalframe ? 0 : minor == 10 ? 2 : minor < 10 ? 1 : 3;
 	L->fr_owner = o->fr_owner;
 	L->co_flags = o->co_flags;
 	L->gen_state_rel = o->gen_state_rel;
 	L->gen_created = o->gen_created;
 	L->owned_by_gen = o->owned_by_gen;
-	L->long_tag = strcmp(t->build->version, "3.12") >= 0 && strlen(t->build->version) >= 4;
+	L->long_tag = minor >= 12;
 	L->co_consts = o->co_consts;
 	L->tuple_items = o->tuple_items;
 	L->skip_cstack = t->use_sites && L->long_tag;
@@ -1233,8 +1233,7 @@ int cmd_record(int argc, char **argv)
 		if (err)
 			return err;
 	}
-	if (tgt->use_evalframe && strcmp(tgt->build->version, "3.12") >= 0 &&
-	    strlen(tgt->build->version) > 3) {
+	if (tgt->use_evalframe && py_minor(tgt->build->version) >= 12) {
 		/* "3.12", "3.13": calls are inlined without the trampoline */
 		if (env.cmd) {
 			perf_trampoline = true;

@@ -363,7 +363,8 @@ static int check_frames(const struct py_target *t, int pid, uint64_t bias, const
 	const struct py_offsets *o = &t->build->off;
 	uint64_t code_type, str_type = bias + t->types[3], none_type = bias + t->types[4];
 	uint64_t interp = 0, ts = 0;
-	bool via_cframe = !strcmp(t->build->version, "3.11") || !strcmp(t->build->version, "3.12");
+	int minor = py_minor(t->build->version);
+	bool via_cframe = minor == 11 || minor == 12;
 	int checked = 0;
 
 	if (elf_symbol(t->path, "PyCode_Type", &code_type)) {
