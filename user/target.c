@@ -358,20 +358,16 @@ static int peek(int pid, uint64_t addr, void *buf, size_t n)
  * objects. Returns the number of code objects checked, or -1 with *why
  * set.
  */
-static int check_frames(const struct py_target *t, int pid, uint64_t bias, const char **why)
+static int check_frames(const struct py_target *t, int pid, uint64_t bias, uint64_t code_type,
+			const char **why)
 {
 	const struct py_offsets *o = &t->build->off;
-	uint64_t code_type, str_type = bias + t->types[3], none_type = bias + t->types[4];
+	uint64_t str_type = bias + t->types[3], none_type = bias + t->types[4];
 	uint64_t interp = 0, ts = 0;
 	int minor = py_minor(t->build->version);
 	bool via_cframe = minor == 11 || minor == 12;
 	int checked = 0;
 
-	if (elf_symbol(t->path, "PyCode_Type", &code_type)) {
-		*why = "it has no PyCode_Type symbol";
-		return -1;
-	}
-	code_type += bias;
 	if (peek(pid, bias + t->runtime + o->rt_interp_head, &interp, 8) || !interp ||
 	    peek(pid, interp + o->is_threads_head, &ts, 8)) {
 		*why = "no interpreter and thread list where _PyRuntime should have them";
@@ -422,7 +418,8 @@ static int check_frames(const struct py_target *t, int pid, uint64_t bias, const
 
 int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 {
-	const char *why = NULL;
+	const char *why = "it has no PyCode_Type symbol";
+	uint64_t code_type;
 	int n = -1;
 
 	static const char *const want[5] = { "int", "bool", "float", "str", "NoneType" };
@@ -471,10 +468,11 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 	if (!t->build->off.ob_type)
 		return 0;	/* an entry made before the live offsets existed */
 	/* frames come and go while we read: a torn read gets two more tries */
-	for (int i = 0; i < 3 && n < 0; i++) {
+	bool have_code_type = !elf_symbol(t->path, "PyCode_Type", &code_type);
+	for (int i = 0; i < 3 && n < 0 && have_code_type; i++) {
 		if (i)
 			usleep(20000);
-		n = check_frames(t, pid, bias, &why);
+		n = check_frames(t, pid, bias, bias + code_type, &why);
 	}
 	if (n < 0) {
 		fprintf(stderr, "leaktrace: the offsets for python %s (build-id %s) do not fit pid %d "
