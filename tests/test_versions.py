@@ -14,6 +14,18 @@ CALLS = os.path.join(HERE, "workloads", "calls.py")
 README = os.path.join(os.path.dirname(HERE), "README.md")
 
 
+def pyenv_dir(version):
+    """/root/.pyenv/versions/VERSION, or the test is skipped"""
+    d = "/root/.pyenv/versions/" + version
+    if not os.path.isdir(d):
+        raise lt.Skip("no pyenv %s here" % version)
+    return d
+
+
+def pyenv_python(version):
+    return os.path.join(pyenv_dir(version), "bin", "python" + ".".join(version.split(".")[:2]))
+
+
 def pythons():
     """(label, build kind, interpreter, extra record args)"""
     out = [("3.11 (Debian)", "system, USDT", lt.PY, []),
@@ -87,9 +99,7 @@ def py312_pid_without_perf_trampoline():
     trampoline and must refuse a process started without it"""
     lt.need_root()
     import subprocess, json, time
-    py = "/root/.pyenv/versions/3.12.1/bin/python3.12"
-    if not os.path.exists(py):
-        raise lt.Skip("no pyenv 3.12 here")
+    py = pyenv_python("3.12.1")
     d = lt.tmpdir()
     script = os.path.join(d, "loop.py")
     with open(script, "w") as f:
@@ -122,9 +132,7 @@ def py313_pid_deep_and_inlined_init():
     through a shim frame, appears once under its caller, shim left out"""
     lt.need_root()
     import subprocess, json, time
-    py = "/root/.pyenv/versions/3.13.0/bin/python3.13"
-    if not os.path.exists(py):
-        raise lt.Skip("no pyenv 3.13 here")
+    py = pyenv_python("3.13.0")
     d = lt.tmpdir()
     script = os.path.join(d, "loop.py")
     with open(script, "w") as f:
@@ -164,9 +172,7 @@ def offsets_that_fail_the_live_check_are_refused():
     with the 3.11 offsets do not; -p must refuse before attaching"""
     lt.need_root()
     import subprocess, time
-    v = "/root/.pyenv/versions/3.12.1"
-    if not os.path.exists(v):
-        raise lt.Skip("no pyenv 3.12 here")
+    v = pyenv_dir("3.12.1")
     d = lt.tmpdir()
     data = bytearray(open(v + "/lib/libpython3.12.so.1.0", "rb").read())
     old = bytes.fromhex(lt.build_id(v + "/lib/libpython3.12.so.1.0"))
@@ -191,9 +197,7 @@ def evalframe_deeper_than_uretprobe_limit_is_incomplete():
     """3.8-3.10 use uretprobes; the kernel keeps 64 pending per task, so an
     execution deeper than that cannot be exact: it must say so"""
     lt.need_root()
-    py = "/root/.pyenv/versions/3.10.13/bin/python3.10"
-    if not os.path.exists(py):
-        raise lt.Skip("no pyenv 3.10 here")
+    py = pyenv_python("3.10.13")
     d = lt.tmpdir()
     script, rec = os.path.join(d, "deep.py"), os.path.join(d, "r.jsonl")
     with open(script, "w") as f:
