@@ -35,6 +35,13 @@ const volatile __u8 comm_filter[16] = {};	/* -a --comm: only this command */
 const volatile __u32 targ_tgid = 0;	/* 0: every process (system-wide) */
 const volatile __u32 pidns = 0;	/* the target lives in another pid namespace */
 
+/* --no-durations: only returns are probed; a return sends its code's
+ * strings and, for a code named like --root, whether a caller runs one */
+const volatile __u32 ret_only = 0;
+const volatile char root_name[LT_ROOT_MAX] = {};
+const volatile __u32 root_len = 0;	/* 0: no --root (or one too long to compare) */
+const volatile __u32 root_dotted = 0;	/* the name has a '.': whole qualname only */
+
 /* set by userspace once every probe is attached, so that returns and
  * frame starts begin to count at the same moment */
 __u32 armed = 0;
@@ -155,8 +162,35 @@ static __always_inline int read_str(void *dst, __u32 cap, __u64 obj, __u8 *kind,
 	return n;
 }
 
-/* send the strings of a code object (is_type = 0) or a type's tp_name once */
-static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type, __u32 tid)
+/* --root matching as userspace does it (rebuild.c name_matches): the whole
+ * qualname, or (a name without '.') its last dotted part; 1-byte text only */
+static __always_inline bool root_named(const char *name, __u32 len, __u8 kind)
+{
+	__u32 rl = root_len, off;
+
+	if (!rl || kind != 1 || len < rl || len >= LT_NAME_MAX)
+		return false;
+	off = len - rl;
+	if (off && (root_dotted || name[(off - 1) & (LT_NAME_MAX - 1)] != '.'))
+		return false;
+	for (int i = 0; i < LT_ROOT_MAX; i++) {
+		if (i >= rl)
+			break;
+		if (name[(off + i) & (LT_NAME_MAX - 1)] != root_name[i])
+			return false;
+	}
+	return true;
+}
+
+/* the seen map's value: the qualname (or tp_name) pointer, bit 0 set for a
+ * code named like --root (str objects are at least 8-byte aligned) */
+#define SEEN_ROOT	1ULL
+
+/*
+ * Send the strings of a code object (is_type = 0) or a type's tp_name once.
+ * Returns 1 for a code object named like --root (--no-durations only).
+ */
+static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, __u32 tid)
 {
 	struct lt_rec_code *c = &s->code;
 	__u64 name_obj = 0, file_obj = 0, nch = 0, tag = 0, key;
@@ -171,11 +205,11 @@ static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type,
 		tag = name_obj;
 	}
 	if (fail)
-		return;
+		return 0;
 	key = LT_OBJ_KEY(bpf_get_current_pid_tgid() >> 32, obj);
 	prev = bpf_map_lookup_elem(&seen, &key);
-	if (prev && *prev == tag)
-		return;
+	if (prev && (*prev & ~(is_type ? 0 : SEEN_ROOT)) == tag)
+		return *prev & SEEN_ROOT & ~(__u64)is_type;
 
 	c->type = LT_REC_CODE;
 	c->is_type = is_type;
@@ -188,7 +222,7 @@ static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type,
 		/* tp_name is a C string */
 		n = bpf_probe_read_user_str(c->name, sizeof(c->name), (void *)tag);
 		if (n <= 0)
-			return;
+			return 0;
 		c->name_kind = 0;
 		c->name_len = n - 1;
 	} else {
@@ -196,9 +230,11 @@ static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type,
 				    (void *)(obj + L.co_firstlineno));
 		n = read_str(c->name, sizeof(c->name), name_obj, &kind, &nch, LT_NAME_MAX);
 		if (n < 0)
-			return;
+			return 0;
 		c->name_kind = kind;
 		c->name_len = n;
+		if (ret_only && root_named(c->name, n, kind))
+			tag |= SEEN_ROOT;
 		file_obj = rd64(obj + L.co_filename, &fail);
 		if (!fail) {
 			n = read_str(c->file, sizeof(c->file), file_obj, &kind, &nch, LT_FILE_MAX);
@@ -210,6 +246,7 @@ static __always_inline void send_code(struct scratch *s, __u64 obj, int is_type,
 	}
 	if (emit(c, sizeof(*c)) == 0)
 		bpf_map_update_elem(&seen, &key, &tag, BPF_ANY);
+	return tag & SEEN_ROOT & ~(__u64)is_type;
 }
 
 static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bias, __u32 tid,
@@ -397,6 +434,56 @@ int lt_resume(struct pt_regs *ctx)
 	return 0;
 }
 
+/* the Python caller of frame (3.12+: past the C-stack entry frame) */
+static __always_inline __u64 caller_of(__u64 frame, int *fail)
+{
+	__u64 prev = rd64(frame + L.fr_previous, fail);
+	__s8 owner = 0;
+
+	if (L.skip_cstack && prev && !bpf_probe_read_user(&owner, 1, (void *)(prev + L.fr_owner)) &&
+	    owner == L.owned_by_cstack)
+		prev = rd64(prev + L.fr_previous, fail);
+	return prev;
+}
+
+/* --no-durations: the walk up the callers of a returning root-named frame */
+struct walk {
+	__u64 frame;		/* the next caller to look at */
+	__u32 tid;
+	__u8 flag;		/* LT_RF_ROOT_* */
+};
+
+static long walk_step(__u64 i, void *arg)
+{
+	struct walk *w = arg;
+	struct scratch *s;
+	__u32 zero = 0;
+	__u64 code;
+	int fail = 0;
+
+	if (!w->frame) {
+		w->flag = LT_RF_ROOT_OUTER;
+		return 1;
+	}
+	code = rd64(w->frame + L.fr_code, &fail);
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (fail || !s) {
+		w->flag = LT_RF_ROOT_UNSURE;
+		return 1;
+	}
+	/* a caller's code may not have returned yet: send its strings now */
+	if (send_code(s, code, 0, w->tid)) {
+		w->flag = LT_RF_ROOT_NESTED;
+		return 1;
+	}
+	w->frame = caller_of(w->frame, &fail);
+	if (fail) {
+		w->flag = LT_RF_ROOT_UNSURE;
+		return 1;
+	}
+	return 0;
+}
+
 /* a RET record for frame, value still unread; returns 1 if the frame's
  * caller or code could not be read */
 static __always_inline int init_ret(struct lt_rec_ret *r, __u32 tid, __u64 frame)
@@ -411,15 +498,8 @@ static __always_inline int init_ret(struct lt_rec_ret *r, __u32 tid, __u64 frame
 	r->tid = tid;
 	r->ts = bpf_ktime_get_ns();
 	r->frame = frame;
-	r->previous = rd64(frame + L.fr_previous, &fail);
+	r->previous = caller_of(frame, &fail);
 	r->code = rd64(frame + L.fr_code, &fail);
-	if (L.skip_cstack && r->previous) {
-		__s8 owner = 0;
-
-		if (!bpf_probe_read_user(&owner, 1, (void *)(r->previous + L.fr_owner)) &&
-		    owner == L.owned_by_cstack)
-			r->previous = rd64(r->previous + L.fr_previous, &fail);
-	}
 	r->type_ptr = 0;
 	r->val = 0;
 	r->str_len = 0;
@@ -488,6 +568,12 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		return 0;
 	r = &s->ret;
 	fail = init_ret(r, tid, frame);
+	if (ret_only && !fail && send_code(s, r->code, 0, tid)) {
+		struct walk w = { .frame = r->previous, .tid = tid, .flag = LT_RF_ROOT_UNSURE };
+
+		bpf_loop(LT_WALK_MAX, walk_step, &w, 0);
+		r->flags |= w.flag;
+	}
 	if (kind == EXIT_CLEAR || kind == EXIT_YIELD_SP) {
 		if (!fail && !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + L.co_flags)) &&
 		    !(co_flags & 0x2a0))	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */

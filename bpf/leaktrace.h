@@ -52,6 +52,14 @@ enum lt_rec_vkind {
 				 * coroutine (a frame of it that was never seen
 				 * starting never ran RESUME: the 3.13 __init__
 				 * shim, or arguments that did not bind) */
+/* --no-durations, a frame whose code is named like --root: what the walk
+ * up its callers found (no flag: the code is not a root) */
+#define LT_RF_ROOT_OUTER	0x10	/* no caller runs a root: an execution */
+#define LT_RF_ROOT_NESTED	0x20	/* a caller runs a root: a call inside one */
+#define LT_RF_ROOT_UNSURE	0x40	/* the walk could not finish (unreadable
+					 * caller, or deeper than LT_WALK_MAX) */
+#define LT_ROOT_MAX	128	/* most bytes of a --root name the BPF side compares */
+#define LT_WALK_MAX	4096	/* most callers walked at a root's return */
 
 struct lt_rec_entry {
 	__u8 type;

@@ -421,6 +421,104 @@ def bad_input_usage():
     assert rc == 2 and "--str-len" in err
     rc, err = err_of("record")
     assert rc == 2 and "exactly one target" in err
+    for opt in (["--args"], ["--max-depth", "3"]):
+        rc, err = err_of("record", "--no-durations", *opt, "-p", "1")
+        assert rc == 2 and "--no-durations does not go with " + opt[0] in err, err
+    rc, err = err_of("record", "--no-durations", "-a")
+    assert rc == 2 and "does not go with -a" in err, err
+
+
+def nodes(n):
+    stack = [n]
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(x.get("calls", []))
+
+
+@lt.test
+def no_durations_same_trees_one_probe_per_call():
+    lt.need_root()
+    d = lt.tmpdir()
+    rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+    p = record("--no-durations", "--root", "run", "-o", rec, "--", lt.PY, CALLS, "4")
+    oracle(ora, CALLS, "4")
+    problems = treecmp.compare(rec, ora)
+    assert not problems, "\n".join(problems[:5])
+    ls = lines(rec)
+    # Debian's build has both: the return sites are preferred (no USDT
+    # semaphore, so CPython does not compute line numbers per call)
+    assert ls[0]["mechanism"] == "return-sites", ls[0]
+    ex = [l for l in ls if l["type"] == "exec"]
+    assert len(ex) == 6 and all(e["complete"] for e in ex)
+    assert not any("dur_ns" in n for e in ex for n in nodes(e["root"])), "a node has dur_ns"
+    assert all("dur_ns" not in e for e in ex)
+    assert "6 executions (0 incomplete)" in p.stderr, p.stderr
+
+
+@lt.test
+def no_durations_by_pid_nested_roots_and_attach_mid_execution():
+    """The root's first call returns before its outer call: only the BPF
+    walk up the callers tells a nested root from an execution; and the
+    execution running at attach lacks its first calls: it must be marked
+    incomplete, as must every execution whose root is a frame live then."""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(d, "srv.py")
+    with open(script, "w") as f:
+        f.write("import time\n"
+                "def a():\n    return 1\n"
+                "def b():\n    return 2\n"
+                "def predict(i, inner=False):\n"
+                "    x = a()\n"
+                "    if not inner:\n        x += predict(i, True)\n"
+                "    time.sleep(0.05 if inner else 0.15)\n"
+                "    return x + b() + i\n"
+                "i = 0\nwhile True:\n    predict(i)\n    i += 1\n")
+    proc = subprocess.Popen([lt.PY, script])
+    try:
+        time.sleep(0.5)
+        rec = os.path.join(d, "r.jsonl")
+        record("-p", proc.pid, "--no-durations", "--root", "predict", "--duration", "1.5", "-o", rec)
+    finally:
+        proc.kill()
+        proc.wait()
+    ex = [l for l in lines(rec) if l["type"] == "exec"]
+    assert len(ex) >= 5, ex
+    shape = lambda e: [c["fn"] for c in e["root"].get("calls", [])]
+    # attach fell inside an execution (it sleeps 200 of every ~200 ms)
+    assert not ex[0]["complete"], ex[0]
+    for e in ex[1:]:
+        assert e["complete"], e
+        assert shape(e) == ["a", "predict", "b"], e
+        inner = e["root"]["calls"][1]
+        assert [c["fn"] for c in inner["calls"]] == ["a", "b"], inner
+        i = (e["root"]["ret"]["value"] - 6) // 2   # outer: 1 + (3 + i) + 2 + i
+        assert inner["ret"]["value"] == 3 + i, e
+    # consecutive executions: i counts up
+    vals = [e["root"]["ret"]["value"] for e in ex[1:]]
+    assert vals == list(range(vals[0], vals[0] + 2 * len(vals), 2)), vals
+
+
+@lt.test
+def no_durations_thread_mode_by_pid():
+    lt.need_root()
+    d = lt.tmpdir()
+    proc = start_busy(d)
+    try:
+        time.sleep(0.3)
+        rec = os.path.join(d, "r.jsonl")
+        record("-p", proc.pid, "--no-durations", "--duration", "1", "-o", rec)
+    finally:
+        proc.kill()
+        proc.wait()
+    ex = [l for l in lines(rec) if l["type"] == "exec"]
+    assert len(ex) == 1 and ex[0]["root"]["fn"] == "<thread>"
+    # the module frame began before attach: its calls are the thread's
+    # top-level calls, and the execution is incomplete
+    assert ex[0]["complete"] is False
+    ticks = [c for c in ex[0]["root"]["calls"] if c["fn"] == "tick"]
+    assert len(ticks) > 20 and all(c["ret"] == {"type": "int", "value": 1} for c in ticks)
 
 
 if __name__ == "__main__":

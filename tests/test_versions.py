@@ -215,5 +215,35 @@ def evalframe_deeper_than_uretprobe_limit_is_incomplete():
             assert [e["complete"] for e in ex] == [False], "a 100-deep execution passed as complete"
 
 
+@lt.test
+def no_durations_exact_or_refused_on_every_python():
+    """--no-durations builds the same trees from returns alone wherever
+    returns are probed without an entry probe; evalframe refuses it"""
+    lt.need_root()
+    seen, exact = set(), []
+    for label, kind, exe, extra in pythons():
+        if "--mechanism" in extra and extra[-1] == "evalframe" or (exe, tuple(extra)) in seen:
+            continue
+        if kind == "system, USDT":     # auto would pick the return sites
+            extra = ["--mechanism", "usdt"]
+        seen.add((exe, tuple(extra)))
+        d = lt.tmpdir()
+        rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+        p = lt.leaktrace("record", "--no-durations", "--root", "run", "-o", rec, *extra, "--",
+                         exe, CALLS, "2", check=False)
+        if p.returncode:
+            assert p.returncode == 2, (label, p.stderr)
+            assert "--no-durations needs the USDT or probe-site mechanism" in p.stderr or \
+                "not supported" in p.stderr, (label, p.stderr)
+            continue
+        lt.run([exe, os.path.join(HERE, "oracle.py"), "--root", "run", "-o", ora, CALLS, "2"])
+        problems = treecmp.compare(rec, ora)
+        assert not problems, "%s %s: %s" % (label, kind, "\n".join(problems[:3]))
+        assert treecmp_header(rec)["mechanism"] in ("return-sites", "usdt-returns"), label
+        exact.append(label)
+    # Debian 3.11 (return sites), pyenv 3.11, 3.12, 3.13
+    assert len(exact) >= 4, exact
+
+
 if __name__ == "__main__":
     lt.main()

@@ -12,6 +12,7 @@ struct code_info {
 	int line;
 	bool is_root;
 	bool excluded;
+	bool init_shim;		/* 3.13's __init__ shim (_Py_InitCleanup), not a call */
 };
 
 struct rb_frame {
@@ -22,10 +23,29 @@ struct rb_frame {
 	bool is_root;
 };
 
+/* --no-durations: a call that returned before its caller did */
+struct rb_pend {
+	uint64_t frame, previous;
+	uint64_t first_ts;	/* the earliest return in its subtree */
+	struct lt_node *node;
+	uint32_t ncalls;	/* calls in its subtree */
+	uint32_t ntrunc;	/* truncated strings in its subtree */
+};
+
+/* --no-durations with --root: calls kept while no execution ends, beyond
+ * which they are dropped (and the execution they may belong to marked
+ * incomplete) */
+#define RB_PEND_MAX_CALLS (4u << 20)
+
 struct rb_thread {
 	uint32_t tid, tgid;
 	struct rb_frame *stk;
 	size_t n, cap;
+	struct rb_pend *pend;	/* --no-durations */
+	size_t np, pcap;
+	uint64_t scratch_calls;	/* nodes in the open execution's arena */
+	bool gap;		/* pending calls were dropped */
+	bool emitted;		/* an execution of this thread was written */
 	struct lt_exec *exec;	/* the open execution, if any */
 	int root_depth;		/* calls of the root function live on the stack */
 	bool tainted;		/* events of the open execution may be missing */
@@ -39,6 +59,7 @@ struct rb_state {
 	struct u64map codes;	/* code address -> struct code_info */
 	struct u64map types;	/* type address -> interned tp_name */
 	struct u64map threads;	/* tid -> struct rb_thread */
+	struct u64map old;	/* --no-durations: frame live at attach -> code */
 	struct rb_stats st;
 	const char *unknown;
 };
@@ -83,6 +104,9 @@ void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char
 	ci->line = line;
 	ci->is_root = s->cfg.root_fn && name_matches(qualname, s->cfg.root_fn);
 	ci->excluded = false;
+	/* what the 3.13 shim that checks __init__'s result is called; with
+	 * frame starts it is never seen starting (no RESUME) */
+	ci->init_shim = line == 0 && file && !strcmp(file, "__init__") && !strcmp(qualname, "__init__");
 	for (const char *const *g = s->cfg.exclude; g && *g && file; g++)
 		if (!fnmatch(*g, file, 0))
 			ci->excluded = true;
@@ -135,7 +159,7 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 	if (!e)
 		return;
 	e->complete = complete && !t->tainted;
-	if (e->dur_ns < 0 && t->last_ts >= e->start_ns)
+	if (e->dur_ns < 0 && !s->cfg.returns_only && t->last_ts >= e->start_ns)
 		e->dur_ns = t->last_ts - e->start_ns;
 	s->st.execs++;
 	if (!e->complete)
@@ -261,7 +285,7 @@ static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 		s->st.read_failures++;
 		t->tainted = true;
 	}
-	if (n->ret.truncated)
+	if (n->ret.truncated && !s->cfg.returns_only)
 		s->st.truncated_strings++;
 	if (s->cfg.hash_key)
 		lt_hash_value(&n->ret, s->cfg.hash_key, &t->exec->arena);
@@ -344,6 +368,125 @@ static void unlink_last(struct lt_node *n)
 	p->ncalls--;
 }
 
+void rb_old_frame(struct rb_state *s, uint64_t frame, uint64_t code)
+{
+	if (frame && code)
+		u64map_put(&s->old, frame, (void *)(uintptr_t)code);
+}
+
+static struct rb_pend *pend_push(struct rb_thread *t)
+{
+	if (t->np == t->pcap) {
+		size_t cap = t->pcap ? t->pcap * 2 : 64;
+		struct rb_pend *n = realloc(t->pend, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		t->pend = n;
+		t->pcap = cap;
+	}
+	return &t->pend[t->np++];
+}
+
+/* --no-durations: the execution rooted at n (returned last) is written */
+static void ro_emit(struct rb_state *s, struct rb_thread *t, struct lt_node *n, const struct lt_rec_ret *r,
+		    const struct rb_pend *sum, bool old)
+{
+	struct lt_exec *e = t->exec;
+	bool complete = (r->flags & LT_RF_ROOT_OUTER) && !old && !t->gap &&
+			r->ts >= s->cfg.complete_after_ns &&
+			!(s->cfg.first_exec_incomplete && !t->emitted);
+
+	/* everything still pending is outside every root: its callers are
+	 * callers of this outermost root */
+	t->np = 0;
+	e->root = n;
+	n->parent = NULL;
+	n->next = NULL;
+	e->start_ns = sum->first_ts;
+	e->dur_ns = -1;
+	s->st.calls += sum->ncalls;
+	s->st.truncated_strings += sum->ntrunc;
+	t->emitted = true;
+	t->gap = false;
+	t->scratch_calls = 0;
+	exec_close(s, t, complete);
+}
+
+/* --no-durations: one return (see rebuild.h) */
+static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
+		      const void *payload)
+{
+	const struct code_info *ci = code_of(s, t, r->code);
+	struct rb_pend sum = { r->frame, r->previous, r->ts, NULL, 1, 0 }, *p;
+	struct lt_node *n;
+	bool old = false;
+	size_t k;
+
+	if (r->flags & LT_RF_DROP)	/* 3.12+: not a call */
+		return;
+	if (s->old.len && (uintptr_t)u64map_get(&s->old, r->frame) == r->code) {
+		u64map_del(&s->old, r->frame);
+		old = true;
+		if (!s->cfg.root_fn)	/* its earlier calls were not seen */
+			t->tainted = true;
+	}
+	if (!t->exec && !exec_open(s, t, r->ts, s->cfg.root_fn ? ci->fn : "<thread>"))
+		return;
+	for (k = t->np; k > 0 && t->pend[k - 1].previous == r->frame; k--) {
+		sum.ncalls += t->pend[k - 1].ncalls;
+		sum.ntrunc += t->pend[k - 1].ntrunc;
+		if (t->pend[k - 1].first_ts < sum.first_ts)
+			sum.first_ts = t->pend[k - 1].first_ts;
+	}
+	if (ci->excluded || ci->init_shim) {
+		/* left out: its calls go to its caller */
+		s->st.excluded_calls += ci->excluded;
+		for (size_t i = k; i < t->np; i++)
+			t->pend[i].previous = r->previous;
+		return;
+	}
+	n = lt_node_new(t->exec, ci->fn);
+	n->file = ci->file;
+	n->line = ci->line;
+	set_ret(s, t, n, r, payload);
+	sum.node = n;
+	sum.ntrunc += n->ret.truncated;
+	for (size_t i = k; i < t->np; i++)
+		lt_node_append(n, t->pend[i].node);
+	t->np = k;
+	t->scratch_calls++;
+	if (s->cfg.root_fn && ci->is_root && !(r->flags & LT_RF_ROOT_NESTED)) {
+		ro_emit(s, t, n, r, &sum, old);
+		return;
+	}
+	/* a top-level call of the thread: no caller, or (-p) one that began
+	 * before attach, as without --no-durations */
+	if (!s->cfg.root_fn && (!r->previous || (s->old.len && u64map_get(&s->old, r->previous)))) {
+		if (r->previous)	/* the thread's execution began before attach */
+			t->tainted = true;
+		lt_node_append(t->exec->root, n);
+		s->st.calls += sum.ncalls;
+		s->st.truncated_strings += sum.ntrunc;
+		return;
+	}
+	p = pend_push(t);
+	if (!p) {
+		t->tainted = t->gap = true;
+		return;
+	}
+	*p = sum;
+	if (s->cfg.root_fn && t->scratch_calls > RB_PEND_MAX_CALLS) {
+		/* no execution ended for that long: start again, and the
+		 * execution these calls may belong to is incomplete */
+		lt_exec_free(t->exec);
+		t->exec = NULL;
+		t->np = 0;
+		t->scratch_calls = 0;
+		t->gap = true;
+	}
+}
+
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 {
 	struct rb_thread *t = thread_get(s, r->tid);
@@ -356,6 +499,10 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 	if (r->flags & LT_RF_READFAIL) {
 		s->st.read_failures++;
 		t->tainted = true;
+	}
+	if (s->cfg.returns_only) {
+		ro_return(s, t, r, payload);
+		return;
 	}
 	for (i = t->n; i > 0; i--)
 		if (t->stk[i - 1].frame == r->frame && t->stk[i - 1].code == r->code)
@@ -395,12 +542,23 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 	}
 }
 
+static void thread_free(struct rb_thread *t)
+{
+	if (t->exec)
+		lt_exec_free(t->exec);
+	free(t->stk);
+	free(t->pend);
+	free(t);
+}
+
 static void thread_end(struct rb_state *s, struct rb_thread *t)
 {
-	/* frames still live: their calls have not returned */
-	exec_close(s, t, t->n == 0);
-	free(t->stk);
-	free(t);
+	/* frames still live: their calls have not returned. --no-durations
+	 * with --root: calls not under a returned root belong to no
+	 * execution that can be written */
+	if (!(s->cfg.returns_only && s->cfg.root_fn))
+		exec_close(s, t, (s->cfg.returns_only ? t->np : t->n) == 0);
+	thread_free(t);
 }
 
 void rb_thread_exit(struct rb_state *s, uint32_t tid, uint64_t ts)
@@ -455,17 +613,12 @@ void rb_free(struct rb_state *s)
 
 	if (!s)
 		return;
-	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);) {
-		struct rb_thread *t = v;
-
-		if (t->exec)
-			lt_exec_free(t->exec);
-		free(t->stk);
-		free(t);
-	}
+	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);)
+		thread_free(v);
 	for (size_t i = 0; u64map_next(&s->codes, &i, &k, &v);)
 		free(v);
 	u64map_free(&s->threads);
+	u64map_free(&s->old);
 	u64map_free(&s->codes);
 	u64map_free(&s->types);
 	free(s);

@@ -13,6 +13,12 @@
  *
  * With a root function, each outermost call of it is one execution; without
  * one, each thread is one execution under a synthetic "<thread>" node.
+ *
+ * --no-durations (cfg.returns_only): only RET events. Returns come in
+ * post-order, so a returning frame's children are exactly the pending
+ * (returned, caller not yet returned) calls on top of the thread's pending
+ * stack whose caller is this frame. The BPF side tells whether a returning
+ * root has a root among its callers (LT_RF_ROOT_*). Nodes have no dur_ns.
  */
 #ifndef LT_REBUILD_H
 #define LT_REBUILD_H
@@ -28,6 +34,14 @@ struct rb_config {
 	uint32_t str_len;		/* --str-len */
 	int32_t pid;			/* tagged on executions */
 	const uint8_t *hash_key;	/* --hash-values: 16-byte key, NULL = plain values */
+	/* --no-durations: no ENTRY events; trees are built from the returns
+	 * alone (see rb_old_frame) */
+	bool returns_only;
+	uint64_t complete_after_ns;	/* an execution whose root returned before
+					 * this (CLOCK_MONOTONIC) may have begun
+					 * before attach: incomplete */
+	bool first_exec_incomplete;	/* the frames live at attach are unknown:
+					 * each thread's first execution is incomplete */
 };
 
 struct rb_stats {
@@ -49,6 +63,12 @@ void rb_free(struct rb_state *s);
 /* key: LT_OBJ_KEY(tgid, address) as the CODE record carries it */
 void rb_code(struct rb_state *s, uint64_t key, const char *qualname, const char *file, int line);
 void rb_type(struct rb_state *s, uint64_t key, const char *name);
+/*
+ * --no-durations: a frame that was live when recording began (read from
+ * the target before and after arming). A call whose frame and code match
+ * began before attach: an execution rooted there is incomplete.
+ */
+void rb_old_frame(struct rb_state *s, uint64_t frame, uint64_t code);
 /* tgid: the thread's process (0: the configured pid) */
 void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint64_t ts, uint64_t frame,
 	      uint64_t code);

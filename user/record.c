@@ -47,6 +47,7 @@ static struct env {
 	bool verbose;
 	int ringbuf_mb;
 	bool floor;		/* benchmark: same probes, empty programs */
+	bool no_durations;	/* returns only: one probe hit per call */
 	bool args;
 	bool hash_values;
 	const char *rules;
@@ -73,7 +74,7 @@ static void on_signal(int sig)
 
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
-	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_ARGS, OPT_HASH, OPT_HASH_KEY, OPT_RULES,
+	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_NO_DURATIONS, OPT_ARGS, OPT_HASH, OPT_HASH_KEY, OPT_RULES,
 	OPT_ALERT_EXEC, OPT_MECHANISM, OPT_COMM, OPT_HELP,
 };
 
@@ -90,6 +91,7 @@ static const struct option long_opts[] = {
 	{ "exclude-path", required_argument, NULL, OPT_EXCLUDE },
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF },
 	{ "floor", no_argument, NULL, OPT_FLOOR },
+	{ "no-durations", no_argument, NULL, OPT_NO_DURATIONS },
 	{ "args", no_argument, NULL, OPT_ARGS },
 	{ "hash-values", no_argument, NULL, OPT_HASH },
 	{ "hash-key", required_argument, NULL, OPT_HASH_KEY },
@@ -123,6 +125,8 @@ static void usage(FILE *f)
 		"  --max-depth N          record at most N levels below the root\n"
 		"  --str-len N            keep at most N bytes of str values (default 64, max 256)\n"
 		"  --no-values            record return types only\n"
+		"  --no-durations         probe returns only (one probe hit per call instead\n"
+		"                         of two): the same trees and values, no dur_ns\n"
 		"  --args                 also record positional argument values (first 8)\n"
 		"  --hash-values          write a keyed hash \"h:<hex>\" instead of each value\n"
 		"  --hash-key FILE        the 16-byte key (created if missing); without it a\n"
@@ -260,6 +264,10 @@ static int parse_args(int argc, char **argv)
 		case OPT_FLOOR:
 			env.floor = true;
 			break;
+		case OPT_NO_DURATIONS:
+			env.no_durations = true;
+			py_prefer_sites = true;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -283,6 +291,24 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "leaktrace: --comm goes with -a\n");
 		return -1;
 	}
+	if (env.no_durations) {
+		/* what needs frame starts: argument values are read when a call
+		 * starts; the depth of a call is known only when it starts; -a
+		 * meets processes whose calls are in flight, which only frame
+		 * starts (or a read of each process at attach) tell apart */
+		const char *no = env.args ? "--args" : env.max_depth ? "--max-depth" : env.all ? "-a" : NULL;
+
+		if (no) {
+			fprintf(stderr, "leaktrace: --no-durations does not go with %s (it needs the probe on "
+					"frame starts); leave out one of them\n", no);
+			return -1;
+		}
+		if (env.root && strlen(env.root) >= LT_ROOT_MAX) {
+			fprintf(stderr, "leaktrace: --root is at most %d bytes with --no-durations\n",
+				LT_ROOT_MAX - 1);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -301,6 +327,30 @@ struct out {
 	bool write_failed;
 	bool human;		/* one line per execution on stdout */
 };
+
+/* --no-durations -p: (frame, code) pairs live at attach */
+struct frame_list {
+	uint64_t (*v)[2];
+	size_t n, cap;
+};
+
+static void add_old_frame(void *arg, uint64_t frame, uint64_t code)
+{
+	struct frame_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		void *v = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!v)
+			return;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n][0] = frame;
+	l->v[l->n][1] = code;
+	l->n++;
+}
 
 /* one line per completed execution (without -o): human, or with -j JSON */
 static void print_exec_line(const struct lt_exec *e)
@@ -889,7 +939,7 @@ static int attach_probes(struct bpf_program *ret, struct bpf_program *ret_site,
 				(unsigned long long)t->ret_note.loc_off,
 				(unsigned long long)t->ret_note.sema_off);
 	}
-	for (int i = 0; i < t->build->nresume; i++) {
+	for (int i = 0; resume && i < t->build->nresume; i++) {
 		const struct py_site *s = &t->build->resume[i];
 
 		if (attach_site(resume, t, pid, s->vaddr,
@@ -911,7 +961,7 @@ static int attach(struct leaktrace_bpf *skel, const struct py_target *t, int nt,
 	evf_return = skel->progs.lt_evf_return;
 	for (int i = 0; i < nt; i++)
 		if (attach_probes(skel->progs.lt_return, skel->progs.lt_return_site,
-				  skel->progs.lt_resume, &t[i], pid, i))
+				  env.no_durations ? NULL : skel->progs.lt_resume, &t[i], pid, i))
 			return -1;
 	skel->links.lt_exec = bpf_program__attach(skel->progs.lt_exec);
 	skel->links.lt_exit = bpf_program__attach(skel->progs.lt_exit);
@@ -992,7 +1042,8 @@ static int run_floor(const struct py_target *t, int pid, bool is_child, int rele
 		fprintf(stderr, "leaktrace: cannot load the floor programs: %s\n", strerror(errno));
 		return err;
 	}
-	if (attach_probes(skel->progs.floor_return, skel->progs.floor_return, skel->progs.floor_resume, t, pid, 0))
+	if (attach_probes(skel->progs.floor_return, skel->progs.floor_return,
+			  env.no_durations ? NULL : skel->progs.floor_resume, t, pid, 0))
 		goto out;
 	if (release_fd >= 0 && write(release_fd, "g", 1) != 1)
 		goto out;
@@ -1196,7 +1247,8 @@ int cmd_record(int argc, char **argv)
 	pid_t pid;
 	bool is_child = false, live_view;
 	uint64_t t0 = 0, last_live = 0, last_alive = 0;
-	bool header_written = false, created_output = false;
+	bool header_written = false, created_output = false, old_failed = false;
+	struct frame_list old_frames = { 0 };
 
 	if (parse_args(argc, argv))
 		return LT_EXIT_USAGE;
@@ -1232,6 +1284,12 @@ int cmd_record(int argc, char **argv)
 			err = py_target_live_check(tgt, env.pid, env.verbose);
 		if (err)
 			return err;
+	}
+	if (env.no_durations && tgt->use_evalframe) {
+		fprintf(stderr, "leaktrace: --no-durations needs the USDT or probe-site mechanism; python %s "
+				"is traced through _PyEval_EvalFrameDefault, whose return probe needs its "
+				"entry probe\n", tgt->version);
+		return LT_EXIT_USAGE;
 	}
 	if (tgt->use_evalframe && py_minor(tgt->build->version) >= 12) {
 		/* "3.12", "3.13": calls are inlined without the trampoline */
@@ -1314,6 +1372,14 @@ int cmd_record(int argc, char **argv)
 	for (int i = 0; i < ntargets; i++)
 		set_build_addrs(skel, &targets[i], i);
 	*(volatile __u32 *)&skel->rodata->watch_exec = env.all;
+	if (env.no_durations) {
+		*(volatile __u32 *)&skel->rodata->ret_only = 1;
+		if (env.root) {
+			strcpy((char *)skel->rodata->root_name, env.root);
+			*(volatile __u32 *)&skel->rodata->root_len = strlen(env.root);
+			*(volatile __u32 *)&skel->rodata->root_dotted = !!strchr(env.root, '.');
+		}
+	}
 	if (env.comm)
 		strncpy((char *)skel->rodata->comm_filter, env.comm, sizeof(skel->rodata->comm_filter) - 1);
 	bpf_map__set_max_entries(skel->maps.events, (uint32_t)env.ringbuf_mb << 20);
@@ -1343,7 +1409,19 @@ int cmd_record(int argc, char **argv)
 	}
 	if (attach(skel, targets, ntargets, env.all ? -1 : pid))
 		goto cleanup;
+	/* --no-durations -p: the frames live at attach, read before and after
+	 * arming, began before it (nothing is in flight in a command we start) */
+	if (env.no_durations && !is_child && py_target_live_frames(tgt, pid, add_old_frame, &old_frames))
+		old_failed = true;
 	skel->bss->armed = 1;
+	if (env.no_durations && !is_child) {
+		if (py_target_live_frames(tgt, pid, add_old_frame, &old_frames))
+			old_failed = true;
+		cfg.complete_after_ns = mono_ns();
+		if (old_failed)
+			fprintf(stderr, "leaktrace: cannot read the frames of pid %d that run at attach: the "
+					"first execution of each thread is marked incomplete\n", pid);
+	}
 	late.skel = skel;
 	late.targets = targets;
 	late.ntargets = &ntargets;
@@ -1356,6 +1434,8 @@ int cmd_record(int argc, char **argv)
 	if (out.in_pidns && env.verbose)
 		fprintf(stderr, "leaktrace: pid %d is pid %d in its own pid namespace\n", pid, out.nspid);
 	cfg.hash_key = env.hash_values ? hkey : NULL;
+	cfg.returns_only = env.no_durations;
+	cfg.first_exec_incomplete = old_failed;
 	cons.pid = pid;
 	cons.out = &out;
 	cons.str_len = env.str_len;
@@ -1363,6 +1443,8 @@ int cmd_record(int argc, char **argv)
 		cons.rb = rb_new(&cfg, on_exec, &out);
 		if (!cons.rb)
 			goto cleanup;
+		for (size_t i = 0; i < old_frames.n; i++)
+			rb_old_frame(cons.rb, old_frames.v[i][0], old_frames.v[i][1]);
 	}
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, &cons, NULL);
 	if (!rb) {
@@ -1381,6 +1463,7 @@ int cmd_record(int argc, char **argv)
 	hdr.root = env.root;
 	hdr.start = start;
 	hdr.mechanism = tgt->use_evalframe ? "evalframe-uprobes" :
+			env.no_durations ? (tgt->use_sites ? "return-sites" : "usdt-returns") :
 			tgt->use_sites ? "resume+return-sites" : "usdt+resume";
 	if (is_child) {
 		hdr.argv = (const char **)env.cmd;
@@ -1523,6 +1606,7 @@ cleanup:
 	}
 	ring_buffer__free(rb);
 	rb_free(cons.rb);
+	free(old_frames.v);
 	if (out.w) {
 		lt_writer_close(out.w);
 		/* stopped before recording began: leave no empty file behind */

@@ -12,6 +12,7 @@
 #include "target.h"
 
 int py_mechanism = PY_MECH_AUTO;
+bool py_prefer_sites;
 static bool quiet;	/* py_targets_system: reasons only with verbose */
 
 static const char *const type_syms[5] = {
@@ -99,7 +100,8 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 				t->version, shown, t->build_id);
 		return LT_EXIT_USAGE;
 	}
-	t->use_sites = !has_usdt || py_mechanism == PY_MECH_SITES;
+	t->use_sites = !has_usdt || py_mechanism == PY_MECH_SITES ||
+		       (py_mechanism == PY_MECH_AUTO && py_prefer_sites && t->build->nret > 0);
 	if (py_mechanism == PY_MECH_USDT && !has_usdt) {
 		say( "leaktrace: python %s at %s has no USDT probes; drop --mechanism usdt\n",
 			t->version, shown);
@@ -359,7 +361,7 @@ static int peek(int pid, uint64_t addr, void *buf, size_t n)
  * set.
  */
 static int check_frames(const struct py_target *t, int pid, uint64_t bias, uint64_t code_type,
-			const char **why)
+			const char **why, py_frame_fn each, void *arg)
 {
 	const struct py_offsets *o = &t->build->off;
 	uint64_t str_type = bias + t->types[3], none_type = bias + t->types[4];
@@ -397,6 +399,8 @@ static int check_frames(const struct py_target *t, int pid, uint64_t bias, uint6
 					return -1;
 				}
 				checked++;
+				if (each)
+					each(arg, fr, code);
 			} else if (type != none_type) {
 				*why = "a frame's code is not a code object";
 				return -1;
@@ -416,21 +420,18 @@ static int check_frames(const struct py_target *t, int pid, uint64_t bias, uint6
 	return checked ? checked : -1;
 }
 
-int py_target_live_check(const struct py_target *t, int pid, bool verbose)
+/* the load bias of t in pid: 1 if found, 0 if it cannot be told, -1 if
+ * pid does not map t */
+static int load_bias(const struct py_target *t, int pid, uint64_t *bias)
 {
-	const char *why = "it has no PyCode_Type symbol";
-	uint64_t code_type;
-	int n = -1;
-
-	static const char *const want[5] = { "int", "bool", "float", "str", "NoneType" };
 	char maps[64], line[PATH_MAX + 256];
 	struct stat st;
-	uint64_t first, start = 0, bias;
+	uint64_t first, start = 0;
 	bool found = false;
 	FILE *f;
 
 	if (stat(t->path, &st) || elf_first_load_vaddr(t->path, &first))
-		return 0;	/* nothing to compare with: the probes stay inert */
+		return 0;
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
 	f = fopen(maps, "re");
 	if (!f)
@@ -446,12 +447,40 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 		}
 	}
 	fclose(f);
-	if (!found) {
+	if (!found)
+		return -1;
+	*bias = start - (first & ~0xfffULL);
+	return 1;
+}
+
+int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, void *arg)
+{
+	const char *why;
+	uint64_t bias, code_type;
+
+	if (load_bias(t, pid, &bias) != 1 || !t->build->off.ob_type ||
+	    elf_symbol(t->path, "PyCode_Type", &code_type))
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (check_frames(t, pid, bias, bias + code_type, &why, each, arg) >= 0)
+			return 0;
+	return -1;
+}
+
+int py_target_live_check(const struct py_target *t, int pid, bool verbose)
+{
+	static const char *const want[5] = { "int", "bool", "float", "str", "NoneType" };
+	const char *why = "it has no PyCode_Type symbol";
+	uint64_t code_type, bias;
+	int n = -1, found = load_bias(t, pid, &bias);
+
+	if (!found)
+		return 0;	/* nothing to compare with: the probes stay inert */
+	if (found < 0) {
 		fprintf(stderr, "leaktrace: pid %d does not map %s; name the file it runs with --python\n",
 			pid, t->shown);
 		return LT_EXIT_USAGE;
 	}
-	bias = start - (first & ~0xfffULL);
 	for (int i = 0; i < 5; i++) {
 		uint64_t name_ptr = 0;
 		char name[16] = "";
@@ -472,7 +501,7 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 	for (int i = 0; i < 3 && n < 0 && have_code_type; i++) {
 		if (i)
 			usleep(20000);
-		n = check_frames(t, pid, bias, bias + code_type, &why);
+		n = check_frames(t, pid, bias, bias + code_type, &why, NULL, NULL);
 	}
 	if (n < 0) {
 		fprintf(stderr, "leaktrace: the offsets for python %s (build-id %s) do not fit pid %d "

@@ -33,6 +33,11 @@ struct py_target {
  * forces one */
 enum { PY_MECH_AUTO, PY_MECH_USDT, PY_MECH_SITES, PY_MECH_EVALFRAME };
 extern int py_mechanism;
+/* auto: the return sites rather than the USDT return note when the table
+ * has them (--no-durations: enabling the note's semaphore makes CPython
+ * compute each call's line number, which costs more than the rest of the
+ * call once there is a single probe hit) */
+extern bool py_prefer_sites;
 
 /*
  * Fill t for the ELF file at host path `path` (shown as `shown`). On
@@ -52,6 +57,11 @@ int py_target_from_pid(struct py_target *t, int pid, const char *python_override
  * and 2. verbose: say how many code objects were checked.
  */
 int py_target_live_check(const struct py_target *t, int pid, bool verbose);
+/* each frame of every thread of pid whose code is a code object, read as
+ * the live check reads them (three tries); 0, or -1 if the chains could
+ * not be read */
+typedef void (*py_frame_fn)(void *arg, uint64_t frame, uint64_t code);
+int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, void *arg);
 
 /*
  * System-wide: every supported CPython file on the host (the table's own

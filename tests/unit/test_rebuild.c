@@ -239,6 +239,99 @@ static void thread_executions(void)
 	rb_free(s);
 }
 
+/* --no-durations: trees from returns alone (post-order, caller addresses) */
+static struct rb_state *setup_ro(const char *root, const char *const *excl, uint64_t complete_after)
+{
+	struct rb_config cfg = { .root_fn = root, .exclude = excl, .str_len = 64, .pid = 42,
+				 .returns_only = true, .complete_after_ns = complete_after };
+	struct rb_state *s = rb_new(&cfg, keep, NULL);
+
+	rb_code(s, LT_OBJ_KEY(42, 0x100), "Job.run", "/app/m.py", 10);
+	rb_code(s, LT_OBJ_KEY(42, 0x200), "f", "/app/m.py", 20);
+	rb_code(s, LT_OBJ_KEY(42, 0x300), "g", "/app/m.py", 30);
+	rb_code(s, LT_OBJ_KEY(42, 0x500), "lib", "/usr/lib/python3/x.py", 50);
+	return s;
+}
+
+static void returns_only_trees(void)
+{
+	static const char *const excl[] = { "/usr/lib/*", NULL };
+	struct rb_state *s = setup_ro("run", excl, 0);
+	const struct lt_node *r, *in;
+
+	/* outside any root: dropped when the next execution ends */
+	R(s, 1, 0x90, 0x80, 0x300, LT_RV_INT, 1, 0);
+	/* run { f { g }, lib { f }, run (nested) { g }, g (same address as f) } */
+	R(s, 1, 0xC0, 0xB0, 0x300, LT_RV_INT, 7, 0);
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_INT, 8, 0);
+	R(s, 1, 0xC0, 0xB0, 0x200, LT_RV_INT, 3, 0);	/* f under lib */
+	R(s, 1, 0xB0, 0xA0, 0x500, LT_RV_NONE, 0, 0);	/* lib: excluded, f hoisted */
+	R(s, 1, 0xC0, 0xB0, 0x300, LT_RV_INT, 4, 0);
+	R(s, 1, 0xB0, 0xA0, 0x100, LT_RV_INT, 5, LT_RF_ROOT_NESTED);
+	R(s, 1, 0xB0, 0xA0, 0x300, LT_RV_RAISE, 0, 0);
+	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 9, LT_RF_ROOT_OUTER);
+	CHECK(ngot == 1);
+	if (ngot == 1) {
+		r = got[0]->root;
+		CHECK(got[0]->complete && got[0]->dur_ns < 0 && r->dur_ns < 0);
+		CHECK(!strcmp(r->fn, "Job.run") && r->ret.u.i == 9 && r->ncalls == 4);
+		CHECK(!strcmp(child(r, 0)->fn, "f") && child(r, 0)->ncalls == 1 &&
+		      child(child(r, 0), 0)->ret.u.i == 7);
+		CHECK(!strcmp(child(r, 1)->fn, "f") && child(r, 1)->ret.u.i == 3);
+		in = child(r, 2);
+		CHECK(!strcmp(in->fn, "Job.run") && in->ncalls == 1 && child(in, 0)->ret.u.i == 4);
+		CHECK(!strcmp(child(r, 3)->fn, "g") && !strcmp(child(r, 3)->ret.type, "<raise>"));
+		CHECK(rb_stats(s)->calls == 7 && rb_stats(s)->excluded_calls == 1);
+	}
+	reset();
+	/* a root the walk could not settle is written, incomplete */
+	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 1, LT_RF_ROOT_UNSURE);
+	CHECK(ngot == 1 && !got[0]->complete);
+	reset();
+	rb_free(s);
+}
+
+static void returns_only_attach(void)
+{
+	struct rb_state *s = setup_ro("run", NULL, 1000);
+
+	/* frames live at attach: run at 0xA0 (and its caller 0x80) */
+	rb_old_frame(s, 0xA0, 0x100);
+	rb_old_frame(s, 0x80, 0x300);
+	now = 2000;
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_INT, 1, 0);
+	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 2, LT_RF_ROOT_OUTER);	/* began before */
+	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 3, LT_RF_ROOT_OUTER);	/* address reused */
+	CHECK(ngot == 2 && !got[0]->complete && got[1]->complete);
+	reset();
+	/* returned before the frames were read after arming: not sure */
+	now = 100;
+	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 4, LT_RF_ROOT_OUTER);
+	CHECK(ngot == 1 && !got[0]->complete);
+	reset();
+	rb_finish(s, now);
+	CHECK(ngot == 0);	/* calls outside a returned root are not an execution */
+	rb_free(s);
+
+	/* without --root: calls of a caller live at attach are top-level */
+	s = setup_ro(NULL, NULL, 0);
+	rb_old_frame(s, 0x80, 0x300);
+	R(s, 1, 0xB0, 0x80, 0x200, LT_RV_INT, 1, 0);
+	R(s, 1, 0xB0, 0x80, 0x200, LT_RV_INT, 2, 0);
+	R(s, 2, 0xB0, 0, 0x200, LT_RV_INT, 3, 0);
+	rb_finish(s, now);
+	CHECK(ngot == 2);
+	for (int i = 0; i < ngot; i++) {
+		const struct lt_node *r = got[i]->root;
+
+		CHECK(!strcmp(r->fn, "<thread>"));
+		CHECK(got[i]->tid == 1 ? !got[i]->complete && r->ncalls == 2 :
+					 got[i]->complete && r->ncalls == 1);
+	}
+	reset();
+	rb_free(s);
+}
+
 int main(void)
 {
 	RUN(address_reuse_and_raise);
@@ -248,5 +341,7 @@ int main(void)
 	RUN(pre_attach_and_unfinished);
 	RUN(depth_and_exclude);
 	RUN(thread_executions);
+	RUN(returns_only_trees);
+	RUN(returns_only_attach);
 	UNIT_EXIT();
 }
