@@ -106,6 +106,11 @@ LOOP = None
 def main():
     global LOOP
     LOOP = asyncio.new_event_loop()  # outside step(): its fds differ under the oracle
+    # 3.12+ warns when it forks while other OS threads exist, and a joined
+    # thread's OS thread may not have exited yet: whether the warning (and
+    # its Python calls) happens would depend on timing
+    import warnings
+    warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
     args = sys.argv[1:]
     count, until, do_exec = None, None, "--no-exec" not in args
     if "--count" in args:
