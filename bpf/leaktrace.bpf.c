@@ -49,8 +49,6 @@ __u32 armed = 0;
 /* counters, reported in the trailer */
 __u64 drops = 0;
 __u64 read_failures = 0;
-__u64 n_entries = 0;
-__u64 n_returns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -66,10 +64,18 @@ struct {
 	__type(value, __u64);
 } seen SEC(".maps");
 
+/* per CPU, direct-mapped: code/type objects whose strings this CPU knows
+ * were sent (key, seen value), so that most calls skip the LRU lookup */
+#define CODE_CACHE	512
+
 struct scratch {
 	struct lt_rec_ret ret;
 	__u8 payload[LT_MAX_STR];
 	struct lt_rec_code code;
+	struct {
+		__u64 key, tag;
+	} cache[CODE_CACHE];
+	__u8 hdr[128];		/* the start of a frame, read at once */
 };
 
 struct {
@@ -195,6 +201,7 @@ static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, 
 	struct lt_rec_code *c = &s->code;
 	__u64 name_obj = 0, file_obj = 0, nch = 0, tag = 0, key;
 	__u64 *prev;
+	typeof(&s->cache[0]) slot;
 	int fail = 0, n;
 	__u8 kind = 0;
 
@@ -207,9 +214,15 @@ static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, 
 	if (fail)
 		return 0;
 	key = LT_OBJ_KEY(bpf_get_current_pid_tgid() >> 32, obj);
+	slot = &s->cache[((obj >> 4) ^ (obj >> 13)) & (CODE_CACHE - 1)];
+	if (slot->key == key && (slot->tag & ~(is_type ? 0 : SEEN_ROOT)) == tag)
+		return slot->tag & SEEN_ROOT & ~(__u64)is_type;
 	prev = bpf_map_lookup_elem(&seen, &key);
-	if (prev && (*prev & ~(is_type ? 0 : SEEN_ROOT)) == tag)
+	if (prev && (*prev & ~(is_type ? 0 : SEEN_ROOT)) == tag) {
+		slot->key = key;
+		slot->tag = *prev;
 		return *prev & SEEN_ROOT & ~(__u64)is_type;
+	}
 
 	c->type = LT_REC_CODE;
 	c->is_type = is_type;
@@ -244,8 +257,11 @@ static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, 
 			}
 		}
 	}
-	if (emit(c, sizeof(*c)) == 0)
+	if (emit(c, sizeof(*c)) == 0) {
 		bpf_map_update_elem(&seen, &key, &tag, BPF_ANY);
+		slot->key = key;
+		slot->tag = tag;
+	}
 	return tag & SEEN_ROOT & ~(__u64)is_type;
 }
 
@@ -254,11 +270,14 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 {
 	const struct lt_build_addrs *b = &B[bi & (LT_MAX_BUILDS - 1)];
 	struct lt_rec_ret *r = &s->ret;
-	__u64 t, nch = 0;
+	__u64 t, nch = 0, ob[4] = {};
 	int fail = 0, n;
 	__u8 kind = 0;
+	/* refcount, type and the next 16 bytes at once: an int's size and
+	 * first two digits, a float's value (else read field by field) */
+	bool whole = !bpf_probe_read_user(ob, sizeof(ob), (void *)obj);
 
-	t = rd64(obj + 8, &fail);	/* ob_type */
+	t = whole ? ob[1] : rd64(obj + 8, &fail);	/* ob_type */
 	if (fail) {
 		r->vkind = LT_RV_UNREAD;
 		r->flags |= LT_RF_READFAIL;
@@ -274,7 +293,8 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 	} else if (L.no_values) {
 		r->vkind = LT_RV_OTHER;
 	} else if (t == b->type_vaddr[LT_T_LONG]) {
-		__s64 size = (__s64)rd64(obj + L.var_ob_size, &fail);
+		__s64 size = whole && L.var_ob_size == 16 ? (__s64)ob[2] :
+			     (__s64)rd64(obj + L.var_ob_size, &fail);
 		__u64 a;
 
 		if (L.long_tag)	/* lv_tag: digits << 3 | sign (0 +, 1 zero, 2 -) */
@@ -286,7 +306,10 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		} else if (a <= 2) {
 			__u32 d[2] = {};
 
-			if (a && bpf_probe_read_user(d, a * 4, (void *)(obj + L.long_digit))) {
+			if (whole && L.long_digit == 24) {
+				d[0] = a ? (__u32)ob[3] : 0;
+				d[1] = a > 1 ? (__u32)(ob[3] >> 32) : 0;
+			} else if (a && bpf_probe_read_user(d, a * 4, (void *)(obj + L.long_digit))) {
 				r->vkind = LT_RV_UNREAD;
 				return;
 			}
@@ -308,7 +331,7 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		}
 	} else if (t == b->type_vaddr[LT_T_FLOAT]) {
 		r->vkind = LT_RV_FLOAT;
-		r->val = rd64(obj + L.float_fval, &fail);
+		r->val = whole && L.float_fval == 16 ? ob[2] : rd64(obj + L.float_fval, &fail);
 		if (fail)
 			r->vkind = LT_RV_UNREAD;
 	} else if (t == b->type_vaddr[LT_T_STR]) {
@@ -328,13 +351,21 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 }
 
 /* a pt_regs slot by index (x86-64 order); the verifier refuses a variable
- * offset into ctx, so copy the slot with a helper */
+ * offset into ctx, so each slot is a constant offset of its own (cheaper
+ * than copying the slot with a helper) */
+#define REG_CASE(k) case k: \
+	asm volatile("%[v] = *(u64 *)(%[c] + %[off])" : [v] "=r"(v) : [c] "r"(ctx), [off] "i"(8 * (k))); \
+	return v
 static __always_inline __u64 reg_slot(struct pt_regs *ctx, __u64 slot)
 {
-	__u64 v = 0;
+	__u64 v;
 
-	bpf_probe_read_kernel(&v, sizeof(v), (void *)((long)ctx + (slot & 15) * 8));
-	return v;
+	switch (slot & 15) {
+	REG_CASE(0); REG_CASE(1); REG_CASE(2); REG_CASE(3); REG_CASE(4); REG_CASE(5);
+	REG_CASE(6); REG_CASE(7); REG_CASE(8); REG_CASE(9); REG_CASE(10); REG_CASE(11);
+	REG_CASE(12); REG_CASE(13); REG_CASE(14); REG_CASE(15);
+	}
+	return 0;
 }
 
 /* --args: the positional arguments of a frame that starts (not of a
@@ -400,7 +431,6 @@ int lt_resume(struct pt_regs *ctx)
 
 	if (!wanted(id))
 		return 0;
-	__sync_fetch_and_add(&n_entries, 1);
 	/* cookie: link-time address of the site << 16 | pt_regs slot of
 	 * frame->prev_instr << 8 | pt_regs slot of the frame */
 	cookie = bpf_get_attach_cookie(ctx);
@@ -434,16 +464,33 @@ int lt_resume(struct pt_regs *ctx)
 	return 0;
 }
 
-/* the Python caller of frame (3.12+: past the C-stack entry frame) */
-static __always_inline __u64 caller_of(__u64 frame, int *fail)
+/* the Python caller, given a frame's previous (3.12+: past the C-stack
+ * entry frame) */
+static __always_inline __u64 python_caller(__u64 prev, int *fail)
 {
-	__u64 prev = rd64(frame + L.fr_previous, fail);
 	__s8 owner = 0;
 
 	if (L.skip_cstack && prev && !bpf_probe_read_user(&owner, 1, (void *)(prev + L.fr_owner)) &&
 	    owner == L.owned_by_cstack)
 		prev = rd64(prev + L.fr_previous, fail);
 	return prev;
+}
+
+static __always_inline __u64 caller_of(__u64 frame, int *fail)
+{
+	return python_caller(rd64(frame + L.fr_previous, fail), fail);
+}
+
+/* fields of the frame header read by init_ret (userspace checks that the
+ * offsets fall inside LT_FRAME_HDR) */
+static __always_inline __u64 hdr64(const struct scratch *s, __u32 off)
+{
+	return *(const __u64 *)(s->hdr + (off & 0x78));
+}
+
+static __always_inline __u32 hdr32(const struct scratch *s, __u32 off)
+{
+	return *(const __u32 *)(s->hdr + (off & 0x7c));
 }
 
 /* --no-durations: the walk up the callers of a returning root-named frame */
@@ -484,10 +531,12 @@ static long walk_step(__u64 i, void *arg)
 	return 0;
 }
 
-/* a RET record for frame, value still unread; returns 1 if the frame's
- * caller or code could not be read */
-static __always_inline int init_ret(struct lt_rec_ret *r, __u32 tid, __u64 frame)
+/* a RET record for frame, value still unread; the frame's fixed part is
+ * read at once into s->hdr (one helper call instead of one per field).
+ * Returns 1 if the frame or its caller could not be read */
+static __always_inline int init_ret(struct scratch *s, __u32 tid, __u64 frame)
 {
+	struct lt_rec_ret *r = &s->ret;
 	int fail = 0;
 
 	r->type = LT_REC_RET;
@@ -498,8 +547,10 @@ static __always_inline int init_ret(struct lt_rec_ret *r, __u32 tid, __u64 frame
 	r->tid = tid;
 	r->ts = bpf_ktime_get_ns();
 	r->frame = frame;
-	r->previous = caller_of(frame, &fail);
-	r->code = rd64(frame + L.fr_code, &fail);
+	if (bpf_probe_read_user(s->hdr, LT_FRAME_HDR, (void *)frame))
+		fail = 1;
+	r->previous = python_caller(hdr64(s, L.fr_previous), &fail);
+	r->code = hdr64(s, L.fr_code);
 	r->type_ptr = 0;
 	r->val = 0;
 	r->str_len = 0;
@@ -519,16 +570,16 @@ enum {
  * (RETURN_CONST: in co_consts; RETURN_VALUE: the popped stack slot);
  * anything else means the frame never ran (its arguments did not bind).
  * Returns the kind, *retval set for EXIT_RETURN. */
-static __always_inline int clear_kind(struct lt_rec_ret *r, __u64 frame, __u64 tstate, __u64 *retval,
-				      int *fail)
+static __always_inline int clear_kind(const struct scratch *s, struct lt_rec_ret *r, __u64 frame,
+				      __u64 tstate, __u64 *retval, int *fail)
 {
-	__u64 instr, consts, stacktop = 0;
+	__u64 instr, consts;
 	__u8 op[2] = {}, ext[2] = {};
 	__u32 arg;
 
 	if (rd64(tstate + L.ts_curexc_type, fail))
 		return EXIT_RAISE;
-	instr = rd64(frame + L.fr_prev_instr, fail);
+	instr = hdr64(s, L.fr_prev_instr);
 	if (*fail || bpf_probe_read_user(op, 2, (void *)instr))
 		return EXIT_RETURN;
 	if (op[0] == L.op_return_const || op[0] == L.op_instr_return_const) {
@@ -540,8 +591,7 @@ static __always_inline int clear_kind(struct lt_rec_ret *r, __u64 frame, __u64 t
 		return EXIT_RETURN;
 	}
 	if (op[0] == L.op_return_value || op[0] == L.op_instr_return_value) {
-		bpf_probe_read_user(&stacktop, 4, (void *)(frame + L.fr_stacktop));
-		*retval = rd64(frame + L.fr_localsplus + 8 * (stacktop & 0xffffff), fail);
+		*retval = rd64(frame + L.fr_localsplus + 8 * (hdr32(s, L.fr_stacktop) & 0xffffff), fail);
 		return EXIT_RETURN;
 	}
 	r->flags |= LT_RF_DROP;
@@ -555,7 +605,7 @@ static __always_inline int clear_kind(struct lt_rec_ret *r, __u64 frame, __u64 t
 static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 bias, int kind,
 				       __u32 bi)
 {
-	__u64 exc = 0, instr, retval = 0, stacktop = 0;
+	__u64 exc = 0, instr, retval = 0;
 	struct lt_rec_ret *r;
 	struct scratch *s;
 	__u32 zero = 0, co_flags = 0;
@@ -567,7 +617,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	if (!s)
 		return 0;
 	r = &s->ret;
-	fail = init_ret(r, tid, frame);
+	fail = init_ret(s, tid, frame);
 	if (ret_only && !fail && send_code(s, r->code, 0, tid)) {
 		struct walk w = { .frame = r->previous, .tid = tid, .flag = LT_RF_ROOT_UNSURE };
 
@@ -582,14 +632,14 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 			retval = rd64(aux - 8, &fail);	/* the top of the stack */
 			kind = EXIT_YIELD;
 		} else if (!fail) {
-			kind = clear_kind(r, frame, aux, &retval, &fail);
+			kind = clear_kind(s, r, frame, aux, &retval, &fail);
 		}
 		have_value = true;
 	}
 	if (kind == EXIT_UNKNOWN) {
 		exc = rd64(aux + L.ts_curexc_type, &fail);
 		if (!fail && !exc) {
-			instr = rd64(frame + L.fr_prev_instr, &fail);
+			instr = hdr64(s, L.fr_prev_instr);
 			if (!fail && bpf_probe_read_user(&op, 1, (void *)instr) == 0 &&
 			    op == L.op_yield_value)
 				kind = EXIT_YIELD;
@@ -605,8 +655,8 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 			r->flags |= LT_RF_YIELD;
 		/* the popped value stays in localsplus[stacktop] */
 		if (!have_value) {
-			bpf_probe_read_user(&stacktop, 4, (void *)(frame + L.fr_stacktop));
-			retval = rd64(frame + L.fr_localsplus + 8 * (stacktop & 0xffffff), &fail);
+			retval = rd64(frame + L.fr_localsplus + 8 * (hdr32(s, L.fr_stacktop) & 0xffffff),
+				      &fail);
 		}
 		if (r->flags & LT_RF_DROP) {
 			/* nothing to decode */
@@ -632,7 +682,6 @@ int lt_return(struct pt_regs *ctx)
 
 	if (!wanted(id))
 		return 0;
-	__sync_fetch_and_add(&n_returns, 1);
 	/* the cookie is the build << 56 | the probe's link-time address:
 	 * ip - address = load bias */
 	cookie = bpf_get_attach_cookie(ctx);
@@ -664,7 +713,6 @@ int lt_return_site(struct pt_regs *ctx)
 
 	if (!wanted(id))
 		return 0;
-	__sync_fetch_and_add(&n_returns, 1);
 	cookie = bpf_get_attach_cookie(ctx);
 	bias = PT_REGS_IP(ctx) - ((cookie & LT_COOKIE_ADDR_MASK) >> 16);
 	kind = (cookie >> 8) & 0xf;
@@ -732,7 +780,6 @@ int lt_evf_entry(struct pt_regs *ctx)
 
 	if (!wanted(id))
 		return 0;
-	__sync_fetch_and_add(&n_entries, 1);
 	e.frame = reg_slot(ctx, cookie & 0xff);
 	e.code = rd64(e.frame + L.fr_code, &fail);
 	if (fail) {
@@ -787,13 +834,12 @@ int lt_evf_return(struct pt_regs *ctx)
 	st = bpf_map_lookup_elem(&evf_stacks, &tid);
 	if (!st || !st->depth)
 		return 0;
-	__sync_fetch_and_add(&n_returns, 1);
 	frame = st->frames[--st->depth & (LT_EVF_DEPTH - 1)];
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return 0;
 	r = &s->ret;
-	fail = init_ret(r, tid, frame);
+	fail = init_ret(s, tid, frame);
 	retval = PT_REGS_RC(ctx);
 	if (!retval) {
 		r->vkind = LT_RV_RAISE;

@@ -18,6 +18,8 @@
 #define LT_BIGINT_DIGITS 64	/* 30-bit digits of an int sent (about 570 decimal digits) */
 #define LT_MAX_ARGS	8	/* --args: most positional arguments sent per call */
 #define LT_EVF_DEPTH	64	/* the kernel's pending-uretprobe limit per task */
+#define LT_FRAME_HDR	72	/* bytes of a frame read at once at a return: the code,
+				 * previous, prev_instr and stacktop offsets lie below */
 
 enum lt_rec_type {
 	LT_REC_ENTRY = 1,	/* a frame starts or a generator resumes */

@@ -796,12 +796,23 @@ static void set_build_addrs(struct leaktrace_bpf *skel, const struct py_target *
 	B->true_vaddr = t->true_struct;
 }
 
-/* the struct layout of t, shared by every build traced (before load) */
-static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
+/* the struct layout of t, shared by every build traced (before load);
+ * -1 if the BPF side cannot read it */
+static int set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 {
 	const struct py_offsets *o = &t->build->off;
 	struct lt_py_layout *L = (struct lt_py_layout *)&skel->rodata->L;
 	int minor = py_minor(t->build->version);
+
+	/* returns read the frame's first LT_FRAME_HDR bytes at once */
+	if (o->fr_code + 8 > LT_FRAME_HDR || o->fr_previous + 8 > LT_FRAME_HDR ||
+	    o->fr_prev_instr + 8 > LT_FRAME_HDR || o->fr_stacktop + 4 > LT_FRAME_HDR ||
+	    (o->fr_code | o->fr_previous | o->fr_prev_instr) & 7 || o->fr_stacktop & 3) {
+		fprintf(stderr, "leaktrace: python %s: the frame fields in the offset table lie beyond "
+				"the %d bytes the BPF side reads at once; this build is not supported\n",
+			t->version, LT_FRAME_HDR);
+		return -1;
+	}
 
 	L->rt_tstate_current = o->rt_tstate_current;
 	L->ts_cframe = o->ts_cframe;
@@ -845,6 +856,7 @@ static void set_layout(struct leaktrace_bpf *skel, const struct py_target *t)
 	L->op_instr_return_value = o->op_instr_return_value;
 	L->op_instr_return_const = o->op_instr_return_const;
 	L->op_extended_arg = o->op_extended_arg;
+	return 0;
 }
 
 #define MAX_LINKS (LT_MAX_BUILDS * 8)
@@ -1368,7 +1380,10 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "leaktrace: cannot open the BPF object: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	set_layout(skel, tgt);
+	if (set_layout(skel, tgt)) {
+		err = LT_EXIT_USAGE;
+		goto cleanup;
+	}
 	for (int i = 0; i < ntargets; i++)
 		set_build_addrs(skel, &targets[i], i);
 	*(volatile __u32 *)&skel->rodata->watch_exec = env.all;
