@@ -171,13 +171,30 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 
 static const struct code_info *code_of(struct rb_state *s, const struct rb_thread *t, uint64_t code)
 {
-	static struct code_info unknown;
-	const struct code_info *ci = u64map_get(&s->codes, LT_OBJ_KEY(t->tgid, code));
+	uint64_t key = LT_OBJ_KEY(t->tgid, code);
+	struct code_info *ci = u64map_get(&s->codes, key);
 
 	if (ci)
 		return ci;
-	unknown.fn = s->unknown;
-	return &unknown;
+	if (s->cfg.resolve_code)
+		s->cfg.resolve_code(s->cfg.resolve_arg, s, t->tgid, code);
+	ci = u64map_get(&s->codes, key);
+	if (ci)
+		return ci;
+	/* remembered as unknown, so that it is looked for once (a CODE
+	 * record that comes later still names it) */
+	ci = calloc(1, sizeof(*ci));
+	if (!ci || u64map_put(&s->codes, key, ci)) {
+		static struct code_info unknown;
+
+		free(ci);
+		unknown.fn = s->unknown;
+		unknown.line = -1;
+		return &unknown;
+	}
+	ci->fn = s->unknown;
+	ci->line = -1;
+	return ci;
 }
 
 /* place a new call below parent (its attach point); fills f->node/attach */

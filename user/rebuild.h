@@ -27,6 +27,8 @@
 #include "leaktrace.h"
 #include "trace.h"
 
+struct rb_state;
+
 struct rb_config {
 	const char *root_fn;		/* NULL: one execution per thread */
 	int max_depth;			/* 0: unlimited */
@@ -42,6 +44,10 @@ struct rb_config {
 					 * before attach: incomplete */
 	bool first_exec_incomplete;	/* the frames live at attach are unknown:
 					 * each thread's first execution is incomplete */
+	/* a code object no CODE record named (a call whose start was not
+	 * seen): may name it with rb_code, e.g. from the target's memory */
+	void (*resolve_code)(void *arg, struct rb_state *s, uint32_t tgid, uint64_t code);
+	void *resolve_arg;
 };
 
 struct rb_stats {

@@ -328,6 +328,20 @@ struct out {
 	bool human;		/* one line per execution on stdout */
 };
 
+/* a code object whose strings no CODE record brought (the BPF side sends
+ * them when a frame of it starts, or with --no-durations at its first
+ * return): a call already running at attach, a generator finished by
+ * close()/throw(), or a CODE record dropped. Read them from the target. */
+static void resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t code)
+{
+	const struct py_target *t = arg;
+	char name[4 * LT_NAME_MAX + 1], file[4 * LT_FILE_MAX + 1];
+	int line;
+
+	if (tgid && !py_read_code(t, tgid, code, name, sizeof(name), file, sizeof(file), &line))
+		rb_code(rb, LT_OBJ_KEY(tgid, code), name, file, line);
+}
+
 /* --no-durations -p: (frame, code) pairs live at attach */
 struct frame_list {
 	uint64_t (*v)[2];
@@ -1450,6 +1464,8 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "leaktrace: pid %d is pid %d in its own pid namespace\n", pid, out.nspid);
 	cfg.hash_key = env.hash_values ? hkey : NULL;
 	cfg.returns_only = env.no_durations;
+	cfg.resolve_code = resolve_code;
+	cfg.resolve_arg = tgt;
 	cfg.first_exec_incomplete = old_failed;
 	cons.pid = pid;
 	cons.out = &out;

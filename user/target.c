@@ -9,7 +9,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "commands.h"
+#include "leaktrace.h"
 #include "target.h"
+#include "values.h"
 
 int py_mechanism = PY_MECH_AUTO;
 bool py_prefer_sites;
@@ -451,6 +453,50 @@ static int load_bias(const struct py_target *t, int pid, uint64_t *bias)
 		return -1;
 	*bias = start - (first & ~0xfffULL);
 	return 1;
+}
+
+/* a compact str object of pid as UTF-8 in out; -1 if it cannot be read */
+static int peek_str(const struct py_offsets *o, int pid, uint64_t obj, char *out, size_t cap)
+{
+	uint64_t len = 0, data;
+	uint32_t state = 0;
+	char buf[LT_NAME_MAX];	/* cut where the BPF side cuts CODE strings */
+	size_t n;
+	int kind, cut;
+
+	if (peek(pid, obj + o->str_length, &len, 8) || peek(pid, obj + o->str_state, &state, 4) ||
+	    !((state >> 5) & 1))
+		return -1;
+	kind = (state >> 2) & 7;
+	if ((state >> 6) & 1) {		/* ascii */
+		data = obj + o->str_ascii_size;
+		kind = 1;
+	} else {
+		data = obj + o->str_compact_size;
+	}
+	if (kind != 1 && kind != 2 && kind != 4)
+		return -1;
+	n = len * kind < sizeof(buf) ? len * kind : sizeof(buf) - 1;
+	if (n && peek(pid, data, buf, n))
+		return -1;
+	lt_units_to_utf8(buf, n, kind, out, cap, cap - 1, &cut);
+	return 0;
+}
+
+int py_read_code(const struct py_target *t, int pid, uint64_t code, char *name, size_t name_cap,
+		 char *file, size_t file_cap, int *line)
+{
+	const struct py_offsets *o = &t->build->off;
+	uint64_t name_obj = 0, file_obj = 0;
+	int32_t first = 0;
+
+	if (peek(pid, code + (o->co_qualname ? o->co_qualname : o->co_name), &name_obj, 8) ||
+	    peek(pid, code + o->co_filename, &file_obj, 8) ||
+	    peek(pid, code + o->co_firstlineno, &first, 4) ||
+	    peek_str(o, pid, name_obj, name, name_cap) || peek_str(o, pid, file_obj, file, file_cap))
+		return -1;
+	*line = first;
+	return 0;
 }
 
 int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, void *arg)

@@ -61,6 +61,10 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose);
  * the live check reads them (three tries); 0, or -1 if the chains could
  * not be read */
 typedef void (*py_frame_fn)(void *arg, uint64_t frame, uint64_t code);
+/* qualified name (co_name before 3.11), file and first line of a code
+ * object of pid, read from its memory; 0, or -1 if it cannot be read */
+int py_read_code(const struct py_target *t, int pid, uint64_t code, char *name, size_t name_cap,
+		 char *file, size_t file_cap, int *line);
 int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, void *arg);
 
 /*
