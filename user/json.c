@@ -455,9 +455,8 @@ static char *jp_string(struct jparse *p, const char *base, char *q, uint32_t tok
 	return q + 1;
 }
 
-static char *jp_number(struct jparse *p, const char *base, char *q, uint32_t tok)
+const char *jp_number_end(const char *q)
 {
-	char *s = q;
 	if (*q == '-')
 		q++;
 	if (*q == '0') {
@@ -466,15 +465,12 @@ static char *jp_number(struct jparse *p, const char *base, char *q, uint32_t tok
 		while (*q >= '0' && *q <= '9')
 			q++;
 	} else {
-		jp_fail(p, base, s, "bad number");
 		return NULL;
 	}
 	if (*q == '.') {
 		q++;
-		if (!(*q >= '0' && *q <= '9')) {
-			jp_fail(p, base, s, "bad number");
+		if (!(*q >= '0' && *q <= '9'))
 			return NULL;
-		}
 		while (*q >= '0' && *q <= '9')
 			q++;
 	}
@@ -482,16 +478,24 @@ static char *jp_number(struct jparse *p, const char *base, char *q, uint32_t tok
 		q++;
 		if (*q == '+' || *q == '-')
 			q++;
-		if (!(*q >= '0' && *q <= '9')) {
-			jp_fail(p, base, s, "bad number");
+		if (!(*q >= '0' && *q <= '9'))
 			return NULL;
-		}
 		while (*q >= '0' && *q <= '9')
 			q++;
 	}
-	p->t[tok].s = s;
-	p->t[tok].len = (uint32_t)(q - s);
 	return q;
+}
+
+static char *jp_number(struct jparse *p, const char *base, char *q, uint32_t tok)
+{
+	char *end = (char *)jp_number_end(q);
+	if (!end) {
+		jp_fail(p, base, q, "bad number");
+		return NULL;
+	}
+	p->t[tok].s = q;
+	p->t[tok].len = (uint32_t)(end - q);
+	return end;
 }
 
 static inline char *skip_ws(char *q)

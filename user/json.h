@@ -89,6 +89,9 @@ void jp_free(struct jparse *p);
 int jp_parse(struct jparse *p, char *text, size_t len);
 /* object member lookup: index of the value of key k in object at i, or -1 */
 int jp_get(const struct jparse *p, uint32_t obj, const char *k);
+/* the end of the JSON number that starts at q (which is NUL-terminated),
+ * NULL when q does not start one; the grammar jp_parse reads numbers with */
+const char *jp_number_end(const char *q);
 /* number parsing helpers: 0 on success */
 int jp_int64(const struct jtok *t, int64_t *out);
 int jp_double(const struct jtok *t, double *out);

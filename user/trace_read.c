@@ -389,29 +389,21 @@ static inline bool key_is(const struct jtok *k, const char *lit, uint32_t len)
 	return k->len == len && !memcmp(k->s, lit, len);
 }
 
-static const char *parse_value(struct lt_exec *e, const struct jparse *p, uint32_t i, struct lt_value *v)
+/* strcmp(t->s, lit) == 0 for a string token whose text need not end in a
+ * NUL (the fast path's tokens point into the line) */
+static bool tok_cstr_is(const struct jtok *t, const char *lit, uint32_t n)
 {
-	const struct jtok *t = p->t;
-	if (t[i].type != JT_OBJ)
-		return "a return/argument value must be an object {\"type\":...}";
-	int ti = -1, vi = -1;
-	for (uint32_t k = i + 1; k < t[i].end; k = t[k + 1].end) {
-		const struct jtok *kt = &t[k];
-		if (key_is(kt, "type", 4))
-			ti = (int)k + 1;
-		else if (key_is(kt, "value", 5))
-			vi = (int)k + 1;
-		else if (key_is(kt, "yield", 5))
-			v->yield = t[k + 1].type == JT_TRUE;
-		else if (key_is(kt, "truncated", 9))
-			v->truncated = t[k + 1].type == JT_TRUE;
-	}
-	if (ti < 0 || t[ti].type != JT_STR)
-		return "value without a \"type\" string";
-	v->type = type_name(t[ti].s, t[ti].len);
-	if (vi < 0)
+	return t->len >= n && !memcmp(t->s, lit, n) && (t->len == n || !t->s[n]);
+}
+
+/* a RET or args element from its "type" string token and its "value"
+ * token (NULL: none); NULL or the reason it is refused */
+static const char *set_value(struct lt_exec *e, struct lt_value *v, const struct jtok *tt,
+			     const struct jtok *vt)
+{
+	v->type = type_name(tt->s, tt->len);
+	if (!vt)
 		return NULL;
-	const struct jtok *vt = &t[vi];
 	if (vt->type == JT_STR && vt->len >= 2 && vt->s[0] == 'h' && vt->s[1] == ':') {
 		v->kind = LT_V_HASH;
 		v->s = lt_arena_strndup(&e->arena, vt->s, vt->len);
@@ -433,11 +425,11 @@ static const char *parse_value(struct lt_exec *e, const struct jparse *p, uint32
 		v->kind = LT_V_FLOAT;
 		if (vt->type == JT_NUM)
 			jp_double(vt, &v->u.f);
-		else if (vt->type == JT_STR && !strcmp(vt->s, "nan"))
+		else if (vt->type == JT_STR && tok_cstr_is(vt, "nan", 3))
 			v->u.f = NAN;
-		else if (vt->type == JT_STR && !strcmp(vt->s, "inf"))
+		else if (vt->type == JT_STR && tok_cstr_is(vt, "inf", 3))
 			v->u.f = INFINITY;
-		else if (vt->type == JT_STR && !strcmp(vt->s, "-inf"))
+		else if (vt->type == JT_STR && tok_cstr_is(vt, "-inf", 4))
 			v->u.f = -INFINITY;
 		else
 			return "float value must be a number, \"nan\", \"inf\" or \"-inf\"";
@@ -455,6 +447,28 @@ static const char *parse_value(struct lt_exec *e, const struct jparse *p, uint32
 	}
 	/* other types: a value is not part of format 1; ignored */
 	return NULL;
+}
+
+static const char *parse_value(struct lt_exec *e, const struct jparse *p, uint32_t i, struct lt_value *v)
+{
+	const struct jtok *t = p->t;
+	if (t[i].type != JT_OBJ)
+		return "a return/argument value must be an object {\"type\":...}";
+	int ti = -1, vi = -1;
+	for (uint32_t k = i + 1; k < t[i].end; k = t[k + 1].end) {
+		const struct jtok *kt = &t[k];
+		if (key_is(kt, "type", 4))
+			ti = (int)k + 1;
+		else if (key_is(kt, "value", 5))
+			vi = (int)k + 1;
+		else if (key_is(kt, "yield", 5))
+			v->yield = t[k + 1].type == JT_TRUE;
+		else if (key_is(kt, "truncated", 9))
+			v->truncated = t[k + 1].type == JT_TRUE;
+	}
+	if (ti < 0 || t[ti].type != JT_STR)
+		return "value without a \"type\" string";
+	return set_value(e, v, &t[ti], vi < 0 ? NULL : &t[vi]);
 }
 
 /* ---- leaktrace NODE -------------------------------------------------------- */
@@ -550,6 +564,17 @@ static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t
 	return NULL;
 }
 
+/* room on the builders' stack for an entry at depth */
+static void bst_reserve(struct lt_reader *r, size_t depth)
+{
+	if (depth < r->bcap)
+		return;
+	r->bcap = r->bcap ? r->bcap * 2 : 256;
+	r->bst = realloc(r->bst, r->bcap * sizeof(*r->bst));
+	if (!r->bst)
+		die_oom();
+}
+
 typedef const char *(*node_fill_fn)(struct lt_exec *e, const struct jparse *p, uint32_t i,
 				    struct lt_node **out, uint32_t *children);
 
@@ -561,12 +586,7 @@ static const char *build_children(struct lt_reader *r, struct lt_exec *e, const 
 	size_t depth = 0;
 	if (!p->t[arr].n)
 		return NULL;
-	if (!r->bcap) {
-		r->bcap = 256;
-		r->bst = malloc(r->bcap * sizeof(*r->bst));
-		if (!r->bst)
-			die_oom();
-	}
+	bst_reserve(r, depth);
 	r->bst[depth++] = (struct bstack){ parent, arr + 1, p->t[arr].n };
 	while (depth) {
 		struct bstack *b = &r->bst[depth - 1];
@@ -583,12 +603,7 @@ static const char *build_children(struct lt_reader *r, struct lt_exec *e, const 
 			return err;
 		lt_node_append(b->node, n);
 		if (child && p->t[child].n) {
-			if (depth == r->bcap) {
-				r->bcap *= 2;
-				r->bst = realloc(r->bst, r->bcap * sizeof(*r->bst));
-				if (!r->bst)
-					die_oom();
-			}
+			bst_reserve(r, depth);
 			r->bst[depth++] = (struct bstack){ n, child + 1, p->t[child].n };
 		}
 	}
@@ -618,6 +633,28 @@ static const char *get_i64(const struct jparse *p, uint32_t obj, const char *k, 
 		return m;
 	}
 	return NULL;
+}
+
+/* "start_ns": a non-negative integer (strtoull saturates what is too big) */
+static bool start_ns_of(const struct jtok *t, uint64_t *out)
+{
+	char b[32];
+
+	if (t->type != JT_NUM || t->len >= sizeof(b) || !jp_is_integer_text(t) || t->s[0] == '-')
+		return false;
+	memcpy(b, t->s, t->len);
+	b[t->len] = 0;
+	*out = strtoull(b, NULL, 10);
+	return true;
+}
+
+/* a synthetic root is never observed: its stray fields are dropped */
+static void drop_synthetic_fields(struct lt_exec *e)
+{
+	if (lt_node_synthetic_root(e->root)) {
+		e->root->has_ret = false;
+		e->root->dur_ns = -1;
+	}
 }
 
 static const char *parse_exec(struct lt_reader *r, struct lt_exec **out)
@@ -650,16 +687,9 @@ static const char *parse_exec(struct lt_reader *r, struct lt_exec **out)
 		}
 	}
 	int si = jp_get(p, 0, "start_ns");
-	if (si >= 0) {
-		char b[32];
-		const struct jtok *t = &p->t[si];
-		if (t->type != JT_NUM || t->len >= sizeof(b) || !jp_is_integer_text(t) || t->s[0] == '-') {
-			err = "\"start_ns\" must be a non-negative integer";
-			goto fail;
-		}
-		memcpy(b, t->s, t->len);
-		b[t->len] = 0;
-		e->start_ns = strtoull(b, NULL, 10);
+	if (si >= 0 && !start_ns_of(&p->t[si], &e->start_ns)) {
+		err = "\"start_ns\" must be a non-negative integer";
+		goto fail;
 	}
 	if ((err = get_i64(p, 0, "dur_ns", &v, &has)))
 		goto fail;
@@ -681,10 +711,7 @@ static const char *parse_exec(struct lt_reader *r, struct lt_exec **out)
 	}
 	if ((err = build_tree(r, e, p, (uint32_t)ri, &e->root)))
 		goto fail;
-	if (lt_node_synthetic_root(e->root)) {	/* never observed: drop stray fields */
-		e->root->has_ret = false;
-		e->root->dur_ns = -1;
-	}
+	drop_synthetic_fields(e);
 	*out = e;
 	return NULL;
 fail:
