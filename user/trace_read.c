@@ -21,6 +21,15 @@
 
 enum { K_JSONL, K_PAPER };
 
+/* fast_intern's cache: an interned string by its length, first and last
+ * 8 bytes (which are the whole string up to 16 bytes) */
+#define NAME_CACHE 1024
+struct name_slot {
+	const char *s;
+	uint64_t head, tail;
+	uint32_t len;
+};
+
 /* a node whose children are still to be built: cur is the next child's
  * token, left how many are left */
 struct bstack {
@@ -55,8 +64,13 @@ struct lt_reader {
 	int part, nparts;
 	long long exec_seq;
 	bool own_line;
-	struct bstack *bst;	/* build_children's stack */
+	struct bstack *bst;	/* build_children's and fast_tree's stack */
 	size_t bcap;
+	struct lt_value *args;	/* fast_args: the values of one "args" */
+	size_t acap;
+	bool generic_only;	/* lt_reader_set_fast(r, false) */
+	long long fast_lines;	/* exec lines fast_exec built */
+	struct name_slot names[NAME_CACHE];
 	const int *abort;	/* set: another part failed, stop quietly */
 	bool quiet_failure;	/* the last problem was left to another part */
 };
@@ -193,6 +207,7 @@ void lt_reader_close(struct lt_reader *r)
 	free(r->hdr.argv);
 	jp_free(&r->jp);
 	free(r->bst);
+	free(r->args);
 	free(r);
 }
 
@@ -343,8 +358,11 @@ static int open_next(struct lt_reader *r)
 /* ---- values -------------------------------------------------------------- */
 static const char *T_INT, *T_FLOAT, *T_BOOL, *T_STR;
 
+static void init_str_stop(void);
+
 static void intern_types(void)
 {
+	init_str_stop();
 	T_INT = lt_intern("int");
 	T_FLOAT = lt_intern("float");
 	T_BOOL = lt_intern("bool");
@@ -719,6 +737,519 @@ fail:
 	return err;
 }
 
+/* ---- fast path: exec lines as lt_writer_exec writes them ------------------ */
+/*
+ * Nearly every line of a trace is an execution that lt_writer_exec wrote:
+ * compact, its keys in one order, strings mostly without escapes. Turning
+ * such a line into tokens (jp_parse) and walking them (parse_exec) was half
+ * of what analyze spent, so fast_exec builds the tree straight from the
+ * bytes. It takes only that shape - the writer's keys in the writer's
+ * order, each at most once, no whitespace, no escapes, nothing malformed -
+ * and reads numbers and values with the generic path's own helpers
+ * (jp_number_end, jp_int64, set_value, start_ns_of), so that what it builds
+ * is what the generic path builds. On anything else it gives up, the line
+ * unchanged, and the generic path reads it, or reports what is wrong with
+ * it, as before.
+ */
+/* the members of an exec line after "type", of a NODE and of a RET, in the
+ * order lt_writer_exec, node_fields and lt_json_value write them */
+enum { XK_ID, XK_PID, XK_TID, XK_NSPID, XK_NSTID, XK_CMDLINE, XK_CGROUP, XK_START, XK_DUR,
+       XK_COMPLETE, XK_ROOT };
+enum { NK_FN, NK_FILE, NK_LINE, NK_RET, NK_DUR, NK_ARGS, NK_TRUNC, NK_CALLS };
+enum { VK_TYPE, VK_VALUE, VK_TRUNCATED, VK_YIELD };
+
+/* the fast path's helpers are inlined into the one loop that walks a line:
+ * called, they cost as much again (gcc keeps the bigger ones out of line) */
+#define FAST_INLINE static inline __attribute__((always_inline))
+
+/* the line being read: q moves, end is its NUL (every scan below stops at
+ * a NUL, which is never what it looks for) */
+struct fast {
+	const char *q, *end;
+};
+
+/* q[0..n) == lit[0..n) for 4 <= n <= 24, n a constant: compares of whole
+ * words, which the compiler inlines (for memcmp it emits calls) */
+FAST_INLINE bool same_bytes(const char *q, const char *lit, size_t n)
+{
+	uint64_t a, b;
+	uint32_t c, d;
+
+	if (n < 8) {
+		memcpy(&c, q, 4);
+		memcpy(&d, lit, 4);
+		if (c != d)
+			return false;
+		memcpy(&c, q + n - 4, 4);
+		memcpy(&d, lit + n - 4, 4);
+		return c == d;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		memcpy(&a, q + i, 8);
+		memcpy(&b, lit + i, 8);
+		if (a != b)
+			return false;
+	}
+	memcpy(&a, q + n - 8, 8);
+	memcpy(&b, lit + n - 8, 8);
+	return a == b;
+}
+
+/* f->q is at the member key "name": moved past it */
+#define FAST_KEY(f, name)							\
+	((size_t)((f)->end - (f)->q) >= sizeof(name) + 2 &&			\
+	 same_bytes((f)->q, "\"" name "\":", sizeof(name) + 2) && ((f)->q += sizeof(name) + 2, true))
+
+/* the first letter of the key at f->q (a '"' there means that f->q[1] is
+ * in the line), 0 if there is none */
+static inline char key_letter(const struct fast *f)
+{
+	return f->q[0] == '"' ? f->q[1] : 0;
+}
+
+/* the key at f->q, moved past: its XK_, NK_ or VK_ number, -1 for any key
+ * that the fast path does not read */
+static int exec_key(struct fast *f)
+{
+	switch (key_letter(f)) {
+	case 'i': return FAST_KEY(f, "id") ? XK_ID : -1;
+	case 'p': return FAST_KEY(f, "pid") ? XK_PID : -1;
+	case 't': return FAST_KEY(f, "tid") ? XK_TID : -1;
+	case 'n': return FAST_KEY(f, "nspid") ? XK_NSPID : FAST_KEY(f, "nstid") ? XK_NSTID : -1;
+	case 'c': return FAST_KEY(f, "cmdline") ? XK_CMDLINE : FAST_KEY(f, "cgroup") ? XK_CGROUP :
+			 FAST_KEY(f, "complete") ? XK_COMPLETE : -1;
+	case 's': return FAST_KEY(f, "start_ns") ? XK_START : -1;
+	case 'd': return FAST_KEY(f, "dur_ns") ? XK_DUR : -1;
+	case 'r': return FAST_KEY(f, "root") ? XK_ROOT : -1;
+	}
+	return -1;
+}
+
+FAST_INLINE int node_key(struct fast *f)
+{
+	switch (key_letter(f)) {
+	case 'f': return FAST_KEY(f, "fn") ? NK_FN : FAST_KEY(f, "file") ? NK_FILE : -1;
+	case 'l': return FAST_KEY(f, "line") ? NK_LINE : -1;
+	case 'r': return FAST_KEY(f, "ret") ? NK_RET : -1;
+	case 'd': return FAST_KEY(f, "dur_ns") ? NK_DUR : -1;
+	case 'a': return FAST_KEY(f, "args") ? NK_ARGS : -1;
+	case 't': return FAST_KEY(f, "truncated_calls") ? NK_TRUNC : -1;
+	case 'c': return FAST_KEY(f, "calls") ? NK_CALLS : -1;
+	}
+	return -1;
+}
+
+FAST_INLINE int value_key(struct fast *f)
+{
+	switch (key_letter(f)) {
+	case 't': return FAST_KEY(f, "type") ? VK_TYPE : FAST_KEY(f, "truncated") ? VK_TRUNCATED : -1;
+	case 'v': return FAST_KEY(f, "value") ? VK_VALUE : -1;
+	case 'y': return FAST_KEY(f, "yield") ? VK_YIELD : -1;
+	}
+	return -1;
+}
+
+/* bytes that end a string for fast_str: quote, backslash, control
+ * characters (NUL among them) */
+static bool str_stop[256];
+
+static void init_str_stop(void)
+{
+	for (int c = 0; c < 0x20; c++)
+		str_stop[c] = true;
+	str_stop['"'] = str_stop['\\'] = true;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* the first byte at q that ends a string for fast_str */
+FAST_INLINE const unsigned char *str_stop_at(const unsigned char *q, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* 8 bytes at a time while they are in the line: a flag in each byte
+	 * below 0x20, equal to '"' or to '\\'; a flag can be wrong only
+	 * above a right one, so the lowest is the first stop */
+	while (end - (const char *)q >= 8) {
+		uint64_t x, qt, bs, stop;
+
+		memcpy(&x, q, 8);
+		qt = x ^ (ONES * '"');
+		bs = x ^ (ONES * '\\');
+		stop = ((x - ONES * 0x20) & ~x) | ((qt - ONES) & ~qt) | ((bs - ONES) & ~bs);
+		stop &= HIGHS;
+		if (stop)
+			return q + (__builtin_ctzll(stop) >> 3);
+		q += 8;
+	}
+#endif
+	while (!str_stop[*q])
+		q++;
+	return q;
+}
+
+/* a string without escapes or control characters */
+FAST_INLINE bool fast_str(struct fast *f, struct jtok *t)
+{
+	const unsigned char *q = (const unsigned char *)f->q, *s;
+
+	if (*q != '"')
+		return false;
+	s = q + 1;
+	q = str_stop_at(s, f->end);
+	if (*q != '"')
+		return false;
+	t->type = JT_STR;
+	t->s = (char *)s;
+	t->len = (uint32_t)(q - s);
+	f->q = (const char *)q + 1;
+	return true;
+}
+
+/*
+ * lt_intern_n of a node's "fn" or "file". The same few names come back on
+ * every line, and lt_intern_n hashes them byte by byte (a chain of
+ * multiplications) before it looks in its own cache; this cache in front
+ * takes their bytes 8 at a time instead.
+ */
+FAST_INLINE const char *fast_intern(struct lt_reader *r, const struct fast *f, const char *s, uint32_t len)
+{
+	uint64_t head = 0, tail = 0;
+
+	if (len >= 8) {
+		memcpy(&head, s, 8);
+		memcpy(&tail, s + len - 8, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	} else if (len && f->end - s >= 8) {	/* its bytes are the low ones */
+		memcpy(&head, s, 8);
+		head &= ~0ULL >> (64 - 8 * len);
+#endif
+	} else {
+		for (uint32_t i = 0; i < len; i++)
+			head |= (uint64_t)(unsigned char)s[i] << (i * 8);
+	}
+	uint64_t h = (head ^ (tail * 0xff51afd7ed558ccdULL) ^ len) * 0x9e3779b97f4a7c15ULL;
+	struct name_slot *slot = &r->names[h >> 54];
+
+	if (slot->s && slot->len == len && slot->head == head && slot->tail == tail &&
+	    (len <= 16 || !memcmp(slot->s, s, len)))
+		return slot->s;
+	*slot = (struct name_slot){ lt_intern_n(s, len), head, tail, len };
+	return slot->s;
+}
+
+static bool fast_num(struct fast *f, struct jtok *t)
+{
+	const char *end = jp_number_end(f->q);
+
+	if (!end)
+		return false;
+	t->type = JT_NUM;
+	t->s = (char *)f->q;
+	t->len = (uint32_t)(end - f->q);
+	f->q = end;
+	return true;
+}
+
+/* an integer as the writer writes it: -?digits, at most 18 of them (which
+ * jp_int64 reads the same way), not followed by more of a number; false,
+ * f->q unchanged, for any other number text */
+FAST_INLINE bool plain_int(struct fast *f, int64_t *out)
+{
+	const char *s = f->q + (*f->q == '-'), *q = s;
+	uint64_t v = 0;
+	unsigned d;
+
+	for (; (d = (unsigned char)*q - '0') < 10; q++)
+		v = v * 10 + d;
+	if (q == s || q - s > 18 || (*s == '0' && q - s > 1) || *q == '.' || (*q | 0x20) == 'e')
+		return false;
+	*out = s > f->q ? -(int64_t)v : (int64_t)v;
+	f->q = q;
+	return true;
+}
+
+/* an integer in [min, max], read as get_i64 and fill_node read one */
+FAST_INLINE bool fast_int(struct fast *f, int64_t min, int64_t max, int64_t *out)
+{
+	struct jtok t;
+
+	if (!plain_int(f, out) && (!fast_num(f, &t) || jp_int64(&t, out)))
+		return false;
+	return *out >= min && *out <= max;
+}
+
+/* true, false, null: their token type; -1 for anything else */
+static int fast_literal(struct fast *f)
+{
+	if (!strncmp(f->q, "true", 4))
+		return f->q += 4, JT_TRUE;
+	if (!strncmp(f->q, "false", 5))
+		return f->q += 5, JT_FALSE;
+	if (!strncmp(f->q, "null", 4))
+		return f->q += 4, JT_NULL;
+	return -1;
+}
+
+static bool fast_bool(struct fast *f, bool *out)
+{
+	int t = fast_literal(f);
+
+	*out = t == JT_TRUE;
+	return t == JT_TRUE || t == JT_FALSE;
+}
+
+/* RET or args element: {"type":S[,"value":V][,"truncated":B][,"yield":B]}
+ * with V a string, number, true, false or null */
+FAST_INLINE bool fast_value(struct fast *f, struct lt_exec *e, struct lt_value *v)
+{
+	struct jtok tt, vt;
+	bool has_value = false, is_int = false;
+	int64_t iv = 0;
+	int k = VK_TYPE;
+
+	if (*f->q++ != '{' || value_key(f) != VK_TYPE || !fast_str(f, &tt))
+		return false;
+	while (*f->q != '}') {
+		if (*f->q++ != ',')
+			return false;
+		int next = value_key(f);
+
+		if (next <= k)	/* another key, or not in the writer's order */
+			return false;
+		switch ((k = next)) {
+		case VK_VALUE: {
+			const char *s = f->q;
+
+			has_value = true;
+			if (*s == '"') {
+				if (!fast_str(f, &vt))
+					return false;
+			} else if (*s == 't' || *s == 'f' || *s == 'n') {
+				int lit = fast_literal(f);
+				if (lit < 0)
+					return false;
+				vt = (struct jtok){ .type = (uint8_t)lit };
+			} else if (plain_int(f, &iv)) {
+				is_int = true;
+				vt = (struct jtok){ .type = JT_NUM, .s = (char *)s, .len = (uint32_t)(f->q - s) };
+			} else if (!fast_num(f, &vt)) {
+				return false;
+			}
+			break;
+		}
+		case VK_TRUNCATED:
+			if (!fast_bool(f, &v->truncated))
+				return false;
+			break;
+		case VK_YIELD:
+			if (!fast_bool(f, &v->yield))
+				return false;
+			break;
+		default:
+			return false;
+		}
+	}
+	f->q++;
+	/* the most common value: what set_value makes of it, without reading
+	 * the number again */
+	if (is_int && type_name(tt.s, tt.len) == T_INT) {
+		v->type = T_INT;
+		v->kind = LT_V_INT;
+		v->u.i = iv;
+		return true;
+	}
+	return !set_value(e, v, &tt, has_value ? &vt : NULL);
+}
+
+/* "args":[RET,...] of n; the values are gathered in r->args until their
+ * number is known */
+static bool fast_args(struct lt_reader *r, struct fast *f, struct lt_exec *e, struct lt_node *n)
+{
+	uint32_t na = 0;
+
+	if (*f->q++ != '[')
+		return false;
+	while (*f->q != ']') {
+		if (na && *f->q++ != ',')
+			return false;
+		if (na == r->acap) {
+			r->acap = r->acap ? r->acap * 2 : 16;
+			r->args = lt_xrealloc(r->args, r->acap * sizeof(*r->args));
+		}
+		memset(&r->args[na], 0, sizeof(*r->args));
+		if (!fast_value(f, e, &r->args[na++]))
+			return false;
+	}
+	f->q++;
+	n->nargs = na;
+	n->args = lt_arena_alloc(&e->arena, (na ? na : 1) * sizeof(struct lt_value));
+	if (na)
+		memcpy(n->args, r->args, na * sizeof(*n->args));
+	return true;
+}
+
+/* the NODE at f->q with its whole subtree, as e's root; without recursion,
+ * the nodes whose "calls" are open on r->bst */
+static bool fast_tree(struct lt_reader *r, struct fast *f, struct lt_exec *e)
+{
+	size_t depth = 0;
+	struct lt_node *n;
+	struct jtok t;
+	int64_t v;
+	int k;
+
+next_node:
+	if (*f->q++ != '{' || node_key(f) != NK_FN || !fast_str(f, &t))
+		return false;
+	n = lt_node_new(e, fast_intern(r, f, t.s, t.len));
+	if (depth)
+		lt_node_append(r->bst[depth - 1].node, n);
+	else
+		e->root = n;
+	k = NK_FN;
+	for (;;) {
+		if (*f->q == ',') {
+			f->q++;
+			int next = node_key(f);
+
+			if (next <= k)
+				return false;
+			switch ((k = next)) {
+			case NK_FILE:
+				if (!fast_str(f, &t))
+					return false;
+				n->file = fast_intern(r, f, t.s, t.len);
+				break;
+			case NK_LINE:
+				if (!fast_int(f, 0, INT32_MAX, &v))
+					return false;
+				n->line = (int32_t)v;
+				break;
+			case NK_RET:
+				if (!fast_value(f, e, &n->ret))
+					return false;
+				n->has_ret = true;
+				break;
+			case NK_DUR:
+				if (!fast_int(f, 0, INT64_MAX, &n->dur_ns))
+					return false;
+				break;
+			case NK_ARGS:
+				if (!fast_args(r, f, e, n))
+					return false;
+				break;
+			case NK_TRUNC:
+				if (!fast_int(f, 0, UINT32_MAX, &v))
+					return false;
+				n->truncated_calls = (uint32_t)v;
+				break;
+			case NK_CALLS:
+				if (*f->q++ != '[')
+					return false;
+				if (*f->q == ']') {
+					f->q++;
+					break;
+				}
+				/* near jp_parse's nesting limit (two containers
+				 * a level) the generic path decides */
+				if (2 * (depth + 4) > JSON_MAX_DEPTH)
+					return false;
+				bst_reserve(r, depth);
+				r->bst[depth++].node = n;
+				goto next_node;
+			default:
+				return false;
+			}
+			continue;
+		}
+		/* n is complete: then a sibling, the end of its parent's
+		 * "calls", or the end of the tree */
+		if (*f->q++ != '}')
+			return false;
+		if (!depth)
+			return true;
+		if (*f->q == ',') {
+			f->q++;
+			goto next_node;
+		}
+		if (*f->q++ != ']')
+			return false;
+		n = r->bst[--depth].node;
+		k = NK_CALLS;
+	}
+}
+
+/* line[0..len), which starts with {"type":"exec": true and *out built, or
+ * false for the generic path to read it */
+static bool fast_exec(struct lt_reader *r, const char *line, size_t len, struct lt_exec **out)
+{
+	struct fast f = { line + 14, line + len };
+	struct lt_exec *e = lt_exec_new();
+	int32_t *ids[4] = { &e->pid, &e->tid, &e->nspid, &e->nstid };
+	bool has_complete = false;
+	struct jtok t;
+	int64_t v;
+	int k = -1;
+
+	e->id = r->execs_in_file;
+	while (k != XK_ROOT) {
+		if (*f.q++ != ',')
+			goto generic;
+		int next = exec_key(&f);
+
+		if (next <= k)
+			goto generic;
+		switch ((k = next)) {
+		case XK_ID:
+			if (!fast_int(&f, INT64_MIN, INT64_MAX, &e->id))
+				goto generic;
+			break;
+		case XK_PID:
+		case XK_TID:
+		case XK_NSPID:
+		case XK_NSTID:
+			if (!fast_int(&f, 0, INT32_MAX, &v))
+				goto generic;
+			*ids[k - XK_PID] = (int32_t)v;
+			break;
+		case XK_CMDLINE:
+		case XK_CGROUP:	/* not read back */
+			if (!fast_str(&f, &t))
+				goto generic;
+			break;
+		case XK_START:
+			if (!fast_num(&f, &t) || !start_ns_of(&t, &e->start_ns))
+				goto generic;
+			break;
+		case XK_DUR:
+			if (!fast_int(&f, 0, INT64_MAX, &e->dur_ns))
+				goto generic;
+			break;
+		case XK_COMPLETE:
+			if (!fast_bool(&f, &e->complete))
+				goto generic;
+			has_complete = true;
+			break;
+		case XK_ROOT:
+			if (!fast_tree(r, &f, e))
+				goto generic;
+			break;
+		default:
+			goto generic;
+		}
+	}
+	if (!has_complete || *f.q != '}' || f.q + 1 != f.end)
+		goto generic;
+	drop_synthetic_fields(e);
+	r->fast_lines++;
+	*out = e;
+	return true;
+generic:
+	lt_exec_free(e);
+	return false;
+}
+
 static const char *parse_header(struct lt_reader *r)
 {
 	const struct jparse *p = &r->jp;
@@ -801,8 +1332,7 @@ static int next_jsonl(struct lt_reader *r, struct lt_exec **out)
 			continue;	/* blank line */
 		r->own_line = false;
 		bool counted = false;
-		if (r->nparts > 1 && r->saw_header && len - k >= 14 &&
-		    !memcmp(line + k, "{\"type\":\"exec\"", 14)) {
+		if (r->saw_header && len - k >= 14 && !memcmp(line + k, "{\"type\":\"exec\"", 14)) {
 			/* an execution as leaktrace writes it: another part's? */
 			counted = true;
 			if (r->exec_seq++ % r->nparts != r->part) {
@@ -810,6 +1340,13 @@ static int next_jsonl(struct lt_reader *r, struct lt_exec **out)
 				continue;
 			}
 			r->own_line = true;
+			/* ours: straight from its bytes when it has the
+			 * writer's shape, else (or when that fails) below */
+			if (!k && !r->generic_only && fast_exec(r, line, len, out)) {
+				r->line = r->lineno;
+				r->execs_in_file++;
+				return 1;
+			}
 		}
 		if (jp_parse(&r->jp, line, len) < 0) {
 			if (partial && !r->saw_trailer) {
@@ -1015,6 +1552,16 @@ int lt_reader_next(struct lt_reader *r, struct lt_exec **out)
 			return rc;
 		close_file(r);
 	}
+}
+
+void lt_reader_set_fast(struct lt_reader *r, bool on)
+{
+	r->generic_only = !on;
+}
+
+long long lt_reader_fast_lines(const struct lt_reader *r)
+{
+	return r->fast_lines;
 }
 
 const char *lt_reader_where(const struct lt_reader *r)
