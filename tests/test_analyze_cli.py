@@ -179,11 +179,12 @@ def enrich(roots, rng):
 
 @lt.test
 def fast_path_and_fallback_agree():
-    """exec lines in the writer's shape are built by a fast path, lines in
-    any other shape (key order, unknown keys, spaces, escapes) by the
-    generic JSON parser (tests/unit/test_trace_read.c checks which path
-    read which line): the results are the same; bad lines in the middle of
-    a compact file are reported once, with their line, exit 2"""
+    """exec lines in the writer's shape (also with every non-ASCII
+    character escaped) are built by a fast path, lines in any other shape
+    (key order, unknown keys, spaces) by the generic JSON parser
+    (tests/unit/test_trace_read.c checks which path read which line): the
+    results are the same; bad lines in the middle of a compact file are
+    reported once, with their line, exit 2"""
     d = lt.tmpdir()
     rng = random.Random(8)
     E, E2 = ltgen.make_sets(d, 12, 16, seed=21)

@@ -763,9 +763,10 @@ enum { VK_TYPE, VK_VALUE, VK_TRUNCATED, VK_YIELD };
 #define FAST_INLINE static inline __attribute__((always_inline))
 
 /* the line being read: q moves, end is its NUL (every scan below stops at
- * a NUL, which is never what it looks for) */
+ * a NUL, which is never what it looks for); e the execution being built */
 struct fast {
 	const char *q, *end;
+	struct lt_exec *e;
 };
 
 /* q[0..n) == lit[0..n) for 4 <= n <= 24, n a constant: compares of whole
@@ -888,22 +889,51 @@ FAST_INLINE const unsigned char *str_stop_at(const unsigned char *q, const char 
 	return q;
 }
 
-/* a string without escapes or control characters */
-FAST_INLINE bool fast_str(struct fast *f, struct jtok *t)
+/* how fast_str read a string */
+enum { STR_NONE, STR_IN_LINE, STR_DECODED };
+
+/* the rest of fast_str for a string with escapes (s its text, q its first
+ * backslash): decoded as jp_parse decodes it, into the execution's arena */
+static int fast_escaped(struct fast *f, struct jtok *t, const unsigned char *s, const unsigned char *q)
+{
+	/* the closing quote: the first one that no backslash escapes */
+	while (*q == '\\') {
+		if (!q[1])
+			return STR_NONE;
+		q = str_stop_at(q + 2, f->end);
+	}
+	if (*q != '"')
+		return STR_NONE;
+	/* decoding never makes a string longer */
+	char *buf = lt_arena_alloc(&f->e->arena, (size_t)(q - s) + 1), *o = buf;
+	const char *at = (const char *)s;
+
+	if (jp_unescape(&at, &o) || at != (const char *)q)
+		return STR_NONE;
+	t->type = JT_STR;
+	t->s = buf;
+	t->len = (uint32_t)(o - buf);
+	f->q = at + 1;
+	return STR_DECODED;
+}
+
+/* a string: STR_IN_LINE when the token is its text in the line (no escapes),
+ * STR_DECODED when it had escapes, STR_NONE for anything but a string */
+FAST_INLINE int fast_str(struct fast *f, struct jtok *t)
 {
 	const unsigned char *q = (const unsigned char *)f->q, *s;
 
 	if (*q != '"')
-		return false;
+		return STR_NONE;
 	s = q + 1;
 	q = str_stop_at(s, f->end);
 	if (*q != '"')
-		return false;
+		return *q == '\\' ? fast_escaped(f, t, s, q) : STR_NONE;
 	t->type = JT_STR;
 	t->s = (char *)s;
 	t->len = (uint32_t)(q - s);
 	f->q = (const char *)q + 1;
-	return true;
+	return STR_IN_LINE;
 }
 
 /*
@@ -936,6 +966,22 @@ FAST_INLINE const char *fast_intern(struct lt_reader *r, const struct fast *f, c
 		return slot->s;
 	*slot = (struct name_slot){ lt_intern_n(s, len), head, tail, len };
 	return slot->s;
+}
+
+/* a node's "fn" or "file", interned */
+FAST_INLINE bool fast_name(struct lt_reader *r, struct fast *f, const char **out)
+{
+	struct jtok t;
+
+	switch (fast_str(f, &t)) {
+	case STR_IN_LINE:
+		*out = fast_intern(r, f, t.s, t.len);
+		return true;
+	case STR_DECODED:	/* not in the line: fast_intern may not read past it */
+		*out = lt_intern_n(t.s, t.len);
+		return true;
+	}
+	return false;
 }
 
 static bool fast_num(struct fast *f, struct jtok *t)
@@ -1001,7 +1047,7 @@ static bool fast_bool(struct fast *f, bool *out)
 
 /* RET or args element: {"type":S[,"value":V][,"truncated":B][,"yield":B]}
  * with V a string, number, true, false or null */
-FAST_INLINE bool fast_value(struct fast *f, struct lt_exec *e, struct lt_value *v)
+FAST_INLINE bool fast_value(struct fast *f, struct lt_value *v)
 {
 	struct jtok tt, vt;
 	bool has_value = false, is_int = false;
@@ -1059,12 +1105,12 @@ FAST_INLINE bool fast_value(struct fast *f, struct lt_exec *e, struct lt_value *
 		v->u.i = iv;
 		return true;
 	}
-	return !set_value(e, v, &tt, has_value ? &vt : NULL);
+	return !set_value(f->e, v, &tt, has_value ? &vt : NULL);
 }
 
 /* "args":[RET,...] of n; the values are gathered in r->args until their
  * number is known */
-static bool fast_args(struct lt_reader *r, struct fast *f, struct lt_exec *e, struct lt_node *n)
+static bool fast_args(struct lt_reader *r, struct fast *f, struct lt_node *n)
 {
 	uint32_t na = 0;
 
@@ -1078,35 +1124,35 @@ static bool fast_args(struct lt_reader *r, struct fast *f, struct lt_exec *e, st
 			r->args = lt_xrealloc(r->args, r->acap * sizeof(*r->args));
 		}
 		memset(&r->args[na], 0, sizeof(*r->args));
-		if (!fast_value(f, e, &r->args[na++]))
+		if (!fast_value(f, &r->args[na++]))
 			return false;
 	}
 	f->q++;
 	n->nargs = na;
-	n->args = lt_arena_alloc(&e->arena, (na ? na : 1) * sizeof(struct lt_value));
+	n->args = lt_arena_alloc(&f->e->arena, (na ? na : 1) * sizeof(struct lt_value));
 	if (na)
 		memcpy(n->args, r->args, na * sizeof(*n->args));
 	return true;
 }
 
-/* the NODE at f->q with its whole subtree, as e's root; without recursion,
+/* the NODE at f->q with its whole subtree, as f->e's root; without recursion,
  * the nodes whose "calls" are open on r->bst */
-static bool fast_tree(struct lt_reader *r, struct fast *f, struct lt_exec *e)
+static bool fast_tree(struct lt_reader *r, struct fast *f)
 {
 	size_t depth = 0;
 	struct lt_node *n;
-	struct jtok t;
+	const char *fn;
 	int64_t v;
 	int k;
 
 next_node:
-	if (*f->q++ != '{' || node_key(f) != NK_FN || !fast_str(f, &t))
+	if (*f->q++ != '{' || node_key(f) != NK_FN || !fast_name(r, f, &fn))
 		return false;
-	n = lt_node_new(e, fast_intern(r, f, t.s, t.len));
+	n = lt_node_new(f->e, fn);
 	if (depth)
 		lt_node_append(r->bst[depth - 1].node, n);
 	else
-		e->root = n;
+		f->e->root = n;
 	k = NK_FN;
 	for (;;) {
 		if (*f->q == ',') {
@@ -1117,9 +1163,8 @@ next_node:
 				return false;
 			switch ((k = next)) {
 			case NK_FILE:
-				if (!fast_str(f, &t))
+				if (!fast_name(r, f, &n->file))
 					return false;
-				n->file = fast_intern(r, f, t.s, t.len);
 				break;
 			case NK_LINE:
 				if (!fast_int(f, 0, INT32_MAX, &v))
@@ -1127,7 +1172,7 @@ next_node:
 				n->line = (int32_t)v;
 				break;
 			case NK_RET:
-				if (!fast_value(f, e, &n->ret))
+				if (!fast_value(f, &n->ret))
 					return false;
 				n->has_ret = true;
 				break;
@@ -1136,7 +1181,7 @@ next_node:
 					return false;
 				break;
 			case NK_ARGS:
-				if (!fast_args(r, f, e, n))
+				if (!fast_args(r, f, n))
 					return false;
 				break;
 			case NK_TRUNC:
@@ -1184,7 +1229,7 @@ next_node:
  * false for the generic path to read it */
 static bool fast_exec(struct lt_reader *r, const char *line, size_t len, struct lt_exec **out)
 {
-	struct fast f = { line + 14, line + len };
+	struct fast f = { line + 14, line + len, NULL };
 	struct lt_exec *e = lt_exec_new();
 	int32_t *ids[4] = { &e->pid, &e->tid, &e->nspid, &e->nstid };
 	bool has_complete = false;
@@ -1192,6 +1237,7 @@ static bool fast_exec(struct lt_reader *r, const char *line, size_t len, struct 
 	int64_t v;
 	int k = -1;
 
+	f.e = e;
 	e->id = r->execs_in_file;
 	while (k != XK_ROOT) {
 		if (*f.q++ != ',')
@@ -1232,7 +1278,7 @@ static bool fast_exec(struct lt_reader *r, const char *line, size_t len, struct 
 			has_complete = true;
 			break;
 		case XK_ROOT:
-			if (!fast_tree(r, &f, e))
+			if (!fast_tree(r, &f))
 				goto generic;
 			break;
 		default:
