@@ -740,24 +740,17 @@ fail:
 /* ---- fast path: exec lines as lt_writer_exec writes them ------------------ */
 /*
  * Nearly every line of a trace is an execution that lt_writer_exec wrote:
- * compact, its keys in one order, strings mostly without escapes. Turning
- * such a line into tokens (jp_parse) and walking them (parse_exec) was half
- * of what analyze spent, so fast_exec builds the tree straight from the
- * bytes. It takes only that shape - the writer's keys in the writer's
- * order, each at most once, no whitespace, no escapes, nothing malformed -
- * and reads numbers and values with the generic path's own helpers
- * (jp_number_end, jp_int64, set_value, start_ns_of), so that what it builds
- * is what the generic path builds. On anything else it gives up, the line
- * unchanged, and the generic path reads it, or reports what is wrong with
- * it, as before.
+ * compact, its keys in one order. Turning such a line into tokens
+ * (jp_parse) and walking them (parse_exec) was half of what analyze spent,
+ * so fast_exec builds the tree straight from the bytes. It takes only that
+ * shape - each object's members in the order lt_writer_exec, node_fields
+ * and lt_json_value write them, each at most once, no whitespace, nothing
+ * malformed - and reads strings, numbers and values with the generic
+ * path's own helpers (jp_unescape, jp_number_end, jp_int64, set_value,
+ * start_ns_of), so that what it builds is what the generic path builds.
+ * On anything else it gives up, the line unchanged, and the generic path
+ * reads it, or reports what is wrong with it, as before.
  */
-/* the members of an exec line after "type", of a NODE and of a RET, in the
- * order lt_writer_exec, node_fields and lt_json_value write them */
-enum { XK_ID, XK_PID, XK_TID, XK_NSPID, XK_NSTID, XK_CMDLINE, XK_CGROUP, XK_START, XK_DUR,
-       XK_COMPLETE, XK_ROOT };
-enum { NK_FN, NK_FILE, NK_LINE, NK_RET, NK_DUR, NK_ARGS, NK_TRUNC, NK_CALLS };
-enum { VK_TYPE, VK_VALUE, VK_TRUNCATED, VK_YIELD };
-
 /* the fast path's helpers are inlined into the one loop that walks a line:
  * called, they cost as much again (gcc keeps the bigger ones out of line) */
 #define FAST_INLINE static inline __attribute__((always_inline))
@@ -796,59 +789,16 @@ FAST_INLINE bool same_bytes(const char *q, const char *lit, size_t n)
 	return a == b;
 }
 
-/* f->q is at the member key "name": moved past it */
-#define FAST_KEY(f, name)							\
-	((size_t)((f)->end - (f)->q) >= sizeof(name) + 2 &&			\
-	 same_bytes((f)->q, "\"" name "\":", sizeof(name) + 2) && ((f)->q += sizeof(name) + 2, true))
+/* f->q is at the text lit (a string constant): moved past it */
+#define FAST_LIT(f, lit)							\
+	((size_t)((f)->end - (f)->q) >= sizeof(lit) - 1 &&			\
+	 same_bytes((f)->q, lit, sizeof(lit) - 1) && ((f)->q += sizeof(lit) - 1, true))
 
-/* the first letter of the key at f->q (a '"' there means that f->q[1] is
- * in the line), 0 if there is none */
-static inline char key_letter(const struct fast *f)
-{
-	return f->q[0] == '"' ? f->q[1] : 0;
-}
-
-/* the key at f->q, moved past: its XK_, NK_ or VK_ number, -1 for any key
- * that the fast path does not read */
-static int exec_key(struct fast *f)
-{
-	switch (key_letter(f)) {
-	case 'i': return FAST_KEY(f, "id") ? XK_ID : -1;
-	case 'p': return FAST_KEY(f, "pid") ? XK_PID : -1;
-	case 't': return FAST_KEY(f, "tid") ? XK_TID : -1;
-	case 'n': return FAST_KEY(f, "nspid") ? XK_NSPID : FAST_KEY(f, "nstid") ? XK_NSTID : -1;
-	case 'c': return FAST_KEY(f, "cmdline") ? XK_CMDLINE : FAST_KEY(f, "cgroup") ? XK_CGROUP :
-			 FAST_KEY(f, "complete") ? XK_COMPLETE : -1;
-	case 's': return FAST_KEY(f, "start_ns") ? XK_START : -1;
-	case 'd': return FAST_KEY(f, "dur_ns") ? XK_DUR : -1;
-	case 'r': return FAST_KEY(f, "root") ? XK_ROOT : -1;
-	}
-	return -1;
-}
-
-FAST_INLINE int node_key(struct fast *f)
-{
-	switch (key_letter(f)) {
-	case 'f': return FAST_KEY(f, "fn") ? NK_FN : FAST_KEY(f, "file") ? NK_FILE : -1;
-	case 'l': return FAST_KEY(f, "line") ? NK_LINE : -1;
-	case 'r': return FAST_KEY(f, "ret") ? NK_RET : -1;
-	case 'd': return FAST_KEY(f, "dur_ns") ? NK_DUR : -1;
-	case 'a': return FAST_KEY(f, "args") ? NK_ARGS : -1;
-	case 't': return FAST_KEY(f, "truncated_calls") ? NK_TRUNC : -1;
-	case 'c': return FAST_KEY(f, "calls") ? NK_CALLS : -1;
-	}
-	return -1;
-}
-
-FAST_INLINE int value_key(struct fast *f)
-{
-	switch (key_letter(f)) {
-	case 't': return FAST_KEY(f, "type") ? VK_TYPE : FAST_KEY(f, "truncated") ? VK_TRUNCATED : -1;
-	case 'v': return FAST_KEY(f, "value") ? VK_VALUE : -1;
-	case 'y': return FAST_KEY(f, "yield") ? VK_YIELD : -1;
-	}
-	return -1;
-}
+/* the next member of the object at f->q is "name": f->q moved to its
+ * value. Members are taken in the writer's order, each checked once, so
+ * another order, another key or a repeated one leaves a ',' where the
+ * object should end. */
+#define FAST_MEMBER(f, name) FAST_LIT(f, ",\"" name "\":")
 
 /* bytes that end a string for fast_str: quote, backslash, control
  * characters (NUL among them) */
@@ -1052,51 +1002,34 @@ FAST_INLINE bool fast_value(struct fast *f, struct lt_value *v)
 	struct jtok tt, vt;
 	bool has_value = false, is_int = false;
 	int64_t iv = 0;
-	int k = VK_TYPE;
 
-	if (*f->q++ != '{' || value_key(f) != VK_TYPE || !fast_str(f, &tt))
+	if (!FAST_LIT(f, "{\"type\":") || !fast_str(f, &tt))
 		return false;
-	while (*f->q != '}') {
-		if (*f->q++ != ',')
-			return false;
-		int next = value_key(f);
+	if (FAST_MEMBER(f, "value")) {
+		const char *s = f->q;
 
-		if (next <= k)	/* another key, or not in the writer's order */
-			return false;
-		switch ((k = next)) {
-		case VK_VALUE: {
-			const char *s = f->q;
-
-			has_value = true;
-			if (*s == '"') {
-				if (!fast_str(f, &vt))
-					return false;
-			} else if (*s == 't' || *s == 'f' || *s == 'n') {
-				int lit = fast_literal(f);
-				if (lit < 0)
-					return false;
-				vt = (struct jtok){ .type = (uint8_t)lit };
-			} else if (plain_int(f, &iv)) {
-				is_int = true;
-				vt = (struct jtok){ .type = JT_NUM, .s = (char *)s, .len = (uint32_t)(f->q - s) };
-			} else if (!fast_num(f, &vt)) {
+		has_value = true;
+		if (*s == '"') {
+			if (!fast_str(f, &vt))
 				return false;
-			}
-			break;
-		}
-		case VK_TRUNCATED:
-			if (!fast_bool(f, &v->truncated))
+		} else if (*s == 't' || *s == 'f' || *s == 'n') {
+			int lit = fast_literal(f);
+			if (lit < 0)
 				return false;
-			break;
-		case VK_YIELD:
-			if (!fast_bool(f, &v->yield))
-				return false;
-			break;
-		default:
+			vt = (struct jtok){ .type = (uint8_t)lit };
+		} else if (plain_int(f, &iv)) {
+			is_int = true;
+			vt = (struct jtok){ .type = JT_NUM, .s = (char *)s, .len = (uint32_t)(f->q - s) };
+		} else if (!fast_num(f, &vt)) {
 			return false;
 		}
 	}
-	f->q++;
+	if (FAST_MEMBER(f, "truncated") && !fast_bool(f, &v->truncated))
+		return false;
+	if (FAST_MEMBER(f, "yield") && !fast_bool(f, &v->yield))
+		return false;
+	if (*f->q++ != '}')
+		return false;
 	/* the most common value: what set_value makes of it, without reading
 	 * the number again */
 	if (is_int && type_name(tt.s, tt.len) == T_INT) {
@@ -1135,81 +1068,62 @@ static bool fast_args(struct lt_reader *r, struct fast *f, struct lt_node *n)
 	return true;
 }
 
-/* the NODE at f->q with its whole subtree, as f->e's root; without recursion,
- * the nodes whose "calls" are open on r->bst */
+/* the NODE at f->q with its whole subtree, as f->e's root; without
+ * recursion, the nodes whose "calls" are open on r->bst */
 static bool fast_tree(struct lt_reader *r, struct fast *f)
 {
 	size_t depth = 0;
 	struct lt_node *n;
 	const char *fn;
 	int64_t v;
-	int k;
 
 next_node:
-	if (*f->q++ != '{' || node_key(f) != NK_FN || !fast_name(r, f, &fn))
+	if (!FAST_LIT(f, "{\"fn\":") || !fast_name(r, f, &fn))
 		return false;
 	n = lt_node_new(f->e, fn);
 	if (depth)
 		lt_node_append(r->bst[depth - 1].node, n);
 	else
 		f->e->root = n;
-	k = NK_FN;
-	for (;;) {
-		if (*f->q == ',') {
-			f->q++;
-			int next = node_key(f);
-
-			if (next <= k)
+	if (FAST_MEMBER(f, "file") && !fast_name(r, f, &n->file))
+		return false;
+	if (FAST_MEMBER(f, "line")) {
+		if (!fast_int(f, 0, INT32_MAX, &v))
+			return false;
+		n->line = (int32_t)v;
+	}
+	if (FAST_MEMBER(f, "ret")) {
+		if (!fast_value(f, &n->ret))
+			return false;
+		n->has_ret = true;
+	}
+	if (FAST_MEMBER(f, "dur_ns") && !fast_int(f, 0, INT64_MAX, &n->dur_ns))
+		return false;
+	if (FAST_MEMBER(f, "args") && !fast_args(r, f, n))
+		return false;
+	if (FAST_MEMBER(f, "truncated_calls")) {
+		if (!fast_int(f, 0, UINT32_MAX, &v))
+			return false;
+		n->truncated_calls = (uint32_t)v;
+	}
+	if (FAST_MEMBER(f, "calls")) {
+		if (*f->q++ != '[')
+			return false;
+		if (*f->q != ']') {
+			/* near jp_parse's nesting limit (two containers a
+			 * level) the generic path decides */
+			if (2 * (depth + 4) > JSON_MAX_DEPTH)
 				return false;
-			switch ((k = next)) {
-			case NK_FILE:
-				if (!fast_name(r, f, &n->file))
-					return false;
-				break;
-			case NK_LINE:
-				if (!fast_int(f, 0, INT32_MAX, &v))
-					return false;
-				n->line = (int32_t)v;
-				break;
-			case NK_RET:
-				if (!fast_value(f, &n->ret))
-					return false;
-				n->has_ret = true;
-				break;
-			case NK_DUR:
-				if (!fast_int(f, 0, INT64_MAX, &n->dur_ns))
-					return false;
-				break;
-			case NK_ARGS:
-				if (!fast_args(r, f, n))
-					return false;
-				break;
-			case NK_TRUNC:
-				if (!fast_int(f, 0, UINT32_MAX, &v))
-					return false;
-				n->truncated_calls = (uint32_t)v;
-				break;
-			case NK_CALLS:
-				if (*f->q++ != '[')
-					return false;
-				if (*f->q == ']') {
-					f->q++;
-					break;
-				}
-				/* near jp_parse's nesting limit (two containers
-				 * a level) the generic path decides */
-				if (2 * (depth + 4) > JSON_MAX_DEPTH)
-					return false;
-				bst_reserve(r, depth);
-				r->bst[depth++].node = n;
-				goto next_node;
-			default:
-				return false;
-			}
-			continue;
+			bst_reserve(r, depth);
+			r->bst[depth++].node = n;
+			goto next_node;
 		}
-		/* n is complete: then a sibling, the end of its parent's
-		 * "calls", or the end of the tree */
+		f->q++;
+	}
+	/* n is complete: then a sibling, or the end of its parent's "calls"
+	 * (the parent's last member: the parent is complete too), or the end
+	 * of the tree */
+	for (;;) {
 		if (*f->q++ != '}')
 			return false;
 		if (!depth)
@@ -1220,72 +1134,47 @@ next_node:
 		}
 		if (*f->q++ != ']')
 			return false;
-		n = r->bst[--depth].node;
-		k = NK_CALLS;
+		depth--;
 	}
+}
+
+/* an exec line member that is a process or thread id (0..INT32_MAX) */
+FAST_INLINE bool fast_id(struct fast *f, int32_t *out)
+{
+	int64_t v;
+
+	if (!fast_int(f, 0, INT32_MAX, &v))
+		return false;
+	*out = (int32_t)v;
+	return true;
 }
 
 /* line[0..len), which starts with {"type":"exec": true and *out built, or
  * false for the generic path to read it */
 static bool fast_exec(struct lt_reader *r, const char *line, size_t len, struct lt_exec **out)
 {
-	struct fast f = { line + 14, line + len, NULL };
 	struct lt_exec *e = lt_exec_new();
-	int32_t *ids[4] = { &e->pid, &e->tid, &e->nspid, &e->nstid };
-	bool has_complete = false;
+	struct fast f = { line + 14, line + len, e };
 	struct jtok t;
-	int64_t v;
-	int k = -1;
 
-	f.e = e;
 	e->id = r->execs_in_file;
-	while (k != XK_ROOT) {
-		if (*f.q++ != ',')
-			goto generic;
-		int next = exec_key(&f);
-
-		if (next <= k)
-			goto generic;
-		switch ((k = next)) {
-		case XK_ID:
-			if (!fast_int(&f, INT64_MIN, INT64_MAX, &e->id))
-				goto generic;
-			break;
-		case XK_PID:
-		case XK_TID:
-		case XK_NSPID:
-		case XK_NSTID:
-			if (!fast_int(&f, 0, INT32_MAX, &v))
-				goto generic;
-			*ids[k - XK_PID] = (int32_t)v;
-			break;
-		case XK_CMDLINE:
-		case XK_CGROUP:	/* not read back */
-			if (!fast_str(&f, &t))
-				goto generic;
-			break;
-		case XK_START:
-			if (!fast_num(&f, &t) || !start_ns_of(&t, &e->start_ns))
-				goto generic;
-			break;
-		case XK_DUR:
-			if (!fast_int(&f, 0, INT64_MAX, &e->dur_ns))
-				goto generic;
-			break;
-		case XK_COMPLETE:
-			if (!fast_bool(&f, &e->complete))
-				goto generic;
-			has_complete = true;
-			break;
-		case XK_ROOT:
-			if (!fast_tree(r, &f))
-				goto generic;
-			break;
-		default:
-			goto generic;
-		}
-	}
-	if (!has_complete || *f.q != '}' || f.q + 1 != f.end)
+	if (FAST_MEMBER(&f, "id") && !fast_int(&f, INT64_MIN, INT64_MAX, &e->id))
+		goto generic;
+	if ((FAST_MEMBER(&f, "pid") && !fast_id(&f, &e->pid)) ||
+	    (FAST_MEMBER(&f, "tid") && !fast_id(&f, &e->tid)) ||
+	    (FAST_MEMBER(&f, "nspid") && !fast_id(&f, &e->nspid)) ||
+	    (FAST_MEMBER(&f, "nstid") && !fast_id(&f, &e->nstid)))
+		goto generic;
+	/* not read back */
+	if ((FAST_MEMBER(&f, "cmdline") && !fast_str(&f, &t)) || (FAST_MEMBER(&f, "cgroup") && !fast_str(&f, &t)))
+		goto generic;
+	if (FAST_MEMBER(&f, "start_ns") && (!fast_num(&f, &t) || !start_ns_of(&t, &e->start_ns)))
+		goto generic;
+	if (FAST_MEMBER(&f, "dur_ns") && !fast_int(&f, 0, INT64_MAX, &e->dur_ns))
+		goto generic;
+	/* "complete" and "root" are required */
+	if (!FAST_MEMBER(&f, "complete") || !fast_bool(&f, &e->complete) || !FAST_MEMBER(&f, "root") ||
+	    !fast_tree(r, &f) || *f.q != '}' || f.q + 1 != f.end)
 		goto generic;
 	drop_synthetic_fields(e);
 	r->fast_lines++;

@@ -348,6 +348,8 @@ static void test_fast_path_same_as_generic(void)
 		"\"complete\":true,\"root\":{\"fn\":\"f\",\"ret\":{\"type\":\"int\",\"value\":\"abc\"}}}",
 		"\"complete\":true,\"root\":{\"fn\":\"f\",\"ret\":{\"type\":\"bool\",\"value\":1}}}",
 		"\"complete\":true,\"root\":{\"fn\":\"f\",\"calls\":[1]}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"ret\":{\"type\":\"int\",\"value\":1]}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"calls\":[{\"fn\":\"g\"}}}}",
 		"\"complete\":true,\"root\":{\"fn\":\"f\",\"calls\":[{\"fn\":\"g\"}",
 		"\"complete\":true,\"root\":{\"fn\":\"f\\x\"}}",
 		"\"complete\":true,\"root\":{\"fn\":\"f\\u12\"}}",
