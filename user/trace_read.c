@@ -23,7 +23,8 @@ enum { K_JSONL, K_PAPER };
 
 /* fast_intern's cache: an interned string by its length, first and last
  * 8 bytes (which are the whole string up to 16 bytes) */
-#define NAME_CACHE 1024
+#define NAME_CACHE_BITS 10
+#define NAME_CACHE (1 << NAME_CACHE_BITS)
 struct name_slot {
 	const char *s;
 	uint64_t head, tail;
@@ -909,7 +910,7 @@ FAST_INLINE const char *fast_intern(struct lt_reader *r, const struct fast *f, c
 			head |= (uint64_t)(unsigned char)s[i] << (i * 8);
 	}
 	uint64_t h = (head ^ (tail * 0xff51afd7ed558ccdULL) ^ len) * 0x9e3779b97f4a7c15ULL;
-	struct name_slot *slot = &r->names[h >> 54];
+	struct name_slot *slot = &r->names[h >> (64 - NAME_CACHE_BITS)];
 
 	if (slot->s && slot->len == len && slot->head == head && slot->tail == tail &&
 	    (len <= 16 || !memcmp(slot->s, s, len)))
