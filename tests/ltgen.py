@@ -79,6 +79,39 @@ def write_trace(path, roots, incomplete=0):
                             "incomplete_execs": incomplete, "truncated_strings": 0}) + "\n")
 
 
+# ---- the writer's shape ----------------------------------------------------
+# the order in which leaktrace's writer puts the keys of an exec line, a
+# NODE and a RET (user/trace_write.c); compact lines in this order are what
+# the reader's fast path reads
+EXEC_KEYS = ["type", "id", "pid", "tid", "nspid", "nstid", "cmdline", "cgroup", "start_ns", "dur_ns",
+             "complete", "root"]
+NODE_KEYS = ["fn", "file", "line", "ret", "dur_ns", "args", "truncated_calls", "calls"]
+VALUE_KEYS = ["type", "value", "truncated", "yield"]
+
+
+def writer_order(o, keys=EXEC_KEYS):
+    """o with its keys (and those of its nodes and values) in the writer's
+    order; NaN as the writer writes it"""
+    if isinstance(o, float) and o != o:
+        return "nan"
+    if isinstance(o, list):
+        return [writer_order(x, keys) for x in o]
+    if not isinstance(o, dict):
+        return o
+    out = {}
+    for k in sorted(o, key=lambda k: keys.index(k) if k in keys else len(keys)):
+        sub = {"root": NODE_KEYS, "calls": NODE_KEYS, "ret": VALUE_KEYS, "args": VALUE_KEYS}.get(k)
+        out[k] = writer_order(o[k], sub) if sub else writer_order(o[k], keys)
+    return out
+
+
+
+def writer_line(o):
+    """o as one compact line, an exec line in the writer's key order"""
+    return json.dumps(writer_order(o) if o.get("type") == "exec" else o, separators=(",", ":"),
+                      ensure_ascii=False)
+
+
 # ---- planted sets (end-to-end tests) ----------------------------------
 def planted_exec(rng, adv):
     root = rand_exec(rng, adv, False)

@@ -159,4 +159,104 @@ def deep_nesting_100k():
     assert len(el) == 1 and el[0]["value"] == "int:2" and el[0]["key"].count("/") == depth - 1
 
 
+def enrich(roots, rng):
+    """files, lines, arguments and truncated strings on some nodes (not
+    on the planted ones)"""
+    for r in roots:
+        stack = [r]
+        while stack:
+            n = stack.pop()
+            stack.extend(n.get("calls", []))
+            if n["fn"].startswith(("<", "plant", "Plant")) or rng.random() < 0.5:
+                continue
+            n["file"] = rng.choice(["/usr/lib/python3/x.py", "caf\u00e9.py", "a\\b.py"])
+            n["line"] = rng.randrange(0, 2000)
+            if rng.random() < 0.3:
+                n["args"] = [ltgen.rand_ret(rng) or {"type": "dict"} for _ in range(rng.randrange(3))]
+            if rng.random() < 0.1:
+                n["ret"] = {"type": "str", "value": "long text", "truncated": True}
+
+
+@lt.test
+def fast_path_and_fallback_agree():
+    """exec lines in the writer's shape (also with every non-ASCII
+    character escaped) are built by a fast path, lines in any other shape
+    (key order, unknown keys, spaces) by the generic JSON parser
+    (tests/unit/test_trace_read.c checks which path read which line): the
+    results are the same; bad lines in the middle of a compact file are
+    reported once, with their line, exit 2"""
+    d = lt.tmpdir()
+    rng = random.Random(8)
+    E, E2 = ltgen.make_sets(d, 12, 16, seed=21)
+    enrich(E, rng)
+    enrich(E2, rng)
+
+    def lines(roots, form):
+        out = [json.dumps({"type": "header", "format": 1, "tool": "leaktrace"})]
+        for i, r in enumerate(roots):
+            ex = ltgen.writer_order({"type": "exec", "id": i, "pid": 1, "tid": 1, "start_ns": 10 * i,
+                               "complete": True, "root": r})
+            if form == "writer":
+                out.append(json.dumps(ex, separators=(",", ":"), ensure_ascii=False))
+            elif form == "spaced":
+                out.append(json.dumps(ex, ensure_ascii=False))
+            elif form == "sorted":
+                out.append(json.dumps(ex, separators=(",", ":"), sort_keys=True, ensure_ascii=False))
+            elif form == "escaped":
+                out.append(json.dumps(ex, separators=(",", ":")))
+            elif form == "unknown_keys":
+                t = json.dumps(ex, separators=(",", ":"), ensure_ascii=False)
+                out.append(t.replace('{"fn":', '{"new":[1,{"x":null}],"fn":').replace(
+                    '"complete":', '"newer":"y","complete":'))
+        out.append(json.dumps({"type": "stats", "execs": len(roots), "calls": 0, "lost_events": 0,
+                               "incomplete_execs": 0, "truncated_strings": 0}))
+        return out
+
+    results = {}
+    for form in ("writer", "spaced", "sorted", "escaped", "unknown_keys"):
+        c, a = os.path.join(d, form + "-c.jsonl"), os.path.join(d, form + "-a.jsonl")
+        open(c, "w").write("\n".join(lines(E, form)) + "\n")
+        open(a, "w").write("\n".join(lines(E2, form)) + "\n")
+        results[form] = [lt.leaktrace("analyze", c, a, "-q", *opts).stdout.replace(form, "FORM")
+                         for opts in (["-j"], ["-j", "--key", "site"], ["--key", "qualname"],
+                                      ["-j", "--observe", "calls,time", "--time-threshold-ms", "0"])]
+        if form == "writer":
+            one = lt.leaktrace("analyze", "-", a, "-j", "-q", input=open(c).read()).stdout
+            assert one == results[form][0], "stdin (one reader) differs"
+    out = json.loads(results["writer"][0])
+    assert dif(out, "returns") == [("leaf", "int:100", "plant_reader[0]/plant_mid[0]/Plant.leaf[0]")], out
+    for form, res in results.items():
+        assert res == results["writer"], form
+
+    # bad lines between good ones, at even and odd executions
+    good = lines(E, "writer")
+    adv = os.path.join(d, "writer-a.jsonl")
+    bad_cases = [
+        (lambda l: l.replace('"complete":true', '"complete":7'), '"complete" must be true or false'),
+        (lambda l: l.replace('{"fn":"plant_reader"', '{"fn":"plant_reader","line":-1'),
+         'node "line" must be a non-negative integer'),
+        (lambda l: l.replace('"fn":"plant_reader"', '"fn":"plant_re\\xader"'),
+         "invalid JSON at byte %d: bad escape in string"),
+        (lambda l: l.replace('{"type":"int","value":1}', '{"type":"int","value":"1x"}'),
+         "int value must be an integer or a decimal string"),
+        (lambda l: l[:len(l) // 2], "invalid JSON at byte %d: "),
+    ]
+    for k, (mutate, want) in enumerate(bad_cases):
+        for i in (2, 5):
+            cut = list(good)
+            cut[i] = mutate(cut[i])
+            assert cut[i] != good[i], (k, i)
+            if "%d" in want:
+                # the byte the generic parser stops at: its own message
+                want_i = want % (cut[i].find("\\x") + 2 if "escape" in want else len(cut[i].encode()) + 1)
+            else:
+                want_i = want
+            bad = os.path.join(d, "bad%d-%d.jsonl" % (k, i))
+            open(bad, "w").write("\n".join(cut) + "\n")
+            p = lt.leaktrace("analyze", bad, adv, "-q", check=False)
+            errs = [l for l in p.stderr.splitlines() if l.startswith(bad)]
+            assert p.returncode == 2 and len(errs) == 1 and errs[0].startswith(
+                "%s:%d: %s" % (bad, i + 1, want_i)), (k, i, p.stderr)
+
+
 lt.main()

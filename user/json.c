@@ -384,26 +384,19 @@ static char *put_utf8(char *o, uint32_t cp)
 	return o;
 }
 
-/* q points after the opening quote; unescape in place. Returns the position
- * after the closing quote, or NULL with p->err set. */
-static char *jp_string(struct jparse *p, const char *base, char *q, uint32_t tok)
+const char *jp_unescape(const char **qp, char **op)
 {
-	char *o, *start = q;
-	/* most strings have no escape: find their end without copying */
-	while (*q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-		q++;
-	o = q;
+	const char *q = *qp;
+	char *o = *op;
+	const char *why = NULL;
+
 	for (;;) {
 		unsigned char c = (unsigned char)*q;
 		if (c == '"')
 			break;
-		if (c == 0 && q >= base + p->err_off) {
-			jp_fail(p, base, q, "unterminated string");
-			return NULL;
-		}
 		if (c < 0x20) {
-			jp_fail(p, base, q, "control character in string");
-			return NULL;
+			why = "control character in string";
+			goto out;
 		}
 		if (c != '\\') {
 			*o++ = (char)c;
@@ -424,8 +417,8 @@ static char *jp_string(struct jparse *p, const char *base, char *q, uint32_t tok
 			int h0 = hexval(q[1]), h1 = h0 < 0 ? -1 : hexval(q[2]),
 			    h2 = h1 < 0 ? -1 : hexval(q[3]), h3 = h2 < 0 ? -1 : hexval(q[4]);
 			if (h3 < 0) {
-				jp_fail(p, base, q, "bad \\u escape");
-				return NULL;
+				why = "bad \\u escape";
+				goto out;
 			}
 			uint32_t cp = (uint32_t)(h0 << 12 | h1 << 8 | h2 << 4 | h3);
 			q += 4;
@@ -444,10 +437,35 @@ static char *jp_string(struct jparse *p, const char *base, char *q, uint32_t tok
 			break;
 		}
 		default:
-			jp_fail(p, base, q, "bad escape in string");
-			return NULL;
+			why = "bad escape in string";
+			goto out;
 		}
 		q++;
+	}
+out:
+	*qp = q;
+	*op = o;
+	return why;
+}
+
+/* q points after the opening quote; unescape in place. Returns the position
+ * after the closing quote, or NULL with p->err set. */
+static char *jp_string(struct jparse *p, const char *base, char *q, uint32_t tok)
+{
+	char *o, *start = q;
+	/* most strings have no escape: find their end without copying */
+	while (*q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+		q++;
+	o = q;
+	if (*q != '"') {
+		const char *at = q, *why = jp_unescape(&at, &o);
+		if (why) {
+			if (!*at && at >= base + p->err_off)
+				why = "unterminated string";
+			jp_fail(p, base, at, why);
+			return NULL;
+		}
+		q = (char *)at;
 	}
 	*o = 0;
 	p->t[tok].s = start;
@@ -455,9 +473,8 @@ static char *jp_string(struct jparse *p, const char *base, char *q, uint32_t tok
 	return q + 1;
 }
 
-static char *jp_number(struct jparse *p, const char *base, char *q, uint32_t tok)
+const char *jp_number_end(const char *q)
 {
-	char *s = q;
 	if (*q == '-')
 		q++;
 	if (*q == '0') {
@@ -466,15 +483,12 @@ static char *jp_number(struct jparse *p, const char *base, char *q, uint32_t tok
 		while (*q >= '0' && *q <= '9')
 			q++;
 	} else {
-		jp_fail(p, base, s, "bad number");
 		return NULL;
 	}
 	if (*q == '.') {
 		q++;
-		if (!(*q >= '0' && *q <= '9')) {
-			jp_fail(p, base, s, "bad number");
+		if (!(*q >= '0' && *q <= '9'))
 			return NULL;
-		}
 		while (*q >= '0' && *q <= '9')
 			q++;
 	}
@@ -482,16 +496,24 @@ static char *jp_number(struct jparse *p, const char *base, char *q, uint32_t tok
 		q++;
 		if (*q == '+' || *q == '-')
 			q++;
-		if (!(*q >= '0' && *q <= '9')) {
-			jp_fail(p, base, s, "bad number");
+		if (!(*q >= '0' && *q <= '9'))
 			return NULL;
-		}
 		while (*q >= '0' && *q <= '9')
 			q++;
 	}
-	p->t[tok].s = s;
-	p->t[tok].len = (uint32_t)(q - s);
 	return q;
+}
+
+static char *jp_number(struct jparse *p, const char *base, char *q, uint32_t tok)
+{
+	char *end = (char *)jp_number_end(q);
+	if (!end) {
+		jp_fail(p, base, q, "bad number");
+		return NULL;
+	}
+	p->t[tok].s = q;
+	p->t[tok].len = (uint32_t)(end - q);
+	return end;
 }
 
 static inline char *skip_ws(char *q)

@@ -89,6 +89,16 @@ void jp_free(struct jparse *p);
 int jp_parse(struct jparse *p, char *text, size_t len);
 /* object member lookup: index of the value of key k in object at i, or -1 */
 int jp_get(const struct jparse *p, uint32_t obj, const char *k);
+/* the rest of a string from q (NUL-terminated), at an escape or at the
+ * closing quote, decoded into o, which may be q itself (the text only
+ * shrinks): NULL with *qp at the closing quote and *op past the last byte
+ * written, or the reason it is not valid JSON with *qp at the offending
+ * byte (a NUL is a "control character"; the caller knows whether it is the
+ * end of the input) */
+const char *jp_unescape(const char **qp, char **op);
+/* the end of the JSON number that starts at q (which is NUL-terminated),
+ * NULL when q does not start one; the grammar jp_parse reads numbers with */
+const char *jp_number_end(const char *q);
 /* number parsing helpers: 0 on success */
 int jp_int64(const struct jtok *t, int64_t *out);
 int jp_double(const struct jtok *t, double *out);

@@ -164,6 +164,12 @@ struct lt_reader *lt_reader_open_part(const char *path, int part, int nparts);
 void lt_reader_set_abort(struct lt_reader *r, const int *flag);
 /* the reader failed on a problem it left to part 0 to report */
 bool lt_reader_quiet_failure(const struct lt_reader *r);
+/* exec lines as leaktrace writes them are built by a fast path that falls
+ * back to the generic JSON parser for anything else (on by default); off,
+ * every line goes through the generic parser. For tests that compare the
+ * two, with the number of lines the fast path built. */
+void lt_reader_set_fast(struct lt_reader *r, bool on);
+long long lt_reader_fast_lines(const struct lt_reader *r);
 /* 1: *out is the next execution (caller frees with lt_exec_free);
  * 0: end of input; -1: malformed input, "FILE:LINE: reason" printed. */
 int lt_reader_next(struct lt_reader *r, struct lt_exec **out);

@@ -28,16 +28,18 @@ def put(reader, name, data):
         f.write(data)
 
 
-def trace_text(roots, incomplete=0, trailer=True):
+def trace_text(roots, incomplete=0, trailer=True, compact=False):
+    """compact: in the writer's shape (the reader's fast path), else spaced"""
+    dumps = ltgen.writer_line if compact else json.dumps
     buf = io.StringIO()
-    buf.write(json.dumps({"type": "header", "format": 1, "tool": "leaktrace", "python": "3.11.2",
+    buf.write(dumps({"type": "header", "format": 1, "tool": "leaktrace", "python": "3.11.2",
                           "pid": 7, "root": "run", "argv": ["python3", "x.py"],
                           "start": "2026-11-25T10:00:00Z"}) + "\n")
     for i, r in enumerate(roots):
-        buf.write(json.dumps({"type": "exec", "id": i, "pid": 7, "tid": 8, "start_ns": 1000 + i,
+        buf.write(dumps({"type": "exec", "id": i, "pid": 7, "tid": 8, "start_ns": 1000 + i,
                               "dur_ns": 500, "complete": i % 3 != 2, "root": r}).replace("NaN", '"nan"') + "\n")
     if trailer:
-        buf.write(json.dumps({"type": "stats", "execs": len(roots), "calls": 9, "lost_events": 1,
+        buf.write(dumps({"type": "stats", "execs": len(roots), "calls": 9, "lost_events": 1,
                               "incomplete_execs": incomplete, "truncated_strings": 2,
                               "excluded_calls": 3, "read_failures": 0}) + "\n")
     return buf.getvalue()
@@ -71,6 +73,7 @@ def main():
         "blank_lines.jsonl": "\n\n" + trace_text(HAND[1:]).replace("\n", "\n\n", 1),
         "future_line.jsonl": trace_text(HAND[1:]).replace('{"type": "stats"', '{"type": "note", "x": 1}\n{"type": "stats"', 1),
         "deep.jsonl": trace_text([json.loads('{"fn":"d","calls":[' * 200 + '{"fn":"leaf"}' + ']}' * 200)]),
+        "writer.jsonl": trace_text(HAND + gen, compact=True),
         "escapes.jsonl": trace_text([{"fn": "q\"\\/\b\f\n\r\t\u0001\ud83d", "ret": {"type": "str", "value": "\udc00x"}}]),
     }
     for name, t in texts.items():

@@ -179,12 +179,11 @@ static void test_malformed(void)
 	CHECK(read_all(path("missing.jsonl")) == -2);
 }
 
-static void test_deep(void)
+/* a trace whose one execution is a chain of depth calls */
+static void put_deep(const char *name, int depth)
 {
-	/* 150,000 nested calls: neither parser nor builder recurses */
-	int depth = 150000;
-	size_t cap = (size_t)depth * 40 + 200;
-	char *t = malloc(cap), *o = t;
+	char *t = malloc((size_t)depth * 22 + 200), *o = t;
+
 	o += sprintf(o, "{\"type\":\"header\",\"format\":1}\n{\"type\":\"exec\",\"complete\":true,\"root\":");
 	for (int i = 0; i < depth; i++)
 		o += sprintf(o, "{\"fn\":\"f\",\"calls\":[");
@@ -192,7 +191,15 @@ static void test_deep(void)
 	for (int i = 0; i < depth; i++)
 		o += sprintf(o, "]}");
 	o += sprintf(o, "}\n");
-	put_file("deep.jsonl", t);
+	put_file(name, t);
+	free(t);
+}
+
+static void test_deep(void)
+{
+	/* 150,000 nested calls: neither parser nor builder recurses */
+	int depth = 150000;
+	put_deep("deep.jsonl", depth);
 	struct lt_reader *r = lt_reader_open(path("deep.jsonl"));
 	struct lt_exec *e;
 	CHECK(lt_reader_next(r, &e) == 1);
@@ -212,7 +219,176 @@ static void test_deep(void)
 	CHECK(jp_parse(&p, deep, n * 2) == -1 && strstr(p.err, "too deep"));
 	jp_free(&p);
 	free(deep);
-	free(t);
+}
+
+/* an execution as text: its fields and its tree as the writer encodes them
+ * (which leaves out what a synthetic root has) */
+static void exec_text(struct jw *j, const struct lt_exec *e)
+{
+	char b[200];
+
+	snprintf(b, sizeof(b), "%lld %d %d %d %d %llu %lld %d %d %lld ", (long long)e->id, e->pid, e->tid,
+		 e->nspid, e->nstid, (unsigned long long)e->start_ns, (long long)e->dur_ns, e->complete,
+		 e->root->has_ret, (long long)e->root->dur_ns);
+	jw_raw(j, b, strlen(b));
+	lt_json_node(j, e->root);
+	jw_raw(j, "\n", 1);
+}
+
+/* every execution of p read with the fast path on or off, as text; the
+ * lt_reader_next status at the end and the fast path's line count */
+static char *read_text(const char *p, bool fast, int *rc, long long *fast_lines)
+{
+	struct lt_reader *r = lt_reader_open(p);
+	struct lt_exec *e;
+	struct jw j;
+
+	jw_init(&j);
+	jw_raw(&j, "", 0);
+	lt_reader_set_fast(r, fast);
+	while ((*rc = lt_reader_next(r, &e)) == 1) {
+		exec_text(&j, e);
+		lt_exec_free(e);
+	}
+	*fast_lines = lt_reader_fast_lines(r);
+	lt_reader_close(r);
+	char *text = strdup(j.buf);
+	jw_free(&j);
+	return text;
+}
+
+/* lines with what the writer never writes: the first four in its shape
+ * (for the fast path), the others not */
+static const char *odd_lines =
+	/* cmdline and cgroup (not read back), no "id", -0, "calls":[] */
+	"{\"type\":\"exec\",\"pid\":1,\"tid\":2,\"cmdline\":\"python3 x.py\",\"cgroup\":\"/sys/fs/cgroup/a\",\"start_ns\":18446744073709551615,\"complete\":true,\"root\":{\"fn\":\"f\",\"ret\":{\"type\":\"int\",\"value\":-0},\"calls\":[]}}\n"
+	/* numbers: 19 digits, float as integer text and with exponent, a
+	 * decimal string int, yield and truncated false, null value */
+	"{\"type\":\"exec\",\"id\":-3,\"start_ns\":99999999999999999999,\"complete\":false,\"root\":{\"fn\":\"g\",\"line\":0,\"ret\":{\"type\":\"int\",\"value\":1234567890123456789},\"dur_ns\":0,\"args\":[{\"type\":\"float\",\"value\":3},{\"type\":\"float\",\"value\":1E-5},{\"type\":\"int\",\"value\":\"-5\"},{\"type\":\"str\",\"value\":\"\",\"truncated\":false,\"yield\":false},{\"type\":\"NoneType\",\"value\":null},{\"type\":\"int\",\"value\":\"h:ab\"}]}}\n"
+	/* a synthetic root with stray fields, names of 7, 8, 16, 17 bytes
+	 * (two of 17 that differ only in the middle) */
+	"{\"type\":\"exec\",\"id\":5,\"complete\":true,\"root\":{\"fn\":\"<thread>\",\"ret\":{\"type\":\"int\",\"value\":1},\"dur_ns\":5,\"calls\":[{\"fn\":\"mod.f10\",\"file\":\"abcdefgh\"},{\"fn\":\"abcdefghijklmnop\",\"file\":\"abcdefgh0ijklmnop\"},{\"fn\":\"abcdefgh1ijklmnop\"},{\"fn\":\"mod.f10\",\"file\":\"abcdefgh\"},{\"fn\":\"\xc3\xa9\"}]}}\n"
+	/* escapes: in names (decoded, not in the line: no name cache), \/,
+	 * pairs and lone surrogates, a quote that ends a string after \\ */
+	"{\"type\":\"exec\",\"id\":24,\"complete\":true,\"root\":{\"fn\":\"f\\u00e9\\\"\",\"file\":\"a\\\\b.py\",\"ret\":{\"type\":\"str\",\"value\":\"l\\nm\\t\\ud83d\\ude00 \\udc00 \\/ \\\\\"},\"calls\":[{\"fn\":\"f\\u00e9\\\"\"},{\"fn\":\"\\u0000\"}]}}\n"
+	/* for the generic path: other order, unknown keys, spaces, duplicate
+	 * keys, leading blank, trailing blank */
+	"{\"type\":\"exec\",\"complete\":true,\"id\":21,\"root\":{\"fn\":\"f\",\"dur_ns\":3,\"ret\":{\"value\":2,\"type\":\"int\"}}}\n"
+	"{\"type\":\"exec\",\"id\":22,\"future\":[1,{\"a\":null}],\"complete\":true,\"root\":{\"fn\":\"f\",\"newkey\":{\"x\":1},\"ret\":{\"type\":\"int\",\"value\":1,\"extra\":true}}}\n"
+	"{\"type\":\"exec\", \"id\":23, \"complete\":true, \"root\":{\"fn\":\"f\"}}\n"
+	"{\"type\":\"exec\",\"id\":25,\"id\":26,\"complete\":true,\"root\":{\"fn\":\"a\",\"fn\":\"b\",\"line\":1,\"line\":2}}\n"
+	" {\"type\":\"exec\",\"id\":27,\"complete\":true,\"root\":{\"fn\":\"f\"}}\n"
+	"{\"type\":\"exec\",\"id\":28,\"complete\":true,\"root\":{\"fn\":\"f\"}} \r\n";
+
+/*
+ * The fast path and the generic parser build the same executions: a trace
+ * the writer wrote (round trip of varied values and trees) and lines that
+ * the fast path reads or leaves to the generic one, read both ways; and
+ * malformed lines are refused both ways at the same execution.
+ */
+static void test_fast_path_same_as_generic(void)
+{
+	static const char *in =
+		"{\"type\":\"header\",\"format\":1}\n"
+		"{\"type\":\"exec\",\"id\":7,\"pid\":5,\"tid\":6,\"nspid\":2,\"nstid\":3,\"start_ns\":10,\"dur_ns\":20,\"complete\":true,\"root\":"
+		"{\"fn\":\"main\",\"file\":\"/a/b.py\",\"line\":3,\"ret\":{\"type\":\"int\",\"value\":-42},\"dur_ns\":20,\"args\":["
+		"{\"type\":\"str\",\"value\":\"abc\",\"truncated\":true},{\"type\":\"float\",\"value\":1.5},{\"type\":\"float\",\"value\":\"nan\"},"
+		"{\"type\":\"float\",\"value\":\"-inf\"},{\"type\":\"float\",\"value\":1e300},{\"type\":\"bool\",\"value\":false},"
+		"{\"type\":\"int\",\"value\":\"123456789012345678901234\"},{\"type\":\"list\",\"value\":\"h:00ff\"},{\"type\":\"NoneType\"}],"
+		"\"truncated_calls\":4,\"calls\":[{\"fn\":\"g\",\"ret\":{\"type\":\"<raise>\"}},{\"fn\":\"h\",\"file\":\"caf\xc3\xa9.py\",\"ret\":"
+		"{\"type\":\"generator\",\"yield\":true},\"calls\":[{\"fn\":\"<lambda>\",\"line\":2147483647,\"ret\":{\"type\":\"int\","
+		"\"value\":999999999999999999,\"yield\":true},\"args\":[]}]}]}}\n"
+		"{\"type\":\"exec\",\"id\":8,\"pid\":5,\"tid\":6,\"start_ns\":11,\"complete\":false,\"root\":{\"fn\":\"<thread>\",\"calls\":["
+		"{\"fn\":\"a\",\"ret\":{\"type\":\"bool\",\"value\":true},\"dur_ns\":1},{\"fn\":\"a\",\"ret\":{\"type\":\"str\",\"value\":\"x\"}}]}}\n"
+		"{\"type\":\"exec\",\"id\":9,\"pid\":5,\"tid\":6,\"start_ns\":12,\"complete\":true,\"root\":"
+		"{\"fn\":\"s\",\"ret\":{\"type\":\"str\",\"value\":\"l\\n \\\"q\\\" \\\\ \\u0001\"}}}\n";
+	char p1[256];
+	int rc1, rc2;
+	long long n1, n2;
+
+	/* the writer's own text of these executions (read the generic way) */
+	put_file("in.jsonl", in);
+	snprintf(p1, sizeof(p1), "%s/w.jsonl", dir);
+	struct lt_reader *r = lt_reader_open(path("in.jsonl"));
+	struct lt_writer *w = lt_writer_open(p1);
+	struct lt_header h = { .format = 1 };
+	struct lt_exec *e;
+	lt_reader_set_fast(r, false);
+	lt_writer_header(w, &h);
+	while (lt_reader_next(r, &e) == 1) {
+		lt_writer_exec(w, e);
+		lt_exec_free(e);
+	}
+	lt_reader_close(r);
+	CHECK(lt_writer_close(w) == 0);
+	/* then the odd lines, and a trailer */
+	FILE *f = fopen(p1, "a");
+	fputs(odd_lines, f);
+	fputs("{\"type\":\"stats\",\"execs\":13}\n", f);
+	fclose(f);
+	char *fast = read_text(p1, true, &rc1, &n1), *generic = read_text(p1, false, &rc2, &n2);
+	CHECK(rc1 == 0 && rc2 == 0);
+	CHECK(!strcmp(fast, generic));
+	if (strcmp(fast, generic))
+		printf("  fast:\n%s  generic:\n%s", fast, generic);
+	/* the fast path took the writer's lines and the first four odd
+	 * lines; the generic one none */
+	CHECK(n1 == 3 + 4 && n2 == 0);
+	CHECK(strstr(fast, "\"fn\":\"b\",\"line\":2"));	/* duplicates: as before */
+	free(fast);
+	free(generic);
+
+	/* malformed lines after good ones: refused both ways after the
+	 * same executions */
+	static const char *bad[] = {
+		"\"complete\":7,\"root\":{\"fn\":\"f\"}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"line\":-1}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"line\":01}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"dur_ns\":1.5}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"ret\":{\"type\":\"int\",\"value\":\"abc\"}}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"ret\":{\"type\":\"bool\",\"value\":1}}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"calls\":[1]}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"ret\":{\"type\":\"int\",\"value\":1]}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"calls\":[{\"fn\":\"g\"}}}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"calls\":[{\"fn\":\"g\"}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\\x\"}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\\u12\"}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"file\":\"a\\\"}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"ret\":{\"type\":\"str\",\"value\":\"\\n\t\"}}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\"}}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\"}}x",
+		"\"pid\":2147483648,\"complete\":true,\"root\":{\"fn\":\"f\"}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"line\":2147483648}}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"truncated_calls\":4294967296}}",
+		"\"root\":{\"fn\":\"f\"}}",
+		"\"start_ns\":-1,\"complete\":true,\"root\":{\"fn\":\"f\"}}",
+		"\"complete\":true}",
+		"\"complete\":true,\"root\":{\"fn\":\"f\",\"args\":[{\"type\":\"int\",\"value\":1},]}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text),
+			 "{\"type\":\"header\",\"format\":1}\n"
+			 "{\"type\":\"exec\",\"id\":0,\"complete\":true,\"root\":{\"fn\":\"f\"}}\n"
+			 "{\"type\":\"exec\",\"id\":1,%s\n"
+			 "{\"type\":\"exec\",\"id\":2,\"complete\":true,\"root\":{\"fn\":\"f\"}}\n"
+			 "{\"type\":\"stats\",\"execs\":3}\n", bad[i]);
+		put_file("bad.jsonl", text);
+		fast = read_text(path("bad.jsonl"), true, &rc1, &n1);
+		generic = read_text(path("bad.jsonl"), false, &rc2, &n2);
+		if (rc1 != -1 || rc2 != -1 || strcmp(fast, generic) || n1 != 1)
+			printf("  bad case %zu: rc %d/%d, %lld fast lines\n", i, rc1, rc2, n1);
+		CHECK(rc1 == -1 && rc2 == -1 && !strcmp(fast, generic) && n1 == 1);
+		free(fast);
+		free(generic);
+	}
+
+	/* past the parser's nesting limit the fast path does not build the
+	 * tree: the generic path refuses it, as before */
+	put_deep("deep.jsonl", JSON_MAX_DEPTH / 2 + 10);
+	fast = read_text(path("deep.jsonl"), true, &rc1, &n1);
+	CHECK(rc1 == -1 && n1 == 0);
+	free(fast);
 }
 
 int main(void)
@@ -224,6 +400,7 @@ int main(void)
 	RUN(test_paper_dir);
 	RUN(test_malformed);
 	RUN(test_deep);
+	RUN(test_fast_path_same_as_generic);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
