@@ -255,7 +255,8 @@ def run_mode(w, mode, hold_cb=None, label=None, wrap_pre_go=None):
         res["rec_calls"] = trailer(out)["calls"]
         os.unlink(out)
         return res
-    extra = {"floor": ["--floor"], "full": [], "novalues": ["--no-values"], "gz": []}[mode]
+    extra = {"floor": ["--floor"], "full": [], "novalues": ["--no-values"], "gz": [],
+             "nodur_floor": ["--floor", "--no-durations"], "nodur": ["--no-durations"]}[mode]
     out = os.path.join(WORK, f"{w}-{mode}.jsonl" + (".gz" if mode == "gz" else ""))
     rec = Recorder(extra, root, out, label)
     CUR_REC[0] = rec
@@ -270,13 +271,17 @@ def run_mode(w, mode, hold_cb=None, label=None, wrap_pre_go=None):
     return res
 
 
-MODES = ["untraced", "floor", "full", "novalues", "gz", "bpftrace", "inproc"]
+MODES = ["untraced", "floor", "full", "novalues", "gz", "nodur_floor", "nodur", "bpftrace", "inproc"]
+# the floor each mode is compared with (the same probes, empty programs)
+FLOOR_OF = {"nodur": "nodur_floor"}
 MODE_DESC = {
     "untraced": "no tracer",
     "floor": "`record --floor`: same uprobes, empty BPF programs",
     "full": "`record` full capture, plain JSONL file",
     "novalues": "`record --no-values`",
     "gz": "`record`, gzip file (`.jsonl.gz`)",
+    "nodur_floor": "`record --floor --no-durations`: the return probes only, empty BPF programs",
+    "nodur": "`record --no-durations`: returns only (same trees and values, no durations)",
     "bpftrace": "bpftrace name count on function__return",
     "inproc": "in-process `sys.setprofile` tracer (bench/inproc_tracer.py)",
 }
@@ -309,7 +314,7 @@ def bench_bpf_stats():
         with open(path, "w") as f:
             f.write("1")
         for w in WORKLOADS:
-            for m in ("floor", "full"):
+            for m in ("floor", "full", "nodur"):
                 got = {}
 
                 def cb(pid, got=got):
@@ -545,20 +550,25 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
         mx, my = S[w]["modes"][x], S[w]["modes"][y]
         return (f"{fmt(ratio(S, w, x, y, R))}x ({fmt(mx[R])} vs {fmt(my[R])} us/call by median "
                 f"chunk; {fmt(ratio(S, w, x, y))}x by run medians)")
-    for w in ("loop", "torch"):
-        r = ratio(S, w, "full", "floor", R)
-        a(f"| full capture overhead <= 1.5x the floor ({w}) | {both(w, 'full', 'floor')} "
-          f"| {verdict(r is not None and r <= 1.5)} |")
-    for w in ("loop", "torch"):
-        if "bpftrace" not in S[w]["modes"]:
-            a(f"| below bpftrace's name count ({w}) | bpftrace not measured | n/a |")
-            continue
-        r = ratio(S, w, "full", "bpftrace", R)
-        a(f"| below bpftrace's name count ({w}) | {both(w, 'full', 'bpftrace')} | {verdict(r is not None and r < 1)} |")
-    for w in ("loop", "torch"):
-        r = ratio(S, w, "full", "inproc", R)
-        a(f"| at most 1/3 of the in-process tracer ({w}) | {both(w, 'full', 'inproc')} "
-          f"| {verdict(r is not None and r <= 1 / 3)} |")
+    ND = " with `--no-durations`"
+    for m, fm, what in (("full", "floor", ""), ("nodur", "nodur_floor", ND)):
+        for w in ("loop", "torch"):
+            r = ratio(S, w, m, fm, R)
+            a(f"| full capture overhead <= 1.5x the floor{what} ({w}) | {both(w, m, fm)} "
+              f"| {verdict(r is not None and r <= 1.5)} |")
+    for m, what in (("full", ""), ("nodur", ND)):
+        for w in ("loop", "torch"):
+            if "bpftrace" not in S[w]["modes"]:
+                a(f"| below bpftrace's name count{what} ({w}) | bpftrace not measured | n/a |")
+                continue
+            r = ratio(S, w, m, "bpftrace", R)
+            a(f"| below bpftrace's name count{what} ({w}) | {both(w, m, 'bpftrace')} "
+              f"| {verdict(r is not None and r < 1)} |")
+    for m, what in (("full", ""), ("nodur", ND)):
+        for w in ("loop", "torch"):
+            r = ratio(S, w, m, "inproc", R)
+            a(f"| at most 1/3 of the in-process tracer{what} ({w}) | {both(w, m, 'inproc')} "
+              f"| {verdict(r is not None and r <= 1 / 3)} |")
     lost = sum(x["lost"] for x in loss)
     allrec = all(x["rec_calls"] == x["calls"] for x in loss)
     a(f"| 0 lost events, every call recorded, 2 processes x {CFG['loss_s']} s of the tightest loop "
@@ -604,7 +614,8 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
             if not d:
                 a(f"| {MODE_DESC[m]} | not run | | | | | | |")
                 continue
-            xf = ratio(S, w, m, "floor", "over_rob_us") if m not in ("untraced", "floor") else None
+            xf = ratio(S, w, m, FLOOR_OF.get(m, "floor"), "over_rob_us") \
+                if m not in ("untraced", "floor", "nodur_floor") else None
             a(f"| {MODE_DESC[m]} | {fmt(d['loop_s'], 4)} | {fmt(d['per_call_us'], 3)} | "
               f"{fmt(d['over_us'], 3)} | {fmt(d['over_min'], 3)}-{fmt(d['over_max'], 3)} | "
               f"{fmt(d['over_rob_us'], 3)} | {fmt(xf) if xf else ''} | {fmt(d['spread_pct'], 1)}% |")
@@ -614,24 +625,29 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
                 ("full/floor", "full", "floor"), ("full/bpftrace", "full", "bpftrace"),
                 ("full/in-process", "full", "inproc"), ("no-values/floor", "novalues", "floor"),
                 ("gz/floor", "gz", "floor"), ("floor/bpftrace", "floor", "bpftrace"),
-                ("floor/in-process", "floor", "inproc"))) + ".")
+                ("floor/in-process", "floor", "inproc"), ("no-durations/its floor", "nodur", "nodur_floor"),
+                ("no-durations/bpftrace", "nodur", "bpftrace"),
+                ("no-durations/in-process", "nodur", "inproc"))) + ".")
         a("By median chunk: " + ", ".join(
             f"{lab} {fmt(ratio(S, w, x, y, 'over_rob_us'))}" for lab, x, y in (
                 ("full/floor", "full", "floor"), ("full/bpftrace", "full", "bpftrace"),
                 ("full/in-process", "full", "inproc"), ("no-values/floor", "novalues", "floor"),
                 ("gz/floor", "gz", "floor"), ("floor/bpftrace", "floor", "bpftrace"),
-                ("floor/in-process", "floor", "inproc"))) + ".")
+                ("floor/in-process", "floor", "inproc"), ("no-durations/its floor", "nodur", "nodur_floor"),
+                ("no-durations/bpftrace", "nodur", "bpftrace"),
+                ("no-durations/in-process", "nodur", "inproc"))) + ".")
         a("The same ratios from the fastest run of each mode (min loop time; interference from "
           "other jobs only adds time): " + ", ".join(
             f"{lab} {fmt(ratio(S, w, x, y, 'over_fast_us'))}" for lab, x, y in (
                 ("full/floor", "full", "floor"), ("full/bpftrace", "full", "bpftrace"),
-                ("full/in-process", "full", "inproc"))) + ".\n")
+                ("full/in-process", "full", "inproc"), ("no-durations/bpftrace", "nodur", "bpftrace"),
+                ("no-durations/in-process", "nodur", "inproc"))) + ".\n")
         a("leaktrace's own process (wait4 rusage of `record -p`; the target is not its child):\n")
         a("CPU per recorded call includes leaktrace's fixed start-up and exit costs (BPF load, "
           "ELF parsing, freeing); the loss test below gives the steady state.\n")
         a("| mode | calls recorded | lost events | user s | sys s | CPU us per recorded call | max RSS MiB | trace MB |")
         a("|---|---|---|---|---|---|---|---|")
-        for m in ("full", "novalues", "gz"):
+        for m in ("full", "novalues", "gz", "nodur"):
             d = s["modes"].get(m)
             if d:
                 a(f"| {m} | {int(d['rec_calls'])} | {d['lost']} | {fmt(d['lt_user_s'], 3)} | "
@@ -689,8 +705,8 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
         for name, pst in sorted(d["progs"].items()):
             if not pst["run_cnt"] or name.endswith("exit"):
                 continue
-            # each program runs once per Python call (entry, return)
-            tot += pst["run_time_ns"] / pst["run_cnt"]
+            # program time per Python call (lt_exec runs a few times only)
+            tot += pst["run_time_ns"] / calls
             a(f"| {w} | {m} | {name} | {pst['run_cnt']} | {fmt(pst['run_time_ns'] / pst['run_cnt'], 0)} | "
               f"{fmt(ov, 2)} |")
         bpf_per_call[(w, m)] = (tot / 1000, ov)
@@ -704,6 +720,10 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
               f"{fmt(ovf, 2)} us overhead per call of that run. The floor run's overhead was "
               f"{fmt(ov0, 2)} us per call with programs that do nothing: the rest is the kernel's "
               "uprobe path (int3 trap, uprobe lookup, return to user).")
+        if (w, "nodur") in bpf_per_call:
+            bn, ovn = bpf_per_call[(w, "nodur")]
+            a(f"- {w}, `--no-durations`: {fmt(bn, 3)} us of BPF program time per Python call "
+              f"(one program run per call) in an overhead of {fmt(ovn, 2)} us per call.")
     a("")
     if trap and "nop1" in trap:
         hit1 = (trap["nop1"] - trap["nop1_bare"]) / 1000
@@ -768,16 +788,20 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
           "needs a run on a quiet machine before it is blamed on the tracer. Candidates if it "
           "persists: the per-call LRU-hash lookup and `tp_name` read for non-primitive return "
           "types (Tensor), and the cache and TLB footprint of writing records.")
+    nd = S["loop"]["modes"].get("nodur", {}).get("over_rob_us")
+    ndf = S["loop"]["modes"].get("nodur_floor", {}).get("over_rob_us")
     if bt:
-        a(f"2. **bpftrace is cheaper because it takes one hit per call, not two.** Its name count "
-          f"costs {fmt(bt, 2)} us per call; leaktrace's floor alone is {fmt(fl / bt)}x that. "
-          "On CPython 3.11 function__entry does not fire for Python-to-Python calls, so entry "
-          "times need the RESUME sites. The only way to beat a one-probe tracer here is one "
-          "probe hit per call: drop the RESUME probes and derive the tree from return events "
-          "only (frame and caller addresses already give post-order nesting; SPEC 6), taking "
-          "entry times from a cheaper source (e.g. an option `--no-durations`, or the "
-          "caller's previous event timestamp as a lower bound), which would roughly halve "
-          "the floor on this machine.")
+        a(f"2. **bpftrace is cheaper than full capture because it takes one hit per call, not "
+          f"two.** Its name count costs {fmt(bt, 2)} us per call; leaktrace's two-hit floor alone "
+          f"is {fmt(fl / bt)}x that. Durations need the time each call starts, hence a RESUME "
+          "probe as well as a return probe. `--no-durations` drops the RESUME probes and builds "
+          "the same trees from the returns alone (each return carries its frame and its "
+          "caller's frame; returns arrive in post-order), with a BPF walk up the callers only "
+          "when a root returns"
+          + (f": {fmt(nd, 2)} us per call in the loop ({fmt(nd / bt)}x bpftrace), on a floor of "
+             f"{fmt(ndf, 2)} us. It also probes the return sites rather than the USDT note, whose "
+             "semaphore makes CPython compute each call's line number (bpftrace pays that)."
+             if nd and ndf else "."))
     hit1 = (trap["nop1"] - trap["nop1_bare"]) / 1000 if trap and "nop1" in trap else fl / 2
     a(f"3. **The in-process tracer is faster here** ({fmt(ip, 2)} us per call with tree and values): "
       f"the 1/3 target needs leaktrace <= {fmt(ip / 3, 2)} us per call"
@@ -796,15 +820,16 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
         a("3b. **Indirect cost of each trap.** This VM runs with PTI and without PCID, so every "
           "kernel entry and exit (two per probe hit) flushes the TLB, which a workload with a "
           "larger working set pays for after each trap. " + cmp_)
-    a("4. BPF side: `lt_return` reads about a dozen words of target memory with separate "
-      "`bpf_probe_read_user` calls and fills a 72-byte record plus payload, submitted with "
-      "`BPF_RB_NO_WAKEUP` (the consumer polls). Cheap next steps: emit the RET record with "
-      "`bpf_ringbuf_reserve`/`submit` instead of building it in a per-CPU scratch map and "
-      "copying it with `bpf_ringbuf_output`; drop `previous` from RET (the RESUME record "
-      "could carry the parent, or userspace can keep a frame stack); drop `drops` and "
-      "`type_ptr` for int/float/bool/None/str; count entries and returns only under `-v`; "
-      "skip `send_code`'s LRU hash lookup on every RESUME by caching the last code address "
-      "per CPU. These only shave the BPF share shown in the table above.")
+    a("4. BPF side: a return reads the frame's first 72 bytes (code, caller, last "
+      "instruction, stack top) in one `bpf_probe_read_user`, the returned object's first 32 "
+      "bytes (type, and an int's size and digits or a float's value) in another, plus the "
+      "popped stack slot and the code's qualname pointer; a direct-mapped per-CPU cache of "
+      "code objects already sent answers before the LRU map; register slots are read "
+      "without a helper. The record (88 bytes plus payload) goes out with "
+      "`bpf_ringbuf_output(..., BPF_RB_NO_WAKEUP)` (the consumer polls). Left: "
+      "`bpf_ringbuf_reserve`/`submit` instead of the per-CPU scratch copy, and dropping "
+      "`type_ptr`/`drops` from records that do not need them; these only shave the BPF "
+      "share shown in the table above.")
     lc = sum(x["lt_cpu_s"] for x in loss) / max(1, sum(x["rec_calls"] for x in loss)) * 1e6
     a(f"5. Userspace: the consumer parses records and rebuilds trees on one thread and hands "
       f"256 KB blocks of JSON Lines to a writer thread, which writes them (and compresses them, "
