@@ -489,8 +489,13 @@ def by_pid_nested_roots_and_attach_mid_execution():
         ex = [l for l in lines(rec) if l["type"] == "exec"]
         assert len(ex) >= 5, (mode, ex)
         # attach fell inside an execution (it sleeps 200 of every ~200 ms);
-        # its root is named even though its start was not seen
-        assert not ex[0]["complete"] and ex[0]["root"]["fn"] == "predict", (mode, ex[0])
+        # its root is named even though its start was not seen. With frame
+        # starts, an inner predict running at attach cannot be told from
+        # an outermost one: it is written as an incomplete execution too
+        lead = 1 if mode else next(k for k, e in enumerate(ex) if e["complete"])
+        assert 1 <= lead <= 2, (mode, ex[:3])
+        assert all(not e["complete"] and e["root"]["fn"] == "predict" for e in ex[:lead]), (mode, ex[:3])
+        ex = ex[lead - 1:]
         if not mode:    # the one running at exit
             assert not ex[-1]["complete"] and ex[-1]["root"]["fn"] == "predict", ex[-1]
             ex = ex[:-1]

@@ -346,6 +346,7 @@ static void resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t
 struct frame_list {
 	uint64_t (*v)[2];
 	size_t n, cap;
+	bool failed;		/* out of memory: frames left out */
 };
 
 static void add_old_frame(void *arg, uint64_t frame, uint64_t code)
@@ -356,8 +357,10 @@ static void add_old_frame(void *arg, uint64_t frame, uint64_t code)
 		size_t cap = l->cap ? 2 * l->cap : 256;
 		void *v = realloc(l->v, cap * sizeof(*l->v));
 
-		if (!v)
+		if (!v) {
+			l->failed = true;
 			return;
+		}
 		l->v = v;
 		l->cap = cap;
 	}
@@ -1447,6 +1450,7 @@ int cmd_record(int argc, char **argv)
 		if (py_target_live_frames(tgt, pid, add_old_frame, &old_frames))
 			old_failed = true;
 		cfg.complete_after_ns = mono_ns();
+		old_failed |= old_frames.failed;
 		if (old_failed)
 			fprintf(stderr, "leaktrace: cannot read the frames of pid %d that run at attach: the "
 					"first execution of each thread is marked incomplete\n", pid);

@@ -455,6 +455,8 @@ static int load_bias(const struct py_target *t, int pid, uint64_t *bias)
 	return 1;
 }
 
+#define LIVE_TRIES 10	/* reads of the frame chains, 20 ms apart */
+
 /* a compact str object of pid as UTF-8 in out; -1 if it cannot be read */
 static int peek_str(const struct py_offsets *o, int pid, uint64_t obj, char *out, size_t cap)
 {
@@ -507,9 +509,12 @@ int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, 
 	if (load_bias(t, pid, &bias) != 1 || !t->build->off.ob_type ||
 	    elf_symbol(t->path, "PyCode_Type", &code_type))
 		return -1;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < LIVE_TRIES; i++) {
+		if (i)
+			usleep(2000);
 		if (check_frames(t, pid, bias, bias + code_type, &why, each, arg) >= 0)
 			return 0;
+	}
 	return -1;
 }
 
@@ -542,9 +547,10 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 	}
 	if (!t->build->off.ob_type)
 		return 0;	/* an entry made before the live offsets existed */
-	/* frames come and go while we read: a torn read gets two more tries */
+	/* frames come and go while we read (fast during imports): a torn read
+	 * gets more tries; offsets that do not fit fail every one */
 	bool have_code_type = !elf_symbol(t->path, "PyCode_Type", &code_type);
-	for (int i = 0; i < 3 && n < 0 && have_code_type; i++) {
+	for (int i = 0; i < LIVE_TRIES && n < 0 && have_code_type; i++) {
 		if (i)
 			usleep(20000);
 		n = check_frames(t, pid, bias, bias + code_type, &why, NULL, NULL);

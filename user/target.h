@@ -58,7 +58,7 @@ int py_target_from_pid(struct py_target *t, int pid, const char *python_override
  */
 int py_target_live_check(const struct py_target *t, int pid, bool verbose);
 /* each frame of every thread of pid whose code is a code object, read as
- * the live check reads them (three tries); 0, or -1 if the chains could
+ * the live check reads them (up to 10 tries); 0, or -1 if the chains could
  * not be read */
 typedef void (*py_frame_fn)(void *arg, uint64_t frame, uint64_t code);
 /* qualified name (co_name before 3.11), file and first line of a code
