@@ -64,6 +64,14 @@ def tmpdir():
     return tempfile.mkdtemp(prefix="lt-test-")
 
 
+def write_file(d, name, text):
+    """text written to d/name (a target script); returns the path"""
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def need_root():
     if os.geteuid() != 0:
         raise Skip("needs root (BPF)")

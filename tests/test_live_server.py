@@ -58,9 +58,7 @@ def get(port, path):
 
 
 def start_server(d):
-    script = os.path.join(d, "server.py")
-    with open(script, "w") as f:
-        f.write(SERVER)
+    script = lt.write_file(d, "server.py", SERVER)
     p = subprocess.Popen([lt.PY, script], stdout=subprocess.PIPE, text=True)
     port = int(p.stdout.readline())
     return p, port

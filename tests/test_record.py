@@ -19,10 +19,8 @@ CALLS = os.path.join(WL, "calls.py")
 
 def start_busy(d):
     """a target that calls tick(1) every 5 ms forever"""
-    script = os.path.join(d, "busy.py")
-    with open(script, "w") as f:
-        f.write("import time\ndef tick(i):\n    return i\n"
-                "while True:\n    tick(1)\n    time.sleep(0.005)\n")
+    script = lt.write_file(d, "busy.py", "import time\ndef tick(i):\n    return i\n"
+                                         "while True:\n    tick(1)\n    time.sleep(0.005)\n")
     return subprocess.Popen([lt.PY, script])
 
 
@@ -137,11 +135,9 @@ def hash_values_stable_with_key():
 def sleep_duration_50ms():
     lt.need_root()
     d = lt.tmpdir()
-    script = os.path.join(d, "s.py")
-    with open(script, "w") as f:
-        f.write("import time\ndef nap():\n    time.sleep(0.05)\n    return 1\n"
-                "for _ in range(5):\n    t = time.monotonic_ns()\n    nap()\n"
-                "    print(time.monotonic_ns() - t)\n")
+    script = lt.write_file(d, "s.py", "import time\ndef nap():\n    time.sleep(0.05)\n    return 1\n"
+                                      "for _ in range(5):\n    t = time.monotonic_ns()\n    nap()\n"
+                                      "    print(time.monotonic_ns() - t)\n")
     rec = os.path.join(d, "r.jsonl")
     p = record("--root", "nap", "-o", rec, "--", lt.PY, script)
     inside = [int(x) for x in p.stdout.split()]
@@ -195,13 +191,11 @@ def json_lines_without_output():
 def attach_detach_does_not_change_output():
     lt.need_root()
     d = lt.tmpdir()
-    script = os.path.join(d, "loop.py")
-    with open(script, "w") as f:
-        f.write("import sys, time\n"
-                "def step(i):\n    return sum(k * i for k in range(200))\n"
-                "t0 = time.time()\nacc = 0\n"
-                "for i in range(30):\n    acc += step(i)\n    print(i, acc, flush=True)\n    time.sleep(0.1)\n"
-                "sys.exit(3)\n")
+    script = lt.write_file(d, "loop.py", "import sys, time\n"
+                                         "def step(i):\n    return sum(k * i for k in range(200))\n"
+                                         "t0 = time.time()\nacc = 0\n"
+                                         "for i in range(30):\n    acc += step(i)\n    print(i, acc, flush=True)\n    time.sleep(0.1)\n"
+                                         "sys.exit(3)\n")
     plain = subprocess.run([lt.PY, script], capture_output=True, text=True)
     proc = subprocess.Popen([lt.PY, script], stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)
@@ -274,11 +268,9 @@ def sighup_reopens_output_for_log_rotation():
 def target_killed_mid_execution():
     lt.need_root()
     d = lt.tmpdir()
-    script = os.path.join(d, "k.py")
-    with open(script, "w") as f:
-        f.write("import os, signal, time\ndef work(i):\n    if i == 3:\n"
-                "        os.kill(os.getpid(), signal.SIGKILL)\n    return i\n"
-                "for i in range(5):\n    work(i)\n")
+    script = lt.write_file(d, "k.py", "import os, signal, time\ndef work(i):\n    if i == 3:\n"
+                                      "        os.kill(os.getpid(), signal.SIGKILL)\n    return i\n"
+                                      "for i in range(5):\n    work(i)\n")
     rec = os.path.join(d, "r.jsonl")
     p = record("--root", "work", "-o", rec, "--", lt.PY, script)
     ls = lines(rec)
@@ -466,17 +458,15 @@ def by_pid_nested_roots_and_attach_mid_execution():
     began before."""
     lt.need_root()
     d = lt.tmpdir()
-    script = os.path.join(d, "srv.py")
-    with open(script, "w") as f:
-        f.write("import time\n"
-                "def a():\n    return 1\n"
-                "def b():\n    return 2\n"
-                "def predict(i, inner=False):\n"
-                "    x = a()\n"
-                "    if not inner:\n        x += predict(i, True)\n"
-                "    time.sleep(0.05 if inner else 0.15)\n"
-                "    return x + b() + i\n"
-                "i = 0\nwhile True:\n    predict(i)\n    i += 1\n")
+    script = lt.write_file(d, "srv.py", "import time\n"
+                                        "def a():\n    return 1\n"
+                                        "def b():\n    return 2\n"
+                                        "def predict(i, inner=False):\n"
+                                        "    x = a()\n"
+                                        "    if not inner:\n        x += predict(i, True)\n"
+                                        "    time.sleep(0.05 if inner else 0.15)\n"
+                                        "    return x + b() + i\n"
+                                        "i = 0\nwhile True:\n    predict(i)\n    i += 1\n")
     for mode in ([], ["--no-durations"]):
         proc = subprocess.Popen([lt.PY, script])
         try:

@@ -18,9 +18,7 @@ for i in range(3):
 
 
 def run_all(d, *extra):
-    script = os.path.join(d, "sw.py")
-    with open(script, "w") as f:
-        f.write(SCRIPT)
+    script = lt.write_file(d, "sw.py", SCRIPT)
     alt = os.path.join(d, "pyalt")  # same binary, another comm
     os.symlink(lt.PY, alt)
     pythons = [lt.PY, alt]
@@ -70,9 +68,7 @@ def new_build_started_later_is_attached():
     os.makedirs(os.path.join(d, "bin"))
     py = os.path.join(d, "bin", "python3.11")
     shutil.copy2(lt.PY, py)
-    script = os.path.join(d, "sw.py")
-    with open(script, "w") as f:
-        f.write(SCRIPT)
+    script = lt.write_file(d, "sw.py", SCRIPT)
     out = os.path.join(d, "all.jsonl")
     lp = lt.start_recording("-a", "--root", "f", "-o", out)
     p = subprocess.Popen([py, script])

@@ -101,10 +101,8 @@ def py312_pid_without_perf_trampoline():
     import subprocess, json, time
     py = pyenv_python("3.12.1")
     d = lt.tmpdir()
-    script = os.path.join(d, "loop.py")
-    with open(script, "w") as f:
-        f.write("import time\ndef tick(i):\n    return i\n"
-                "while True:\n    tick(2)\n    time.sleep(0.005)\n")
+    script = lt.write_file(d, "loop.py", "import time\ndef tick(i):\n    return i\n"
+                                         "while True:\n    tick(2)\n    time.sleep(0.005)\n")
     plain = subprocess.Popen([py, script])
     perf = subprocess.Popen([py, "-X", "perf", script])
     try:
@@ -134,12 +132,10 @@ def py313_pid_deep_and_inlined_init():
     import subprocess, json, time
     py = pyenv_python("3.13.0")
     d = lt.tmpdir()
-    script = os.path.join(d, "loop.py")
-    with open(script, "w") as f:
-        f.write("import time\nclass P:\n    def __init__(self, v):\n        self.v = v\n"
-                "def down(n):\n    return 0 if n == 0 else 1 + down(n - 1)\n"
-                "def tick():\n    return P(3).v + down(150)\n"
-                "while True:\n    tick()\n    time.sleep(0.005)\n")
+    script = lt.write_file(d, "loop.py", "import time\nclass P:\n    def __init__(self, v):\n        self.v = v\n"
+                                         "def down(n):\n    return 0 if n == 0 else 1 + down(n - 1)\n"
+                                         "def tick():\n    return P(3).v + down(150)\n"
+                                         "while True:\n    tick()\n    time.sleep(0.005)\n")
     proc = subprocess.Popen([py, script])
     try:
         time.sleep(0.5)
