@@ -482,6 +482,16 @@ def summarize(runs):
     return S
 
 
+# (label, mode, divided by mode) for the ratio lines under each table
+RATIOS = (("full/floor", "full", "floor"), ("full/bpftrace", "full", "bpftrace"),
+          ("full/in-process", "full", "inproc"), ("no-values/floor", "novalues", "floor"),
+          ("gz/floor", "gz", "floor"), ("floor/bpftrace", "floor", "bpftrace"),
+          ("floor/in-process", "floor", "inproc"), ("no-durations/its floor", "nodur", "nodur_floor"),
+          ("no-durations/bpftrace", "nodur", "bpftrace"), ("no-durations/in-process", "nodur", "inproc"))
+FAST_RATIOS = tuple(r for r in RATIOS if r[0] in (
+    "full/floor", "full/bpftrace", "full/in-process", "no-durations/bpftrace", "no-durations/in-process"))
+
+
 def ratio(S, w, a, b, key="over_us"):
     ma, mb = S[w]["modes"].get(a), S[w]["modes"].get(b)
     if not ma or not mb or mb[key] <= 0:
@@ -620,28 +630,13 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
               f"{fmt(d['over_us'], 3)} | {fmt(d['over_min'], 3)}-{fmt(d['over_max'], 3)} | "
               f"{fmt(d['over_rob_us'], 3)} | {fmt(xf) if xf else ''} | {fmt(d['spread_pct'], 1)}% |")
         a("")
-        a("Ratios of overhead per call: " + ", ".join(
-            f"{lab} {fmt(ratio(S, w, x, y))}" for lab, x, y in (
-                ("full/floor", "full", "floor"), ("full/bpftrace", "full", "bpftrace"),
-                ("full/in-process", "full", "inproc"), ("no-values/floor", "novalues", "floor"),
-                ("gz/floor", "gz", "floor"), ("floor/bpftrace", "floor", "bpftrace"),
-                ("floor/in-process", "floor", "inproc"), ("no-durations/its floor", "nodur", "nodur_floor"),
-                ("no-durations/bpftrace", "nodur", "bpftrace"),
-                ("no-durations/in-process", "nodur", "inproc"))) + ".")
-        a("By median chunk: " + ", ".join(
-            f"{lab} {fmt(ratio(S, w, x, y, 'over_rob_us'))}" for lab, x, y in (
-                ("full/floor", "full", "floor"), ("full/bpftrace", "full", "bpftrace"),
-                ("full/in-process", "full", "inproc"), ("no-values/floor", "novalues", "floor"),
-                ("gz/floor", "gz", "floor"), ("floor/bpftrace", "floor", "bpftrace"),
-                ("floor/in-process", "floor", "inproc"), ("no-durations/its floor", "nodur", "nodur_floor"),
-                ("no-durations/bpftrace", "nodur", "bpftrace"),
-                ("no-durations/in-process", "nodur", "inproc"))) + ".")
-        a("The same ratios from the fastest run of each mode (min loop time; interference from "
-          "other jobs only adds time): " + ", ".join(
-            f"{lab} {fmt(ratio(S, w, x, y, 'over_fast_us'))}" for lab, x, y in (
-                ("full/floor", "full", "floor"), ("full/bpftrace", "full", "bpftrace"),
-                ("full/in-process", "full", "inproc"), ("no-durations/bpftrace", "nodur", "bpftrace"),
-                ("no-durations/in-process", "nodur", "inproc"))) + ".\n")
+        for lead, key, pairs, end in (("Ratios of overhead per call", "over_us", RATIOS, "."),
+                                      ("By median chunk", "over_rob_us", RATIOS, "."),
+                                      ("The same ratios from the fastest run of each mode (min loop "
+                                       "time; interference from other jobs only adds time)",
+                                       "over_fast_us", FAST_RATIOS, ".\n")):
+            a(f"{lead}: " + ", ".join(f"{lab} {fmt(ratio(S, w, x, y, key))}" for lab, x, y in pairs)
+              + end)
         a("leaktrace's own process (wait4 rusage of `record -p`; the target is not its child):\n")
         a("CPU per recorded call includes leaktrace's fixed start-up and exit costs (BPF load, "
           "ELF parsing, freeing); the loss test below gives the steady state.\n")
