@@ -882,13 +882,15 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
       "code objects already sent answers before the LRU map; register slots are read "
       "without a helper. The record (72 bytes plus payload; 80 with the ring buffer's own "
       "header) goes out with "
-      "`bpf_ringbuf_output(..., BPF_RB_NO_WAKEUP)` (the consumer polls). Left: one "
-      "ring-buffer write per batch of records instead of per record (each write takes the "
-      "ring buffer's lock with interrupts off, and re-enabling them is a paravirtual call on "
-      "this VM), which needs a per-CPU batch flushed at every context switch so that a "
-      "thread's records stay in order; `bpf_ringbuf_reserve`/`submit` instead of the per-CPU "
-      "scratch copy; dropping `type_ptr`/`drops` from records that do not need them. These "
-      "only shave the BPF share shown in the table above.")
+      "`bpf_ringbuf_output(..., BPF_RB_NO_WAKEUP)` (the consumer polls). Tried and not "
+      "kept: per-CPU batches of records, one ring-buffer write per 8 KB instead of per "
+      "record (each write takes the ring buffer's lock with interrupts off, and re-enabling "
+      "them is a paravirtual call on this VM). It cut the BPF time per record by about a "
+      "fifth but a traced call by only a few percent, and keeping each thread's records in "
+      "order needs a BPF program on every context switch of the machine. Left: "
+      "`bpf_ringbuf_reserve`/`submit` instead of the per-CPU scratch copy; dropping "
+      "`type_ptr`/`drops` from records that do not need them. These only shave the BPF "
+      "share shown in the table above.")
     lc = sum(x["lt_cpu_s"] for x in loss) / max(1, sum(x["rec_calls"] for x in loss)) * 1e6
     a(f"5. Userspace: the consumer parses records and rebuilds trees on one thread and hands "
       f"256 KB blocks of JSON Lines to a writer thread, which writes them (and compresses them, "
