@@ -10,7 +10,8 @@
 cd "$(dirname "$0")/.." || exit 2
 filter="$1"
 PY=${PY:-/usr/bin/python3.11}
-log=$(mktemp)
+# the log lives in the build tree, not in a /tmp that other jobs clean
+log=$(mktemp -p .output test-log.XXXXXX 2>/dev/null || mktemp)
 trap 'rm -f "$log"' EXIT
 pass=0 fail=0 skip=0
 for t in .output/tests/test_* tests/test_*.py tests/test_*.sh; do
@@ -23,6 +24,12 @@ for t in .output/tests/test_* tests/test_*.py tests/test_*.sh; do
 	*) "$t" >"$log" 2>&1 ;;
 	esac
 	rc=$?
+	if [ ! -e "$log" ]; then
+		echo "FAIL $t: its output file $log was deleted while it ran (exit status $rc)"
+		fail=$((fail + 1))
+		: >"$log"
+		continue
+	fi
 	cat "$log"
 	p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log"); s=$(grep -c '^SKIP ' "$log")
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
