@@ -1,5 +1,6 @@
 """leaktrace record on Debian's CPython 3.11 (USDT): trees compared call for
 call with the in-process oracle, durations, attach/detach, bad input."""
+import contextlib
 import gzip
 import json
 import os
@@ -17,11 +18,28 @@ WL = os.path.join(HERE, "workloads")
 CALLS = os.path.join(WL, "calls.py")
 
 
-def start_busy(d):
-    """a target that calls tick(1) every 5 ms forever"""
+@contextlib.contextmanager
+def busy_target(d):
+    """a target that calls tick(1) every 5 ms until the block ends"""
     script = lt.write_file(d, "busy.py", "import time\ndef tick(i):\n    return i\n"
                                          "while True:\n    tick(1)\n    time.sleep(0.005)\n")
-    return subprocess.Popen([lt.PY, script])
+    proc = subprocess.Popen([lt.PY, script])
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def check_busy_thread_exec(ls):
+    """the busy target traced without --root from after its start: one
+    execution, its thread's, with the module frame's tick calls at the
+    top; incomplete, since the module frame began before attach"""
+    ex = [l for l in ls if l["type"] == "exec"]
+    assert len(ex) == 1 and ex[0]["root"]["fn"] == "<thread>"
+    assert ex[0]["complete"] is False
+    ticks = [c for c in ex[0]["root"]["calls"] if c["fn"] == "tick"]
+    assert len(ticks) > 20 and all(c["ret"] == {"type": "int", "value": 1} for c in ticks)
 
 
 def record(*args, check=True, timeout=300):
@@ -214,8 +232,7 @@ def attach_detach_does_not_change_output():
 def thread_mode_and_trailer_on_sigint():
     lt.need_root()
     d = lt.tmpdir()
-    proc = start_busy(d)
-    try:
+    with busy_target(d) as proc:
         time.sleep(0.3)
         rec = os.path.join(d, "r.jsonl")
         lp = lt.start_recording("-p", proc.pid, "-o", rec)
@@ -225,23 +242,15 @@ def thread_mode_and_trailer_on_sigint():
         assert lp.returncode == 0, err
         ls = lines(rec)
         assert ls[0]["type"] == "header" and ls[-1]["type"] == "stats"
-        ex = [l for l in ls if l["type"] == "exec"]
-        assert len(ex) == 1 and ex[0]["root"]["fn"] == "<thread>"
-        # the module frame began before attach and is still running
-        assert ex[0]["complete"] is False
-        ticks = [c for c in ex[0]["root"]["calls"] if c["fn"] == "tick"]
-        assert len(ticks) > 20 and all(c["ret"] == {"type": "int", "value": 1} for c in ticks)
-    finally:
-        proc.kill()
-        proc.wait()
+        # the module frame is still running
+        check_busy_thread_exec(ls)
 
 
 @lt.test
 def sighup_reopens_output_for_log_rotation():
     lt.need_root()
     d = lt.tmpdir()
-    proc = start_busy(d)
-    try:
+    with busy_target(d) as proc:
         rec = os.path.join(d, "r.jsonl")
         lp = lt.start_recording("-p", proc.pid, "--root", "tick", "-o", rec)
         time.sleep(0.5)
@@ -251,9 +260,6 @@ def sighup_reopens_output_for_log_rotation():
         lp.send_signal(signal.SIGINT)
         lp.communicate(timeout=30)
         assert lp.returncode == 0
-    finally:
-        proc.kill()
-        proc.wait()
     ids = []
     for path in (rec + ".1", rec):
         ls = lines(path)
@@ -507,21 +513,13 @@ def by_pid_nested_roots_and_attach_mid_execution():
 def no_durations_thread_mode_by_pid():
     lt.need_root()
     d = lt.tmpdir()
-    proc = start_busy(d)
-    try:
+    with busy_target(d) as proc:
         time.sleep(0.3)
         rec = os.path.join(d, "r.jsonl")
         record("-p", proc.pid, "--no-durations", "--duration", "1", "-o", rec)
-    finally:
-        proc.kill()
-        proc.wait()
-    ex = [l for l in lines(rec) if l["type"] == "exec"]
-    assert len(ex) == 1 and ex[0]["root"]["fn"] == "<thread>"
-    # the module frame began before attach: its calls are the thread's
-    # top-level calls, and the execution is incomplete
-    assert ex[0]["complete"] is False
-    ticks = [c for c in ex[0]["root"]["calls"] if c["fn"] == "tick"]
-    assert len(ticks) > 20 and all(c["ret"] == {"type": "int", "value": 1} for c in ticks)
+    # without frame starts, the module frame's calls are still the
+    # thread's top-level calls
+    check_busy_thread_exec(lines(rec))
 
 
 if __name__ == "__main__":
