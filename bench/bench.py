@@ -237,14 +237,12 @@ def run_mode(w, mode, hold_cb=None, label=None, wrap_pre_go=None):
         return controlled(wl_cmd(w, hold), label, hold_cb)
     if mode in ("bpftrace", "bpftrace_floor"):
         prog = BPFTRACE_PROG if mode == "bpftrace" else BPFTRACE_FLOOR_PROG
+        cmd = ["bpftrace", "-e", prog, "-c", shlex.join(wl_cmd(w, hold))]
+        note_cmd(label, cmd)
         if hold:
             # bpf stats: the workload (bpftrace's child) inherits the pipe
             # and holds; the programs are read from bpftrace's fds
-            cmd = ["bpftrace", "-e", prog, "-c", shlex.join(wl_cmd(w, True))]
-            note_cmd(label, cmd)
             return controlled(cmd, label, hold_cb)
-        cmd = ["bpftrace", "-e", prog, "-c", shlex.join(wl_cmd(w))]
-        note_cmd(label, cmd)
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                            timeout=900)
         res = None
