@@ -23,7 +23,7 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 GEN_HDRS := $(OUTPUT)/py_offsets_gen.h
-USER_SRCS := $(wildcard user/*.c)
+USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
@@ -61,8 +61,11 @@ $(OUTPUT)/py_offsets_gen.h: scripts/gen_offsets.py | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)$(PY) scripts/gen_offsets.py > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS) | $(OUTPUT)/user
+USER_HDRS := $(wildcard user/*.h user/*/*.h)
+
+$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS) | $(OUTPUT)/user
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/leaktrace: $(USER_OBJS)
@@ -112,11 +115,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_READERS ?= jsonl gzip paper rules
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Iuser -Ibpf -Itests/fuzz $(SAN_FLAGS)
-FUZZ_LIB := json model trace_read trace_write observe hmap rules
+FUZZ_LIB := common/json trace/model trace/trace_read trace/trace_write analysis/observe common/hmap common/err analysis/rules
 FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/user/%.o,$(FUZZ_LIB))
 FUZZ_BINS := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_READERS))
 
-$(FUZZ_OUT)/user/%.o: user/%.c $(wildcard user/*.h)
+$(FUZZ_OUT)/user/%.o: user/%.c $(USER_HDRS)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
@@ -131,7 +134,7 @@ ASAN_USER_OBJS := $(patsubst user/%.c,$(ASAN_OUT)/user/%.o,$(USER_SRCS))
 ASAN_LIB_OBJS := $(filter-out $(ASAN_OUT)/user/main.o,$(ASAN_USER_OBJS))
 ASAN_TEST_BINS := $(patsubst tests/unit/%.c,$(ASAN_OUT)/tests/%,$(TEST_SRCS))
 
-$(ASAN_OUT)/user/%.o: user/%.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS)
+$(ASAN_OUT)/user/%.o: user/%.c $(USER_HDRS) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS)
 	$(call msg,CC-ASAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@

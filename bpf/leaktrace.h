@@ -7,7 +7,7 @@
  * The BPF side stays small: it sends one fixed-size record per frame start
  * (ENTRY) and per frame exit (RET, with the decoded return value), the
  * strings of a code object once (CODE), and thread exits (EXIT). Userspace
- * rebuilds the call trees (user/rebuild.c).
+ * rebuilds the call trees (user/record/rebuild.c).
  */
 #ifndef LEAKTRACE_H
 #define LEAKTRACE_H

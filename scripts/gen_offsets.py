@@ -11,7 +11,7 @@ store to frame->prev_instr in each RESUME handler; SPEC section 6).
 Usage: gen_offsets.py [BINARY...]  (default: the known locations)
 Output goes to stdout; a build without debug info is skipped with a note on
 stderr, so the generated table may be empty (the checked-in table in
-user/py_builds_known.h still applies).
+user/pybuild/py_builds_known.h still applies).
 """
 import glob
 import os

@@ -81,7 +81,7 @@ def write_trace(path, roots, incomplete=0):
 
 # ---- the writer's shape ----------------------------------------------------
 # the order in which leaktrace's writer puts the keys of an exec line, a
-# NODE and a RET (user/trace_write.c); compact lines in this order are what
+# NODE and a RET (user/trace/trace_write.c); compact lines in this order are what
 # the reader's fast path reads
 EXEC_KEYS = ["type", "id", "pid", "tid", "nspid", "nstid", "cmdline", "cgroup", "start_ns", "dur_ns",
              "complete", "root"]

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "json.h"
-#include "observe.h"
-#include "trace.h"
+#include "common/json.h"
+#include "analysis/observe.h"
+#include "trace/trace.h"
 
 static void fz_on_elem(void *ctx, int obs, const void *key, const char *val, int64_t num,
 		       const struct lt_node *ex)

@@ -2,7 +2,7 @@
 /* libFuzzer harness: the rules loader, then the matcher, describe and
  * observed texts of every rule against a small fixed execution (the path
  * `record --rules` and `detect` take). */
-#include "rules.h"
+#include "analysis/rules.h"
 #include "fuzz_common.h"
 
 static struct lt_exec *sample;

@@ -1,6 +1,6 @@
-/* Tree rebuild from synthetic probe event sequences (user/rebuild.c). */
+/* Tree rebuild from synthetic probe event sequences (user/record/rebuild.c). */
 #include <string.h>
-#include "rebuild.h"
+#include "record/rebuild.h"
 #include "unit.h"
 
 #define MAXE 16

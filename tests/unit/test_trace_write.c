@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "json.h"
-#include "trace.h"
+#include "common/json.h"
+#include "trace/trace.h"
 /* unit.h RUN() trips -Wmisleading-indentation (reported to the lead) */
 #pragma GCC diagnostic ignored "-Wmisleading-indentation"
 #include "unit.h"

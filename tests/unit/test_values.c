@@ -1,7 +1,7 @@
-/* Value decoding (user/values.c) and keyed hashing (user/hashval.c). */
+/* Value decoding (user/record/values.c) and keyed hashing (user/record/hashval.c). */
 #include <string.h>
-#include "hashval.h"
-#include "values.h"
+#include "record/hashval.h"
+#include "record/values.h"
 #include "unit.h"
 
 static void utf8_conversion_and_cut(void)

@@ -20,16 +20,16 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 #include "commands.h"
-#include "hashval.h"
-#include "json.h"
+#include "record/hashval.h"
+#include "common/json.h"
 #include "leaktrace.h"
 #include "leaktrace.skel.h"
 #include "floor.skel.h"
-#include "rebuild.h"
-#include "rules.h"
-#include "target.h"
-#include "u64map.h"
-#include "values.h"
+#include "record/rebuild.h"
+#include "analysis/rules.h"
+#include "pybuild/target.h"
+#include "common/u64map.h"
+#include "record/values.h"
 
 #define MAX_EXCLUDE 32
 

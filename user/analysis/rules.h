@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "trace.h"
+#include "trace/trace.h"
 
 struct lt_rule {
 	int index;		/* position in the file */

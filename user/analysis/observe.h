@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "trace.h"
+#include "trace/trace.h"
 
 enum lt_obs { LT_OBS_RETURNS, LT_OBS_CALLS, LT_OBS_TIME, LT_OBS_N };
 enum lt_keykind { LT_KEY_NAME, LT_KEY_QUALNAME, LT_KEY_SITE };

@@ -9,7 +9,7 @@
 #define LT_REPORT_H
 
 #include <stddef.h>
-#include "sets.h"
+#include "analysis/sets.h"
 
 struct lt_report_in {
 	const char *clean, *adv;	/* re-read for Table I and the time plots */

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "json.h"
-#include "trace.h"
+#include "common/json.h"
+#include "trace/trace.h"
 
 enum { K_JSONL, K_PAPER };
 

@@ -23,8 +23,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "observe.h"
-#include "trace.h"
+#include "analysis/observe.h"
+#include "trace/trace.h"
 
 struct lt_elem_out {
 	const char *key;	/* key text */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
-#include "pybuild.h"
+#include "pybuild/pybuild.h"
 #include "py_offsets_gen.h"	/* generated: PY_BUILDS_GENERATED */
-#include "py_builds_known.h"	/* checked in: PY_BUILDS_KNOWN */
+#include "pybuild/py_builds_known.h"	/* checked in: PY_BUILDS_KNOWN */
 
 static const struct py_build builds[] = {
 	PY_BUILDS_GENERATED

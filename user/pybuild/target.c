@@ -10,8 +10,8 @@
 #include <unistd.h>
 #include "commands.h"
 #include "leaktrace.h"
-#include "target.h"
-#include "values.h"
+#include "pybuild/target.h"
+#include "record/values.h"
 
 int py_mechanism = PY_MECH_AUTO;
 bool py_prefer_sites;

@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "commands.h"
-#include "hmap.h"
-#include "json.h"
-#include "observe.h"
-#include "trace.h"
-#include "u64map.h"
+#include "common/hmap.h"
+#include "common/json.h"
+#include "analysis/observe.h"
+#include "trace/trace.h"
+#include "common/u64map.h"
 
 int cmd_import_paper(int argc, char **argv)
 {

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hmap.h"
-#include "sets.h"
+#include "common/hmap.h"
+#include "analysis/sets.h"
 
 struct relem {		/* returns element (key, "type:value") */
 	const void *key;

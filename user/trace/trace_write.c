@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "json.h"
-#include "trace.h"
+#include "common/json.h"
+#include "trace/trace.h"
 
 /*
  * Lines are gathered in 256 KB blocks that a writer thread of our own

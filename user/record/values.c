@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
-#include "values.h"
+#include "record/values.h"
 
 static int put_utf8(uint32_t c, char *o)
 {

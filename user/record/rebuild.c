@@ -2,10 +2,10 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hashval.h"
-#include "rebuild.h"
-#include "u64map.h"
-#include "values.h"
+#include "record/hashval.h"
+#include "record/rebuild.h"
+#include "common/u64map.h"
+#include "record/values.h"
 
 struct code_info {
 	const char *fn, *file;

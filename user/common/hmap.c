@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
 #include <stdlib.h>
-#include "hmap.h"
+#include "common/hmap.h"
 
 static void grow(struct hmap *m)
 {

@@ -25,7 +25,7 @@
 
 #include <linux/types.h>
 #include "leaktrace.h"
-#include "trace.h"
+#include "trace/trace.h"
 
 struct rb_state;
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "elf_util.h"
+#include "pybuild/elf_util.h"
 
 struct elf_file {
 	int fd;

@@ -6,7 +6,7 @@
 #define LT_HASHVAL_H
 
 #include <stdint.h>
-#include "trace.h"
+#include "trace/trace.h"
 
 uint64_t siphash24(const void *data, size_t len, const uint8_t key[16]);
 /* replace v's value (int, float, bool, str) by "h:<16 hex>" */

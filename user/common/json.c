@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "json.h"
+#include "common/json.h"
 
 /* ---- writer ------------------------------------------------------------- */
 static void die_oom(void)

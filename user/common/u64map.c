@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdlib.h>
-#include "u64map.h"
+#include "common/u64map.h"
 
 #define DELETED UINT64_MAX
 

@@ -10,12 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 #include "commands.h"
-#include "hmap.h"
-#include "observe.h"
-#include "report.h"
-#include "rules.h"
-#include "trace.h"
-#include "u64map.h"
+#include "common/hmap.h"
+#include "analysis/observe.h"
+#include "analysis/report.h"
+#include "analysis/rules.h"
+#include "trace/trace.h"
+#include "common/u64map.h"
 
 #define MAX_TIME_PLOTS 8	/* D_IF/D_EE' keys first, then by |AUC - 0.5| */
 #define MIN_AUC_PLOTS 4		/* plots when D_EE' of time is small */

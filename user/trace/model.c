@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "trace.h"
+#include "trace/trace.h"
 
 /* ---- arena -------------------------------------------------------------- */
 struct lt_arena_chunk {

@@ -9,11 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "commands.h"
-#include "json.h"
-#include "observe.h"
-#include "report.h"
-#include "sets.h"
-#include "trace.h"
+#include "common/json.h"
+#include "analysis/observe.h"
+#include "analysis/report.h"
+#include "analysis/sets.h"
+#include "trace/trace.h"
 
 static void usage(FILE *f)
 {

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hmap.h"
-#include "json.h"
-#include "observe.h"
+#include "common/hmap.h"
+#include "common/json.h"
+#include "analysis/observe.h"
 
 const char *const lt_obs_names[LT_OBS_N] = { "returns", "calls", "time" };
 const char *const lt_key_names[3] = { "name", "qualname", "site" };

@@ -6,7 +6,7 @@
 
 #include <linux/types.h>
 #include "leaktrace.h"
-#include "trace.h"
+#include "trace/trace.h"
 
 /*
  * Code units of `kind` bytes (0 = already UTF-8, 1 = latin-1, 2 = UCS-2,

@@ -11,8 +11,8 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "elf_util.h"
-#include "pybuild.h"
+#include "pybuild/elf_util.h"
+#include "pybuild/pybuild.h"
 
 struct py_target {
 	char path[PATH_MAX];		/* host path of the ELF file to probe */

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
-#include "json.h"
-#include "observe.h"
-#include "rules.h"
-#include "trace.h"
+#include "common/json.h"
+#include "analysis/observe.h"
+#include "analysis/rules.h"
+#include "trace/trace.h"
 
 enum { L_NONE = -1, L_CLEAN = 0, L_ADV = 1 };
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
-#include "hashval.h"
+#include "record/hashval.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 #define SIPROUND do { \

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hmap.h"
-#include "json.h"
-#include "observe.h"
-#include "rules.h"
+#include "common/hmap.h"
+#include "common/json.h"
+#include "analysis/observe.h"
+#include "analysis/rules.h"
 
 struct lt_rules_priv {
 	struct lt_observer *obs[3];	/* per key kind */
