@@ -435,8 +435,11 @@ static int start(char *const argv[], const char *mapped, pid_t *child)
 	return -1;
 }
 
-static void stop(pid_t child)
+/* the target (pid, maybe inside a pid namespace) and the child */
+static void stop(pid_t child, int pid)
 {
+	if (pid > 0 && pid != child)
+		kill(pid, SIGKILL);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 }
@@ -460,8 +463,10 @@ static void live_check_pyenv_313(void)
 	CHECK(py_debug_offsets_read(LIB313, &info, &off, why, sizeof(why)) == 0);
 	pid = start(argv, "libpython3.13", &child);
 	CHECK(pid > 0);
-	if (pid <= 0)
+	if (pid <= 0) {
+		stop(child, -1);
 		return;
+	}
 	CHECK(py_debug_offsets_load_bias(pid, LIB313, &bias) == 0);
 	CHECK(py_debug_offsets_live_check(pid, info.runtime + bias, &info, why, sizeof(why)) == 0);
 	/* a copy whose gc.collecting offset (the last field, byte 576)
@@ -476,7 +481,7 @@ static void live_check_pyenv_313(void)
 	/* a file this process does not map has no bias */
 	CHECK(py_debug_offsets_load_bias(pid, tmp, &bias) == -1);
 	unlink(tmp);
-	stop(child);
+	stop(child, pid);
 }
 
 /* a Debian sid python3.X in its own mount and pid namespace, read from
@@ -484,7 +489,7 @@ static void live_check_pyenv_313(void)
 static void live_check_sid(const char *exe, const char *name)
 {
 	char path[256];
-	char *argv[] = { "unshare", "--pid", "--mount", "--fork", "--mount-proc", "--root=" SID,
+	char *argv[] = { "unshare", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc", "--root=" SID,
 			 (char *)exe, "-c", "import time; time.sleep(30)", NULL };
 	struct py_dbgoff_info info, pyenv;
 	struct py_offsets off;
@@ -501,8 +506,10 @@ static void live_check_sid(const char *exe, const char *name)
 	CHECK(py_debug_offsets_read(path, &info, &off, why, sizeof(why)) == 0);
 	pid = start(argv, name, &child);
 	CHECK(pid > 0);
-	if (pid <= 0)
+	if (pid <= 0) {
+		stop(child, -1);
 		return;
+	}
 	CHECK(py_debug_offsets_load_bias(pid, path, &bias) == 0);
 	CHECK(py_debug_offsets_live_check(pid, info.runtime + bias, &info, why, sizeof(why)) == 0);
 	if (!py_debug_offsets_read(LIB313, &pyenv, &off, why, sizeof(why))) {
@@ -510,7 +517,7 @@ static void live_check_sid(const char *exe, const char *name)
 		printf("  pyenv 3.13.0 offsets on %s: %s\n", name, why);
 		CHECK(strstr(why, "another build"));
 	}
-	stop(child);
+	stop(child, pid);
 }
 
 static void live_check_sid_313(void)

@@ -77,7 +77,99 @@ struct dbg313 {
 	struct dbg_gc gc;
 };
 _Static_assert(sizeof(struct dbg313) == 584, "3.13 _Py_DebugOffsets is 584 bytes");
-_Static_assert(sizeof(struct dbg313) <= PY_DBGOFF_MAX, "PY_DBGOFF_MAX");
+
+/* 3.14 and 3.15 share these sub-structs */
+struct dbg_interp314 {
+	uint64_t size, id, next, threads_head, threads_main, gc, imports_modules, sysdict,
+		 builtins, ceval_gil, gil_runtime_state, gil_runtime_state_enabled,
+		 gil_runtime_state_locked, gil_runtime_state_holder, code_object_generation,
+		 tlbc_generation;
+};
+struct dbg_frame314 {
+	uint64_t size, previous, executable, instr_ptr, localsplus, owner, stackpointer, tlbc_index;
+};
+struct dbg_code314 {
+	uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
+		 localsplusnames, localspluskinds, co_code_adaptive, co_tlbc;
+};
+struct dbg_set { uint64_t size, used, table, mask; };
+struct dbg_gen { uint64_t size, gi_name, gi_iframe, gi_frame_state; };
+struct dbg_llist { uint64_t next, prev; };
+struct dbg_debugger {
+	uint64_t eval_breaker, remote_debugger_support, remote_debugging_enabled,
+		 debugger_pending_call, debugger_script_path, debugger_script_path_size;
+};
+
+/*
+ * 3.14: gdb -batch -iex 'set debug-file-directory ROOTS/sid-dbg/usr/lib/debug'
+ *   -ex 'ptype /o struct _Py_DebugOffsets' ROOTS/sid/usr/bin/python3.14
+ *   (Debian 3.14.10-1, 760 bytes). New against 3.13: threads_main,
+ *   code_object_generation, tlbc_generation; the frame's stackpointer and
+ *   tlbc_index; co_tlbc; set_object, gen_object, llist_node,
+ *   debugger_support.
+ */
+struct dbg314 {
+	struct dbg_head h;
+	struct dbg_runtime runtime_state;
+	struct dbg_interp314 interpreter_state;
+	struct dbg_thread thread_state;
+	struct dbg_frame314 interpreter_frame;
+	struct dbg_code314 code_object;
+	struct dbg_pyobject pyobject;
+	struct dbg_type type_object;
+	struct dbg_seq tuple_object, list_object;
+	struct dbg_set set_object;
+	struct dbg_dict dict_object;
+	struct dbg_float float_object;
+	struct dbg_long long_object;
+	struct dbg_bytes bytes_object;
+	struct dbg_unicode unicode_object;
+	struct dbg_gc gc;
+	struct dbg_gen gen_object;
+	struct dbg_llist llist_node;
+	struct dbg_debugger debugger_support;
+};
+_Static_assert(sizeof(struct dbg314) == 760, "3.14 _Py_DebugOffsets is 760 bytes");
+
+/*
+ * 3.15: the same command on ROOTS/sid/usr/bin/python3.15 (Debian
+ *   3.15.2-1, 888 bytes). New against 3.14: the thread state's base_frame,
+ *   last_profiled_frame(_seq), holds_gil, gil_requested, current_exception,
+ *   exc_state; err_stackitem; tp_basicsize, tp_dictoffset;
+ *   heap_type_object; compactunicodeobject_size; gc.frame and
+ *   generation_stats.
+ */
+struct dbg315 {
+	struct dbg_head h;
+	struct dbg_runtime runtime_state;
+	struct dbg_interp314 interpreter_state;
+	struct {
+		uint64_t size, prev, next, interp, current_frame, base_frame, last_profiled_frame,
+			 last_profiled_frame_seq, thread_id, native_thread_id, datastack_chunk,
+			 status, holds_gil, gil_requested, current_exception, exc_state;
+	} thread_state;
+	struct { uint64_t exc_value; } err_stackitem;
+	struct dbg_frame314 interpreter_frame;
+	struct dbg_code314 code_object;
+	struct dbg_pyobject pyobject;
+	struct { uint64_t size, tp_name, tp_repr, tp_flags, tp_basicsize, tp_dictoffset; } type_object;
+	struct { uint64_t size, ht_cached_keys; } heap_type_object;
+	struct dbg_seq tuple_object, list_object;
+	struct dbg_set set_object;
+	struct dbg_dict dict_object;
+	struct dbg_float float_object;
+	struct dbg_long long_object;
+	struct dbg_bytes bytes_object;
+	struct {
+		uint64_t size, state, length, asciiobject_size, compactunicodeobject_size;
+	} unicode_object;
+	struct { uint64_t size, collecting, frame, generation_stats_size, generation_stats; } gc;
+	struct dbg_gen gen_object;
+	struct dbg_llist llist_node;
+	struct dbg_debugger debugger_support;
+};
+_Static_assert(sizeof(struct dbg315) == 888, "3.15 _Py_DebugOffsets is 888 bytes");
+_Static_assert(sizeof(struct dbg315) <= PY_DBGOFF_MAX, "PY_DBGOFF_MAX");
 
 /*
  * What _Py_DebugOffsets lacks, per minor version. Each value is the same
@@ -86,7 +178,20 @@ _Static_assert(sizeof(struct dbg313) <= PY_DBGOFF_MAX, "PY_DBGOFF_MAX");
  * bytecode magic number at the first beta). Sources:
  * - 3.13: DWARF of ~/.pyenv/versions/3.13.0/lib/libpython3.13.so.1.0
  *   through scripts/gen_offsets.py (the build's generated table entry),
- *   opcode numbers from its `import opcode`.
+ *   opcode numbers from its `import opcode`; Debian's 3.13.18 has the same.
+ * - 3.14, 3.15: DWARF of Debian sid's python3.14 3.14.10-1 and python3.15
+ *   3.15.2-1 (-dbg packages): `print sizeof(PyCompactUnicodeObject)`,
+ *   `(long)&((PyCodeObject*)0)->co_flags`, ...->co_consts,
+ *   `(long)&((PyThreadState*)0)->current_exception`, `ptype enum
+ *   _framestate`, `ptype enum _frameowner`; opcode numbers from the
+ *   builds' `import opcode` (chroot ROOTS/sid python3.X). The same
+ *   expressions are evaluated again by tests/unit/test_debug_offsets.c.
+ * - stackref_tag_mask: Py_TAG_BITS of pycore_stackref.h (a macro, not in
+ *   DWARF): 3 in the default builds of 3.14 and 3.15 (bit 0 Py_TAG_REFCNT,
+ *   bits 0-1 both set Py_INT_TAG: a tagged int, not an object); the
+ *   3.14/3.15 binaries test bit 0 before a decref (_PyFrame_ClearExceptCode)
+ *   and clear it to get the code of f_executable
+ *   (PyUnstable_InterpreterFrame_GetCode: and $~1).
  */
 struct minor_table {
 	int minor;
@@ -97,7 +202,9 @@ struct minor_table {
 	uint32_t fr_stacktop;		/* 3.13: _PyInterpreterFrame.stacktop (int) */
 	int32_t gen_state_rel;		/* gi_frame_state - gi_iframe (3.13; 3.14+
 					 * from the struct's gen_object) */
-	int32_t gen_created;		/* FRAME_CREATED */
+	int32_t gen_created;		/* FRAME_CREATED (3.15: 0) */
+	int32_t gen_executing;		/* FRAME_EXECUTING (3.15: 4); suspended
+					 * states lie strictly between */
 	int32_t owned_by_gen;		/* FRAME_OWNED_BY_GENERATOR */
 	int32_t owned_by_cstack;	/* the C stack's entry frame: 3.13
 					 * FRAME_OWNED_BY_CSTACK, 3.14+
@@ -110,10 +217,29 @@ struct minor_table {
 static const struct minor_table tables[] = {
 	{ .minor = 13, .len = sizeof(struct dbg313), .str_compact_size = 56,
 	  .co_flags = 48, .co_consts = 24, .ts_curexc_type = 112, .fr_stacktop = 64,
-	  .gen_state_rel = -5, .gen_created = -3, .owned_by_gen = 1, .owned_by_cstack = 3,
-	  .stackref_tag_mask = 0,
+	  .gen_state_rel = -5, .gen_created = -3, .gen_executing = 0, .owned_by_gen = 1,
+	  .owned_by_cstack = 3, .stackref_tag_mask = 0,
 	  .op_return_value = 36, .op_return_const = 103, .op_instr_return_value = 239,
 	  .op_instr_return_const = 240, .op_extended_arg = 71, .op_yield_value = 118 },
+	/* RETURN_CONST and INSTRUMENTED_RETURN_CONST are gone (constants are
+	 * returned by LOAD_CONST + RETURN_VALUE); the stack index became the
+	 * stackpointer; FRAME_OWNED_BY_CSTACK (3) became
+	 * FRAME_OWNED_BY_INTERPRETER (3), and 3.14 adds a CSTACK (4) */
+	{ .minor = 14, .len = sizeof(struct dbg314), .str_compact_size = 56,
+	  .co_flags = 48, .co_consts = 24, .ts_curexc_type = 112,
+	  .gen_created = -3, .gen_executing = 0, .owned_by_gen = 1,
+	  .owned_by_cstack = 3, .stackref_tag_mask = 3,
+	  .op_return_value = 35, .op_return_const = PY_OP_NONE, .op_instr_return_value = 246,
+	  .op_instr_return_const = PY_OP_NONE, .op_extended_arg = 69, .op_yield_value = 120 },
+	/* frame states renumbered from 0: CREATED 0, SUSPENDED 1,
+	 * SUSPENDED_YIELD_FROM 2, SUSPENDED_YIELD_FROM_LOCKED 3, EXECUTING 4,
+	 * CLEARED 5 (FRAME_COMPLETED is gone); the thread state's
+	 * current_exception and the compact str size come from the struct */
+	{ .minor = 15, .len = sizeof(struct dbg315), .co_flags = 48, .co_consts = 24,
+	  .gen_created = 0, .gen_executing = 4, .owned_by_gen = 1,
+	  .owned_by_cstack = 3, .stackref_tag_mask = 3,
+	  .op_return_value = 33, .op_return_const = PY_OP_NONE, .op_instr_return_value = 245,
+	  .op_instr_return_const = PY_OP_NONE, .op_extended_arg = 67, .op_yield_value = 119 },
 };
 
 static const struct minor_table *table_for(int minor)
@@ -180,6 +306,8 @@ static const struct minor_table *table_for(int minor)
 static int fill(struct py_dbgoff_info *info, const struct minor_table *t, struct py_offsets *off)
 {
 	memset(off, 0, sizeof(*off));
+	off->str_compact_size = t->str_compact_size;
+	off->ts_curexc_type = t->ts_curexc_type;
 	switch (info->minor) {
 	case 13: {
 		struct dbg313 d;
@@ -194,13 +322,43 @@ static int fill(struct py_dbgoff_info *info, const struct minor_table *t, struct
 		info->code_size = d.code_object.size;
 		break;
 	}
+	case 14: {
+		struct dbg314 d;
+
+		memcpy(&d, info->raw, sizeof(d));
+		if (!CHECK_COMMON(&d) || !INSIDE(&d, interpreter_frame, stackpointer) ||
+		    !INSIDE(&d, gen_object, gi_frame_state) || !INSIDE(&d, gen_object, gi_iframe))
+			return -1;
+		FILL_COMMON(&d, off);
+		info->fr_stackpointer = d.interpreter_frame.stackpointer;
+		off->gen_state_rel = (int32_t)(d.gen_object.gi_frame_state - d.gen_object.gi_iframe);
+		info->frame_size = d.interpreter_frame.size;
+		info->code_size = d.code_object.size;
+		break;
+	}
+	case 15: {
+		struct dbg315 d;
+
+		memcpy(&d, info->raw, sizeof(d));
+		if (!CHECK_COMMON(&d) || !INSIDE(&d, interpreter_frame, stackpointer) ||
+		    !INSIDE(&d, gen_object, gi_frame_state) || !INSIDE(&d, gen_object, gi_iframe) ||
+		    !INSIDE(&d, thread_state, current_exception) ||
+		    d.unicode_object.compactunicodeobject_size > d.unicode_object.size)
+			return -1;
+		FILL_COMMON(&d, off);
+		info->fr_stackpointer = d.interpreter_frame.stackpointer;
+		off->gen_state_rel = (int32_t)(d.gen_object.gi_frame_state - d.gen_object.gi_iframe);
+		off->ts_curexc_type = d.thread_state.current_exception;
+		off->str_compact_size = d.unicode_object.compactunicodeobject_size;
+		info->frame_size = d.interpreter_frame.size;
+		info->code_size = d.code_object.size;
+		break;
+	}
 	default:
 		return -1;
 	}
-	off->str_compact_size = t->str_compact_size;
 	off->co_flags = t->co_flags;
 	off->co_consts = t->co_consts;
-	off->ts_curexc_type = t->ts_curexc_type;
 	off->gen_created = t->gen_created;
 	off->owned_by_gen = t->owned_by_gen;
 	off->owned_by_cstack = t->owned_by_cstack;
@@ -211,6 +369,7 @@ static int fill(struct py_dbgoff_info *info, const struct minor_table *t, struct
 	off->op_extended_arg = t->op_extended_arg;
 	off->op_yield_value = t->op_yield_value;
 	info->stackref_tag_mask = t->stackref_tag_mask;
+	info->gen_executing = t->gen_executing;
 	return 0;
 }
 

@@ -58,6 +58,12 @@ struct py_dbgoff_info {
 	 */
 	uint32_t fr_stackpointer;
 	uint64_t stackref_tag_mask;
+	/*
+	 * gen_executing: FRAME_EXECUTING; a generator frame is suspended when
+	 * py_offsets.gen_created < state < gen_executing (3.13, 3.14: -3 < s
+	 * < 0; 3.15 renumbered the states from 0: 0 < s < 4).
+	 */
+	int32_t gen_executing;
 	/* from the struct for information: sizeof(_PyInterpreterFrame) and
 	 * sizeof(PyCodeObject) of the build */
 	uint64_t frame_size, code_size;
