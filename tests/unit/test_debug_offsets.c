@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "pybuild/debug_offsets.h"
@@ -32,6 +33,8 @@
 #define SID_DBG ROOTS "/sid-dbg/usr/lib/debug"
 #define LIB313 PYENV "/3.13.0/lib/libpython3.13.so.1.0"
 #define STRIPPED313 ROOTS "/stripped/3.13/lib/libpython3.13.so.1.0"
+/* a Python frame that stays put while the test reads it */
+#define SLEEPER "def sleeper():\n import time; time.sleep(30)\nsleeper()\n"
 
 static int skipped;
 
@@ -398,6 +401,80 @@ static void py312_has_none(void)
 	CHECK(strstr(why, "not an ELF file"));
 }
 
+static int peek(int pid, uint64_t addr, void *buf, size_t n)
+{
+	struct iovec l = { buf, n }, r = { (void *)(uintptr_t)addr, n };
+
+	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)n ? 0 : -1;
+}
+
+/*
+ * Walk the main thread's frames of pid with nothing but the offsets read
+ * from the file: the code of each frame (its _PyStackRef tag cleared) must
+ * be a code object, and the qualified names, ASCII str objects, are
+ * appended to names ("sleeper <module> "). Frames owned by the interpreter
+ * (the C entry frame; 3.15 also the thread state's base frame) hold None.
+ * 0, or -1 if a read fails.
+ */
+static int walk(int pid, const char *path, uint64_t bias, const struct py_dbgoff_info *info,
+		const struct py_offsets *o, char *names, size_t n, int *entry_frames)
+{
+	uint64_t code_type, interp = 0, ts = 0, fr = 0;
+	size_t l = 0;
+
+	names[0] = 0;
+	*entry_frames = 0;
+	if (elf_symbol(path, "PyCode_Type", &code_type) ||
+	    peek(pid, info->runtime + bias + o->rt_interp_head, &interp, 8) ||
+	    peek(pid, interp + o->is_threads_head, &ts, 8) || peek(pid, ts + o->ts_cur_frame, &fr, 8))
+		return -1;
+	for (int d = 0; fr && d < 64; d++) {
+		uint64_t exe = 0, type = 0, name = 0, len = 0;
+		uint32_t state = 0;
+		uint8_t owner = 0;
+		char buf[64];
+
+		if (peek(pid, fr + o->fr_code, &exe, 8) || peek(pid, fr + o->fr_owner, &owner, 1))
+			return -1;
+		exe &= ~info->stackref_tag_mask;
+		if ((int)owner == o->owned_by_cstack) {
+			(*entry_frames)++;
+		} else {
+			if (peek(pid, exe + o->ob_type, &type, 8) || type != code_type + bias ||
+			    peek(pid, exe + o->co_qualname, &name, 8) ||
+			    peek(pid, name + o->str_state, &state, 4) ||
+			    peek(pid, name + o->str_length, &len, 8))
+				return -1;
+			/* compact (bit 5) and ASCII (bit 6): the characters follow
+			 * the PyASCIIObject */
+			if (!(state & 0x20) || !(state & 0x40) || len >= sizeof(buf) ||
+			    peek(pid, name + o->str_ascii_size, buf, len))
+				return -1;
+			buf[len] = 0;
+			l += snprintf(names + l, l < n ? n - l : 0, "%s ", buf);
+		}
+		if (peek(pid, fr + o->fr_previous, &fr, 8))
+			return -1;
+	}
+	return 0;
+}
+
+/* the frames of a sleeping function read live as "sleeper <module>" */
+static void check_walk(int pid, const char *path, uint64_t bias, const struct py_dbgoff_info *info,
+		       const struct py_offsets *o)
+{
+	char names[256];
+	int entries = 0, r = -1;
+
+	for (int i = 0; i < 200 && (r || strcmp(names, "sleeper <module> ")); i++) {
+		usleep(10000);
+		r = walk(pid, path, bias, info, o, names, sizeof(names), &entries);
+	}
+	printf("  3.%d live frames: %s(+%d owned by the interpreter)\n", info->minor, names, entries);
+	CHECK(r == 0 && !strcmp(names, "sleeper <module> "));
+	CHECK(entries == (info->minor >= 15 ? 2 : 1));
+}
+
 /* start argv; wait until the process maps a file whose name contains
  * mapped; its pid (of a descendant, through unshare --fork), or -1 */
 static int start(char *const argv[], const char *mapped, pid_t *child)
@@ -448,7 +525,7 @@ static void stop(pid_t child, int pid)
  * by one offset, and another build's runtime, do not */
 static void live_check_pyenv_313(void)
 {
-	char *argv[] = { PYENV "/3.13.0/bin/python3.13", "-c", "import time; time.sleep(30)", NULL };
+	char *argv[] = { PYENV "/3.13.0/bin/python3.13", "-c", SLEEPER, NULL };
 	struct py_dbgoff_info info, other;
 	struct py_offsets off;
 	char why[512], tmp[64];
@@ -469,6 +546,7 @@ static void live_check_pyenv_313(void)
 	}
 	CHECK(py_debug_offsets_load_bias(pid, LIB313, &bias) == 0);
 	CHECK(py_debug_offsets_live_check(pid, info.runtime + bias, &info, why, sizeof(why)) == 0);
+	check_walk(pid, LIB313, bias, &info, &off);
 	/* a copy whose gc.collecting offset (the last field, byte 576)
 	 * differs: a file that is not what the process runs */
 	CHECK(copy_file(LIB313, tmp, sizeof(tmp)) == 0);
@@ -490,7 +568,7 @@ static void live_check_sid(const char *exe, const char *name)
 {
 	char path[256];
 	char *argv[] = { "unshare", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc", "--root=" SID,
-			 (char *)exe, "-c", "import time; time.sleep(30)", NULL };
+			 (char *)exe, "-c", SLEEPER, NULL };
 	struct py_dbgoff_info info, pyenv;
 	struct py_offsets off;
 	char why[512];
@@ -512,6 +590,7 @@ static void live_check_sid(const char *exe, const char *name)
 	}
 	CHECK(py_debug_offsets_load_bias(pid, path, &bias) == 0);
 	CHECK(py_debug_offsets_live_check(pid, info.runtime + bias, &info, why, sizeof(why)) == 0);
+	check_walk(pid, path, bias, &info, &off);
 	if (!py_debug_offsets_read(LIB313, &pyenv, &off, why, sizeof(why))) {
 		CHECK(py_debug_offsets_live_check(pid, info.runtime + bias, &pyenv, why, sizeof(why)) == -1);
 		printf("  pyenv 3.13.0 offsets on %s: %s\n", name, why);
@@ -530,6 +609,11 @@ static void live_check_sid_314(void)
 	live_check_sid("/usr/bin/python3.14", "python3.14");
 }
 
+static void live_check_sid_315(void)
+{
+	live_check_sid("/usr/bin/python3.15", "python3.15");
+}
+
 int main(void)
 {
 	RUN_CASE(pyenv_313_equals_dwarf);
@@ -544,5 +628,6 @@ int main(void)
 	RUN_CASE(live_check_pyenv_313);
 	RUN_CASE(live_check_sid_313);
 	RUN_CASE(live_check_sid_314);
+	RUN_CASE(live_check_sid_315);
 	UNIT_EXIT();
 }
