@@ -562,6 +562,9 @@ static void live_check_pyenv_313(void)
 	CHECK(strstr(why, "byte 576"));
 	/* a file this process does not map has no bias */
 	CHECK(py_debug_offsets_load_bias(pid, tmp, &bias) == -1);
+	CHECK(py_debug_offsets_confirm(pid, LIB313, &info, why, sizeof(why)) == 0);
+	CHECK(py_debug_offsets_confirm(pid, tmp, &other, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "does not map"));
 	unlink(tmp);
 	stop(child, pid);
 }

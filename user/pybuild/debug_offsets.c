@@ -589,3 +589,15 @@ int py_debug_offsets_load_bias(int pid, const char *path, uint64_t *bias)
 	fclose(f);
 	return r;
 }
+
+int py_debug_offsets_confirm(int pid, const char *path, const struct py_dbgoff_info *info,
+			     char *why, size_t n)
+{
+	uint64_t bias;
+
+	if (py_debug_offsets_load_bias(pid, path, &bias)) {
+		snprintf(why, n, "pid %d does not map %s", pid, path);
+		return -1;
+	}
+	return py_debug_offsets_live_check(pid, info->runtime + bias, info, why, n);
+}

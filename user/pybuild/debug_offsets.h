@@ -100,4 +100,12 @@ int py_debug_offsets_live_check(int pid, uint64_t runtime_addr, const struct py_
  */
 int py_debug_offsets_load_bias(int pid, const char *path, uint64_t *bias);
 
+/*
+ * Both steps for the file at path as pid maps it: its load bias, then the
+ * live check at info->runtime plus that bias. 0, or -1 with why ("pid N
+ * does not map PATH" or the live check's reason).
+ */
+int py_debug_offsets_confirm(int pid, const char *path, const struct py_dbgoff_info *info,
+			     char *why, size_t n);
+
 #endif
