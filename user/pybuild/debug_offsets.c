@@ -224,7 +224,13 @@ static const struct minor_table tables[] = {
 	/* RETURN_CONST and INSTRUMENTED_RETURN_CONST are gone (constants are
 	 * returned by LOAD_CONST + RETURN_VALUE); the stack index became the
 	 * stackpointer; FRAME_OWNED_BY_CSTACK (3) became
-	 * FRAME_OWNED_BY_INTERPRETER (3), and 3.14 adds a CSTACK (4) */
+	 * FRAME_OWNED_BY_INTERPRETER (3), and 3.14 adds a CSTACK (4) that no
+	 * live chain showed: the C entry frame of _PyEval_EvalFrameDefault
+	 * (f_executable None with tag bit 0, instr_ptr in
+	 * _Py_INTERPRETER_TRAMPOLINE_INSTRUCTIONS) is owned by 3 in 3.14
+	 * and 3.15; 3.15 ends every chain with one more such frame, the
+	 * thread state's base_frame (read live with gdb -p, see the test's
+	 * frame walk) */
 	{ .minor = 14, .len = sizeof(struct dbg314), .str_compact_size = 56,
 	  .co_flags = 48, .co_consts = 24, .ts_curexc_type = 112,
 	  .gen_created = -3, .gen_executing = 0, .owned_by_gen = 1,
