@@ -1,5 +1,5 @@
 #!/bin/sh
-# Install the Debian packages of scripts/packages.txt that are missing.
+# Install the Debian packages of tools/packages.txt that are missing.
 # Runs `apt-get update` only when something must be installed.
 set -e
 here=$(dirname "$0")
