@@ -29,7 +29,7 @@ lt_record_works() {
 	rm -rf "$_t"; return 1
 }
 
-# True when .output/leaktrace analyze gives SPEC 3 JSON on a trace of ours.
+# True when .output/leaktrace analyze gives the JSON of FORMAT.md §4 on a trace of ours.
 lt_analyze_works() {
 	[ -x "$LT" ] || return 1
 	_t=$(mktemp -d)
@@ -73,7 +73,7 @@ record() {
 	fi
 }
 
-# analyze CLEAN ADV OUT_JSON [extra args]: JSON (SPEC 3) to OUT_JSON, human
+# analyze CLEAN ADV OUT_JSON [extra args]: JSON (FORMAT.md §4) to OUT_JSON, human
 # output (leaktrace only) to OUT_JSON.txt.
 analyze() {
 	_c=$1 _a=$2 _o=$3

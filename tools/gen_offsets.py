@@ -6,7 +6,7 @@ For every CPython build on this machine whose debug info gdb can read
 their DWARF), print one `struct py_build` initializer: the build-id, the
 version, the struct offsets the tracer reads at run time, and the probe
 sites inside _PyEval_EvalFrameDefault (the first conditional jump after the
-store to frame->prev_instr in each RESUME handler; SPEC section 6).
+store to frame->prev_instr in each RESUME handler; docs/PYTHON_VERSIONS.md).
 
 Usage: gen_offsets.py [BINARY...]  (default: the known locations)
 Output goes to stdout; a build without debug info is skipped with a note on
