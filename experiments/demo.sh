@@ -1,5 +1,5 @@
 #!/bin/bash
-# `sudo make demo`: the paper's image experiment in small, end to end.
+# `make demo` (as root, or `sudo make demo`): the paper's image experiment in small, end to end.
 #   1. train (or load the cached) digit classifier, make clean JPEGs with PIL
 #      and adversarial JPEGs (FGSM, RFGSM, PGD, APGD) with matplotlib;
 #   2. trace predict() on both sets with `leaktrace record --root predict`;
@@ -13,7 +13,7 @@ NC=${DEMO_CLEAN:-30} NA=${DEMO_ADV:-40}
 W="$ROOT/work/demo"
 mkdir -p "$W"
 
-[ "$(id -u)" = 0 ] || say "note: not root; the eBPF tracer needs root (sudo make demo)"
+[ "$(id -u)" = 0 ] || say "note: not root; the eBPF tracer needs root (as root: make demo; as a user: sudo make demo)"
 [ -x "$LT" ] || die "$LT is missing: run 'make' first (sudo make demo builds it)"
 pick_tools
 if [ "$RECORDER" != leaktrace ]; then

@@ -45,7 +45,7 @@ T1=$(date +%s)
 {
 	echo "## Experiment 3: AdvDoor-style backdoor (TUAP-like trigger, poison ratio 0.3)"
 	echo
-	echo "Regenerate: \`sudo experiments/experiment_backdoor.sh --batch $B\`"
+	echo "Regenerate (as root, or with sudo): \`experiments/experiment_backdoor.sh --batch $B\`"
 	echo "(run on $(date -u +%Y-%m-%d), $(nproc) CPUs; recorder: \`$RECORDER\`, analyzer: \`$ANALYZER\`; total $((T1 - T0)) s)."
 	echo
 	"$PY" - "$W/manifest.json" <<'EOF'

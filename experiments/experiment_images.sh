@@ -93,7 +93,7 @@ say "writing section '$SEC' of ${DOC:-docs/EXPERIMENTS.md}"
 		echo "## Experiment 1: image classifier, clean saved by PIL, adversarial by matplotlib ($NC clean, $NA adversarial)"
 	fi
 	echo
-	echo "Regenerate: \`sudo experiments/experiment_images.sh --n-clean $NC --n-adv $NA$([ $CONTROL = 1 ] && echo ' --control')\`"
+	echo "Regenerate (as root, or with sudo): \`experiments/experiment_images.sh --n-clean $NC --n-adv $NA$([ $CONTROL = 1 ] && echo ' --control')\`"
 	echo "(run on $(date -u +%Y-%m-%d), $(nproc) CPUs; recorder: \`$RECORDER\`, analyzer: \`$ANALYZER\`; total $((T1 - T0)) s,"
 	echo "recording $(printf %.1f "$tc") s clean + $(printf %.1f "$ta") s adversarial including interpreter start and model load)."
 	echo

@@ -35,7 +35,7 @@ T1=$(date +%s)
 {
 	echo "## Experiment 4: LSTM speech-to-text timing ($N clean, $N adversarial utterances)"
 	echo
-	echo "Regenerate: \`sudo experiments/experiment_rnn.sh --n $N\`"
+	echo "Regenerate (as root, or with sudo): \`experiments/experiment_rnn.sh --n $N\`"
 	echo "(run on $(date -u +%Y-%m-%d), $(nproc) CPUs; recorder: \`$RECORDER\`, analyzer: \`$ANALYZER\`; total $((T1 - T0)) s)."
 	echo
 	"$PY" - "$W/manifest.json" <<'EOF'

@@ -14,7 +14,7 @@ ANALYZER=${ANALYZER:-auto}
 say() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-[ -x "$PY" ] || die "$PY not found: install Debian's python3.11 (tools/deps.sh, or sudo make deps)"
+[ -x "$PY" ] || die "$PY not found: install Debian's python3.11 (as root: make deps; as a user: sudo make deps)"
 
 # True when .output/leaktrace can record a tiny Python program.
 lt_record_works() {
