@@ -128,7 +128,7 @@ def man_page_renders_without_warnings():
     p = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", MAN], capture_output=True, text=True)
     assert p.returncode == 0 and not p.stderr.strip(), "groff: " + p.stderr
     secs = re.findall(r"^\.SH (.+)$", man_source(), re.M)
-    for s in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "OVERHEAD", "EXAMPLES"):
+    for s in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "FILES", "EXIT STATUS", "OVERHEAD", "EXAMPLES"):
         assert s in secs or '"%s"' % s in secs, "docs/leaktrace.8 has no .SH %s" % s
 
 
