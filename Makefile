@@ -41,7 +41,7 @@ endif
 all: $(OUTPUT)/leaktrace $(TEST_BINS)
 
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)tools/deps.sh
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -57,9 +57,9 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 
 # Offsets and probe sites of the CPython builds whose debug info is
 # installed here (python3.X-dbg); known builds are also checked in.
-$(OUTPUT)/py_offsets_gen.h: scripts/gen_offsets.py | $(OUTPUT)
+$(OUTPUT)/py_offsets_gen.h: tools/gen_offsets.py | $(OUTPUT)
 	$(call msg,GEN,$@)
-	$(Q)$(PY) scripts/gen_offsets.py > $@.tmp && mv $@.tmp $@
+	$(Q)$(PY) tools/gen_offsets.py > $@.tmp && mv $@.tmp $@
 
 USER_HDRS := $(wildcard user/*.h user/*/*.h)
 
@@ -82,13 +82,13 @@ test: deps
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)scripts/demo.sh
+	$(Q)experiments/demo.sh
 
 # the paper's four experiments at full scale (about 15 minutes on 2 cores);
 # rewrites docs/EXPERIMENTS.md
 experiments: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)scripts/experiments.sh
+	$(Q)experiments/experiments.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

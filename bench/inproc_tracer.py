@@ -1,7 +1,7 @@
 # In-process baseline: the paper's kind of profiler. Runs a script under
 # sys.setprofile, builds the same call trees as `leaktrace record --root`
 # (Python calls only, qualified name, file, first line, return type and
-# value per SPEC 2, duration) and writes them as JSON Lines at exit.
+# value per docs/FORMAT.md §2, duration) and writes them as JSON Lines at exit.
 #
 #   inproc_tracer.py --root FUNC -o OUT.jsonl SCRIPT [ARGS...]
 #

@@ -1,5 +1,5 @@
 """Random trace generation and the naive pairwise reference of the paper's
-analysis (SPEC 3), shared by the analysis tests. The reference follows the
+analysis (docs/FORMAT.md §4), shared by the analysis tests. The reference follows the
 formulas literally: Diff over every ordered pair, unions, intersection."""
 import gzip
 import itertools

@@ -1,7 +1,7 @@
 """In-process reference tracer (the paper's kind of profiler) for tests.
 
 Runs a Python script under sys.settrace and writes the call trees it sees
-in leaktrace's trace format (SPEC 2), so that a recording made from
+in leaktrace's trace format (docs/FORMAT.md §1-§2), so that a recording made from
 outside can be compared call for call with what the interpreter itself
 reports. Only Python functions are recorded, like the USDT probes see them.
 

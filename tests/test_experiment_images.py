@@ -13,7 +13,7 @@ import sys
 
 import lt
 
-SCRIPTS = os.path.join(lt.ROOT, "scripts")
+SCRIPTS = os.path.join(lt.ROOT, "experiments")
 sys.path.insert(0, SCRIPTS)
 W = os.path.join(lt.ROOT, "work", "test-images")
 NC, NA = 12, 12

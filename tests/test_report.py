@@ -85,7 +85,7 @@ def chromium():
         p = shutil.which(b)
         if p:
             return p
-    raise lt.Skip("chromium is not installed (apt-get install chromium; scripts/packages.txt lists it)")
+    raise lt.Skip("chromium is not installed (apt-get install chromium; tools/packages.txt lists it)")
 
 
 def chromium_args(profile):

@@ -1,5 +1,6 @@
-"""Target safety and no-silent-loss tests of leaktrace record (issue 8,
-SPEC 2 and 5): 100 attach/detach cycles at random moments while a
+"""Target safety and no-silent-loss tests of leaktrace record (issue 8;
+docs/FORMAT.md §1 and the README's "What leaktrace reads from the
+target"): 100 attach/detach cycles at random moments while a
 deterministic workload runs (its output and exit status must equal an
 untraced run); a target that forks, execs, starts threads, raises through
 many frames, runs generators and async code, traced whole (trees equal to

@@ -2,7 +2,7 @@
 /*
  * The offset table: for each known CPython build (keyed by ELF build-id),
  * the struct offsets the BPF programs read and the probe sites of the
- * RESUME handlers. Entries come from scripts/gen_offsets.py at build time
+ * RESUME handlers. Entries come from tools/gen_offsets.py at build time
  * (debug info installed here) and from user/py_builds_known.h (checked in,
  * so that a target without debug info on this machine still works).
  */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Install the Debian packages of scripts/packages.txt that are missing.
+# Install the Debian packages of tools/packages.txt that are missing.
 # Runs `apt-get update` only when something must be installed.
 set -e
 here=$(dirname "$0")
@@ -15,7 +15,7 @@ done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "leaktrace: missing Debian packages:$missing" >&2
-	echo "leaktrace: run as root (sudo make ...) or: sudo apt-get install -y$missing" >&2
+	echo "leaktrace: run make as root, or with sudo (sudo make ...), or install them: sudo apt-get install -y$missing" >&2
 	exit 2
 fi
 echo "leaktrace: installing$missing" >&2

@@ -1,29 +1,29 @@
 #!/bin/bash
-# `sudo make demo`: the paper's image experiment in small, end to end.
+# `make demo` (as root, or `sudo make demo`): the paper's image experiment in small, end to end.
 #   1. train (or load the cached) digit classifier, make clean JPEGs with PIL
 #      and adversarial JPEGs (FGSM, RFGSM, PGD, APGD) with matplotlib;
 #   2. trace predict() on both sets with `leaktrace record --root predict`;
 #   3. `leaktrace analyze`: D_IF holds (i16be, int:100) under PIL's open();
 #   4. `leaktrace detect` with that rule: Table I.
-# Env: DEMO_CLEAN (30), DEMO_ADV (40), RECORDER/ANALYZER (see scripts/lib.sh).
+# Env: DEMO_CLEAN (30), DEMO_ADV (40), RECORDER/ANALYZER (see experiments/lib.sh).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/scripts/lib.sh"
+. "$ROOT/experiments/lib.sh"
 NC=${DEMO_CLEAN:-30} NA=${DEMO_ADV:-40}
 W="$ROOT/work/demo"
 mkdir -p "$W"
 
-[ "$(id -u)" = 0 ] || say "note: not root; the eBPF tracer needs root (sudo make demo)"
+[ "$(id -u)" = 0 ] || say "note: not root; the eBPF tracer needs root (as root: make demo; as a user: sudo make demo)"
 [ -x "$LT" ] || die "$LT is missing: run 'make' first (sudo make demo builds it)"
 pick_tools
 if [ "$RECORDER" != leaktrace ]; then
 	say "NOTE: this demo is meant for the eBPF tracer; what follows uses the in-process"
-	say "NOTE: reference recorder (scripts/pyrecord.py) because '$LT record' does not work yet."
+	say "NOTE: reference recorder (experiments/pyrecord.py) because '$LT record' does not work yet."
 fi
 
 say "step 1/4: classifier and images ($NC clean saved by PIL, $NA adversarial saved by matplotlib)"
 say "          (the first run trains a small CNN on sklearn's digits, ~20 s; later runs load it from work/models)"
-"$PY" "$ROOT/scripts/make_images.py" --out "$W" --n-clean "$NC" --n-adv "$NA"
+"$PY" "$ROOT/experiments/make_images.py" --out "$W" --n-clean "$NC" --n-adv "$NA"
 MODEL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"])' "$W/manifest.json")
 "$PY" - "$W/manifest.json" <<'EOF' >&2
 import json, sys
@@ -34,10 +34,10 @@ for s, st in m["attacks"].items():
 EOF
 
 say "step 2/4: tracing predict() on the clean images"
-echo "   \$ leaktrace record --root predict -o $W/clean.jsonl -- $PY scripts/predict.py --model $MODEL $W/clean" >&2
-record predict "$W/clean.jsonl" -- "$PY" "$ROOT/scripts/predict.py" --model "$ROOT/$MODEL" "$W/clean" > "$W/clean.pred"
+echo "   \$ leaktrace record --root predict -o $W/clean.jsonl -- $PY experiments/predict.py --model $MODEL $W/clean" >&2
+record predict "$W/clean.jsonl" -- "$PY" "$ROOT/experiments/predict.py" --model "$ROOT/$MODEL" "$W/clean" > "$W/clean.pred"
 say "          tracing predict() on the adversarial images"
-record predict "$W/adv.jsonl" -- "$PY" "$ROOT/scripts/predict.py" --model "$ROOT/$MODEL" "$W/adv" > "$W/adv.pred"
+record predict "$W/adv.jsonl" -- "$PY" "$ROOT/experiments/predict.py" --model "$ROOT/$MODEL" "$W/adv" > "$W/adv.pred"
 echo "   $(grep -c '"exec"' "$W/clean.jsonl") clean and $(grep -c '"exec"' "$W/adv.jsonl") adversarial executions recorded" >&2
 echo "   sample predictions:" >&2
 head -n 2 "$W/clean.pred" | sed 's/^/     /' >&2
@@ -48,8 +48,8 @@ if [ "$ANALYZER" = leaktrace ]; then
 	"$LT" analyze "$W/clean.jsonl" "$W/adv.jsonl" --rules-out "$W/rules.json"
 	"$LT" analyze "$W/clean.jsonl" "$W/adv.jsonl" --format json > "$W/analysis.json"
 else
-	"$PY" "$ROOT/scripts/refanalyze.py" analyze "$W/clean.jsonl" "$W/adv.jsonl" > "$W/analysis.json"
-	"$PY" "$ROOT/scripts/report.py" analysis "$W/analysis.json"
+	"$PY" "$ROOT/experiments/refanalyze.py" analyze "$W/clean.jsonl" "$W/adv.jsonl" > "$W/analysis.json"
+	"$PY" "$ROOT/experiments/report.py" analysis "$W/analysis.json"
 fi
 "$PY" - "$W/analysis.json" > "$W/rule.txt" <<'EOF'
 import json, sys
@@ -70,8 +70,8 @@ if [ "$ANALYZER" = leaktrace ]; then
 	"$LT" detect --rules "$W/rules.json" --clean "$W/clean.jsonl" --adv "$W/adv.jsonl" > "$W/detect.txt"
 	tail -n 12 "$W/detect.txt"
 fi
-"$PY" "$ROOT/scripts/refanalyze.py" detect --key "$RK" --value "$RV" --site "$RS" \
+"$PY" "$ROOT/experiments/refanalyze.py" detect --key "$RK" --value "$RV" --site "$RS" \
 	--clean "$W/clean.jsonl" --adv "$W/adv.jsonl" > "$W/table1.json"
 echo "Table I (value of i16be at the rule's site):"
-"$PY" "$ROOT/scripts/report.py" table1 "$W/table1.json"
+"$PY" "$ROOT/experiments/report.py" table1 "$W/table1.json"
 say "demo done; traces and outputs in $W"

@@ -4,11 +4,11 @@
 # poisoned model M'; four groups (clean/poison data x M/M'), one execution
 # per batch (_run), comparisons (a) M: 1 vs 2, (b) M': 3 vs 4, (c) 1 vs 4.
 #
-#   scripts/experiment_backdoor.sh [--batch 16] [--no-doc]
-# Env: RECORDER, ANALYZER (scripts/lib.sh).
+#   experiments/experiment_backdoor.sh [--batch 16] [--no-doc]
+# Env: RECORDER, ANALYZER (experiments/lib.sh).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/scripts/lib.sh"
+. "$ROOT/experiments/lib.sh"
 B=16 DOCW=1
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -23,13 +23,13 @@ pick_tools
 T0=$(date +%s)
 
 say "1/3 trigger, poisoning, clean and poisoned models"
-"$PY" "$ROOT/scripts/backdoor.py" --out "$W"
+"$PY" "$ROOT/experiments/backdoor.py" --out "$W"
 
 say "2/3 recording the four groups (one execution per batch of $B)"
 for m in clean poison; do
 	for d in clean poison; do
 		echo "   $d data -> $m model" >&2
-		record _run "$W/${d}data-${m}model.jsonl.gz" -- "$PY" "$ROOT/scripts/backdoor_predict.py" \
+		record _run "$W/${d}data-${m}model.jsonl.gz" -- "$PY" "$ROOT/experiments/backdoor_predict.py" \
 			--model "$W/${m}_model.pt" --data "$W/$d.npy" --batch "$B" > "$W/${d}data-${m}model.pred"
 	done
 done
@@ -38,14 +38,14 @@ say "3/3 analyze the three comparisons ($ANALYZER)"
 analyze "$W/cleandata-cleanmodel.jsonl.gz" "$W/poisondata-cleanmodel.jsonl.gz" "$W/a.json"
 analyze "$W/cleandata-poisonmodel.jsonl.gz" "$W/poisondata-poisonmodel.jsonl.gz" "$W/b.json"
 analyze "$W/cleandata-cleanmodel.jsonl.gz" "$W/poisondata-poisonmodel.jsonl.gz" "$W/c.json"
-for g in a b c; do "$PY" "$ROOT/scripts/report.py" analysis "$W/$g.json" >&2; done
+for g in a b c; do "$PY" "$ROOT/experiments/report.py" analysis "$W/$g.json" >&2; done
 T1=$(date +%s)
 
 [ $DOCW = 1 ] || exit 0
 {
 	echo "## Experiment 3: AdvDoor-style backdoor (TUAP-like trigger, poison ratio 0.3)"
 	echo
-	echo "Regenerate: \`sudo scripts/experiment_backdoor.sh --batch $B\`"
+	echo "Regenerate (as root, or with sudo): \`experiments/experiment_backdoor.sh --batch $B\`"
 	echo "(run on $(date -u +%Y-%m-%d), $(nproc) CPUs; recorder: \`$RECORDER\`, analyzer: \`$ANALYZER\`; total $((T1 - T0)) s)."
 	echo
 	"$PY" - "$W/manifest.json" <<'EOF'
@@ -68,7 +68,7 @@ EOF
 		b) t="(b) poisoned model: E = clean data, E' = poison data" ;;
 		c) t="(c) E = clean data on clean model, E' = poison data on poisoned model" ;;
 		esac
-		"$PY" "$ROOT/scripts/report.py" analysis "$W/$g.json" --title "$t"
+		"$PY" "$ROOT/experiments/report.py" analysis "$W/$g.json" --title "$t"
 		echo
 	done
 } | doc_section backdoor

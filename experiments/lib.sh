@@ -2,9 +2,9 @@
 # Needs: ROOT set to the repository root.
 #
 # Recorder: RECORDER=leaktrace (default when .output/leaktrace record works),
-# RECORDER=py (scripts/pyrecord.py, an in-process sys.setprofile recorder:
+# RECORDER=py (experiments/pyrecord.py, an in-process sys.setprofile recorder:
 # a cross-check, not leaktrace). Analyzer: ANALYZER=leaktrace|ref likewise
-# (ref = scripts/refanalyze.py). auto picks leaktrace when it works.
+# (ref = experiments/refanalyze.py). auto picks leaktrace when it works.
 
 PY=/usr/bin/python3.11
 LT="$ROOT/.output/leaktrace"
@@ -14,7 +14,7 @@ ANALYZER=${ANALYZER:-auto}
 say() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-[ -x "$PY" ] || die "$PY not found: install Debian's python3.11 (scripts/deps.sh, or sudo make deps)"
+[ -x "$PY" ] || die "$PY not found: install Debian's python3.11 (as root: make deps; as a user: sudo make deps)"
 
 # True when .output/leaktrace can record a tiny Python program.
 lt_record_works() {
@@ -29,13 +29,13 @@ lt_record_works() {
 	rm -rf "$_t"; return 1
 }
 
-# True when .output/leaktrace analyze gives SPEC 3 JSON on a trace of ours.
+# True when .output/leaktrace analyze gives the JSON of FORMAT.md §4 on a trace of ours.
 lt_analyze_works() {
 	[ -x "$LT" ] || return 1
 	_t=$(mktemp -d)
 	printf 'def f(x):\n    return x\nimport sys\nf(int(sys.argv[1]))\n' > "$_t/p.py"
-	"$PY" "$ROOT/scripts/pyrecord.py" --root f -o "$_t/a.jsonl" -- "$_t/p.py" 1 >/dev/null 2>&1 &&
-	"$PY" "$ROOT/scripts/pyrecord.py" --root f -o "$_t/b.jsonl" -- "$_t/p.py" 2 >/dev/null 2>&1 &&
+	"$PY" "$ROOT/experiments/pyrecord.py" --root f -o "$_t/a.jsonl" -- "$_t/p.py" 1 >/dev/null 2>&1 &&
+	"$PY" "$ROOT/experiments/pyrecord.py" --root f -o "$_t/b.jsonl" -- "$_t/p.py" 2 >/dev/null 2>&1 &&
 	"$LT" analyze "$_t/a.jsonl" "$_t/b.jsonl" --format json > "$_t/o.json" 2>/dev/null &&
 	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert "observations" in d' "$_t/o.json" 2>/dev/null
 	_rc=$?
@@ -48,13 +48,13 @@ pick_tools() {
 		if lt_record_works; then RECORDER=leaktrace; else
 			RECORDER=py
 			say "WARNING: $LT record does not work here yet (not built, not root, or not implemented);"
-			say "WARNING: recording with scripts/pyrecord.py (in-process sys.setprofile) instead"
+			say "WARNING: recording with experiments/pyrecord.py (in-process sys.setprofile) instead"
 		fi
 	fi
 	if [ "$ANALYZER" = auto ]; then
 		if lt_analyze_works; then ANALYZER=leaktrace; else
 			ANALYZER=ref
-			say "WARNING: $LT analyze does not work here yet; using scripts/refanalyze.py"
+			say "WARNING: $LT analyze does not work here yet; using experiments/refanalyze.py"
 		fi
 	fi
 	case "$RECORDER" in leaktrace|py) ;; *) die "RECORDER must be auto, leaktrace or py" ;; esac
@@ -69,11 +69,11 @@ record() {
 	if [ "$RECORDER" = leaktrace ]; then
 		"$LT" record --root "$_root" -o "$_out" -- "$@"
 	else
-		"$PY" "$ROOT/scripts/pyrecord.py" --root "$_root" -o "$_out" -- "$@"
+		"$PY" "$ROOT/experiments/pyrecord.py" --root "$_root" -o "$_out" -- "$@"
 	fi
 }
 
-# analyze CLEAN ADV OUT_JSON [extra args]: JSON (SPEC 3) to OUT_JSON, human
+# analyze CLEAN ADV OUT_JSON [extra args]: JSON (FORMAT.md §4) to OUT_JSON, human
 # output (leaktrace only) to OUT_JSON.txt.
 analyze() {
 	_c=$1 _a=$2 _o=$3
@@ -82,11 +82,11 @@ analyze() {
 		"$LT" analyze "$_c" "$_a" "$@" | tee "$_o.txt" >&2
 		"$LT" analyze "$_c" "$_a" --format json "$@" > "$_o"
 	else
-		"$PY" "$ROOT/scripts/refanalyze.py" analyze "$_c" "$_a" "$@" > "$_o"
+		"$PY" "$ROOT/experiments/refanalyze.py" analyze "$_c" "$_a" "$@" > "$_o"
 	fi
 }
 
 # doc_section NAME < markdown: replace that section of docs/EXPERIMENTS.md
 doc_section() {
-	"$PY" "$ROOT/scripts/report.py" section "$1" "${DOC:-$ROOT/docs/EXPERIMENTS.md}"
+	"$PY" "$ROOT/experiments/report.py" section "$1" "${DOC:-$ROOT/docs/EXPERIMENTS.md}"
 }

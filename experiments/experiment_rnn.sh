@@ -3,11 +3,11 @@
 # One execution per stt() call; time observation (50 ms threshold), the
 # Mann-Whitney AUC of stt's durations, and the per-execution times.
 #
-#   scripts/experiment_rnn.sh [--n 19] [--no-doc]
-# Env: RECORDER, ANALYZER (scripts/lib.sh).
+#   experiments/experiment_rnn.sh [--n 19] [--no-doc]
+# Env: RECORDER, ANALYZER (experiments/lib.sh).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/scripts/lib.sh"
+. "$ROOT/experiments/lib.sh"
 N=19 DOCW=1
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -21,21 +21,21 @@ mkdir -p "$W"
 pick_tools
 T0=$(date +%s)
 say "1/3 LSTM model, $N clean and $N adversarial utterances"
-"$PY" "$ROOT/scripts/rnn.py" prepare --out "$W" --n "$N"
+"$PY" "$ROOT/experiments/rnn.py" prepare --out "$W" --n "$N"
 say "2/3 recording stt() ($RECORDER)"
-record stt "$W/clean.jsonl.gz" -- "$PY" "$ROOT/scripts/rnn.py" stt "$W/clean" > "$W/clean.txt"
-record stt "$W/adv.jsonl.gz" -- "$PY" "$ROOT/scripts/rnn.py" stt "$W/adv" > "$W/adv.txt"
+record stt "$W/clean.jsonl.gz" -- "$PY" "$ROOT/experiments/rnn.py" stt "$W/clean" > "$W/clean.txt"
+record stt "$W/adv.jsonl.gz" -- "$PY" "$ROOT/experiments/rnn.py" stt "$W/adv" > "$W/adv.txt"
 say "3/3 analyze --observe time,calls,returns ($ANALYZER) and AUC (refanalyze)"
 analyze "$W/clean.jsonl.gz" "$W/adv.jsonl.gz" "$W/analysis.json"
-"$PY" "$ROOT/scripts/refanalyze.py" analyze "$W/clean.jsonl.gz" "$W/adv.jsonl.gz" --observe time --auc > "$W/auc.json"
-"$PY" "$ROOT/scripts/refanalyze.py" times --key stt "$W/clean.jsonl.gz" "$W/adv.jsonl.gz" > "$W/times.json"
-"$PY" "$ROOT/scripts/report.py" analysis "$W/analysis.json" >&2
+"$PY" "$ROOT/experiments/refanalyze.py" analyze "$W/clean.jsonl.gz" "$W/adv.jsonl.gz" --observe time --auc > "$W/auc.json"
+"$PY" "$ROOT/experiments/refanalyze.py" times --key stt "$W/clean.jsonl.gz" "$W/adv.jsonl.gz" > "$W/times.json"
+"$PY" "$ROOT/experiments/report.py" analysis "$W/analysis.json" >&2
 T1=$(date +%s)
 [ $DOCW = 1 ] || exit 0
 {
 	echo "## Experiment 4: LSTM speech-to-text timing ($N clean, $N adversarial utterances)"
 	echo
-	echo "Regenerate: \`sudo scripts/experiment_rnn.sh --n $N\`"
+	echo "Regenerate (as root, or with sudo): \`experiments/experiment_rnn.sh --n $N\`"
 	echo "(run on $(date -u +%Y-%m-%d), $(nproc) CPUs; recorder: \`$RECORDER\`, analyzer: \`$ANALYZER\`; total $((T1 - T0)) s)."
 	echo
 	"$PY" - "$W/manifest.json" <<'EOF'
@@ -48,7 +48,7 @@ print("Utterances of 60 letters (%d-%d frames). Targeted PGD (L-inf 0.6 on featu
       % (min(fr), max(fr), m["transcript_changed"], m["n"], m["clean_exact"], m["n"]))
 EOF
 	echo
-	"$PY" "$ROOT/scripts/report.py" analysis "$W/analysis.json"
+	"$PY" "$ROOT/experiments/report.py" analysis "$W/analysis.json"
 	echo
 	"$PY" - "$W/times.json" "$W/auc.json" <<'EOF'
 import json, sys

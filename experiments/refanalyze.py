@@ -1,5 +1,5 @@
 #!/usr/bin/python3.11
-"""Reference (Python) implementation of the analysis of SPEC section 3, for
+"""Reference (Python) implementation of the analysis of docs/FORMAT.md §4, for
 the experiment drivers' cross-checks and for when `leaktrace analyze` is not
 available. Linear-time set formulas; `--key name|site`.
 
@@ -26,7 +26,7 @@ def read_execs(path):
 
 
 def plain(fn):
-    """SPEC key "name": the last dotted part (f.<locals>.<lambda> -> <lambda>)."""
+    """FORMAT.md §4 key "name": the last dotted part (f.<locals>.<lambda> -> <lambda>)."""
     return fn.rsplit(".", 1)[-1]
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3.11
-"""In-process reference recorder: SPEC section 2 traces via sys.setprofile.
+"""In-process reference recorder: docs/FORMAT.md §1-§2 traces via sys.setprofile.
 
     pyrecord.py --root FUNC -o TRACE.jsonl -- [PYTHON] SCRIPT.py [ARGS...]
 
