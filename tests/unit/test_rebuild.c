@@ -42,7 +42,7 @@ static uint64_t now;
 
 static void E(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t code)
 {
-	rb_entry(s, 0, tid, now += 10, frame, code);
+	rb_entry(s, 0, tid, 0, now += 10, frame, code);
 }
 
 static void R(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t prev, uint64_t code,
@@ -230,7 +230,7 @@ static void thread_executions(void)
 	R(s, 7, 0xA0, 0, 0x200, LT_RV_NONE, 0, 0);
 	E(s, 8, 0xA0, 0x200);
 	R(s, 8, 0xA0, 0xF0, 0x200, LT_RV_NONE, 0, 0);	/* caller never seen */
-	rb_thread_exit(s, 7, now + 5);
+	rb_thread_exit(s, 7, 0, now + 5);
 	CHECK(ngot == 1 && got[0]->complete && !strcmp(got[0]->root->fn, "<thread>"));
 	rb_finish(s, now + 10);
 	CHECK(ngot == 2 && got[1]->tid == 8 && !got[1]->complete);

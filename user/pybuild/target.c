@@ -9,9 +9,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "commands.h"
+#include "common/err.h"
 #include "leaktrace.h"
 #include "pybuild/target.h"
-#include "record/values.h"
+#include "pybuild/pystr.h"
 
 int py_mechanism = PY_MECH_AUTO;
 bool py_prefer_sites;
@@ -243,6 +244,64 @@ int resolve_command(const char *cmd, char *out, size_t n)
 	}
 	(void)n;
 	return -1;
+}
+
+/* the interpreter a command runs: the command itself, or the one its #!
+ * line names (through /usr/bin/env too) */
+static int python_for_command(const char *cmd, char *out, size_t n)
+{
+	char path[PATH_MAX], line[PATH_MAX];
+	FILE *f;
+
+	if (resolve_command(cmd, path, sizeof(path))) {
+		lt_err("command not found: %s", cmd);
+		return -1;
+	}
+	f = fopen(path, "re");
+	if (f && fgets(line, sizeof(line), f) && !strncmp(line, "#!", 2)) {
+		char *interp = line + 2, *arg;
+
+		while (*interp == ' ')
+			interp++;
+		interp[strcspn(interp, " \t\n")] = 0;
+		arg = interp + strlen(interp) + 1;
+		if (!strcmp(interp, "/usr/bin/env")) {
+			while (*arg == ' ')
+				arg++;
+			arg[strcspn(arg, " \t\n")] = 0;
+			interp = arg;
+		}
+		fclose(f);
+		if (resolve_command(interp, path, sizeof(path))) {
+			lt_err("interpreter of %s not found: %s", cmd, interp);
+			return -1;
+		}
+	} else if (f) {
+		fclose(f);
+	}
+	snprintf(out, n, "%s", path);
+	return 0;
+}
+
+int py_target_for_command(struct py_target *t, const char *cmd, const char *python_override,
+			  bool verbose)
+{
+	char exe[PATH_MAX], lib[PATH_MAX], bid[80];
+
+	if (python_override)
+		snprintf(exe, sizeof(exe), "%s", python_override);
+	else if (python_for_command(cmd, exe, sizeof(exe)))
+		return LT_EXIT_USAGE;
+	/* the ELF file holding the interpreter: the executable, or the
+	 * libpython it links (pyenv and --enable-shared builds) */
+	if (elf_usdt_count(exe, "python") <= 0 &&
+	    (elf_build_id(exe, bid, sizeof(bid)) || !py_build_find(bid)) &&
+	    !elf_needed_libpython(exe, lib, sizeof(lib))) {
+		if (verbose)
+			lt_err("%s runs its interpreter from %s", exe, lib);
+		return py_target_from_file(t, lib, lib);
+	}
+	return py_target_from_file(t, exe, exe);
 }
 
 /* the next python executable or libpython mapped in a /proc/PID/maps

@@ -45,6 +45,10 @@ extern bool py_prefer_sites;
  * (bad input) or 1.
  */
 int py_target_from_file(struct py_target *t, const char *path, const char *shown);
+/* the same for the command cmd we are to start: the interpreter it runs
+ * (its #! line followed) or python_override; verbose: say which file */
+int py_target_for_command(struct py_target *t, const char *cmd, const char *python_override,
+			  bool verbose);
 /* the same for a running process: its executable or a loaded libpython */
 int py_target_from_pid(struct py_target *t, int pid, const char *python_override);
 /*
