@@ -22,7 +22,7 @@ static const char *const type_syms[5] = {
 	"PyLong_Type", "PyBool_Type", "PyFloat_Type", "PyUnicode_Type", "_PyNone_Type",
 };
 
-#define say(...) do { if (!quiet) fprintf(stderr, __VA_ARGS__); } while (0)
+#define say(...) do { if (!quiet) lt_err(__VA_ARGS__); } while (0)
 
 static int is_python_name(const char *path)
 {
@@ -42,12 +42,12 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	snprintf(t->shown, sizeof(t->shown), "%s", shown);
 	if (access(path, R_OK)) {
-		say( "leaktrace: %s: %s\n", shown, strerror(errno));
+		say("%s: %s", shown, strerror(errno));
 		return LT_EXIT_USAGE;
 	}
 	if (elf_build_id(path, t->build_id, sizeof(t->build_id))) {
-		say( "leaktrace: %s is not an ELF file with a build-id; "
-				"name the python binary or libpython with --python\n", shown);
+		say("%s is not an ELF file with a build-id; "
+				"name the python binary or libpython with --python", shown);
 		return LT_EXIT_USAGE;
 	}
 	/* X.Y from the name (python3.11, libpython3.11.so.1.0) */
@@ -75,62 +75,62 @@ int py_target_from_file(struct py_target *t, const char *path, const char *shown
 	if (t->use_evalframe)
 		goto symbols;
 	if (py_mechanism == PY_MECH_EVALFRAME) {
-		say("leaktrace: python %s at %s: --mechanism evalframe is not supported here; it "
+		say("python %s at %s: --mechanism evalframe is not supported here; it "
 		    "covers the CPython 3.8-3.10 and 3.12 builds in the offset table (3.13 runs "
-		    "__init__ inline even with the perf trampoline)\n", t->version, shown);
+		    "__init__ inline even with the perf trampoline)", t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 	if (mm[0] && strcmp(mm, "3.11") && !has_sites) {
-		say("leaktrace: python %s at %s: CPython %s is not supported yet (supported: "
+		say("python %s at %s: CPython %s is not supported yet (supported: "
 		    "3.11 with USDT probes or with debug info at build time; 3.8-3.10, 3.12 and "
-		    "3.13 with debug info at build time)\n", t->version, shown, mm);
+		    "3.13 with debug info at build time)", t->version, shown, mm);
 		return LT_EXIT_USAGE;
 	}
 	nprobes = elf_usdt_count(path, "python");
 	has_usdt = nprobes > 0 && !elf_usdt(path, "python", "function__return", &t->ret_note);
 	if (!t->build) {
 		if (has_usdt)
-			say( "leaktrace: python %s at %s (build-id %s) is not in leaktrace's offset "
+			say("python %s at %s (build-id %s) is not in leaktrace's offset "
 					"table; install its debug info (apt-get install python%s-dbg) and "
-					"rebuild leaktrace with make\n", t->version, shown, t->build_id,
+					"rebuild leaktrace with make", t->version, shown, t->build_id,
 				mm[0] ? mm : "3");
 		else
-			say( "leaktrace: python %s at %s has no USDT probes (built without "
+			say("python %s at %s has no USDT probes (built without "
 					"--with-dtrace, as pyenv and python.org builds are) and its build "
 					"(build-id %s) is not in leaktrace's offset table; rebuild leaktrace "
 					"with make where this build's debug info is installed, or use a "
-					"distribution Python such as Debian's /usr/bin/python3.11\n",
+					"distribution Python such as Debian's /usr/bin/python3.11",
 				t->version, shown, t->build_id);
 		return LT_EXIT_USAGE;
 	}
 	t->use_sites = !has_usdt || py_mechanism == PY_MECH_SITES ||
 		       (py_mechanism == PY_MECH_AUTO && py_prefer_sites && t->build->nret > 0);
 	if (py_mechanism == PY_MECH_USDT && !has_usdt) {
-		say( "leaktrace: python %s at %s has no USDT probes; drop --mechanism usdt\n",
+		say("python %s at %s has no USDT probes; drop --mechanism usdt",
 			t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 	if (t->use_sites && t->build->nret < 1) {
-		say( "leaktrace: python %s at %s has no USDT probes and no return sites in "
-				"the offset table; it cannot be traced\n", t->version, shown);
+		say("python %s at %s has no USDT probes and no return sites in "
+				"the offset table; it cannot be traced", t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 	t->op_yield_value = t->build->off.op_yield_value ? (int)t->build->off.op_yield_value :
 			    py_op_yield_value(t->build->version);
 	if (t->op_yield_value < 0 || t->build->nresume < 1) {
-		say( "leaktrace: python %s at %s: this CPython version is not supported yet "
-				"(supported: 3.11)\n", t->version, shown);
+		say("python %s at %s: this CPython version is not supported yet "
+				"(supported: 3.11)", t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 symbols:
 	if (elf_symbol(path, "_PyRuntime", &t->runtime) ||
 	    elf_symbol(path, "_Py_TrueStruct", &t->true_struct)) {
-		say( "leaktrace: %s has no _PyRuntime symbol; is it really CPython?\n", shown);
+		say("%s has no _PyRuntime symbol; is it really CPython?", shown);
 		return LT_EXIT_USAGE;
 	}
 	for (int i = 0; i < 5; i++) {
 		if (elf_symbol(path, type_syms[i], &t->types[i])) {
-			say( "leaktrace: %s has no %s symbol\n", shown, type_syms[i]);
+			say("%s has no %s symbol", shown, type_syms[i]);
 			return LT_EXIT_USAGE;
 		}
 	}
@@ -167,9 +167,9 @@ int py_target_from_pid(struct py_target *t, int pid, const char *python_override
 	f = fopen(maps, "re");
 	if (!f) {
 		if (errno == ENOENT)
-			fprintf(stderr, "leaktrace: no process with pid %d\n", pid);
+			lt_err("no process with pid %d", pid);
 		else
-			fprintf(stderr, "leaktrace: cannot read %s: %s\n", maps, strerror(errno));
+			lt_err("cannot read %s: %s", maps, strerror(errno));
 		return LT_EXIT_USAGE;
 	}
 	snprintf(maps, sizeof(maps), "/proc/%d/exe", pid);
@@ -213,8 +213,8 @@ int py_target_from_pid(struct py_target *t, int pid, const char *python_override
 		host_path(host, sizeof(host), pid, range_exe, cand_exe);
 		return py_target_from_file(t, host, cand_exe);
 	}
-	fprintf(stderr, "leaktrace: pid %d (%s) is not a CPython process: no python executable or "
-			"libpython is mapped; if it embeds Python under another name, use --python PATH\n",
+	lt_err("pid %d (%s) is not a CPython process: no python executable or "
+			"libpython is mapped; if it embeds Python under another name, use --python PATH",
 		pid, exe[0] ? exe : "?");
 	return LT_EXIT_USAGE;
 }
@@ -341,12 +341,12 @@ static int add_system_target(struct py_target *t, int n, int max, const char *pa
 		return n;
 	if (n && memcmp(&t[n].build->off, &t[0].build->off, sizeof(t[0].build->off))) {
 		if (verbose)
-			fprintf(stderr, "leaktrace: %s: another struct layout than %s, skipped\n",
+			lt_err("%s: another struct layout than %s, skipped",
 				shown, t[0].shown);
 		return n;
 	}
 	if (verbose)
-		fprintf(stderr, "leaktrace: system-wide: python %s at %s\n", t[n].version, shown);
+		lt_err("system-wide: python %s at %s", t[n].version, shown);
 	return n + 1;
 }
 
@@ -587,7 +587,7 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 	if (!found)
 		return 0;	/* nothing to compare with: the probes stay inert */
 	if (found < 0) {
-		fprintf(stderr, "leaktrace: pid %d does not map %s; name the file it runs with --python\n",
+		lt_err("pid %d does not map %s; name the file it runs with --python",
 			pid, t->shown);
 		return LT_EXIT_USAGE;
 	}
@@ -597,9 +597,9 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 
 		if (peek(pid, bias + t->types[i] + t->build->off.type_tp_name, &name_ptr, 8) ||
 		    peek(pid, name_ptr, name, sizeof(name) - 1) || strcmp(name, want[i])) {
-			fprintf(stderr, "leaktrace: the offsets for python %s (build-id %s) do not fit pid %d "
+			lt_err("the offsets for python %s (build-id %s) do not fit pid %d "
 					"(its %s type does not read as '%s'); rebuild leaktrace with make "
-					"where this build's debug info is installed\n", t->version,
+					"where this build's debug info is installed", t->version,
 				t->build_id, pid, want[i], want[i]);
 			return LT_EXIT_USAGE;
 		}
@@ -615,13 +615,13 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 		n = check_frames(t, pid, bias, bias + code_type, &why, NULL, NULL);
 	}
 	if (n < 0) {
-		fprintf(stderr, "leaktrace: the offsets for python %s (build-id %s) do not fit pid %d "
+		lt_err("the offsets for python %s (build-id %s) do not fit pid %d "
 				"(%s); rebuild leaktrace with make where this build's debug info is "
-				"installed\n", t->version, t->build_id, pid, why);
+				"installed", t->version, t->build_id, pid, why);
 		return LT_EXIT_USAGE;
 	}
 	if (verbose)
-		fprintf(stderr, "leaktrace: live check of pid %d: %d code objects of live frames read "
-				"as expected\n", pid, n);
+		lt_err("live check of pid %d: %d code objects of live frames read "
+				"as expected", pid, n);
 	return 0;
 }
