@@ -293,14 +293,14 @@ static void leaktrace_progs(struct leaktrace_bpf *skel, struct probe_progs *p)
 	};
 }
 
-int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *m,
+int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 	       const struct py_target *targets, int n, int pid)
 {
 	struct probe_progs p;
 
 	leaktrace_progs(skel, &p);
 	for (int i = 0; i < n; i++)
-		if (attach_probes(m, &p, &targets[i], pid, i))
+		if (attach_probes(m[i], &p, &targets[i], pid, i))
 			return -1;
 	skel->links.lt_exec = bpf_program__attach(skel->progs.lt_exec);
 	skel->links.lt_exit = bpf_program__attach(skel->progs.lt_exit);

@@ -16,6 +16,7 @@
 #include "analysis/rules.h"
 #include "common/json.h"
 #include "leaktrace.h"
+#include "pybuild/live_check.h"
 #include "pybuild/pystr.h"
 #include "record/record.h"
 

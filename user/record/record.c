@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "common/err.h"
 #include "leaktrace.h"
+#include "pybuild/live_check.h"
 #include "leaktrace.skel.h"
 #include "record/hashval.h"
 #include "record/record.h"
@@ -49,7 +50,9 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 struct session {
 	struct py_target targets[LT_MAX_BUILDS];
 	int ntargets;
-	const struct lt_mechanism *mech;
+	struct py_want want;		/* what family of probes the builds get */
+	/* per build: -a may meet builds with the USDT note and without */
+	const struct lt_mechanism *mech[LT_MAX_BUILDS];
 	struct leaktrace_bpf *skel;
 	struct ring_buffer *ring;
 	struct consumer cons;
@@ -72,16 +75,11 @@ static int find_targets(struct session *s)
 	struct py_target *t = &s->targets[0];
 	int err;
 
-	py_mechanism = env.mechanism;
-	/* --no-durations prefers the return sites: enabling the USDT note's
-	 * semaphore makes CPython compute each call's line number, which
-	 * costs more than the rest of a call with one probe hit */
-	py_prefer_sites = env.no_durations;
 	s->ntargets = 1;
 	if (env.cmd) {
-		err = py_target_for_command(t, env.cmd[0], env.python, env.verbose);
+		err = py_target_for_command(t, &s->want, env.cmd[0], env.python, env.verbose);
 	} else if (env.all) {
-		s->ntargets = py_targets_system(s->targets, LT_MAX_BUILDS, env.verbose);
+		s->ntargets = py_targets_system(s->targets, &s->want, LT_MAX_BUILDS, env.verbose);
 		if (!s->ntargets) {
 			lt_err("no supported CPython on this system (run with -v to see why each "
 			       "candidate was left out)");
@@ -89,15 +87,17 @@ static int find_targets(struct session *s)
 		}
 		err = 0;
 	} else {
-		err = py_target_from_pid(t, env.pid, env.python);
+		err = py_target_from_pid(t, &s->want, env.pid, env.python);
 		if (!err)
 			err = py_target_live_check(t, env.pid, env.verbose);
 	}
 	if (err)
 		return err;
-	s->mech = mech_choose(t, env.no_durations);
-	if (!s->mech)
-		return LT_EXIT_USAGE;
+	for (int i = 0; i < s->ntargets; i++) {
+		s->mech[i] = mech_choose(&s->targets[i], env.no_durations);
+		if (!s->mech[i])
+			return LT_EXIT_USAGE;
+	}
 	if (t->use_evalframe && py_minor(t->build->version) >= 12) {
 		/* 3.12, 3.13: calls are inlined without the perf trampoline */
 		if (env.cmd) {
@@ -160,8 +160,9 @@ static int try_new_build(void *arg, int pid)
 	struct session *s = arg;
 	int n = s->ntargets, r;
 
-	r = n < LT_MAX_BUILDS ? py_target_new_build(s->targets, n, pid, env.verbose) : 0;
-	if (r > 0 && !attach_build(s->skel, s->mech, &s->targets[n], n)) {
+	r = n < LT_MAX_BUILDS ? py_target_new_build(s->targets, &s->want, n, pid, env.verbose) : 0;
+	if (r > 0 && (s->mech[n] = mech_choose(&s->targets[n], false)) &&
+	    !attach_build(s->skel, s->mech[n], &s->targets[n], n)) {
 		s->ntargets = n + 1;
 		lt_err("now also tracing python %s at %s (pid %d)", s->targets[n].version,
 		       s->targets[n].shown, pid);
@@ -337,6 +338,8 @@ int cmd_record(int argc, char **argv)
 
 	if (record_parse_args(argc, argv))
 		return LT_EXIT_USAGE;
+	/* --no-durations prefers the return sites (struct py_want) */
+	s->want = (struct py_want){ .mechanism = env.mechanism, .prefer_sites = env.no_durations };
 	/* from the start: a Ctrl-C while loading still ends cleanly */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -353,11 +356,11 @@ int cmd_record(int argc, char **argv)
 
 	if (env.floor) {
 		if (!env.cmd)
-			return run_floor(s->mech, tgt, env.pid, false, -1);
+			return run_floor(s->mech[0], tgt, env.pid, false, -1);
 		s->pid = spawn_waiting(env.cmd, s->perf_trampoline, &s->release_fd);
 		if (s->pid < 0)
 			return LT_EXIT_FAIL;
-		return run_floor(s->mech, tgt, s->pid, true, s->release_fd);
+		return run_floor(s->mech[0], tgt, s->pid, true, s->release_fd);
 	}
 	err = open_outputs(s, hkey, &created_output);
 	if (err)
@@ -380,7 +383,7 @@ int cmd_record(int argc, char **argv)
 		s->pid = env.pid;
 	}
 	nspid = ns_id(s->pid, s->pid);
-	if (attach_configure(s->skel, s->mech, s->targets, s->ntargets, s->pid, nspid != 0)) {
+	if (attach_configure(s->skel, s->mech[0], s->targets, s->ntargets, s->pid, nspid != 0)) {
 		err = LT_EXIT_USAGE;
 		goto cleanup;
 	}
@@ -397,11 +400,11 @@ int cmd_record(int argc, char **argv)
 		goto cleanup;
 	/* --no-durations -p: the frames live at attach, read before and after
 	 * arming, began before it (nothing is in flight in a command we start) */
-	if (mech_returns_only(s->mech) && !s->is_child &&
+	if (mech_returns_only(s->mech[0]) && !s->is_child &&
 	    py_target_live_frames(tgt, s->pid, add_old_frame, &old_frames))
 		old_frames.failed = true;
 	s->skel->bss->armed = 1;
-	if (mech_returns_only(s->mech) && !s->is_child) {
+	if (mech_returns_only(s->mech[0]) && !s->is_child) {
 		if (py_target_live_frames(tgt, s->pid, add_old_frame, &old_frames))
 			old_frames.failed = true;
 		cfg.complete_after_ns = mono_ns();
@@ -419,7 +422,7 @@ int cmd_record(int argc, char **argv)
 	cfg.pid = s->pid;
 	cfg.nspid = nspid;
 	cfg.hash_key = env.hash_values ? hkey : NULL;
-	cfg.returns_only = mech_returns_only(s->mech);
+	cfg.returns_only = mech_returns_only(s->mech[0]);
 	cfg.resolve_code = consume_resolve_code;
 	cfg.resolve_arg = tgt;
 	cfg.first_exec_incomplete = old_frames.failed;
@@ -447,7 +450,7 @@ int cmd_record(int argc, char **argv)
 	strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 	s->hdr = (struct lt_header){ .format = 1, .tool = "leaktrace", .python = tgt->version,
 				     .pid = s->pid, .root = env.root, .start = start,
-				     .mechanism = mech_name(s->mech) };
+				     .mechanism = mech_name(s->mech[0]) };
 	if (s->is_child) {
 		s->hdr.argv = (const char **)env.cmd;
 		for (s->hdr.argc = 0; env.cmd[s->hdr.argc]; s->hdr.argc++)
