@@ -46,6 +46,33 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
+/* --no-durations -p: (frame, code) pairs live at attach */
+struct frame_list {
+	uint64_t (*v)[2];
+	size_t n, cap;
+	bool failed;		/* out of memory: frames left out */
+};
+
+static void add_old_frame(void *arg, uint64_t frame, uint64_t code)
+{
+	struct frame_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		void *v = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!v) {
+			l->failed = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n][0] = frame;
+	l->v[l->n][1] = code;
+	l->n++;
+}
+
 /* what one recording holds; all of it freed under cleanup: */
 struct session {
 	struct py_target targets[LT_MAX_BUILDS];
@@ -65,6 +92,14 @@ struct session {
 	bool live_view;
 	bool perf_trampoline;		/* start the command with it */
 	uint64_t last_live;		/* live view: last line printed */
+	int32_t nspid;			/* the target's pid in its own namespace */
+	uint8_t hkey[16];		/* --hash-values */
+	struct frame_list old_frames;	/* --no-durations -p: live at attach */
+	uint64_t armed_ns;		/* when the probes began to count */
+	bool created_output;		/* -o made a new file */
+	bool header_written;
+	char start[32], cmdbuf[8192];	/* header: start time, target's argv */
+	const char *targv[64];
 };
 
 static struct session S = { .release_fd = -1 };
@@ -117,10 +152,10 @@ static int find_targets(struct session *s)
 
 /* --hash-values, --rules and -o: what the executions go to; before
  * anything runs, so that a bad path costs nothing. An exit status. */
-static int open_outputs(struct session *s, uint8_t hkey[16], bool *created_output)
+static int open_outputs(struct session *s)
 {
 	if (env.hash_values) {
-		if (lt_hash_key_load(env.hash_key, hkey))
+		if (lt_hash_key_load(env.hash_key, s->hkey))
 			return LT_EXIT_USAGE;
 		if (!env.hash_key)
 			lt_warn("--hash-values with a random key: values compare equal only within "
@@ -142,10 +177,10 @@ static int open_outputs(struct session *s, uint8_t hkey[16], bool *created_outpu
 		s->out.w = lt_writer_open(env.output);
 		if (!s->out.w)
 			return LT_EXIT_USAGE;
-		*created_output = !existed && strcmp(env.output, "-");
+		s->created_output = !existed && strcmp(env.output, "-");
 		/* under sudo a trace file we created belongs to the invoking user,
 		 * as with perf (never /dev/null or another existing file) */
-		if (*created_output && uid && gid && !stat(env.output, &st) && S_ISREG(st.st_mode) &&
+		if (s->created_output && uid && gid && !stat(env.output, &st) && S_ISREG(st.st_mode) &&
 		    chown(env.output, atoi(uid), atoi(gid)) && env.verbose)
 			lt_warn("cannot give %s to uid %s: %s", env.output, uid, strerror(errno));
 	}
@@ -295,46 +330,110 @@ static int finish(struct session *s)
 	return err;
 }
 
-/* --no-durations -p: (frame, code) pairs live at attach */
-struct frame_list {
-	uint64_t (*v)[2];
-	size_t n, cap;
-	bool failed;		/* out of memory: frames left out */
-};
-
-static void add_old_frame(void *arg, uint64_t frame, uint64_t code)
+/* start the probes counting; --no-durations -p: the frames live at
+ * attach, read before and after arming, began before it (nothing is in
+ * flight in a command we start) */
+static void arm(struct session *s)
 {
-	struct frame_list *l = arg;
+	bool old = mech_returns_only(s->mech[0]) && !s->is_child;
+	struct frame_list *l = &s->old_frames;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 256;
-		void *v = realloc(l->v, cap * sizeof(*l->v));
+	if (old && py_target_live_frames(&s->targets[0], s->pid, add_old_frame, l))
+		l->failed = true;
+	s->skel->bss->armed = 1;
+	if (!old)
+		return;
+	if (py_target_live_frames(&s->targets[0], s->pid, add_old_frame, l))
+		l->failed = true;
+	s->armed_ns = mono_ns();
+	if (l->failed)
+		lt_warn("cannot read the frames of pid %d that run at attach: the first execution "
+			"of each thread is marked incomplete", s->pid);
+}
 
-		if (!v) {
-			l->failed = true;
-			return;
-		}
-		l->v = v;
-		l->cap = cap;
+/* the rebuild (or the live view) and the ring buffer that feeds it;
+ * 0 or -1 */
+static int start_consumer(struct session *s)
+{
+	struct rb_config cfg = {
+		.root_fn = env.root,
+		.max_depth = env.max_depth,
+		.exclude = env.exclude,
+		.str_len = env.str_len,
+		.pid = s->pid,
+		.nspid = s->nspid,
+		.hash_key = env.hash_values ? s->hkey : NULL,
+		.returns_only = mech_returns_only(s->mech[0]),
+		.complete_after_ns = s->armed_ns,
+		.first_exec_incomplete = s->old_frames.failed,
+		.resolve_code = consume_resolve_code,
+		.resolve_arg = &s->targets[0],
+		.describe_process = env.all ? proc_describe : NULL,
+	};
+
+	s->cons.pid = s->pid;
+	if (s->live_view) {
+		s->cons.live = live_new();
+		if (!s->cons.live)
+			return -1;
+	} else {
+		s->cons.rb = rb_new(&cfg, consume_exec, &s->out);
+		if (!s->cons.rb)
+			return -1;
+		for (size_t i = 0; i < s->old_frames.n; i++)
+			rb_old_frame(s->cons.rb, s->old_frames.v[i][0], s->old_frames.v[i][1]);
 	}
-	l->v[l->n][0] = frame;
-	l->v[l->n][1] = code;
-	l->n++;
+	s->ring = ring_buffer__new(bpf_map__fd(s->skel->maps.events), consume_record, &s->cons, NULL);
+	if (!s->ring) {
+		lt_err("cannot create the ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* the trace header (FORMAT.md §1); once it is written, the command we
+ * started may run. 0, or -1 if the header could not be written */
+static int write_header(struct session *s)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	strftime(s->start, sizeof(s->start), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	s->hdr = (struct lt_header){ .format = 1, .tool = "leaktrace",
+				     .python = s->targets[0].version, .pid = s->pid,
+				     .root = env.root, .start = s->start,
+				     .mechanism = mech_name(s->mech[0]) };
+	if (s->is_child) {
+		s->hdr.argv = (const char **)env.cmd;
+		for (s->hdr.argc = 0; env.cmd[s->hdr.argc]; s->hdr.argc++)
+			;
+	} else {
+		s->hdr.argc = read_cmdline(s->pid, s->cmdbuf, sizeof(s->cmdbuf), s->targv, 64);
+		s->hdr.argv = s->targv;
+	}
+	if (s->out.w && lt_writer_header(s->out.w, &s->hdr)) {
+		s->out.write_failed = true;
+		return -1;
+	}
+	s->header_written = true;
+	if (s->release_fd >= 0) {
+		if (write(s->release_fd, "g", 1) != 1)
+			lt_err("cannot start the command");
+		close(s->release_fd);
+		s->release_fd = -1;
+	}
+	if (env.all)
+		lt_err("tracing %d CPython build%s system-wide; Ctrl-C to stop", s->ntargets,
+		       s->ntargets > 1 ? "s" : "");
+	else if (!s->is_child)
+		lt_err("tracing pid %d (python %s); Ctrl-C to stop", s->pid, s->targets[0].version);
+	return 0;
 }
 
 int cmd_record(int argc, char **argv)
 {
 	struct session *s = &S;
-	struct py_target *tgt = &s->targets[0];
-	struct rb_config cfg = { 0 };
-	struct frame_list old_frames = { 0 };
-	char start[32], cmdbuf[8192];
-	const char *targv[64];
-	uint8_t hkey[16];
-	int err, child_status = 0, nspid;
-	bool header_written = false, created_output = false;
-	time_t now;
-	struct tm tm;
+	int err, child_status = 0;
 
 	if (record_parse_args(argc, argv))
 		return LT_EXIT_USAGE;
@@ -353,16 +452,15 @@ int cmd_record(int argc, char **argv)
 	err = find_targets(s);
 	if (err)
 		return err;
-
 	if (env.floor) {
 		if (!env.cmd)
-			return run_floor(s->mech[0], tgt, env.pid, false, -1);
+			return run_floor(s->mech[0], &s->targets[0], env.pid, false, -1);
 		s->pid = spawn_waiting(env.cmd, s->perf_trampoline, &s->release_fd);
 		if (s->pid < 0)
 			return LT_EXIT_FAIL;
-		return run_floor(s->mech[0], tgt, s->pid, true, s->release_fd);
+		return run_floor(s->mech[0], &s->targets[0], s->pid, true, s->release_fd);
 	}
-	err = open_outputs(s, hkey, &created_output);
+	err = open_outputs(s);
 	if (err)
 		goto cleanup;
 	err = LT_EXIT_FAIL;
@@ -382,8 +480,10 @@ int cmd_record(int argc, char **argv)
 	} else {
 		s->pid = env.pid;
 	}
-	nspid = ns_id(s->pid, s->pid);
-	if (attach_configure(s->skel, s->mech[0], s->targets, s->ntargets, s->pid, nspid != 0)) {
+	s->nspid = ns_id(s->pid, s->pid);
+	if (s->nspid && env.verbose)
+		lt_err("pid %d is pid %d in its own pid namespace", s->pid, s->nspid);
+	if (attach_configure(s->skel, s->mech[0], s->targets, s->ntargets, s->pid, s->nspid != 0)) {
 		err = LT_EXIT_USAGE;
 		goto cleanup;
 	}
@@ -398,84 +498,12 @@ int cmd_record(int argc, char **argv)
 	}
 	if (attach_all(s->skel, s->mech, s->targets, s->ntargets, env.all ? -1 : s->pid))
 		goto cleanup;
-	/* --no-durations -p: the frames live at attach, read before and after
-	 * arming, began before it (nothing is in flight in a command we start) */
-	if (mech_returns_only(s->mech[0]) && !s->is_child &&
-	    py_target_live_frames(tgt, s->pid, add_old_frame, &old_frames))
-		old_frames.failed = true;
-	s->skel->bss->armed = 1;
-	if (mech_returns_only(s->mech[0]) && !s->is_child) {
-		if (py_target_live_frames(tgt, s->pid, add_old_frame, &old_frames))
-			old_frames.failed = true;
-		cfg.complete_after_ns = mono_ns();
-		if (old_frames.failed)
-			lt_warn("cannot read the frames of pid %d that run at attach: the first "
-				"execution of each thread is marked incomplete", s->pid);
-	}
-
-	if (nspid && env.verbose)
-		lt_err("pid %d is pid %d in its own pid namespace", s->pid, nspid);
-	cfg.root_fn = env.root;
-	cfg.max_depth = env.max_depth;
-	cfg.exclude = env.exclude;
-	cfg.str_len = env.str_len;
-	cfg.pid = s->pid;
-	cfg.nspid = nspid;
-	cfg.hash_key = env.hash_values ? hkey : NULL;
-	cfg.returns_only = mech_returns_only(s->mech[0]);
-	cfg.resolve_code = consume_resolve_code;
-	cfg.resolve_arg = tgt;
-	cfg.first_exec_incomplete = old_frames.failed;
-	cfg.describe_process = env.all ? proc_describe : NULL;
-	s->cons.pid = s->pid;
-	if (s->live_view) {
-		s->cons.live = live_new();
-		if (!s->cons.live)
-			goto cleanup;
-	} else {
-		s->cons.rb = rb_new(&cfg, consume_exec, &s->out);
-		if (!s->cons.rb)
-			goto cleanup;
-		for (size_t i = 0; i < old_frames.n; i++)
-			rb_old_frame(s->cons.rb, old_frames.v[i][0], old_frames.v[i][1]);
-	}
-	s->ring = ring_buffer__new(bpf_map__fd(s->skel->maps.events), consume_record, &s->cons, NULL);
-	if (!s->ring) {
-		lt_err("cannot create the ring buffer: %s", strerror(errno));
+	arm(s);
+	if (start_consumer(s))
 		goto cleanup;
-	}
 	signal(SIGHUP, on_sighup);
-
-	now = time(NULL);
-	strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	s->hdr = (struct lt_header){ .format = 1, .tool = "leaktrace", .python = tgt->version,
-				     .pid = s->pid, .root = env.root, .start = start,
-				     .mechanism = mech_name(s->mech[0]) };
-	if (s->is_child) {
-		s->hdr.argv = (const char **)env.cmd;
-		for (s->hdr.argc = 0; env.cmd[s->hdr.argc]; s->hdr.argc++)
-			;
-	} else {
-		s->hdr.argc = read_cmdline(s->pid, cmdbuf, sizeof(cmdbuf), targv, 64);
-		s->hdr.argv = targv;
-	}
-	if (s->out.w && lt_writer_header(s->out.w, &s->hdr)) {
-		s->out.write_failed = true;
-	} else {
-		header_written = true;
-		if (s->release_fd >= 0) {
-			if (write(s->release_fd, "g", 1) != 1)
-				lt_err("cannot start the command");
-			close(s->release_fd);
-			s->release_fd = -1;
-		}
-		if (env.all)
-			lt_err("tracing %d CPython build%s system-wide; Ctrl-C to stop", s->ntargets,
-			       s->ntargets > 1 ? "s" : "");
-		else if (!s->is_child)
-			lt_err("tracing pid %d (python %s); Ctrl-C to stop", s->pid, tgt->version);
+	if (!write_header(s))
 		poll_loop(s, &child_status);
-	}
 	err = finish(s);
 cleanup:
 	if (s->release_fd >= 0)
@@ -487,11 +515,11 @@ cleanup:
 	ring_buffer__free(s->ring);
 	rb_free(s->cons.rb);
 	live_free(s->cons.live);
-	free(old_frames.v);
+	free(s->old_frames.v);
 	if (s->out.w) {
 		lt_writer_close(s->out.w);
 		/* stopped before recording began: leave no empty file behind */
-		if (!header_written && created_output)
+		if (!s->header_written && s->created_output)
 			unlink(env.output);
 	}
 	if (s->out.rules)
