@@ -16,7 +16,7 @@
  *
  * Per-thread and per-process state of the traced program (open frames,
  * namespaced tids, command lines) lives in rebuild.c alone; the files here
- * keep only their own bookkeeping. Includes point one way: record/ may
+ * keep only their own bookkeeping (the live view: this second's counts). Includes point one way: record/ may
  * include pybuild/, common/, trace/ and analysis/rules.h; nothing outside
  * record/ includes this header.
  */
