@@ -191,6 +191,8 @@ enum lt_exit_kind {
 /* code and type objects are named per process: the address with the
  * process's tgid in the top 16 bits (user addresses stay below 2^47) */
 #define LT_OBJ_KEY(tgid, addr)	((addr) ^ ((__u64)(tgid) << 48))
+/* the address back from a key (RET records carry bare addresses) */
+#define LT_OBJ_ADDR(key)	((key) & ((1ULL << 48) - 1))
 
 /* CPython layout, set from the offset table before load (one layout for
  * every build traced at once) */

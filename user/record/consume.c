@@ -188,8 +188,8 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 			return;
 		code_string(r->name, r->name_len, r->name_kind, name, sizeof(name));
 		code_string(r->file, r->file_len, r->file_kind, file, sizeof(file));
-		if (c->live)
-			live_name(c->live, r->code, name);
+		if (c->live)	/* counted by the bare address of RET records */
+			live_name(c->live, LT_OBJ_ADDR(r->code), name);
 		else if (r->is_type)
 			rb_type(c->rb, r->code, name);
 		else
