@@ -17,7 +17,8 @@
  *             _PyEval_EvalFrameDefault (3.8-3.10; 3.12 with the trampoline).
  *
  * Only reads of target memory (bpf_probe_read_user); nothing is written to
- * the target.
+ * the target. Reading CPython objects (str, int, float, code) is in
+ * pyobjects.bpf.h; what both sides share is leaktrace.h (FORMAT.md §3).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -27,17 +28,25 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile struct lt_py_layout L = {};
-/* per traced build; writable (.bss) so that -a can add builds it meets
- * after load (a container started later with its own python) */
-struct lt_build_addrs B[LT_MAX_BUILDS] = {};
-const volatile __u8 comm_filter[16] = {};	/* -a --comm: only this command */
+/* load-time configuration: set by userspace through the skeleton's
+ * rodata before load (user/record/attach.c), constant to the verifier */
+const volatile struct lt_py_layout layout = {};
+const volatile __u8 targ_comm[16] = {};	/* -a --comm: only this command */
 const volatile __u32 targ_tgid = 0;	/* 0: every process (system-wide) */
-const volatile __u32 pidns = 0;	/* the target lives in another pid namespace */
+const volatile __u32 targ_in_pidns = 0;	/* the target lives in another pid namespace */
+const volatile __u32 value_str_max = 0;	/* --str-len in bytes (<= LT_MAX_STR / 4 chars read) */
+const volatile __u32 types_only = 0;	/* --no-values: send the types of values only */
+const volatile __u32 send_arg_values = 0;	/* --args: send positional arguments */
+const volatile __u32 follow_exec = 0;	/* -a: report execve (builds met later) */
+
+/* per traced build, indexed by LT_COOKIE_BUILD; writable (.bss) so that
+ * -a can add builds it meets after load (a container started later with
+ * its own python) */
+struct lt_build_addrs build_addrs[LT_MAX_BUILDS] = {};
 
 /* --no-durations: only returns are probed; a return sends its code's
  * strings and, for a code named like --root, whether a caller runs one */
-const volatile __u32 ret_only = 0;
+const volatile __u32 returns_only = 0;
 const volatile char root_name[LT_ROOT_MAX] = {};
 const volatile __u32 root_len = 0;	/* 0: no --root (or one too long to compare) */
 const volatile __u32 root_dotted = 0;	/* the name has a '.': whole qualname only */
@@ -94,11 +103,11 @@ static __always_inline bool wanted(__u64 pid_tgid)
 		return false;
 	if (targ_tgid)
 		return (pid_tgid >> 32) == targ_tgid;
-	if (!comm_filter[0])
+	if (!targ_comm[0])
 		return true;
 	bpf_get_current_comm(comm, sizeof(comm));
 	for (int i = 0; i < 16; i++) {
-		if (comm[i] != comm_filter[i])
+		if (comm[i] != targ_comm[i])
 			return false;
 		if (!comm[i])
 			break;
@@ -110,7 +119,7 @@ static __always_inline int emit(void *data, __u64 size)
 {
 	/* never wake the consumer: it polls every 20 ms, which the buffer
 	 * holds many times over, and a wakeup per record costs more than the
-	 * record (SPEC 6) */
+	 * record (docs/PYTHON_VERSIONS.md) */
 	if (bpf_ringbuf_output(&events, data, size, BPF_RB_NO_WAKEUP)) {
 		__sync_fetch_and_add(&drops, 1);
 		return -1;
@@ -127,228 +136,7 @@ static __always_inline __u64 rd64(__u64 addr, int *fail)
 	return v;
 }
 
-/*
- * Read a str object's text: returns bytes copied into dst (at most cap),
- * *kind: 0 = UTF-8 bytes, 1/2/4 = fixed-width code units, *nchars = length
- * in characters of the whole string. -1 if not readable.
- */
-static __always_inline int read_str(void *dst, __u32 cap, __u64 obj, __u8 *kind,
-				    __u64 *nchars, __u32 max_chars)
-{
-	__u32 state = 0;
-	__u64 len = 0;
-	__u64 k, n, data;
-
-	if (bpf_probe_read_user(&len, sizeof(len), (void *)(obj + L.str_length)))
-		return -1;
-	if (bpf_probe_read_user(&state, sizeof(state), (void *)(obj + L.str_state)))
-		return -1;
-	*nchars = len;
-	if (!((state >> 5) & 1))	/* not compact */
-		return -1;
-	k = (state >> 2) & 7;
-	if ((state >> 6) & 1) {		/* ascii: data right after PyASCIIObject */
-		data = obj + L.str_ascii_size;
-		k = 1;
-	} else {
-		data = obj + L.str_compact_size;
-		if (k != 1 && k != 2 && k != 4)
-			return -1;
-	}
-	*kind = k;
-	n = len < max_chars ? len : max_chars;
-	n = n * k;
-	/* cap is a power of 2: at most cap - 1 bytes, bounded for the verifier */
-	if (n >= cap)
-		n = cap - 1;
-	asm volatile("" : "+r"(n));	/* keep the mask: the verifier needs it */
-	n &= cap - 1;
-	if (n && bpf_probe_read_user(dst, n, (void *)data))
-		return -1;
-	return n;
-}
-
-/* --root matching as userspace does it (rebuild.c name_matches): the whole
- * qualname, or (a name without '.') its last dotted part; 1-byte text only */
-static __always_inline bool root_named(const char *name, __u32 len, __u8 kind)
-{
-	__u32 rl = root_len, off;
-
-	if (!rl || kind != 1 || len < rl || len >= LT_NAME_MAX)
-		return false;
-	off = len - rl;
-	if (off && (root_dotted || name[(off - 1) & (LT_NAME_MAX - 1)] != '.'))
-		return false;
-	for (int i = 0; i < LT_ROOT_MAX; i++) {
-		if (i >= rl)
-			break;
-		if (name[(off + i) & (LT_NAME_MAX - 1)] != root_name[i])
-			return false;
-	}
-	return true;
-}
-
-/* the seen map's value: the qualname (or tp_name) pointer, bit 0 set for a
- * code named like --root (str objects are at least 8-byte aligned) */
-#define SEEN_ROOT	1ULL
-
-/*
- * Send the strings of a code object (is_type = 0) or a type's tp_name once.
- * Returns 1 for a code object named like --root (--no-durations only).
- */
-static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, __u32 tid)
-{
-	struct lt_rec_code *c = &s->code;
-	__u64 name_obj = 0, file_obj = 0, nch = 0, tag = 0, key;
-	__u64 *prev;
-	typeof(&s->cache[0]) slot;
-	int fail = 0, n;
-	__u8 kind = 0;
-
-	if (is_type) {
-		tag = rd64(obj + L.type_tp_name, &fail);
-	} else {
-		name_obj = rd64(obj + L.co_qualname, &fail);
-		tag = name_obj;
-	}
-	if (fail)
-		return 0;
-	key = LT_OBJ_KEY(bpf_get_current_pid_tgid() >> 32, obj);
-	slot = &s->cache[((obj >> 4) ^ (obj >> 13)) & (CODE_CACHE - 1)];
-	if (slot->key == key && (slot->tag & ~(is_type ? 0 : SEEN_ROOT)) == tag)
-		return slot->tag & SEEN_ROOT & ~(__u64)is_type;
-	prev = bpf_map_lookup_elem(&seen, &key);
-	if (prev && (*prev & ~(is_type ? 0 : SEEN_ROOT)) == tag) {
-		slot->key = key;
-		slot->tag = *prev;
-		return *prev & SEEN_ROOT & ~(__u64)is_type;
-	}
-
-	c->type = LT_REC_CODE;
-	c->is_type = is_type;
-	c->tid = tid;
-	c->code = key;
-	c->firstlineno = 0;
-	c->name_len = 0;
-	c->file_len = 0;
-	if (is_type) {
-		/* tp_name is a C string */
-		n = bpf_probe_read_user_str(c->name, sizeof(c->name), (void *)tag);
-		if (n <= 0)
-			return 0;
-		c->name_kind = 0;
-		c->name_len = n - 1;
-	} else {
-		bpf_probe_read_user(&c->firstlineno, sizeof(c->firstlineno),
-				    (void *)(obj + L.co_firstlineno));
-		n = read_str(c->name, sizeof(c->name), name_obj, &kind, &nch, LT_NAME_MAX);
-		if (n < 0)
-			return 0;
-		c->name_kind = kind;
-		c->name_len = n;
-		if (ret_only && root_named(c->name, n, kind))
-			tag |= SEEN_ROOT;
-		file_obj = rd64(obj + L.co_filename, &fail);
-		if (!fail) {
-			n = read_str(c->file, sizeof(c->file), file_obj, &kind, &nch, LT_FILE_MAX);
-			if (n >= 0) {
-				c->file_kind = kind;
-				c->file_len = n;
-			}
-		}
-	}
-	if (emit(c, sizeof(*c)) == 0) {
-		bpf_map_update_elem(&seen, &key, &tag, BPF_ANY);
-		slot->key = key;
-		slot->tag = tag;
-	}
-	return tag & SEEN_ROOT & ~(__u64)is_type;
-}
-
-static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bias, __u32 tid,
-					 __u32 bi)
-{
-	const struct lt_build_addrs *b = &B[bi & (LT_MAX_BUILDS - 1)];
-	struct lt_rec_ret *r = &s->ret;
-	__u64 t, nch = 0, ob[4] = {};
-	int fail = 0, n;
-	__u8 kind = 0;
-	/* refcount, type and the next 16 bytes at once: an int's size and
-	 * first two digits, a float's value (else read field by field) */
-	bool whole = !bpf_probe_read_user(ob, sizeof(ob), (void *)obj);
-
-	t = whole ? ob[1] : rd64(obj + 8, &fail);	/* ob_type */
-	if (fail) {
-		r->vkind = LT_RV_UNREAD;
-		r->flags |= LT_RF_READFAIL;
-		return;
-	}
-	r->type_ptr = t;
-	t -= bias;
-	if (t == b->type_vaddr[LT_T_NONE]) {
-		r->vkind = LT_RV_NONE;
-	} else if (t == b->type_vaddr[LT_T_BOOL]) {
-		r->vkind = LT_RV_BOOL;
-		r->val = (obj - bias) == b->true_vaddr;
-	} else if (L.no_values) {
-		r->vkind = LT_RV_OTHER;
-	} else if (t == b->type_vaddr[LT_T_LONG]) {
-		__s64 size = whole && L.var_ob_size == 16 ? (__s64)ob[2] :
-			     (__s64)rd64(obj + L.var_ob_size, &fail);
-		__u64 a;
-
-		if (L.long_tag)	/* lv_tag: digits << 3 | sign (0 +, 1 zero, 2 -) */
-			size = (size & 3) == 2 ? -(size >> 3) : (size >> 3);
-		a = size < 0 ? -size : size;
-
-		if (fail) {
-			r->vkind = LT_RV_UNREAD;
-		} else if (a <= 2) {
-			__u32 d[2] = {};
-
-			if (whole && L.long_digit == 24) {
-				d[0] = a ? (__u32)ob[3] : 0;
-				d[1] = a > 1 ? (__u32)(ob[3] >> 32) : 0;
-			} else if (a && bpf_probe_read_user(d, a * 4, (void *)(obj + L.long_digit))) {
-				r->vkind = LT_RV_UNREAD;
-				return;
-			}
-			r->vkind = LT_RV_INT;
-			r->val = (__u64)d[0] | ((__u64)d[1] << 30);
-			if (size < 0)
-				r->val = -r->val;
-		} else if (a <= LT_BIGINT_DIGITS) {
-			if (bpf_probe_read_user(s->payload, (a * 4) & (LT_BIGINT_DIGITS * 4 - 1 + LT_BIGINT_DIGITS * 4),
-						(void *)(obj + L.long_digit))) {
-				r->vkind = LT_RV_UNREAD;
-				return;
-			}
-			r->vkind = LT_RV_BIGINT;
-			r->str_len = size;
-			r->payload_len = a * 4;
-		} else {
-			r->vkind = LT_RV_OTHER;	/* type only beyond ~570 digits */
-		}
-	} else if (t == b->type_vaddr[LT_T_FLOAT]) {
-		r->vkind = LT_RV_FLOAT;
-		r->val = whole && L.float_fval == 16 ? ob[2] : rd64(obj + L.float_fval, &fail);
-		if (fail)
-			r->vkind = LT_RV_UNREAD;
-	} else if (t == b->type_vaddr[LT_T_STR]) {
-		n = read_str(s->payload, LT_MAX_STR, obj, &kind, &nch, L.str_len_max + 1);
-		if (n < 0) {
-			r->vkind = LT_RV_UNREAD;
-			return;
-		}
-		r->vkind = LT_RV_STR;
-		r->str_kind = kind;
-		r->str_len = nch;
-		r->payload_len = n;
-	} else {
-		r->vkind = LT_RV_OTHER;
-		send_code(s, r->type_ptr, 1, tid);
-	}
-}
+#include "pyobjects.bpf.h"	/* reading str, int, float, code objects */
 
 /* a pt_regs slot by index (x86-64 order); the verifier refuses a variable
  * offset into ctx, so each slot is a constant offset of its own (cheaper
@@ -381,21 +169,21 @@ static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
 	int fail = 0;
 
 	/* RESUME sites: only a frame start (oparg 0), not a generator resume;
-	 * instr_reg 0xff (evalframe): every entry has its arguments */
-	if (instr_reg != 0xff) {
+	 * instr_reg LT_NO_SLOT (evalframe): every entry has its arguments */
+	if (instr_reg != LT_NO_SLOT) {
 		if (instr_reg == LT_INSTR_IN_MEMORY)
-			instr = rd64(e->frame + L.fr_prev_instr, &fail);
+			instr = rd64(e->frame + layout.fr_prev_instr, &fail);
 		else
 			instr = reg_slot(ctx, instr_reg);
 		if (bpf_probe_read_user(&oparg, 1, (void *)(instr + 1)) || oparg != 0)
 			return;
 	}
-	if (bpf_probe_read_user(&argc, sizeof(argc), (void *)(e->code + L.co_argcount)))
+	if (bpf_probe_read_user(&argc, sizeof(argc), (void *)(e->code + layout.co_argcount)))
 		return;
 	for (int i = 0; i < LT_MAX_ARGS; i++) {
 		if (i >= argc)
 			break;
-		obj = rd64(e->frame + L.fr_localsplus + 8 * i, &fail);
+		obj = rd64(e->frame + layout.fr_localsplus + 8 * i, &fail);
 		r->type = LT_REC_ARG;
 		r->vkind = LT_RV_UNREAD;
 		r->flags = 0;
@@ -431,11 +219,10 @@ int lt_resume(struct pt_regs *ctx)
 
 	if (!wanted(id))
 		return 0;
-	/* cookie: link-time address of the site << 16 | pt_regs slot of
-	 * frame->prev_instr << 8 | pt_regs slot of the frame */
+	/* cookie (leaktrace.h): the site, the slots of prev_instr and frame */
 	cookie = bpf_get_attach_cookie(ctx);
-	e.frame = reg_slot(ctx, cookie & 0xff);
-	e.code = rd64(e.frame + L.fr_code, &fail);
+	e.frame = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie));
+	e.code = rd64(e.frame + layout.fr_code, &fail);
 	if (fail) {
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
@@ -449,7 +236,7 @@ int lt_resume(struct pt_regs *ctx)
 	e.tid = tid;
 	e.nstid = 0;
 	e.tgid = id >> 32;
-	if (pidns) {
+	if (targ_in_pidns) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct pid *p = BPF_CORE_READ(task, thread_pid);
 		unsigned int level = BPF_CORE_READ(p, level);
@@ -458,8 +245,8 @@ int lt_resume(struct pt_regs *ctx)
 	}
 	e.ts = bpf_ktime_get_ns();
 	emit(&e, sizeof(e));
-	if (L.args)
-		send_args(ctx, s, &e, (cookie & LT_COOKIE_ADDR_MASK) >> 16, (cookie >> 8) & 0xff,
+	if (send_arg_values)
+		send_args(ctx, s, &e, LT_COOKIE_VADDR(cookie), LT_COOKIE_EXTRA(cookie),
 			  LT_COOKIE_BUILD(cookie));
 	return 0;
 }
@@ -470,15 +257,15 @@ static __always_inline __u64 python_caller(__u64 prev, int *fail)
 {
 	__s8 owner = 0;
 
-	if (L.skip_cstack && prev && !bpf_probe_read_user(&owner, 1, (void *)(prev + L.fr_owner)) &&
-	    owner == L.owned_by_cstack)
-		prev = rd64(prev + L.fr_previous, fail);
+	if (layout.skip_cstack && prev && !bpf_probe_read_user(&owner, 1, (void *)(prev + layout.fr_owner)) &&
+	    owner == layout.owned_by_cstack)
+		prev = rd64(prev + layout.fr_previous, fail);
 	return prev;
 }
 
 static __always_inline __u64 caller_of(__u64 frame, int *fail)
 {
-	return python_caller(rd64(frame + L.fr_previous, fail), fail);
+	return python_caller(rd64(frame + layout.fr_previous, fail), fail);
 }
 
 /* fields of the frame header read by init_ret (userspace checks that the
@@ -512,7 +299,7 @@ static long walk_step(__u64 i, void *arg)
 		w->flag = LT_RF_ROOT_OUTER;
 		return 1;
 	}
-	code = rd64(w->frame + L.fr_code, &fail);
+	code = rd64(w->frame + layout.fr_code, &fail);
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (fail || !s) {
 		w->flag = LT_RF_ROOT_UNSURE;
@@ -549,8 +336,8 @@ static __always_inline int init_ret(struct scratch *s, __u32 tid, __u64 frame)
 	r->frame = frame;
 	if (bpf_probe_read_user(s->hdr, LT_FRAME_HDR, (void *)frame))
 		fail = 1;
-	r->previous = python_caller(hdr64(s, L.fr_previous), &fail);
-	r->code = hdr64(s, L.fr_code);
+	r->previous = python_caller(hdr64(s, layout.fr_previous), &fail);
+	r->code = hdr64(s, layout.fr_code);
 	r->type_ptr = 0;
 	r->val = 0;
 	r->str_len = 0;
@@ -559,17 +346,11 @@ static __always_inline int init_ret(struct scratch *s, __u32 tid, __u64 frame)
 	return fail;
 }
 
-/* how a frame is left, when the probe site tells it (return sites) */
-enum {
-	EXIT_UNKNOWN = -1, EXIT_RETURN = LT_SITE_RETURN, EXIT_YIELD = LT_SITE_YIELD,
-	EXIT_RAISE = LT_SITE_RAISE, EXIT_CLEAR = LT_SITE_CLEAR, EXIT_YIELD_SP = LT_SITE_YIELD_SP,
-};
-
 /* 3.12+, a frame freed by _PyEval(Frame)ClearAndPop: an exception exit if
  * one is set, else the instruction at prev_instr tells where the value is
  * (RETURN_CONST: in co_consts; RETURN_VALUE: the popped stack slot);
  * anything else means the frame never ran (its arguments did not bind).
- * Returns the kind, *retval set for EXIT_RETURN. */
+ * Returns the kind, *retval set for LT_FRAME_RETURN. */
 static __always_inline int clear_kind(const struct scratch *s, struct lt_rec_ret *r, __u64 frame,
 				      __u64 tstate, __u64 *retval, int *fail)
 {
@@ -577,31 +358,31 @@ static __always_inline int clear_kind(const struct scratch *s, struct lt_rec_ret
 	__u8 op[2] = {}, ext[2] = {};
 	__u32 arg;
 
-	if (rd64(tstate + L.ts_curexc_type, fail))
-		return EXIT_RAISE;
-	instr = hdr64(s, L.fr_prev_instr);
+	if (rd64(tstate + layout.ts_curexc_type, fail))
+		return LT_FRAME_RAISE;
+	instr = hdr64(s, layout.fr_prev_instr);
 	if (*fail || bpf_probe_read_user(op, 2, (void *)instr))
-		return EXIT_RETURN;
-	if (op[0] == L.op_return_const || op[0] == L.op_instr_return_const) {
+		return LT_FRAME_RETURN;
+	if (op[0] == layout.op_return_const || op[0] == layout.op_instr_return_const) {
 		arg = op[1];
-		if (!bpf_probe_read_user(ext, 2, (void *)(instr - 2)) && ext[0] == L.op_extended_arg)
+		if (!bpf_probe_read_user(ext, 2, (void *)(instr - 2)) && ext[0] == layout.op_extended_arg)
 			arg |= (__u32)ext[1] << 8;
-		consts = rd64(r->code + L.co_consts, fail);
-		*retval = rd64(consts + L.tuple_items + 8 * (__u64)(arg & 0xffff), fail);
-		return EXIT_RETURN;
+		consts = rd64(r->code + layout.co_consts, fail);
+		*retval = rd64(consts + layout.tuple_items + 8 * (__u64)(arg & 0xffff), fail);
+		return LT_FRAME_RETURN;
 	}
-	if (op[0] == L.op_return_value || op[0] == L.op_instr_return_value) {
-		*retval = rd64(frame + L.fr_localsplus + 8 * (hdr32(s, L.fr_stacktop) & 0xffffff), fail);
-		return EXIT_RETURN;
+	if (op[0] == layout.op_return_value || op[0] == layout.op_instr_return_value) {
+		*retval = rd64(frame + layout.fr_localsplus + 8 * (hdr32(s, layout.fr_stacktop) & 0xffffff), fail);
+		return LT_FRAME_RETURN;
 	}
 	r->flags |= LT_RF_DROP;
-	return EXIT_RETURN;
+	return LT_FRAME_RETURN;
 }
 
-/* one RET record for frame; kind EXIT_UNKNOWN: find out from the thread
+/* one RET record for frame; kind LT_FRAME_UNKNOWN: find out from the thread
  * state (exception set?) and the last instruction (YIELD_VALUE?).
- * aux: the thread state (EXIT_UNKNOWN, EXIT_CLEAR) or the interpreter's
- * stack pointer (EXIT_YIELD_SP) */
+ * aux: the thread state (LT_FRAME_UNKNOWN, LT_FRAME_CLEAR) or the interpreter's
+ * stack pointer (LT_FRAME_YIELD_SP) */
 static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 bias, int kind,
 				       __u32 bi)
 {
@@ -618,44 +399,44 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		return 0;
 	r = &s->ret;
 	fail = init_ret(s, tid, frame);
-	if (ret_only && !fail && send_code(s, r->code, 0, tid)) {
+	if (returns_only && !fail && send_code(s, r->code, 0, tid)) {
 		struct walk w = { .frame = r->previous, .tid = tid, .flag = LT_RF_ROOT_UNSURE };
 
 		bpf_loop(LT_WALK_MAX, walk_step, &w, 0);
 		r->flags |= w.flag;
 	}
-	if (kind == EXIT_CLEAR || kind == EXIT_YIELD_SP) {
-		if (!fail && !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + L.co_flags)) &&
+	if (kind == LT_FRAME_CLEAR || kind == LT_FRAME_YIELD_SP) {
+		if (!fail && !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags)) &&
 		    !(co_flags & 0x2a0))	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
 			r->flags |= LT_RF_NOTGEN;
-		if (kind == EXIT_YIELD_SP) {
+		if (kind == LT_FRAME_YIELD_SP) {
 			retval = rd64(aux - 8, &fail);	/* the top of the stack */
-			kind = EXIT_YIELD;
+			kind = LT_FRAME_YIELD;
 		} else if (!fail) {
 			kind = clear_kind(s, r, frame, aux, &retval, &fail);
 		}
 		have_value = true;
 	}
-	if (kind == EXIT_UNKNOWN) {
-		exc = rd64(aux + L.ts_curexc_type, &fail);
+	if (kind == LT_FRAME_UNKNOWN) {
+		exc = rd64(aux + layout.ts_curexc_type, &fail);
 		if (!fail && !exc) {
-			instr = hdr64(s, L.fr_prev_instr);
+			instr = hdr64(s, layout.fr_prev_instr);
 			if (!fail && bpf_probe_read_user(&op, 1, (void *)instr) == 0 &&
-			    op == L.op_yield_value)
-				kind = EXIT_YIELD;
+			    op == layout.op_yield_value)
+				kind = LT_FRAME_YIELD;
 		}
 	}
 	if (fail) {
 		r->flags |= LT_RF_READFAIL;
 		__sync_fetch_and_add(&read_failures, 1);
-	} else if (exc || kind == EXIT_RAISE) {
+	} else if (exc || kind == LT_FRAME_RAISE) {
 		r->vkind = LT_RV_RAISE;
 	} else {
-		if (kind == EXIT_YIELD)
+		if (kind == LT_FRAME_YIELD)
 			r->flags |= LT_RF_YIELD;
 		/* the popped value stays in localsplus[stacktop] */
 		if (!have_value) {
-			retval = rd64(frame + L.fr_localsplus + 8 * (hdr32(s, L.fr_stacktop) & 0xffffff),
+			retval = rd64(frame + layout.fr_localsplus + 8 * (hdr32(s, layout.fr_stacktop) & 0xffffff),
 				      &fail);
 		}
 		if (r->flags & LT_RF_DROP) {
@@ -682,49 +463,50 @@ int lt_return(struct pt_regs *ctx)
 
 	if (!wanted(id))
 		return 0;
-	/* the cookie is the build << 56 | the probe's link-time address:
+	/* the cookie holds the build and the note's link-time address:
 	 * ip - address = load bias */
 	cookie = bpf_get_attach_cookie(ctx);
-	bi = LT_COOKIE_BUILD(cookie) & (LT_MAX_BUILDS - 1);
-	bias = PT_REGS_IP(ctx) - (cookie & LT_COOKIE_ADDR_MASK);
-	tstate = rd64(bias + B[bi].runtime_vaddr + L.rt_tstate_current, &fail);
-	cframe = rd64(tstate + L.ts_cframe, &fail);
-	frame = rd64(cframe + L.cf_current_frame, &fail);
+	bi = LT_COOKIE_BUILD(cookie);
+	bias = PT_REGS_IP(ctx) - LT_COOKIE_VADDR(cookie);
+	tstate = rd64(bias + build_addrs[bi].runtime_vaddr + layout.rt_tstate_current, &fail);
+	cframe = rd64(tstate + layout.ts_cframe, &fail);
+	frame = rd64(cframe + layout.cf_current_frame, &fail);
 	if (fail) {
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
 	}
-	return send_return((__u32)id, frame, tstate, bias, EXIT_UNKNOWN, bi);
+	return send_return((__u32)id, frame, tstate, bias, LT_FRAME_UNKNOWN, bi);
 }
 
 /*
  * Return sites (builds without probes). 3.11: the first conditional jump
  * of the RETURN_VALUE and YIELD_VALUE handlers after frame->stacktop is
  * stored, and of exit_unwind. 3.12+: the entry of ClearAndPop and the
- * first instruction of YIELD_VALUE. Cookie: site address << 16 | extra
- * register slot << 12 | kind << 8 | frame slot.
+ * first instruction of YIELD_VALUE. Cookie (leaktrace.h): the site, its
+ * exit kind and aux slot (LT_SITE_EXTRA), the frame's slot.
  */
 SEC("uprobe")
 int lt_return_site(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 cookie, bias, aux = 0;
+	__u32 extra;
 	int kind;
 
 	if (!wanted(id))
 		return 0;
 	cookie = bpf_get_attach_cookie(ctx);
-	bias = PT_REGS_IP(ctx) - ((cookie & LT_COOKIE_ADDR_MASK) >> 16);
-	kind = (cookie >> 8) & 0xf;
-	if (kind == EXIT_CLEAR || kind == EXIT_YIELD_SP)
-		aux = reg_slot(ctx, (cookie >> 12) & 0xf);
-	return send_return((__u32)id, reg_slot(ctx, cookie & 0xff), aux, bias, kind,
+	bias = PT_REGS_IP(ctx) - LT_COOKIE_VADDR(cookie);
+	extra = LT_COOKIE_EXTRA(cookie);
+	kind = LT_SITE_KIND(extra);
+	if (kind == LT_FRAME_CLEAR || kind == LT_FRAME_YIELD_SP)
+		aux = reg_slot(ctx, LT_SITE_AUX_SLOT(extra));
+	return send_return((__u32)id, reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie)), aux, bias, kind,
 			   LT_COOKIE_BUILD(cookie));
 }
 
 /* -a: a process image was replaced; userspace checks whether it runs a
  * CPython build not traced yet */
-const volatile __u32 watch_exec = 0;
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
@@ -732,7 +514,7 @@ int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u64 id = bpf_get_current_pid_tgid();
 	struct lt_rec_exit e = {};
 
-	if (!watch_exec)
+	if (!follow_exec)
 		return 0;
 	e.type = LT_REC_EXEC;
 	e.tid = (__u32)id;
@@ -780,8 +562,8 @@ int lt_evf_entry(struct pt_regs *ctx)
 
 	if (!wanted(id))
 		return 0;
-	e.frame = reg_slot(ctx, cookie & 0xff);
-	e.code = rd64(e.frame + L.fr_code, &fail);
+	e.frame = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie));
+	e.code = rd64(e.frame + layout.fr_code, &fail);
 	if (fail) {
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
@@ -795,8 +577,8 @@ int lt_evf_entry(struct pt_regs *ctx)
 		if (!st)
 			return 0;
 	}
-	/* cookie: build << 56 | link-time address of the function << 8 | slot */
-	st->bias = PT_REGS_IP(ctx) - ((cookie & LT_COOKIE_ADDR_MASK) >> 8);
+	/* cookie (leaktrace.h): the function's address, the frame's slot */
+	st->bias = PT_REGS_IP(ctx) - LT_COOKIE_VADDR(cookie);
 	/* the kernel keeps LT_EVF_DEPTH pending uretprobes per task at most:
 	 * push exactly when it sets one, so the stacks stay in step */
 	if (st->depth < LT_EVF_DEPTH)
@@ -812,8 +594,9 @@ int lt_evf_entry(struct pt_regs *ctx)
 	e.tgid = id >> 32;
 	e.ts = bpf_ktime_get_ns();
 	emit(&e, sizeof(e));
-	if (L.args)
-		send_args(ctx, s, &e, (cookie & LT_COOKIE_ADDR_MASK) >> 8, 0xff, LT_COOKIE_BUILD(cookie));
+	if (send_arg_values)
+		send_args(ctx, s, &e, LT_COOKIE_VADDR(cookie), LT_COOKIE_EXTRA(cookie),
+			  LT_COOKIE_BUILD(cookie));
 	return 0;
 }
 
@@ -844,26 +627,26 @@ int lt_evf_return(struct pt_regs *ctx)
 	if (!retval) {
 		r->vkind = LT_RV_RAISE;
 	} else {
-		if (L.evf_mode == 3) {
+		if (layout.evf_mode == 3) {
 			__s8 owner = 0;
 			__u32 co_flags = 0;
 
-			bpf_probe_read_user(&owner, 1, (void *)(frame + L.fr_owner));
-			bpf_probe_read_user(&co_flags, 4, (void *)(r->code + L.co_flags));
+			bpf_probe_read_user(&owner, 1, (void *)(frame + layout.fr_owner));
+			bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags));
 			/* a generator, coroutine or async generator function's own
 			 * frame only runs RETURN_GENERATOR: not a call to setprofile */
-			if ((co_flags & 0x2a0) && owner != L.owned_by_gen)
+			if ((co_flags & 0x2a0) && owner != layout.owned_by_gen)
 				r->flags |= LT_RF_DROP;
-			if (owner == L.owned_by_gen &&
-			    !bpf_probe_read_user(&state, 1, (void *)(frame + L.gen_state_rel)) &&
-			    state > L.gen_created && state < 0)	/* suspended */
+			if (owner == layout.owned_by_gen &&
+			    !bpf_probe_read_user(&state, 1, (void *)(frame + layout.gen_state_rel)) &&
+			    state > layout.gen_created && state < 0)	/* suspended */
 				r->flags |= LT_RF_YIELD;
-		} else if (L.evf_mode == 2) {
-			bpf_probe_read_user(&state, 1, (void *)(frame + L.fr_state));
+		} else if (layout.evf_mode == 2) {
+			bpf_probe_read_user(&state, 1, (void *)(frame + layout.fr_state));
 			if (state == -1)	/* FRAME_SUSPENDED */
 				r->flags |= LT_RF_YIELD;
 		} else {
-			top = rd64(frame + L.fr_state, &fail);
+			top = rd64(frame + layout.fr_state, &fail);
 			if (top)	/* f_stacktop kept: suspended */
 				r->flags |= LT_RF_YIELD;
 		}

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the BPF side and the loader share: limits, the CPython layout the
- * BPF programs read (filled from the offset table before load), and the
- * ring-buffer records.
+ * The BPF/userspace contract (FORMAT.md §3), the one header both sides
+ * compile: limits, the ring-buffer records, the probe cookies (packed and
+ * unpacked only through the LT_COOKIE* macros below), the one enum of how
+ * a frame is left, and the CPython layout the BPF programs read (filled
+ * from the offset table before load). The _Static_asserts at the end hold
+ * in the BPF and in the userspace compile alike: a record that changes
+ * size or shape fails both builds, not a recording.
  *
  * The BPF side stays small: it sends one fixed-size record per frame start
  * (ENTRY) and per frame exit (RET, with the decoded return value), the
@@ -11,6 +15,10 @@
  */
 #ifndef LEAKTRACE_H
 #define LEAKTRACE_H
+
+#ifndef __bpf__
+#include <linux/types.h>	/* the BPF side has them from vmlinux.h */
+#endif
 
 #define LT_MAX_STR	2048	/* buffer for one str value (power of 2; --str-len <= 256 chars) */
 #define LT_NAME_MAX	256	/* most bytes of a qualified name sent */
@@ -119,19 +127,72 @@ struct lt_rec_exit {
 };
 
 /* link-time addresses of one traced build (executable or libpython); the
- * probe cookies carry the build's index (bits 56-63) */
+ * probe cookies carry the build's index */
 #define LT_MAX_BUILDS	8
 struct lt_build_addrs {
 	__u64 runtime_vaddr;		/* &_PyRuntime */
-	__u64 type_vaddr[5];		/* PyLong, PyBool, PyFloat, PyUnicode, _PyNone types */
+	__u64 type_vaddr[5];		/* indexed by LT_T_* */
 	__u64 true_vaddr;		/* &_Py_TrueStruct */
 };
-#define LT_COOKIE_BUILD(c)	((c) >> 56)
-#define LT_COOKIE_ADDR_MASK	((1ULL << 56) - 1)
+enum { LT_T_LONG, LT_T_BOOL, LT_T_FLOAT, LT_T_STR, LT_T_NONE };
+
+/*
+ * Probe cookies: every probe carries one 64-bit cookie, the same layout
+ * for every mechanism:
+ *   bits 56-63  index of the build (struct lt_build_addrs) it belongs to
+ *   bits 16-55  link-time address of the probed instruction; the probe's
+ *               ip minus it is the load bias (0 where nothing needs it:
+ *               the uretprobe of _PyEval_EvalFrameDefault)
+ *   bits  8-15  by probe: RESUME sites the pt_regs slot of
+ *               frame->prev_instr (LT_INSTR_IN_MEMORY, LT_NO_SLOT);
+ *               return sites LT_SITE_EXTRA(exit kind, aux slot)
+ *   bits  0-7   pt_regs slot of the frame pointer (0 where the frame
+ *               is found otherwise: the USDT note)
+ * Link-time addresses of x86-64 and arm64 executables and libraries lie
+ * far below 2^40; userspace checks it with LT_COOKIE_FITS before packing.
+ */
+#define LT_COOKIE_VADDR_BITS	40
+#define LT_COOKIE_FITS(vaddr)	((__u64)(vaddr) >> LT_COOKIE_VADDR_BITS == 0)
+#define LT_COOKIE(build, vaddr, extra, frame_slot)				\
+	((__u64)(build) << 56 | (__u64)(vaddr) << 16 |				\
+	 ((__u64)(extra) & 0xff) << 8 | ((__u64)(frame_slot) & 0xff))
+#define LT_COOKIE_BUILD(c)	((__u32)((c) >> 56) & (LT_MAX_BUILDS - 1))
+#define LT_COOKIE_VADDR(c)	(((c) >> 16) & ((1ULL << LT_COOKIE_VADDR_BITS) - 1))
+#define LT_COOKIE_EXTRA(c)	((__u32)((c) >> 8) & 0xff)
+#define LT_COOKIE_FRAME_SLOT(c)	((__u32)(c) & 0xff)
+/* the extra byte of a return site: the exit kind, and a second pt_regs
+ * slot (LT_FRAME_CLEAR: tstate; LT_FRAME_YIELD_SP: the stack pointer) */
+#define LT_SITE_EXTRA(kind, aux_slot)	(((kind) & 0xf) | ((aux_slot) & 0xf) << 4)
+#define LT_SITE_KIND(extra)		((extra) & 0xf)
+#define LT_SITE_AUX_SLOT(extra)		(((extra) >> 4) & 0xf)
+/* RESUME sites: the frame's prev_instr is not in a register there */
+#define LT_INSTR_IN_MEMORY	0xfe
+/* no pt_regs slot (the evalframe entry: no prev_instr to send args by) */
+#define LT_NO_SLOT		0xff
+
+/*
+ * How a frame is left: the kind of a return site (the offset table's
+ * py_ret_site.kind, in the cookie's extra byte) and what the BPF side
+ * decides a RET was. The values 0-4 are the offset table's numbers
+ * (scripts/gen_offsets.py writes them as numbers): keep them.
+ */
+enum lt_exit_kind {
+	LT_FRAME_RETURN = 0,	/* returned a value */
+	LT_FRAME_YIELD = 1,	/* yielded (generator or coroutine) */
+	LT_FRAME_RAISE = 2,	/* left by an exception */
+	LT_FRAME_CLEAR = 3,	/* 3.12+: entry of _PyEval(Frame)ClearAndPop(tstate,
+				 * frame): a return or an exception exit */
+	LT_FRAME_YIELD_SP = 4,	/* 3.12+: first instruction of YIELD_VALUE; the
+				 * value is on top of the stack (aux slot) */
+	LT_FRAME_UNKNOWN = 15,	/* not told by the probe (the USDT note): found
+				 * out from the thread state */
+};
 
 /* code and type objects are named per process: the address with the
  * process's tgid in the top 16 bits (user addresses stay below 2^47) */
 #define LT_OBJ_KEY(tgid, addr)	((addr) ^ ((__u64)(tgid) << 48))
+/* the address back from a key (RET records carry bare addresses) */
+#define LT_OBJ_ADDR(key)	((key) & ((1ULL << 48) - 1))
 
 /* CPython layout, set from the offset table before load (one layout for
  * every build traced at once) */
@@ -158,9 +219,6 @@ struct lt_py_layout {
 	__u32 str_ascii_size;
 	__u32 str_compact_size;
 	__u32 op_yield_value;		/* opcode of YIELD_VALUE */
-	__u32 str_len_max;		/* --str-len in bytes (<= LT_MAX_STR / 4 chars read) */
-	__u32 no_values;		/* --no-values: types only */
-	__u32 args;			/* --args: send positional arguments */
 	__u32 fr_state;			/* evalframe: f_state (3.10) or f_stacktop (3.8/3.9) */
 	__u32 evf_mode;			/* 0: not evalframe; 1: f_stacktop != NULL is a yield;
 					 * 2: f_state == FRAME_SUSPENDED (-1) is a yield;
@@ -169,7 +227,7 @@ struct lt_py_layout {
 	__u32 fr_owner, co_flags;
 	__s32 gen_state_rel, gen_created, owned_by_gen;
 	__u32 long_tag;			/* 3.12+: sign and size of an int in lv_tag */
-	/* 3.12+ sites (lt_return_site kinds LT_SITE_CLEAR, LT_SITE_YIELD_SP) */
+	/* 3.12+ sites (exit kinds LT_FRAME_CLEAR, LT_FRAME_YIELD_SP) */
 	__u32 co_consts, tuple_items;
 	__u32 skip_cstack;		/* a caller owned by the C stack (the entry
 					 * frame) is not a Python caller: skip it */
@@ -178,11 +236,28 @@ struct lt_py_layout {
 	__u32 op_extended_arg;
 };
 
-/* RESUME sites: the frame's prev_instr is not in a register there */
-#define LT_INSTR_IN_MEMORY	0xfe
-/* return-site kinds (cookie bits 8-11; bits 12-15: an extra register slot) */
-enum { LT_SITE_RETURN, LT_SITE_YIELD, LT_SITE_RAISE, LT_SITE_CLEAR, LT_SITE_YIELD_SP };
+/* the load-time configuration (the BPF side's const volatile globals,
+ * set through the skeleton's rodata before load) is declared at the top
+ * of leaktrace.bpf.c, each named for what it means */
 
-enum { LT_T_LONG, LT_T_BOOL, LT_T_FLOAT, LT_T_STR, LT_T_NONE };
+/* record shapes both sides rely on (userspace reads them from the ring
+ * buffer by these layouts) */
+_Static_assert(sizeof(struct lt_rec_entry) == 40, "lt_rec_entry layout");
+_Static_assert(sizeof(struct lt_rec_ret) == 72, "lt_rec_ret layout");
+_Static_assert(__builtin_offsetof(struct lt_rec_ret, drops) == 64, "lt_rec_ret.drops");
+_Static_assert(sizeof(struct lt_rec_ret) % 8 == 0, "the payload follows lt_rec_ret aligned");
+_Static_assert(__builtin_offsetof(struct lt_rec_code, name) == 24, "lt_rec_code.name");
+_Static_assert(sizeof(struct lt_rec_code) == 24 + LT_NAME_MAX + LT_FILE_MAX, "lt_rec_code layout");
+_Static_assert(sizeof(struct lt_rec_exit) == 24, "lt_rec_exit layout");
+_Static_assert(__builtin_offsetof(struct lt_rec_entry, type) == 0 &&
+	       __builtin_offsetof(struct lt_rec_ret, type) == 0 &&
+	       __builtin_offsetof(struct lt_rec_code, type) == 0 &&
+	       __builtin_offsetof(struct lt_rec_exit, type) == 0,
+	       "every record starts with its type byte");
+_Static_assert(sizeof(struct lt_build_addrs) == 56, "lt_build_addrs layout");
+_Static_assert(LT_MAX_BUILDS <= 256 && (LT_MAX_BUILDS & (LT_MAX_BUILDS - 1)) == 0,
+	       "the build index is 8 bits of the cookie and masked");
+_Static_assert(LT_FRAME_UNKNOWN <= 0xf && LT_FRAME_YIELD_SP <= 0xf, "exit kinds fit 4 bits");
+_Static_assert((LT_MAX_STR & (LT_MAX_STR - 1)) == 0, "LT_MAX_STR is a power of 2");
 
 #endif /* LEAKTRACE_H */

@@ -42,7 +42,7 @@ static uint64_t now;
 
 static void E(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t code)
 {
-	rb_entry(s, 0, tid, now += 10, frame, code);
+	rb_entry(s, 0, tid, 0, now += 10, frame, code);
 }
 
 static void R(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t prev, uint64_t code,
@@ -230,7 +230,7 @@ static void thread_executions(void)
 	R(s, 7, 0xA0, 0, 0x200, LT_RV_NONE, 0, 0);
 	E(s, 8, 0xA0, 0x200);
 	R(s, 8, 0xA0, 0xF0, 0x200, LT_RV_NONE, 0, 0);	/* caller never seen */
-	rb_thread_exit(s, 7, now + 5);
+	rb_thread_exit(s, 7, 0, now + 5);
 	CHECK(ngot == 1 && got[0]->complete && !strcmp(got[0]->root->fn, "<thread>"));
 	rb_finish(s, now + 10);
 	CHECK(ngot == 2 && got[1]->tid == 8 && !got[1]->complete);
@@ -332,6 +332,48 @@ static void returns_only_attach(void)
 	rb_free(s);
 }
 
+static int described;
+
+static void describe(void *arg, uint32_t pid, const char **cmdline, const char **cgroup)
+{
+	described++;
+	*cmdline = lt_intern(pid == 43 ? "python3 app.py" : "python3 other.py");
+	if (pid == 43)
+		*cgroup = lt_intern("/system.slice/app.service");
+}
+
+/* the state kept per thread (namespaced tid) and per process (command
+ * line, cgroup: asked once, forgotten when the main thread exits) tags
+ * the executions */
+static void thread_and_process_tags(void)
+{
+	struct rb_config cfg = { .str_len = 64, .nspid = 7, .describe_process = describe };
+	struct rb_state *s = rb_new(&cfg, keep, NULL);
+
+	described = 0;
+	rb_code(s, LT_OBJ_KEY(43, 0x200), "f", "/app/m.py", 20);
+	rb_code(s, LT_OBJ_KEY(44, 0x200), "f", "/app/o.py", 20);
+	rb_entry(s, 43, 43, 1, now += 10, 0xA0, 0x200);
+	rb_entry(s, 43, 45, 3, now += 10, 0xB0, 0x200);
+	rb_entry(s, 44, 44, 0, now += 10, 0xA0, 0x200);
+	CHECK(described == 2);
+	rb_thread_exit(s, 45, 43, now += 10);
+	rb_thread_exit(s, 43, 43, now += 10);
+	rb_thread_exit(s, 44, 44, now += 10);
+	CHECK(ngot == 3);
+	CHECK(got[0]->tid == 45 && got[0]->pid == 43 && got[0]->nstid == 3 && got[0]->nspid == 7);
+	CHECK(got[0]->cmdline && !strcmp(got[0]->cmdline, "python3 app.py"));
+	CHECK(got[0]->container && !strcmp(got[0]->container, "/system.slice/app.service"));
+	CHECK(got[1]->tid == 43 && got[1]->nstid == 1 && !strcmp(got[1]->cmdline, "python3 app.py"));
+	CHECK(got[2]->pid == 44 && got[2]->nstid == 0 && !got[2]->container &&
+	      !strcmp(got[2]->cmdline, "python3 other.py"));
+	/* a process met again after its main thread exited is asked anew */
+	rb_entry(s, 43, 46, 0, now += 10, 0xA0, 0x200);
+	CHECK(described == 3);
+	reset();
+	rb_free(s);
+}
+
 int main(void)
 {
 	RUN(address_reuse_and_raise);
@@ -343,5 +385,6 @@ int main(void)
 	RUN(thread_executions);
 	RUN(returns_only_trees);
 	RUN(returns_only_attach);
+	RUN(thread_and_process_tags);
 	UNIT_EXIT();
 }

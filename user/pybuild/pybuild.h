@@ -10,6 +10,7 @@
 #define LT_PYBUILD_H
 
 #include <stdint.h>
+#include "leaktrace.h"	/* the contract: enum lt_exit_kind, LT_INSTR_IN_MEMORY */
 
 struct py_offsets {
 	uint32_t rt_tstate_current, ts_cframe, ts_curexc_type, ts_native_thread_id;
@@ -44,19 +45,13 @@ struct py_site {
 				 * LT_INSTR_IN_MEMORY: read it from the frame */
 };
 
-/* where a frame is left, in a build with or without USDT probes */
-enum {
-	PY_RET_RETURN, PY_RET_YIELD, PY_RET_RAISE,
-	PY_RET_CLEAR,		/* 3.12+: entry of _PyEval(Frame)ClearAndPop(tstate, frame):
-				 * a return or an exception exit */
-	PY_RET_YIELD_SP,	/* 3.12+: first instruction of YIELD_VALUE; the
-				 * value is on top of the stack (aux_reg) */
-};
+/* where a frame is left, in a build without USDT probes (or with them,
+ * --no-durations prefers the sites) */
 struct py_ret_site {
 	uint64_t vaddr;		/* link-time address of the probed instruction */
 	uint32_t frame_reg;	/* pt_regs slot holding the frame there */
-	uint32_t kind;		/* PY_RET_* */
-	uint32_t aux_reg;	/* PY_RET_CLEAR: slot of tstate; PY_RET_YIELD_SP:
+	uint32_t kind;		/* enum lt_exit_kind (LT_FRAME_RETURN..LT_FRAME_YIELD_SP) */
+	uint32_t aux_reg;	/* LT_FRAME_CLEAR: slot of tstate; LT_FRAME_YIELD_SP:
 				 * slot of the stack pointer */
 };
 

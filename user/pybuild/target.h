@@ -32,41 +32,33 @@ struct py_target {
  * sites of the offset table, else _PyEval_EvalFrameDefault; PY_MECH_*
  * forces one */
 enum { PY_MECH_AUTO, PY_MECH_USDT, PY_MECH_SITES, PY_MECH_EVALFRAME };
-extern int py_mechanism;
-/* auto: the return sites rather than the USDT return note when the table
- * has them (--no-durations: enabling the note's semaphore makes CPython
- * compute each call's line number, which costs more than the rest of the
- * call once there is a single probe hit) */
-extern bool py_prefer_sites;
+
+/* what the caller asks of every target it fills (record: --mechanism,
+ * --no-durations); the probe mechanism built on the family chosen here
+ * is user/record/attach.c's table */
+struct py_want {
+	int mechanism;		/* PY_MECH_* */
+	/* auto: the return sites rather than the USDT return note when the
+	 * table has them (--no-durations: enabling the note's semaphore
+	 * makes CPython compute each call's line number, which costs more
+	 * than the rest of the call once there is a single probe hit) */
+	bool prefer_sites;
+};
 
 /*
  * Fill t for the ELF file at host path `path` (shown as `shown`). On
  * failure print one line naming the cause and what to do, and return 2
  * (bad input) or 1.
  */
-int py_target_from_file(struct py_target *t, const char *path, const char *shown);
+int py_target_from_file(struct py_target *t, const struct py_want *want, const char *path,
+			const char *shown);
+/* the same for the command cmd we are to start: the interpreter it runs
+ * (its #! line followed) or python_override; verbose: say which file */
+int py_target_for_command(struct py_target *t, const struct py_want *want, const char *cmd,
+			  const char *python_override, bool verbose);
 /* the same for a running process: its executable or a loaded libpython */
-int py_target_from_pid(struct py_target *t, int pid, const char *python_override);
-/*
- * Check the table entry against the running process before trusting it
- * (read-only, process_vm_readv): the type objects at the build's symbol
- * addresses must name themselves "int", "bool", "float", "str" and
- * "NoneType" through the table's tp_name offset, and every thread's frame
- * chain, followed with the table's offsets, must lead to code objects
- * whose name and file are str. 0 if so; otherwise a line naming the cause
- * and 2. verbose: say how many code objects were checked.
- */
-int py_target_live_check(const struct py_target *t, int pid, bool verbose);
-/* each frame of every thread of pid whose code is a code object, read as
- * the live check reads them (up to 10 tries); 0, or -1 if the chains could
- * not be read */
-typedef void (*py_frame_fn)(void *arg, uint64_t frame, uint64_t code);
-/* qualified name (co_name before 3.11), file and first line of a code
- * object of pid, read from its memory; 0, or -1 if it cannot be read */
-int py_read_code(const struct py_target *t, int pid, uint64_t code, char *name, size_t name_cap,
-		 char *file, size_t file_cap, int *line);
-int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, void *arg);
-
+int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
+		       const char *python_override);
 /*
  * System-wide: every supported CPython file on the host (the table's own
  * sources that exist, and the python executables or libpythons mapped by
@@ -74,13 +66,14 @@ int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, 
  * the same struct layout as the first. Returns how many (0: none found,
  * reasons printed with verbose).
  */
-int py_targets_system(struct py_target *t, int max, bool verbose);
+int py_targets_system(struct py_target *t, const struct py_want *want, int max, bool verbose);
 /*
  * -a, a process that just called execve: if it runs a supported CPython
  * file not among t[0..n), fill t[n] and return 1; 0 if it runs one already
  * traced or an unsupported one; -1 if no python is mapped (yet).
  */
-int py_target_new_build(struct py_target *t, int n, int pid, bool verbose);
+int py_target_new_build(struct py_target *t, const struct py_want *want, int n, int pid,
+			bool verbose);
 /* resolve a command name through PATH (and a script's #! line) */
 int resolve_command(const char *cmd, char *out, size_t n);
 

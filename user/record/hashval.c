@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include "common/err.h"
 #include "record/hashval.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
@@ -100,7 +101,7 @@ int lt_hash_key_load(const char *path, uint8_t key[16])
 
 	if (!path) {
 		if (getrandom(key, 16, 0) != 16) {
-			fprintf(stderr, "leaktrace: no random key: %s\n", strerror(errno));
+			lt_err("no random key: %s", strerror(errno));
 			return -1;
 		}
 		return 0;
@@ -111,23 +112,23 @@ int lt_hash_key_load(const char *path, uint8_t key[16])
 
 		close(fd);
 		if (n != 16) {
-			fprintf(stderr, "leaktrace: %s: a hash key file holds 16 bytes\n", path);
+			lt_err("%s: a hash key file holds 16 bytes", path);
 			return -1;
 		}
 		return 0;
 	}
 	if (errno != ENOENT || getrandom(key, 16, 0) != 16) {
-		fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+		lt_err("%s: %s", path, strerror(errno));
 		return -1;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, key, 16) != 16) {
-		fprintf(stderr, "leaktrace: cannot create the key file %s: %s\n", path, strerror(errno));
+		lt_err("cannot create the key file %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	close(fd);
-	fprintf(stderr, "leaktrace: created hash key %s (keep it to compare later recordings)\n", path);
+	lt_err("created hash key %s (keep it to compare later recordings)", path);
 	return 0;
 }

@@ -39,6 +39,7 @@ struct rb_pend {
 
 struct rb_thread {
 	uint32_t tid, tgid;
+	uint32_t nstid;		/* tid in the target's pid namespace, 0: unknown */
 	struct rb_frame *stk;
 	size_t n, cap;
 	struct rb_pend *pend;	/* --no-durations */
@@ -52,6 +53,11 @@ struct rb_thread {
 	uint64_t last_ts;
 };
 
+/* a process met system-wide (cfg.describe_process) */
+struct rb_proc {
+	const char *cmdline, *cgroup;
+};
+
 struct rb_state {
 	struct rb_config cfg;
 	rb_emit_fn emit;
@@ -59,6 +65,7 @@ struct rb_state {
 	struct u64map codes;	/* code address -> struct code_info */
 	struct u64map types;	/* type address -> interned tp_name */
 	struct u64map threads;	/* tid -> struct rb_thread */
+	struct u64map procs;	/* system-wide: pid+1 -> struct rb_proc */
 	struct u64map old;	/* --no-durations: frame live at attach -> code */
 	struct rb_stats st;
 	const char *unknown;
@@ -161,6 +168,18 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 	e->complete = complete && !t->tainted;
 	if (e->dur_ns < 0 && !s->cfg.returns_only && t->last_ts >= e->start_ns)
 		e->dur_ns = t->last_ts - e->start_ns;
+	if (s->cfg.nspid) {
+		e->nspid = s->cfg.nspid;
+		e->nstid = t->nstid;
+	}
+	if (s->cfg.describe_process) {
+		const struct rb_proc *p = u64map_get(&s->procs, (uint64_t)e->pid + 1);
+
+		if (p) {
+			e->cmdline = p->cmdline;
+			e->container = p->cgroup;
+		}
+	}
 	s->st.execs++;
 	if (!e->complete)
 		s->st.incomplete_execs++;
@@ -247,17 +266,38 @@ static struct rb_frame *push(struct rb_thread *t)
 	return memset(&t->stk[t->n++], 0, sizeof(struct rb_frame));
 }
 
-void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint64_t ts, uint64_t frame,
-	      uint64_t code)
+/* system-wide: a process's command line and cgroup, read at its first
+ * call (the process may be gone when its executions are written) */
+static void process_seen(struct rb_state *s, uint32_t pid)
 {
-	struct rb_thread *t = thread_get(s, tid);
+	struct rb_proc *p;
+
+	if (!s->cfg.describe_process || !pid || u64map_get(&s->procs, (uint64_t)pid + 1))
+		return;
+	p = calloc(1, sizeof(*p));
+	if (!p || u64map_put(&s->procs, (uint64_t)pid + 1, p)) {
+		free(p);
+		return;
+	}
+	s->cfg.describe_process(s->cfg.describe_arg, pid, &p->cmdline, &p->cgroup);
+}
+
+void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, uint64_t ts,
+	      uint64_t frame, uint64_t code)
+{
+	struct rb_thread *t;
 	const struct code_info *ci;
 	struct rb_frame *parent, *f;
 
+	process_seen(s, tgid);
+	t = thread_get(s, tid);
 	if (!t)
 		return;
 	if (tgid)
 		t->tgid = tgid;
+	/* the thread's namespaced tid, as the BPF side saw it first */
+	if (nstid && !t->nstid)
+		t->nstid = nstid;
 	ci = code_of(s, t, code);
 	t->last_ts = ts;
 	if (!s->cfg.root_fn && !t->exec && !exec_open(s, t, ts, "<thread>"))
@@ -578,15 +618,17 @@ static void thread_end(struct rb_state *s, struct rb_thread *t)
 	thread_free(t);
 }
 
-void rb_thread_exit(struct rb_state *s, uint32_t tid, uint64_t ts)
+void rb_thread_exit(struct rb_state *s, uint32_t tid, uint32_t pid, uint64_t ts)
 {
 	struct rb_thread *t = u64map_del(&s->threads, (uint64_t)tid + 1);
 
-	if (!t)
-		return;
-	if (ts > t->last_ts)
-		t->last_ts = ts;
-	thread_end(s, t);
+	if (t) {
+		if (ts > t->last_ts)
+			t->last_ts = ts;
+		thread_end(s, t);
+	}
+	if (tid == pid)		/* the process ends: forget it */
+		free(u64map_del(&s->procs, (uint64_t)pid + 1));
 }
 
 void rb_loss(struct rb_state *s)
@@ -634,6 +676,9 @@ void rb_free(struct rb_state *s)
 		thread_free(v);
 	for (size_t i = 0; u64map_next(&s->codes, &i, &k, &v);)
 		free(v);
+	for (size_t i = 0; u64map_next(&s->procs, &i, &k, &v);)
+		free(v);
+	u64map_free(&s->procs);
 	u64map_free(&s->threads);
 	u64map_free(&s->old);
 	u64map_free(&s->codes);

@@ -14,6 +14,12 @@
  * With a root function, each outermost call of it is one execution; without
  * one, each thread is one execution under a synthetic "<thread>" node.
  *
+ * This is the one place that keeps state per thread and per process of
+ * the traced program: the live frames, the tid inside the target's pid
+ * namespace (from ENTRY records), and, system-wide, each process's command
+ * line and cgroup (asked once through cfg.describe_process). Executions
+ * leave tagged with them.
+ *
  * --no-durations (cfg.returns_only): only RET events. Returns come in
  * post-order, so a returning frame's children are exactly the pending
  * (returned, caller not yet returned) calls on top of the thread's pending
@@ -35,6 +41,8 @@ struct rb_config {
 	const char *const *exclude;	/* fnmatch globs on the file, NULL-terminated */
 	uint32_t str_len;		/* --str-len */
 	int32_t pid;			/* tagged on executions */
+	int32_t nspid;			/* pid in the target's pid namespace, 0: the
+					 * same as ours (then no nspid/nstid tags) */
 	const uint8_t *hash_key;	/* --hash-values: 16-byte key, NULL = plain values */
 	/* --no-durations: no ENTRY events; trees are built from the returns
 	 * alone (see rb_old_frame) */
@@ -48,6 +56,11 @@ struct rb_config {
 	 * seen): may name it with rb_code, e.g. from the target's memory */
 	void (*resolve_code)(void *arg, struct rb_state *s, uint32_t tgid, uint64_t code);
 	void *resolve_arg;
+	/* system-wide: the command line and cgroup of a process met for the
+	 * first time (either may stay NULL; strings interned); NULL: none */
+	void (*describe_process)(void *arg, uint32_t pid, const char **cmdline,
+				 const char **cgroup);
+	void *describe_arg;
 };
 
 struct rb_stats {
@@ -75,15 +88,16 @@ void rb_type(struct rb_state *s, uint64_t key, const char *name);
  * began before attach: an execution rooted there is incomplete.
  */
 void rb_old_frame(struct rb_state *s, uint64_t frame, uint64_t code);
-/* tgid: the thread's process (0: the configured pid) */
-void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint64_t ts, uint64_t frame,
-	      uint64_t code);
+/* tgid: the thread's process (0: the configured pid); nstid: the tid in
+ * the target's pid namespace (0: unknown) */
+void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, uint64_t ts,
+	      uint64_t frame, uint64_t code);
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);
 /* --args: argument r->previous of r->code arguments of the frame entered last */
 void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);
 /* the thread ended: its open execution is written (incomplete if frames
- * are still live) */
-void rb_thread_exit(struct rb_state *s, uint32_t tid, uint64_t ts);
+ * are still live); the main thread (tid == pid) ends its process */
+void rb_thread_exit(struct rb_state *s, uint32_t tid, uint32_t pid, uint64_t ts);
 /* events were lost somewhere: every open execution becomes incomplete */
 void rb_loss(struct rb_state *s);
 /* end of recording: every open execution is written */

@@ -1,21 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Decoding of what the BPF side read from the target: str code units to
- * UTF-8, 30-bit int digits to decimal, RET records to lt_value. */
+ * UTF-8 (pybuild/pystr.h), 30-bit int digits to decimal, RET records to lt_value. */
 #ifndef LT_VALUES_H
 #define LT_VALUES_H
 
 #include <linux/types.h>
 #include "leaktrace.h"
+#include "pybuild/pystr.h"	/* lt_units_to_utf8 */
 #include "trace/trace.h"
-
-/*
- * Code units of `kind` bytes (0 = already UTF-8, 1 = latin-1, 2 = UCS-2,
- * 4 = UCS-4) to UTF-8 in out (cap bytes, NUL-terminated), cut on a
- * character boundary at max_bytes. Returns the byte length; *cut is set
- * when characters were left out.
- */
-size_t lt_units_to_utf8(const void *units, size_t nbytes, int kind, char *out, size_t cap,
-			size_t max_bytes, int *cut);
 
 /* CPython int digits (base 2^30, little-endian) with the sign of `size` to
  * a decimal string in out; returns 1 when it fits int64 (*small set) */

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * leaktrace BPF side, part of leaktrace.bpf.c (included once, after its
+ * globals and maps): reading CPython objects of the target and sending
+ * them. read_str (a str's text), send_code (the strings of a code or type
+ * object, once per object: CODE records) and decode_value (a return or
+ * argument value into a RET record and its payload).
+ *
+ * Uses from leaktrace.bpf.c: the load-time configuration (layout,
+ * build_addrs, value_str_max, types_only, returns_only, root_*), the maps
+ * seen and scratch_map (struct scratch), emit(), rd64() and the
+ * read_failures counter. The layouts it fills are leaktrace.h's.
+ */
+#ifndef LEAKTRACE_PYOBJECTS_BPF_H
+#define LEAKTRACE_PYOBJECTS_BPF_H
+
+/*
+ * Read a str object's text: returns bytes copied into dst (at most cap),
+ * *kind: 0 = UTF-8 bytes, 1/2/4 = fixed-width code units, *nchars = length
+ * in characters of the whole string. -1 if not readable.
+ */
+static __always_inline int read_str(void *dst, __u32 cap, __u64 obj, __u8 *kind,
+				    __u64 *nchars, __u32 max_chars)
+{
+	__u32 state = 0;
+	__u64 len = 0;
+	__u64 k, n, data;
+
+	if (bpf_probe_read_user(&len, sizeof(len), (void *)(obj + layout.str_length)))
+		return -1;
+	if (bpf_probe_read_user(&state, sizeof(state), (void *)(obj + layout.str_state)))
+		return -1;
+	*nchars = len;
+	if (!((state >> 5) & 1))	/* not compact */
+		return -1;
+	k = (state >> 2) & 7;
+	if ((state >> 6) & 1) {		/* ascii: data right after PyASCIIObject */
+		data = obj + layout.str_ascii_size;
+		k = 1;
+	} else {
+		data = obj + layout.str_compact_size;
+		if (k != 1 && k != 2 && k != 4)
+			return -1;
+	}
+	*kind = k;
+	n = len < max_chars ? len : max_chars;
+	n = n * k;
+	/* cap is a power of 2: at most cap - 1 bytes, bounded for the verifier */
+	if (n >= cap)
+		n = cap - 1;
+	asm volatile("" : "+r"(n));	/* keep the mask: the verifier needs it */
+	n &= cap - 1;
+	if (n && bpf_probe_read_user(dst, n, (void *)data))
+		return -1;
+	return n;
+}
+
+/* --root matching as userspace does it (rebuild.c name_matches): the whole
+ * qualname, or (a name without '.') its last dotted part; 1-byte text only */
+static __always_inline bool root_named(const char *name, __u32 len, __u8 kind)
+{
+	__u32 rl = root_len, off;
+
+	if (!rl || kind != 1 || len < rl || len >= LT_NAME_MAX)
+		return false;
+	off = len - rl;
+	if (off && (root_dotted || name[(off - 1) & (LT_NAME_MAX - 1)] != '.'))
+		return false;
+	for (int i = 0; i < LT_ROOT_MAX; i++) {
+		if (i >= rl)
+			break;
+		if (name[(off + i) & (LT_NAME_MAX - 1)] != root_name[i])
+			return false;
+	}
+	return true;
+}
+
+/* the seen map's value: the qualname (or tp_name) pointer, bit 0 set for a
+ * code named like --root (str objects are at least 8-byte aligned) */
+#define SEEN_ROOT	1ULL
+
+/*
+ * Send the strings of a code object (is_type = 0) or a type's tp_name once.
+ * Returns 1 for a code object named like --root (--no-durations only).
+ */
+static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, __u32 tid)
+{
+	struct lt_rec_code *c = &s->code;
+	__u64 name_obj = 0, file_obj = 0, nch = 0, tag = 0, key;
+	__u64 *prev;
+	typeof(&s->cache[0]) slot;
+	int fail = 0, n;
+	__u8 kind = 0;
+
+	if (is_type) {
+		tag = rd64(obj + layout.type_tp_name, &fail);
+	} else {
+		name_obj = rd64(obj + layout.co_qualname, &fail);
+		tag = name_obj;
+	}
+	if (fail)
+		return 0;
+	key = LT_OBJ_KEY(bpf_get_current_pid_tgid() >> 32, obj);
+	slot = &s->cache[((obj >> 4) ^ (obj >> 13)) & (CODE_CACHE - 1)];
+	if (slot->key == key && (slot->tag & ~(is_type ? 0 : SEEN_ROOT)) == tag)
+		return slot->tag & SEEN_ROOT & ~(__u64)is_type;
+	prev = bpf_map_lookup_elem(&seen, &key);
+	if (prev && (*prev & ~(is_type ? 0 : SEEN_ROOT)) == tag) {
+		slot->key = key;
+		slot->tag = *prev;
+		return *prev & SEEN_ROOT & ~(__u64)is_type;
+	}
+
+	c->type = LT_REC_CODE;
+	c->is_type = is_type;
+	c->tid = tid;
+	c->code = key;
+	c->firstlineno = 0;
+	c->name_len = 0;
+	c->file_len = 0;
+	if (is_type) {
+		/* tp_name is a C string */
+		n = bpf_probe_read_user_str(c->name, sizeof(c->name), (void *)tag);
+		if (n <= 0)
+			return 0;
+		c->name_kind = 0;
+		c->name_len = n - 1;
+	} else {
+		bpf_probe_read_user(&c->firstlineno, sizeof(c->firstlineno),
+				    (void *)(obj + layout.co_firstlineno));
+		n = read_str(c->name, sizeof(c->name), name_obj, &kind, &nch, LT_NAME_MAX);
+		if (n < 0)
+			return 0;
+		c->name_kind = kind;
+		c->name_len = n;
+		if (returns_only && root_named(c->name, n, kind))
+			tag |= SEEN_ROOT;
+		file_obj = rd64(obj + layout.co_filename, &fail);
+		if (!fail) {
+			n = read_str(c->file, sizeof(c->file), file_obj, &kind, &nch, LT_FILE_MAX);
+			if (n >= 0) {
+				c->file_kind = kind;
+				c->file_len = n;
+			}
+		}
+	}
+	if (emit(c, sizeof(*c)) == 0) {
+		bpf_map_update_elem(&seen, &key, &tag, BPF_ANY);
+		slot->key = key;
+		slot->tag = tag;
+	}
+	return tag & SEEN_ROOT & ~(__u64)is_type;
+}
+
+static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bias, __u32 tid,
+					 __u32 bi)
+{
+	const struct lt_build_addrs *b = &build_addrs[bi & (LT_MAX_BUILDS - 1)];
+	struct lt_rec_ret *r = &s->ret;
+	__u64 t, nch = 0, ob[4] = {};
+	int fail = 0, n;
+	__u8 kind = 0;
+	/* refcount, type and the next 16 bytes at once: an int's size and
+	 * first two digits, a float's value (else read field by field) */
+	bool whole = !bpf_probe_read_user(ob, sizeof(ob), (void *)obj);
+
+	t = whole ? ob[1] : rd64(obj + 8, &fail);	/* ob_type */
+	if (fail) {
+		r->vkind = LT_RV_UNREAD;
+		r->flags |= LT_RF_READFAIL;
+		return;
+	}
+	r->type_ptr = t;
+	t -= bias;
+	if (t == b->type_vaddr[LT_T_NONE]) {
+		r->vkind = LT_RV_NONE;
+	} else if (t == b->type_vaddr[LT_T_BOOL]) {
+		r->vkind = LT_RV_BOOL;
+		r->val = (obj - bias) == b->true_vaddr;
+	} else if (types_only) {
+		r->vkind = LT_RV_OTHER;
+	} else if (t == b->type_vaddr[LT_T_LONG]) {
+		__s64 size = whole && layout.var_ob_size == 16 ? (__s64)ob[2] :
+			     (__s64)rd64(obj + layout.var_ob_size, &fail);
+		__u64 a;
+
+		if (layout.long_tag)	/* lv_tag: digits << 3 | sign (0 +, 1 zero, 2 -) */
+			size = (size & 3) == 2 ? -(size >> 3) : (size >> 3);
+		a = size < 0 ? -size : size;
+
+		if (fail) {
+			r->vkind = LT_RV_UNREAD;
+		} else if (a <= 2) {
+			__u32 d[2] = {};
+
+			if (whole && layout.long_digit == 24) {
+				d[0] = a ? (__u32)ob[3] : 0;
+				d[1] = a > 1 ? (__u32)(ob[3] >> 32) : 0;
+			} else if (a && bpf_probe_read_user(d, a * 4, (void *)(obj + layout.long_digit))) {
+				r->vkind = LT_RV_UNREAD;
+				return;
+			}
+			r->vkind = LT_RV_INT;
+			r->val = (__u64)d[0] | ((__u64)d[1] << 30);
+			if (size < 0)
+				r->val = -r->val;
+		} else if (a <= LT_BIGINT_DIGITS) {
+			if (bpf_probe_read_user(s->payload, (a * 4) & (LT_BIGINT_DIGITS * 4 - 1 + LT_BIGINT_DIGITS * 4),
+						(void *)(obj + layout.long_digit))) {
+				r->vkind = LT_RV_UNREAD;
+				return;
+			}
+			r->vkind = LT_RV_BIGINT;
+			r->str_len = size;
+			r->payload_len = a * 4;
+		} else {
+			r->vkind = LT_RV_OTHER;	/* type only beyond ~570 digits */
+		}
+	} else if (t == b->type_vaddr[LT_T_FLOAT]) {
+		r->vkind = LT_RV_FLOAT;
+		r->val = whole && layout.float_fval == 16 ? ob[2] : rd64(obj + layout.float_fval, &fail);
+		if (fail)
+			r->vkind = LT_RV_UNREAD;
+	} else if (t == b->type_vaddr[LT_T_STR]) {
+		n = read_str(s->payload, LT_MAX_STR, obj, &kind, &nch, value_str_max + 1);
+		if (n < 0) {
+			r->vkind = LT_RV_UNREAD;
+			return;
+		}
+		r->vkind = LT_RV_STR;
+		r->str_kind = kind;
+		r->str_len = nch;
+		r->payload_len = n;
+	} else {
+		r->vkind = LT_RV_OTHER;
+		send_code(s, r->type_ptr, 1, tid);
+	}
+}
+
+#endif /* LEAKTRACE_PYOBJECTS_BPF_H */

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The consume side: each ring-buffer record (FORMAT.md §3) goes to the
+ * call-tree rebuild (rebuild.c) or, in the live view, to live.c; each
+ * execution the rebuild finishes is numbered, matched against --rules,
+ * written (FORMAT.md §1) and, without -o, shown as one line.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include "analysis/rules.h"
+#include "common/json.h"
+#include "leaktrace.h"
+#include "pybuild/live_check.h"
+#include "pybuild/pystr.h"
+#include "record/record.h"
+
+void consume_resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t code)
+{
+	/* a code object whose strings no CODE record brought (the BPF side
+	 * sends them when a frame of it starts, or with --no-durations at its
+	 * first return): a call already running at attach, a generator
+	 * finished by close()/throw(), or a CODE record dropped. Read them
+	 * from the target. */
+	const struct py_target *t = arg;
+	char name[4 * LT_NAME_MAX + 1], file[4 * LT_FILE_MAX + 1];
+	int line;
+
+	if (tgid && !py_read_code(t, tgid, code, name, sizeof(name), file, sizeof(file), &line))
+		rb_code(rb, LT_OBJ_KEY(tgid, code), name, file, line);
+}
+
+/* one line per completed execution (without -o): human, or with -j JSON */
+static void print_exec_line(const struct lt_exec *e)
+{
+	const struct lt_node *r = e->root, *c;
+	uint64_t calls = 0;
+	char first[256] = "";
+	size_t used = 0;
+	int shown = 0;
+
+	for (const struct lt_node *n = r; n; n = lt_node_preorder_next(r, n))
+		calls++;
+	if (lt_node_synthetic_root(r))
+		calls--;	/* the synthetic root is no call */
+	if (env.json) {
+		struct jw j;
+
+		jw_init(&j);
+		jw_obj(&j);
+		jw_key(&j, "type");
+		jw_str(&j, "exec");
+		jw_key(&j, "id");
+		jw_int(&j, e->id);
+		jw_key(&j, "pid");
+		jw_int(&j, e->pid);
+		jw_key(&j, "tid");
+		jw_int(&j, e->tid);
+		jw_key(&j, "root");
+		jw_str(&j, r->fn);
+		if (e->dur_ns >= 0) {
+			jw_key(&j, "dur_ns");
+			jw_int(&j, e->dur_ns);
+		}
+		jw_key(&j, "calls");
+		jw_uint(&j, calls);
+		jw_key(&j, "complete");
+		jw_bool(&j, e->complete);
+		jw_key(&j, "first_layer");
+		jw_arr(&j);
+		for (c = r->first; c; c = c->next)
+			jw_str(&j, c->fn);
+		jw_arr_end(&j);
+		jw_obj_end(&j);
+		printf("%.*s\n", (int)j.len, j.buf);
+		jw_free(&j);
+		fflush(stdout);
+		return;
+	}
+	for (c = r->first; c && shown < 6; c = c->next, shown++)
+		used += snprintf(first + used, used < sizeof(first) ? sizeof(first) - used : 0, "%s%s",
+				 shown ? ", " : "", c->fn);
+	if (c && used < sizeof(first))
+		snprintf(first + used, sizeof(first) - used, ", ...");
+	printf("exec %lld tid %d %s %.3f ms %llu calls%s%s%s\n", (long long)e->id, e->tid, r->fn,
+	       e->dur_ns >= 0 ? e->dur_ns / 1e6 : 0.0, (unsigned long long)calls,
+	       e->complete ? "" : " (incomplete)", first[0] ? ": " : "", first);
+	fflush(stdout);
+}
+
+static void run_alert_exec(const char *line)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setenv("LEAKTRACE_ALERT", line, 1);
+		execl("/bin/sh", "sh", "-c", env.alert_exec, (char *)NULL);
+		_exit(127);
+	}
+	/* reaped by SIGCHLD = SIG_IGN (record.c): no zombies */
+}
+
+static void on_alert(void *ctx, const struct lt_exec *e, const struct lt_rule *r)
+{
+	struct out *o = ctx;
+	char rule[256], seen[256], when[32], line[1024];
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	lt_rule_describe(r, rule, sizeof(rule));
+	lt_rule_observed(r, seen, sizeof(seen));
+	snprintf(line, sizeof(line), "ALERT %s.%03ld pid %d tid %d exec %lld rule %d: %s (seen %s)%s%s%s",
+		 when, ts.tv_nsec / 1000000, e->pid, e->tid, (long long)e->id, r->index, rule, seen,
+		 r->site ? " at " : "", r->site ? r->site : "", e->complete ? "" : " [incomplete]");
+	fprintf(o->alerts, "%s\n", line);
+	fflush(o->alerts);
+	o->nalerts++;
+	if (env.alert_exec)
+		run_alert_exec(line);
+}
+
+void consume_exec(struct lt_exec *e, void *arg)
+{
+	struct out *o = arg;
+
+	e->id = o->next_id++;
+	if (o->rules)
+		lt_rules_match(o->rules, e, on_alert, o);
+	if (o->w && !o->write_failed && lt_writer_exec(o->w, e)) {
+		o->write_failed = true;
+		exiting = 1;
+	}
+	if (o->human)
+		print_exec_line(e);
+	lt_exec_free(e);
+}
+
+void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_failures,
+		   const struct lt_stats *base)
+{
+	memset(st, 0, sizeof(*st));
+	if (c->rb) {
+		const struct rb_stats *s = rb_stats(c->rb);
+
+		st->execs = s->execs;
+		st->calls = s->calls;
+		st->incomplete_execs = s->incomplete_execs;
+		st->truncated_strings = s->truncated_strings;
+		st->excluded_calls = s->excluded_calls;
+	}
+	st->lost_events = c->lost;
+	st->read_failures = read_failures;
+	if (base) {
+		st->execs -= base->execs;
+		st->calls -= base->calls;
+		st->incomplete_execs -= base->incomplete_execs;
+		st->truncated_strings -= base->truncated_strings;
+		st->excluded_calls -= base->excluded_calls;
+		st->lost_events -= base->lost_events;
+		st->read_failures -= base->read_failures;
+	}
+}
+
+static const char *code_string(const char *buf, int len, int kind, char *out, size_t cap)
+{
+	int cut;
+
+	lt_units_to_utf8(buf, len, kind, out, cap, cap - 1, &cut);
+	return out;
+}
+
+static void handle_record(struct consumer *c, void *data, size_t size)
+{
+	switch (*(__u8 *)data) {
+	case LT_REC_CODE: {
+		const struct lt_rec_code *r = data;
+		char name[4 * LT_NAME_MAX + 1], file[4 * LT_FILE_MAX + 1];
+
+		if (size < sizeof(*r))
+			return;
+		code_string(r->name, r->name_len, r->name_kind, name, sizeof(name));
+		code_string(r->file, r->file_len, r->file_kind, file, sizeof(file));
+		if (c->live)	/* counted by the bare address of RET records */
+			live_name(c->live, LT_OBJ_ADDR(r->code), name);
+		else if (r->is_type)
+			rb_type(c->rb, r->code, name);
+		else
+			rb_code(c->rb, r->code, name, file, r->firstlineno);
+		break;
+	}
+	case LT_REC_ENTRY: {
+		const struct lt_rec_entry *r = data;
+
+		if (c->rb)
+			rb_entry(c->rb, r->tgid, r->tid, r->nstid, r->ts, r->frame, r->code);
+		break;
+	}
+	case LT_REC_RET: {
+		const struct lt_rec_ret *r = data;
+
+		if (size < sizeof(*r) + r->payload_len)
+			return;
+		/* the BPF side's drop counter, snapshot in every RET: a step
+		 * means records were lost in between */
+		if (r->drops != (__u32)c->last_drops) {
+			c->lost += (__u32)(r->drops - (__u32)c->last_drops);
+			c->last_drops = r->drops;
+			if (c->rb)
+				rb_loss(c->rb);
+		}
+		if (c->rb)
+			rb_return(c->rb, r, r + 1);
+		else
+			live_count(c->live, r->tid, r->code);
+		break;
+	}
+	case LT_REC_ARG: {
+		const struct lt_rec_ret *r = data;
+
+		if (size >= sizeof(*r) + r->payload_len && c->rb)
+			rb_arg(c->rb, r, r + 1);
+		break;
+	}
+	case LT_REC_EXEC:
+		follow_exec_queue(((const struct lt_rec_exit *)data)->pid);
+		break;
+	case LT_REC_EXIT: {
+		const struct lt_rec_exit *r = data;
+
+		if (c->rb)
+			rb_thread_exit(c->rb, r->tid, r->pid, r->ts);
+		if ((int)r->tid == c->pid)
+			c->target_exited = true;
+		break;
+	}
+	}
+}
+
+int consume_record(void *ctx, void *data, size_t size)
+{
+	struct consumer *c = ctx;
+
+	handle_record(c, data, size);
+	/* the record is handled; stop here to give the loop back */
+	if (!c->draining && (++c->batch >= LT_BATCH || exiting))
+		return LT_BREAK;
+	return 0;
+}
