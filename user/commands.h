@@ -11,8 +11,6 @@ int cmd_detect(int argc, char **argv);		/* detect.c */
 int cmd_export(int argc, char **argv);		/* export.c */
 int cmd_import_paper(int argc, char **argv);	/* export.c */
 
-#define LT_EXIT_OK 0
-#define LT_EXIT_FAIL 1
-#define LT_EXIT_USAGE 2
+#include "common/err.h"	/* LT_EXIT_* */
 
 #endif

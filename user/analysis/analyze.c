@@ -12,6 +12,7 @@
 #include "common/json.h"
 #include "analysis/observe.h"
 #include "analysis/report.h"
+#include "analysis/rules.h"
 #include "analysis/sets.h"
 #include "trace/trace.h"
 
@@ -298,75 +299,6 @@ static void print_list(FILE *f, const char *title, const char *obsname, const st
 		print_elem(f, &l->v[i], obs);
 }
 
-/* a time rule's threshold: halfway between the two sides' ranges */
-static void time_rule(const struct lt_elem_out *e, const char **kind, double *ms)
-{
-	if (e->minB > e->maxA) {
-		*kind = "min_ms";
-		*ms = (e->maxA + (e->minB - e->maxA) / 2.0) / 1e6;
-	} else {
-		*kind = "max_ms";
-		*ms = (e->maxB + (e->minA - e->maxB) / 2.0) / 1e6;
-	}
-}
-
-int lt_analyze_write_rules(const char *path, const struct lt_obs_result *res, unsigned mask, int keykind)
-{
-	struct jw j;
-	jw_init(&j);
-	jw_obj(&j);
-	jw_key(&j, "format");
-	jw_int(&j, 1);
-	jw_key(&j, "rules");
-	jw_arr(&j);
-	for (int o = 0; o < LT_OBS_N; o++) {
-		if (!(mask & (1u << o)))
-			continue;
-		for (size_t i = 0; i < res[o].D_IF.n; i++) {
-			const struct lt_elem_out *e = &res[o].D_IF.v[i];
-			jw_obj(&j);
-			jw_key(&j, "observation");
-			jw_str(&j, lt_obs_names[o]);
-			jw_key(&j, "key_kind");
-			jw_str(&j, lt_key_names[keykind]);
-			jw_key(&j, "key");
-			jw_str(&j, e->key);
-			if (o == LT_OBS_TIME) {
-				const char *k;
-				double ms;
-				time_rule(e, &k, &ms);
-				jw_key(&j, k);
-				jw_double(&j, ms);
-			} else {
-				jw_key(&j, "value");
-				jw_strn(&j, e->val, lt_intern_len(e->val));
-			}
-			if (e->path) {
-				jw_key(&j, "site");
-				jw_str(&j, lt_site_str(e->path));
-			}
-			jw_obj_end(&j);
-		}
-	}
-	jw_arr_end(&j);
-	jw_obj_end(&j);
-	jw_raw(&j, "\n", 1);
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	if (!f) {
-		fprintf(stderr, "leaktrace: %s: cannot write rules: %m\n", path);
-		jw_free(&j);
-		return LT_EXIT_FAIL;
-	}
-	size_t w = fwrite(j.buf, 1, j.len, f);
-	int bad = w != j.len || (f != stdout ? fclose(f) : fflush(f));
-	jw_free(&j);
-	if (bad) {
-		fprintf(stderr, "leaktrace: %s: write failed\n", path);
-		return LT_EXIT_FAIL;
-	}
-	return 0;
-}
-
 static int parse_observe(const char *arg, unsigned *mask)
 {
 	char *dup = strdup(arg), *save, *tok;
@@ -612,8 +544,12 @@ int cmd_analyze(int argc, char **argv)
 			printf("\nno information leakage found (D_IF is empty)\n");
 	}
 	fflush(stdout);
-	if (rules_out)
-		rc = lt_analyze_write_rules(rules_out, res, so.obs_mask, so.keykind);
+	if (rules_out) {
+		struct lt_rules *rs = lt_rules_from_sets(res, so.obs_mask, so.keykind);
+
+		rc = lt_rules_write(rs, rules_out);
+		lt_rules_free(rs);
+	}
 	if (report && !rc) {	/* report.c */
 		struct lt_report_in ri = { .clean = clean, .adv = adv, .so = &so, .thr_ms = thr_ms, .n = n, .m = m,
 					   .skipped = { skipped[0], skipped[1] }, .res = res };

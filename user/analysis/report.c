@@ -648,23 +648,8 @@ int lt_report_write(const char *path, const struct lt_report_in *in)
 			nrules += res[o].D_IF.n;
 
 	/* the rules of D_IF, as --rules-out writes them */
-	char tmpl[] = "/tmp/leaktrace-report-rules-XXXXXX";
 	if (nrules) {
-		int fd = mkstemp(tmpl);
-		if (fd < 0) {
-			fprintf(stderr, "leaktrace: cannot create a temporary rules file in /tmp: %s\n", strerror(errno));
-			return LT_EXIT_FAIL;
-		}
-		close(fd);
-		rc = lt_analyze_write_rules(tmpl, res, mask, in->so->keykind);
-		if (!rc) {
-			p.rs = lt_rules_load(tmpl);
-			if (!p.rs)
-				rc = LT_EXIT_FAIL;
-		}
-		unlink(tmpl);
-		if (rc)
-			return rc;
+		p.rs = lt_rules_from_sets(res, mask, in->so->keykind);
 		p.st = calloc(p.rs->n + 1, sizeof(*p.st));
 		for (size_t i = 0; i < p.rs->n; i++) {
 			if (p.rs->v[i].obs == LT_OBS_RETURNS) {
