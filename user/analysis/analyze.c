@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* leaktrace analyze CLEAN ADV: the paper's differential analysis (SPEC 3). */
+/* leaktrace analyze CLEAN ADV: the paper's differential analysis (FORMAT.md §4). */
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/err.h"
 #include "commands.h"
 #include "common/json.h"
 #include "analysis/observe.h"
@@ -169,7 +170,7 @@ static int read_sides(struct lt_sets *s, const char *clean, const char *adv, siz
 					  .can_get = PTHREAD_COND_INITIALIZER, .id = i, .failed = &failed,
 					  .nparts = np, .paths = { clean, adv } };
 		if (pthread_create(&parts[i].th, NULL, reader_main, &parts[i])) {
-			fprintf(stderr, "leaktrace: cannot start a reader thread\n");
+			lt_err("cannot start a reader thread");
 			rc = LT_EXIT_FAIL;
 			break;
 		}
@@ -306,7 +307,7 @@ static int parse_observe(const char *arg, unsigned *mask)
 	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int o = lt_obs_parse(tok);
 		if (o < 0) {
-			fprintf(stderr, "leaktrace: --observe: unknown observation '%s' (use calls, returns, time)\n", tok);
+			lt_err("--observe: unknown observation '%s' (use calls, returns, time)", tok);
 			free(dup);
 			return -1;
 		}
@@ -314,7 +315,7 @@ static int parse_observe(const char *arg, unsigned *mask)
 	}
 	free(dup);
 	if (!*mask) {
-		fprintf(stderr, "leaktrace: --observe: empty list (use calls, returns, time)\n");
+		lt_err("--observe: empty list (use calls, returns, time)");
 		return -1;
 	}
 	return 0;
@@ -354,14 +355,14 @@ int cmd_analyze(int argc, char **argv)
 		case 'k':
 			so.keykind = lt_key_parse(optarg);
 			if (so.keykind < 0) {
-				fprintf(stderr, "leaktrace: --key: unknown key kind '%s' (use name, qualname, site)\n", optarg);
+				lt_err("--key: unknown key kind '%s' (use name, qualname, site)", optarg);
 				return LT_EXIT_USAGE;
 			}
 			break;
 		case 't':
 			thr_ms = strtod(optarg, &end);
 			if (*end || end == optarg || !(thr_ms >= 0) || thr_ms > 1e12) {
-				fprintf(stderr, "leaktrace: --time-threshold-ms: '%s' is not a non-negative number of milliseconds\n", optarg);
+				lt_err("--time-threshold-ms: '%s' is not a non-negative number of milliseconds", optarg);
 				return LT_EXIT_USAGE;
 			}
 			break;
@@ -371,7 +372,7 @@ int cmd_analyze(int argc, char **argv)
 			} else if (!strcmp(optarg, "human") || !strcmp(optarg, "text")) {
 				json = false;
 			} else {
-				fprintf(stderr, "leaktrace: --format: '%s' is not human or json\n", optarg);
+				lt_err("--format: '%s' is not human or json", optarg);
 				return LT_EXIT_USAGE;
 			}
 			break;
@@ -384,7 +385,7 @@ int cmd_analyze(int argc, char **argv)
 		case 'm':
 			so.min_support = strtod(optarg, &end);
 			if (*end || end == optarg || !(so.min_support > 0.5 && so.min_support <= 1)) {
-				fprintf(stderr, "leaktrace: --min-support: '%s' must be a fraction in (0.5, 1]\n", optarg);
+				lt_err("--min-support: '%s' must be a fraction in (0.5, 1]", optarg);
 				return LT_EXIT_USAGE;
 			}
 			break;
@@ -412,17 +413,17 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2) {
-		fprintf(stderr, "leaktrace: analyze needs exactly two inputs, CLEAN and ADV (got %d)\n", argc - optind);
+		lt_err("analyze needs exactly two inputs, CLEAN and ADV (got %d)", argc - optind);
 		usage(stderr);
 		return LT_EXIT_USAGE;
 	}
 	const char *clean = argv[optind], *adv = argv[optind + 1];
 	if (!strcmp(clean, "-") && !strcmp(adv, "-")) {
-		fprintf(stderr, "leaktrace: only one of CLEAN and ADV can be '-' (stdin)\n");
+		lt_err("only one of CLEAN and ADV can be '-' (stdin)");
 		return LT_EXIT_USAGE;
 	}
 	if (report && (!strcmp(clean, "-") || !strcmp(adv, "-"))) {
-		fprintf(stderr, "leaktrace: --report reads the inputs twice; give files or directories, not '-'\n");
+		lt_err("--report reads the inputs twice; give files or directories, not '-'");
 		return LT_EXIT_USAGE;
 	}
 	/* integer ns: for integer d, d > X  <=>  d > floor(X) */
@@ -439,7 +440,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	size_t n = lt_sets_count(s, 0), m = lt_sets_count(s, 1);
 	if (!n || !m) {
-		fprintf(stderr, "leaktrace: %s (%s) has no complete execution%s; nothing to compare\n",
+		lt_err("%s (%s) has no complete execution%s; nothing to compare",
 			!n ? "CLEAN" : "ADV", !n ? clean : adv,
 			skipped[!n ? 0 : 1] ? " (all were incomplete)" : "");
 		lt_sets_free(s);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* leaktrace detect: apply a rules file to executions; with labelled inputs
- * the paper's Table I (SPEC 4). */
+ * the paper's Table I (FORMAT.md §5). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/err.h"
 #include "commands.h"
 #include "common/json.h"
 #include "analysis/observe.h"
@@ -67,7 +68,7 @@ static void count_column(struct rule_stats *s, const char *label, int side)
 	}
 	s->cols = realloc(s->cols, (s->ncols + 1) * sizeof(*s->cols));
 	if (!s->cols) {
-		fprintf(stderr, "leaktrace: out of memory\n");
+		lt_err("out of memory");
 		exit(1);
 	}
 	s->cols[s->ncols] = (struct column){ label, { 0, 0 } };
@@ -220,7 +221,7 @@ int cmd_detect(int argc, char **argv)
 			if (!strcmp(optarg, "json"))
 				d.json = true;
 			else if (strcmp(optarg, "human")) {
-				fprintf(stderr, "leaktrace: --format: '%s' is not human or json\n", optarg);
+				lt_err("--format: '%s' is not human or json", optarg);
 				free(in);
 				return LT_EXIT_USAGE;
 			}
@@ -244,7 +245,7 @@ int cmd_detect(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		in[nin++] = (struct input){ argv[i], L_NONE };
 	if (!rules || !nin) {
-		fprintf(stderr, "leaktrace: detect needs --rules RULES.json and at least one trace\n");
+		lt_err("detect needs --rules RULES.json and at least one trace");
 		usage(stderr);
 		free(in);
 		return LT_EXIT_USAGE;
@@ -352,7 +353,7 @@ int cmd_detect(int argc, char **argv)
 		print_pr(tp, fp, fn, tn);
 	}
 	if (!d.json && (d.skipped || !labelled))
-		fprintf(stderr, "leaktrace: %llu alerts%s, %llu incomplete executions skipped\n",
+		lt_err("%llu alerts%s, %llu incomplete executions skipped",
 			(unsigned long long)(d.flagged[0] + d.flagged[1] + d.unl_flagged),
 			labelled ? "" : "", (unsigned long long)d.skipped);
 out:

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* leaktrace import-paper and export --format paper|chrome|folded (SPEC 2;
+/* leaktrace import-paper and export --format paper|chrome|folded (FORMAT.md §2, §6;
  * layout rules of chrome and folded in docs/REPORT.md). */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "common/err.h"
 #include "commands.h"
 #include "common/hmap.h"
 #include "common/json.h"
@@ -36,7 +37,7 @@ int cmd_import_paper(int argc, char **argv)
 		} else if (c == 'f' && !strcmp(optarg, "human")) {
 			json = false;
 		} else if (c == 'f') {
-			fprintf(stderr, "leaktrace: --format: '%s' is not human or json\n", optarg);
+			lt_err("--format: '%s' is not human or json", optarg);
 			return LT_EXIT_USAGE;
 		} else {
 			fprintf(c == 'h' ? stdout : stderr, "Usage: leaktrace import-paper DIR... -o TRACE [--format human|json]\n"
@@ -47,18 +48,18 @@ int cmd_import_paper(int argc, char **argv)
 		}
 	}
 	if (!out || optind >= argc) {
-		fprintf(stderr, "leaktrace: import-paper needs at least one DIR and -o TRACE\n");
+		lt_err("import-paper needs at least one DIR and -o TRACE");
 		return LT_EXIT_USAGE;
 	}
 	if (json && !strcmp(out, "-")) {
-		fprintf(stderr, "leaktrace: --format json prints the summary on stdout; it cannot be combined with -o -\n");
+		lt_err("--format json prints the summary on stdout; it cannot be combined with -o -");
 		return LT_EXIT_USAGE;
 	}
 	/* check every input before creating the output */
 	for (int i = optind; i < argc; i++) {
 		struct stat st;
 		if (stat(argv[i], &st)) {
-			fprintf(stderr, "leaktrace: %s: %s\n", argv[i], strerror(errno));
+			lt_err("%s: %s", argv[i], strerror(errno));
 			return LT_EXIT_USAGE;
 		}
 	}
@@ -80,7 +81,7 @@ int cmd_import_paper(int argc, char **argv)
 		int n;
 		while ((n = lt_reader_next(r, &e)) == 1) {
 			if (!lt_reader_is_paper(r)) {
-				fprintf(stderr, "leaktrace: %s: not the paper's format (a leaktrace trace?)\n",
+				lt_err("%s: not the paper's format (a leaktrace trace?)",
 					lt_reader_where(r));
 				lt_exec_free(e);
 				n = -1;
@@ -129,7 +130,7 @@ int cmd_import_paper(int argc, char **argv)
 		jw_free(&j);
 	}
 	else if (!rc)
-		fprintf(stderr, "leaktrace: %s: %llu executions, %llu calls\n", out,
+		lt_err("%s: %llu executions, %llu calls", out,
 			(unsigned long long)s.execs, (unsigned long long)s.calls);
 	return rc;
 }
@@ -201,7 +202,7 @@ struct export_sum {
 static int export_paper(const char *in, const char *dir, bool time, struct export_sum *sum)
 {
 	if (mkdir(dir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "leaktrace: %s: cannot create directory: %s\n", dir, strerror(errno));
+		lt_err("%s: cannot create directory: %s", dir, strerror(errno));
 		return LT_EXIT_FAIL;
 	}
 	struct lt_reader *r = lt_reader_open(in);
@@ -230,7 +231,7 @@ static int export_paper(const char *in, const char *dir, bool time, struct expor
 		}
 		lt_exec_free(e);
 		if (fd < 0 || write(fd, j.buf, j.len) != (ssize_t)j.len) {
-			fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+			lt_err("%s: %s", path, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			rc = LT_EXIT_FAIL;
@@ -258,7 +259,7 @@ static FILE *open_out(const char *path)
 		return stdout;
 	FILE *f = fopen(path, "w");
 	if (!f)
-		fprintf(stderr, "leaktrace: %s: cannot write: %s\n", path, strerror(errno));
+		lt_err("%s: cannot write: %s", path, strerror(errno));
 	return f;
 }
 
@@ -270,7 +271,7 @@ static int close_out(FILE *f, const char *path, int rc)
 	else
 		bad |= fclose(f) != 0;
 	if (bad && !rc) {
-		fprintf(stderr, "leaktrace: %s: write failed\n", path);
+		lt_err("%s: write failed", path);
 		rc = LT_EXIT_FAIL;
 	}
 	if (rc && strcmp(path, "-"))
@@ -816,26 +817,26 @@ int cmd_export(int argc, char **argv)
 		}
 	}
 	if (!fmt || !out || argc - optind != 1) {
-		fprintf(stderr, "leaktrace: export needs --format FORMAT, one TRACE and -o OUT\n");
+		lt_err("export needs --format FORMAT, one TRACE and -o OUT");
 		return LT_EXIT_USAGE;
 	}
 	if (strcmp(variant, "return") && strcmp(variant, "time")) {
-		fprintf(stderr, "leaktrace: --paper-variant: '%s' is not return or time\n", variant);
+		lt_err("--paper-variant: '%s' is not return or time", variant);
 		return LT_EXIT_USAGE;
 	}
 	if (strcmp(weight, "calls") && strcmp(weight, "time")) {
-		fprintf(stderr, "leaktrace: --folded-weight: '%s' is not calls or time\n", weight);
+		lt_err("--folded-weight: '%s' is not calls or time", weight);
 		return LT_EXIT_USAGE;
 	}
 	if (json && !strcmp(out, "-")) {
-		fprintf(stderr, "leaktrace: -j prints the summary on stdout; it cannot be combined with -o -\n");
+		lt_err("-j prints the summary on stdout; it cannot be combined with -o -");
 		return LT_EXIT_USAGE;
 	}
 	struct export_sum sum = { 0 };
 	int rc;
 	if (!strcmp(fmt, "paper")) {
 		if (!strcmp(out, "-")) {
-			fprintf(stderr, "leaktrace: export --format paper writes a directory; -o - is not one\n");
+			lt_err("export --format paper writes a directory; -o - is not one");
 			return LT_EXIT_USAGE;
 		}
 		rc = export_paper(argv[optind], out, !strcmp(variant, "time"), &sum);
@@ -844,7 +845,7 @@ int cmd_export(int argc, char **argv)
 	} else if (!strcmp(fmt, "folded")) {
 		rc = export_folded(argv[optind], out, !strcmp(weight, "time"), &sum);
 	} else {
-		fprintf(stderr, "leaktrace: --format: '%s' is not chrome, folded or paper\n", fmt);
+		lt_err("--format: '%s' is not chrome, folded or paper", fmt);
 		return LT_EXIT_USAGE;
 	}
 	if (rc)
@@ -876,17 +877,19 @@ int cmd_export(int argc, char **argv)
 		fwrite(j.buf, 1, j.len, stdout);
 		jw_free(&j);
 	} else if (!strcmp(fmt, "paper")) {
-		fprintf(stderr, "leaktrace: %s: %zu executions written", out, sum.execs);
+		char sk[64] = "";
+
 		if (sum.skipped)
-			fprintf(stderr, ", %zu incomplete skipped", sum.skipped);
-		fputc('\n', stderr);
+			snprintf(sk, sizeof(sk), ", %zu incomplete skipped", sum.skipped);
+		lt_err("%s: %zu executions written%s", out, sum.execs, sk);
 	} else {
-		fprintf(stderr, "leaktrace: %s: %zu executions, %zu %s", out, sum.execs, sum.items, sum.items_name);
+		char tr[48] = "", sk[64] = "";
+
 		if (sum.tracks)
-			fprintf(stderr, " on %zu tracks", sum.tracks);
+			snprintf(tr, sizeof(tr), " on %zu tracks", sum.tracks);
 		if (sum.skipped)
-			fprintf(stderr, " (%zu incomplete executions included)", sum.skipped);
-		fputc('\n', stderr);
+			snprintf(sk, sizeof(sk), " (%zu incomplete executions included)", sum.skipped);
+		lt_err("%s: %zu executions, %zu %s%s%s", out, sum.execs, sum.items, sum.items_name, tr, sk);
 	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/err.h"
 #include "commands.h"
 #include "common/hmap.h"
 #include "analysis/observe.h"
@@ -37,7 +38,7 @@ static void bput(struct buf *b, const char *s, size_t n)
 			c *= 2;
 		char *p = realloc(b->p, c);
 		if (!p) {
-			fprintf(stderr, "leaktrace: out of memory\n");
+			lt_err("out of memory");
 			exit(LT_EXIT_FAIL);
 		}
 		b->p = p;
@@ -622,13 +623,13 @@ static int write_file(const char *path, const struct buf *b)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
 	if (!f) {
-		fprintf(stderr, "leaktrace: %s: cannot write the report: %s\n", path, strerror(errno));
+		lt_err("%s: cannot write the report: %s", path, strerror(errno));
 		return LT_EXIT_FAIL;
 	}
 	bool bad = fwrite(b->p, 1, b->len, f) != b->len;
 	bad |= f == stdout ? fflush(f) != 0 : fclose(f) != 0;
 	if (bad) {
-		fprintf(stderr, "leaktrace: %s: write failed\n", path);
+		lt_err("%s: write failed", path);
 		if (f != stdout)
 			unlink(path);
 		return LT_EXIT_FAIL;
@@ -665,7 +666,7 @@ int lt_report_write(const char *path, const struct lt_report_in *in)
 	if (!rc)
 		rc = pass2_read(&p, in->adv, 1, want_time);
 	if (!rc && (p.total[0] != in->n || p.total[1] != in->m)) {
-		fprintf(stderr, "leaktrace: --report: the inputs changed while analyzing (E %zu then %llu executions)\n",
+		lt_err("--report: the inputs changed while analyzing (E %zu then %llu executions)",
 			in->n, (unsigned long long)p.total[0]);
 		rc = LT_EXIT_USAGE;
 	}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Rules file loading and matching (SPEC 4). */
+/* Rules file loading and matching (FORMAT.md §5). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
 #include <stdlib.h>
+#include "common/err.h"
 #include "common/hmap.h"
 
 static void grow(struct hmap *m)
@@ -8,7 +9,7 @@ static void grow(struct hmap *m)
 	size_t nc = m->cap ? m->cap * 2 : 256;
 	struct hent *ne = calloc(nc, sizeof(*ne));
 	if (!ne) {
-		fprintf(stderr, "leaktrace: out of memory (hash table of %zu entries)\n", nc);
+		lt_err("out of memory (hash table of %zu entries)", nc);
 		exit(1);
 	}
 	for (size_t i = 0; i < m->cap; i++) {

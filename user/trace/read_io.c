@@ -67,7 +67,7 @@ struct lt_reader *lt_reader_open_part(const char *path, int part, int nparts)
 	jp_init(&r->jp);
 	if (strcmp(path, "-") && stat(path, &st)) {
 		if (!part)
-			fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+			lt_err("%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (strcmp(path, "-") && S_ISDIR(st.st_mode)) {
@@ -75,7 +75,7 @@ struct lt_reader *lt_reader_open_part(const char *path, int part, int nparts)
 		int n = scandir(path, &ents, dir_filter, natural_sort);
 		if (n < 0) {
 			if (!part)
-				fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+				lt_err("%s: %s", path, strerror(errno));
 			goto fail;
 		}
 		r->files = lt_xcalloc(n ? n : 1, sizeof(char *));
@@ -94,7 +94,7 @@ struct lt_reader *lt_reader_open_part(const char *path, int part, int nparts)
 		free(ents);
 		if (!r->nfiles) {
 			if (!part)
-				fprintf(stderr, "leaktrace: %s: no trace files (*.jsonl, *.json, *.gz) in this directory\n", path);
+				lt_err("%s: no trace files (*.jsonl, *.json, *.gz) in this directory", path);
 			goto fail;
 		}
 	} else {
@@ -172,7 +172,7 @@ int rd_fill(struct lt_reader *r)
 		gzerror(r->gz, &zerr);
 		if (zerr == Z_BUF_ERROR)	/* gzip stream cut short */
 			if (speaks(r))
-				fprintf(stderr, "leaktrace: warning: %s: compressed data ends early (recorder killed?)\n",
+				lt_warn("%s: compressed data ends early (recorder killed?)",
 				r->path);
 		r->eof = true;
 	}
@@ -228,7 +228,7 @@ static int open_next(struct lt_reader *r)
 	if (!r->gz) {
 		r->quiet_failure = !speaks(r);
 		if (speaks(r))
-			fprintf(stderr, "leaktrace: %s: %s\n", r->path, errno ? strerror(errno) : "cannot open");
+			lt_err("%s: %s", r->path, errno ? strerror(errno) : "cannot open");
 		return -1;
 	}
 	gzbuffer(r->gz, 256 * 1024);

@@ -431,7 +431,7 @@ int rd_next_jsonl(struct lt_reader *r, struct lt_exec **out)
 			r->own_line = false;
 			if (rc == 0 && !r->saw_trailer)
 				if (speaks(r))
-					fprintf(stderr, "leaktrace: warning: %s: no stats trailer (recorder stopped early?); read %lld executions\n",
+					lt_warn("%s: no stats trailer (recorder stopped early?); read %lld executions",
 					r->path, r->execs_in_file);
 			return rc;
 		}
@@ -461,7 +461,7 @@ int rd_next_jsonl(struct lt_reader *r, struct lt_exec **out)
 		if (jp_parse(&r->jp, line, len) < 0) {
 			if (partial && !r->saw_trailer) {
 				if (speaks(r))
-					fprintf(stderr, "leaktrace: warning: %s:%lld: last line is cut short (recorder killed?); ignored\n",
+					lt_warn("%s:%lld: last line is cut short (recorder killed?); ignored",
 					r->path, r->lineno);
 				continue;
 			}

@@ -61,7 +61,7 @@ static const char *paper_ret(struct lt_exec *e, const char *s, size_t n, struct 
 			return "\"return\": bool value must be True or False";
 		v->kind = LT_V_BOOL;
 	}
-	/* other types (list:[...], ...): type only, as SPEC 2 says */
+	/* other types (list:[...], ...): type only, as FORMAT.md §6 says */
 	return NULL;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * In-memory model of a leaktrace trace (SPEC section 2), shared by the
+ * In-memory model of a leaktrace trace (FORMAT.md §1, §2), shared by the
  * recorder (which builds executions from probe events) and by every reader
  * and analysis (which parse them back).
  *
