@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* leaktrace analyze CLEAN ADV: the paper's differential analysis (FORMAT.md §4). */
-#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -9,34 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 #include "common/err.h"
-#include "commands.h"
+#include "analysis/cmds.h"
+#include "common/cli.h"
 #include "common/json.h"
 #include "analysis/observe.h"
 #include "analysis/report.h"
 #include "analysis/rules.h"
 #include "analysis/sets.h"
 #include "trace/trace.h"
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: leaktrace analyze CLEAN ADV [options]\n"
-		"  CLEAN, ADV: a trace file, a directory of trace files or of the paper's JSON\n"
-		"  traces ('-' = stdin for one of them). Executions in CLEAN are E, in ADV E'.\n"
-		"\n"
-		"  --observe LIST         calls,returns,time (default: all three)\n"
-		"  --key KIND             name (default), qualname or site\n"
-		"  --time-threshold-ms X  time differences above X ms count (default 50)\n"
-		"  --format human|json    output format (default human); -j = --format json\n"
-		"  --rules-out FILE       write D_IF as a rules file for 'leaktrace detect'\n"
-		"  --report FILE.html     also write a self-contained HTML report (reads the\n"
-		"                         inputs a second time for Table I and the time plots)\n"
-		"  --min-support P        also: elements in >= P of E' and <= 1-P of E\n"
-		"  --both-directions      also: elements in all of E and in no E'\n"
-		"  --auc                  also: Mann-Whitney AUC of durations per key (time)\n"
-		"  --list-all             also list the elements of D_E and D_E' (json)\n"
-		"  -q, --quiet            no progress line on stderr\n");
-}
 
 struct progress {
 	bool on;
@@ -321,103 +300,139 @@ static int parse_observe(const char *arg, unsigned *mask)
 	return 0;
 }
 
-int cmd_analyze(int argc, char **argv)
+enum {
+	O_OBSERVE = LT_CLI_LONG, O_KEY, O_THRESHOLD, O_FORMAT, O_RULES_OUT, O_MIN_SUPPORT, O_BOTH,
+	O_AUC, O_LIST_ALL, O_REPORT,
+};
+
+static const struct argp_option analyze_opts[] = {
+	{ "observe", O_OBSERVE, "LIST", 0, "calls,returns,time (default: all three)", 0 },
+	{ "key", O_KEY, "KIND", 0, "name (default), qualname or site", 0 },
+	{ "time-threshold-ms", O_THRESHOLD, "X", 0, "time differences above X ms count (default 50)", 0 },
+	{ "format", O_FORMAT, "human|json", 0, "output format (default human)", 0 },
+	{ NULL, 'j', NULL, 0, "the same as --format json", 0 },
+	{ "rules-out", O_RULES_OUT, "FILE", 0, "write D_IF as a rules file for 'leaktrace detect'", 0 },
+	{ "report", O_REPORT, "FILE.html", 0,
+	  "also write a self-contained HTML report (reads the inputs a second time for Table I and the "
+	  "time plots)", 0 },
+	{ "min-support", O_MIN_SUPPORT, "P", 0, "also: elements in >= P of E' and <= 1-P of E", 0 },
+	{ "both-directions", O_BOTH, NULL, 0, "also: elements in all of E and in no E'", 0 },
+	{ "auc", O_AUC, NULL, 0, "also: Mann-Whitney AUC of durations per key (time)", 0 },
+	{ "list-all", O_LIST_ALL, NULL, 0, "also list the elements of D_E and D_E' (json)", 0 },
+	{ "quiet", 'q', NULL, 0, "no progress line on stderr", 0 },
+	LT_CLI_HELP,
+	{ 0 },
+};
+
+struct analyze_args {
+	struct lt_cli cli;	/* first: lt_cli_parse's */
+	struct lt_sets_opts so;
+	double thr_ms;
+	bool json, quiet;
+	const char *rules_out, *report;
+};
+
+static error_t analyze_key(int key, char *arg, struct argp_state *state)
 {
-	static const struct option opts[] = {
-		{ "observe", required_argument, NULL, 'o' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "time-threshold-ms", required_argument, NULL, 't' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "rules-out", required_argument, NULL, 'r' },
-		{ "min-support", required_argument, NULL, 'm' },
-		{ "both-directions", no_argument, NULL, 'b' },
-		{ "auc", no_argument, NULL, 'a' },
-		{ "list-all", no_argument, NULL, 'l' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "report", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct lt_sets_opts so = { .keykind = LT_KEY_NAME, .obs_mask = 7 };
-	double thr_ms = 50;
-	bool json = false, quiet = false;
-	const char *rules_out = NULL, *report = NULL;
-	int c;
+	struct analyze_args *a = state->input;
 	char *end;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if (parse_observe(optarg, &so.obs_mask))
-				return LT_EXIT_USAGE;
-			break;
-		case 'k':
-			so.keykind = lt_key_parse(optarg);
-			if (so.keykind < 0) {
-				lt_err("--key: unknown key kind '%s' (use name, qualname, site)", optarg);
-				return LT_EXIT_USAGE;
-			}
-			break;
-		case 't':
-			thr_ms = strtod(optarg, &end);
-			if (*end || end == optarg || !(thr_ms >= 0) || thr_ms > 1e12) {
-				lt_err("--time-threshold-ms: '%s' is not a non-negative number of milliseconds", optarg);
-				return LT_EXIT_USAGE;
-			}
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json")) {
-				json = true;
-			} else if (!strcmp(optarg, "human") || !strcmp(optarg, "text")) {
-				json = false;
-			} else {
-				lt_err("--format: '%s' is not human or json", optarg);
-				return LT_EXIT_USAGE;
-			}
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'r':
-			rules_out = optarg;
-			break;
-		case 'm':
-			so.min_support = strtod(optarg, &end);
-			if (*end || end == optarg || !(so.min_support > 0.5 && so.min_support <= 1)) {
-				lt_err("--min-support: '%s' must be a fraction in (0.5, 1]", optarg);
-				return LT_EXIT_USAGE;
-			}
-			break;
-		case 'b':
-			so.both_directions = true;
-			break;
-		case 'a':
-			so.auc = true;
-			break;
-		case 'l':
-			so.list_all = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'R':
-			report = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return LT_EXIT_USAGE;
+	switch (key) {
+	case O_OBSERVE:
+		if (parse_observe(arg, &a->so.obs_mask))
+			return lt_cli_bad(state);
+		break;
+	case O_KEY:
+		a->so.keykind = lt_key_parse(arg);
+		if (a->so.keykind < 0) {
+			lt_err("--key: unknown key kind '%s' (use name, qualname, site)", arg);
+			return lt_cli_bad(state);
 		}
+		break;
+	case O_THRESHOLD:
+		a->thr_ms = strtod(arg, &end);
+		if (*end || end == arg || !(a->thr_ms >= 0) || a->thr_ms > 1e12) {
+			lt_err("--time-threshold-ms: '%s' is not a non-negative number of milliseconds", arg);
+			return lt_cli_bad(state);
+		}
+		break;
+	case O_FORMAT:
+		if (!strcmp(arg, "json")) {
+			a->json = true;
+		} else if (!strcmp(arg, "human") || !strcmp(arg, "text")) {
+			a->json = false;
+		} else {
+			lt_err("--format: '%s' is not human or json", arg);
+			return lt_cli_bad(state);
+		}
+		break;
+	case 'j':
+		a->json = true;
+		break;
+	case O_RULES_OUT:
+		a->rules_out = arg;
+		break;
+	case O_MIN_SUPPORT:
+		a->so.min_support = strtod(arg, &end);
+		if (*end || end == arg || !(a->so.min_support > 0.5 && a->so.min_support <= 1)) {
+			lt_err("--min-support: '%s' must be a fraction in (0.5, 1]", arg);
+			return lt_cli_bad(state);
+		}
+		break;
+	case O_BOTH:
+		a->so.both_directions = true;
+		break;
+	case O_AUC:
+		a->so.auc = true;
+		break;
+	case O_LIST_ALL:
+		a->so.list_all = true;
+		break;
+	case 'q':
+		a->quiet = true;
+		break;
+	case O_REPORT:
+		a->report = arg;
+		break;
+	default:
+		return lt_cli_key(key, arg, state);
 	}
-	if (argc - optind != 2) {
-		lt_err("analyze needs exactly two inputs, CLEAN and ADV (got %d)", argc - optind);
-		usage(stderr);
-		return LT_EXIT_USAGE;
+	return 0;
+}
+
+static const struct argp analyze_argp = {
+	analyze_opts, analyze_key, "CLEAN ADV",
+	"Find leakage between two trace sets.\v"
+	"CLEAN, ADV: a trace file, a directory of trace files or of the paper's JSON traces "
+	"('-' = stdin for one of them). Executions in CLEAN are E, in ADV E'.",
+	NULL, NULL, NULL,
+};
+
+static int analyze(const struct analyze_args *a);
+
+int cmd_analyze(int argc, char **argv)
+{
+	struct analyze_args a = { .so = { .keykind = LT_KEY_NAME, .obs_mask = 7 }, .thr_ms = 50 };
+	int rc = lt_cli_parse(&analyze_argp, &a.cli, "analyze", argc, argv);
+
+	if (rc < 0 && a.cli.nops != 2) {
+		lt_err("analyze needs exactly two inputs, CLEAN and ADV (got %d)", a.cli.nops);
+		lt_cli_help(&analyze_argp, &a.cli, stderr);
+		rc = LT_EXIT_USAGE;
 	}
-	const char *clean = argv[optind], *adv = argv[optind + 1];
+	if (rc < 0)
+		rc = analyze(&a);
+	lt_cli_free(&a.cli);
+	return rc;
+}
+
+static int analyze(const struct analyze_args *a)
+{
+	struct lt_sets_opts so = a->so;
+	double thr_ms = a->thr_ms;
+	bool json = a->json, quiet = a->quiet;
+	const char *rules_out = a->rules_out, *report = a->report;
+	const char *clean = a->cli.ops[0], *adv = a->cli.ops[1];
 	if (!strcmp(clean, "-") && !strcmp(adv, "-")) {
 		lt_err("only one of CLEAN and ADV can be '-' (stdin)");
 		return LT_EXIT_USAGE;

@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "common/err.h"
-#include "commands.h"
 #include "common/hmap.h"
 #include "analysis/observe.h"
 #include "analysis/report.h"
