@@ -357,15 +357,7 @@ static error_t analyze_key(int key, char *arg, struct argp_state *state)
 		}
 		break;
 	case O_FORMAT:
-		if (!strcmp(arg, "json")) {
-			a->json = true;
-		} else if (!strcmp(arg, "human") || !strcmp(arg, "text")) {
-			a->json = false;
-		} else {
-			lt_err("--format: '%s' is not human or json", arg);
-			return lt_cli_bad(state);
-		}
-		break;
+		return lt_cli_format(arg, &a->json, state);
 	case 'j':
 		a->json = true;
 		break;

@@ -213,13 +213,7 @@ static error_t detect_key(int key, char *arg, struct argp_state *state)
 		a->in[a->nin++] = (struct input){ arg, L_ADV };
 		break;
 	case O_FORMAT:
-		if (!strcmp(arg, "json")) {
-			a->d->json = true;
-		} else if (strcmp(arg, "human")) {
-			lt_err("--format: '%s' is not human or json", arg);
-			return lt_cli_bad(state);
-		}
-		break;
+		return lt_cli_format(arg, &a->d->json, state);
 	case 'j':
 		a->d->json = true;
 		break;

@@ -33,19 +33,17 @@ static error_t import_key(int key, char *arg, struct argp_state *state)
 {
 	struct import_args *a = state->input;
 
-	if (key == 'o') {
+	switch (key) {
+	case 'o':
 		a->out = arg;
-	} else if (key == 'j' || (key == O_FORMAT && !strcmp(arg, "json"))) {
+		return 0;
+	case 'j':
 		a->json = true;
-	} else if (key == O_FORMAT && !strcmp(arg, "human")) {
-		a->json = false;
-	} else if (key == O_FORMAT) {
-		lt_err("--format: '%s' is not human or json", arg);
-		return lt_cli_bad(state);
-	} else {
-		return lt_cli_key(key, arg, state);
+		return 0;
+	case O_FORMAT:
+		return lt_cli_format(arg, &a->json, state);
 	}
-	return 0;
+	return lt_cli_key(key, arg, state);
 }
 
 static const struct argp import_argp = {

@@ -12,6 +12,19 @@ error_t lt_cli_bad(struct argp_state *state)
 	return EINVAL;
 }
 
+error_t lt_cli_format(const char *arg, bool *json, struct argp_state *state)
+{
+	if (!strcmp(arg, "json")) {
+		*json = true;
+	} else if (!strcmp(arg, "human") || !strcmp(arg, "text")) {
+		*json = false;
+	} else {
+		lt_err("--format: '%s' is not human or json", arg);
+		return lt_cli_bad(state);
+	}
+	return 0;
+}
+
 void lt_cli_help(const struct argp *argp, const struct lt_cli *cli, FILE *f)
 {
 	char name[64];

@@ -44,6 +44,9 @@ error_t lt_cli_key(int key, char *arg, struct argp_state *state);
  * status to return now (0 after the help, LT_EXIT_USAGE after a message).
  * cli must be the first member of the struct passed as input. */
 int lt_cli_parse(const struct argp *argp, struct lt_cli *cli, const char *cmd, int argc, char **argv);
+/* --format human|json (and "text" for human): *json set, or one line
+ * printed and lt_cli_bad's error returned */
+error_t lt_cli_format(const char *arg, bool *json, struct argp_state *state);
 /* the help of the command on f (for usage errors that show it) */
 void lt_cli_help(const struct argp *argp, const struct lt_cli *cli, FILE *f);
 void lt_cli_free(struct lt_cli *cli);
