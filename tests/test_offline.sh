@@ -80,6 +80,33 @@ for args in "record -p 1" "-p 1" "record -- true"; do
 	fi
 done
 
+# argp: the help of each offline command on stdout (exit 0), a bad option
+# or a missing argument as one line and exit 2
+for c in analyze detect export import-paper; do
+	"$LT" $c --help >"$tmp/h.out" 2>&1 && "$LT" $c -h >"$tmp/h2.out" 2>&1
+	rc=$?
+	if [ $rc = 0 ] && grep -q "^Usage: leaktrace $c " "$tmp/h.out" && cmp -s "$tmp/h.out" "$tmp/h2.out"; then
+		pass "help:$c"
+	else
+		fail "help:$c" "exit $rc: $(head -2 "$tmp/h.out")"
+	fi
+	"$LT" $c --no-such-option x >"$tmp/b.out" 2>"$tmp/b.err"
+	rc=$?
+	if [ $rc = 2 ] && [ ! -s "$tmp/b.out" ] && [ "$(wc -l <"$tmp/b.err")" = 1 ] &&
+	   grep -q "^leaktrace: $c: unknown option '--no-such-option'" "$tmp/b.err"; then
+		pass "bad-option:$c"
+	else
+		fail "bad-option:$c" "exit $rc: $(cat "$tmp/b.err")"
+	fi
+done
+"$LT" analyze "$tmp/clean.jsonl" "$tmp/adv.jsonl" --observe >"$tmp/b.out" 2>"$tmp/b.err"
+rc=$?
+if [ $rc = 2 ] && [ "$(cat "$tmp/b.err")" = "leaktrace: analyze: option '--observe' needs an argument; see 'leaktrace analyze --help'" ]; then
+	pass missing-argument
+else
+	fail missing-argument "exit $rc: $(cat "$tmp/b.err")"
+fi
+
 v=$("$LT" --version); v2=$("$LT" -V)
 case "$v" in
 "leaktrace "?*) [ "$v" = "$v2" ] && pass version || fail version "--version '$v', -V '$v2'" ;;
