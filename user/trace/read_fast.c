@@ -14,8 +14,8 @@
  * shape - each object's members in the order lt_writer_exec, node_fields
  * and lt_json_value write them, each at most once, no whitespace, nothing
  * malformed - and reads strings, numbers and values with the generic
- * path's own helpers (jp_unescape, jp_number_end, jp_int64, set_value,
- * start_ns_of), so that what it builds is what the generic path builds.
+ * path's own helpers (jp_unescape, jp_number_end, jp_int64, rd_set_value,
+ * rd_start_ns_of), so that what it builds is what the generic path builds.
  * On anything else it gives up, the line unchanged, and the generic path
  * reads it, or reports what is wrong with it, as before.
  */
