@@ -24,7 +24,11 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
+#ifdef LT_OFFLINE
+	{ "record", cmd_record, "(not in this build: 'make' builds it with BPF)" },
+#else
 	{ "record", cmd_record, "(-p PID | -a | -- CMD...) [options]  record Python calls" },
+#endif
 	{ "analyze", cmd_analyze, "CLEAN ADV [options]          find leakage between two trace sets" },
 	{ "detect", cmd_detect, "--rules RULES TRACE...        apply rules to executions" },
 	{ "export", cmd_export, "--format chrome|folded|paper TRACE -o OUT" },
