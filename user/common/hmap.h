@@ -11,7 +11,8 @@
  * tells where to insert (hmap_slot), without hashing twice, without a
  * per-entry allocation or the handle uthash keeps in each entry. Deletion
  * shifts the following entries back, so there are no tombstones and the
- * table never needs a rehash to clean up.
+ * table never needs a rehash to clean up. And `make offline` needs only a
+ * C compiler, zlib and libc: no other -dev package.
  */
 #ifndef LT_HMAP_H
 #define LT_HMAP_H
