@@ -1,5 +1,8 @@
 # leaktrace: records Python calls of a live CPython with eBPF, finds leakage.
 #   make            build .output/leaktrace
+#   make offline    build .output-offline/leaktrace: the offline commands
+#                   only (analyze, detect, export, import-paper), with a C
+#                   compiler, zlib and libc; no clang, bpftool, libbpf, libelf
 #   sudo make test  install missing Debian packages, build, run every test
 #   sudo make demo  install, build, run the image-classifier demo end to end
 #   make bench      benchmarks, results in docs/PERFORMANCE.md
@@ -26,6 +29,16 @@ GEN_HDRS := $(OUTPUT)/py_offsets_gen.h
 USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+# The offline half (trace model, readers, writers, analysis): a library that
+# needs neither the BPF skeletons nor the generated offsets, libbpf or libelf.
+# Its headers include only each other (common <- trace <- analysis).
+OFFLINE_SRCS := $(wildcard user/common/*.c user/trace/*.c user/analysis/*.c)
+OFFLINE_HDRS := $(wildcard user/*.h user/common/*.h user/trace/*.h user/analysis/*.h)
+OFFLINE_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(OFFLINE_SRCS))
+BPF_USER_OBJS := $(filter-out $(OFFLINE_OBJS),$(USER_OBJS))
+LIBLT := $(OUTPUT)/libleaktrace.a
+# `leaktrace --version`: git describe when built from a checkout
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 
@@ -37,7 +50,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test demo experiments bench fuzz install clean
+.PHONY: all deps test demo experiments bench fuzz install clean offline FORCE
 all: $(OUTPUT)/leaktrace $(TEST_BINS)
 
 deps:
@@ -63,14 +76,56 @@ $(OUTPUT)/py_offsets_gen.h: tools/gen_offsets.py | $(OUTPUT)
 
 USER_HDRS := $(wildcard user/*.h user/*/*.h)
 
+FORCE:
+# lt_version.h is rewritten only when the version changes
+%/lt_version.h: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)printf '#define LT_VERSION "%s"\n' '$(VERSION)' > $@.tmp; \
+	cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(OFFLINE_OBJS): $(OUTPUT)/user/%.o: user/%.c $(OFFLINE_HDRS) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/user/main.o: $(OUTPUT)/lt_version.h
+
 $(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS) | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUTPUT)/leaktrace: $(USER_OBJS)
+$(LIBLT): $(OFFLINE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUTPUT)/leaktrace: $(BPF_USER_OBJS) $(LIBLT)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- the offline build: the library and main.c without record, built with
+# no include path to bpf/ or the generated headers, linked with zlib and libc
+OFFLINE_OUT := .output-offline
+OFFLINE_CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Iuser -I$(OFFLINE_OUT) -DLT_OFFLINE
+OFFLINE_LIB_OBJS := $(patsubst user/%.c,$(OFFLINE_OUT)/user/%.o,$(OFFLINE_SRCS))
+
+$(OFFLINE_OUT)/user/%.o: user/%.c $(OFFLINE_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(OFFLINE_CFLAGS) -c $< -o $@
+
+$(OFFLINE_OUT)/user/main.o: $(OFFLINE_OUT)/lt_version.h
+
+$(OFFLINE_OUT)/libleaktrace.a: $(OFFLINE_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OFFLINE_OUT)/leaktrace: $(OFFLINE_OUT)/user/main.o $(OFFLINE_OUT)/libleaktrace.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(OFFLINE_CFLAGS) $^ -lz -lm -lpthread -o $@
+
+offline: $(OFFLINE_OUT)/leaktrace
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -99,7 +154,7 @@ install: all
 	[ ! -f docs/leaktrace.8 ] || install -D -m 0644 docs/leaktrace.8 $(DESTDIR)/usr/local/share/man/man8/leaktrace.8
 
 clean:
-	rm -rf $(OUTPUT)
+	rm -rf $(OUTPUT) $(OFFLINE_OUT)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -114,12 +169,11 @@ FUZZ_OUT := .output-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_READERS ?= jsonl gzip paper rules
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Iuser -Ibpf -Itests/fuzz $(SAN_FLAGS)
-FUZZ_LIB := common/json trace/model trace/trace_read trace/trace_write analysis/observe common/hmap common/err analysis/rules
-FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/user/%.o,$(FUZZ_LIB))
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Iuser -Itests/fuzz $(SAN_FLAGS)
+FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/user/%.o,$(OFFLINE_SRCS))
 FUZZ_BINS := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_READERS))
 
-$(FUZZ_OUT)/user/%.o: user/%.c $(USER_HDRS)
+$(FUZZ_OUT)/user/%.o: user/%.c $(OFFLINE_HDRS)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
@@ -129,11 +183,12 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB_OBJS
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) -lz -lm -lpthread -o $@
 
 ASAN_OUT := .output-asan
-ASAN_CFLAGS := -g -O1 -std=gnu11 -Wall -Wno-unused-parameter -I$(OUTPUT) -Iuser -Ibpf $(SAN_FLAGS)
+ASAN_CFLAGS := -g -O1 -std=gnu11 -Wall -Wno-unused-parameter -I$(ASAN_OUT) -I$(OUTPUT) -Iuser -Ibpf $(SAN_FLAGS)
 ASAN_USER_OBJS := $(patsubst user/%.c,$(ASAN_OUT)/user/%.o,$(USER_SRCS))
 ASAN_LIB_OBJS := $(filter-out $(ASAN_OUT)/user/main.o,$(ASAN_USER_OBJS))
 ASAN_TEST_BINS := $(patsubst tests/unit/%.c,$(ASAN_OUT)/tests/%,$(TEST_SRCS))
 
+$(ASAN_OUT)/user/main.o: $(ASAN_OUT)/lt_version.h
 $(ASAN_OUT)/user/%.o: user/%.c $(USER_HDRS) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS)
 	$(call msg,CC-ASAN,$@)
 	$(Q)mkdir -p $(@D)

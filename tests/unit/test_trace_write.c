@@ -1,4 +1,4 @@
-/* Writer: exact text of SPEC 2 lines, gzip, mode 0600, escapes, floats. */
+/* Writer: exact text of FORMAT.md §1/§2 lines, gzip, mode 0600, escapes, floats. */
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>

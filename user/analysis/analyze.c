@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* leaktrace analyze CLEAN ADV: the paper's differential analysis (SPEC 3). */
-#include <getopt.h>
+/* leaktrace analyze CLEAN ADV: the paper's differential analysis (FORMAT.md §4). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -8,33 +7,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "commands.h"
+#include "common/err.h"
+#include "analysis/cmds.h"
+#include "common/cli.h"
 #include "common/json.h"
 #include "analysis/observe.h"
 #include "analysis/report.h"
+#include "analysis/rules.h"
 #include "analysis/sets.h"
 #include "trace/trace.h"
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: leaktrace analyze CLEAN ADV [options]\n"
-		"  CLEAN, ADV: a trace file, a directory of trace files or of the paper's JSON\n"
-		"  traces ('-' = stdin for one of them). Executions in CLEAN are E, in ADV E'.\n"
-		"\n"
-		"  --observe LIST         calls,returns,time (default: all three)\n"
-		"  --key KIND             name (default), qualname or site\n"
-		"  --time-threshold-ms X  time differences above X ms count (default 50)\n"
-		"  --format human|json    output format (default human); -j = --format json\n"
-		"  --rules-out FILE       write D_IF as a rules file for 'leaktrace detect'\n"
-		"  --report FILE.html     also write a self-contained HTML report (reads the\n"
-		"                         inputs a second time for Table I and the time plots)\n"
-		"  --min-support P        also: elements in >= P of E' and <= 1-P of E\n"
-		"  --both-directions      also: elements in all of E and in no E'\n"
-		"  --auc                  also: Mann-Whitney AUC of durations per key (time)\n"
-		"  --list-all             also list the elements of D_E and D_E' (json)\n"
-		"  -q, --quiet            no progress line on stderr\n");
-}
 
 struct progress {
 	bool on;
@@ -168,7 +149,7 @@ static int read_sides(struct lt_sets *s, const char *clean, const char *adv, siz
 					  .can_get = PTHREAD_COND_INITIALIZER, .id = i, .failed = &failed,
 					  .nparts = np, .paths = { clean, adv } };
 		if (pthread_create(&parts[i].th, NULL, reader_main, &parts[i])) {
-			fprintf(stderr, "leaktrace: cannot start a reader thread\n");
+			lt_err("cannot start a reader thread");
 			rc = LT_EXIT_FAIL;
 			break;
 		}
@@ -298,75 +279,6 @@ static void print_list(FILE *f, const char *title, const char *obsname, const st
 		print_elem(f, &l->v[i], obs);
 }
 
-/* a time rule's threshold: halfway between the two sides' ranges */
-static void time_rule(const struct lt_elem_out *e, const char **kind, double *ms)
-{
-	if (e->minB > e->maxA) {
-		*kind = "min_ms";
-		*ms = (e->maxA + (e->minB - e->maxA) / 2.0) / 1e6;
-	} else {
-		*kind = "max_ms";
-		*ms = (e->maxB + (e->minA - e->maxB) / 2.0) / 1e6;
-	}
-}
-
-int lt_analyze_write_rules(const char *path, const struct lt_obs_result *res, unsigned mask, int keykind)
-{
-	struct jw j;
-	jw_init(&j);
-	jw_obj(&j);
-	jw_key(&j, "format");
-	jw_int(&j, 1);
-	jw_key(&j, "rules");
-	jw_arr(&j);
-	for (int o = 0; o < LT_OBS_N; o++) {
-		if (!(mask & (1u << o)))
-			continue;
-		for (size_t i = 0; i < res[o].D_IF.n; i++) {
-			const struct lt_elem_out *e = &res[o].D_IF.v[i];
-			jw_obj(&j);
-			jw_key(&j, "observation");
-			jw_str(&j, lt_obs_names[o]);
-			jw_key(&j, "key_kind");
-			jw_str(&j, lt_key_names[keykind]);
-			jw_key(&j, "key");
-			jw_str(&j, e->key);
-			if (o == LT_OBS_TIME) {
-				const char *k;
-				double ms;
-				time_rule(e, &k, &ms);
-				jw_key(&j, k);
-				jw_double(&j, ms);
-			} else {
-				jw_key(&j, "value");
-				jw_strn(&j, e->val, lt_intern_len(e->val));
-			}
-			if (e->path) {
-				jw_key(&j, "site");
-				jw_str(&j, lt_site_str(e->path));
-			}
-			jw_obj_end(&j);
-		}
-	}
-	jw_arr_end(&j);
-	jw_obj_end(&j);
-	jw_raw(&j, "\n", 1);
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	if (!f) {
-		fprintf(stderr, "leaktrace: %s: cannot write rules: %m\n", path);
-		jw_free(&j);
-		return LT_EXIT_FAIL;
-	}
-	size_t w = fwrite(j.buf, 1, j.len, f);
-	int bad = w != j.len || (f != stdout ? fclose(f) : fflush(f));
-	jw_free(&j);
-	if (bad) {
-		fprintf(stderr, "leaktrace: %s: write failed\n", path);
-		return LT_EXIT_FAIL;
-	}
-	return 0;
-}
-
 static int parse_observe(const char *arg, unsigned *mask)
 {
 	char *dup = strdup(arg), *save, *tok;
@@ -374,7 +286,7 @@ static int parse_observe(const char *arg, unsigned *mask)
 	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int o = lt_obs_parse(tok);
 		if (o < 0) {
-			fprintf(stderr, "leaktrace: --observe: unknown observation '%s' (use calls, returns, time)\n", tok);
+			lt_err("--observe: unknown observation '%s' (use calls, returns, time)", tok);
 			free(dup);
 			return -1;
 		}
@@ -382,115 +294,143 @@ static int parse_observe(const char *arg, unsigned *mask)
 	}
 	free(dup);
 	if (!*mask) {
-		fprintf(stderr, "leaktrace: --observe: empty list (use calls, returns, time)\n");
+		lt_err("--observe: empty list (use calls, returns, time)");
 		return -1;
 	}
 	return 0;
 }
 
-int cmd_analyze(int argc, char **argv)
+enum {
+	O_OBSERVE = LT_CLI_LONG, O_KEY, O_THRESHOLD, O_FORMAT, O_RULES_OUT, O_MIN_SUPPORT, O_BOTH,
+	O_AUC, O_LIST_ALL, O_REPORT,
+};
+
+static const struct argp_option analyze_opts[] = {
+	{ "observe", O_OBSERVE, "LIST", 0, "calls,returns,time (default: all three)", 0 },
+	{ "key", O_KEY, "KIND", 0, "name (default), qualname or site", 0 },
+	{ "time-threshold-ms", O_THRESHOLD, "X", 0, "time differences above X ms count (default 50)", 0 },
+	{ "format", O_FORMAT, "human|json", 0, "output format (default human)", 0 },
+	{ NULL, 'j', NULL, 0, "the same as --format json", 0 },
+	{ "rules-out", O_RULES_OUT, "FILE", 0, "write D_IF as a rules file for 'leaktrace detect'", 0 },
+	{ "report", O_REPORT, "FILE.html", 0,
+	  "also write a self-contained HTML report (reads the inputs a second time for Table I and the "
+	  "time plots)", 0 },
+	{ "min-support", O_MIN_SUPPORT, "P", 0, "also: elements in >= P of E' and <= 1-P of E", 0 },
+	{ "both-directions", O_BOTH, NULL, 0, "also: elements in all of E and in no E'", 0 },
+	{ "auc", O_AUC, NULL, 0, "also: Mann-Whitney AUC of durations per key (time)", 0 },
+	{ "list-all", O_LIST_ALL, NULL, 0, "also list the elements of D_E and D_E' (json)", 0 },
+	{ "quiet", 'q', NULL, 0, "no progress line on stderr", 0 },
+	LT_CLI_HELP,
+	{ 0 },
+};
+
+struct analyze_args {
+	struct lt_cli cli;	/* first: lt_cli_parse's */
+	struct lt_sets_opts so;
+	double thr_ms;
+	bool json, quiet;
+	const char *rules_out, *report;
+};
+
+static error_t analyze_key(int key, char *arg, struct argp_state *state)
 {
-	static const struct option opts[] = {
-		{ "observe", required_argument, NULL, 'o' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "time-threshold-ms", required_argument, NULL, 't' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "rules-out", required_argument, NULL, 'r' },
-		{ "min-support", required_argument, NULL, 'm' },
-		{ "both-directions", no_argument, NULL, 'b' },
-		{ "auc", no_argument, NULL, 'a' },
-		{ "list-all", no_argument, NULL, 'l' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "report", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct lt_sets_opts so = { .keykind = LT_KEY_NAME, .obs_mask = 7 };
-	double thr_ms = 50;
-	bool json = false, quiet = false;
-	const char *rules_out = NULL, *report = NULL;
-	int c;
+	struct analyze_args *a = state->input;
 	char *end;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if (parse_observe(optarg, &so.obs_mask))
-				return LT_EXIT_USAGE;
-			break;
-		case 'k':
-			so.keykind = lt_key_parse(optarg);
-			if (so.keykind < 0) {
-				fprintf(stderr, "leaktrace: --key: unknown key kind '%s' (use name, qualname, site)\n", optarg);
-				return LT_EXIT_USAGE;
-			}
-			break;
-		case 't':
-			thr_ms = strtod(optarg, &end);
-			if (*end || end == optarg || !(thr_ms >= 0) || thr_ms > 1e12) {
-				fprintf(stderr, "leaktrace: --time-threshold-ms: '%s' is not a non-negative number of milliseconds\n", optarg);
-				return LT_EXIT_USAGE;
-			}
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json")) {
-				json = true;
-			} else if (!strcmp(optarg, "human") || !strcmp(optarg, "text")) {
-				json = false;
-			} else {
-				fprintf(stderr, "leaktrace: --format: '%s' is not human or json\n", optarg);
-				return LT_EXIT_USAGE;
-			}
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'r':
-			rules_out = optarg;
-			break;
-		case 'm':
-			so.min_support = strtod(optarg, &end);
-			if (*end || end == optarg || !(so.min_support > 0.5 && so.min_support <= 1)) {
-				fprintf(stderr, "leaktrace: --min-support: '%s' must be a fraction in (0.5, 1]\n", optarg);
-				return LT_EXIT_USAGE;
-			}
-			break;
-		case 'b':
-			so.both_directions = true;
-			break;
-		case 'a':
-			so.auc = true;
-			break;
-		case 'l':
-			so.list_all = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'R':
-			report = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return LT_EXIT_USAGE;
+	switch (key) {
+	case O_OBSERVE:
+		if (parse_observe(arg, &a->so.obs_mask))
+			return lt_cli_bad(state);
+		break;
+	case O_KEY:
+		a->so.keykind = lt_key_parse(arg);
+		if (a->so.keykind < 0) {
+			lt_err("--key: unknown key kind '%s' (use name, qualname, site)", arg);
+			return lt_cli_bad(state);
 		}
+		break;
+	case O_THRESHOLD:
+		a->thr_ms = strtod(arg, &end);
+		if (*end || end == arg || !(a->thr_ms >= 0) || a->thr_ms > 1e12) {
+			lt_err("--time-threshold-ms: '%s' is not a non-negative number of milliseconds", arg);
+			return lt_cli_bad(state);
+		}
+		break;
+	case O_FORMAT:
+		return lt_cli_format(arg, &a->json, state);
+	case 'j':
+		a->json = true;
+		break;
+	case O_RULES_OUT:
+		a->rules_out = arg;
+		break;
+	case O_MIN_SUPPORT:
+		a->so.min_support = strtod(arg, &end);
+		if (*end || end == arg || !(a->so.min_support > 0.5 && a->so.min_support <= 1)) {
+			lt_err("--min-support: '%s' must be a fraction in (0.5, 1]", arg);
+			return lt_cli_bad(state);
+		}
+		break;
+	case O_BOTH:
+		a->so.both_directions = true;
+		break;
+	case O_AUC:
+		a->so.auc = true;
+		break;
+	case O_LIST_ALL:
+		a->so.list_all = true;
+		break;
+	case 'q':
+		a->quiet = true;
+		break;
+	case O_REPORT:
+		a->report = arg;
+		break;
+	default:
+		return lt_cli_key(key, arg, state);
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "leaktrace: analyze needs exactly two inputs, CLEAN and ADV (got %d)\n", argc - optind);
-		usage(stderr);
-		return LT_EXIT_USAGE;
+	return 0;
+}
+
+static const struct argp analyze_argp = {
+	analyze_opts, analyze_key, "CLEAN ADV",
+	"Find leakage between two trace sets.\v"
+	"CLEAN, ADV: a trace file, a directory of trace files or of the paper's JSON traces "
+	"('-' = stdin for one of them). Executions in CLEAN are E, in ADV E'.",
+	NULL, NULL, NULL,
+};
+
+static int analyze(const struct analyze_args *a);
+
+int cmd_analyze(int argc, char **argv)
+{
+	struct analyze_args a = { .so = { .keykind = LT_KEY_NAME, .obs_mask = 7 }, .thr_ms = 50 };
+	int rc = lt_cli_parse(&analyze_argp, &a.cli, "analyze", argc, argv);
+
+	if (rc < 0 && a.cli.nops != 2) {
+		lt_err("analyze needs exactly two inputs, CLEAN and ADV (got %d)", a.cli.nops);
+		lt_cli_help(&analyze_argp, &a.cli, stderr);
+		rc = LT_EXIT_USAGE;
 	}
-	const char *clean = argv[optind], *adv = argv[optind + 1];
+	if (rc < 0)
+		rc = analyze(&a);
+	lt_cli_free(&a.cli);
+	return rc;
+}
+
+static int analyze(const struct analyze_args *a)
+{
+	struct lt_sets_opts so = a->so;
+	double thr_ms = a->thr_ms;
+	bool json = a->json, quiet = a->quiet;
+	const char *rules_out = a->rules_out, *report = a->report;
+	const char *clean = a->cli.ops[0], *adv = a->cli.ops[1];
 	if (!strcmp(clean, "-") && !strcmp(adv, "-")) {
-		fprintf(stderr, "leaktrace: only one of CLEAN and ADV can be '-' (stdin)\n");
+		lt_err("only one of CLEAN and ADV can be '-' (stdin)");
 		return LT_EXIT_USAGE;
 	}
 	if (report && (!strcmp(clean, "-") || !strcmp(adv, "-"))) {
-		fprintf(stderr, "leaktrace: --report reads the inputs twice; give files or directories, not '-'\n");
+		lt_err("--report reads the inputs twice; give files or directories, not '-'");
 		return LT_EXIT_USAGE;
 	}
 	/* integer ns: for integer d, d > X  <=>  d > floor(X) */
@@ -507,7 +447,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	size_t n = lt_sets_count(s, 0), m = lt_sets_count(s, 1);
 	if (!n || !m) {
-		fprintf(stderr, "leaktrace: %s (%s) has no complete execution%s; nothing to compare\n",
+		lt_err("%s (%s) has no complete execution%s; nothing to compare",
 			!n ? "CLEAN" : "ADV", !n ? clean : adv,
 			skipped[!n ? 0 : 1] ? " (all were incomplete)" : "");
 		lt_sets_free(s);
@@ -612,8 +552,12 @@ int cmd_analyze(int argc, char **argv)
 			printf("\nno information leakage found (D_IF is empty)\n");
 	}
 	fflush(stdout);
-	if (rules_out)
-		rc = lt_analyze_write_rules(rules_out, res, so.obs_mask, so.keykind);
+	if (rules_out) {
+		struct lt_rules *rs = lt_rules_from_sets(res, so.obs_mask, so.keykind);
+
+		rc = lt_rules_write(rs, rules_out);
+		lt_rules_free(rs);
+	}
 	if (report && !rc) {	/* report.c */
 		struct lt_report_in ri = { .clean = clean, .adv = adv, .so = &so, .thr_ms = thr_ms, .n = n, .m = m,
 					   .skipped = { skipped[0], skipped[1] }, .res = res };

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* leaktrace detect: apply a rules file to executions; with labelled inputs
- * the paper's Table I (SPEC 4). */
-#include <getopt.h>
+ * the paper's Table I (FORMAT.md §5). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "commands.h"
+#include "common/err.h"
+#include "analysis/cmds.h"
+#include "common/cli.h"
 #include "common/json.h"
 #include "analysis/observe.h"
 #include "analysis/rules.h"
@@ -39,17 +40,6 @@ struct detect {
 	int nmatched;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: leaktrace detect --rules RULES.json [TRACE...] [--clean TRACE]... [--adv TRACE]...\n"
-		"  Prints one line per execution: where, id, verdict (ALERT or ok), rules matched.\n"
-		"  With --clean/--adv (labelled traces) also the paper's Table I per rule:\n"
-		"  executions per observed value, and precision/recall.\n"
-		"  --format human|json (-j)   output format\n"
-		"  -q, --quiet                no per-execution lines (table only)\n");
-}
-
 static void on_match(void *ctx, const struct lt_exec *e, const struct lt_rule *r)
 {
 	struct detect *d = ctx;
@@ -67,7 +57,7 @@ static void count_column(struct rule_stats *s, const char *label, int side)
 	}
 	s->cols = realloc(s->cols, (s->ncols + 1) * sizeof(*s->cols));
 	if (!s->cols) {
-		fprintf(stderr, "leaktrace: out of memory\n");
+		lt_err("out of memory");
 		exit(1);
 	}
 	s->cols[s->ncols] = (struct column){ label, { 0, 0 } };
@@ -187,73 +177,102 @@ static void print_pr(uint64_t tp, uint64_t fp, uint64_t fn, uint64_t tn)
 		printf("n/a\n");
 }
 
+enum { O_CLEAN = LT_CLI_LONG, O_ADV, O_FORMAT };
+
+static const struct argp_option detect_opts[] = {
+	{ "rules", 'r', "RULES.json", 0, "the rules file (from analyze --rules-out)", 0 },
+	{ "clean", O_CLEAN, "TRACE", 0, "a trace of clean inputs (labelled, for Table I)", 0 },
+	{ "adv", O_ADV, "TRACE", 0, "a trace of adversarial inputs (labelled, for Table I)", 0 },
+	{ "format", O_FORMAT, "human|json", 0, "output format", 0 },
+	{ NULL, 'j', NULL, 0, "the same as --format json", 0 },
+	{ "quiet", 'q', NULL, 0, "no per-execution lines (table only)", 0 },
+	LT_CLI_HELP,
+	{ 0 },
+};
+
+struct detect_args {
+	struct lt_cli cli;	/* first: lt_cli_parse's */
+	struct detect *d;
+	const char *rules;
+	struct input *in;	/* --clean and --adv in order, then the operands */
+	size_t nin;
+};
+
+static error_t detect_key(int key, char *arg, struct argp_state *state)
+{
+	struct detect_args *a = state->input;
+
+	switch (key) {
+	case 'r':
+		a->rules = arg;
+		break;
+	case O_CLEAN:
+		a->in[a->nin++] = (struct input){ arg, L_CLEAN };
+		break;
+	case O_ADV:
+		a->in[a->nin++] = (struct input){ arg, L_ADV };
+		break;
+	case O_FORMAT:
+		return lt_cli_format(arg, &a->d->json, state);
+	case 'j':
+		a->d->json = true;
+		break;
+	case 'q':
+		a->d->quiet = true;
+		break;
+	default:
+		return lt_cli_key(key, arg, state);
+	}
+	return 0;
+}
+
+static const struct argp detect_argp = {
+	detect_opts, detect_key, "[TRACE...]",
+	"Apply rules to executions.\v"
+	"Prints one line per execution: where, id, verdict (ALERT or ok), rules matched. With "
+	"--clean/--adv (labelled traces) also the paper's Table I per rule: executions per observed "
+	"value, and precision/recall.",
+	NULL, NULL, NULL,
+};
+
+static int detect(struct detect *dp, const char *rules, struct input *in, size_t nin);
+
 int cmd_detect(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "rules", required_argument, NULL, 'r' },
-		{ "clean", required_argument, NULL, 'c' },
-		{ "adv", required_argument, NULL, 'a' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct detect d = { 0 };
-	const char *rules = NULL;
-	struct input *in = calloc(argc + 1, sizeof(*in));
-	size_t nin = 0;
-	int c, rc = 0;
+	struct detect_args a = { .d = &d, .in = calloc(argc + 1, sizeof(*a.in)) };
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:jqh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			rules = optarg;
-			break;
-		case 'c':
-			in[nin++] = (struct input){ optarg, L_CLEAN };
-			break;
-		case 'a':
-			in[nin++] = (struct input){ optarg, L_ADV };
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				d.json = true;
-			else if (strcmp(optarg, "human")) {
-				fprintf(stderr, "leaktrace: --format: '%s' is not human or json\n", optarg);
-				free(in);
-				return LT_EXIT_USAGE;
-			}
-			break;
-		case 'j':
-			d.json = true;
-			break;
-		case 'q':
-			d.quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			free(in);
-			return 0;
-		default:
-			usage(stderr);
-			free(in);
-			return LT_EXIT_USAGE;
-		}
+	if (!a.in) {
+		lt_err("out of memory");
+		return LT_EXIT_FAIL;
 	}
-	for (int i = optind; i < argc; i++)
-		in[nin++] = (struct input){ argv[i], L_NONE };
-	if (!rules || !nin) {
-		fprintf(stderr, "leaktrace: detect needs --rules RULES.json and at least one trace\n");
-		usage(stderr);
-		free(in);
-		return LT_EXIT_USAGE;
+	rc = lt_cli_parse(&detect_argp, &a.cli, "detect", argc, argv);
+	if (rc >= 0)
+		goto out;
+	for (int i = 0; i < a.cli.nops; i++)
+		a.in[a.nin++] = (struct input){ a.cli.ops[i], L_NONE };
+	if (!a.rules || !a.nin) {
+		lt_err("detect needs --rules RULES.json and at least one trace");
+		lt_cli_help(&detect_argp, &a.cli, stderr);
+		rc = LT_EXIT_USAGE;
+		goto out;
 	}
+	rc = detect(&d, a.rules, a.in, a.nin);
+out:
+	lt_cli_free(&a.cli);
+	free(a.in);
+	return rc;
+}
+
+static int detect(struct detect *dp, const char *rules, struct input *in, size_t nin)
+{
+	struct detect d = *dp;
+	int rc = 0;
+
 	d.rs = lt_rules_load(rules);
-	if (!d.rs) {
-		free(in);
+	if (!d.rs)
 		return LT_EXIT_USAGE;
-	}
 	d.st = calloc(d.rs->n + 1, sizeof(*d.st));
 	jw_init(&d.j);
 	if (d.json) {
@@ -352,7 +371,7 @@ int cmd_detect(int argc, char **argv)
 		print_pr(tp, fp, fn, tn);
 	}
 	if (!d.json && (d.skipped || !labelled))
-		fprintf(stderr, "leaktrace: %llu alerts%s, %llu incomplete executions skipped\n",
+		lt_err("%llu alerts%s, %llu incomplete executions skipped",
 			(unsigned long long)(d.flagged[0] + d.flagged[1] + d.unl_flagged),
 			labelled ? "" : "", (unsigned long long)d.skipped);
 out:
@@ -361,6 +380,5 @@ out:
 	free(d.st);
 	jw_free(&d.j);
 	lt_rules_free(d.rs);
-	free(in);
 	return rc;
 }

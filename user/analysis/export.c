@@ -1,140 +1,24 @@
 // SPDX-License-Identifier: MIT
-/* leaktrace import-paper and export --format paper|chrome|folded (SPEC 2;
- * layout rules of chrome and folded in docs/REPORT.md). */
+/* leaktrace export --format paper|chrome|folded (FORMAT.md §2, §6; layout
+ * rules of chrome and folded in docs/REPORT.md). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "commands.h"
+#include "common/err.h"
+#include "analysis/cmds.h"
+#include "common/cli.h"
 #include "common/hmap.h"
 #include "common/json.h"
 #include "analysis/observe.h"
 #include "trace/trace.h"
 #include "common/u64map.h"
 
-int cmd_import_paper(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *out = NULL;
-	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:jh", opts, NULL)) != -1) {
-		if (c == 'o') {
-			out = optarg;
-		} else if (c == 'j' || (c == 'f' && !strcmp(optarg, "json"))) {
-			json = true;
-		} else if (c == 'f' && !strcmp(optarg, "human")) {
-			json = false;
-		} else if (c == 'f') {
-			fprintf(stderr, "leaktrace: --format: '%s' is not human or json\n", optarg);
-			return LT_EXIT_USAGE;
-		} else {
-			fprintf(c == 'h' ? stdout : stderr, "Usage: leaktrace import-paper DIR... -o TRACE [--format human|json]\n"
-				"  Converts directories of the paper's JSON traces (one execution per file)\n"
-				"  into one leaktrace trace (.gz suffix = gzip, '-' = stdout).\n"
-				"  --format json (-j): the summary as one JSON object on stdout\n");
-			return c == 'h' ? 0 : LT_EXIT_USAGE;
-		}
-	}
-	if (!out || optind >= argc) {
-		fprintf(stderr, "leaktrace: import-paper needs at least one DIR and -o TRACE\n");
-		return LT_EXIT_USAGE;
-	}
-	if (json && !strcmp(out, "-")) {
-		fprintf(stderr, "leaktrace: --format json prints the summary on stdout; it cannot be combined with -o -\n");
-		return LT_EXIT_USAGE;
-	}
-	/* check every input before creating the output */
-	for (int i = optind; i < argc; i++) {
-		struct stat st;
-		if (stat(argv[i], &st)) {
-			fprintf(stderr, "leaktrace: %s: %s\n", argv[i], strerror(errno));
-			return LT_EXIT_USAGE;
-		}
-	}
-	struct lt_writer *w = lt_writer_open(out);
-	if (!w)
-		return LT_EXIT_FAIL;
-	struct lt_header h = { .format = 1, .tool = "leaktrace", .mechanism = "import-paper",
-			       .argc = argc - optind, .argv = (const char **)argv + optind };
-	struct lt_stats s = { 0 };
-	int rc = lt_writer_header(w, &h) ? LT_EXIT_FAIL : 0;
-	int64_t id = 0;
-	for (int i = optind; i < argc && !rc; i++) {
-		struct lt_reader *r = lt_reader_open(argv[i]);
-		if (!r) {
-			rc = LT_EXIT_USAGE;
-			break;
-		}
-		struct lt_exec *e;
-		int n;
-		while ((n = lt_reader_next(r, &e)) == 1) {
-			if (!lt_reader_is_paper(r)) {
-				fprintf(stderr, "leaktrace: %s: not the paper's format (a leaktrace trace?)\n",
-					lt_reader_where(r));
-				lt_exec_free(e);
-				n = -1;
-				break;
-			}
-			e->id = id++;
-			for (struct lt_node *x = e->root; x; x = lt_node_preorder_next(e->root, x))
-				s.calls += x != e->root;
-			s.execs++;
-			if (lt_writer_exec(w, e))
-				n = -2;
-			lt_exec_free(e);
-			if (n < 0)
-				break;
-		}
-		lt_reader_close(r);
-		if (n == -1)
-			rc = LT_EXIT_USAGE;
-		else if (n < 0)
-			rc = LT_EXIT_FAIL;
-	}
-	if (!rc && lt_writer_stats(w, &s))
-		rc = LT_EXIT_FAIL;
-	if (lt_writer_close(w) && !rc)
-		rc = LT_EXIT_FAIL;
-	if (rc && strcmp(out, "-"))
-		unlink(out);	/* no half-written trace */
-	else if (!rc && json) {
-		struct jw j;
-		jw_init(&j);
-		jw_obj(&j);
-		jw_key(&j, "output");
-		jw_str(&j, out);
-		jw_key(&j, "inputs");
-		jw_arr(&j);
-		for (int i = optind; i < argc; i++)
-			jw_str(&j, argv[i]);
-		jw_arr_end(&j);
-		jw_key(&j, "executions");
-		jw_uint(&j, s.execs);
-		jw_key(&j, "calls");
-		jw_uint(&j, s.calls);
-		jw_obj_end(&j);
-		jw_raw(&j, "\n", 1);
-		fwrite(j.buf, 1, j.len, stdout);
-		jw_free(&j);
-	}
-	else if (!rc)
-		fprintf(stderr, "leaktrace: %s: %llu executions, %llu calls\n", out,
-			(unsigned long long)s.execs, (unsigned long long)s.calls);
-	return rc;
-}
+enum { O_VARIANT = LT_CLI_LONG, O_WEIGHT };
 
-/* "type" or "type:value" of the paper's format */
 static void paper_return(struct jw *j, const struct lt_value *v)
 {
 	const char *el = lt_value_elem(v);
@@ -201,7 +85,7 @@ struct export_sum {
 static int export_paper(const char *in, const char *dir, bool time, struct export_sum *sum)
 {
 	if (mkdir(dir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "leaktrace: %s: cannot create directory: %s\n", dir, strerror(errno));
+		lt_err("%s: cannot create directory: %s", dir, strerror(errno));
 		return LT_EXIT_FAIL;
 	}
 	struct lt_reader *r = lt_reader_open(in);
@@ -230,7 +114,7 @@ static int export_paper(const char *in, const char *dir, bool time, struct expor
 		}
 		lt_exec_free(e);
 		if (fd < 0 || write(fd, j.buf, j.len) != (ssize_t)j.len) {
-			fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+			lt_err("%s: %s", path, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			rc = LT_EXIT_FAIL;
@@ -258,7 +142,7 @@ static FILE *open_out(const char *path)
 		return stdout;
 	FILE *f = fopen(path, "w");
 	if (!f)
-		fprintf(stderr, "leaktrace: %s: cannot write: %s\n", path, strerror(errno));
+		lt_err("%s: cannot write: %s", path, strerror(errno));
 	return f;
 }
 
@@ -270,7 +154,7 @@ static int close_out(FILE *f, const char *path, int rc)
 	else
 		bad |= fclose(f) != 0;
 	if (bad && !rc) {
-		fprintf(stderr, "leaktrace: %s: write failed\n", path);
+		lt_err("%s: write failed", path);
 		rc = LT_EXIT_FAIL;
 	}
 	if (rc && strcmp(path, "-"))
@@ -761,90 +645,91 @@ out:
 
 /* ---- leaktrace export ---------------------------------------------------- */
 
-static void export_usage(FILE *f)
+static const struct argp_option export_opts[] = {
+	{ "format", 'f', "chrome|folded|paper", 0,
+	  "chrome: Trace Event Format JSON (Perfetto UI, chrome://tracing), a track per pid/tid, a "
+	  "complete event per call with file, line and return value; folded: 'root;child;leaf WEIGHT' "
+	  "lines (flamegraph.pl, speedscope); paper: OUT is a directory, OUT/<id>.json per complete "
+	  "execution", 0 },
+	{ "output", 'o', "OUT", 0, "where to write ('-' = stdout for chrome and folded)", 0 },
+	{ "folded-weight", O_WEIGHT, "calls|time", 0, "calls per stack (default) or self time in ns", 0 },
+	{ "paper-variant", O_VARIANT, "return|time", 0, "the paper's return-value or cost-time files", 0 },
+	{ "json", 'j', NULL, 0, "summary as one JSON object on stdout", 0 },
+	LT_CLI_HELP,
+	{ 0 },
+};
+
+struct export_args {
+	struct lt_cli cli;	/* first: lt_cli_parse's */
+	const char *fmt, *out, *variant, *weight;
+	bool json;
+};
+
+static error_t export_key(int key, char *arg, struct argp_state *state)
 {
-	fprintf(f,
-		"Usage: leaktrace export --format chrome|folded|paper TRACE -o OUT [options]\n"
-		"  chrome  Trace Event Format JSON (Perfetto UI, chrome://tracing): a track per\n"
-		"          pid/tid, a complete event per call with file, line and return value\n"
-		"  folded  'root;child;leaf WEIGHT' lines (flamegraph.pl, speedscope)\n"
-		"  paper   OUT is a directory: OUT/<id>.json per complete execution\n"
-		"  --folded-weight calls|time  calls per stack (default) or self time in ns\n"
-		"  --paper-variant return|time the paper's return-value or cost-time files\n"
-		"  -j, --json                  summary as one JSON object on stdout\n"
-		"  TRACE '-' = stdin, OUT '-' = stdout (chrome, folded)\n");
+	struct export_args *a = state->input;
+
+	switch (key) {
+	case 'f':
+		a->fmt = arg;
+		break;
+	case 'o':
+		a->out = arg;
+		break;
+	case O_VARIANT:
+		a->variant = arg;
+		break;
+	case O_WEIGHT:
+		a->weight = arg;
+		break;
+	case 'j':
+		a->json = true;
+		break;
+	default:
+		return lt_cli_key(key, arg, state);
+	}
+	return 0;
 }
 
-int cmd_export(int argc, char **argv)
+static const struct argp export_argp = {
+	export_opts, export_key, "TRACE",
+	"Export a trace for other tools.\vTRACE '-' = stdin.",
+	NULL, NULL, NULL,
+};
+
+static int export(const char *fmt, const char *out, const char *variant, const char *weight, bool json,
+		  const char *trace, int nops)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "paper-variant", required_argument, NULL, 'p' },
-		{ "folded-weight", required_argument, NULL, 'w' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *fmt = NULL, *out = NULL, *variant = "return", *weight = "calls";
-	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			fmt = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'p':
-			variant = optarg;
-			break;
-		case 'w':
-			weight = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			export_usage(stdout);
-			return 0;
-		default:
-			export_usage(stderr);
-			return LT_EXIT_USAGE;
-		}
-	}
-	if (!fmt || !out || argc - optind != 1) {
-		fprintf(stderr, "leaktrace: export needs --format FORMAT, one TRACE and -o OUT\n");
+	if (!fmt || !out || nops != 1) {
+		lt_err("export needs --format FORMAT, one TRACE and -o OUT");
 		return LT_EXIT_USAGE;
 	}
 	if (strcmp(variant, "return") && strcmp(variant, "time")) {
-		fprintf(stderr, "leaktrace: --paper-variant: '%s' is not return or time\n", variant);
+		lt_err("--paper-variant: '%s' is not return or time", variant);
 		return LT_EXIT_USAGE;
 	}
 	if (strcmp(weight, "calls") && strcmp(weight, "time")) {
-		fprintf(stderr, "leaktrace: --folded-weight: '%s' is not calls or time\n", weight);
+		lt_err("--folded-weight: '%s' is not calls or time", weight);
 		return LT_EXIT_USAGE;
 	}
 	if (json && !strcmp(out, "-")) {
-		fprintf(stderr, "leaktrace: -j prints the summary on stdout; it cannot be combined with -o -\n");
+		lt_err("-j prints the summary on stdout; it cannot be combined with -o -");
 		return LT_EXIT_USAGE;
 	}
 	struct export_sum sum = { 0 };
 	int rc;
 	if (!strcmp(fmt, "paper")) {
 		if (!strcmp(out, "-")) {
-			fprintf(stderr, "leaktrace: export --format paper writes a directory; -o - is not one\n");
+			lt_err("export --format paper writes a directory; -o - is not one");
 			return LT_EXIT_USAGE;
 		}
-		rc = export_paper(argv[optind], out, !strcmp(variant, "time"), &sum);
+		rc = export_paper(trace, out, !strcmp(variant, "time"), &sum);
 	} else if (!strcmp(fmt, "chrome")) {
-		rc = export_chrome(argv[optind], out, &sum);
+		rc = export_chrome(trace, out, &sum);
 	} else if (!strcmp(fmt, "folded")) {
-		rc = export_folded(argv[optind], out, !strcmp(weight, "time"), &sum);
+		rc = export_folded(trace, out, !strcmp(weight, "time"), &sum);
 	} else {
-		fprintf(stderr, "leaktrace: --format: '%s' is not chrome, folded or paper\n", fmt);
+		lt_err("--format: '%s' is not chrome, folded or paper", fmt);
 		return LT_EXIT_USAGE;
 	}
 	if (rc)
@@ -876,17 +761,30 @@ int cmd_export(int argc, char **argv)
 		fwrite(j.buf, 1, j.len, stdout);
 		jw_free(&j);
 	} else if (!strcmp(fmt, "paper")) {
-		fprintf(stderr, "leaktrace: %s: %zu executions written", out, sum.execs);
+		char sk[64] = "";
+
 		if (sum.skipped)
-			fprintf(stderr, ", %zu incomplete skipped", sum.skipped);
-		fputc('\n', stderr);
+			snprintf(sk, sizeof(sk), ", %zu incomplete skipped", sum.skipped);
+		lt_err("%s: %zu executions written%s", out, sum.execs, sk);
 	} else {
-		fprintf(stderr, "leaktrace: %s: %zu executions, %zu %s", out, sum.execs, sum.items, sum.items_name);
+		char tr[48] = "", sk[64] = "";
+
 		if (sum.tracks)
-			fprintf(stderr, " on %zu tracks", sum.tracks);
+			snprintf(tr, sizeof(tr), " on %zu tracks", sum.tracks);
 		if (sum.skipped)
-			fprintf(stderr, " (%zu incomplete executions included)", sum.skipped);
-		fputc('\n', stderr);
+			snprintf(sk, sizeof(sk), " (%zu incomplete executions included)", sum.skipped);
+		lt_err("%s: %zu executions, %zu %s%s%s", out, sum.execs, sum.items, sum.items_name, tr, sk);
 	}
 	return 0;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	struct export_args a = { .variant = "return", .weight = "calls" };
+	int rc = lt_cli_parse(&export_argp, &a.cli, "export", argc, argv);
+
+	if (rc < 0)
+		rc = export(a.fmt, a.out, a.variant, a.weight, a.json, a.cli.ops[0], a.cli.nops);
+	lt_cli_free(&a.cli);
+	return rc;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Observations returns/calls/time and their keys (SPEC 3). */
+/* Observations returns/calls/time and their keys (FORMAT.md §4). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Observations of an execution (SPEC 3): returns, calls, time; and the keys
+ * Observations of an execution (FORMAT.md §4): returns, calls, time; and the keys
  * they use (name, qualname, site).
  *
  * A key is an opaque pointer, equal keys are the same pointer: for name and

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "commands.h"
+#include "common/err.h"
 #include "common/hmap.h"
 #include "analysis/observe.h"
 #include "analysis/report.h"
@@ -37,7 +37,7 @@ static void bput(struct buf *b, const char *s, size_t n)
 			c *= 2;
 		char *p = realloc(b->p, c);
 		if (!p) {
-			fprintf(stderr, "leaktrace: out of memory\n");
+			lt_err("out of memory");
 			exit(LT_EXIT_FAIL);
 		}
 		b->p = p;
@@ -622,13 +622,13 @@ static int write_file(const char *path, const struct buf *b)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
 	if (!f) {
-		fprintf(stderr, "leaktrace: %s: cannot write the report: %s\n", path, strerror(errno));
+		lt_err("%s: cannot write the report: %s", path, strerror(errno));
 		return LT_EXIT_FAIL;
 	}
 	bool bad = fwrite(b->p, 1, b->len, f) != b->len;
 	bad |= f == stdout ? fflush(f) != 0 : fclose(f) != 0;
 	if (bad) {
-		fprintf(stderr, "leaktrace: %s: write failed\n", path);
+		lt_err("%s: write failed", path);
 		if (f != stdout)
 			unlink(path);
 		return LT_EXIT_FAIL;
@@ -648,23 +648,8 @@ int lt_report_write(const char *path, const struct lt_report_in *in)
 			nrules += res[o].D_IF.n;
 
 	/* the rules of D_IF, as --rules-out writes them */
-	char tmpl[] = "/tmp/leaktrace-report-rules-XXXXXX";
 	if (nrules) {
-		int fd = mkstemp(tmpl);
-		if (fd < 0) {
-			fprintf(stderr, "leaktrace: cannot create a temporary rules file in /tmp: %s\n", strerror(errno));
-			return LT_EXIT_FAIL;
-		}
-		close(fd);
-		rc = lt_analyze_write_rules(tmpl, res, mask, in->so->keykind);
-		if (!rc) {
-			p.rs = lt_rules_load(tmpl);
-			if (!p.rs)
-				rc = LT_EXIT_FAIL;
-		}
-		unlink(tmpl);
-		if (rc)
-			return rc;
+		p.rs = lt_rules_from_sets(res, mask, in->so->keykind);
 		p.st = calloc(p.rs->n + 1, sizeof(*p.st));
 		for (size_t i = 0; i < p.rs->n; i++) {
 			if (p.rs->v[i].obs == LT_OBS_RETURNS) {
@@ -680,7 +665,7 @@ int lt_report_write(const char *path, const struct lt_report_in *in)
 	if (!rc)
 		rc = pass2_read(&p, in->adv, 1, want_time);
 	if (!rc && (p.total[0] != in->n || p.total[1] != in->m)) {
-		fprintf(stderr, "leaktrace: --report: the inputs changed while analyzing (E %zu then %llu executions)\n",
+		lt_err("--report: the inputs changed while analyzing (E %zu then %llu executions)",
 			in->n, (unsigned long long)p.total[0]);
 		rc = LT_EXIT_USAGE;
 	}

@@ -24,7 +24,4 @@ struct lt_report_in {
  * read) or LT_EXIT_FAIL (cannot write), after printing one line. */
 int lt_report_write(const char *path, const struct lt_report_in *in);
 
-/* analyze.c: D_IF of the observations in mask as a rules file (SPEC 4) */
-int lt_analyze_write_rules(const char *path, const struct lt_obs_result *res, unsigned mask, int keykind);
-
 #endif

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* Rules file loading and matching (SPEC 4). */
+/* Rules file loading and matching (FORMAT.md §5). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/err.h"
 #include "common/hmap.h"
 #include "common/json.h"
 #include "analysis/observe.h"
 #include "analysis/rules.h"
+#include "analysis/sets.h"
 
 struct lt_rules_priv {
 	struct lt_observer *obs[3];	/* per key kind */
@@ -45,11 +47,47 @@ static char *slurp(const char *path, size_t *len)
 static struct lt_rules *fail(struct lt_rules *rs, const char *path, int idx, const char *why)
 {
 	if (idx >= 0)
-		fprintf(stderr, "leaktrace: %s: rule %d: %s\n", path, idx, why);
+		lt_err("%s: rule %d: %s", path, idx, why);
 	else
-		fprintf(stderr, "leaktrace: %s: %s\n", path, why);
+		lt_err("%s: %s", path, why);
 	lt_rules_free(rs);
 	return NULL;
+}
+
+/* an empty set of rules from `origin` (a path, or what built them) */
+static struct lt_rules *rules_new(const char *origin)
+{
+	struct lt_rules *rs = lt_xcalloc(1, sizeof(*rs));
+
+	rs->path = strdup(origin);
+	rs->priv = lt_xcalloc(1, sizeof(*rs->priv));
+	rs->priv->rs = rs;
+	return rs;
+}
+
+/* Index the rules by key and make the observers they need. Done once, when
+ * all rules are in rs->v: next_same points into that array. */
+static void rules_index(struct lt_rules *rs)
+{
+	struct lt_rules_priv *pv = rs->priv;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		struct lt_rule *r = &rs->v[i];
+		struct hmap *m = &pv->bykey[r->keykind][r->obs];
+		struct hent *h = hmap_slot(m, (uintptr_t)r->key, 0);
+
+		/* a later rule of the same key goes first, as it always has */
+		if (h->k1) {
+			r->next_same = h->v;
+			h->v = r;
+		} else {
+			hmap_put(m, h, (uintptr_t)r->key, 0, r);
+		}
+		pv->mask[r->keykind] |= 1u << r->obs;
+	}
+	for (int kd = 0; kd < 3; kd++)
+		if (pv->mask[kd])
+			pv->obs[kd] = lt_observer_new(kd);
 }
 
 struct lt_rules *lt_rules_load(const char *path)
@@ -57,13 +95,10 @@ struct lt_rules *lt_rules_load(const char *path)
 	size_t len;
 	char *text = slurp(path, &len);
 	if (!text) {
-		fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+		lt_err("%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	struct lt_rules *rs = calloc(1, sizeof(*rs));
-	rs->path = strdup(path);
-	rs->priv = calloc(1, sizeof(*rs->priv));
-	rs->priv->rs = rs;
+	struct lt_rules *rs = rules_new(path);
 	struct jparse p;
 	jp_init(&p);
 	if (jp_parse(&p, text, len)) {
@@ -158,26 +193,119 @@ struct lt_rules *lt_rules_load(const char *path)
 				goto out;
 			}
 		}
-		/* index by key */
-		struct lt_rules_priv *pv = rs->priv;
-		struct hent *h = hmap_slot(&pv->bykey[r->keykind][r->obs], (uintptr_t)r->key, 0);
 		rs->n++;
-		if (h->k1) {
-			r->next_same = h->v;
-			h->v = r;
-		} else {
-			hmap_put(&pv->bykey[r->keykind][r->obs], h, (uintptr_t)r->key, 0, r);
-		}
-		pv->mask[r->keykind] |= 1u << r->obs;
 	}
-	for (int kd = 0; kd < 3; kd++)
-		if (rs->priv->mask[kd])
-			rs->priv->obs[kd] = lt_observer_new(kd);
+	rules_index(rs);
 	ret = rs;
 out:
 	jp_free(&p);
 	free(text);
 	return ret;
+}
+
+/* a time rule's threshold: halfway between the two sides' ranges */
+static void time_rule(const struct lt_elem_out *e, struct lt_rule *r)
+{
+	if (e->minB > e->maxA) {
+		r->has_min = true;
+		r->min_ms = (e->maxA + (e->minB - e->maxA) / 2.0) / 1e6;
+	} else {
+		r->has_max = true;
+		r->max_ms = (e->maxB + (e->minA - e->maxB) / 2.0) / 1e6;
+	}
+}
+
+struct lt_rules *lt_rules_from_sets(const struct lt_obs_result *res, unsigned mask, int keykind)
+{
+	struct lt_rules *rs = rules_new("(analysis)");
+	size_t n = 0;
+
+	for (int o = 0; o < LT_OBS_N; o++)
+		if (mask & (1u << o))
+			n += res[o].D_IF.n;
+	rs->v = lt_xcalloc(n ? n : 1, sizeof(*rs->v));
+	for (int o = 0; o < LT_OBS_N; o++) {
+		if (!(mask & (1u << o)))
+			continue;
+		for (size_t i = 0; i < res[o].D_IF.n; i++) {
+			const struct lt_elem_out *e = &res[o].D_IF.v[i];
+			struct lt_rule *r = &rs->v[rs->n];
+
+			r->index = (int)rs->n++;
+			r->obs = o;
+			r->keykind = keykind;
+			/* matching compares interned pointers */
+			r->key = lt_intern(e->key);
+			if (o == LT_OBS_TIME)
+				time_rule(e, r);
+			else
+				r->val = lt_intern_n(e->val, lt_intern_len(e->val));
+			r->num = e->num;
+			if (e->path)
+				r->site = lt_intern(lt_site_str(e->path));
+		}
+	}
+	rules_index(rs);
+	return rs;
+}
+
+int lt_rules_write(const struct lt_rules *rs, const char *path)
+{
+	struct jw j;
+	int rc = 0;
+
+	jw_init(&j);
+	jw_obj(&j);
+	jw_key(&j, "format");
+	jw_int(&j, 1);
+	jw_key(&j, "rules");
+	jw_arr(&j);
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct lt_rule *r = &rs->v[i];
+
+		jw_obj(&j);
+		jw_key(&j, "observation");
+		jw_str(&j, lt_obs_names[r->obs]);
+		jw_key(&j, "key_kind");
+		jw_str(&j, lt_key_names[r->keykind]);
+		jw_key(&j, "key");
+		jw_str(&j, r->key);
+		if (r->obs == LT_OBS_TIME) {
+			if (r->has_min) {
+				jw_key(&j, "min_ms");
+				jw_double(&j, r->min_ms);
+			}
+			if (r->has_max) {
+				jw_key(&j, "max_ms");
+				jw_double(&j, r->max_ms);
+			}
+		} else {
+			jw_key(&j, "value");
+			jw_strn(&j, r->val, lt_intern_len(r->val));
+		}
+		if (r->site) {
+			jw_key(&j, "site");
+			jw_str(&j, r->site);
+		}
+		jw_obj_end(&j);
+	}
+	jw_arr_end(&j);
+	jw_obj_end(&j);
+	jw_raw(&j, "\n", 1);
+	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	if (!f) {
+		lt_err("%s: cannot write rules: %s", path, strerror(errno));
+		rc = LT_EXIT_FAIL;
+		goto cleanup;
+	}
+	size_t w = fwrite(j.buf, 1, j.len, f);
+	if (w != j.len || (f != stdout ? fclose(f) : fflush(f))) {
+		lt_err("%s: write failed", path);
+		rc = LT_EXIT_FAIL;
+	}
+cleanup:
+	jw_free(&j);
+	return rc;
 }
 
 static void on_elem(void *ctx, int obs, const void *key, const char *val, int64_t num, const struct lt_node *ex)

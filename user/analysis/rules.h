@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Detection rules (SPEC 4): load a rules file, match executions.
+ * Detection rules (FORMAT.md §5): load a rules file or build the rules of
+ * an analysis in memory, write them, match executions.
  *
  * Recorder use (live `record --rules`), per completed execution:
  *   struct lt_rules *rs = lt_rules_load(path);     // NULL: error printed
@@ -45,7 +46,17 @@ struct lt_rules {
 	struct lt_rules_priv *priv;
 };
 
+/* NULL after printing "leaktrace: PATH: reason" */
 struct lt_rules *lt_rules_load(const char *path);
+/* The rules of an analysis (FORMAT.md §5): one per element of D_IF of the
+ * observations in mask (res[LT_OBS_N] from lt_sets_finish), in that order;
+ * a time rule's threshold is halfway between the two sides' ranges. Built
+ * in memory, ready for lt_rules_match and lt_rules_write. */
+struct lt_obs_result;
+struct lt_rules *lt_rules_from_sets(const struct lt_obs_result *res, unsigned mask, int keykind);
+/* the rules file (FORMAT.md §5) of rs at path ("-" = stdout): 0, or
+ * LT_EXIT_FAIL after printing one line */
+int lt_rules_write(const struct lt_rules *rs, const char *path);
 /* calls fn for each rule that execution e matches; returns how many */
 typedef void (*lt_rule_fn)(void *ctx, const struct lt_exec *e, const struct lt_rule *r);
 int lt_rules_match(struct lt_rules *rs, const struct lt_exec *e, lt_rule_fn fn, void *ctx);

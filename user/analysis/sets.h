@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Set algebra of the paper (SPEC 3) by counting, in one pass over E then
+ * Set algebra of the paper (FORMAT.md §4) by counting, in one pass over E then
  * one over E'. n = |E|, m = |E'|, cnt_X(x) = executions of X holding x.
  *
  * returns (Diff = obs(e2) - obs(e1)):

@@ -7,6 +7,12 @@
 #ifndef LT_ERR_H
 #define LT_ERR_H
 
+/* process exit status (FORMAT.md §7): 0 ok, 1 runtime failure, 2 usage or
+ * bad input */
+#define LT_EXIT_OK 0
+#define LT_EXIT_FAIL 1
+#define LT_EXIT_USAGE 2
+
 /* "leaktrace: <message>\n" on stderr */
 void lt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "leaktrace: warning: <message>\n" on stderr */

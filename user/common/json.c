@@ -5,12 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/err.h"
 #include "common/json.h"
 
 /* ---- writer ------------------------------------------------------------- */
 static void die_oom(void)
 {
-	fprintf(stderr, "leaktrace: out of memory\n");
+	lt_err("out of memory");
 	exit(1);
 }
 

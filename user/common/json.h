@@ -7,7 +7,7 @@
  * backslash, control characters) and valid UTF-8 passes through unchanged;
  * invalid UTF-8 bytes become U+FFFD so the output is always valid JSON.
  * Non-finite doubles have no JSON number: jw_double writes them as the
- * strings "nan", "inf", "-inf" (SPEC 2).
+ * strings "nan", "inf", "-inf" (FORMAT.md §2).
  */
 #ifndef LT_JSON_H
 #define LT_JSON_H
@@ -46,11 +46,6 @@ void jw_raw(struct jw *w, const char *s, size_t n);	/* appended as is, no comma 
  * "nan", "inf", "-inf". buf needs 32 bytes. Returns buf. */
 char *lt_float_repr(double v, char *buf);
 
-/* SPEC 2 encodings of a RET and a NODE (whole subtree, no recursion) */
-struct lt_value;
-struct lt_node;
-void lt_json_value(struct jw *j, const struct lt_value *v);
-void lt_json_node(struct jw *j, const struct lt_node *root);
 
 /* ---- parser ----------------------------------------------------------- */
 enum jt_type { JT_NULL, JT_FALSE, JT_TRUE, JT_NUM, JT_STR, JT_ARR, JT_OBJ };

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/err.h"
 #include "trace/trace.h"
 
 /* ---- arena -------------------------------------------------------------- */
@@ -19,7 +20,7 @@ static void *xmalloc(size_t n)
 {
 	void *p = malloc(n);
 	if (!p) {
-		fprintf(stderr, "leaktrace: out of memory (%zu bytes)\n", n);
+		lt_err("out of memory (%zu bytes)", n);
 		exit(1);
 	}
 	return p;
@@ -30,7 +31,7 @@ void *lt_xcalloc(size_t n, size_t size)
 	void *p = calloc(n, size);
 
 	if (!p) {
-		fprintf(stderr, "leaktrace: out of memory\n");
+		lt_err("out of memory");
 		exit(1);
 	}
 	return p;
@@ -40,7 +41,7 @@ void *lt_xrealloc(void *p, size_t size)
 {
 	p = realloc(p, size ? size : 1);	/* realloc(p, 0) may free p */
 	if (!p) {
-		fprintf(stderr, "leaktrace: out of memory\n");
+		lt_err("out of memory");
 		exit(1);
 	}
 	return p;
@@ -171,7 +172,7 @@ static void itab_grow(void)
 	size_t ncap = itab_cap ? itab_cap * 2 : 4096;
 	struct istr **n = calloc(ncap, sizeof(*n));
 	if (!n) {
-		fprintf(stderr, "leaktrace: out of memory (intern table)\n");
+		lt_err("out of memory (intern table)");
 		exit(1);
 	}
 	for (size_t i = 0; i < itab_cap; i++) {
@@ -262,7 +263,7 @@ struct lt_exec *lt_exec_new(void)
 {
 	struct lt_exec *e = calloc(1, sizeof(*e));
 	if (!e) {
-		fprintf(stderr, "leaktrace: out of memory\n");
+		lt_err("out of memory");
 		exit(1);
 	}
 	e->dur_ns = -1;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * In-memory model of a leaktrace trace (SPEC section 2), shared by the
+ * In-memory model of a leaktrace trace (FORMAT.md §1, §2), shared by the
  * recorder (which builds executions from probe events) and by every reader
  * and analysis (which parse them back).
  *
@@ -142,6 +142,12 @@ int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s);
  * "dur_ns" when < 0, "ret"/"dur_ns" on synthetic nodes, "args" when NULL,
  * "truncated_calls" when 0, "calls" when a node has no children, "pid" and
  * other header strings when 0/NULL. Returns 0 or a negative errno. */
+/* FORMAT.md §2 encodings of a RET and a NODE (whole subtree, no
+ * recursion) into a JSON writer (common/json.h), as lt_writer_exec writes
+ * them */
+struct jw;
+void lt_json_value(struct jw *j, const struct lt_value *v);
+void lt_json_node(struct jw *j, const struct lt_node *root);
 /* push buffered lines to the file (e.g. for `-o -` piped to a reader) */
 int lt_writer_flush(struct lt_writer *w);
 /* flush and close; returns 0 or -errno-like negative on a write error */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Trace writer: JSON Lines per SPEC 2, gzip when the name ends in ".gz". */
+/* Trace writer: JSON Lines per FORMAT.md §1 and §2, gzip when the name ends in ".gz". */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "common/err.h"
 #include "common/json.h"
 #include "trace/trace.h"
 
@@ -58,12 +59,12 @@ static void write_block(struct lt_writer *w, const char *data, size_t len, int *
 			int zerr;
 			const char *m = gzerror(w->gz, &zerr);
 			*err = zerr == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
-			fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path,
+			lt_err("%s: write failed: %s", w->path,
 				zerr == Z_ERRNO ? strerror(-*err) : m);
 		}
 	} else if (fwrite(data, 1, len, w->f) != len) {
 		*err = -(errno ? errno : EIO);
-		fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path, strerror(-*err));
+		lt_err("%s: write failed: %s", w->path, strerror(-*err));
 	}
 }
 
@@ -149,7 +150,7 @@ struct lt_writer *lt_writer_open(const char *path)
 {
 	struct lt_writer *w = calloc(1, sizeof(*w));
 	if (!w) {
-		fprintf(stderr, "leaktrace: %s: out of memory\n", path);
+		lt_err("%s: out of memory", path);
 		return NULL;
 	}
 	w->path = strdup(path);
@@ -161,7 +162,7 @@ struct lt_writer *lt_writer_open(const char *path)
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	}
 	if (fd < 0) {
-		fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+		lt_err("%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (strcmp(path, "-") && ends_with(path, ".gz")) {
@@ -169,14 +170,14 @@ struct lt_writer *lt_writer_open(const char *path)
 		w->gz = gzdopen(fd, "wb1");
 		if (!w->gz) {
 			close(fd);
-			fprintf(stderr, "leaktrace: %s: cannot start gzip stream\n", path);
+			lt_err("%s: cannot start gzip stream", path);
 			goto fail;
 		}
 		gzbuffer(w->gz, 256 * 1024);
 	} else {
 		w->f = fdopen(fd, "w");
 		if (!w->f) {
-			fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+			lt_err("%s: %s", path, strerror(errno));
 			close(fd);
 			goto fail;
 		}
@@ -209,7 +210,7 @@ static int emit(struct lt_writer *w)
 		char *d = realloc(b->data, cap);
 
 		if (!d) {
-			fprintf(stderr, "leaktrace: %s: out of memory\n", w->path);
+			lt_err("%s: out of memory", w->path);
 			jw_reset(&w->jw);
 			return -ENOMEM;
 		}
@@ -261,7 +262,7 @@ int lt_writer_header(struct lt_writer *w, const struct lt_header *h)
 	return emit(w);
 }
 
-/* RET / args element (SPEC 2) */
+/* RET / args element (FORMAT.md §2) */
 void lt_json_value(struct jw *j, const struct lt_value *v)
 {
 	jw_obj(j);
@@ -491,8 +492,8 @@ static void mark_failed(int fd, const char *path, int err)
 		if (ftruncate(fd, cut))
 			return;
 		if (pwrite(fd, line, n, cut) == n) {
-			fprintf(stderr, "leaktrace: %s: cut after its last whole line and marked as "
-					"failed%s\n", path, tries ? " (last executions dropped for room)" : "");
+			lt_err("%s: cut after its last whole line and marked as failed%s", path,
+			       tries ? " (last executions dropped for room)" : "");
 			return;
 		}
 		/* a short write leaves part of the marker: take it away */
@@ -512,7 +513,7 @@ static void mark_failed(int fd, const char *path, int err)
 			break;
 		cut = prev;
 	}
-	fprintf(stderr, "leaktrace: %s: cut after its last whole line (no room for a marker)\n", path);
+	lt_err("%s: cut after its last whole line (no room for a marker)", path);
 }
 
 int lt_writer_close(struct lt_writer *w)
@@ -542,7 +543,7 @@ int lt_writer_close(struct lt_writer *w)
 			err = -(errno ? errno : EIO);
 	}
 	if (err && !w->err)
-		fprintf(stderr, "leaktrace: %s: write failed: %s\n", w->path, strerror(-err));
+		lt_err("%s: write failed: %s", w->path, strerror(-err));
 	if (fd >= 0)
 		close(fd);
 	if (err && plain && strcmp(w->path, "-")) {

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Trace reader, I/O: leaktrace JSON Lines (plain or gzip, "-" = stdin), a
+ * directory of such files, or the paper's JSON files (a list of first-layer
+ * calls per file), auto-detected by the first non-blank byte ('{' or '[').
+ * Streams: one line (one execution) in memory at a time. The lines are
+ * parsed by read_jsonl.c and read_fast.c, paper files by read_paper.c.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "common/err.h"
+#include "trace/read_priv.h"
+
+static char *xstrdup(const char *s)
+{
+	return strcpy(lt_xcalloc(1, strlen(s) + 1), s);
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+static int dir_filter(const struct dirent *d)
+{
+	const char *n = d->d_name;
+	if (n[0] == '.')
+		return 0;
+	return has_suffix(n, ".json") || has_suffix(n, ".jsonl") || has_suffix(n, ".gz") ||
+	       has_suffix(n, ".ndjson");
+}
+
+static int natural_sort(const struct dirent **a, const struct dirent **b)
+{
+	return strverscmp((*a)->d_name, (*b)->d_name);
+}
+
+struct lt_reader *lt_reader_open(const char *path)
+{
+	return lt_reader_open_part(path, 0, 1);
+}
+
+void lt_reader_set_abort(struct lt_reader *r, const int *flag)
+{
+	r->abort = flag;
+}
+
+bool lt_reader_quiet_failure(const struct lt_reader *r)
+{
+	return r->quiet_failure;
+}
+
+struct lt_reader *lt_reader_open_part(const char *path, int part, int nparts)
+{
+	struct lt_reader *r = lt_xcalloc(1, sizeof(*r));
+	struct stat st;
+	r->part = part;
+	r->nparts = nparts;
+	jp_init(&r->jp);
+	if (strcmp(path, "-") && stat(path, &st)) {
+		if (!part)
+			lt_err("%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (strcmp(path, "-") && S_ISDIR(st.st_mode)) {
+		struct dirent **ents;
+		int n = scandir(path, &ents, dir_filter, natural_sort);
+		if (n < 0) {
+			if (!part)
+				lt_err("%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		r->files = lt_xcalloc(n ? n : 1, sizeof(char *));
+		for (int i = 0; i < n; i++) {
+			size_t plen = strlen(path) + strlen(ents[i]->d_name) + 2;
+			char *p = lt_xcalloc(plen, 1);
+
+			snprintf(p, plen, "%s/%s", path, ents[i]->d_name);
+			struct stat fst;
+			if (!stat(p, &fst) && S_ISREG(fst.st_mode))
+				r->files[r->nfiles++] = p;
+			else
+				free(p);
+			free(ents[i]);
+		}
+		free(ents);
+		if (!r->nfiles) {
+			if (!part)
+				lt_err("%s: no trace files (*.jsonl, *.json, *.gz) in this directory", path);
+			goto fail;
+		}
+	} else {
+		r->files = lt_xcalloc(1, sizeof(char *));
+		r->files[r->nfiles++] = xstrdup(path);
+	}
+	r->cap = 1 << 20;
+	r->buf = lt_xrealloc(NULL, r->cap + 1);
+	return r;
+fail:
+	lt_reader_close(r);
+	return NULL;
+}
+
+static void close_file(struct lt_reader *r)
+{
+	if (r->gz)
+		gzclose(r->gz);
+	r->gz = NULL;
+}
+
+void lt_reader_close(struct lt_reader *r)
+{
+	if (!r)
+		return;
+	close_file(r);
+	for (size_t i = 0; i < r->nfiles; i++)
+		free(r->files[i]);
+	free(r->files);
+	free(r->buf);
+	free(r->hdr.argv);
+	jp_free(&r->jp);
+	free(r->bst);
+	free(r->args);
+	free(r);
+}
+
+int rd_bad(struct lt_reader *r, long long line, const char *fmt, const char *arg)
+{
+	r->quiet_failure = !speaks(r);
+	if (r->quiet_failure)
+		return -1;
+	fprintf(stderr, "%s:%lld: ", r->path, line);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return -1;
+}
+
+int rd_fill(struct lt_reader *r)
+{
+	if (r->eof)
+		return 0;
+	if (r->pos) {
+		memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+		r->end -= r->pos;
+		r->pos = 0;
+	}
+	if (r->end == r->cap) {
+		size_t nc = r->cap * 2;
+		r->buf = lt_xrealloc(r->buf, nc + 1);
+		r->cap = nc;
+	}
+	int n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
+	if (n < 0) {
+		int zerr;
+		const char *m = gzerror(r->gz, &zerr);
+		r->quiet_failure = !speaks(r);
+		if (speaks(r))
+			fprintf(stderr, "%s:%lld: read error: %s\n", r->path, r->lineno + 1,
+			zerr == Z_ERRNO ? strerror(errno) : m);
+		return -1;
+	}
+	if (n == 0) {
+		int zerr;
+		gzerror(r->gz, &zerr);
+		if (zerr == Z_BUF_ERROR)	/* gzip stream cut short */
+			if (speaks(r))
+				lt_warn("%s: compressed data ends early (recorder killed?)",
+				r->path);
+		r->eof = true;
+	}
+	r->end += n;
+	return n;
+}
+
+int rd_next_line(struct lt_reader *r, char **line, size_t *len, bool *partial)
+{
+	for (;;) {
+		char *nl = memchr(r->buf + r->pos, '\n', r->end - r->pos);
+		if (nl) {
+			*line = r->buf + r->pos;
+			*len = (size_t)(nl - *line);
+			*nl = 0;
+			r->pos += *len + 1;
+			*partial = false;
+			r->lineno++;
+			return 1;
+		}
+		if (r->eof) {
+			if (r->pos == r->end)
+				return 0;
+			*line = r->buf + r->pos;
+			*len = r->end - r->pos;
+			(*line)[*len] = 0;	/* buf has cap + 1 bytes */
+			r->pos = r->end;
+			*partial = true;
+			r->lineno++;
+			return 1;
+		}
+		if (rd_fill(r) < 0)
+			return -1;
+	}
+}
+
+/* open the next file; 1 ok, 0 none left, -1 error */
+static int open_next(struct lt_reader *r)
+{
+	r->own_line = false;
+	close_file(r);
+	if (r->next_file >= r->nfiles)
+		return 0;
+	r->path = r->files[r->next_file++];
+	if (!strcmp(r->path, "-")) {
+		int fd = dup(STDIN_FILENO);
+		r->gz = fd < 0 ? NULL : gzdopen(fd, "rb");
+		free(r->path);
+		r->path = r->files[r->next_file - 1] = xstrdup("<stdin>");
+	} else {
+		r->gz = gzopen(r->path, "rb");
+	}
+	if (!r->gz) {
+		r->quiet_failure = !speaks(r);
+		if (speaks(r))
+			lt_err("%s: %s", r->path, errno ? strerror(errno) : "cannot open");
+		return -1;
+	}
+	gzbuffer(r->gz, 256 * 1024);
+	r->pos = r->end = 0;
+	r->eof = false;
+	r->lineno = 0;
+	r->saw_header = r->saw_trailer = r->done_file = false;
+	r->execs_in_file = 0;
+	/* sniff the first non-blank byte */
+	for (;;) {
+		while (r->pos < r->end && strchr(" \t\r\n", r->buf[r->pos]) && r->buf[r->pos])
+			r->pos++;
+		if (r->pos < r->end || r->eof)
+			break;
+		if (rd_fill(r) < 0)
+			return -1;
+	}
+	if (r->pos == r->end) {
+		r->quiet_failure = !speaks(r);
+		if (speaks(r))
+			fprintf(stderr, "%s:1: empty file, expected a leaktrace trace or a paper JSON list\n", r->path);
+		return -1;
+	}
+	/* count the blank lines skipped so that line numbers stay right */
+	for (size_t i = 0; i < r->pos; i++)
+		if (r->buf[i] == '\n')
+			r->lineno++;
+	if (r->buf[r->pos] == '[') {
+		r->kind = K_PAPER;
+	} else if (r->buf[r->pos] == '{') {
+		r->kind = K_JSONL;
+	} else {
+		r->quiet_failure = !speaks(r);
+		if (speaks(r))
+			fprintf(stderr, "%s:%lld: not a trace: expected '{' (leaktrace JSON Lines) or '[' (paper JSON)\n",
+			r->path, r->lineno + 1);
+		return -1;
+	}
+	return 1;
+}
+
+int lt_reader_next(struct lt_reader *r, struct lt_exec **out)
+{
+	rd_init_types();
+	*out = NULL;
+	for (;;) {
+		if (!r->gz) {
+			int rc = open_next(r);
+			if (rc <= 0)
+				return rc;
+		}
+		int rc = r->kind == K_PAPER ? rd_next_paper(r, out) : rd_next_jsonl(r, out);
+		if (rc != 0)
+			return rc;
+		close_file(r);
+	}
+}
+
+void lt_reader_set_fast(struct lt_reader *r, bool on)
+{
+	r->generic_only = !on;
+}
+
+long long lt_reader_fast_lines(const struct lt_reader *r)
+{
+	return r->fast_lines;
+}
+
+const char *lt_reader_where(const struct lt_reader *r)
+{
+	struct lt_reader *m = (struct lt_reader *)r;
+	snprintf(m->where, sizeof(m->where), "%s:%lld", r->path ? r->path : "?", r->line);
+	return m->where;
+}
+
+const struct lt_header *lt_reader_header(const struct lt_reader *r)
+{
+	return r->has_hdr && r->kind == K_JSONL ? &r->hdr : NULL;
+}
+
+const struct lt_stats *lt_reader_stats(const struct lt_reader *r)
+{
+	return &r->stats;
+}
+
+bool lt_reader_is_paper(const struct lt_reader *r)
+{
+	return r->kind == K_PAPER;
+}
