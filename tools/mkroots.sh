@@ -53,18 +53,22 @@ mirror_uri() {
 	echo "$uri"
 }
 
-# Run a command inside a root as the tests do: own mount and pid namespace, fresh /proc.
+# Run a command inside a root as the tests do: own mount and pid namespace, fresh /proc
+# (unshare mounts it after entering the root, so --mount-proc names the root's /proc).
 in_root() {
 	r=$1
 	shift
-	unshare --pid --mount --fork --mount-proc="$r/proc" --root="$r" "$@"
+	unshare --pid --mount --fork --mount-proc --root="$r" "$@"
 }
 
 # apt inside a root needs its sources only while it runs: write them, use them, remove them
 # again, so that no cached root keeps the mirror's name either.
+# Check-Valid-Until off: a mirror or snapshot may serve a Release file past its Valid-Until
+# date; its signature is still checked (debootstrap itself does not look at the date).
 root_apt_begin() {
 	echo "deb $MIRROR $2 main" >"$1/etc/apt/sources.list"
-	in_root "$1" apt-get -q -o Acquire::Languages=none update >&2
+	in_root "$1" apt-get -q -o Acquire::Languages=none -o Acquire::Check-Valid-Until=false update >&2 ||
+		err "apt-get update in $1 failed"
 }
 root_apt_end() {
 	in_root "$1" apt-get clean
@@ -81,9 +85,15 @@ bootstrap() {
 	t0=$(now)
 	kr=
 	[ -r "$KEYRING" ] && kr="--keyring=$KEYRING"
-	log "debootstrap $suite into $dir"
-	debootstrap --variant=minbase $kr "$suite" "$dir" "$MIRROR" >"$dir.log" 2>&1 ||
-		{ tail -5 "$dir.log" >&2; err "debootstrap $suite failed (log: $dir.log)"; }
+	# A finished debootstrap is kept (marker file) if a later step fails: the retry
+	# starts from the package install, not from scratch.
+	if [ ! -e "$dir/.debootstrap-done" ]; then
+		rm -rf "$dir"
+		log "debootstrap $suite into $dir"
+		debootstrap --variant=minbase $kr "$suite" "$dir" "$MIRROR" >"$dir.log" 2>&1 ||
+			{ tail -5 "$dir.log" >&2; err "debootstrap $suite failed (log: $dir.log)"; }
+		: >"$dir/.debootstrap-done"
+	fi
 	t1=$(now)
 	root_apt_begin "$dir" "$suite"
 	have=
@@ -110,6 +120,7 @@ extract_dbg() {
 	root=$1 dbg=$2 suite=$3
 	t0=$(now)
 	mkdir -p "$dbg" "$root/tmp/dbg"
+	chmod 777 "$root/tmp/dbg"	# apt downloads as _apt
 	root_apt_begin "$root" "$suite"
 	for pkg in $(in_root "$root" dpkg-query -W -f '${Package}\n' 'python3.*' 'libpython3.*' |
 		grep -E '^(lib)?python3\.[0-9]+$'); do
@@ -135,10 +146,10 @@ build_suite() {
 		return
 	fi
 	if [ ! -d "$ROOTS/$suite" ]; then
-		tmp="$ROOTS/.$suite.tmp.$$"
-		rm -rf "$tmp"
+		tmp="$ROOTS/.$suite.part"
 		bootstrap "$suite" "$tmp" "$pys"
 		root_apt_end "$tmp"
+		rm "$tmp/.debootstrap-done"
 		mv "$tmp.log" "$ROOTS/$suite.log"
 		mv "$tmp" "$ROOTS/$suite"
 	fi
@@ -157,10 +168,10 @@ build_root_only() {
 		log "$ROOTS/$suite exists: reused"
 		return
 	fi
-	tmp="$ROOTS/.$suite.tmp.$$"
-	rm -rf "$tmp"
+	tmp="$ROOTS/.$suite.part"
 	bootstrap "$suite" "$tmp" "$pys"
 	root_apt_end "$tmp"
+	rm "$tmp/.debootstrap-done"
 	mv "$tmp.log" "$ROOTS/$suite.log"
 	mv "$tmp" "$ROOTS/$suite"
 }
@@ -169,6 +180,7 @@ build_root_only() {
 # no build-id, so nothing keyed on build-id or DWARF can know them.
 build_stripped() {
 	t0=$(now)
+	made=
 	pyenv_root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
 	for m in $STRIPPED_MINORS; do
 		dst="$ROOTS/stripped/$m"
@@ -190,8 +202,9 @@ build_stripped() {
 		done
 		echo "$prefix" >"$tmp/PREFIX"
 		mv "$tmp" "$dst"
+		made="$made $m"
 	done
-	echo "stripped: $(($(now) - t0)) s" >>"$ROOTS/.timings"
+	[ -z "$made" ] || echo "stripped$made: $(($(now) - t0)) s" >>"$ROOTS/.timings"
 }
 
 # One line per ELF file: path, build-id (or none), stripped or not, .PyRuntime, USDT notes.
@@ -200,9 +213,9 @@ describe_elf() {
 	bid=$(readelf -n "$f" 2>/dev/null | awk '/Build ID:/ { print $3 }')
 	sym=$(readelf -S -W "$f" | grep -q ' \.symtab ' && echo "has .symtab" || echo "stripped")
 	pyr=$(readelf -S -W "$f" | grep -q ' \.PyRuntime ' && echo ".PyRuntime" || echo "no .PyRuntime")
-	usdt=$(readelf -n "$f" 2>/dev/null | awk '/Name: / { n = $2 } /NT_STAPSDT/ { c++ } END { print c + 0 }')
-	probes=$(readelf -n "$f" 2>/dev/null | awk '/Name: / && prev ~ /stapsdt/ { print $2 } { prev = $1 }' |
-		sort -u | tr '\n' ' ')
+	usdt=$(readelf -n "$f" 2>/dev/null | grep -c NT_STAPSDT || true)
+	probes=$(readelf -n "$f" 2>/dev/null | awk '/NT_STAPSDT/ { p = 1 } p && /Name: / { print $2; p = 0 }' |
+		sort -u | tr '\n' ' ' | sed 's/ $//')
 	echo "  $f: build-id ${bid:-none}; $sym; $pyr; $usdt USDT notes ${probes:+($probes)}"
 }
 
@@ -231,7 +244,7 @@ write_ready() {
 		done
 		if [ -d "$ROOTS/stripped" ]; then
 			echo "stripped: $ROOTS/stripped (run: LD_LIBRARY_PATH=3.X/lib PYTHONHOME=\$(cat 3.X/PREFIX) 3.X/bin/python3.X)"
-			for d in "$ROOTS"/stripped/3.*; do
+			for d in $(ls -d "$ROOTS"/stripped/3.* | sort -V); do
 				[ -d "$d" ] || continue
 				m=$(basename "$d")
 				echo "  $m: $(LD_LIBRARY_PATH="$d/lib" PYTHONHOME="$(cat "$d/PREFIX")" \
@@ -259,6 +272,8 @@ done
 mkdir -p "$ROOTS"
 exec 9>"$ROOTS/.lock"
 flock 9
+# Under the lock, any temporary piece is what an interrupted run left: never reused.
+rm -rf "$ROOTS"/.*.tmp.* "$ROOTS"/stripped/.*.tmp.*
 
 for w in $want; do
 	case $w in
