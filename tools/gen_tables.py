@@ -12,6 +12,7 @@ Builds read (each skipped with a note when absent):
   Debian 3.11         /usr/bin/python3.11, DWARF from python3.11-dbg by build-id
   Debian sid 3.13+    $LEAKTRACE_ROOTS/sid/usr/bin/python3.X, DWARF from the extracted
                       $LEAKTRACE_ROOTS/sid-dbg (tools/mkroots.sh builds both)
+  Debian 13 3.13      $LEAKTRACE_ROOTS/trixie, trixie-dbg likewise (mkroots.sh trixie)
 Opcode numbers come from each build's own `opcode` module (the sid ones run inside their root).
 
 Usage:
@@ -219,13 +220,15 @@ def builds():
     if os.path.exists("/usr/bin/python3.11"):
         out.append(Build(11, "Debian /usr/bin/python3.11", "/usr/bin/python3.11", None,
                          ["/usr/bin/python3.11", "-I"]))
-    sid = os.path.join(ROOTS, "sid")
-    for m in MINORS:
-        exe = "%s/usr/bin/python3.%d" % (sid, m)
-        if os.path.exists(exe):
-            out.append(Build(m, "Debian sid python3.%d" % m, exe, os.path.join(ROOTS, "sid-dbg/usr/lib/debug"),
-                             ["unshare", "--pid", "--mount", "--fork", "--mount-proc",
-                              "--root=" + sid, "/usr/bin/python3.%d" % m, "-I"]))
+    for suite in ("sid", "trixie"):
+        r = os.path.join(ROOTS, suite)
+        for m in MINORS:
+            exe = "%s/usr/bin/python3.%d" % (r, m)
+            if os.path.exists(exe):
+                out.append(Build(m, "Debian %s python3.%d" % (suite, m), exe,
+                                 os.path.join(ROOTS, suite + "-dbg/usr/lib/debug"),
+                                 ["unshare", "--pid", "--mount", "--fork", "--mount-proc",
+                                  "--root=" + r, "/usr/bin/python3.%d" % m, "-I"]))
     return out
 
 
@@ -251,7 +254,9 @@ def header(tables):
     w(" * Fields a version does not have are left out (0). Opcodes a version does not have are")
     w(" * PY_TABLE_NO_OP, which matches no opcode byte. 3.8-3.10: co_qualname is co_name (no")
     w(" * qualified name before 3.11). 3.14+: fr_stacktop is the offset of `stackpointer`, a")
-    w(" * pointer, not of the index `stacktop`; owned_by_cstack is FRAME_OWNED_BY_CSTACK's value.")
+    w(" * pointer, not of the index `stacktop`. owned_by_cstack is FRAME_OWNED_BY_CSTACK; 3.14")
+    w(" * has that (4) and FRAME_OWNED_BY_INTERPRETER (3), 3.15 only the latter (3, marked), and")
+    w(" * 3.15 numbers FRAME_CREATED 0, not -3: frame states are per version, like the rest.")
     w(" */")
     w("#ifndef LT_PY_TABLES_H")
     w("#define LT_PY_TABLES_H")

@@ -14,7 +14,7 @@
 #     stripped/3.X/   for each pyenv 3.8-3.13: bin/python3.X and lib/libpython3.X.so.1.0, copied,
 #                     `strip --strip-all`, build-id note removed; PREFIX names the original prefix
 #                     (use it as PYTHONHOME; run with LD_LIBRARY_PATH=stripped/3.X/lib).
-#     trixie/         (only when asked) a Debian 13 minbase root with python3.13.
+#     trixie/, trixie-dbg/  (only when asked) the same for Debian 13 and its python3.13.
 #     READY           what is there: versions (python3.X -VV), build-ids, timings.
 #   Each piece is built in a temporary directory and renamed into place, so a piece that exists
 #   is complete; a second run reuses it and costs seconds. A lock serialises concurrent runs
@@ -161,21 +161,6 @@ build_suite() {
 	fi
 }
 
-# A root without debug info: only the root itself (trixie is optional, no -dbg).
-build_root_only() {
-	suite=$1 pys=$2
-	if [ -d "$ROOTS/$suite" ]; then
-		log "$ROOTS/$suite exists: reused"
-		return
-	fi
-	tmp="$ROOTS/.$suite.part"
-	bootstrap "$suite" "$tmp" "$pys"
-	root_apt_end "$tmp"
-	rm "$tmp/.debootstrap-done"
-	mv "$tmp.log" "$ROOTS/$suite.log"
-	mv "$tmp" "$ROOTS/$suite"
-}
-
 # Copies of the pyenv builds as a distribution would ship them: no symbols but .dynsym,
 # no build-id, so nothing keyed on build-id or DWARF can know them.
 build_stripped() {
@@ -284,7 +269,7 @@ for w in $want; do
 	esac
 	case $w in
 	sid) build_suite sid "$SID_PYTHONS" ;;
-	trixie) build_root_only trixie 3.13 ;;
+	trixie) build_suite trixie 3.13 ;;
 	stripped) build_stripped ;;
 	esac
 done

@@ -12,7 +12,9 @@
  * Fields a version does not have are left out (0). Opcodes a version does not have are
  * PY_TABLE_NO_OP, which matches no opcode byte. 3.8-3.10: co_qualname is co_name (no
  * qualified name before 3.11). 3.14+: fr_stacktop is the offset of `stackpointer`, a
- * pointer, not of the index `stacktop`; owned_by_cstack is FRAME_OWNED_BY_CSTACK's value.
+ * pointer, not of the index `stacktop`. owned_by_cstack is FRAME_OWNED_BY_CSTACK; 3.14
+ * has that (4) and FRAME_OWNED_BY_INTERPRETER (3), 3.15 only the latter (3, marked), and
+ * 3.15 numbers FRAME_CREATED 0, not -3: frame states are per version, like the rest.
  */
 #ifndef LT_PY_TABLES_H
 #define LT_PY_TABLES_H
@@ -190,6 +192,7 @@
 
 /* 3.13: from pyenv 3.13.0 (3.13.0, build-id d11d13fb0f82d32f3da1221ffd551ab179afb423)
  * equal to: Debian sid python3.13 (3.13.18, build-id f9de766c3a031e0782095d175ff04e394a2744d2)
+ * equal to: Debian trixie python3.13 (3.13.5, build-id 7e8d5f6d0cd6cd1e9bff2a775c11d398cecca758)
  */
 #define PY_TABLE_3_13 { \
 	.fr_code = 0, \
