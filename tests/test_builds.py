@@ -8,7 +8,9 @@ Builds (made and cached by tools/mkroots.sh, slow only the first time):
   stripped/3.X        pyenv 3.8-3.13 copied, strip --strip-all, no build-id note, run
                       through LD_LIBRARY_PATH; traced with `record -- ...` and with -p.
 Plus the table check: tools/gen_tables.py --check (every DWARF build equals its minor
-version's table in user/pybuild/py_tables.h).
+version's table in user/pybuild/py_tables.h), and two controls: the same harness on the
+original pyenv 3.11 (supported today) must pass, so a FAIL above is the build's, not the
+harness's.
 
 Until leaktrace supports these builds a case may end in SKIP, but only when leaktrace refused
 the build with one line saying it is unknown or unsupported (REFUSAL). Anything else that
@@ -51,12 +53,17 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """ % NTHREADS
 
 
+_roots_made = []
+
+
 def ensure_roots():
-    """the cached roots; built on the first call (minutes), reused afterwards"""
+    """the cached roots: tools/mkroots.sh once per run of this file (minutes the first
+    time on a machine, seconds once cached)"""
     lt.need_root()
-    if not os.path.exists(os.path.join(ROOTS, "READY")) or not os.path.isdir(os.path.join(ROOTS, "sid")):
+    if not _roots_made:
         p = lt.run(["sh", MKROOTS, "sid", "stripped"], check=False, timeout=1800)
         assert p.returncode == 0, "tools/mkroots.sh failed: " + p.stderr.strip()[-500:]
+        _roots_made.append(True)
 
 
 def sid_pythons():

@@ -8,7 +8,8 @@
 #     sid/            a Debian unstable minbase root with python3.13, python3.14 and python3.15
 #                     (whichever of them sid has; READY says which), no -dbg package installed.
 #                     Run it with: unshare --pid --mount --fork --mount-proc --root=sid python3.14 ...
-#     sid-dbg/        the matching python3.X-dbg and libpython3.X-dbg packages, only extracted
+#     sid-dbg/        python3.X-dbg (libpython3.X-dbg too where libpython3.X is installed) of
+#                     exactly the installed versions, only extracted
 #                     (dpkg-deb -x): gdb reads their DWARF by build-id with
 #                     `set debug-file-directory sid-dbg/usr/lib/debug`. Cross-checks only.
 #     stripped/3.X/   for each pyenv 3.8-3.13: bin/python3.X and lib/libpython3.X.so.1.0, copied,
@@ -79,7 +80,7 @@ root_apt_end() {
 now() { date +%s; }
 
 # debootstrap a minbase root of SUITE into DIR (a temporary name), then install every
-# python3.X of PYS that SUITE has. Prints the versions it installed.
+# python3.X of PYS that SUITE has (one that it lacks is noted in READY).
 bootstrap() {
 	suite=$1 dir=$2 pys=$3
 	t0=$(now)
@@ -238,8 +239,8 @@ write_ready() {
 				describe_elf "$d/lib/libpython$m.so.1.0"
 			done
 		fi
-		[ -e "$ROOTS/.notes" ] && sort -u "$ROOTS/.notes"
-		[ -e "$ROOTS/.timings" ] && sed 's/^/timing: /' "$ROOTS/.timings"
+		if [ -e "$ROOTS/.notes" ]; then sort -u "$ROOTS/.notes"; fi
+		if [ -e "$ROOTS/.timings" ]; then sed 's/^/timing: /' "$ROOTS/.timings"; fi
 	} >"$out"
 	mv "$out" "$ROOTS/READY"
 }
