@@ -132,6 +132,46 @@ OPCODES = [("op_return_value", "RETURN_VALUE"), ("op_return_const", "RETURN_CONS
            ("op_instr_return_const", "INSTRUMENTED_RETURN_CONST"),
            ("op_extended_arg", "EXTENDED_ARG"), ("op_yield_value", "YIELD_VALUE")]
 
+# 3.13+: the table fields that the binary's own _Py_DebugOffsets (_PyRuntime.debug_offsets,
+# initialised data, so gdb reads it from the file) also holds. --check compares them with the
+# table: where they agree, a reader of _Py_DebugOffsets and the table are interchangeable;
+# every other field is what only the table provides.
+DO = "(long)_PyRuntime.debug_offsets."
+DEBUG_OFFSETS = {
+    "rt_interp_head": "runtime_state.interpreters_head",
+    "is_threads_head": "interpreter_state.threads_head",
+    "ts_next": "thread_state.next",
+    "ts_cur_frame": "thread_state.current_frame",
+    "ts_native_thread_id": "thread_state.native_thread_id",
+    "fr_previous": "interpreter_frame.previous",
+    "fr_code": "interpreter_frame.executable",
+    "fr_prev_instr": "interpreter_frame.instr_ptr",
+    "fr_localsplus": "interpreter_frame.localsplus",
+    "fr_owner": "interpreter_frame.owner",
+    "fr_stacktop": "interpreter_frame.stackpointer",
+    "co_filename": "code_object.filename",
+    "co_name": "code_object.name",
+    "co_qualname": "code_object.qualname",
+    "co_firstlineno": "code_object.firstlineno",
+    "co_argcount": "code_object.argcount",
+    "ob_type": "pyobject.ob_type",
+    "type_tp_name": "type_object.tp_name",
+    "tuple_items": "tuple_object.ob_item",
+    "float_fval": "float_object.ob_fval",
+    "var_ob_size": "long_object.lv_tag",
+    "long_digit": "long_object.ob_digit",
+    "str_state": "unicode_object.state",
+    "str_length": "unicode_object.length",
+    "str_ascii_size": "unicode_object.asciiobject_size",
+    "gen_state_rel": ("gen_object.gi_frame_state", "gen_object.gi_iframe"),
+}
+
+
+def debug_offsets_exprs():
+    return [(k, ["%s%s - %s%s" % (DO, v[0], DO, v[1])] if isinstance(v, tuple) else [DO + v])
+            for k, v in DEBUG_OFFSETS.items()]
+
+
 # evaluated inside gdb: each field's alternatives in turn, the first that gdb can evaluate
 GDB_PY = r'''
 import gdb, json, os
@@ -168,6 +208,25 @@ class Build:
     def derive(self):
         """{field: (value, how)} or None when gdb finds no debug info"""
         want = fields(self.minor)
+        got = self.gdb_eval(want)
+        if not got:
+            note("%s: no usable debug info, skipped" % self.label)
+            return None
+        for name, alts in want:
+            if name not in got:
+                note("%s: %s: none of %s evaluates" % (self.label, name, alts))
+        if self.minor >= 11:
+            got.update(self.opcodes())
+        return got
+
+    def debug_offsets(self):
+        """3.13+: {field: value} of the table fields that _Py_DebugOffsets holds too"""
+        if self.minor < 13:
+            return {}
+        return {k: v[0] for k, v in self.gdb_eval(debug_offsets_exprs()).items()}
+
+    def gdb_eval(self, want):
+        """{name: (value, expression)} for each (name, [expressions]) gdb can evaluate"""
         with tempfile.NamedTemporaryFile("w", suffix=".py") as f:
             f.write(GDB_PY)
             f.flush()
@@ -180,17 +239,8 @@ class Build:
         m = re.search(r"^LTJSON (.*)$", p.stdout, re.M)
         if not m:
             note("%s: gdb gave nothing (%s)" % (self.label, p.stderr.strip()[-200:]))
-            return None
-        got = {k: tuple(v) for k, v in json.loads(m.group(1)).items()}
-        if not got:
-            note("%s: no usable debug info, skipped" % self.label)
-            return None
-        for name, alts in want:
-            if name not in got:
-                note("%s: %s: none of %s evaluates" % (self.label, name, alts))
-        if self.minor >= 11:
-            got.update(self.opcodes())
-        return got
+            return {}
+        return {k: tuple(v) for k, v in json.loads(m.group(1)).items()}
 
     def opcodes(self):
         names = [n for _, n in OPCODES]
@@ -371,6 +421,18 @@ def check(path):
                 nbad += 1
         print("     %d fields compared: %s" % (len(set(want) | set(mine)), "all equal" if not nbad else "%d differ" % nbad))
         bad += nbad
+        dbg = b.debug_offsets()
+        if dbg:
+            nd = 0
+            for k, v in dbg.items():
+                if k in want and want[k] != v:
+                    print("     %-22s table %-16s _Py_DebugOffsets %s DIFFERS" % (k, want[k], v))
+                    nd += 1
+            both = [k for k in want if k in dbg]
+            print("     _Py_DebugOffsets in the file holds %d of the table's fields: %s" %
+                  (len(both), "all equal" if not nd else "%d differ" % nd))
+            print("     only in the table: %s" % " ".join(k for k in want if k not in dbg))
+            bad += nd
     # side by side where a minor version has more than one build: the claim of the tables
     for m, bs in sorted(per_minor.items()):
         if len(bs) < 2 or m not in tables:
