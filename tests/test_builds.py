@@ -5,6 +5,7 @@ Builds (made and cached by tools/mkroots.sh, slow only the first time):
   sid/python3.X       Debian unstable's python3.13/3.14/3.15 (no -dbg installed), each run in
                       its own mount and pid namespace (unshare --root); traced by host pid
                       with -p, and with -a started after leaktrace.
+  trixie/python3.13   the same for Debian 13, where tools/mkroots.sh trixie made it.
   stripped/3.X        pyenv 3.8-3.13 copied, strip --strip-all, no build-id note, run
                       through LD_LIBRARY_PATH; traced with `record -- ...` and with -p.
 Plus the table check: tools/gen_tables.py --check (every DWARF build equals its minor
@@ -66,8 +67,8 @@ def ensure_roots():
         _roots_made.append(True)
 
 
-def sid_pythons():
-    return sorted((os.path.basename(p) for p in glob.glob(os.path.join(ROOTS, "sid/usr/bin/python3.[0-9]*"))
+def sid_pythons(suite="sid"):
+    return sorted((os.path.basename(p) for p in glob.glob(os.path.join(ROOTS, suite, "usr/bin/python3.[0-9]*"))
                    if re.fullmatch(r"python3\.\d+", os.path.basename(p))),
                   key=lambda n: int(n.split(".")[1]))
 
@@ -146,8 +147,8 @@ class SidRun:
     the wrapper; the same paths inside the root for oracle and traced run, so the file
     names in both trees agree"""
 
-    def __init__(self, py):
-        self.root = os.path.join(ROOTS, "sid")
+    def __init__(self, suite, py):
+        self.root = os.path.join(ROOTS, suite)
         self.py = "/usr/bin/" + py
         self.inner = "/tmp/lt-%d-%s" % (os.getpid(), py)
         self.host = self.root + self.inner
@@ -175,11 +176,11 @@ class SidRun:
         shutil.rmtree(self.host, ignore_errors=True)
 
 
-def sid_pid_case(py):
+def sid_pid_case(py, suite="sid"):
     def case():
         ensure_roots()
-        label = "sid %s -p" % py
-        s = SidRun(py)
+        label = "%s %s -p" % (suite, py)
+        s = SidRun(suite, py)
         c = lp = None
         try:
             oracle = s.oracle()
@@ -198,15 +199,15 @@ def sid_pid_case(py):
                 if p:
                     stop(p)
             s.close()
-    case.__name__ = "sid_%s_pid" % py.replace(".", "_")
+    case.__name__ = "%s_%s_pid" % (suite, py.replace(".", "_"))
     return case
 
 
-def sid_all_case(py):
+def sid_all_case(py, suite="sid"):
     def case():
         ensure_roots()
-        label = "sid %s -a" % py
-        s = SidRun(py)
+        label = "%s %s -a" % (suite, py)
+        s = SidRun(suite, py)
         c = lp = None
         try:
             oracle = s.oracle()
@@ -244,7 +245,7 @@ def sid_all_case(py):
                 if p:
                     stop(p)
             s.close()
-    case.__name__ = "sid_%s_all" % py.replace(".", "_")
+    case.__name__ = "%s_%s_all" % (suite, py.replace(".", "_"))
     return case
 
 
@@ -372,6 +373,10 @@ def register():
     for py in sid_pythons():
         lt.test(sid_pid_case(py))
         lt.test(sid_all_case(py))
+    # Debian 13's python3.13, where `tools/mkroots.sh trixie` made it (not by default)
+    for py in sid_pythons("trixie"):
+        lt.test(sid_pid_case(py, "trixie"))
+        lt.test(sid_all_case(py, "trixie"))
     if "3.11" in stripped_minors():
         lt.test(stripped_cmd_case("3.11", control=True))
         lt.test(stripped_pid_case("3.11", control=True))
