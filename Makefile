@@ -16,7 +16,7 @@ VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	  -Wno-missing-field-initializers -I$(OUTPUT) -Iuser -Ibpf
-LDLIBS := -lbpf -lelf -lz -lm -lpthread
+LDLIBS := -lbpf -lelf -lcapstone -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ibpf
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -38,7 +38,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all deps test demo experiments bench fuzz install clean
-all: $(OUTPUT)/leaktrace $(TEST_BINS)
+all: $(OUTPUT)/leaktrace $(TEST_BINS) $(OUTPUT)/pysites
 
 deps:
 	$(Q)scripts/deps.sh
@@ -71,6 +71,11 @@ $(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDR
 $(OUTPUT)/leaktrace: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# probe sites of a CPython binary, without debug info (debugging aid)
+$(OUTPUT)/pysites: tools/pysites.c $(LIB_OBJS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
