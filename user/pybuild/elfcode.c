@@ -32,9 +32,13 @@ const uint8_t *img_bytes(const struct img *m, uint64_t vaddr, size_t len)
 	for (int i = 0; i < m->nseg; i++) {
 		const struct seg *s = &m->seg[i];
 
-		if (vaddr >= s->vaddr && vaddr - s->vaddr + len <= s->filesz &&
-		    s->off + (vaddr - s->vaddr) + len <= m->rawlen)
-			return m->raw + s->off + (vaddr - s->vaddr);
+		uint64_t rel = vaddr - s->vaddr;
+
+		/* no sum that can wrap: vaddr may be any immediate */
+		if (vaddr < s->vaddr || rel > s->filesz || len > s->filesz - rel ||
+		    s->off > m->rawlen || rel > m->rawlen - s->off || len > m->rawlen - s->off - rel)
+			continue;
+		return m->raw + s->off + rel;
 	}
 	return NULL;
 }
@@ -197,6 +201,25 @@ uint64_t img_next_fstart(const struct img *m, uint64_t a)
 	return lo < m->nfstart ? m->fstart[lo] : 0;
 }
 
+bool img_func_of(const struct img *m, uint64_t a, uint64_t *lo, uint64_t *hi)
+{
+	size_t l = 0, h = m->nfstart;
+
+	while (l < h) {		/* the first start > a */
+		size_t mid = (l + h) / 2;
+
+		if (m->fstart[mid] <= a)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	if (!l || l == m->nfstart)
+		return false;
+	*lo = m->fstart[l - 1];
+	*hi = m->fstart[l];
+	return true;
+}
+
 bool img_is_fstart(const struct img *m, uint64_t a)
 {
 	return m->nfstart && bsearch(&a, m->fstart, m->nfstart, sizeof(a), cmp_u64);
@@ -224,16 +247,16 @@ int img_open(struct img *m, const char *path)
 
 	m->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (m->fd < 0)
-		return img_fail(m, "cannot open %s: %s", path, strerror(errno));
+		return img_fail(m, "cannot open it: %s", strerror(errno));
 	elf_version(EV_CURRENT);
 	m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
 	if (!m->elf || elf_kind(m->elf) != ELF_K_ELF || !gelf_getehdr(m->elf, &eh))
-		return img_fail(m, "%s is not an ELF file", path);
+		return img_fail(m, "not an ELF file");
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
-		return img_fail(m, "%s is not an x86-64 ELF file", path);
+		return img_fail(m, "not an x86-64 ELF file");
 	m->raw = (const uint8_t *)elf_rawfile(m->elf, &m->rawlen);
 	if (!m->raw || elf_getphdrnum(m->elf, &nph))
-		return img_fail(m, "%s: cannot read its program headers", path);
+		return img_fail(m, "cannot read its program headers");
 	for (size_t i = 0; i < nph; i++) {
 		GElf_Phdr ph;
 

@@ -65,6 +65,9 @@ bool img_sym(struct img *m, const char *name, uint64_t *val, uint64_t *size);
 /* the first function start after a, 0 if unknown; whether a is one */
 uint64_t img_next_fstart(const struct img *m, uint64_t a);
 bool img_is_fstart(const struct img *m, uint64_t a);
+/* [lo, hi): the unwind-table function (or .cold part) holding a; false if
+ * no entry covers it */
+bool img_func_of(const struct img *m, uint64_t a, uint64_t *lo, uint64_t *hi);
 /* what a call to t runs: t, or the function its PLT stub is bound to
  * (0: bound to another file, or unreadable) */
 uint64_t img_through_plt(struct img *m, uint64_t t);

@@ -52,6 +52,18 @@ static const struct py_opcodes opcodes[16] = {
 		.yield_value = 118, .extended_arg = 71, .instr_resume = 236,
 		.instr_return_value = 239, .instr_return_const = 240, .instr_yield_value = 241,
 	},
+	[14] = {	/* 3.14.10 */
+		.resume = 128, .resume_quick = -1, .resume_check = 196,
+		.return_value = 35, .return_const = -1, .return_generator = 34,
+		.yield_value = 120, .extended_arg = 69, .instr_resume = 245,
+		.instr_return_value = 246, .instr_return_const = -1, .instr_yield_value = 247,
+	},
+	[15] = {	/* 3.15.2 */
+		.resume = 128, .resume_quick = -1, .resume_check = 200,
+		.return_value = 33, .return_const = -1, .return_generator = 32,
+		.yield_value = 119, .extended_arg = 67, .instr_resume = 244,
+		.instr_return_value = 245, .instr_return_const = -1, .instr_yield_value = 246,
+	},
 };
 
 const struct py_opcodes *py_opcodes_of(int minor)

@@ -96,31 +96,40 @@ static int collect_tables(struct img *m, uint64_t lo, uint64_t hi, struct cand *
 		for (int i = 0; i < in.x->op_count; i++) {
 			const cs_x86_op *op = &in.x->operands[i];
 			uint64_t t;
-			bool rip;
+			bool as_value;
 			int k;
 
-			if (op->type != X86_OP_MEM)
+			/* the table's address as a value: lea reg, [rip + T] (PIE),
+			 * or mov reg/mem, T (non-PIE, 3.15 keeps the table in a
+			 * local variable so that it can switch tables); or the
+			 * table indexed in place: [T + reg*8] */
+			if (op->type == X86_OP_IMM && in.kind == K_OTHER) {
+				t = (uint64_t)op->imm;
+				as_value = true;
+			} else if (op->type != X86_OP_MEM) {
 				continue;
-			rip = op->mem.base == X86_REG_RIP;
-			if (rip)
+			} else if (op->mem.base == X86_REG_RIP) {
 				t = in.next + op->mem.disp;
-			else if (op->mem.base == X86_REG_INVALID && op->mem.index != X86_REG_INVALID &&
-				 op->mem.scale == 8)
+				as_value = in.id == X86_INS_LEA;
+			} else if (op->mem.base == X86_REG_INVALID && op->mem.index != X86_REG_INVALID &&
+				   op->mem.scale == 8) {
 				t = (uint64_t)op->mem.disp;
-			else
+				as_value = false;
+			} else {
 				continue;
+			}
 			for (k = 0; k < *nc && c[k].vaddr != t; k++)
 				;
 			if (k < *nc) {
 				c[k].refs++;
-				c[k].via_base |= rip;
+				c[k].via_base |= as_value;
 				continue;
 			}
 			if (*nc == MAX_CANDS || img_exec(m, t) || !read_table(m, t, c[*nc].ent))
 				continue;
 			c[*nc].vaddr = t;
 			c[*nc].refs = 1;
-			c[*nc].via_base = rip;
+			c[*nc].via_base = as_value;
 			(*nc)++;
 		}
 	}
@@ -212,17 +221,28 @@ static int find_table(struct img *m, uint64_t fn, uint64_t fnsize, struct cand *
 		return img_fail(m, "out of memory");
 	collect_tables(m, fn, fn + fnsize, c, &nc);
 	if (!nc) {
-		/* the outlined loop: a local function that the symbol calls,
-		 * bounded by the next function start of .eh_frame_hdr */
-		for (a = fn; a < fn + fnsize && img_decode(m, a, &in); a = in.next) {
-			uint64_t end;
+		/* the loop is elsewhere: GCC 16 (Debian sid's 3.13-3.15) puts
+		 * all the handlers in the function's .cold part, entered by a
+		 * jump, and other compilers outline it into a local function
+		 * that is called. Search the unwind-table ranges of every direct
+		 * call or jump target outside the symbol, each once. */
+		uint64_t seen[MAX_CANDS];
+		int nseen = 0;
 
-			if ((in.kind != K_CALL && in.kind != K_JMP) ||
-			    (in.target >= fn && in.target < fn + fnsize) || !img_is_fstart(m, in.target))
+		for (a = fn; a < fn + fnsize && img_decode(m, a, &in); a = in.next) {
+			uint64_t lo, hi;
+			int k;
+
+			if ((in.kind != K_CALL && in.kind != K_JMP && in.kind != K_JCC) ||
+			    (in.target >= fn && in.target < fn + fnsize) ||
+			    !img_func_of(m, in.target, &lo, &hi) || hi - lo > (64u << 20))
 				continue;
-			end = img_next_fstart(m, in.target);
-			if (end && end - in.target < (64u << 20))
-				collect_tables(m, in.target, end, c, &nc);
+			for (k = 0; k < nseen && seen[k] != lo; k++)
+				;
+			if (k < nseen || nseen == MAX_CANDS)
+				continue;
+			seen[nseen++] = lo;
+			collect_tables(m, lo, hi, c, &nc);
 		}
 	}
 	for (int i = 0; i < nc; i++) {
@@ -618,7 +638,7 @@ int py_sites_find(const char *path, int minor, struct py_build *out, char *why, 
 	if (img_open(&c.m, path))
 		goto cleanup;
 	if (!img_sym(&c.m, "_PyEval_EvalFrameDefault", &c.fn, &c.fnsize) || !c.fnsize) {
-		img_fail(&c.m, "%s has no _PyEval_EvalFrameDefault symbol", path);
+		img_fail(&c.m, "no _PyEval_EvalFrameDefault symbol (not a CPython interpreter)");
 		goto cleanup;
 	}
 	b.nresume = b.nret = 0;
@@ -645,6 +665,28 @@ cleanup:
 	return err;
 }
 
+int py_sites_describe(const struct py_build *b, char *buf, size_t len)
+{
+	static const char *const kinds[] = { "return", "yield", "raise", "clear", "yield_sp" };
+	size_t n = 0;
+
+#define PUT(...) (n += snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, __VA_ARGS__))
+	if (len)
+		buf[0] = '\0';
+	for (int i = 0; i < b->nresume; i++)
+		PUT("resume 0x%lx frame %u instr %u\n", (unsigned long)b->resume[i].vaddr,
+		    b->resume[i].frame_reg, b->resume[i].instr_reg);
+	for (int i = 0; i < b->nret; i++)
+		PUT("ret 0x%lx frame %u kind %s aux %u\n", (unsigned long)b->ret[i].vaddr,
+		    b->ret[i].frame_reg, b->ret[i].kind < 5 ? kinds[b->ret[i].kind] : "?",
+		    b->ret[i].aux_reg);
+	if (b->evalframe.vaddr)
+		PUT("evalframe 0x%lx frame %u\n", (unsigned long)b->evalframe.vaddr,
+		    b->evalframe.frame_reg);
+#undef PUT
+	return (int)n;
+}
+
 int py_jit_compiled(const char *path, char *why, size_t whylen)
 {
 	static const char env[] = "\0PYTHON_JIT";	/* with both NULs: the whole string */
@@ -653,14 +695,14 @@ int py_jit_compiled(const char *path, char *why, size_t whylen)
 
 	m.fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (m.fd < 0) {
-		img_fail(&m, "cannot open %s: %s", path, strerror(errno));
+		img_fail(&m, "cannot open it: %s", strerror(errno));
 		goto cleanup;
 	}
 	elf_version(EV_CURRENT);
 	m.elf = elf_begin(m.fd, ELF_C_READ_MMAP, NULL);
 	m.raw = m.elf ? (const uint8_t *)elf_rawfile(m.elf, &m.rawlen) : NULL;
 	if (!m.raw || elf_kind(m.elf) != ELF_K_ELF) {
-		img_fail(&m, "%s is not an ELF file", path);
+		img_fail(&m, "not an ELF file");
 		goto cleanup;
 	}
 	ret = 0;

@@ -61,9 +61,20 @@
  *  evalframe: 3.8-3.10 and 3.12, the function and its frame argument (3.8
  *    rdi, 3.9+ rsi); vaddr 0 otherwise.
  * Other fields of out are not touched. Returns 0, or -1 with why set to one
- * line naming what was missing (no "leaktrace: " prefix, no newline).
+ * line naming what was missing (not the file: the caller names it; no
+ * "leaktrace: " prefix, no newline).
  */
 int py_sites_find(const char *path, int minor, struct py_build *out, char *why, size_t whylen);
+
+/*
+ * b's sites as text, one per line, the format of .output/pysites and of
+ * tests/unit/sites_expected.py:
+ *   resume 0x<vaddr> frame <slot> instr <slot>
+ *   ret 0x<vaddr> frame <slot> kind return|yield|raise|clear|yield_sp aux <slot>
+ *   evalframe 0x<vaddr> frame <slot>
+ * Returns what snprintf would have written.
+ */
+int py_sites_describe(const struct py_build *b, char *buf, size_t len);
 
 /*
  * Whether the binary at path has CPython's JIT compiled in (3.13+
