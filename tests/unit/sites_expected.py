@@ -10,6 +10,13 @@ then says SKIP), 1 on anything else.
 Beyond gen_offsets.py's own sites this also reads, with its functions,
 the INSTRUMENTED_RESUME and INSTRUMENTED_YIELD_VALUE handlers of 3.12+
 (sys.monitoring), which leaktrace's table has not needed until now.
+
+A handler starts where the dispatch table (DWARF's opcode_targets, 3.15's
+opcode_targets_table) points, with the opcode numbers of
+user/pybuild/opcodes.c. gdb's address of a TARGET_X label is used only
+when it agrees: in GCC 16 LTO builds (Debian sid 3.15 YIELD_VALUE, trixie
+3.13 INSTRUMENTED_YIELD_VALUE) the label's address is the tail of the
+previous handler, a few bytes before the endbr64 the table points to.
 """
 import os
 import re
@@ -26,6 +33,47 @@ import gen_offsets as g  # noqa: E402
 
 KINDS = ["return", "yield", "raise", "clear", "yield_sp"]
 CLEAR = {12: "_PyEvalFrameClearAndPop"}
+
+
+def opcode_numbers(minor):
+    """name -> number from user/pybuild/opcodes.c's row for 3.<minor>"""
+    src = open(os.path.join(ROOT, "user", "pybuild", "opcodes.c")).read()
+    m = re.search(r"\[%d\] = \{[^}]*\}" % minor, src)
+    fields = dict((k, int(v)) for k, v in re.findall(r"\.(\w+) = (-?\d+)", m.group(0))) if m else {}
+    names = {"resume": "RESUME", "resume_quick": "RESUME_QUICK", "resume_check": "RESUME_CHECK",
+             "return_value": "RETURN_VALUE", "yield_value": "YIELD_VALUE",
+             "instr_resume": "INSTRUMENTED_RESUME",
+             "instr_yield_value": "INSTRUMENTED_YIELD_VALUE"}
+    return dict((names[k], v) for k, v in fields.items() if k in names and v >= 0)
+
+
+def use_dispatch_table(path, minor):
+    """make gen_offsets.label_addr return the table's entry for TARGET_X"""
+    table = None
+    exprs = ["&_PyEval_EvalFrameDefault::opcode_targets", "&opcode_targets"]
+    # 3.15's opcode_targets_table (LTO) is only a minimal symbol for gdb:
+    # take its address from the symbol list
+    out = g.gdb(path, ["info variables ^opcode_targets_table$"])
+    exprs += ["(unsigned long)" + a for a in re.findall(r"^(0x[0-9a-f]+)\s+opcode_targets_table$", out, re.M)]
+    for e in exprs:
+        out = g.gdb(path, ["set print elements unlimited", "set print repeats unlimited",
+                           "print/x *(unsigned long(*)[256])" + e])
+        m = re.search(r"^\$\d+ = \{(.*)\}", out, re.M)
+        if m:
+            table = [int(v, 16) for v in re.findall(r"0x[0-9a-f]+", m.group(1))]
+            break
+    if not table or len(table) != 256:
+        print("no dispatch table in the DWARF of " + path, file=sys.stderr)
+        sys.exit(1)
+    ops = opcode_numbers(minor)
+    plain = g.label_addr
+
+    def label_addr(p, label):
+        name = label[len("TARGET_"):] if label.startswith("TARGET_") else None
+        if name not in ops:
+            return plain(p, label)
+        return table[ops[name]]
+    g.label_addr = label_addr
 
 
 def gdb_value(path, expr):
@@ -49,6 +97,8 @@ def main():
     if fn is None or gdb_value(path, "sizeof(PyObject)") is None:
         sys.exit(3)
     lines = []
+    if minor >= 11:
+        use_dispatch_table(path, minor)
     if minor == 11:
         d = g.describe(path) if g.build_id(path) else None
         if not d or len(d[4]) != 3:

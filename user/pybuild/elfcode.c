@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pybuild/elfcode.h"
@@ -235,9 +236,49 @@ void img_close(struct img *m)
 		elf_end(m->elf);
 	if (m->fd >= 0)
 		close(m->fd);
+	free(m->buf);
 	free(m->rel);
 	free(m->slot);
 	free(m->fstart);
+}
+
+/*
+ * The file is read, not mapped: while a uprobe is registered on the file
+ * (another leaktrace, a test), the kernel writes its int3 into every
+ * private mapping of it that may execute, ours included (uprobe_mmap;
+ * valid_vma only asks for VM_MAYEXEC), and the sites would be decoded
+ * from breakpoints. read() goes through the page cache, which uprobes
+ * never change.
+ */
+int img_load(struct img *m, const char *path)
+{
+	struct stat st;
+	size_t got = 0;
+
+	m->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (m->fd < 0)
+		return img_fail(m, "cannot open it: %s", strerror(errno));
+	if (fstat(m->fd, &st) || !S_ISREG(st.st_mode))
+		return img_fail(m, "not a regular file");
+	m->buf = malloc(st.st_size ? st.st_size : 1);
+	if (!m->buf)
+		return img_fail(m, "out of memory reading it (%lld bytes)", (long long)st.st_size);
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(m->fd, m->buf + got, st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return img_fail(m, "cannot read it: %s", n ? strerror(errno) : "file shrank");
+		got += n;
+	}
+	m->raw = m->buf;
+	m->rawlen = got;
+	elf_version(EV_CURRENT);
+	m->elf = elf_memory((char *)m->buf, got);
+	if (!m->elf || elf_kind(m->elf) != ELF_K_ELF)
+		return img_fail(m, "not an ELF file");
+	return 0;
 }
 
 int img_open(struct img *m, const char *path)
@@ -245,17 +286,13 @@ int img_open(struct img *m, const char *path)
 	GElf_Ehdr eh;
 	size_t nph;
 
-	m->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (m->fd < 0)
-		return img_fail(m, "cannot open it: %s", strerror(errno));
-	elf_version(EV_CURRENT);
-	m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
-	if (!m->elf || elf_kind(m->elf) != ELF_K_ELF || !gelf_getehdr(m->elf, &eh))
+	if (img_load(m, path))
+		return -1;
+	if (!gelf_getehdr(m->elf, &eh))
 		return img_fail(m, "not an ELF file");
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
 		return img_fail(m, "not an x86-64 ELF file");
-	m->raw = (const uint8_t *)elf_rawfile(m->elf, &m->rawlen);
-	if (!m->raw || elf_getphdrnum(m->elf, &nph))
+	if (elf_getphdrnum(m->elf, &nph))
 		return img_fail(m, "cannot read its program headers");
 	for (size_t i = 0; i < nph; i++) {
 		GElf_Phdr ph;

@@ -34,6 +34,7 @@ struct rel {
 struct img {
 	int fd;
 	Elf *elf;
+	uint8_t *buf;		/* the whole file, read (img_load) */
 	const uint8_t *raw;
 	size_t rawlen;
 	struct seg seg[MAX_SEGS];
@@ -52,8 +53,11 @@ struct img {
 };
 
 int img_fail(struct img *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* open path (m->fd = -1, m->why, m->whylen set by the caller); img_close
- * also after a failed img_open */
+/* read path and open it with libelf (m->fd = -1, m->why, m->whylen set by
+ * the caller): any ELF file */
+int img_load(struct img *m, const char *path);
+/* img_load, then an x86-64 file's segments, relocations, unwind table and
+ * capstone; img_close also after a failure of either */
 int img_open(struct img *m, const char *path);
 void img_close(struct img *m);
 /* len bytes at vaddr in the file, NULL past a segment's file content */

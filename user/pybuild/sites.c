@@ -69,7 +69,8 @@ static bool store_q(const struct ins *in, int64_t off, int *frame, int *val)
 struct cand {
 	uint64_t vaddr;
 	uint64_t ent[NTARGETS];
-	bool via_base;		/* referenced rip-relative: used through a base register */
+	bool via_base;		/* its address taken as a value (lea [rip + T],
+				 * mov imm): the loop indexes it through a register */
 	int refs, distinct, dispatching;
 };
 
@@ -210,55 +211,66 @@ static void score(struct img *m, struct cand *c)
  * dispatch at their end, so the bar is half of the distinct handlers, and
  * exactly one table may pass it.
  */
+/* the candidates passing the bar, from c[from] on; *best the last */
+static int passing(struct img *m, struct cand *c, int from, int nc, int *best)
+{
+	int n = 0;
+
+	for (int i = from; i < nc; i++) {
+		score(m, &c[i]);
+		if (2 * c[i].dispatching >= c[i].distinct && c[i].distinct >= 64) {
+			n++;
+			*best = i;
+		}
+	}
+	return n;
+}
+
 static int find_table(struct img *m, uint64_t fn, uint64_t fnsize, struct cand **out)
 {
 	struct cand *c = calloc(MAX_CANDS, sizeof(*c));
-	int nc = 0, best = -1, passing = 0;
-	uint64_t a;
+	int nc = 0, best = -1, npass, nsym;
+	uint64_t seen[MAX_CANDS], a;
+	int nseen = 0;
 	struct ins in;
 
 	if (!c)
 		return img_fail(m, "out of memory");
 	collect_tables(m, fn, fn + fnsize, c, &nc);
-	if (!nc) {
-		/* the loop is elsewhere: GCC 16 (Debian sid's 3.13-3.15) puts
-		 * all the handlers in the function's .cold part, entered by a
-		 * jump, and other compilers outline it into a local function
-		 * that is called. Search the unwind-table ranges of every direct
-		 * call or jump target outside the symbol, each once. */
-		uint64_t seen[MAX_CANDS];
-		int nseen = 0;
+	nsym = nc;
+	npass = passing(m, c, 0, nc, &best);
+	/*
+	 * None in the symbol: the loop is elsewhere. GCC 16 (Debian sid's
+	 * 3.13-3.15) puts all the handlers in the function's .cold part,
+	 * entered by a jump; other compilers outline it into a local function
+	 * that is called. Search the unwind-table range of every direct call
+	 * or jump target outside the symbol, each once.
+	 */
+	for (a = fn; !npass && a < fn + fnsize && img_decode(m, a, &in); a = in.next) {
+		uint64_t lo, hi;
+		int k;
 
-		for (a = fn; a < fn + fnsize && img_decode(m, a, &in); a = in.next) {
-			uint64_t lo, hi;
-			int k;
-
-			if ((in.kind != K_CALL && in.kind != K_JMP && in.kind != K_JCC) ||
-			    (in.target >= fn && in.target < fn + fnsize) ||
-			    !img_func_of(m, in.target, &lo, &hi) || hi - lo > (64u << 20))
-				continue;
-			for (k = 0; k < nseen && seen[k] != lo; k++)
-				;
-			if (k < nseen || nseen == MAX_CANDS)
-				continue;
-			seen[nseen++] = lo;
-			collect_tables(m, lo, hi, c, &nc);
-		}
+		if ((in.kind != K_CALL && in.kind != K_JMP && in.kind != K_JCC) ||
+		    (in.target >= fn && in.target < fn + fnsize) ||
+		    !img_func_of(m, in.target, &lo, &hi) || hi - lo > (64u << 20))
+			continue;
+		for (k = 0; k < nseen && seen[k] != lo; k++)
+			;
+		if (k < nseen || nseen == MAX_CANDS)
+			continue;
+		seen[nseen++] = lo;
+		collect_tables(m, lo, hi, c, &nc);
 	}
-	for (int i = 0; i < nc; i++) {
-		score(m, &c[i]);
-		if (2 * c[i].dispatching >= c[i].distinct && c[i].distinct >= 64) {
-			passing++;
-			best = i;
-		}
-	}
-	if (passing != 1) {
+	if (!npass)
+		npass = passing(m, c, nsym, nc, &best);
+	if (npass != 1) {
 		free(c);
-		if (!passing)
+		if (!npass)
 			return img_fail(m, "no dispatch table found in _PyEval_EvalFrameDefault "
-				    "(%d tables of code pointers, none whose handlers jump through it)", nc);
+					"(%d tables of code pointers, none whose handlers jump "
+					"through it)", nc);
 		return img_fail(m, "%d candidate dispatch tables in _PyEval_EvalFrameDefault; "
-			    "refusing to guess", passing);
+				"refusing to guess", npass);
 	}
 	memmove(c, &c[best], sizeof(*c));
 	*out = c;
@@ -656,6 +668,22 @@ int py_sites_find(const char *path, int minor, struct py_build *out, char *why, 
 		c.dflt = most_common(c.t->ent);
 		if ((minor == 11 ? sites311(&c, &b) : sites312(&c, &b)))
 			goto cleanup;
+		/* the loop keeps the frame in one register (GCC allocates it
+		 * for the whole function): a handler whose pattern matched
+		 * another register matched something else */
+		for (int i = 0; i < b.nresume + b.nret; i++) {
+			unsigned r = i < b.nresume ? b.resume[i].frame_reg : b.ret[i - b.nresume].frame_reg;
+
+			if (i >= b.nresume && b.ret[i - b.nresume].kind == PY_RET_CLEAR)
+				continue;	/* a function's argument, rsi */
+			if (r != b.resume[0].frame_reg) {
+				img_fail(&c.m, "the frame is in pt_regs slot %u at the first RESUME site "
+					 "but in slot %u at site 0x%lx: refusing to guess",
+					 b.resume[0].frame_reg, r, (unsigned long)(i < b.nresume ?
+					 b.resume[i].vaddr : b.ret[i - b.nresume].vaddr));
+				goto cleanup;
+			}
+		}
 	}
 	*out = b;
 	err = 0;
@@ -693,18 +721,8 @@ int py_jit_compiled(const char *path, char *why, size_t whylen)
 	struct img m = { .fd = -1, .why = why, .whylen = whylen };
 	int ret = -1;
 
-	m.fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (m.fd < 0) {
-		img_fail(&m, "cannot open it: %s", strerror(errno));
+	if (img_load(&m, path))
 		goto cleanup;
-	}
-	elf_version(EV_CURRENT);
-	m.elf = elf_begin(m.fd, ELF_C_READ_MMAP, NULL);
-	m.raw = m.elf ? (const uint8_t *)elf_rawfile(m.elf, &m.rawlen) : NULL;
-	if (!m.raw || elf_kind(m.elf) != ELF_K_ELF) {
-		img_fail(&m, "not an ELF file");
-		goto cleanup;
-	}
 	ret = 0;
 	for (Elf_Scn *scn = NULL; !ret && (scn = elf_nextscn(m.elf, scn));) {
 		GElf_Shdr sh;
