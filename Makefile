@@ -19,7 +19,7 @@ VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	  -Wno-missing-field-initializers -I$(OUTPUT) -Iuser -Ibpf
-LDLIBS := -lbpf -lelf -lz -lm -lpthread
+LDLIBS := -lbpf -lelf -lcapstone -lz -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ibpf
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -51,7 +51,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all deps test demo experiments bench fuzz install clean offline FORCE
-all: $(OUTPUT)/leaktrace $(TEST_BINS)
+all: $(OUTPUT)/leaktrace $(TEST_BINS) $(OUTPUT)/pysites
 
 deps:
 	$(Q)tools/deps.sh
@@ -126,6 +126,11 @@ $(OFFLINE_OUT)/leaktrace: $(OFFLINE_OUT)/user/main.o $(OFFLINE_OUT)/libleaktrace
 	$(Q)$(CC) $(OFFLINE_CFLAGS) $^ -lz -lm -lpthread -o $@
 
 offline: $(OFFLINE_OUT)/leaktrace
+
+# probe sites of a CPython binary, without debug info (debugging aid)
+$(OUTPUT)/pysites: tools/pysites.c $(LIB_OBJS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)

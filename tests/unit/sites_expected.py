@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""The probe sites of a CPython build as gen_offsets.py finds them with
+DWARF and gdb, printed in .output/pysites's format, for
+tests/unit/test_sites.c to compare with py_sites_find's (no DWARF).
+
+Usage: sites_expected.py FILE MINOR [DEBUG_FILE_DIRECTORY]
+Exit 0 with the lines, 3 when gdb finds no debug info for FILE (the test
+then says SKIP), 1 on anything else.
+
+Beyond gen_offsets.py's own sites this also reads, with its functions,
+the INSTRUMENTED_RESUME and INSTRUMENTED_YIELD_VALUE handlers of 3.12+
+(sys.monitoring), which leaktrace's table has not needed until now.
+
+A handler starts where the dispatch table (DWARF's opcode_targets, 3.15's
+opcode_targets_table) points, with the opcode numbers of
+user/pybuild/opcodes.c. gdb's address of a TARGET_X label is used only
+when it agrees: in GCC 16 LTO builds (Debian sid 3.15 YIELD_VALUE, trixie
+3.13 INSTRUMENTED_YIELD_VALUE) the label's address is the tail of the
+previous handler, a few bytes before the endbr64 the table points to.
+"""
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+for d in ("tools", "scripts"):  # scripts/ is moving to tools/
+    if os.path.exists(os.path.join(ROOT, d, "gen_offsets.py")):
+        sys.path.insert(0, os.path.join(ROOT, d))
+        break
+import gen_offsets as g  # noqa: E402
+
+KINDS = ["return", "yield", "raise", "clear", "yield_sp"]
+CLEAR = {12: "_PyEvalFrameClearAndPop"}
+
+
+def opcode_numbers(minor):
+    """name -> number from user/pybuild/opcodes.c's row for 3.<minor>"""
+    src = open(os.path.join(ROOT, "user", "pybuild", "opcodes.c")).read()
+    m = re.search(r"\[%d\] = \{[^}]*\}" % minor, src)
+    fields = dict((k, int(v)) for k, v in re.findall(r"\.(\w+) = (-?\d+)", m.group(0))) if m else {}
+    names = {"resume": "RESUME", "resume_quick": "RESUME_QUICK", "resume_check": "RESUME_CHECK",
+             "return_value": "RETURN_VALUE", "yield_value": "YIELD_VALUE",
+             "instr_resume": "INSTRUMENTED_RESUME",
+             "instr_yield_value": "INSTRUMENTED_YIELD_VALUE"}
+    return dict((names[k], v) for k, v in fields.items() if k in names and v >= 0)
+
+
+def use_dispatch_table(path, minor):
+    """make gen_offsets.label_addr return the table's entry for TARGET_X"""
+    table = None
+    exprs = ["&_PyEval_EvalFrameDefault::opcode_targets", "&opcode_targets"]
+    # 3.15's opcode_targets_table (LTO) is only a minimal symbol for gdb:
+    # take its address from the symbol list
+    out = g.gdb(path, ["info variables ^opcode_targets_table$"])
+    exprs += ["(unsigned long)" + a for a in re.findall(r"^(0x[0-9a-f]+)\s+opcode_targets_table$", out, re.M)]
+    for e in exprs:
+        out = g.gdb(path, ["set print elements unlimited", "set print repeats unlimited",
+                           "print/x *(unsigned long(*)[256])" + e])
+        m = re.search(r"^\$\d+ = \{(.*)\}", out, re.M)
+        if m:
+            table = [int(v, 16) for v in re.findall(r"0x[0-9a-f]+", m.group(1))]
+            break
+    if not table or len(table) != 256:
+        print("no dispatch table in the DWARF of " + path, file=sys.stderr)
+        sys.exit(1)
+    ops = opcode_numbers(minor)
+    plain = g.label_addr
+
+    def label_addr(p, label):
+        name = label[len("TARGET_"):] if label.startswith("TARGET_") else None
+        if name not in ops:
+            return plain(p, label)
+        return table[ops[name]]
+    g.label_addr = label_addr
+
+
+def gdb_value(path, expr):
+    out = g.gdb(path, ["print (long)" + expr])
+    m = re.search(r"^\$\d+ = (-?\d+)", out, re.M)
+    return int(m.group(1)) if m else None
+
+
+def main():
+    path, minor = sys.argv[1], int(sys.argv[2])
+    if len(sys.argv) > 3:
+        # gdb reads the debug directory when it loads the file: -iex
+        def gdb(p, cmds):
+            args = ["gdb", "-batch", "-nx", "-iex", "set debuginfod enabled off",
+                    "-iex", "set debug-file-directory " + sys.argv[3]]
+            for c in cmds:
+                args += ["-ex", c]
+            return subprocess.run(args + [p], capture_output=True, text=True, timeout=300).stdout
+        g.gdb = gdb
+    fn = gdb_value(path, "&_PyEval_EvalFrameDefault")
+    if fn is None or gdb_value(path, "sizeof(PyObject)") is None:
+        sys.exit(3)
+    lines = []
+    if minor >= 11:
+        use_dispatch_table(path, minor)
+    if minor == 11:
+        d = g.describe(path) if g.build_id(path) else None
+        if not d or len(d[4]) != 3:
+            print("gen_offsets.py found no 3.11 sites in " + path, file=sys.stderr)
+            sys.exit(1)
+        for a, f, i in d[3]:
+            lines.append("resume 0x%x frame %d instr %d" % (a, f, i))
+        for a, f, k in d[4]:
+            lines.append("ret 0x%x frame %d kind %s aux 0" % (a, f, KINDS[k]))
+    elif minor >= 12:
+        labels = ["TARGET_RESUME"] + (["TARGET_RESUME_CHECK"] if minor >= 13 else [])
+        seen = set()
+        for label in labels + ["TARGET_INSTRUMENTED_RESUME"]:
+            s = g.resume_site(path, label, 0x38, relaxed=True)
+            if not s:
+                print("no site at " + label, file=sys.stderr)
+                sys.exit(1)
+            if s[0] not in seen:
+                seen.add(s[0])
+                lines.append("resume 0x%x frame %d instr %d" % s)
+        clear = gdb_value(path, "&" + CLEAR.get(minor, "_PyEval_FrameClearAndPop"))
+        lines.append("ret 0x%x frame 13 kind clear aux 14" % clear)
+        plain_label = g.label_addr
+        for label in ("TARGET_YIELD_VALUE", "TARGET_INSTRUMENTED_YIELD_VALUE"):
+            g.label_addr = lambda p, _l, label=label: plain_label(p, label)
+            y = g.yield_site(path)
+            if not y:
+                print("no site at " + label, file=sys.stderr)
+                sys.exit(1)
+            lines.append("ret 0x%x frame %d kind yield_sp aux %d" % y)
+        g.label_addr = plain_label
+    if minor <= 10 or minor == 12:
+        lines.append("evalframe 0x%x frame %d" % (fn, 14 if minor == 8 else 13))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
