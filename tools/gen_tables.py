@@ -114,7 +114,13 @@ def fields(m):
            ("gen_state_rel", ["(long)&((PyGenObject*)0)->gi_frame_state - (long)&((PyGenObject*)0)->gi_iframe"]),
            ("gen_created", ["(int)FRAME_CREATED"]),
            ("owned_by_gen", ["(int)FRAME_OWNED_BY_GENERATOR"]),
-           ("owned_by_cstack", ["(int)FRAME_OWNED_BY_CSTACK", "(int)FRAME_OWNED_BY_INTERPRETER"]),
+           # the C stack's entry frame: FRAME_OWNED_BY_CSTACK up to 3.13; from
+           # 3.14 the entry frames of live chains are owned by the interpreter
+           # (3), though 3.14 still defines a CSTACK (4) that none carries
+           ("owned_by_cstack", ["(int)FRAME_OWNED_BY_CSTACK"] if m <= 13 else
+            ["(int)FRAME_OWNED_BY_INTERPRETER"]),
+           # a generator's frame is suspended strictly between CREATED and this
+           ("gen_executing", ["(int)FRAME_EXECUTING"]),
            ("ts_curexc_type", [off("PyThreadState", "current_exception")]),
            ("co_flags", [off("PyCodeObject", "co_flags")]),
            ("co_qualname", [off("PyCodeObject", "co_qualname")]),

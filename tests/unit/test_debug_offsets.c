@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "pybuild/debug_offsets.h"
+#include "pybuild/py_tables.h"
+#include "pybuild/py_tables.h"
 #include "pybuild/elf_util.h"
 #include "pybuild/pybuild.h"
 #include "unit.h"
@@ -72,8 +74,10 @@ static const struct field fields[] = {
 	F(fr_prev_instr, OFF("struct _PyInterpreterFrame", "instr_ptr"), NULL),
 	F(fr_localsplus, OFF("struct _PyInterpreterFrame", "localsplus"), NULL),
 	F(fr_owner, OFF("struct _PyInterpreterFrame", "owner"), NULL),
-	/* 3.14+: no index any more; the pointer is in info.fr_stackpointer */
-	F(fr_stacktop, OFF("struct _PyInterpreterFrame", "stacktop"), "0"),
+	/* 3.14+: no index any more; fr_stacktop is the offset of the pointer
+	 * stackpointer (also in info.fr_stackpointer), as in py_tables.h */
+	F(fr_stacktop, OFF("struct _PyInterpreterFrame", "stacktop"),
+	  OFF("struct _PyInterpreterFrame", "stackpointer")),
 	F(co_argcount, OFF("PyCodeObject", "co_argcount"), NULL),
 	F(co_firstlineno, OFF("PyCodeObject", "co_firstlineno"), NULL),
 	F(co_filename, OFF("PyCodeObject", "co_filename"), NULL),
@@ -211,7 +215,7 @@ static int check_build(const char *path, const char *dwarf_path, const char *dbg
 				     off.op_instr_return_const, off.op_extended_arg, off.op_yield_value };
 
 		for (int i = 0; i < 6; i++) {
-			long want = ops[i] < 0 ? PY_OP_NONE : ops[i];
+			long want = ops[i] < 0 ? PY_TABLE_NO_OP : ops[i];
 
 			if (mine[i] != want)
 				printf("  3.%d opcode %d: table %u, the build's %ld\n", minor, i, mine[i], ops[i]);

@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "pybuild/debug_offsets.h"
+#include "pybuild/py_tables.h"
 #include "pybuild/elf_util.h"
 
 #define COOKIE "xdebugpy"
@@ -172,20 +173,12 @@ _Static_assert(sizeof(struct dbg315) == 888, "3.15 _Py_DebugOffsets is 888 bytes
 _Static_assert(sizeof(struct dbg315) <= PY_DBGOFF_MAX, "PY_DBGOFF_MAX");
 
 /*
- * What _Py_DebugOffsets lacks, per minor version. Each value is the same
- * in every build of that minor version (struct layouts and enums of the
- * default, GIL, x86-64 configuration; opcode numbers are frozen with the
- * bytecode magic number at the first beta). Sources:
- * - 3.13: DWARF of ~/.pyenv/versions/3.13.0/lib/libpython3.13.so.1.0
- *   through scripts/gen_offsets.py (the build's generated table entry),
- *   opcode numbers from its `import opcode`; Debian's 3.13.18 has the same.
- * - 3.14, 3.15: DWARF of Debian sid's python3.14 3.14.10-1 and python3.15
- *   3.15.2-1 (-dbg packages): `print sizeof(PyCompactUnicodeObject)`,
- *   `(long)&((PyCodeObject*)0)->co_flags`, ...->co_consts,
- *   `(long)&((PyThreadState*)0)->current_exception`, `ptype enum
- *   _framestate`, `ptype enum _frameowner`; opcode numbers from the
- *   builds' `import opcode` (chroot ROOTS/sid python3.X). The same
- *   expressions are evaluated again by tests/unit/test_debug_offsets.c.
+ * What _Py_DebugOffsets lacks (value-object sizes, co_flags, co_consts,
+ * frame owner and generator state values, opcode numbers) comes from the
+ * minor version's table, pybuild/py_tables.h, which tools/gen_tables.py
+ * derives from the DWARF of real builds and checks against every build
+ * here; the struct's own values override the table's wherever both have a
+ * field. Per minor version here: only the struct's own size.
  * - stackref_tag_mask: Py_TAG_BITS of pycore_stackref.h (a macro, not in
  *   DWARF): 3 in the default builds of 3.14 and 3.15 (bit 0 Py_TAG_REFCNT,
  *   bits 0-1 both set Py_INT_TAG: a tagged int, not an object); the
@@ -196,56 +189,12 @@ _Static_assert(sizeof(struct dbg315) <= PY_DBGOFF_MAX, "PY_DBGOFF_MAX");
 struct minor_table {
 	int minor;
 	size_t len;			/* sizeof(_Py_DebugOffsets) */
-	uint32_t str_compact_size;	/* sizeof(PyCompactUnicodeObject) */
-	uint32_t co_flags, co_consts;	/* PyCodeObject */
-	uint32_t ts_curexc_type;	/* PyThreadState.current_exception */
-	uint32_t fr_stacktop;		/* 3.13: _PyInterpreterFrame.stacktop (int) */
-	int32_t gen_state_rel;		/* gi_frame_state - gi_iframe (3.13; 3.14+
-					 * from the struct's gen_object) */
-	int32_t gen_created;		/* FRAME_CREATED (3.15: 0) */
-	int32_t gen_executing;		/* FRAME_EXECUTING (3.15: 4); suspended
-					 * states lie strictly between */
-	int32_t owned_by_gen;		/* FRAME_OWNED_BY_GENERATOR */
-	int32_t owned_by_cstack;	/* the C stack's entry frame: 3.13
-					 * FRAME_OWNED_BY_CSTACK, 3.14+
-					 * FRAME_OWNED_BY_INTERPRETER */
-	uint64_t stackref_tag_mask;	/* Py_TAG_BITS (3.14+) */
-	uint32_t op_return_value, op_return_const, op_instr_return_value,
-		 op_instr_return_const, op_extended_arg, op_yield_value;
 };
 
 static const struct minor_table tables[] = {
-	{ .minor = 13, .len = sizeof(struct dbg313), .str_compact_size = 56,
-	  .co_flags = 48, .co_consts = 24, .ts_curexc_type = 112, .fr_stacktop = 64,
-	  .gen_state_rel = -5, .gen_created = -3, .gen_executing = 0, .owned_by_gen = 1,
-	  .owned_by_cstack = 3, .stackref_tag_mask = 0,
-	  .op_return_value = 36, .op_return_const = 103, .op_instr_return_value = 239,
-	  .op_instr_return_const = 240, .op_extended_arg = 71, .op_yield_value = 118 },
-	/* RETURN_CONST and INSTRUMENTED_RETURN_CONST are gone (constants are
-	 * returned by LOAD_CONST + RETURN_VALUE); the stack index became the
-	 * stackpointer; FRAME_OWNED_BY_CSTACK (3) became
-	 * FRAME_OWNED_BY_INTERPRETER (3), and 3.14 adds a CSTACK (4) that no
-	 * live chain showed: the C entry frame of _PyEval_EvalFrameDefault
-	 * (f_executable None with tag bit 0, instr_ptr in
-	 * _Py_INTERPRETER_TRAMPOLINE_INSTRUCTIONS) is owned by 3 in 3.14
-	 * and 3.15; 3.15 ends every chain with one more such frame, the
-	 * thread state's base_frame (read live with gdb -p, see the test's
-	 * frame walk) */
-	{ .minor = 14, .len = sizeof(struct dbg314), .str_compact_size = 56,
-	  .co_flags = 48, .co_consts = 24, .ts_curexc_type = 112,
-	  .gen_created = -3, .gen_executing = 0, .owned_by_gen = 1,
-	  .owned_by_cstack = 3, .stackref_tag_mask = 3,
-	  .op_return_value = 35, .op_return_const = PY_OP_NONE, .op_instr_return_value = 246,
-	  .op_instr_return_const = PY_OP_NONE, .op_extended_arg = 69, .op_yield_value = 120 },
-	/* frame states renumbered from 0: CREATED 0, SUSPENDED 1,
-	 * SUSPENDED_YIELD_FROM 2, SUSPENDED_YIELD_FROM_LOCKED 3, EXECUTING 4,
-	 * CLEARED 5 (FRAME_COMPLETED is gone); the thread state's
-	 * current_exception and the compact str size come from the struct */
-	{ .minor = 15, .len = sizeof(struct dbg315), .co_flags = 48, .co_consts = 24,
-	  .gen_created = 0, .gen_executing = 4, .owned_by_gen = 1,
-	  .owned_by_cstack = 3, .stackref_tag_mask = 3,
-	  .op_return_value = 33, .op_return_const = PY_OP_NONE, .op_instr_return_value = 245,
-	  .op_instr_return_const = PY_OP_NONE, .op_extended_arg = 67, .op_yield_value = 119 },
+	{ .minor = 13, .len = sizeof(struct dbg313) },
+	{ .minor = 14, .len = sizeof(struct dbg314) },
+	{ .minor = 15, .len = sizeof(struct dbg315) },
 };
 
 static const struct minor_table *table_for(int minor)
@@ -308,12 +257,15 @@ static const struct minor_table *table_for(int minor)
 	(d)->tuple_object.ob_item <= (d)->tuple_object.size &&			\
 	(d)->unicode_object.asciiobject_size <= (d)->unicode_object.size)
 
-/* fill off from the raw struct of info->minor; 0, or -1 if implausible */
-static int fill(struct py_dbgoff_info *info, const struct minor_table *t, struct py_offsets *off)
+/* fill off from the minor version's table and the raw struct of
+ * info->minor over it; 0, or -1 if implausible */
+static int fill(struct py_dbgoff_info *info, struct py_offsets *off)
 {
-	memset(off, 0, sizeof(*off));
-	off->str_compact_size = t->str_compact_size;
-	off->ts_curexc_type = t->ts_curexc_type;
+	const struct py_offsets *base = py_table(info->minor);
+
+	if (!base)
+		return -1;
+	*off = *base;
 	switch (info->minor) {
 	case 13: {
 		struct dbg313 d;
@@ -322,8 +274,6 @@ static int fill(struct py_dbgoff_info *info, const struct minor_table *t, struct
 		if (!CHECK_COMMON(&d))
 			return -1;
 		FILL_COMMON(&d, off);
-		off->fr_stacktop = t->fr_stacktop;
-		off->gen_state_rel = t->gen_state_rel;
 		info->frame_size = d.interpreter_frame.size;
 		info->code_size = d.code_object.size;
 		break;
@@ -336,7 +286,7 @@ static int fill(struct py_dbgoff_info *info, const struct minor_table *t, struct
 		    !INSIDE(&d, gen_object, gi_frame_state) || !INSIDE(&d, gen_object, gi_iframe))
 			return -1;
 		FILL_COMMON(&d, off);
-		info->fr_stackpointer = d.interpreter_frame.stackpointer;
+		off->fr_stacktop = info->fr_stackpointer = d.interpreter_frame.stackpointer;
 		off->gen_state_rel = (int32_t)(d.gen_object.gi_frame_state - d.gen_object.gi_iframe);
 		info->frame_size = d.interpreter_frame.size;
 		info->code_size = d.code_object.size;
@@ -352,7 +302,7 @@ static int fill(struct py_dbgoff_info *info, const struct minor_table *t, struct
 		    d.unicode_object.compactunicodeobject_size > d.unicode_object.size)
 			return -1;
 		FILL_COMMON(&d, off);
-		info->fr_stackpointer = d.interpreter_frame.stackpointer;
+		off->fr_stacktop = info->fr_stackpointer = d.interpreter_frame.stackpointer;
 		off->gen_state_rel = (int32_t)(d.gen_object.gi_frame_state - d.gen_object.gi_iframe);
 		off->ts_curexc_type = d.thread_state.current_exception;
 		off->str_compact_size = d.unicode_object.compactunicodeobject_size;
@@ -363,19 +313,8 @@ static int fill(struct py_dbgoff_info *info, const struct minor_table *t, struct
 	default:
 		return -1;
 	}
-	off->co_flags = t->co_flags;
-	off->co_consts = t->co_consts;
-	off->gen_created = t->gen_created;
-	off->owned_by_gen = t->owned_by_gen;
-	off->owned_by_cstack = t->owned_by_cstack;
-	off->op_return_value = t->op_return_value;
-	off->op_return_const = t->op_return_const;
-	off->op_instr_return_value = t->op_instr_return_value;
-	off->op_instr_return_const = t->op_instr_return_const;
-	off->op_extended_arg = t->op_extended_arg;
-	off->op_yield_value = t->op_yield_value;
-	info->stackref_tag_mask = t->stackref_tag_mask;
-	info->gen_executing = t->gen_executing;
+	info->stackref_tag_mask = info->minor >= 14 ? 3 : 0;
+	info->gen_executing = off->gen_executing;
 	return 0;
 }
 
@@ -516,7 +455,7 @@ int py_debug_offsets_read(const char *path, struct py_dbgoff_info *info, struct 
 		snprintf(why, n, "%s: _PyRuntime lies past the end of the file", path);
 		goto cleanup;
 	}
-	if (fill(info, t, off)) {
+	if (fill(info, off)) {
 		snprintf(why, n, "%s: the offsets in its _Py_DebugOffsets (python 3.%d) are out "
 			 "of range: damaged file?", path, info->minor);
 		goto cleanup;

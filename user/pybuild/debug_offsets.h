@@ -31,9 +31,6 @@
 #include <stdint.h>
 #include "pybuild/pybuild.h"
 
-/* an opcode the minor version does not have (3.14+: RETURN_CONST):
- * no opcode byte equals it */
-#define PY_OP_NONE	0x1ff
 
 /* the largest _Py_DebugOffsets of the layouts known (3.15) */
 #define PY_DBGOFF_MAX	1024

@@ -159,6 +159,7 @@
 	.gen_created = -2, \
 	.owned_by_gen = 1, \
 	.owned_by_cstack = 3, \
+	.gen_executing = 0, \
 	.ts_curexc_type = 96, \
 	.co_flags = 48, \
 	.co_qualname = 128, \
@@ -205,6 +206,7 @@
 	.gen_created = -3, \
 	.owned_by_gen = 1, \
 	.owned_by_cstack = 3, \
+	.gen_executing = 0, \
 	.ts_curexc_type = 112, \
 	.co_flags = 48, \
 	.co_qualname = 128, \
@@ -247,7 +249,8 @@
 	.gen_state_rel = -5, \
 	.gen_created = -3, \
 	.owned_by_gen = 1, \
-	.owned_by_cstack = 4, \
+	.owned_by_cstack = 3, \
+	.gen_executing = 0, \
 	.ts_curexc_type = 112, \
 	.co_flags = 48, \
 	.co_qualname = 128, \
@@ -290,7 +293,8 @@
 	.gen_state_rel = -5, \
 	.gen_created = 0, \
 	.owned_by_gen = 1, \
-	.owned_by_cstack = 3, /* (int)FRAME_OWNED_BY_INTERPRETER */ \
+	.owned_by_cstack = 3, \
+	.gen_executing = 4, \
 	.ts_curexc_type = 136, \
 	.co_flags = 48, \
 	.co_qualname = 128, \

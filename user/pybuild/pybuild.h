@@ -24,6 +24,7 @@ struct py_offsets {
 	 * the frame it embeds; FRAME_CREATED and FRAME_OWNED_BY_GENERATOR */
 	uint32_t fr_owner, co_flags;
 	int32_t gen_state_rel, gen_created, owned_by_gen;
+	int32_t gen_executing;	/* FRAME_EXECUTING: suspended states lie between */
 	/* 3.12+ sites: a constant's value, FRAME_OWNED_BY_CSTACK (the C
 	 * stack's entry frame, skipped as a caller) and the opcodes that
 	 * tell how a frame was left */
