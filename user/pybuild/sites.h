@@ -55,7 +55,10 @@
  *  resume[] order: 3.11 RESUME_QUICK, RESUME; 3.12+ RESUME, RESUME_CHECK
  *    (3.13+), INSTRUMENTED_RESUME (when its site is not RESUME's);
  *  ret[] order: 3.11 RETURN_VALUE, YIELD_VALUE, exit_unwind
- *    (PY_RET_RETURN, _YIELD, _RAISE); 3.12+ ClearAndPop (PY_RET_CLEAR, frame
+ *    (PY_RET_RETURN, _YIELD, _RAISE), or none (nret 0, why says which
+ *    was not found, the return value still 0): such a build is traced only
+ *    through its function__return USDT note, and must be refused without
+ *    one; 3.12+ ClearAndPop (PY_RET_CLEAR, frame
  *    rsi, tstate rdi), YIELD_VALUE and INSTRUMENTED_YIELD_VALUE
  *    (PY_RET_YIELD_SP, aux the stack pointer);
  *  evalframe: 3.8-3.10 and 3.12, the function and its frame argument (3.8
