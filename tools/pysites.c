@@ -31,6 +31,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	py_sites_describe(&b, text, sizeof(text));
 	fputs(text, stdout);
+	if (why[0])	/* 3.11 without return sites: USDT only */
+		printf("note %s\n", why);
 	jit = py_jit_compiled(argv[1], why, sizeof(why));
 	printf("jit %s\n", jit < 0 ? why : jit ? "compiled in" : "no");
 	printf("time %.1f ms\n", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);

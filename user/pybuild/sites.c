@@ -211,6 +211,40 @@ static void score(struct img *m, struct cand *c)
  * dispatch at their end, so the bar is half of the distinct handlers, and
  * exactly one table may pass it.
  */
+/*
+ * Where the loop's code is: [lo[0], hi[0]) the symbol, then the
+ * unwind-table range of each direct jump target outside it (GCC's .cold
+ * parts; GCC 16 puts all of Debian sid's handlers there) and, with calls,
+ * of each call target (a loop outlined into a local function). Each range
+ * once; returns how many.
+ */
+static int loop_regions(struct img *m, uint64_t fn, uint64_t fnsize, bool calls, uint64_t *lo,
+			uint64_t *hi, int max)
+{
+	struct ins in;
+	uint64_t a;
+	int n = 1;
+
+	lo[0] = fn;
+	hi[0] = fn + fnsize;
+	for (a = fn; a < fn + fnsize && img_decode(m, a, &in); a = in.next) {
+		uint64_t l, h;
+		int k;
+
+		if ((in.kind != K_JMP && in.kind != K_JCC && (!calls || in.kind != K_CALL)) ||
+		    (in.target >= fn && in.target < fn + fnsize) ||
+		    !img_func_of(m, in.target, &l, &h) || h - l > (64u << 20))
+			continue;
+		for (k = 0; k < n && lo[k] != l; k++)
+			;
+		if (k < n || n == max)
+			continue;
+		lo[n] = l;
+		hi[n++] = h;
+	}
+	return n;
+}
+
 /* the candidates passing the bar, from c[from] on; *best the last */
 static int passing(struct img *m, struct cand *c, int from, int nc, int *best)
 {
@@ -229,40 +263,22 @@ static int passing(struct img *m, struct cand *c, int from, int nc, int *best)
 static int find_table(struct img *m, uint64_t fn, uint64_t fnsize, struct cand **out)
 {
 	struct cand *c = calloc(MAX_CANDS, sizeof(*c));
-	int nc = 0, best = -1, npass, nsym;
-	uint64_t seen[MAX_CANDS], a;
-	int nseen = 0;
-	struct ins in;
+	uint64_t lo[MAX_CANDS], hi[MAX_CANDS];
+	int nc = 0, best = -1, npass, nreg;
 
 	if (!c)
 		return img_fail(m, "out of memory");
 	collect_tables(m, fn, fn + fnsize, c, &nc);
-	nsym = nc;
 	npass = passing(m, c, 0, nc, &best);
-	/*
-	 * None in the symbol: the loop is elsewhere. GCC 16 (Debian sid's
-	 * 3.13-3.15) puts all the handlers in the function's .cold part,
-	 * entered by a jump; other compilers outline it into a local function
-	 * that is called. Search the unwind-table range of every direct call
-	 * or jump target outside the symbol, each once.
-	 */
-	for (a = fn; !npass && a < fn + fnsize && img_decode(m, a, &in); a = in.next) {
-		uint64_t lo, hi;
-		int k;
+	/* none in the symbol: the loop is elsewhere (loop_regions) */
+	if (!npass) {
+		int nsym = nc;
 
-		if ((in.kind != K_CALL && in.kind != K_JMP && in.kind != K_JCC) ||
-		    (in.target >= fn && in.target < fn + fnsize) ||
-		    !img_func_of(m, in.target, &lo, &hi) || hi - lo > (64u << 20))
-			continue;
-		for (k = 0; k < nseen && seen[k] != lo; k++)
-			;
-		if (k < nseen || nseen == MAX_CANDS)
-			continue;
-		seen[nseen++] = lo;
-		collect_tables(m, lo, hi, c, &nc);
-	}
-	if (!npass)
+		nreg = loop_regions(m, fn, fnsize, true, lo, hi, MAX_CANDS);
+		for (int i = 1; i < nreg; i++)
+			collect_tables(m, lo[i], hi[i], c, &nc);
 		npass = passing(m, c, nsym, nc, &best);
+	}
 	if (npass != 1) {
 		free(c);
 		if (!npass)
@@ -392,29 +408,34 @@ static int path_is_entry_tests(struct img *m, uint64_t h, uint64_t *out, int max
 static int exit_unwind_site(struct img *m, uint64_t fn, uint64_t fnsize, uint64_t h_ret,
 			    uint64_t h_gen, struct py_ret_site *s)
 {
-	uint64_t known[16], found = 0, a;
-	int nknown, nfound = 0, f;
+	uint64_t known[16], found = 0, a, lo[MAX_CANDS], hi[MAX_CANDS];
+	int nknown, nfound = 0, f, nreg;
 	struct ins in;
 
 	nknown = path_is_entry_tests(m, h_ret, known, 8);
 	nknown += path_is_entry_tests(m, h_gen, known + nknown, 8);
-	for (a = fn; a < fn + fnsize; a = in.next) {
-		const cs_x86_op *o;
-		bool mine = false;
+	/* the loop and its .cold parts: with PGO (python.org's images) an
+	 * exception path may be moved there */
+	nreg = loop_regions(m, fn, fnsize, false, lo, hi, MAX_CANDS);
+	for (int r = 0; r < nreg; r++) {
+		for (a = lo[r]; a < hi[r]; a = in.next) {
+			const cs_x86_op *o;
+			bool mine = false;
 
-		if (!img_decode(m, a, &in)) {
-			in.next = a + 1;
-			continue;
-		}
-		o = in.x->operands;
-		if (in.id != X86_INS_CMP || in.x->op_count != 2 || !mem_at(&o[0], 1, &f, FR_IS_ENTRY) ||
-		    o[1].type != X86_OP_IMM || o[1].imm != 0)
-			continue;
-		for (int i = 0; i < nknown; i++)
-			mine |= known[i] == in.addr;
-		if (!mine) {
-			found = in.addr;
-			nfound++;
+			if (!img_decode(m, a, &in)) {
+				in.next = a + 1;
+				continue;
+			}
+			o = in.x->operands;
+			if (in.id != X86_INS_CMP || in.x->op_count != 2 ||
+			    !mem_at(&o[0], 1, &f, FR_IS_ENTRY) || o[1].type != X86_OP_IMM || o[1].imm != 0)
+				continue;
+			for (int i = 0; i < nknown; i++)
+				mine |= known[i] == in.addr;
+			if (!mine) {
+				found = in.addr;
+				nfound++;
+			}
 		}
 	}
 	if (nfound != 1)
@@ -577,10 +598,14 @@ static int sites311(struct ctx *c, struct py_build *out)
 	    handler(c, "YIELD_VALUE", c->op->yield_value, &h_yield) ||
 	    handler(c, "RETURN_GENERATOR", c->op->return_generator, &h_gen))
 		return -1;
+	/* all three or none: a build with the function__return note does
+	 * without them (gen_offsets.py: "USDT only"); why keeps the reason */
 	if (ret311_site(&c->m, "RETURN_VALUE", h_ret, LT_FRAME_RETURN, &s) || add_ret(c, out, &s) ||
 	    ret311_site(&c->m, "YIELD_VALUE", h_yield, LT_FRAME_YIELD, &s) || add_ret(c, out, &s) ||
-	    exit_unwind_site(&c->m, c->fn, c->fnsize, h_ret, h_gen, &s) || add_ret(c, out, &s))
-		return -1;
+	    exit_unwind_site(&c->m, c->fn, c->fnsize, h_ret, h_gen, &s) || add_ret(c, out, &s)) {
+		out->nret = 0;
+		memset(out->ret, 0, sizeof(out->ret));
+	}
 	return 0;
 }
 

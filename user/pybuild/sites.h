@@ -11,9 +11,13 @@
  *     (R_X86_64_RELATIVE addends in a PIE or shared object, absolute
  *     words otherwise) referenced by the function, and the one that the
  *     handlers themselves jump through at their end (movzx eax, [next_instr];
- *     mov rax, [rax*8 + TABLE]; jmp rax). On 3.14+ GCC outlines the loop
- *     into a local function: the functions that _PyEval_EvalFrameDefault
- *     calls are searched too (bounded by .eh_frame_hdr).
+ *     mov rax, [rax*8 + TABLE]; jmp rax, or through a register holding
+ *     the table, as 3.15 does). When the symbol holds no such table, the
+ *     loop is elsewhere: GCC 16 (Debian sid 3.13-3.15) puts all handlers
+ *     in the symbol's .cold part, other compilers outline the loop into a
+ *     local function; the unwind-table ranges (.eh_frame_hdr) of the
+ *     symbol's jump and call targets are searched then. The file is read,
+ *     never mapped (elfcode.c: uprobes write int3 into such mappings).
  *  3. Each opcode's handler from the minor version's opcode numbers
  *     (opcodes.h), decoded with capstone:
  *     - 3.11: the RESUME_QUICK and RESUME sites (the first direct jump
@@ -25,11 +29,14 @@
  *     - 3.12+: RESUME, RESUME_CHECK (3.13+) and INSTRUMENTED_RESUME sites
  *       (prev_instr may be only in memory there: LT_INSTR_IN_MEMORY);
  *       the entry of _PyEval(Frame)ClearAndPop, the call target of
- *       RETURN_VALUE's handler with the frame as second argument; the
+ *       RETURN_VALUE's handler (and RETURN_CONST's, which must agree)
+ *       with the frame as second argument, through the PLT if need be; the
  *       first instruction of YIELD_VALUE and INSTRUMENTED_YIELD_VALUE;
  *     - 3.8-3.10 (and 3.12 for -X perf): _PyEval_EvalFrameDefault itself.
- * Every pattern must match exactly once; anything else is a failure with
- * the reason, never a guess.
+ * Every pattern must match exactly once, the frame register must be the
+ * same at every handler site, and an opcode whose handler is the table's
+ * default (another version's map) is refused; anything else is a failure
+ * with the reason, never a guess.
  */
 #ifndef LT_SITES_H
 #define LT_SITES_H
@@ -55,7 +62,10 @@
  *  resume[] order: 3.11 RESUME_QUICK, RESUME; 3.12+ RESUME, RESUME_CHECK
  *    (3.13+), INSTRUMENTED_RESUME (when its site is not RESUME's);
  *  ret[] order: 3.11 RETURN_VALUE, YIELD_VALUE, exit_unwind
- *    (LT_FRAME_RETURN, _YIELD, _RAISE); 3.12+ ClearAndPop (LT_FRAME_CLEAR, frame
+ *    (LT_FRAME_RETURN, _YIELD, _RAISE), or none (nret 0, why says which
+ *    was not found, the return value still 0): such a build is traced only
+ *    through its function__return USDT note, and must be refused without
+ *    one; 3.12+ ClearAndPop (LT_FRAME_CLEAR, frame
  *    rsi, tstate rdi), YIELD_VALUE and INSTRUMENTED_YIELD_VALUE
  *    (LT_FRAME_YIELD_SP, aux the stack pointer);
  *  evalframe: 3.8-3.10 and 3.12, the function and its frame argument (3.8
