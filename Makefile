@@ -25,7 +25,6 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ib
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
-GEN_HDRS := $(OUTPUT)/py_offsets_gen.h
 USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
@@ -68,12 +67,6 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-# Offsets and probe sites of the CPython builds whose debug info is
-# installed here (python3.X-dbg); known builds are also checked in.
-$(OUTPUT)/py_offsets_gen.h: tools/gen_offsets.py | $(OUTPUT)
-	$(call msg,GEN,$@)
-	$(Q)$(PY) tools/gen_offsets.py > $@.tmp && mv $@.tmp $@
-
 USER_HDRS := $(wildcard user/*.h user/*/*.h)
 
 FORCE:
@@ -90,7 +83,7 @@ $(OFFLINE_OBJS): $(OUTPUT)/user/%.o: user/%.c $(OFFLINE_HDRS) | $(OUTPUT)/user
 
 $(OUTPUT)/user/main.o: $(OUTPUT)/lt_version.h
 
-$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS) | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(wildcard bpf/*.h) $(SKELS) | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -194,7 +187,7 @@ ASAN_LIB_OBJS := $(filter-out $(ASAN_OUT)/user/main.o,$(ASAN_USER_OBJS))
 ASAN_TEST_BINS := $(patsubst tests/unit/%.c,$(ASAN_OUT)/tests/%,$(TEST_SRCS))
 
 $(ASAN_OUT)/user/main.o: $(ASAN_OUT)/lt_version.h
-$(ASAN_OUT)/user/%.o: user/%.c $(USER_HDRS) $(wildcard bpf/*.h) $(SKELS) $(GEN_HDRS)
+$(ASAN_OUT)/user/%.o: user/%.c $(USER_HDRS) $(wildcard bpf/*.h) $(SKELS)
 	$(call msg,CC-ASAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@

@@ -122,6 +122,7 @@ def fields(m):
            # a generator's frame is suspended strictly between CREATED and this
            ("gen_executing", ["(int)FRAME_EXECUTING"]),
            ("ts_curexc_type", [off("PyThreadState", "current_exception")]),
+           ("ts_native_thread_id", [off("PyThreadState", "native_thread_id")]),
            ("co_flags", [off("PyCodeObject", "co_flags")]),
            ("co_qualname", [off("PyCodeObject", "co_qualname")]),
            ("co_consts", [off("PyCodeObject", "co_consts")]),

@@ -298,6 +298,21 @@ out:
 	return r;
 }
 
+/* the first dir of the ':'-list dirs (modified) that holds needed;
+ * $ORIGIN stands for origin. 0, or -1 */
+static int search_dirs(char *dirs, const char *origin, const char *needed, char *out, size_t n)
+{
+	for (char *save, *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		if (!strncmp(dir, "$ORIGIN", 7))
+			snprintf(out, n, "%s%s/%s", origin, dir + 7, needed);
+		else
+			snprintf(out, n, "%s/%s", *dir ? dir : ".", needed);
+		if (!access(out, R_OK))
+			return 0;
+	}
+	return -1;
+}
+
 int elf_needed_libpython(const char *exe, char *out, size_t n)
 {
 	static const char *const std_dirs[] = {
@@ -306,7 +321,7 @@ int elf_needed_libpython(const char *exe, char *out, size_t n)
 	struct elf_file f;
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	char needed[256] = "", runpath[1024] = "", origin[1024];
+	char needed[256] = "", runpath[1024] = "", rpath[1024] = "", origin[1024];
 	const char *slash;
 	int r = -1;
 
@@ -330,8 +345,10 @@ int elf_needed_libpython(const char *exe, char *out, size_t n)
 				continue;
 			if (dyn.d_tag == DT_NEEDED && !strncmp(v, "libpython", 9))
 				snprintf(needed, sizeof(needed), "%s", v);
-			else if (dyn.d_tag != DT_NEEDED)
+			else if (dyn.d_tag == DT_RUNPATH)
 				snprintf(runpath, sizeof(runpath), "%s", v);
+			else if (dyn.d_tag == DT_RPATH)
+				snprintf(rpath, sizeof(rpath), "%s", v);
 		}
 	}
 	elf_close(&f);
@@ -339,14 +356,20 @@ int elf_needed_libpython(const char *exe, char *out, size_t n)
 		return -1;
 	slash = strrchr(exe, '/');
 	snprintf(origin, sizeof(origin), "%.*s", slash ? (int)(slash - exe) : 1, slash ? exe : ".");
-	for (char *dir = strtok(runpath, ":"); dir && r; dir = strtok(NULL, ":")) {
-		if (!strncmp(dir, "$ORIGIN", 7))
-			snprintf(out, n, "%s%s/%s", origin, dir + 7, needed);
-		else
-			snprintf(out, n, "%s/%s", dir, needed);
-		if (!access(out, R_OK))
+	/* the dynamic loader's order (ld.so(8)): DT_RPATH when there is no
+	 * DT_RUNPATH, then LD_LIBRARY_PATH (which the command we start
+	 * inherits), then DT_RUNPATH, then the system directories */
+	if (!runpath[0] && !search_dirs(rpath, origin, needed, out, n))
+		r = 0;
+	if (r && getenv("LD_LIBRARY_PATH")) {
+		char env[4096];
+
+		snprintf(env, sizeof(env), "%s", getenv("LD_LIBRARY_PATH"));
+		if (!search_dirs(env, origin, needed, out, n))
 			r = 0;
 	}
+	if (r && !search_dirs(runpath, origin, needed, out, n))
+		r = 0;
 	for (size_t i = 0; r && i < sizeof(std_dirs) / sizeof(std_dirs[0]); i++) {
 		snprintf(out, n, "%s/%s", std_dirs[i], needed);
 		if (!access(out, R_OK))

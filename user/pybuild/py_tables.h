@@ -161,6 +161,7 @@
 	.owned_by_cstack = 3, \
 	.gen_executing = 0, \
 	.ts_curexc_type = 96, \
+	.ts_native_thread_id = 144, \
 	.co_flags = 48, \
 	.co_qualname = 128, \
 	.co_consts = 24, \
@@ -208,6 +209,7 @@
 	.owned_by_cstack = 3, \
 	.gen_executing = 0, \
 	.ts_curexc_type = 112, \
+	.ts_native_thread_id = 160, \
 	.co_flags = 48, \
 	.co_qualname = 128, \
 	.co_consts = 24, \
@@ -252,6 +254,7 @@
 	.owned_by_cstack = 3, \
 	.gen_executing = 0, \
 	.ts_curexc_type = 112, \
+	.ts_native_thread_id = 160, \
 	.co_flags = 48, \
 	.co_qualname = 128, \
 	.co_consts = 24, \
@@ -296,6 +299,7 @@
 	.owned_by_cstack = 3, \
 	.gen_executing = 4, \
 	.ts_curexc_type = 136, \
+	.ts_native_thread_id = 184, \
 	.co_flags = 48, \
 	.co_qualname = 128, \
 	.co_consts = 24, \

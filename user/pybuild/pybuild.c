@@ -1,37 +1,95 @@
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include "pybuild/debug_offsets.h"
+#include "pybuild/elf_util.h"
+#include "pybuild/py_tables.h"
 #include "pybuild/pybuild.h"
-#include "py_offsets_gen.h"	/* generated: PY_BUILDS_GENERATED */
-#include "pybuild/py_builds_known.h"	/* checked in: PY_BUILDS_KNOWN */
-
-static const struct py_build builds[] = {
-	PY_BUILDS_GENERATED
-	PY_BUILDS_KNOWN
-};
-
-const struct py_build *py_build_find(const char *build_id)
-{
-	for (size_t i = 0; i < sizeof(builds) / sizeof(builds[0]); i++)
-		if (!strcmp(builds[i].build_id, build_id))
-			return &builds[i];
-	return NULL;
-}
-
-const struct py_build *py_build_at(int i)
-{
-	return i >= 0 && (size_t)i < sizeof(builds) / sizeof(builds[0]) ? &builds[i] : NULL;
-}
+#include "pybuild/sites.h"
 
 int py_minor(const char *version)
 {
 	int minor;
 	char end;
 
+	if (sscanf(version, "3.%d%c", &minor, &end) == 2 && end == '.')
+		return minor;
 	return sscanf(version, "3.%d%c", &minor, &end) == 1 ? minor : -1;
 }
 
-int py_op_yield_value(const char *version)
+/* Py_Version (3.11+): PY_VERSION_HEX as a 4-byte constant in the file */
+static int version_symbol(const char *path, char *out, size_t n)
 {
-	return py_minor(version) == 11 ? 86 : -1;
+	uint64_t a, o;
+	uint32_t v;
+	int fd, r = -1;
+
+	if (elf_symbol(path, "Py_Version", &a) || elf_vaddr_to_offset(path, a, &o))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &v, sizeof(v), (off_t)o) == sizeof(v) && (v >> 24) == 3) {
+		snprintf(out, n, "3.%u.%u", (v >> 16) & 0xff, (v >> 8) & 0xff);
+		r = 0;
+	}
+	close(fd);
+	return r;
+}
+
+int py_version_of_file(const char *path, char *out, size_t n)
+{
+	char prefix[8];
+
+	if (!version_symbol(path, out, n))
+		return 0;
+	/* 3.8-3.10 have no Py_Version: the version string of Py_GetVersion
+	 * ("3.10.13") stands alone in .rodata; the newest minor that has one
+	 * wins (older numbers appear in messages, never NUL-delimited) */
+	for (int minor = 10; minor >= 8; minor--) {
+		snprintf(prefix, sizeof(prefix), "3.%d", minor);
+		if (!elf_python_version(path, prefix, out, n))
+			return 0;
+	}
+	return -1;
+}
+
+int py_build_derive(const char *path, const char *version, struct py_build *b,
+		    struct py_dbgoff_info *dbg, char *why, size_t n)
+{
+	int minor = py_minor(version), r;
+	const struct py_offsets *table = py_table(minor);
+
+	memset(b, 0, sizeof(*b));
+	memset(dbg, 0, sizeof(*dbg));
+	if (!table) {
+		snprintf(why, n, "CPython %s is not supported (3.8 to 3.15 are)", version);
+		return -1;
+	}
+	snprintf(b->version, sizeof(b->version), "3.%d", minor);
+	if (minor >= 13) {
+		r = py_debug_offsets_read(path, dbg, &b->off, why, n);
+		if (r) {
+			if (r == PY_DBGOFF_ABSENT)
+				snprintf(why, n, "Py_Version says %s but _PyRuntime does not start "
+					 "with _Py_DebugOffsets", version);
+			return -1;
+		}
+		if (dbg->minor != minor) {
+			snprintf(why, n, "_Py_DebugOffsets says 3.%d, Py_Version %s", dbg->minor,
+				 version);
+			return -1;
+		}
+		b->source = "its _Py_DebugOffsets and its minor version's table";
+	} else {
+		b->off = *table;
+		b->source = "its minor version's table";
+	}
+	if (py_sites_find(path, minor, b, why, n))
+		return -1;
+	return 0;
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The offset table: for each known CPython build (keyed by ELF build-id),
- * the struct offsets the BPF programs read and the probe sites of the
- * RESUME handlers. Entries come from tools/gen_offsets.py at build time
- * (debug info installed here) and from user/py_builds_known.h (checked in,
- * so that a target without debug info on this machine still works).
+ * A CPython build as the tracer needs it, derived from the binary itself
+ * (no debug info, no build-id, docs/PYTHON_VERSIONS.md): the struct
+ * offsets the BPF programs and the live check read (3.13+: the file's own
+ * _Py_DebugOffsets over its minor version's table, pybuild/py_tables.h;
+ * 3.8-3.12: that table), and the probe sites found by decoding its
+ * interpreter loop (pybuild/sites.c). Nothing derived here is trusted
+ * before the live check has passed on the running process.
  */
 #ifndef LT_PYBUILD_H
 #define LT_PYBUILD_H
@@ -57,9 +59,8 @@ struct py_ret_site {
 };
 
 struct py_build {
-	const char *build_id;	/* hex */
-	const char *version;	/* "3.11" */
-	const char *source;	/* where the entry was generated from */
+	char version[8];	/* "3.11" */
+	const char *source;	/* where the offsets came from (for -v) */
 	struct py_offsets off;
 	int nresume;
 	struct py_site resume[4];
@@ -70,13 +71,21 @@ struct py_build {
 	struct py_site evalframe;
 };
 
-/* the entry for a build-id, or NULL */
-const struct py_build *py_build_find(const char *build_id);
-/* the i-th entry of the table, NULL past the end */
-const struct py_build *py_build_at(int i);
-/* X of a version "3.X", or -1 */
+/* X of a version "3.X" or "3.X.Y", or -1 */
 int py_minor(const char *version);
-/* opcode of YIELD_VALUE for a version "3.X", or -1 */
-int py_op_yield_value(const char *version);
+/*
+ * The version of the CPython in the ELF file at path, by content: its
+ * Py_Version (3.11+), else the version string of Py_GetVersion (3.8-3.10).
+ * "3.X.Y" in out; 0, or -1 if the file holds neither.
+ */
+int py_version_of_file(const char *path, char *out, size_t n);
+/*
+ * Derive b (offsets and probe sites) for the CPython `version` in the ELF
+ * file at path; dbg: its _Py_DebugOffsets (3.13+; minor 0 before). 0, or
+ * -1 with why set to one line (no "leaktrace: ", no file name).
+ */
+struct py_dbgoff_info;
+int py_build_derive(const char *path, const char *version, struct py_build *b,
+		    struct py_dbgoff_info *dbg, char *why, size_t n);
 
 #endif

@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "commands.h"
 #include "common/err.h"
 #include "leaktrace.h"
+#include "pybuild/sites.h"
 #include "pybuild/target.h"
 
 static bool quiet;	/* py_targets_system: reasons only with verbose */
@@ -19,6 +21,15 @@ static const char *const type_syms[5] = {
 };
 
 #define say(...) do { if (!quiet) lt_err(__VA_ARGS__); } while (0)
+
+/* the file defines the interpreter loop (an executable that links
+ * libpython only imports it: an undefined symbol, value 0) */
+static bool holds_interpreter(const char *path)
+{
+	uint64_t a;
+
+	return !elf_symbol(path, "_PyEval_EvalFrameDefault", &a) && a;
+}
 
 static int is_python_name(const char *path)
 {
@@ -31,92 +42,69 @@ static int is_python_name(const char *path)
 int py_target_from_file(struct py_target *t, const struct py_want *want, const char *path,
 			const char *shown)
 {
-	char mm[16];
-	const char *b;
-	int nprobes;
+	char why[512];
+	int nprobes, minor, jit;
 	bool has_usdt, has_sites;
 
+	memset(t, 0, sizeof(*t));
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	snprintf(t->shown, sizeof(t->shown), "%s", shown);
 	if (access(path, R_OK)) {
 		say("%s: %s", shown, strerror(errno));
 		return LT_EXIT_USAGE;
 	}
-	if (elf_build_id(path, t->build_id, sizeof(t->build_id))) {
-		say("%s is not an ELF file with a build-id; "
-				"name the python binary or libpython with --python", shown);
+	if (elf_build_id(path, t->build_id, sizeof(t->build_id)))
+		snprintf(t->build_id, sizeof(t->build_id), "none");
+	/* CPython by content, whatever the file is called */
+	if (py_version_of_file(path, t->version, sizeof(t->version))) {
+		say("%s is not a CPython 3.8-3.15 interpreter (no Py_Version and no version "
+		    "string in it); name the python binary or libpython with --python", shown);
 		return LT_EXIT_USAGE;
 	}
-	/* X.Y from the name (python3.11, libpython3.11.so.1.0) */
-	b = strstr(shown, "python");
-	mm[0] = 0;
-	if (b && sscanf(b, "python%15[0-9.]", mm) == 1) {
-		size_t l = strlen(mm);
-
-		while (l && mm[l - 1] == '.')
-			mm[--l] = 0;
-		if (strchr(mm, '.') != strrchr(mm, '.'))	/* 3.11.2 -> 3.11 */
-			*strrchr(mm, '.') = 0;
+	minor = py_minor(t->version);
+	if (py_build_derive(path, t->version, &t->derived, &t->dbg, why, sizeof(why))) {
+		say("python %s at %s: %s", t->version, shown, why);
+		return LT_EXIT_USAGE;
 	}
-	t->build = py_build_find(t->build_id);
-	if (!mm[0] && t->build)
-		snprintf(mm, sizeof(mm), "%s", t->build->version);
-	if (!mm[0] || elf_python_version(path, mm, t->version, sizeof(t->version)))
-		snprintf(t->version, sizeof(t->version), "%s", mm[0] ? mm : "unknown");
+	t->build = &t->derived;
+	jit = minor >= 13 ? py_jit_compiled(path, why, sizeof(why)) : 0;
+	t->jit = jit == 1;
 
-	/* 3.8-3.10 with debug info at build time: _PyEval_EvalFrameDefault;
-	 * 3.12/3.13 too when asked (--mechanism evalframe), else their sites */
-	has_sites = t->build && t->build->nresume > 0 && t->build->nret > 0;
-	t->use_evalframe = t->build && t->build->evalframe.vaddr &&
+	/* 3.8-3.10: _PyEval_EvalFrameDefault; 3.12 too when asked
+	 * (--mechanism evalframe), else their sites */
+	has_sites = t->build->nresume > 0 && t->build->nret > 0;
+	t->use_evalframe = t->build->evalframe.vaddr &&
 			   (!has_sites || want->mechanism == PY_MECH_EVALFRAME);
 	if (t->use_evalframe)
 		goto symbols;
 	if (want->mechanism == PY_MECH_EVALFRAME) {
 		say("python %s at %s: --mechanism evalframe is not supported here; it "
-		    "covers the CPython 3.8-3.10 and 3.12 builds in the offset table (3.13 runs "
-		    "__init__ inline even with the perf trampoline)", t->version, shown);
-		return LT_EXIT_USAGE;
-	}
-	if (mm[0] && strcmp(mm, "3.11") && !has_sites) {
-		say("python %s at %s: CPython %s is not supported yet (supported: "
-		    "3.11 with USDT probes or with debug info at build time; 3.8-3.10, 3.12 and "
-		    "3.13 with debug info at build time)", t->version, shown, mm);
+		    "covers CPython 3.8-3.10 and 3.12 (3.13 runs __init__ inline even with the "
+		    "perf trampoline)", t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 	nprobes = elf_usdt_count(path, "python");
 	has_usdt = nprobes > 0 && !elf_usdt(path, "python", "function__return", &t->ret_note);
-	if (!t->build) {
-		if (has_usdt)
-			say("python %s at %s (build-id %s) is not in leaktrace's offset "
-					"table; install its debug info (apt-get install python%s-dbg) and "
-					"rebuild leaktrace with make", t->version, shown, t->build_id,
-				mm[0] ? mm : "3");
-		else
-			say("python %s at %s has no USDT probes (built without "
-					"--with-dtrace, as pyenv and python.org builds are) and its build "
-					"(build-id %s) is not in leaktrace's offset table; rebuild leaktrace "
-					"with make where this build's debug info is installed, or use a "
-					"distribution Python such as Debian's /usr/bin/python3.11",
-				t->version, shown, t->build_id);
-		return LT_EXIT_USAGE;
-	}
+	/* 3.15's function__return fires for returns and yields only, not for
+	 * exception exits: its sites see all three */
+	if (minor >= 12)
+		has_usdt = false;
 	t->use_sites = !has_usdt || want->mechanism == PY_MECH_SITES ||
 		       (want->mechanism == PY_MECH_AUTO && want->prefer_sites && t->build->nret > 0);
 	if (want->mechanism == PY_MECH_USDT && !has_usdt) {
-		say("python %s at %s has no USDT probes; drop --mechanism usdt",
-			t->version, shown);
+		say("python %s at %s has no USDT return probe leaktrace uses (3.11 with "
+		    "--with-dtrace has one); drop --mechanism usdt", t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 	if (t->use_sites && t->build->nret < 1) {
-		say("python %s at %s has no USDT probes and no return sites in "
-				"the offset table; it cannot be traced", t->version, shown);
+		say("python %s at %s has no USDT probes and its return sites were not found; "
+		    "it cannot be traced", t->version, shown);
 		return LT_EXIT_USAGE;
 	}
-	t->op_yield_value = t->build->off.op_yield_value ? (int)t->build->off.op_yield_value :
-			    py_op_yield_value(t->build->version);
-	if (t->op_yield_value < 0 || t->build->nresume < 1) {
-		say("python %s at %s: this CPython version is not supported yet "
-				"(supported: 3.11)", t->version, shown);
+	t->op_yield_value = (int)t->build->off.op_yield_value;
+	if (t->build->nresume < 1) {
+		say("python %s at %s: no RESUME site found in its interpreter loop",
+		    t->version, shown);
 		return LT_EXIT_USAGE;
 	}
 symbols:
@@ -198,18 +186,17 @@ int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
 			snprintf(host, sizeof(host), "%s", python_override);
 		return py_target_from_file(t, want, host, python_override);
 	}
-	/* libpython holds the interpreter when the executable links it */
-	if (cand_lib[0]) {
-		char bid[80];
-
-		host_path(host, sizeof(host), pid, range_lib, cand_lib);
-		if (elf_usdt_count(host, "python") > 0 || !cand_exe[0] ||
-		    (!elf_build_id(host, bid, sizeof(bid)) && py_build_find(bid)))
-			return py_target_from_file(t, want, host, cand_lib);
-	}
+	/* libpython holds the interpreter when the executable links it:
+	 * the file the process maps, whatever RUNPATH or LD_LIBRARY_PATH
+	 * chose */
 	if (cand_exe[0]) {
 		host_path(host, sizeof(host), pid, range_exe, cand_exe);
-		return py_target_from_file(t, want, host, cand_exe);
+		if (!cand_lib[0] || holds_interpreter(host))
+			return py_target_from_file(t, want, host, cand_exe);
+	}
+	if (cand_lib[0]) {
+		host_path(host, sizeof(host), pid, range_lib, cand_lib);
+		return py_target_from_file(t, want, host, cand_lib);
 	}
 	lt_err("pid %d (%s) is not a CPython process: no python executable or "
 			"libpython is mapped; if it embeds Python under another name, use --python PATH",
@@ -284,7 +271,7 @@ static int python_for_command(const char *cmd, char *out, size_t n)
 int py_target_for_command(struct py_target *t, const struct py_want *want, const char *cmd,
 			  const char *python_override, bool verbose)
 {
-	char exe[PATH_MAX], lib[PATH_MAX], bid[80];
+	char exe[PATH_MAX], lib[PATH_MAX];
 
 	if (python_override)
 		snprintf(exe, sizeof(exe), "%s", python_override);
@@ -292,9 +279,7 @@ int py_target_for_command(struct py_target *t, const struct py_want *want, const
 		return LT_EXIT_USAGE;
 	/* the ELF file holding the interpreter: the executable, or the
 	 * libpython it links (pyenv and --enable-shared builds) */
-	if (elf_usdt_count(exe, "python") <= 0 &&
-	    (elf_build_id(exe, bid, sizeof(bid)) || !py_build_find(bid)) &&
-	    !elf_needed_libpython(exe, lib, sizeof(lib))) {
+	if (!holds_interpreter(exe) && !elf_needed_libpython(exe, lib, sizeof(lib))) {
 		if (verbose)
 			lt_err("%s runs its interpreter from %s", exe, lib);
 		return py_target_from_file(t, want, lib, lib);
@@ -350,17 +335,22 @@ static int add_system_target(struct py_target *t, const struct py_want *want, in
 
 int py_targets_system(struct py_target *t, const struct py_want *want, int max, bool verbose)
 {
-	const struct py_build *b;
 	struct dirent *de;
+	glob_t g;
 	int n = 0;
 	DIR *d;
 
-	for (int i = 0; (b = py_build_at(i)); i++) {
-		char bid[80];
+	/* the system's own interpreters, so that a process started later is
+	 * traced from its first call (probes are per file); then whatever
+	 * running processes map, containers included */
+	if (!glob("/usr/bin/python3.[0-9]*", 0, NULL, &g)) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			char real[PATH_MAX];
 
-		if (!access(b->source, R_OK) && !elf_build_id(b->source, bid, sizeof(bid)) &&
-		    !strcmp(bid, b->build_id))
-			n = add_system_target(t, want, n, max, b->source, b->source, verbose);
+			if (realpath(g.gl_pathv[i], real) && !strchr(strrchr(real, '/'), '-'))
+				n = add_system_target(t, want, n, max, real, real, verbose);
+		}
+		globfree(&g);
 	}
 	d = opendir("/proc");
 	while (d && (de = readdir(d))) {

@@ -11,15 +11,20 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "pybuild/debug_offsets.h"
 #include "pybuild/elf_util.h"
 #include "pybuild/pybuild.h"
 
 struct py_target {
 	char path[PATH_MAX];		/* host path of the ELF file to probe */
 	char shown[PATH_MAX];		/* path as the target sees it */
-	char build_id[80];
+	char build_id[80];		/* hex, or "none" */
 	char version[32];		/* "3.11.2" */
-	const struct py_build *build;
+	const struct py_build *build;	/* &derived (kept a pointer for its readers) */
+	struct py_build derived;	/* offsets and sites from the file itself */
+	struct py_dbgoff_info dbg;	/* 3.13+: its _Py_DebugOffsets (minor 0 before) */
+	bool jit;			/* 3.13+: the JIT is compiled in (PYTHON_JIT=1 runs
+					 * code no probe sees) */
 	struct usdt_note ret_note;	/* python:function__return */
 	uint64_t runtime, types[5], true_struct;	/* link-time addresses */
 	int op_yield_value;
