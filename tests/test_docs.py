@@ -40,17 +40,20 @@ def help_text(*cmd):
 def options(text):
     """the options a help text names: long ones, and short ones written
     as options (at the start of an option line or next to a long one)"""
-    longs = set(LONG.findall(text)) - BOILERPLATE
-    shorts = set()
+    longs, shorts = set(), set()
     for line in text.splitlines():
         s = line.strip()
+        # an option line: the options are its first column (descriptions
+        # may name other commands' options: "from analyze --rules-out")
+        if s.startswith("-"):
+            longs.update(LONG.findall(re.split(r"\s{2,}", s)[0]))
         # "-p, --pid PID", "-j, --json", argp's "-p, --pid=PID", "-q  quiet"
         m = re.match(r"(-[a-zA-Z])(?:,|\s|=|$)", s)
         if m:
             shorts.add(m.group(1))
         shorts.update(re.findall(r"(?<![\w-])(-[a-zA-Z])\s*=\s*--", s))	# "-j = --format json"
         shorts.update(re.findall(r"\((-[a-zA-Z])\)", s))			# "--format json (-j)"
-    return longs | shorts
+    return (longs - BOILERPLATE) | shorts
 
 
 def man_source():
@@ -115,9 +118,12 @@ def option_extraction_reads_both_help_styles():
            "  -- CMD [ARGS...]       start CMD\n  python3.X-dbg and --no-values\n"
     argp = "  -a, --all                  every process\n      --comm=NAME            only NAME\n" \
            "  -o, --output=FILE          trace file\n  -?, --help                 Give this help list\n" \
-           "      --usage                Give a short usage message\n  -V, --version              version\n"
-    assert options(hand) == {"-p", "--pid", "--str-len", "--format", "-j", "--no-values"}, options(hand)
-    assert options(argp) == {"-a", "--all", "--comm", "-o", "--output", "--help", "-V", "--version"}, \
+           "      --usage                Give a short usage message\n  -V, --version              version\n" \
+           "  -r, --rules=RULES.json     the rules file (from analyze --rules-out)\n"
+    # "--no-values" is named in a description, not offered on an option line
+    assert options(hand) == {"-p", "--pid", "--str-len", "--format", "-j"}, options(hand)
+    assert options(argp) == {"-a", "--all", "--comm", "-o", "--output", "--help", "-V", "--version",
+                             "-r", "--rules"}, \
         options(argp)
 
 
