@@ -222,7 +222,7 @@ int lt_resume(struct pt_regs *ctx)
 	/* cookie (leaktrace.h): the site, the slots of prev_instr and frame */
 	cookie = bpf_get_attach_cookie(ctx);
 	e.frame = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie));
-	e.code = rd64(e.frame + layout.fr_code, &fail);
+	e.code = untag(rd64(e.frame + layout.fr_code, &fail));
 	if (fail) {
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
@@ -255,11 +255,16 @@ int lt_resume(struct pt_regs *ctx)
  * entry frame) */
 static __always_inline __u64 python_caller(__u64 prev, int *fail)
 {
-	__s8 owner = 0;
+	/* 3.15 ends every chain with one more such frame, the thread
+	 * state's base_frame, under the C stack's entry frame */
+	for (int i = 0; i < 2; i++) {
+		__s8 owner = 0;
 
-	if (layout.skip_cstack && prev && !bpf_probe_read_user(&owner, 1, (void *)(prev + layout.fr_owner)) &&
-	    owner == layout.owned_by_cstack)
-		prev = rd64(prev + layout.fr_previous, fail);
+		if (layout.skip_cstack && prev &&
+		    !bpf_probe_read_user(&owner, 1, (void *)(prev + layout.fr_owner)) &&
+		    owner == layout.owned_by_cstack)
+			prev = rd64(prev + layout.fr_previous, fail);
+	}
 	return prev;
 }
 
@@ -299,7 +304,7 @@ static long walk_step(__u64 i, void *arg)
 		w->flag = LT_RF_ROOT_OUTER;
 		return 1;
 	}
-	code = rd64(w->frame + layout.fr_code, &fail);
+	code = untag(rd64(w->frame + layout.fr_code, &fail));
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (fail || !s) {
 		w->flag = LT_RF_ROOT_UNSURE;
@@ -337,13 +342,22 @@ static __always_inline int init_ret(struct scratch *s, __u32 tid, __u64 frame)
 	if (bpf_probe_read_user(s->hdr, LT_FRAME_HDR, (void *)frame))
 		fail = 1;
 	r->previous = python_caller(hdr64(s, layout.fr_previous), &fail);
-	r->code = hdr64(s, layout.fr_code);
+	r->code = untag(hdr64(s, layout.fr_code));
 	r->type_ptr = 0;
 	r->val = 0;
 	r->str_len = 0;
 	r->payload_len = 0;
 	r->drops = drops;
 	return fail;
+}
+
+/* the value a return popped: it stays in the slot at the stack's top,
+ * localsplus[stacktop] (3.11-3.13), *stackpointer (3.14+) */
+static __always_inline __u64 popped_value(const struct scratch *s, __u64 frame, int *fail)
+{
+	if (layout.stack_is_ptr)
+		return rd64(hdr64(s, layout.fr_stacktop), fail);
+	return rd64(frame + layout.fr_localsplus + 8 * (hdr32(s, layout.fr_stacktop) & 0xffffff), fail);
 }
 
 /* 3.12+, a frame freed by _PyEval(Frame)ClearAndPop: an exception exit if
@@ -372,7 +386,7 @@ static __always_inline int clear_kind(const struct scratch *s, struct lt_rec_ret
 		return LT_FRAME_RETURN;
 	}
 	if (op[0] == layout.op_return_value || op[0] == layout.op_instr_return_value) {
-		*retval = rd64(frame + layout.fr_localsplus + 8 * (hdr32(s, layout.fr_stacktop) & 0xffffff), fail);
+		*retval = popped_value(s, frame, fail);
 		return LT_FRAME_RETURN;
 	}
 	r->flags |= LT_RF_DROP;
@@ -435,10 +449,8 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		if (kind == LT_FRAME_YIELD)
 			r->flags |= LT_RF_YIELD;
 		/* the popped value stays in localsplus[stacktop] */
-		if (!have_value) {
-			retval = rd64(frame + layout.fr_localsplus + 8 * (hdr32(s, layout.fr_stacktop) & 0xffffff),
-				      &fail);
-		}
+		if (!have_value)
+			retval = popped_value(s, frame, &fail);
 		if (r->flags & LT_RF_DROP) {
 			/* nothing to decode */
 		} else if (fail) {
@@ -563,7 +575,7 @@ int lt_evf_entry(struct pt_regs *ctx)
 	if (!wanted(id))
 		return 0;
 	e.frame = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie));
-	e.code = rd64(e.frame + layout.fr_code, &fail);
+	e.code = untag(rd64(e.frame + layout.fr_code, &fail));
 	if (fail) {
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
@@ -639,7 +651,7 @@ int lt_evf_return(struct pt_regs *ctx)
 				r->flags |= LT_RF_DROP;
 			if (owner == layout.owned_by_gen &&
 			    !bpf_probe_read_user(&state, 1, (void *)(frame + layout.gen_state_rel)) &&
-			    state > layout.gen_created && state < 0)	/* suspended */
+			    state > layout.gen_created && state < layout.gen_executing)	/* suspended */
 				r->flags |= LT_RF_YIELD;
 		} else if (layout.evf_mode == 2) {
 			bpf_probe_read_user(&state, 1, (void *)(frame + layout.fr_state));

@@ -223,7 +223,7 @@ struct lt_py_layout {
 	__u32 evf_mode;			/* 0: not evalframe; 1: f_stacktop != NULL is a yield;
 					 * 2: f_state == FRAME_SUSPENDED (-1) is a yield;
 					 * 3: (3.12+) a generator's frame whose state is
-					 * between FRAME_CREATED and 0 is a yield */
+					 * between FRAME_CREATED and FRAME_EXECUTING is a yield */
 	__u32 fr_owner, co_flags;
 	__s32 gen_state_rel, gen_created, owned_by_gen;
 	__u32 long_tag;			/* 3.12+: sign and size of an int in lv_tag */
@@ -234,6 +234,15 @@ struct lt_py_layout {
 	__s32 owned_by_cstack;
 	__u32 op_return_value, op_return_const, op_instr_return_value, op_instr_return_const;
 	__u32 op_extended_arg;
+	/* 3.14+: frame and stack slots hold _PyStackRef values: the object
+	 * is the value with these tag bits cleared, and a value with all of
+	 * them set is a tagged int (value >> 2), not an object */
+	__u64 stackref_mask;
+	__u32 stack_is_ptr;		/* 3.14+: fr_stacktop is the pointer
+					 * stackpointer, not the index stacktop */
+	__s32 gen_executing;		/* FRAME_EXECUTING: a generator frame is
+					 * suspended strictly between gen_created
+					 * and this (3.15 numbers them from 0) */
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,

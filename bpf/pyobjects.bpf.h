@@ -152,6 +152,12 @@ static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, 
 	return tag & SEEN_ROOT & ~(__u64)is_type;
 }
 
+/* 3.14+: the object of a _PyStackRef (the tag bits cleared) */
+static __always_inline __u64 untag(__u64 ref)
+{
+	return ref & ~layout.stackref_mask;
+}
+
 static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bias, __u32 tid,
 					 __u32 bi)
 {
@@ -162,8 +168,16 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 	__u8 kind = 0;
 	/* refcount, type and the next 16 bytes at once: an int's size and
 	 * first two digits, a float's value (else read field by field) */
-	bool whole = !bpf_probe_read_user(ob, sizeof(ob), (void *)obj);
+	bool whole;
 
+	if (layout.stackref_mask && (obj & layout.stackref_mask) == layout.stackref_mask) {
+		r->vkind = types_only ? LT_RV_OTHER : LT_RV_INT;	/* a tagged int */
+		r->val = (__u64)((__s64)obj >> 2);
+		r->type_ptr = bias + b->type_vaddr[LT_T_LONG];
+		return;
+	}
+	obj = untag(obj);
+	whole = !bpf_probe_read_user(ob, sizeof(ob), (void *)obj);
 	t = whole ? ob[1] : rd64(obj + 8, &fail);	/* ob_type */
 	if (fail) {
 		r->vkind = LT_RV_UNREAD;

@@ -39,6 +39,7 @@ static int check_frames(const struct py_target *t, int pid, uint64_t bias, uint6
 	uint64_t interp = 0, ts = 0;
 	int minor = py_minor(t->build->version);
 	bool via_cframe = minor == 11 || minor == 12;
+	uint64_t tag_mask = minor >= 14 ? ~(uint64_t)3 : ~(uint64_t)0;
 	int checked = 0;
 
 	if (peek(pid, bias + t->runtime + o->rt_interp_head, &interp, 8) || !interp ||
@@ -57,7 +58,9 @@ static int check_frames(const struct py_target *t, int pid, uint64_t bias, uint6
 		for (int d = 0; fr && d < 256; d++) {
 			uint64_t code = 0, type = 0, name = 0, file = 0, nt_ = 0, ft = 0;
 
-			if (peek(pid, fr + o->fr_code, &code, 8) || peek(pid, code + o->ob_type, &type, 8)) {
+			/* 3.14+: f_executable is a _PyStackRef, tag bits low */
+			if (peek(pid, fr + o->fr_code, &code, 8) ||
+			    peek(pid, (code &= tag_mask) + o->ob_type, &type, 8)) {
 				*why = "a frame's code object cannot be read";
 				return -1;
 			}
@@ -207,15 +210,23 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 
 		if (peek(pid, bias + t->types[i] + t->build->off.type_tp_name, &name_ptr, 8) ||
 		    peek(pid, name_ptr, name, sizeof(name) - 1) || strcmp(name, want[i])) {
-			lt_err("the offsets for python %s (build-id %s) do not fit pid %d "
-					"(its %s type does not read as '%s'); rebuild leaktrace with make "
-					"where this build's debug info is installed", t->version,
-				t->build_id, pid, want[i], want[i]);
+			lt_err("the offsets for python %s (%s) do not fit pid %d (its %s type does "
+			       "not read as '%s'): not a CPython build leaktrace knows",
+			       t->version, t->shown, pid, want[i], want[i]);
 			return LT_EXIT_USAGE;
 		}
 	}
-	if (!t->build->off.ob_type)
-		return 0;	/* an entry made before the live offsets existed */
+	if (t->dbg.minor) {
+		char dwhy[512];
+
+		/* 3.13+: the _Py_DebugOffsets read from the file must be the
+		 * process's own, byte for byte */
+		if (py_debug_offsets_live_check(pid, bias + t->dbg.runtime, &t->dbg, dwhy,
+						sizeof(dwhy))) {
+			lt_err("python %s (%s) in pid %d: %s", t->version, t->shown, pid, dwhy);
+			return LT_EXIT_USAGE;
+		}
+	}
 	/* frames come and go while we read (fast during imports): a torn read
 	 * gets more tries; offsets that do not fit fail every one */
 	bool have_code_type = !elf_symbol(t->path, "PyCode_Type", &code_type);
@@ -225,9 +236,8 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 		n = check_frames(t, pid, bias, bias + code_type, &why, NULL, NULL);
 	}
 	if (n < 0) {
-		lt_err("the offsets for python %s (build-id %s) do not fit pid %d "
-				"(%s); rebuild leaktrace with make where this build's debug info is "
-				"installed", t->version, t->build_id, pid, why);
+		lt_err("the offsets for python %s (%s) do not fit pid %d (%s): not a CPython "
+		       "build leaktrace knows", t->version, t->shown, pid, why);
 		return LT_EXIT_USAGE;
 	}
 	if (verbose)

@@ -105,7 +105,7 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 
 	/* returns read the frame's first LT_FRAME_HDR bytes at once */
 	if (o->fr_code + 8 > LT_FRAME_HDR || o->fr_previous + 8 > LT_FRAME_HDR ||
-	    o->fr_prev_instr + 8 > LT_FRAME_HDR || o->fr_stacktop + 4 > LT_FRAME_HDR ||
+	    o->fr_prev_instr + 8 > LT_FRAME_HDR || o->fr_stacktop + 8 > LT_FRAME_HDR ||
 	    (o->fr_code | o->fr_previous | o->fr_prev_instr) & 7 || o->fr_stacktop & 3) {
 		lt_err("python %s: the frame fields in the offset table lie beyond the %d bytes "
 		       "the BPF side reads at once; this build is not supported",
@@ -151,6 +151,9 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->op_instr_return_value = o->op_instr_return_value;
 	l->op_instr_return_const = o->op_instr_return_const;
 	l->op_extended_arg = o->op_extended_arg;
+	l->stackref_mask = minor >= 14 ? 3 : 0;	/* Py_TAG_BITS */
+	l->stack_is_ptr = minor >= 14;
+	l->gen_executing = o->gen_executing;
 	return 0;
 }
 
