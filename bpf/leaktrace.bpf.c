@@ -30,7 +30,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* load-time configuration: set by userspace through the skeleton's
  * rodata before load (user/record/attach.c), constant to the verifier */
-const volatile struct lt_py_layout layout = {};
 const volatile __u8 targ_comm[16] = {};	/* -a --comm: only this command */
 const volatile __u32 targ_tgid = 0;	/* 0: every process (system-wide) */
 const volatile __u32 targ_in_pidns = 0;	/* the target lives in another pid namespace */
@@ -43,6 +42,11 @@ const volatile __u32 follow_exec = 0;	/* -a: report execve (builds met later) */
  * -a can add builds it meets after load (a container started later with
  * its own python) */
 struct lt_build_addrs build_addrs[LT_MAX_BUILDS] = {};
+/* the CPython layout of each build, same index: builds of different
+ * versions are traced at once (-a), each probe reading its own; helpers
+ * take it as L, and `layout` below is *L */
+struct lt_py_layout layouts[LT_MAX_BUILDS] = {};
+#define layout (*L)
 
 /* --no-durations: only returns are probed; a return sends its code's
  * strings and, for a code named like --root, whether a caller runs one */
@@ -162,6 +166,7 @@ static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
 				      const struct lt_rec_entry *e, __u64 site, __u64 instr_reg,
 				      __u32 bi)
 {
+	const struct lt_py_layout *L = &layouts[bi & (LT_MAX_BUILDS - 1)];
 	struct lt_rec_ret *r = &s->ret;
 	__u64 bias = PT_REGS_IP(ctx) - site, instr, obj;
 	__s32 argc = 0;
@@ -210,6 +215,7 @@ static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
 SEC("uprobe")
 int lt_resume(struct pt_regs *ctx)
 {
+	const struct lt_py_layout *L;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 zero = 0, tid = (__u32)id;
 	struct lt_rec_entry e;
@@ -221,8 +227,9 @@ int lt_resume(struct pt_regs *ctx)
 		return 0;
 	/* cookie (leaktrace.h): the site, the slots of prev_instr and frame */
 	cookie = bpf_get_attach_cookie(ctx);
+	L = &layouts[LT_COOKIE_BUILD(cookie) & (LT_MAX_BUILDS - 1)];
 	e.frame = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie));
-	e.code = untag(rd64(e.frame + layout.fr_code, &fail));
+	e.code = untag(L, rd64(e.frame + layout.fr_code, &fail));
 	if (fail) {
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
@@ -230,7 +237,7 @@ int lt_resume(struct pt_regs *ctx)
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return 0;
-	send_code(s, e.code, 0, tid);
+	send_code(L, s, e.code, 0, tid);
 	e.type = LT_REC_ENTRY;
 	e.pad[0] = e.pad[1] = e.pad[2] = 0;
 	e.tid = tid;
@@ -253,7 +260,7 @@ int lt_resume(struct pt_regs *ctx)
 
 /* the Python caller, given a frame's previous (3.12+: past the C-stack
  * entry frame) */
-static __always_inline __u64 python_caller(__u64 prev, int *fail)
+static __always_inline __u64 python_caller(const struct lt_py_layout *L, __u64 prev, int *fail)
 {
 	/* 3.15 ends every chain with one more such frame, the thread
 	 * state's base_frame, under the C stack's entry frame */
@@ -268,9 +275,9 @@ static __always_inline __u64 python_caller(__u64 prev, int *fail)
 	return prev;
 }
 
-static __always_inline __u64 caller_of(__u64 frame, int *fail)
+static __always_inline __u64 caller_of(const struct lt_py_layout *L, __u64 frame, int *fail)
 {
-	return python_caller(rd64(frame + layout.fr_previous, fail), fail);
+	return python_caller(L, rd64(frame + layout.fr_previous, fail), fail);
 }
 
 /* fields of the frame header read by init_ret (userspace checks that the
@@ -289,12 +296,14 @@ static __always_inline __u32 hdr32(const struct scratch *s, __u32 off)
 struct walk {
 	__u64 frame;		/* the next caller to look at */
 	__u32 tid;
+	__u32 bi;		/* the build (its layout) */
 	__u8 flag;		/* LT_RF_ROOT_* */
 };
 
 static long walk_step(__u64 i, void *arg)
 {
 	struct walk *w = arg;
+	const struct lt_py_layout *L = &layouts[w->bi & (LT_MAX_BUILDS - 1)];
 	struct scratch *s;
 	__u32 zero = 0;
 	__u64 code;
@@ -304,18 +313,18 @@ static long walk_step(__u64 i, void *arg)
 		w->flag = LT_RF_ROOT_OUTER;
 		return 1;
 	}
-	code = untag(rd64(w->frame + layout.fr_code, &fail));
+	code = untag(L, rd64(w->frame + layout.fr_code, &fail));
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (fail || !s) {
 		w->flag = LT_RF_ROOT_UNSURE;
 		return 1;
 	}
 	/* a caller's code may not have returned yet: send its strings now */
-	if (send_code(s, code, 0, w->tid)) {
+	if (send_code(L, s, code, 0, w->tid)) {
 		w->flag = LT_RF_ROOT_NESTED;
 		return 1;
 	}
-	w->frame = caller_of(w->frame, &fail);
+	w->frame = caller_of(L, w->frame, &fail);
 	if (fail) {
 		w->flag = LT_RF_ROOT_UNSURE;
 		return 1;
@@ -326,7 +335,8 @@ static long walk_step(__u64 i, void *arg)
 /* a RET record for frame, value still unread; the frame's fixed part is
  * read at once into s->hdr (one helper call instead of one per field).
  * Returns 1 if the frame or its caller could not be read */
-static __always_inline int init_ret(struct scratch *s, __u32 tid, __u64 frame)
+static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch *s, __u32 tid,
+				    __u64 frame)
 {
 	struct lt_rec_ret *r = &s->ret;
 	int fail = 0;
@@ -341,8 +351,8 @@ static __always_inline int init_ret(struct scratch *s, __u32 tid, __u64 frame)
 	r->frame = frame;
 	if (bpf_probe_read_user(s->hdr, LT_FRAME_HDR, (void *)frame))
 		fail = 1;
-	r->previous = python_caller(hdr64(s, layout.fr_previous), &fail);
-	r->code = untag(hdr64(s, layout.fr_code));
+	r->previous = python_caller(L, hdr64(s, layout.fr_previous), &fail);
+	r->code = untag(L, hdr64(s, layout.fr_code));
 	r->type_ptr = 0;
 	r->val = 0;
 	r->str_len = 0;
@@ -353,7 +363,8 @@ static __always_inline int init_ret(struct scratch *s, __u32 tid, __u64 frame)
 
 /* the value a return popped: it stays in the slot at the stack's top,
  * localsplus[stacktop] (3.11-3.13), *stackpointer (3.14+) */
-static __always_inline __u64 popped_value(const struct scratch *s, __u64 frame, int *fail)
+static __always_inline __u64 popped_value(const struct lt_py_layout *L, const struct scratch *s,
+					  __u64 frame, int *fail)
 {
 	if (layout.stack_is_ptr)
 		return rd64(hdr64(s, layout.fr_stacktop), fail);
@@ -365,7 +376,7 @@ static __always_inline __u64 popped_value(const struct scratch *s, __u64 frame, 
  * (RETURN_CONST: in co_consts; RETURN_VALUE: the popped stack slot);
  * anything else means the frame never ran (its arguments did not bind).
  * Returns the kind, *retval set for LT_FRAME_RETURN. */
-static __always_inline int clear_kind(const struct scratch *s, struct lt_rec_ret *r, __u64 frame,
+static __always_inline int clear_kind(const struct lt_py_layout *L, const struct scratch *s, struct lt_rec_ret *r, __u64 frame,
 				      __u64 tstate, __u64 *retval, int *fail)
 {
 	__u64 instr, consts;
@@ -386,7 +397,7 @@ static __always_inline int clear_kind(const struct scratch *s, struct lt_rec_ret
 		return LT_FRAME_RETURN;
 	}
 	if (op[0] == layout.op_return_value || op[0] == layout.op_instr_return_value) {
-		*retval = popped_value(s, frame, fail);
+		*retval = popped_value(L, s, frame, fail);
 		return LT_FRAME_RETURN;
 	}
 	r->flags |= LT_RF_DROP;
@@ -400,6 +411,7 @@ static __always_inline int clear_kind(const struct scratch *s, struct lt_rec_ret
 static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 bias, int kind,
 				       __u32 bi)
 {
+	const struct lt_py_layout *L = &layouts[bi & (LT_MAX_BUILDS - 1)];
 	__u64 exc = 0, instr, retval = 0;
 	struct lt_rec_ret *r;
 	struct scratch *s;
@@ -412,9 +424,10 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	if (!s)
 		return 0;
 	r = &s->ret;
-	fail = init_ret(s, tid, frame);
-	if (returns_only && !fail && send_code(s, r->code, 0, tid)) {
-		struct walk w = { .frame = r->previous, .tid = tid, .flag = LT_RF_ROOT_UNSURE };
+	fail = init_ret(L, s, tid, frame);
+	if (returns_only && !fail && send_code(L, s, r->code, 0, tid)) {
+		struct walk w = { .frame = r->previous, .tid = tid, .bi = bi,
+				  .flag = LT_RF_ROOT_UNSURE };
 
 		bpf_loop(LT_WALK_MAX, walk_step, &w, 0);
 		r->flags |= w.flag;
@@ -427,7 +440,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 			retval = rd64(aux - 8, &fail);	/* the top of the stack */
 			kind = LT_FRAME_YIELD;
 		} else if (!fail) {
-			kind = clear_kind(s, r, frame, aux, &retval, &fail);
+			kind = clear_kind(L, s, r, frame, aux, &retval, &fail);
 		}
 		have_value = true;
 	}
@@ -450,7 +463,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 			r->flags |= LT_RF_YIELD;
 		/* the popped value stays in localsplus[stacktop] */
 		if (!have_value)
-			retval = popped_value(s, frame, &fail);
+			retval = popped_value(L, s, frame, &fail);
 		if (r->flags & LT_RF_DROP) {
 			/* nothing to decode */
 		} else if (fail) {
@@ -468,6 +481,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 SEC("uprobe")
 int lt_return(struct pt_regs *ctx)
 {
+	const struct lt_py_layout *L;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 bias, tstate, cframe, frame, cookie;
 	int fail = 0;
@@ -478,7 +492,8 @@ int lt_return(struct pt_regs *ctx)
 	/* the cookie holds the build and the note's link-time address:
 	 * ip - address = load bias */
 	cookie = bpf_get_attach_cookie(ctx);
-	bi = LT_COOKIE_BUILD(cookie);
+	bi = LT_COOKIE_BUILD(cookie) & (LT_MAX_BUILDS - 1);
+	L = &layouts[bi];
 	bias = PT_REGS_IP(ctx) - LT_COOKIE_VADDR(cookie);
 	tstate = rd64(bias + build_addrs[bi].runtime_vaddr + layout.rt_tstate_current, &fail);
 	cframe = rd64(tstate + layout.ts_cframe, &fail);
@@ -566,6 +581,7 @@ int lt_evf_entry(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 cookie = bpf_get_attach_cookie(ctx);
+	const struct lt_py_layout *L = &layouts[LT_COOKIE_BUILD(cookie) & (LT_MAX_BUILDS - 1)];
 	__u32 zero = 0, tid = (__u32)id;
 	struct lt_rec_entry e = {};
 	struct evf_stack *st;
@@ -575,7 +591,7 @@ int lt_evf_entry(struct pt_regs *ctx)
 	if (!wanted(id))
 		return 0;
 	e.frame = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie));
-	e.code = untag(rd64(e.frame + layout.fr_code, &fail));
+	e.code = untag(L, rd64(e.frame + layout.fr_code, &fail));
 	if (fail) {
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
@@ -600,7 +616,7 @@ int lt_evf_entry(struct pt_regs *ctx)
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return 0;
-	send_code(s, e.code, 0, tid);
+	send_code(L, s, e.code, 0, tid);
 	e.type = LT_REC_ENTRY;
 	e.tid = tid;
 	e.tgid = id >> 32;
@@ -615,6 +631,8 @@ int lt_evf_entry(struct pt_regs *ctx)
 SEC("uretprobe")
 int lt_evf_return(struct pt_regs *ctx)
 {
+	const struct lt_py_layout *L =
+		&layouts[LT_COOKIE_BUILD(bpf_get_attach_cookie(ctx)) & (LT_MAX_BUILDS - 1)];
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 frame, retval, top = 0;
 	__u32 zero = 0, tid = (__u32)id;
@@ -634,7 +652,7 @@ int lt_evf_return(struct pt_regs *ctx)
 	if (!s)
 		return 0;
 	r = &s->ret;
-	fail = init_ret(s, tid, frame);
+	fail = init_ret(L, s, tid, frame);
 	retval = PT_REGS_RC(ctx);
 	if (!retval) {
 		r->vkind = LT_RV_RAISE;

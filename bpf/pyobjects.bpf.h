@@ -19,7 +19,7 @@
  * *kind: 0 = UTF-8 bytes, 1/2/4 = fixed-width code units, *nchars = length
  * in characters of the whole string. -1 if not readable.
  */
-static __always_inline int read_str(void *dst, __u32 cap, __u64 obj, __u8 *kind,
+static __always_inline int read_str(const struct lt_py_layout *L, void *dst, __u32 cap, __u64 obj, __u8 *kind,
 				    __u64 *nchars, __u32 max_chars)
 {
 	__u32 state = 0;
@@ -83,7 +83,8 @@ static __always_inline bool root_named(const char *name, __u32 len, __u8 kind)
  * Send the strings of a code object (is_type = 0) or a type's tp_name once.
  * Returns 1 for a code object named like --root (--no-durations only).
  */
-static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, __u32 tid)
+static __always_inline int send_code(const struct lt_py_layout *L, struct scratch *s, __u64 obj, int is_type,
+				     __u32 tid)
 {
 	struct lt_rec_code *c = &s->code;
 	__u64 name_obj = 0, file_obj = 0, nch = 0, tag = 0, key;
@@ -128,7 +129,7 @@ static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, 
 	} else {
 		bpf_probe_read_user(&c->firstlineno, sizeof(c->firstlineno),
 				    (void *)(obj + layout.co_firstlineno));
-		n = read_str(c->name, sizeof(c->name), name_obj, &kind, &nch, LT_NAME_MAX);
+		n = read_str(L, c->name, sizeof(c->name), name_obj, &kind, &nch, LT_NAME_MAX);
 		if (n < 0)
 			return 0;
 		c->name_kind = kind;
@@ -137,7 +138,7 @@ static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, 
 			tag |= SEEN_ROOT;
 		file_obj = rd64(obj + layout.co_filename, &fail);
 		if (!fail) {
-			n = read_str(c->file, sizeof(c->file), file_obj, &kind, &nch, LT_FILE_MAX);
+			n = read_str(L, c->file, sizeof(c->file), file_obj, &kind, &nch, LT_FILE_MAX);
 			if (n >= 0) {
 				c->file_kind = kind;
 				c->file_len = n;
@@ -153,7 +154,7 @@ static __always_inline int send_code(struct scratch *s, __u64 obj, int is_type, 
 }
 
 /* 3.14+: the object of a _PyStackRef (the tag bits cleared) */
-static __always_inline __u64 untag(__u64 ref)
+static __always_inline __u64 untag(const struct lt_py_layout *L, __u64 ref)
 {
 	return ref & ~layout.stackref_mask;
 }
@@ -162,6 +163,7 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 					 __u32 bi)
 {
 	const struct lt_build_addrs *b = &build_addrs[bi & (LT_MAX_BUILDS - 1)];
+	const struct lt_py_layout *L = &layouts[bi & (LT_MAX_BUILDS - 1)];
 	struct lt_rec_ret *r = &s->ret;
 	__u64 t, nch = 0, ob[4] = {};
 	int fail = 0, n;
@@ -176,7 +178,7 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		r->type_ptr = bias + b->type_vaddr[LT_T_LONG];
 		return;
 	}
-	obj = untag(obj);
+	obj = untag(L, obj);
 	whole = !bpf_probe_read_user(ob, sizeof(ob), (void *)obj);
 	t = whole ? ob[1] : rd64(obj + 8, &fail);	/* ob_type */
 	if (fail) {
@@ -236,7 +238,7 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		if (fail)
 			r->vkind = LT_RV_UNREAD;
 	} else if (t == b->type_vaddr[LT_T_STR]) {
-		n = read_str(s->payload, LT_MAX_STR, obj, &kind, &nch, value_str_max + 1);
+		n = read_str(L, s->payload, LT_MAX_STR, obj, &kind, &nch, value_str_max + 1);
 		if (n < 0) {
 			r->vkind = LT_RV_UNREAD;
 			return;
@@ -247,7 +249,7 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		r->payload_len = n;
 	} else {
 		r->vkind = LT_RV_OTHER;
-		send_code(s, r->type_ptr, 1, tid);
+		send_code(L, s, r->type_ptr, 1, tid);
 	}
 }
 

@@ -322,12 +322,6 @@ static int add_system_target(struct py_target *t, const struct py_want *want, in
 	quiet = false;
 	if (r)
 		return n;
-	if (n && memcmp(&t[n].build->off, &t[0].build->off, sizeof(t[0].build->off))) {
-		if (verbose)
-			lt_err("%s: another struct layout than %s, skipped",
-				shown, t[0].shown);
-		return n;
-	}
 	if (verbose)
 		lt_err("system-wide: python %s at %s", t[n].version, shown);
 	return n + 1;

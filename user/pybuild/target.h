@@ -65,11 +65,11 @@ int py_target_for_command(struct py_target *t, const struct py_want *want, const
 int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
 		       const char *python_override);
 /*
- * System-wide: every supported CPython file on the host (the table's own
- * sources that exist, and the python executables or libpythons mapped by
- * running processes, containers included), one entry per inode, all with
- * the same struct layout as the first. Returns how many (0: none found,
- * reasons printed with verbose).
+ * System-wide: every supported CPython file on the host (/usr/bin/python3.X,
+ * and the python executables or libpythons mapped by running processes,
+ * containers included), one entry per inode, of any supported version
+ * (each build has its own layout on the BPF side). Returns how many (0:
+ * none found, reasons printed with verbose).
  */
 int py_targets_system(struct py_target *t, const struct py_want *want, int max, bool verbose);
 /*

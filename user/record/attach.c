@@ -95,8 +95,8 @@ static void set_build_addrs(struct leaktrace_bpf *skel, const struct py_target *
 	b->true_vaddr = t->true_struct;
 }
 
-/* the struct layout of t, shared by every build traced (before load);
- * -1 if the BPF side cannot read it */
+/* the struct layout of build t (before load, or after it for a build -a
+ * meets later: .bss); -1 if the BPF side cannot read it */
 static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 		      const struct py_target *t)
 {
@@ -157,15 +157,17 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	return 0;
 }
 
-int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *m,
+int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *const *mechs,
 		     const struct py_target *targets, int n, int tgid, bool in_pidns)
 {
 	struct leaktrace_bpf__rodata *ro = skel->rodata;
+	const struct lt_mechanism *m = mechs[0];	/* returns only or not: one for all */
 
-	if (set_layout(&ro->layout, m, &targets[0]))
-		return -1;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (set_layout(&skel->bss->layouts[i], mechs[i], &targets[i]))
+			return -1;
 		set_build_addrs(skel, &targets[i], i);
+	}
 	ro->targ_tgid = tgid;
 	ro->targ_in_pidns = in_pidns;
 	if (env.comm)
@@ -320,6 +322,8 @@ int attach_build(struct leaktrace_bpf *skel, const struct lt_mechanism *m,
 	struct probe_progs p;
 
 	leaktrace_progs(skel, &p);
+	if (set_layout(&skel->bss->layouts[n], m, t))
+		return -1;
 	set_build_addrs(skel, t, n);
 	return attach_probes(m, &p, t, -1, n);
 }

@@ -483,7 +483,7 @@ int cmd_record(int argc, char **argv)
 	s->nspid = ns_id(s->pid, s->pid);
 	if (s->nspid && env.verbose)
 		lt_err("pid %d is pid %d in its own pid namespace", s->pid, s->nspid);
-	if (attach_configure(s->skel, s->mech[0], s->targets, s->ntargets, s->pid, s->nspid != 0)) {
+	if (attach_configure(s->skel, (const struct lt_mechanism *const *)s->mech, s->targets, s->ntargets, s->pid, s->nspid != 0)) {
 		err = LT_EXIT_USAGE;
 		goto cleanup;
 	}

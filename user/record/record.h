@@ -107,18 +107,17 @@ const char *mech_name(const struct lt_mechanism *m);
 /* its records are RETs alone (rebuild with rb_config.returns_only) */
 bool mech_returns_only(const struct lt_mechanism *m);
 /*
- * Before load: the skeleton's rodata from env, the mechanism of
- * targets[0] and its layout (shared by every build traced), the build
- * addresses of targets[0..n). -1 after a line if the BPF side cannot read
- * the layout.
+ * Before load: the skeleton's rodata from env, and for each build
+ * targets[i], i < n, its layout (for its mechanism m[i]) and addresses.
+ * -1 after a line if the BPF side cannot read a layout.
  */
-int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *m,
+int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 		     const struct py_target *targets, int n, int tgid, bool in_pidns);
 /* after load: the probes of mechanism m[i] on targets[i], i < n (pid -1:
  * every process), and the exec/exit tracepoints; 0 or -1 after a line */
 int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 	       const struct py_target *targets, int n, int pid);
-/* -a: build n found after load (its addresses and probes); 0 or -1 */
+/* -a: build n found after load (its layout, addresses and probes); 0 or -1 */
 int attach_build(struct leaktrace_bpf *skel, const struct lt_mechanism *m,
 		 const struct py_target *t, int n);
 /* remove every probe (the tracepoints stay with the skeleton) */
