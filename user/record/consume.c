@@ -248,6 +248,8 @@ int consume_record(void *ctx, void *data, size_t size)
 {
 	struct consumer *c = ctx;
 
+	if (size && (*(const uint8_t *)data == LT_REC_ENTRY || *(const uint8_t *)data == LT_REC_RET))
+		c->records++;
 	handle_record(c, data, size);
 	/* the record is handled; stop here to give the loop back */
 	if (!c->draining && (++c->batch >= LT_BATCH || exiting))

@@ -327,6 +327,16 @@ static int finish(struct session *s)
 		       (unsigned long long)stats.calls, (unsigned long long)stats.lost_events);
 	if (!s->is_child && !env.all && !process_alive(s->pid, false))
 		lt_err("target pid %d exited", s->pid);
+	if (!c->records && s->is_child) {
+		/* a python starting up runs hundreds of calls (site, encodings):
+		 * none seen means the probes are on a file it did not run */
+		lt_err("no probe fired while %s ran: it did not run its interpreter from %s "
+		       "(another copy of python or libpython?); name the file it maps with "
+		       "--python", env.cmd[0], s->targets[0].shown);
+		err = LT_EXIT_FAIL;
+	} else if (!c->records && !env.all) {
+		lt_warn("no Python call seen in pid %d while tracing (idle?)", s->pid);
+	}
 	return err;
 }
 

@@ -151,6 +151,7 @@ struct consumer {
 	bool draining;		/* final drain: no batch limit */
 	uint64_t last_drops;
 	uint64_t lost;
+	uint64_t records;	/* frame starts and exits: 0 means no probe fired */
 	bool target_exited;
 	int pid;
 };
