@@ -81,16 +81,28 @@ static size_t read_proc_strings(int pid, const char *what, char *buf, size_t n)
 	return len;
 }
 
+bool env_flag_on(int pid, const char *name)
+{
+	size_t l = strlen(name), n;
+	char buf[65536];
+	const char *v;
+
+	if (!pid)
+		return (v = getenv(name)) && *v && strcmp(v, "0");
+	n = read_proc_strings(pid, "environ", buf, sizeof(buf));
+	for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+		if (!strncmp(buf + i, name, l) && buf[i + l] == '=' && buf[i + l + 1] &&
+		    strcmp(buf + i + l + 1, "0"))
+			return true;
+	return false;
+}
+
 bool has_perf_trampoline(int pid)
 {
 	char buf[65536];
 	size_t n;
-	bool yes = false;
+	bool yes = env_flag_on(pid, "PYTHONPERFSUPPORT");
 
-	n = read_proc_strings(pid, "environ", buf, sizeof(buf));
-	for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
-		if (!strncmp(buf + i, "PYTHONPERFSUPPORT=", 18) && buf[i + 18] && buf[i + 18] != '0')
-			yes = true;
 	n = read_proc_strings(pid, "cmdline", buf, sizeof(buf));
 	for (size_t i = 0; i + 1 < n; i += strlen(buf + i) + 1)
 		if (!strcmp(buf + i, "-X") && !strcmp(buf + i + strlen(buf + i) + 1, "perf"))

@@ -128,6 +128,13 @@ static int find_targets(struct session *s)
 	}
 	if (err)
 		return err;
+	/* 3.13+ JIT builds: with PYTHON_JIT=1 hot code runs as machine code
+	 * that pushes frames without the RESUME handler: calls no probe sees */
+	if (t->jit && !env.all && env_flag_on(env.cmd ? 0 : env.pid, "PYTHON_JIT")) {
+		lt_err("python %s at %s runs with its JIT on (PYTHON_JIT): JIT code makes calls no "
+		       "probe sees; run it with PYTHON_JIT=0", t->version, t->shown);
+		return LT_EXIT_USAGE;
+	}
 	for (int i = 0; i < s->ntargets; i++) {
 		s->mech[i] = mech_choose(&s->targets[i], env.no_durations);
 		if (!s->mech[i])

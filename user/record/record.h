@@ -77,6 +77,9 @@ bool process_alive(int pid, bool is_child);
 int32_t ns_id(int pid, int tid);
 /* the process runs with CPython's perf trampoline (-X perf, PYTHONPERFSUPPORT) */
 bool has_perf_trampoline(int pid);
+/* NAME is set, non-empty and not "0" in pid's environment (pid 0: ours,
+ * which a command we start inherits) */
+bool env_flag_on(int pid, const char *name);
 /* start cmd stopped at a pipe: it runs once "g" is written to
  * *release_fd; with perf_trampoline, under PYTHONPERFSUPPORT=1.
  * Returns its pid, or -1. */
