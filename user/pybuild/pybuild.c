@@ -47,15 +47,16 @@ int py_version_of_file(const char *path, char *out, size_t n)
 
 	if (!version_symbol(path, out, n))
 		return 0;
-	/* 3.8-3.10 have no Py_Version: the version string of Py_GetVersion
-	 * ("3.10.13") stands alone in .rodata; the newest minor that has one
-	 * wins (older numbers appear in messages, never NUL-delimited) */
-	for (int minor = 10; minor >= 8; minor--) {
+	/* before 3.11 there is no Py_Version: the version string of
+	 * Py_GetVersion ("3.10.13") stands alone in .rodata; the newest minor
+	 * that has one wins (older numbers appear in messages, never
+	 * NUL-delimited). 2.7 and 3.0-3.7 are found to be refused by name. */
+	for (int minor = 10; minor >= 0; minor--) {
 		snprintf(prefix, sizeof(prefix), "3.%d", minor);
 		if (!elf_python_version(path, prefix, out, n))
 			return 0;
 	}
-	return -1;
+	return elf_python_version(path, "2.7", out, n);
 }
 
 int py_build_derive(const char *path, const char *version, struct py_build *b,
