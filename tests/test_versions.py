@@ -35,9 +35,9 @@ def pythons():
         v = os.path.basename(d)
         exe = os.path.join(d, "bin", "python" + ".".join(v.split(".")[:2]))
         if os.path.exists(exe):
-            out.append((v + " (pyenv)", "no probes, DWARF", exe, []))
+            out.append((v + " (pyenv)", "no probes", exe, []))
             if v.startswith(("3.12.", "3.13.")):
-                out.append((v + " (pyenv)", "no probes, DWARF, perf trampoline", exe,
+                out.append((v + " (pyenv)", "no probes, perf trampoline", exe,
                             ["--mechanism", "evalframe"]))
     return out
 
@@ -167,19 +167,28 @@ def py313_pid_deep_and_inlined_init():
 
 @lt.test
 def offsets_that_fail_the_live_check_are_refused():
-    """a 3.12 libpython whose build-id says Debian's 3.11: the table's
-    type-name offset still fits, but the thread states and frames walked
-    with the 3.11 offsets do not; -p must refuse before attaching"""
+    """a 3.13 libpython whose _Py_DebugOffsets puts the thread's current
+    frame 8 bytes off: file and process agree (the process maps that very
+    copy), but the frames walked with it are no frames; -p must refuse
+    before attaching, in one line, the target untouched"""
     lt.need_root()
     import subprocess, time
-    v = pyenv_dir("3.12.1")
+    v = pyenv_dir("3.13.0")
+    lib = v + "/lib/libpython3.13.so.1.0"
+    sec = subprocess.run(["readelf", "-SW", lib], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"\.PyRuntime\s+PROGBITS\s+[0-9a-f]+\s+([0-9a-f]+)", sec)
+    assert m, "no .PyRuntime section in " + lib
+    # 3.13's _Py_DebugOffsets: head (24 bytes), runtime_state (3 words),
+    # interpreter_state (13 words), then thread_state: size, prev, next,
+    # interp, current_frame
+    at = int(m.group(1), 16) + 24 + 3 * 8 + 13 * 8 + 4 * 8
+    data = bytearray(open(lib, "rb").read())
+    assert int.from_bytes(data[at:at + 8], "little") == 72, \
+        "tstate.current_frame is not where 3.13.0 has it"
+    data[at:at + 8] = (80).to_bytes(8, "little")
     d = lt.tmpdir()
-    data = bytearray(open(v + "/lib/libpython3.12.so.1.0", "rb").read())
-    old = bytes.fromhex(lt.build_id(v + "/lib/libpython3.12.so.1.0"))
-    i = data.find(old)
-    data[i:i + 20] = bytes.fromhex(lt.build_id(lt.PY))
-    open(os.path.join(d, "libpython3.12.so.1.0"), "wb").write(data)
-    proc = subprocess.Popen([v + "/bin/python3.12", "-c", "import time; time.sleep(30)"],
+    open(os.path.join(d, "libpython3.13.so.1.0"), "wb").write(data)
+    proc = subprocess.Popen([v + "/bin/python3.13", "-c", "import time; time.sleep(30)"],
                             env=dict(os.environ, LD_LIBRARY_PATH=d))
     try:
         time.sleep(0.5)
