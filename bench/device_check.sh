@@ -36,7 +36,7 @@ python3 -c "
 import runpy, sys
 sys.argv = ['bench/cuda_predict.py', '5']
 open('$O/go').read()
-runpy.run_path('bench/cuda_predict.py', run_name='__main__')
+runpy.run_path('$PWD/bench/cuda_predict.py', run_name='__main__')
 " > "$O/pid.out" 2>&1 &
 TPID=$!
 sleep 3
@@ -45,7 +45,7 @@ LPID=$!
 sleep 3
 echo go > "$O/go"
 wait $TPID
-sleep 1; kill -INT $LPID; wait $LPID; echo "record -p exit $?"; tail -3 "$O/pid.err"
+sleep 1; kill -INT $LPID 2>/dev/null; wait $LPID; echo "record -p exit $?"; tail -3 "$O/pid.err"
 python3 - "$O" <<'PYEOF'
 import sys
 sys.path.insert(0, "tests")
