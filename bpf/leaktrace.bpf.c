@@ -400,6 +400,14 @@ static __always_inline int clear_kind(const struct lt_py_layout *L, const struct
 		*retval = popped_value(L, s, frame, fail);
 		return LT_FRAME_RETURN;
 	}
+	/* a return that starts its line under a LINE tool (coverage): the
+	 * opcode, and so where the value is, lies in the code's monitoring
+	 * data, whose layout changed within 3.13: a call whose value is
+	 * unknown, and said so (READFAIL), not a frame that never ran */
+	if (op[0] == layout.op_instr_line) {
+		*fail = 1;
+		return LT_FRAME_RETURN;
+	}
 	r->flags |= LT_RF_DROP;
 	return LT_FRAME_RETURN;
 }

@@ -234,6 +234,8 @@ struct lt_py_layout {
 	__s32 owned_by_cstack;
 	__u32 op_return_value, op_return_const, op_instr_return_value, op_instr_return_const;
 	__u32 op_extended_arg;
+	__u32 op_instr_line;		/* INSTRUMENTED_LINE (a LINE tool such as
+					 * coverage put it over the real opcode) */
 	/* 3.14+: frame and stack slots hold _PyStackRef values: the object
 	 * is the value with these tag bits cleared, and a value with all of
 	 * them set is a tagged int (value >> 2), not an object */

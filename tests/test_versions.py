@@ -3,6 +3,7 @@ under the same interpreter, or the tool refuses with a clear error. The
 support matrix in README.md must equal what this test measures
 (UPDATE_README=1 rewrites it)."""
 import glob
+import json
 import os
 import re
 
@@ -199,6 +200,55 @@ def offsets_that_fail_the_live_check_are_refused():
     finally:
         proc.kill()
         proc.wait()
+
+
+@lt.test
+def instrumented_code_is_traced():
+    """a target that runs a sys.monitoring tool (coverage, debuggers: LINE
+    and PY_START events) executes INSTRUMENTED_RESUME, INSTRUMENTED_
+    RETURN_VALUE and INSTRUMENTED_YIELD_VALUE instead of the plain opcodes:
+    their sites must give the same trees as the oracle (3.12, 3.13)"""
+    lt.need_root()
+    ran = 0
+    for v in ("3.12.1", "3.13.0"):
+        try:
+            exe = pyenv_python(v)
+        except lt.Skip:
+            continue
+        d = lt.tmpdir()
+        script = lt.write_file(d, "cov.py", (
+            "import runpy, sys\n"
+            "m = sys.monitoring\n"
+            "m.use_tool_id(3, 'cov')\n"
+            "lines, starts = {}, {}\n"
+            # builtins as callbacks: a Python callback is a call that the
+            # recorder sees (rightly) and the oracle's settrace does not
+            "m.register_callback(3, m.events.LINE, lines.__setitem__)\n"
+            "m.register_callback(3, m.events.PY_START, starts.__setitem__)\n"
+            "m.set_events(3, m.events.LINE | m.events.PY_START)\n"
+            "sys.argv = [%r, '2']\n"
+            "runpy.run_path(%r, run_name='__main__')\n"
+            "assert lines\n") % (CALLS, CALLS))
+        rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+        lt.leaktrace("record", "--root", "run", "-o", rec, "--", exe, script)
+        lt.run([exe, os.path.join(HERE, "oracle.py"), "--root", "run", "-o", ora, script])
+        # the same calls; values too, except where a return starts its line
+        # (INSTRUMENTED_LINE hides its opcode): that value is unknown and its
+        # execution says so (complete: false), never a wrong value
+        problems = treecmp.compare(rec, ora, with_values=False)
+        assert not [p for p in problems if "incomplete" not in p], \
+            "%s with sys.monitoring: %s" % (v, "\n".join(problems[:3]))
+        recs, oras = treecmp.load(rec), treecmp.load(ora)
+        for x, y in zip(recs, oras):
+            if x["complete"]:
+                d = treecmp.diff_nodes(x["root"], y["root"])
+                assert not d, "%s with sys.monitoring, a complete execution: %s" % (v, d)
+            else:
+                assert "<unknown>" in json.dumps(x["root"]) or '"unread"' in json.dumps(x["root"]), \
+                    "%s: execution %d incomplete with every value read" % (v, x["id"])
+        ran += 1
+    if not ran:
+        raise lt.Skip("no pyenv 3.12.1 or 3.13.0 here")
 
 
 @lt.test

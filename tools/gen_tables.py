@@ -137,7 +137,9 @@ def fields(m):
 OPCODES = [("op_return_value", "RETURN_VALUE"), ("op_return_const", "RETURN_CONST"),
            ("op_instr_return_value", "INSTRUMENTED_RETURN_VALUE"),
            ("op_instr_return_const", "INSTRUMENTED_RETURN_CONST"),
-           ("op_extended_arg", "EXTENDED_ARG"), ("op_yield_value", "YIELD_VALUE")]
+           ("op_extended_arg", "EXTENDED_ARG"), ("op_yield_value", "YIELD_VALUE"),
+           # a line event's tool (coverage) hides the opcode under this one
+           ("op_instr_line", "INSTRUMENTED_LINE")]
 
 # 3.13+: the table fields that the binary's own _Py_DebugOffsets (_PyRuntime.debug_offsets,
 # initialised data, so gdb reads it from the file) also holds. --check compares them with the

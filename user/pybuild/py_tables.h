@@ -144,6 +144,7 @@
 	.op_instr_return_const = PY_TABLE_NO_OP, \
 	.op_extended_arg = 144, \
 	.op_yield_value = 86, \
+	.op_instr_line = PY_TABLE_NO_OP, \
 }
 
 /* 3.12: from pyenv 3.12.1 (3.12.1, build-id f9d5c82f5f2c22df68c1d49c944ef3dee5103dcc)
@@ -190,6 +191,7 @@
 	.op_instr_return_const = 247, \
 	.op_extended_arg = 144, \
 	.op_yield_value = 150, \
+	.op_instr_line = 254, \
 }
 
 /* 3.13: from pyenv 3.13.0 (3.13.0, build-id d11d13fb0f82d32f3da1221ffd551ab179afb423)
@@ -237,6 +239,7 @@
 	.op_instr_return_const = 240, \
 	.op_extended_arg = 71, \
 	.op_yield_value = 118, \
+	.op_instr_line = 254, \
 }
 
 /* 3.14: from Debian sid python3.14 (3.14.10, build-id cccda113240f3ba4c016991793a62dc0cfe01613)
@@ -282,6 +285,7 @@
 	.op_instr_return_const = PY_TABLE_NO_OP, \
 	.op_extended_arg = 69, \
 	.op_yield_value = 120, \
+	.op_instr_line = 254, \
 }
 
 /* 3.15: from Debian sid python3.15 (3.15.2, build-id d41ac9e28ff414f10df5da23fb051683a7b4adcf)
@@ -327,6 +331,7 @@
 	.op_instr_return_const = PY_TABLE_NO_OP, \
 	.op_extended_arg = 67, \
 	.op_yield_value = 119, \
+	.op_instr_line = 253, \
 }
 
 /* the table of 3.MINOR, or NULL when there is none */

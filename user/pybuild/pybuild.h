@@ -34,6 +34,7 @@ struct py_offsets {
 	int32_t owned_by_cstack;
 	uint32_t op_return_value, op_return_const, op_instr_return_value, op_instr_return_const;
 	uint32_t op_extended_arg, op_yield_value;
+	uint32_t op_instr_line;	/* 3.12+ INSTRUMENTED_LINE: the real opcode is elsewhere */
 	/* the live check (record -p): _PyRuntime.interpreters.head, the
 	 * interpreter's first thread state, the next one, the thread's frame
 	 * (3.8-3.10 tstate->frame; 3.11/3.12 tstate->cframe, then

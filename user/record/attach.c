@@ -151,6 +151,7 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->op_instr_return_value = o->op_instr_return_value;
 	l->op_instr_return_const = o->op_instr_return_const;
 	l->op_extended_arg = o->op_extended_arg;
+	l->op_instr_line = o->op_instr_line;
 	l->stackref_mask = minor >= 14 ? 3 : 0;	/* Py_TAG_BITS */
 	l->stack_is_ptr = minor >= 14;
 	l->gen_executing = o->gen_executing;
