@@ -257,6 +257,19 @@ static const struct minor_table *table_for(int minor)
 	(d)->tuple_object.ob_item <= (d)->tuple_object.size &&			\
 	(d)->unicode_object.asciiobject_size <= (d)->unicode_object.size)
 
+/* 3.14 and 3.15 add the stack pointer and the generator object to what
+ * every layout has */
+#define CHECK_314(d) (CHECK_COMMON(d) && INSIDE(d, interpreter_frame, stackpointer) &&	\
+		      INSIDE(d, gen_object, gi_frame_state) && INSIDE(d, gen_object, gi_iframe))
+#define FILL_314(d, o, info) do {						\
+	FILL_COMMON(d, o);							\
+	(o)->fr_stacktop = (info)->fr_stackpointer = (d)->interpreter_frame.stackpointer; \
+	(o)->gen_state_rel = (int32_t)((d)->gen_object.gi_frame_state -		\
+				       (d)->gen_object.gi_iframe);			\
+	(info)->frame_size = (d)->interpreter_frame.size;			\
+	(info)->code_size = (d)->code_object.size;				\
+} while (0)
+
 /* fill off from the minor version's table and the raw struct of
  * info->minor over it; 0, or -1 if implausible */
 static int fill(struct py_dbgoff_info *info, struct py_offsets *off)
@@ -282,32 +295,21 @@ static int fill(struct py_dbgoff_info *info, struct py_offsets *off)
 		struct dbg314 d;
 
 		memcpy(&d, info->raw, sizeof(d));
-		if (!CHECK_COMMON(&d) || !INSIDE(&d, interpreter_frame, stackpointer) ||
-		    !INSIDE(&d, gen_object, gi_frame_state) || !INSIDE(&d, gen_object, gi_iframe))
+		if (!CHECK_314(&d))
 			return -1;
-		FILL_COMMON(&d, off);
-		off->fr_stacktop = info->fr_stackpointer = d.interpreter_frame.stackpointer;
-		off->gen_state_rel = (int32_t)(d.gen_object.gi_frame_state - d.gen_object.gi_iframe);
-		info->frame_size = d.interpreter_frame.size;
-		info->code_size = d.code_object.size;
+		FILL_314(&d, off, info);
 		break;
 	}
 	case 15: {
 		struct dbg315 d;
 
 		memcpy(&d, info->raw, sizeof(d));
-		if (!CHECK_COMMON(&d) || !INSIDE(&d, interpreter_frame, stackpointer) ||
-		    !INSIDE(&d, gen_object, gi_frame_state) || !INSIDE(&d, gen_object, gi_iframe) ||
-		    !INSIDE(&d, thread_state, current_exception) ||
+		if (!CHECK_314(&d) || !INSIDE(&d, thread_state, current_exception) ||
 		    d.unicode_object.compactunicodeobject_size > d.unicode_object.size)
 			return -1;
-		FILL_COMMON(&d, off);
-		off->fr_stacktop = info->fr_stackpointer = d.interpreter_frame.stackpointer;
-		off->gen_state_rel = (int32_t)(d.gen_object.gi_frame_state - d.gen_object.gi_iframe);
+		FILL_314(&d, off, info);
 		off->ts_curexc_type = d.thread_state.current_exception;
 		off->str_compact_size = d.unicode_object.compactunicodeobject_size;
-		info->frame_size = d.interpreter_frame.size;
-		info->code_size = d.code_object.size;
 		break;
 	}
 	default:

@@ -12,9 +12,10 @@
  * Fields a version does not have are left out (0). Opcodes a version does not have are
  * PY_TABLE_NO_OP, which matches no opcode byte. 3.8-3.10: co_qualname is co_name (no
  * qualified name before 3.11). 3.14+: fr_stacktop is the offset of `stackpointer`, a
- * pointer, not of the index `stacktop`. owned_by_cstack is FRAME_OWNED_BY_CSTACK; 3.14
- * has that (4) and FRAME_OWNED_BY_INTERPRETER (3), 3.15 only the latter (3, marked), and
- * 3.15 numbers FRAME_CREATED 0, not -3: frame states are per version, like the rest.
+ * pointer, not of the index `stacktop`. owned_by_cstack is the owner of the C stack's
+ * entry frame: FRAME_OWNED_BY_CSTACK up to 3.13, FRAME_OWNED_BY_INTERPRETER (3) from 3.14
+ * (what live chains carry; 3.14's CSTACK, 4, is on none). 3.15 numbers FRAME_CREATED 0 and
+ * FRAME_EXECUTING 4: frame states are per version, like the rest.
  */
 #ifndef LT_PY_TABLES_H
 #define LT_PY_TABLES_H

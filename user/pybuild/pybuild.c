@@ -13,12 +13,11 @@
 
 int py_minor(const char *version)
 {
-	int minor;
+	int minor, n;
 	char end;
 
-	if (sscanf(version, "3.%d%c", &minor, &end) == 2 && end == '.')
-		return minor;
-	return sscanf(version, "3.%d%c", &minor, &end) == 1 ? minor : -1;
+	n = sscanf(version, "3.%d%c", &minor, &end);
+	return n == 1 || (n == 2 && end == '.') ? minor : -1;
 }
 
 /* Py_Version (3.11+): PY_VERSION_HEX as a 4-byte constant in the file */
