@@ -361,14 +361,11 @@ static int find_runtime(Elf *elf, const char *path, struct py_dbgoff_info *info,
 
 /* Py_VERSION_HEX from the exported `const unsigned long Py_Version`
  * (3.11+), or 0 */
-static uint64_t py_version_symbol(int fd, const char *path)
+static uint64_t py_version_symbol(const char *path)
 {
-	uint64_t a, o, v = 0;
+	uint64_t v = 0;
 
-	if (elf_symbol(path, "Py_Version", &a) || elf_vaddr_to_offset(path, a, &o) ||
-	    pread(fd, &v, sizeof(v), (off_t)o) != sizeof(v))
-		return 0;
-	return v;
+	return elf_symbol_bytes(path, "Py_Version", &v, sizeof(v)) ? 0 : v;
 }
 
 static int version_ok(uint64_t v)
@@ -403,7 +400,7 @@ int py_debug_offsets_read(const char *path, struct py_dbgoff_info *info, struct 
 		snprintf(why, n, "%s: _PyRuntime lies past the end of the file", path);
 		goto cleanup;
 	}
-	pyver = py_version_symbol(fd, path);
+	pyver = py_version_symbol(path);
 	if (memcmp(h.cookie, COOKIE, 8)) {
 		/* 3.12 and older have no struct there (3.8-3.10 not even
 		 * Py_Version); a 3.13+ by its own Py_Version is damaged */

@@ -378,6 +378,22 @@ int elf_needed_libpython(const char *exe, char *out, size_t n)
 	return r;
 }
 
+int elf_symbol_bytes(const char *path, const char *name, void *buf, size_t n)
+{
+	uint64_t a, o;
+	int fd, r = -1;
+
+	if (elf_symbol(path, name, &a) || elf_vaddr_to_offset(path, a, &o))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, buf, n, (off_t)o) == (ssize_t)n)
+		r = 0;
+	close(fd);
+	return r;
+}
+
 int elf_first_load_vaddr(const char *path, uint64_t *vaddr)
 {
 	struct elf_file f;

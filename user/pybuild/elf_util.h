@@ -20,6 +20,9 @@ int elf_usdt(const char *path, const char *provider, const char *name, struct us
 int elf_usdt_count(const char *path, const char *provider);
 int elf_symbol(const char *path, const char *name, uint64_t *vaddr);
 int elf_vaddr_to_offset(const char *path, uint64_t vaddr, uint64_t *off);
+/* the n bytes of the file at symbol name's address (initialised data such
+ * as Py_Version); 0, or -1 */
+int elf_symbol_bytes(const char *path, const char *name, void *buf, size_t n);
 /* link-time address of the PT_LOAD segment at file offset 0 (the load
  * bias of a mapping is its start minus this) */
 int elf_first_load_vaddr(const char *path, uint64_t *vaddr);

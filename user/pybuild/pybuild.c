@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "pybuild/debug_offsets.h"
 #include "pybuild/elf_util.h"
 #include "pybuild/py_tables.h"
@@ -20,32 +17,15 @@ int py_minor(const char *version)
 	return n == 1 || (n == 2 && end == '.') ? minor : -1;
 }
 
-/* Py_Version (3.11+): PY_VERSION_HEX as a 4-byte constant in the file */
-static int version_symbol(const char *path, char *out, size_t n)
-{
-	uint64_t a, o;
-	uint32_t v;
-	int fd, r = -1;
-
-	if (elf_symbol(path, "Py_Version", &a) || elf_vaddr_to_offset(path, a, &o))
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (pread(fd, &v, sizeof(v), (off_t)o) == sizeof(v) && (v >> 24) == 3) {
-		snprintf(out, n, "3.%u.%u", (v >> 16) & 0xff, (v >> 8) & 0xff);
-		r = 0;
-	}
-	close(fd);
-	return r;
-}
-
 int py_version_of_file(const char *path, char *out, size_t n)
 {
 	char prefix[8];
+	uint32_t v;	/* Py_Version (3.11+): PY_VERSION_HEX, low word first */
 
-	if (!version_symbol(path, out, n))
+	if (!elf_symbol_bytes(path, "Py_Version", &v, sizeof(v)) && (v >> 24) == 3) {
+		snprintf(out, n, "3.%u.%u", (v >> 16) & 0xff, (v >> 8) & 0xff);
 		return 0;
+	}
 	/* before 3.11 there is no Py_Version: the version string of
 	 * Py_GetVersion ("3.10.13") stands alone in .rodata; the newest minor
 	 * that has one wins (older numbers appear in messages, never
