@@ -14,6 +14,8 @@
 #include "commands.h"
 #include "common/err.h"
 #include "leaktrace.h"
+#include <sys/socket.h>
+#include "record/metrics.h"
 #include "record/record.h"
 
 struct record_env env = { .str_len = 64, .ringbuf_mb = 32, .mechanism = PY_MECH_AUTO };
@@ -21,7 +23,7 @@ struct record_env env = { .str_len = 64, .ringbuf_mb = 32, .mechanism = PY_MECH_
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
 	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_NO_DURATIONS, OPT_ARGS, OPT_HASH, OPT_HASH_KEY,
-	OPT_RULES, OPT_ALERT_EXEC, OPT_MECHANISM, OPT_COMM,
+	OPT_RULES, OPT_ALERT_EXEC, OPT_MECHANISM, OPT_COMM, OPT_ALERT_JSON, OPT_METRICS,
 };
 
 static const struct argp_option options[] = {
@@ -56,7 +58,12 @@ static const struct argp_option options[] = {
 	{ "rules", OPT_RULES, "FILE", 0, "live detection: an ALERT line for each execution "
 		"that matches a rule (rules from analyze --rules-out)", 3 },
 	{ "alert-exec", OPT_ALERT_EXEC, "CMD", 0, "also run CMD (sh -c) per alert, the line in "
-						  "$LEAKTRACE_ALERT", 3 },
+		"$LEAKTRACE_ALERT (from a queue of 64: alerts that find it full are dropped and "
+		"counted)", 3 },
+	{ "alert-json", OPT_ALERT_JSON, "FILE", 0, "also write each alert as one JSON object per "
+		"line to FILE (appended; - = stdout, instead of the ALERT lines)", 3 },
+	{ "metrics", OPT_METRICS, "ADDR:PORT", 0, "serve Prometheus metrics at "
+		"http://ADDR:PORT/metrics (only that numeric address; port 0: any free one)", 3 },
 	{ "verbose", 'v', NULL, 0, "libbpf and attach diagnostics on stderr", 3 },
 
 	{ NULL, 0, NULL, 0, "Probes:", 4 },
@@ -182,6 +189,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_ALERT_EXEC:
 		env.alert_exec = arg;
 		break;
+	case OPT_ALERT_JSON:
+		env.alert_json = arg;
+		break;
+	case OPT_METRICS: {
+		struct sockaddr_storage ss;
+		unsigned len;
+
+		if (metrics_parse_addr(arg, &ss, &len))
+			return EINVAL;
+		env.metrics = arg;
+		break;
+	}
 	case OPT_HASH:
 		env.hash_values = true;
 		break;
@@ -220,6 +239,14 @@ static int check_env(void)
 	}
 	if (env.hash_key && !env.hash_values) {
 		lt_err("--hash-key goes with --hash-values");
+		return -1;
+	}
+	if ((env.alert_json || env.alert_exec) && !env.rules) {
+		lt_err("%s goes with --rules", env.alert_json ? "--alert-json" : "--alert-exec");
+		return -1;
+	}
+	if (env.alert_json && !strcmp(env.alert_json, "-") && env.output && !strcmp(env.output, "-")) {
+		lt_err("--alert-json - and -o - would both write to stdout");
 		return -1;
 	}
 	if (env.comm && !env.all) {

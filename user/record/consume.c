@@ -18,6 +18,8 @@
 #include "leaktrace.h"
 #include "pybuild/live_check.h"
 #include "pybuild/pystr.h"
+#include "record/alerts.h"
+#include "record/metrics.h"
 #include "record/record.h"
 
 void consume_resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t code)
@@ -93,18 +95,6 @@ static void print_exec_line(const struct lt_exec *e)
 	fflush(stdout);
 }
 
-static void run_alert_exec(const char *line)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		setenv("LEAKTRACE_ALERT", line, 1);
-		execl("/bin/sh", "sh", "-c", env.alert_exec, (char *)NULL);
-		_exit(127);
-	}
-	/* reaped by SIGCHLD = SIG_IGN (record.c): no zombies */
-}
-
 static void on_alert(void *ctx, const struct lt_exec *e, const struct lt_rule *r)
 {
 	struct out *o = ctx;
@@ -120,11 +110,13 @@ static void on_alert(void *ctx, const struct lt_exec *e, const struct lt_rule *r
 	snprintf(line, sizeof(line), "ALERT %s.%03ld pid %d tid %d exec %lld rule %d: %s (seen %s)%s%s%s",
 		 when, ts.tv_nsec / 1000000, e->pid, e->tid, (long long)e->id, r->index, rule, seen,
 		 r->site ? " at " : "", r->site ? r->site : "", e->complete ? "" : " [incomplete]");
-	fprintf(o->alerts, "%s\n", line);
-	fflush(o->alerts);
+	if (o->alerts) {	/* NULL: --alert-json - writes in its place */
+		fprintf(o->alerts, "%s\n", line);
+		fflush(o->alerts);
+	}
 	o->nalerts++;
-	if (env.alert_exec)
-		run_alert_exec(line);
+	alerts_emit(e, r, line, &ts);	/* --alert-json, --alert-exec (queued) */
+	metrics_alert(e, r->index);
 }
 
 void consume_exec(struct lt_exec *e, void *arg)
@@ -140,6 +132,7 @@ void consume_exec(struct lt_exec *e, void *arg)
 	}
 	if (o->human)
 		print_exec_line(e);
+	metrics_exec(e);
 	lt_exec_free(e);
 }
 
@@ -213,6 +206,7 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 		if (r->drops != (__u32)c->last_drops) {
 			c->lost += (__u32)(r->drops - (__u32)c->last_drops);
 			c->last_drops = r->drops;
+			metrics_lost(c->lost);
 			if (c->rb)
 				rb_loss(c->rb);
 		}

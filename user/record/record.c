@@ -23,7 +23,9 @@
 #include "leaktrace.h"
 #include "pybuild/live_check.h"
 #include "leaktrace.skel.h"
+#include "record/alerts.h"
 #include "record/hashval.h"
+#include "record/metrics.h"
 #include "record/record.h"
 
 volatile sig_atomic_t exiting;
@@ -161,6 +163,8 @@ static int find_targets(struct session *s)
  * anything runs, so that a bad path costs nothing. An exit status. */
 static int open_outputs(struct session *s)
 {
+	int err;
+
 	if (env.hash_values) {
 		if (lt_hash_key_load(env.hash_key, s->hkey))
 			return LT_EXIT_USAGE;
@@ -173,9 +177,14 @@ static int open_outputs(struct session *s)
 		if (!s->out.rules)
 			return LT_EXIT_USAGE;
 		s->out.alerts = env.output && !strcmp(env.output, "-") ? stderr : stdout;
-		if (env.alert_exec)
-			signal(SIGCHLD, SIG_IGN);
+		if (alerts_open(env.alert_json, env.alert_exec))
+			return LT_EXIT_USAGE;
+		if (env.alert_json && !strcmp(env.alert_json, "-"))
+			s->out.alerts = NULL;
 	}
+	/* bound before anything is attached: a taken port costs nothing */
+	if (env.metrics && (err = metrics_open(env.metrics, s->out.rules)))
+		return err;
 	if (env.output) {
 		const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
 		struct stat st;
@@ -308,6 +317,7 @@ static int finish(struct session *s)
 	skel->links.lt_exit = NULL;
 	if (skel->bss->drops != c->last_drops) {
 		c->lost += skel->bss->drops - c->last_drops;
+		metrics_lost(c->lost);
 		if (c->rb)
 			rb_loss(c->rb);
 	}
@@ -539,6 +549,9 @@ cleanup:
 		if (!s->header_written && s->created_output)
 			unlink(env.output);
 	}
+	if (alerts_close() && !err)
+		err = LT_EXIT_FAIL;
+	metrics_close();
 	if (s->out.rules)
 		lt_rules_free(s->out.rules);
 	detach_probes();

@@ -11,6 +11,8 @@
  *   consume.c  ring-buffer records -> the call-tree rebuild (rebuild.c)
  *              or the live view; executions -> file, lines, alerts
  *   live.c     the live view (leaktrace -p PID: calls per second)
+ *   alerts.c   --alert-json, the --alert-exec queue and its thread
+ *   metrics.c  --metrics: counters and their HTTP server thread
  *   record.c   cmd_record: parse, find the python, open, set rodata,
  *              load, attach, poll until a signal, one cleanup
  *
@@ -54,6 +56,8 @@ struct record_env {
 	bool hash_values;
 	const char *rules;
 	const char *alert_exec;
+	const char *alert_json;	/* --alert-json FILE */
+	const char *metrics;	/* --metrics ADDR:PORT */
 	const char *comm;	/* -a: only processes with this comm */
 	bool json;		/* -j: JSON lines instead of the human ones */
 	const char *hash_key;
