@@ -4,7 +4,8 @@ commit the result). Seeds are small valid and nearly valid inputs of each
 reader; libFuzzer mutates from there.
 
 jsonl: trace files; gzip: a mode byte + cut byte + text (compressed by the
-harness) or a raw .gz file; paper: one paper JSON file; rules: rules files."""
+harness) or a raw .gz file; paper: one paper JSON file; rules: rules files;
+http: HTTP requests (record --metrics)."""
 import gzip
 import io
 import json
@@ -115,6 +116,17 @@ def main():
     for i, r in enumerate(rules):
         put("rules", "one_%d.json" % i, json.dumps({"format": 1, "rules": [r], "future": True}))
     put("rules", "empty.json", '{"format":1,"rules":[]}')
+    # http: requests to record --metrics (the request parser)
+    prom = ("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9100\r\nUser-Agent: Prometheus/2.42.0\r\n"
+            "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n"
+            "Accept-Encoding: gzip\r\nX-Prometheus-Scrape-Timeout-Seconds: 10\r\n\r\n")
+    put("http", "prometheus.txt", prom)
+    put("http", "curl.txt", "GET /metrics HTTP/1.0\nHost: x\n\n")
+    put("http", "post.txt", "POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+    put("http", "other.txt", "GET /../etc/passwd?x=1 HTTP/1.1\r\n\r\n")
+    put("http", "partial.txt", prom[:40])
+    put("http", "bad_header.txt", "GET /metrics HTTP/1.1\r\nno colon here\r\n\r\n")
+    put("http", "star.txt", "OPTIONS * HTTP/1.1\r\n\r\n")
 
 
 if __name__ == "__main__":

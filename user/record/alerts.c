@@ -20,6 +20,7 @@
 #include "common/json.h"
 #include "record/alerts.h"
 #include "record/metrics.h"
+#include "record/record.h"
 
 extern char **environ;
 
@@ -60,10 +61,29 @@ static void rfc3339(const struct timespec *ts, char *buf, size_t n)
 	snprintf(buf + k, n - k, ".%03ldZ", ts->tv_nsec / 1000000);
 }
 
+/* the cgroup of pid when not the root one, or NULL: -a tags executions
+ * with it, -p and -- CMD do not; asked once per process (a small cache,
+ * the oldest entry replaced) */
+static const char *cgroup_of(int pid)
+{
+	static struct { int pid; const char *cg; } cache[64];
+	static unsigned next;
+	const char *cmdline = NULL, *cg = NULL;
+
+	for (unsigned i = 0; i < 64; i++)
+		if (cache[i].pid == pid)
+			return cache[i].cg;
+	proc_describe(NULL, pid, &cmdline, &cg);
+	cache[next % 64].pid = pid;
+	cache[next++ % 64].cg = cg;
+	return cg;
+}
+
 /* the alert as one JSON object in A.j */
 static void alert_json(const struct lt_exec *e, const struct lt_rule *r, const struct timespec *ts)
 {
 	char when[40], buf[256];
+	const char *cg;
 
 	jw_reset(&A.j);
 	jw_obj(&A.j);
@@ -96,9 +116,10 @@ static void alert_json(const struct lt_exec *e, const struct lt_rule *r, const s
 		jw_key(&A.j, "nspid");
 		jw_int(&A.j, e->nspid);
 	}
-	jw_key(&A.j, "container");
-	if (e->container)
-		jw_str(&A.j, e->container);
+	jw_key(&A.j, "container");	/* the cgroup path; null: the root cgroup */
+	cg = e->container ? e->container : cgroup_of(e->pid);
+	if (cg)
+		jw_str(&A.j, cg);
 	else
 		jw_null(&A.j);
 	jw_key(&A.j, "exec");
