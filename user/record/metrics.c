@@ -50,6 +50,10 @@ struct conn {
 	size_t len;
 	char *out;		/* the answer, once known */
 	size_t outlen, outoff;
+	bool draining;		/* answer sent: reading what the client still
+				 * sends until it closes (closing with unread
+				 * data would reset the connection, and the
+				 * client could lose the answer) */
 };
 
 static struct {
@@ -295,6 +299,7 @@ static void conn_close(struct conn *c)
 	c->fd = -1;
 	c->out = NULL;
 	c->len = c->outlen = c->outoff = 0;
+	c->draining = false;
 }
 
 /* the whole answer for status into c->out; the connection is closed
@@ -332,14 +337,22 @@ static void conn_answer(struct conn *c, int status)
 	c->out = out;
 	c->outlen = n + blen;
 	c->outoff = 0;
-	/* what else the client sends is not read */
-	shutdown(c->fd, SHUT_RD);
 }
 
 static void conn_read(struct conn *c)
 {
-	ssize_t n = recv(c->fd, c->req + c->len, sizeof(c->req) - c->len, 0);
+	ssize_t n;
 	int st;
+
+	if (c->draining) {
+		char junk[4096];
+
+		n = recv(c->fd, junk, sizeof(junk), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			conn_close(c);
+		return;
+	}
+	n = recv(c->fd, c->req + c->len, sizeof(c->req) - c->len, 0);
 
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		conn_close(c);
@@ -364,8 +377,16 @@ static void conn_write(struct conn *c)
 		return;
 	}
 	c->outoff += n;
-	if (c->outoff == c->outlen)
-		conn_close(c);
+	if (c->outoff == c->outlen) {
+		uint64_t soon = now_ns() + METRICS_DRAIN_MS * 1000000ull;
+
+		free(c->out);
+		c->out = NULL;
+		c->draining = true;
+		shutdown(c->fd, SHUT_WR);
+		if (soon < c->deadline)
+			c->deadline = soon;
+	}
 }
 
 static void conn_accept(void)
@@ -382,7 +403,8 @@ static void conn_accept(void)
 			oldest = &M.conns[i];
 	}
 	if (!c) {	/* all taken: the oldest goes, a slow client cannot hold them */
-		M.bad_requests++;
+		if (!oldest->draining)
+			M.bad_requests++;
 		conn_close(oldest);
 		c = oldest;
 	}
@@ -424,7 +446,8 @@ static void *serve(void *arg)
 		for (int i = 0; i < METRICS_MAX_CONN; i++) {
 			if (M.conns[i].fd >= 0 && now > M.conns[i].deadline) {
 				/* a slow or stuck client: no answer, just closed */
-				M.bad_requests++;
+				if (!M.conns[i].draining)
+					M.bad_requests++;
 				conn_close(&M.conns[i]);
 			}
 		}

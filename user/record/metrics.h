@@ -27,6 +27,9 @@
 
 #define METRICS_MAX_CONN	8
 #define METRICS_CONN_TIMEOUT_MS	5000
+/* after the answer, what the client still sends is read and dropped for
+ * this long at most, until it closes */
+#define METRICS_DRAIN_MS	1000
 /* processes with their own series; later ones are counted under pid="other" */
 #define METRICS_MAX_PROCS	256
 

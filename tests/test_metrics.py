@@ -1,0 +1,415 @@
+"""record --metrics, --alert-json and the --alert-exec queue (issue 21):
+counters in Prometheus' text format that promtool accepts and a real
+Prometheus server scrapes; a server that binds only the address given,
+answers GET /metrics and nothing else, and that a slow or hostile client
+cannot use to stall recording; JSON alerts; alert commands run from a
+bounded queue, drops counted."""
+import contextlib
+import datetime
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import lt
+
+PROM = "/usr/bin/prometheus"
+PROMTOOL = "/usr/bin/promtool"
+
+# handle(i) once per ITER, then, when all ran, a "done" file, then idle
+# until the test makes a "stop" file (so the recorder can be scraped
+# after the last execution). check(i) % 3 == 2 is what the rule matches;
+# secret() returns a value that must never reach the metrics.
+TARGET = """import os, sys, time
+d, n, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+def secret():
+    return "s3cret-%d" % 42
+def check(x):
+    return x % 3
+def handle(i):
+    secret()
+    return check(i)
+time.sleep(0.5)
+for i in range(n):
+    handle(i)
+    if pause:
+        time.sleep(pause)
+open(os.path.join(d, "done"), "w").close()
+deadline = time.time() + 300
+while not os.path.exists(os.path.join(d, "stop")) and time.time() < deadline:
+    time.sleep(0.05)
+"""
+RULES = {"format": 1, "rules": [{"observation": "returns", "key": "check", "value": "int:2",
+                                 "key_kind": "name"}]}
+
+
+def setup(d):
+    script = lt.write_file(d, "target.py", TARGET)
+    rules = os.path.join(d, "rules.json")
+    with open(rules, "w") as f:
+        json.dump(RULES, f)
+    return script, rules
+
+
+def wait_for(path, timeout=120):
+    end = time.time() + timeout
+    while not os.path.exists(path):
+        assert time.time() < end, "timed out waiting for " + path
+        time.sleep(0.05)
+
+
+class Recording:
+    """leaktrace record ... -- python target.py d n pause in the background;
+    .port is the metrics port it printed"""
+
+    def __init__(self, d, n, pause, *args):
+        self.d = d
+        script = os.path.join(d, "target.py")
+        self.p = subprocess.Popen([lt.LEAKTRACE, "record"] + [str(a) for a in args] +
+                                  ["--", lt.PY, script, d, str(n), str(pause)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.p.stderr.readline()
+        m = re.search(r"metrics at http://127\.0\.0\.1:(\d+)/metrics", line)
+        if not m:
+            self.p.kill()
+            raise AssertionError("no metrics address: %r %s" % (line, self.p.communicate()[1]))
+        self.port = int(m.group(1))
+
+    def finish(self, timeout=120):
+        """stop the target, wait for the recorder; (stdout, stderr)"""
+        open(os.path.join(self.d, "stop"), "w").close()
+        out, err = self.p.communicate(timeout=timeout)
+        assert self.p.returncode == 0, "leaktrace exited %d: %s" % (self.p.returncode, err[-2000:])
+        return out, err
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.communicate()
+
+
+@contextlib.contextmanager
+def recording(d, n, pause, *args):
+    r = Recording(d, n, pause, *args)
+    try:
+        yield r
+    finally:
+        open(os.path.join(d, "stop"), "w").close()
+        try:
+            r.p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+        r.kill()
+
+
+def scrape(port, timeout=30):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=timeout) as r:
+        assert r.status == 200
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return r.read().decode()
+
+
+def samples(text):
+    """{'name{labels}': value} of an exposition text"""
+    out = {}
+    for l in text.splitlines():
+        if l and not l.startswith("#"):
+            k, v = l.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def raw(port, data, timeout=30):
+    """send data as is, return all the server answers until it closes"""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            try:
+                b = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            got += b
+        return got
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lines(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f]
+
+
+@lt.test
+def metrics_checked_by_promtool_and_scraped_by_prometheus():
+    lt.need_root()
+    d = lt.tmpdir()
+    script, rules = setup(d)
+    trace = os.path.join(d, "t.jsonl")
+    with recording(d, 30, 0.01, "--root", "handle", "--rules", rules, "-o", trace,
+                   "--metrics", "127.0.0.1:0") as rec:
+        wait_for(os.path.join(d, "done"))
+        text = scrape(rec.port)
+        p = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
+                           text=True, timeout=60)
+        assert p.returncode == 0, p.stdout + p.stderr
+        s = samples(text)
+        # all 30 executions end before "done" is written; their counts are
+        # what the consumer has reached: at most 30, all once it caught up
+        end = time.time() + 60
+        while s["leaktrace_executions_total"] < 30 and time.time() < end:
+            time.sleep(0.2)
+            s = samples(scrape(rec.port))
+        assert s["leaktrace_executions_total"] == 30, s
+        assert s["leaktrace_calls_total"] == 90, s		# handle, secret, check
+        assert s['leaktrace_alerts_total{rule="0",observation="returns",key="check"}'] == 10, s
+        assert s["leaktrace_lost_events_total"] == 0
+        proc = [k for k in s if k.startswith("leaktrace_process_executions_total{")]
+        assert len(proc) == 1 and 'comm="python3.11"' in proc[0], proc
+        pid = int(re.search(r'pid="(\d+)"', proc[0]).group(1))
+        with open("/proc/%d/status" % pid) as f:	# the target: our recorder's child
+            assert "PPid:\t%d\n" % rec.p.pid in f.read()
+        # names and counts only: no traced value, no command line
+        assert "s3cret" not in text and "int:2" not in text and "target.py" not in text
+
+        # a Prometheus server of its own on loopback, scraping every second
+        prom_dir = os.path.join(d, "prom")
+        os.makedirs(prom_dir)
+        cfg = lt.write_file(prom_dir, "prometheus.yml",
+                            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                            "scrape_configs:\n  - job_name: leaktrace\n"
+                            "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % rec.port)
+        web = free_port()
+        prom = subprocess.Popen([PROM, "--config.file=" + cfg,
+                                 "--storage.tsdb.path=" + os.path.join(prom_dir, "data"),
+                                 "--web.listen-address=127.0.0.1:%d" % web],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            url = ("http://127.0.0.1:%d/api/v1/query?query=leaktrace_calls_total" % web)
+            end, got, last = time.time() + 180, None, None
+            while time.time() < end:
+                assert prom.poll() is None, "prometheus exited: " + prom.communicate()[1][-2000:]
+                try:
+                    with urllib.request.urlopen(url, timeout=10) as r:
+                        last = json.loads(r.read())
+                    res = last["data"]["result"]
+                    if res and float(res[0]["value"][1]) > 0:
+                        got = float(res[0]["value"][1])
+                        break
+                except (urllib.error.URLError, ConnectionError, OSError):
+                    pass
+                time.sleep(1)
+            assert got == 90, "Prometheus never saw leaktrace_calls_total > 0: %s" % last
+        finally:
+            prom.terminate()
+            try:
+                prom.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                prom.kill()
+                prom.wait()
+        rec.finish()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@lt.test
+def only_get_metrics_is_answered():
+    lt.need_root()
+    d = lt.tmpdir()
+    script, rules = setup(d)
+    with recording(d, 5, 0, "--root", "handle", "--metrics", "127.0.0.1:0") as rec:
+        wait_for(os.path.join(d, "done"))
+        cases = [
+            (b"\x00\x01\x02garbage\r\n\r\n", b"HTTP/1.1 400 "),
+            (b"\xff\xfe GET /metrics HTTP/1.1\r\n\r\n", b"HTTP/1.1 400 "),
+            (b"GET /metrics HTTP/9.9\r\n\r\n", b"HTTP/1.1 400 "),
+            (b"GET /metrics HTTP/1.1\r\nno colon\r\n\r\n", b"HTTP/1.1 400 "),
+            (b"POST /metrics HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", b"HTTP/1.1 405 "),
+            (b"HEAD /metrics HTTP/1.1\r\n\r\n", b"HTTP/1.1 405 "),
+            (b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 404 "),
+            (b"GET /metrics?x=1 HTTP/1.1\r\n\r\n", b"HTTP/1.1 404 "),
+            (b"GET /../../etc/passwd HTTP/1.1\r\n\r\n", b"HTTP/1.1 404 "),
+            (b"GET /metrics HTTP/1.1\r\nX-A: " + b"a" * 8000 + b"\r\n\r\n", b"HTTP/1.1 431 "),
+            (os.urandom(3000).replace(b"\n", b"") + b"\r\n\r\n", b"HTTP/1.1 400 "),
+        ]
+        for req, want in cases:
+            got = raw(rec.port, req)
+            assert got.startswith(want), (req[:60], got[:200])
+            assert b"leaktrace_" not in got
+        ok = raw(rec.port, b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        assert ok.startswith(b"HTTP/1.1 200 OK\r\n") and b"leaktrace_executions_total 5" in ok, ok[:500]
+        s = samples(scrape(rec.port))
+        assert s["leaktrace_metrics_bad_requests_total"] == len(cases), s
+        rec.finish()
+
+
+@lt.test
+def slow_clients_do_not_stall_recording():
+    """a slow-loris: many connections that send a byte now and then, and
+    some that send nothing, while the target runs 300 executions; every
+    execution is recorded, real scrapes are answered meanwhile, and the
+    server closes the slow connections after its timeout"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script, rules = setup(d)
+    trace = os.path.join(d, "t.jsonl")
+    stop = threading.Event()
+    closed = []
+
+    def loris(port, silent):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+                msg = b"GET /metrics HTTP/1.1\r\nX-Slow: " + b"a" * 100
+                t0 = time.time()
+                for b in ([] if silent else msg):
+                    if stop.is_set():
+                        return
+                    s.send(bytes([b]))
+                    time.sleep(0.2)
+                s.settimeout(60)
+                try:
+                    got = s.recv(100)
+                except (ConnectionResetError, socket.timeout):
+                    got = b""
+                closed.append((time.time() - t0, got))
+        except (BrokenPipeError, ConnectionResetError):
+            closed.append((0, b"reset"))
+
+    with recording(d, 300, 0.01, "--root", "handle", "-o", trace,
+                   "--metrics", "127.0.0.1:0") as rec:
+        ts = [threading.Thread(target=loris, args=(rec.port, i % 2 == 0)) for i in range(24)]
+        for t in ts:
+            t.start()
+        answered = 0
+        try:
+            while not os.path.exists(os.path.join(d, "done")):
+                try:
+                    if "leaktrace_calls_total" in scrape(rec.port, timeout=20):
+                        answered += 1
+                except OSError:
+                    pass
+                time.sleep(0.3)
+        finally:
+            stop.set()
+            for t in ts:
+                t.join(timeout=120)
+        assert not any(t.is_alive() for t in ts), "a slow connection was never closed"
+        out, err = rec.finish()
+    assert answered > 0, "no scrape answered while slow clients were connected"
+    # every slow connection was closed by the server without an answer
+    assert len(closed) == 24 and all(got in (b"", b"reset") for _, got in closed), closed
+    ls = lines(trace)
+    ex = [l for l in ls if l["type"] == "exec"]
+    assert len(ex) == 300 and all(e["complete"] for e in ex), (len(ex), ls[-1])
+    assert ls[-1]["type"] == "stats" and ls[-1]["lost_events"] == 0
+
+
+@lt.test
+def taken_port_and_bad_addresses_exit_2_before_attaching():
+    lt.need_root()
+    d = lt.tmpdir()
+    marker = os.path.join(d, "ran")
+    cmd = ["--", lt.PY, "-c", "open(%r, 'w').close()" % marker]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        p = lt.leaktrace("record", "--root", "f", "--metrics", "127.0.0.1:%d" % port, *cmd,
+                         check=False, timeout=120)
+    assert p.returncode == 2 and "cannot listen" in p.stderr and str(port) in p.stderr, p.stderr
+    assert not os.path.exists(marker), "the command ran although the metrics port was taken"
+    for bad, why in [("9100", "ADDR:PORT"), ("localhost:9100", "numeric"),
+                     ("127.0.0.1:70000", "port"), ("[::1:9100", "IPv6"), (":9100", "ADDR:PORT")]:
+        p = lt.leaktrace("record", "--root", "f", "--metrics", bad, *cmd, check=False, timeout=120)
+        assert p.returncode == 2 and why in p.stderr, (bad, p.stderr)
+        assert p.stderr.count("\n") <= 2, p.stderr
+    assert not os.path.exists(marker)
+    p = lt.leaktrace("record", "--root", "f", "--alert-json", "-", *cmd, check=False)
+    assert p.returncode == 2 and "--alert-json goes with --rules" in p.stderr, p.stderr
+
+
+@lt.test
+def alerts_as_json_lines_and_queued_commands():
+    lt.need_root()
+    d = lt.tmpdir()
+    script, rules = setup(d)
+    js, log = os.path.join(d, "alerts.jsonl"), os.path.join(d, "exec.log")
+    with recording(d, 7, 0, "--root", "handle", "--rules", rules, "--alert-json", js,
+                   "--alert-exec", 'printf "%%s\\n" "$LEAKTRACE_ALERT_JSON" >> %s' % log,
+                   "--metrics", "127.0.0.1:0") as rec:
+        wait_for(os.path.join(d, "done"))
+        out, err = rec.finish()
+    text = [l for l in out.splitlines() if l.startswith("ALERT ")]
+    assert len(text) == 2, out			# the ALERT lines stay
+    objs = lines(js)
+    assert [o["exec"] for o in objs] == [2, 5], objs
+    for o in objs:
+        assert o["type"] == "alert" and o["rule"] == 0 and o["observation"] == "returns"
+        assert o["key"] == "check" and o["value"] == "int:2" and o["complete"] is True
+        assert o["pid"] > 0 and "container" in o
+        assert o["time"].endswith("Z")
+        t = datetime.datetime.fromisoformat(o["time"][:-1] + "+00:00")
+        assert abs((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds()) < 600
+    # every queued command ran before the recorder ended
+    assert lines(log) == objs
+    # --alert-json -: the objects replace the ALERT lines on stdout
+    d2 = lt.tmpdir()
+    setup(d2)
+    with recording(d2, 7, 0, "--root", "handle", "--rules", rules, "--alert-json", "-",
+                   "--metrics", "127.0.0.1:0") as rec:
+        wait_for(os.path.join(d2, "done"))
+        out, err = rec.finish()
+    assert not [l for l in out.splitlines() if l.startswith("ALERT")], out
+    objs = [json.loads(l) for l in out.splitlines() if l.startswith('{"type":"alert"')]
+    assert [o["exec"] for o in objs] == [2, 5], out
+
+
+@lt.test
+def alert_exec_queue_drops_are_counted():
+    """400 alerts at once, each command slower than the alerts come: the
+    consumer never waits (all 400 executions recorded), the queue takes 64
+    at a time, the rest are dropped and counted the same in the metrics
+    and in the summary"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script, rules = setup(d)
+    rules_all = os.path.join(d, "all.json")
+    with open(rules_all, "w") as f:
+        json.dump({"format": 1, "rules": [{"observation": "calls", "key": "check", "value": "1",
+                                           "key_kind": "name"}]}, f)
+    log, trace = os.path.join(d, "exec.log"), os.path.join(d, "t.jsonl")
+    with recording(d, 400, 0, "--root", "handle", "--rules", rules_all, "-o", trace,
+                   "--alert-exec", "echo x >> %s; sleep 0.02" % log,
+                   "--metrics", "127.0.0.1:0") as rec:
+        wait_for(os.path.join(d, "done"))
+        end = time.time() + 120
+        while True:
+            s = samples(scrape(rec.port))
+            runs, dropped = s["leaktrace_alert_exec_runs_total"], s["leaktrace_alert_exec_dropped_total"]
+            if runs + dropped == 400 or time.time() > end:
+                break
+            time.sleep(0.5)
+        out, err = rec.finish()
+    assert runs + dropped == 400 and dropped > 0 and runs >= 64, (runs, dropped)
+    m = re.search(r"--alert-exec: (\d+) of (\d+) alerts dropped", err)
+    assert m and int(m.group(1)) == dropped and int(m.group(2)) == 400, err
+    with open(log) as f:
+        assert len(f.readlines()) == runs
+    ex = [l for l in lines(trace) if l["type"] == "exec"]
+    assert len(ex) == 400
+
+
+if __name__ == "__main__":
+    lt.main()
