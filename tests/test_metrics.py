@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -409,6 +410,106 @@ def alert_exec_queue_drops_are_counted():
         assert len(f.readlines()) == runs
     ex = [l for l in lines(trace) if l["type"] == "exec"]
     assert len(ex) == 400
+
+
+BUSY = """import time
+def check(x):
+    return x % 3
+def handle(i):
+    return check(i)
+i = 0
+while True:
+    handle(i)
+    i += 1
+    time.sleep(0.02)
+"""
+
+
+@contextlib.contextmanager
+def busy(d):
+    p = subprocess.Popen([lt.PY, lt.write_file(d, "busy.py", BUSY)])
+    try:
+        time.sleep(0.3)
+        yield p
+    finally:
+        p.kill()
+        p.wait()
+
+
+def metrics_port(log):
+    return int(re.search(r"metrics at http://127\.0\.0\.1:(\d+)/metrics", log).group(1))
+
+
+@lt.test
+def live_view_counts_calls():
+    """-p without --root, -o or --rules builds no executions: the calls
+    the live view counts are what the metrics count"""
+    lt.need_root()
+    d = lt.tmpdir()
+    with busy(d) as t:
+        lp = lt.start_recording("-p", t.pid, "--metrics", "127.0.0.1:0")
+        try:
+            port = metrics_port(lp.attach_log)
+            end, s = time.time() + 60, {}
+            while time.time() < end:
+                s = samples(scrape(port))
+                if s["leaktrace_calls_total"] >= 10:
+                    break
+                time.sleep(0.3)
+            assert s["leaktrace_calls_total"] >= 10 and s["leaktrace_executions_total"] == 0, s
+        finally:
+            lp.send_signal(2)
+            lp.communicate(timeout=60)
+    assert lp.returncode == 0
+
+
+@lt.test
+def alert_json_reopened_on_sighup():
+    """log rotation: the file is renamed, SIGHUP, alerts go on in a new file
+    of the same name, none lost in between"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script, rules = setup(d)
+    js = os.path.join(d, "alerts.jsonl")
+
+    def count(path):
+        try:
+            with open(path) as f:
+                return sum(1 for _ in f)
+        except FileNotFoundError:
+            return 0
+
+    def wait_lines(path, n):
+        end = time.time() + 60
+        while count(path) < n:
+            assert time.time() < end, "no alerts in " + path
+            time.sleep(0.1)
+
+    with busy(d) as t:
+        lp = lt.start_recording("-p", t.pid, "--root", "handle", "--rules", rules,
+                                "--alert-json", js, "-o", os.path.join(d, "t.jsonl"))
+        try:
+            wait_lines(js, 3)
+            os.rename(js, js + ".1")
+            lp.send_signal(signal.SIGHUP)
+            wait_lines(js, 3)
+        finally:
+            lp.send_signal(2)
+            out, err = lp.communicate(timeout=60)
+    assert lp.returncode == 0, err
+    old, new = lines(js + ".1"), lines(js)
+    ids = [o["exec"] for o in old + new]
+    assert len(old) >= 3 and len(new) >= 3
+    # handle(i) is execution i (counted from attach), check(i) % 3 == 2 on
+    # every third: consecutive alerts are 3 executions apart
+    assert all(b - a == 3 for a, b in zip(ids, ids[1:])), ids
+
+
+@lt.test
+def floor_with_metrics_is_refused():
+    p = lt.leaktrace("record", "--floor", "--metrics", "127.0.0.1:0", "--", lt.PY, "-c", "0",
+                     check=False)
+    assert p.returncode == 2 and "--floor" in p.stderr and "--metrics" in p.stderr, p.stderr
 
 
 if __name__ == "__main__":

@@ -216,6 +216,25 @@ int alerts_open(const char *json_path, const char *exec_cmd)
 	return 0;
 }
 
+void alerts_reopen(void)
+{
+	FILE *f;
+
+	if (!A.json || A.json_stdout)
+		return;
+	f = fopen(A.path, "ae");
+	if (!f) {
+		/* keep writing to the old file rather than lose alerts */
+		lt_err("--alert-json %s: cannot reopen after SIGHUP: %s; still writing to the "
+		       "file opened before", A.path, strerror(errno));
+		return;
+	}
+	if (fclose(A.json))
+		lt_err("--alert-json %s: %s", A.path, strerror(errno));
+	A.json = f;
+	A.json_failed = false;
+}
+
 bool alerts_json_on_stdout(void)
 {
 	return A.json_stdout;

@@ -3,8 +3,9 @@
  * Where `record --rules` alerts go besides the ALERT line (consume.c):
  *
  *   --alert-json FILE   one JSON object per alert and line (FILE appended
- *                       to; - = stdout, then in place of the ALERT lines),
- *                       for log pipelines: FORMAT.md §5
+ *                       to, opened anew on SIGHUP; - = stdout, then in
+ *                       place of the ALERT lines), for log pipelines:
+ *                       FORMAT.md §5
  *   --alert-exec CMD    sh -c CMD per alert with the line in
  *                       $LEAKTRACE_ALERT and the object in
  *                       $LEAKTRACE_ALERT_JSON, run by a thread of its own
@@ -38,6 +39,8 @@ void alerts_emit(const struct lt_exec *e, const struct lt_rule *r, const char *l
 /* work off the queue, stop the thread, close the file; one warning line
  * with the commands dropped, if any. 0, or -1 if writing the file failed */
 int alerts_close(void);
+/* SIGHUP (log rotation): --alert-json FILE is opened anew, by its name */
+void alerts_reopen(void);
 /* --alert-json - : the JSON objects take the place of the ALERT lines */
 bool alerts_json_on_stdout(void);
 

@@ -253,6 +253,10 @@ static int check_env(void)
 		lt_err("--comm goes with -a");
 		return -1;
 	}
+	if (env.floor && env.metrics) {
+		lt_err("--floor records nothing: it serves no --metrics");
+		return -1;
+	}
 	if (env.floor && env.all) {
 		lt_err("--floor needs -p or a command");
 		return -1;

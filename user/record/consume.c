@@ -212,8 +212,10 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 		}
 		if (c->rb)
 			rb_return(c->rb, r, r + 1);
-		else
+		else {
 			live_count(c->live, r->tid, r->code);
+			metrics_live_call();
+		}
 		break;
 	}
 	case LT_REC_ARG: {

@@ -162,6 +162,12 @@ void metrics_exec(const struct lt_exec *e)
 	}
 }
 
+void metrics_live_call(void)
+{
+	if (M.on)
+		ADD(M.calls, 1);
+}
+
 void metrics_lost(uint64_t total)
 {
 	if (M.on)
@@ -252,7 +258,7 @@ static char *render(size_t *len)
 	counter(f, "leaktrace_incomplete_executions_total",
 		"Executions finished incomplete (events lost, began before attach, cut short).",
 		GET(M.incomplete));
-	counter(f, "leaktrace_calls_total", "Python calls in the executions finished.", GET(M.calls));
+	counter(f, "leaktrace_calls_total", "Python calls in the executions finished (in the live view: calls returned).", GET(M.calls));
 	counter(f, "leaktrace_lost_events_total", "Probe events lost (ring buffer full).",
 		GET(M.lost));
 	head(f, "leaktrace_alerts_total", "counter", "Alerts per --rules rule (index, "

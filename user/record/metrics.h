@@ -50,6 +50,8 @@ void metrics_close(void);
 
 /* an execution finished (before it is freed) */
 void metrics_exec(const struct lt_exec *e);
+/* the live view (no executions are built): one call returned */
+void metrics_live_call(void);
 /* the events lost so far (the consumer's running total) */
 void metrics_lost(uint64_t total);
 /* rule rule_index matched e */

@@ -276,6 +276,7 @@ static void poll_loop(struct session *s, int *child_status)
 			follow_exec_poll(try_new_build, s);
 		if (reopen) {
 			reopen = 0;
+			alerts_reopen();
 			if (rotate_output(s))
 				break;
 		}
