@@ -76,7 +76,7 @@ class Recording:
                                   ["--", lt.PY, script, d, str(n), str(pause)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.p.stderr.readline()
-        m = re.search(r"metrics at http://127\.0\.0\.1:(\d+)/metrics", line)
+        m = re.search(r"metrics at http://[^ ]*:(\d+)/metrics", line)
         if not m:
             self.p.kill()
             raise AssertionError("no metrics address: %r %s" % (line, self.p.communicate()[1]))
@@ -508,6 +508,29 @@ def floor_with_metrics_is_refused():
     p = lt.leaktrace("record", "--floor", "--metrics", "127.0.0.1:0", "--", lt.PY, "-c", "0",
                      check=False)
     assert p.returncode == 2 and "--floor" in p.stderr and "--metrics" in p.stderr, p.stderr
+
+
+@lt.test
+def binds_only_the_address_given():
+    """127.0.0.2 is loopback too: a server bound there is not reachable on
+    127.0.0.1 (no wildcard); the same for [::1] against 127.0.0.1"""
+    lt.need_root()
+    for addr, other in [("127.0.0.2", ("127.0.0.1", socket.AF_INET)),
+                        ("[::1]", ("127.0.0.1", socket.AF_INET))]:
+        d = lt.tmpdir()
+        setup(d)
+        with recording(d, 3, 0, "--root", "handle", "--metrics", addr + ":0") as rec:
+            wait_for(os.path.join(d, "done"))
+            url = "http://%s:%d/metrics" % (addr, rec.port)
+            with urllib.request.urlopen(url, timeout=30) as r:
+                assert r.status == 200 and b"leaktrace_executions_total" in r.read()
+            try:
+                socket.create_connection((other[0], rec.port), timeout=30).close()
+                reached = True
+            except ConnectionRefusedError:
+                reached = False
+            assert not reached, "%s:%d answered a server bound to %s" % (other[0], rec.port, addr)
+            rec.finish()
 
 
 if __name__ == "__main__":
