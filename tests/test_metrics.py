@@ -533,5 +533,58 @@ def binds_only_the_address_given():
             rec.finish()
 
 
+def cgroup2_root():
+    with open("/proc/mounts") as f:
+        for l in f:
+            dev, mnt, fstype = l.split()[:3]
+            if fstype == "cgroup2":
+                return mnt
+    return None
+
+
+@lt.test
+def container_labels_from_the_cgroup():
+    """a target in a cgroup named like a container runtime's scope
+    (docker-<64 hex>.scope): its series carry the cgroup and the id, and
+    its JSON alerts the cgroup"""
+    lt.need_root()
+    root = cgroup2_root()
+    if not root:
+        raise lt.Skip("no cgroup2 hierarchy mounted")
+    d = lt.tmpdir()
+    script, rules = setup(d)
+    cid = os.urandom(32).hex()
+    name = "docker-%s.scope" % cid
+    cg = os.path.join(root, name)
+    os.mkdir(cg)
+    js = os.path.join(d, "alerts.jsonl")
+    try:
+        with busy(d) as t:
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                f.write(str(t.pid))
+            lp = lt.start_recording("-p", t.pid, "--root", "handle", "--rules", rules,
+                                    "--alert-json", js, "-o", os.path.join(d, "t.jsonl"),
+                                    "--metrics", "127.0.0.1:0")
+            try:
+                port = metrics_port(lp.attach_log)
+                end, s = time.time() + 60, {}
+                while time.time() < end:
+                    s = samples(scrape(port))
+                    if s["leaktrace_executions_total"] >= 3 and os.path.exists(js):
+                        break
+                    time.sleep(0.3)
+            finally:
+                lp.send_signal(2)
+                out, err = lp.communicate(timeout=60)
+        assert lp.returncode == 0, err
+    finally:
+        os.rmdir(cg)
+    want = ('leaktrace_process_executions_total{pid="%d",comm="python3.11",cgroup="/%s",'
+            'container="%s"}' % (t.pid, name, cid))
+    assert want in s and s[want] >= 3, (want, s)
+    objs = lines(js)
+    assert objs and all(o["container"] == "/" + name for o in objs), objs
+
+
 if __name__ == "__main__":
     lt.main()
