@@ -210,9 +210,9 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 			if (c->rb)
 				rb_loss(c->rb);
 		}
-		if (c->rb)
+		if (c->rb) {
 			rb_return(c->rb, r, r + 1);
-		else {
+		} else {
 			live_count(c->live, r->tid, r->code);
 			metrics_live_call();
 		}

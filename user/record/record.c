@@ -177,8 +177,8 @@ static int open_outputs(struct session *s)
 		if (!s->out.rules)
 			return LT_EXIT_USAGE;
 		s->out.alerts = env.output && !strcmp(env.output, "-") ? stderr : stdout;
-		if (alerts_open(env.alert_json, env.alert_exec))
-			return LT_EXIT_USAGE;
+		if ((err = alerts_open(env.alert_json, env.alert_exec)))
+			return err;
 		if (env.alert_json && !strcmp(env.alert_json, "-"))
 			s->out.alerts = NULL;
 	}
