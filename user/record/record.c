@@ -456,6 +456,7 @@ int cmd_record(int argc, char **argv)
 		return LT_EXIT_USAGE;
 	/* --no-durations prefers the return sites (struct py_want) */
 	s->want = (struct py_want){ .mechanism = env.mechanism, .prefer_sites = env.no_durations };
+	spawn_save_start();
 	/* from the start: a Ctrl-C while loading still ends cleanly */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
