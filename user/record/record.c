@@ -263,6 +263,11 @@ static void poll_loop(struct session *s, int *child_status)
 			break;
 		}
 		now = mono_ns();
+		/* durable output: what completed is in the file within a second */
+		if (s->out.w && !s->out.write_failed && lt_writer_tick(s->out.w, now)) {
+			s->out.write_failed = true;
+			break;
+		}
 		if (env.all)
 			follow_exec_poll(try_new_build, s);
 		if (reopen) {

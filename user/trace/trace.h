@@ -148,8 +148,15 @@ int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s);
 struct jw;
 void lt_json_value(struct jw *j, const struct lt_value *v);
 void lt_json_node(struct jw *j, const struct lt_node *root);
-/* push buffered lines to the file (e.g. for `-o -` piped to a reader) */
+/* push buffered lines to the file (e.g. for `-o -` piped to a reader);
+ * waits until they are written */
 int lt_writer_flush(struct lt_writer *w);
+/* call often (every poll) with a monotonic clock in ns: lines written
+ * since more than LT_SYNC_NS are handed to the writer thread to be
+ * written and pushed to the kernel (gzip: Z_SYNC_FLUSH) without waiting;
+ * returns 0 or the first write error */
+#define LT_SYNC_NS	500000000ull
+int lt_writer_tick(struct lt_writer *w, uint64_t now_ns);
 /* flush and close; returns 0 or -errno-like negative on a write error */
 int lt_writer_close(struct lt_writer *w);
 
