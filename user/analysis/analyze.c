@@ -302,7 +302,7 @@ static int parse_observe(const char *arg, unsigned *mask)
 
 enum {
 	O_OBSERVE = LT_CLI_LONG, O_KEY, O_THRESHOLD, O_FORMAT, O_RULES_OUT, O_MIN_SUPPORT, O_BOTH,
-	O_AUC, O_LIST_ALL, O_REPORT,
+	O_AUC, O_LIST_ALL, O_REPORT, O_FORCE,
 };
 
 static const struct argp_option analyze_opts[] = {
@@ -320,6 +320,8 @@ static const struct argp_option analyze_opts[] = {
 	{ "auc", O_AUC, NULL, 0, "also: Mann-Whitney AUC of durations per key (time)", 0 },
 	{ "list-all", O_LIST_ALL, NULL, 0, "also list the elements of D_E and D_E' (json)", 0 },
 	{ "quiet", 'q', NULL, 0, "no progress line on stderr", 0 },
+	{ "force", O_FORCE, NULL, 0, "compare traces recorded with different options (values, hash "
+	  "key, str-len, max-depth, exclude-path, args, root, durations)", 0 },
 	LT_CLI_HELP,
 	{ 0 },
 };
@@ -328,7 +330,7 @@ struct analyze_args {
 	struct lt_cli cli;	/* first: lt_cli_parse's */
 	struct lt_sets_opts so;
 	double thr_ms;
-	bool json, quiet;
+	bool json, quiet, force;
 	const char *rules_out, *report;
 };
 
@@ -386,6 +388,9 @@ static error_t analyze_key(int key, char *arg, struct argp_state *state)
 	case O_REPORT:
 		a->report = arg;
 		break;
+	case O_FORCE:
+		a->force = true;
+		break;
 	default:
 		return lt_cli_key(key, arg, state);
 	}
@@ -433,6 +438,9 @@ static int analyze(const struct analyze_args *a)
 		lt_err("--report reads the inputs twice; give files or directories, not '-'");
 		return LT_EXIT_USAGE;
 	}
+	/* traces made differently differ for reasons that are not the inputs */
+	if (lt_capture_check((const char *const *)a->cli.ops, 2, a->force))
+		return LT_EXIT_USAGE;
 	/* integer ns: for integer d, d > X  <=>  d > floor(X) */
 	so.threshold_ns = (int64_t)floor(thr_ms * 1e6 + 1e-6);
 

@@ -177,7 +177,7 @@ static void print_pr(uint64_t tp, uint64_t fp, uint64_t fn, uint64_t tn)
 		printf("n/a\n");
 }
 
-enum { O_CLEAN = LT_CLI_LONG, O_ADV, O_FORMAT };
+enum { O_CLEAN = LT_CLI_LONG, O_ADV, O_FORMAT, O_FORCE };
 
 static const struct argp_option detect_opts[] = {
 	{ "rules", 'r', "RULES.json", 0, "the rules file (from analyze --rules-out)", 0 },
@@ -186,6 +186,8 @@ static const struct argp_option detect_opts[] = {
 	{ "format", O_FORMAT, "human|json", 0, "output format", 0 },
 	{ NULL, 'j', NULL, 0, "the same as --format json", 0 },
 	{ "quiet", 'q', NULL, 0, "no per-execution lines (table only)", 0 },
+	{ "force", O_FORCE, NULL, 0, "compare traces recorded with different options (values, hash "
+	  "key, str-len, max-depth, exclude-path, args, root, durations)", 0 },
 	LT_CLI_HELP,
 	{ 0 },
 };
@@ -196,6 +198,7 @@ struct detect_args {
 	const char *rules;
 	struct input *in;	/* --clean and --adv in order, then the operands */
 	size_t nin;
+	bool force;
 };
 
 static error_t detect_key(int key, char *arg, struct argp_state *state)
@@ -219,6 +222,9 @@ static error_t detect_key(int key, char *arg, struct argp_state *state)
 		break;
 	case 'q':
 		a->d->quiet = true;
+		break;
+	case O_FORCE:
+		a->force = true;
 		break;
 	default:
 		return lt_cli_key(key, arg, state);
@@ -257,6 +263,19 @@ int cmd_detect(int argc, char **argv)
 		lt_cli_help(&detect_argp, &a.cli, stderr);
 		rc = LT_EXIT_USAGE;
 		goto out;
+	}
+	{
+		/* labelled traces compared with each other: made alike */
+		const char **paths = calloc(a.nin + 1, sizeof(*paths));
+
+		for (size_t i = 0; paths && i < a.nin; i++)
+			paths[i] = a.in[i].path;
+		if (paths && lt_capture_check(paths, (int)a.nin, a.force)) {
+			free(paths);
+			rc = LT_EXIT_USAGE;
+			goto out;
+		}
+		free(paths);
 	}
 	rc = detect(&d, a.rules, a.in, a.nin);
 out:

@@ -94,6 +94,7 @@ struct session {
 	uint64_t last_live;		/* live view: last line printed */
 	int32_t nspid;			/* the target's pid in its own namespace */
 	uint8_t hkey[16];		/* --hash-values */
+	char hkey_fp[17];		/* its fingerprint for the header */
 	struct frame_list old_frames;	/* --no-durations -p: live at attach */
 	uint64_t armed_ns;		/* when the probes began to count */
 	bool created_output;		/* -o made a new file */
@@ -425,6 +426,17 @@ static int write_header(struct session *s)
 				     .python = s->targets[0].version, .pid = s->pid,
 				     .root = env.root, .start = s->start,
 				     .mechanism = mech_name(s->mech[0]) };
+	/* how it is made: analyze refuses to compare traces made differently */
+	s->hdr.values = env.no_values ? "none" : env.hash_values ? "hashed" : "plain";
+	if (env.hash_values) {
+		lt_hash_key_fingerprint(s->hkey, s->hkey_fp);
+		s->hdr.hash_key = s->hkey_fp;
+	}
+	s->hdr.str_len = env.str_len;
+	s->hdr.max_depth = env.max_depth;
+	s->hdr.args = env.args;
+	s->hdr.exclude = env.exclude;
+	s->hdr.nexclude = env.nexclude;
 	if (s->is_child) {
 		s->hdr.argv = (const char **)env.cmd;
 		for (s->hdr.argc = 0; env.cmd[s->hdr.argc]; s->hdr.argc++)

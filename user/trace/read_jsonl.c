@@ -362,12 +362,13 @@ fail:
 	return err;
 }
 
-static const char *parse_header(struct lt_reader *r)
+const char *rd_parse_header(struct lt_reader *r)
 {
 	const struct jparse *p = &r->jp;
 	const struct jtok *t = p->t;
 	struct lt_header *h = &r->hdr;
 	free(h->argv);
+	free(h->exclude);
 	memset(h, 0, sizeof(*h));
 	int fi = jp_get(p, 0, "format");
 	int64_t f;
@@ -380,9 +381,11 @@ static const char *parse_header(struct lt_reader *r)
 		return m;
 	}
 	h->format = 1;
-	static const char *keys[] = { "tool", "python", "root", "start", "mechanism" };
-	const char **dst[] = { &h->tool, &h->python, &h->root, &h->start, &h->mechanism };
-	for (int k = 0; k < 5; k++) {
+	static const char *keys[] = { "tool", "python", "root", "start", "mechanism", "values",
+				      "hash_key" };
+	const char **dst[] = { &h->tool, &h->python, &h->root, &h->start, &h->mechanism, &h->values,
+			       &h->hash_key };
+	for (int k = 0; k < 7; k++) {
 		int i = jp_get(p, 0, keys[k]);
 		if (i >= 0 && t[i].type == JT_STR)
 			*dst[k] = lt_intern_n(t[i].s, t[i].len);
@@ -398,6 +401,24 @@ static const char *parse_header(struct lt_reader *r)
 		for (uint32_t j = 0; j < t[ai].n; j++, a = t[a].end)
 			if (t[a].type == JT_STR)
 				h->argv[h->argc++] = lt_intern_n(t[a].s, t[a].len);
+	}
+	/* capture options (FORMAT.md §1): only with "values" */
+	int64_t v;
+	int ci = jp_get(p, 0, "str_len");
+	if (ci >= 0 && !jp_int64(&t[ci], &v))
+		h->str_len = (int32_t)v;
+	ci = jp_get(p, 0, "max_depth");
+	if (ci >= 0 && !jp_int64(&t[ci], &v))
+		h->max_depth = (int32_t)v;
+	ci = jp_get(p, 0, "args");
+	h->args = ci >= 0 && t[ci].type == JT_TRUE;
+	ci = jp_get(p, 0, "exclude");
+	if (ci >= 0 && t[ci].type == JT_ARR) {
+		h->exclude = lt_xcalloc(t[ci].n + 1, sizeof(char *));
+		uint32_t a = ci + 1;
+		for (uint32_t j = 0; j < t[ci].n; j++, a = t[a].end)
+			if (t[a].type == JT_STR)
+				h->exclude[h->nexclude++] = lt_intern_n(t[a].s, t[a].len);
 	}
 	r->has_hdr = true;
 	return NULL;
@@ -416,6 +437,12 @@ static void parse_stats(struct lt_reader *r)
 		if (i >= 0 && !jp_int64(&p->t[i], &v) && v > 0)
 			*dst[k] += (uint64_t)v;
 	}
+	/* the recorder's own marker of a failed write (trace_write.c
+	 * mark_failed): the trace ends early, say so */
+	int ei = jp_get(p, 0, "error");
+	if (ei >= 0 && p->t[ei].type == JT_STR && speaks(r))
+		lt_warn("%s:%lld: the recorder reported \"%.*s\"; the trace ends early", r->path,
+			r->lineno, (int)p->t[ei].len, p->t[ei].s);
 }
 
 int rd_next_jsonl(struct lt_reader *r, struct lt_exec **out)
@@ -477,7 +504,7 @@ int rd_next_jsonl(struct lt_reader *r, struct lt_exec **out)
 		if (!r->saw_header && strcmp(type, "header"))
 			return rd_bad(r, r->lineno, "%s", "first line must be the header {\"type\":\"header\",\"format\":1,...}");
 		if (!strcmp(type, "header")) {
-			const char *err = parse_header(r);
+			const char *err = rd_parse_header(r);
 			if (err)
 				return rd_bad(r, r->lineno, "%s", err);
 			r->saw_header = true;

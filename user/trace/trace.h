@@ -122,7 +122,24 @@ struct lt_header {
 	int32_t pid;
 	int argc;
 	const char **argv;
+	/* how the trace was made (FORMAT.md §1 "capture"); values NULL: not
+	 * recorded (older traces, import-paper): nothing to compare */
+	const char *values;	/* "plain", "hashed" or "none" (--no-values) */
+	const char *hash_key;	/* hashed: fingerprint of the key, never the key */
+	int32_t str_len;	/* --str-len */
+	int32_t max_depth;	/* --max-depth, 0 = no limit */
+	bool args;		/* --args */
+	int nexclude;
+	const char **exclude;	/* --exclude-path globs, in order */
 };
+
+/* Traces made with a and b differ in a way that makes their comparison
+ * (analyze, detect) meaningless: values mode, hash key, str_len, depth
+ * limit, excludes, --args, --root, durations or not. Writes "what: A vs B"
+ * for the first difference into why and returns true; false when they
+ * compare, or when either does not record how it was made. (capture.c) */
+bool lt_capture_differs(const struct lt_header *a, const struct lt_header *b, char *why,
+			size_t n);
 
 struct lt_stats {
 	uint64_t execs, calls, lost_events, incomplete_execs, truncated_strings;
@@ -195,5 +212,15 @@ const struct lt_stats *lt_reader_stats(const struct lt_reader *r);
 /* true when the current file is in the paper's format */
 bool lt_reader_is_paper(const struct lt_reader *r);
 void lt_reader_close(struct lt_reader *r);
+/* fn for the header of each leaktrace file that path names (a file or a
+ * directory; never "-", which cannot be read twice), read before the
+ * reading proper, which reports any problem; a non-zero return of fn stops
+ * and is returned */
+int lt_trace_each_header(const char *path,
+			 int (*fn)(void *arg, const char *file, const struct lt_header *h), void *arg);
+/* analyze, detect: every file of paths[0..n) made like the first that says
+ * how it was made (lt_capture_differs). 0, or -1 after "A and B were made
+ * differently (WHY)"; force: a warning and 0. (capture.c) */
+int lt_capture_check(const char *const *paths, int n, bool force);
 
 #endif /* LT_TRACE_H */
