@@ -6,6 +6,7 @@
 #include <string.h>
 #include "common/err.h"
 #include "common/hmap.h"
+#include "common/outfile.h"
 #include "common/json.h"
 #include "analysis/observe.h"
 #include "analysis/rules.h"
@@ -292,18 +293,9 @@ int lt_rules_write(const struct lt_rules *rs, const char *path)
 	jw_arr_end(&j);
 	jw_obj_end(&j);
 	jw_raw(&j, "\n", 1);
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	if (!f) {
-		lt_err("%s: cannot write rules: %s", path, strerror(errno));
+	/* rules hold observed values: 0600, errors with their cause */
+	if (lt_out_write_all(path, j.buf, j.len))
 		rc = LT_EXIT_FAIL;
-		goto cleanup;
-	}
-	size_t w = fwrite(j.buf, 1, j.len, f);
-	if (w != j.len || (f != stdout ? fclose(f) : fflush(f))) {
-		lt_err("%s: write failed", path);
-		rc = LT_EXIT_FAIL;
-	}
-cleanup:
 	jw_free(&j);
 	return rc;
 }
