@@ -106,6 +106,14 @@ def other_capture_differences_are_refused():
     p = lt.leaktrace("detect", "--force", "--rules", rules, "--clean", plain, "--adv",
                      os.path.join(d, "set", "2.jsonl"), check=False)
     assert p.returncode == 0, p.stderr
+    # the rules say how their traces were made: detect checks a trace
+    # against them even alone
+    with open(rules) as f:
+        cap = json.load(f)["capture"]
+    assert cap["values"] == "plain" and cap["str_len"] == 64 and cap["root"] == "handle", cap
+    refused(lt.leaktrace("detect", "--rules", rules, os.path.join(d, "set", "2.jsonl"), check=False),
+            "str_len 64 vs 8", "r.json")
+    assert lt.leaktrace("detect", "--rules", rules, plain, check=False).returncode == 0
 
 
 @lt.test

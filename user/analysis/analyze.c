@@ -332,6 +332,7 @@ struct analyze_args {
 	double thr_ms;
 	bool json, quiet, force;
 	const char *rules_out, *report;
+	struct lt_capture *cap;	/* how the inputs were made */
 };
 
 static error_t analyze_key(int key, char *arg, struct argp_state *state)
@@ -409,7 +410,9 @@ static int analyze(const struct analyze_args *a);
 
 int cmd_analyze(int argc, char **argv)
 {
-	struct analyze_args a = { .so = { .keykind = LT_KEY_NAME, .obs_mask = 7 }, .thr_ms = 50 };
+	struct lt_capture cap = { 0 };
+	struct analyze_args a = { .so = { .keykind = LT_KEY_NAME, .obs_mask = 7 }, .thr_ms = 50,
+				  .cap = &cap };
 	int rc = lt_cli_parse(&analyze_argp, &a.cli, "analyze", argc, argv);
 
 	if (rc < 0 && a.cli.nops != 2) {
@@ -419,6 +422,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (rc < 0)
 		rc = analyze(&a);
+	lt_capture_free(&cap);
 	lt_cli_free(&a.cli);
 	return rc;
 }
@@ -439,7 +443,7 @@ static int analyze(const struct analyze_args *a)
 		return LT_EXIT_USAGE;
 	}
 	/* traces made differently differ for reasons that are not the inputs */
-	if (lt_capture_check((const char *const *)a->cli.ops, 2, a->force))
+	if (lt_capture_check(a->cap, (const char *const *)a->cli.ops, 2, a->force))
 		return LT_EXIT_USAGE;
 	/* integer ns: for integer d, d > X  <=>  d > floor(X) */
 	so.threshold_ns = (int64_t)floor(thr_ms * 1e6 + 1e-6);
@@ -563,6 +567,9 @@ static int analyze(const struct analyze_args *a)
 	if (rules_out) {
 		struct lt_rules *rs = lt_rules_from_sets(res, so.obs_mask, so.keykind);
 
+		/* detect will check its traces against how these were made */
+		if (a->cap->set)
+			lt_capture_set(&rs->capture, &a->cap->h, a->cap->origin);
 		rc = lt_rules_write(rs, rules_out);
 		lt_rules_free(rs);
 	}

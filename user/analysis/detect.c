@@ -33,7 +33,7 @@ struct rule_stats {
 struct detect {
 	struct lt_rules *rs;
 	struct rule_stats *st;
-	bool json, quiet;
+	bool json, quiet, force;
 	struct jw j;
 	uint64_t flagged[2], total[2], skipped, unlabelled, unl_flagged;
 	const char *matched[64];
@@ -198,7 +198,6 @@ struct detect_args {
 	const char *rules;
 	struct input *in;	/* --clean and --adv in order, then the operands */
 	size_t nin;
-	bool force;
 };
 
 static error_t detect_key(int key, char *arg, struct argp_state *state)
@@ -224,7 +223,7 @@ static error_t detect_key(int key, char *arg, struct argp_state *state)
 		a->d->quiet = true;
 		break;
 	case O_FORCE:
-		a->force = true;
+		a->d->force = true;
 		break;
 	default:
 		return lt_cli_key(key, arg, state);
@@ -264,19 +263,6 @@ int cmd_detect(int argc, char **argv)
 		rc = LT_EXIT_USAGE;
 		goto out;
 	}
-	{
-		/* labelled traces compared with each other: made alike */
-		const char **paths = calloc(a.nin + 1, sizeof(*paths));
-
-		for (size_t i = 0; paths && i < a.nin; i++)
-			paths[i] = a.in[i].path;
-		if (paths && lt_capture_check(paths, (int)a.nin, a.force)) {
-			free(paths);
-			rc = LT_EXIT_USAGE;
-			goto out;
-		}
-		free(paths);
-	}
 	rc = detect(&d, a.rules, a.in, a.nin);
 out:
 	lt_cli_free(&a.cli);
@@ -292,6 +278,24 @@ static int detect(struct detect *dp, const char *rules, struct input *in, size_t
 	d.rs = lt_rules_load(rules);
 	if (!d.rs)
 		return LT_EXIT_USAGE;
+	{
+		/* the traces made like those the rules were learned from (the
+		 * rules file's "capture"), and like each other */
+		struct lt_capture ref = { 0 };
+		const char **paths = lt_xcalloc(nin + 1, sizeof(*paths));
+
+		if (d.rs->capture.set)
+			lt_capture_set(&ref, &d.rs->capture.h, d.rs->capture.origin);
+		for (size_t i = 0; i < nin; i++)
+			paths[i] = in[i].path;
+		rc = lt_capture_check(&ref, paths, (int)nin, d.force);
+		free(paths);
+		lt_capture_free(&ref);
+		if (rc) {
+			lt_rules_free(d.rs);
+			return LT_EXIT_USAGE;
+		}
+	}
 	d.st = calloc(d.rs->n + 1, sizeof(*d.st));
 	jw_init(&d.j);
 	if (d.json) {

@@ -121,6 +121,20 @@ struct lt_rules *lt_rules_load(const char *path)
 		ret = fail(rs, path, -1, "no \"rules\" list");
 		goto out;
 	}
+	int ci = jp_get(&p, 0, "capture");
+	if (ci >= 0 && t[ci].type == JT_OBJ) {
+		struct lt_header h = { 0 };
+		int k;
+
+		lt_capture_parse(&p, ci, &h);
+		if ((k = jp_get(&p, ci, "root")) >= 0 && t[k].type == JT_STR)
+			h.root = lt_intern_n(t[k].s, t[k].len);
+		if ((k = jp_get(&p, ci, "mechanism")) >= 0 && t[k].type == JT_STR)
+			h.mechanism = lt_intern_n(t[k].s, t[k].len);
+		if (h.values)
+			lt_capture_set(&rs->capture, &h, path);
+		free(h.exclude);
+	}
 	rs->v = calloc(t[ri].n ? t[ri].n : 1, sizeof(*rs->v));
 	uint32_t i = (uint32_t)ri + 1;
 	for (uint32_t k = 0; k < t[ri].n; k++, i = t[i].end) {
@@ -259,6 +273,22 @@ int lt_rules_write(const struct lt_rules *rs, const char *path)
 	jw_obj(&j);
 	jw_key(&j, "format");
 	jw_int(&j, 1);
+	if (rs->capture.set) {
+		const struct lt_header *h = &rs->capture.h;
+
+		jw_key(&j, "capture");
+		jw_obj(&j);
+		lt_capture_json(&j, h);
+		if (h->root) {
+			jw_key(&j, "root");
+			jw_str(&j, h->root);
+		}
+		if (h->mechanism) {
+			jw_key(&j, "mechanism");
+			jw_str(&j, h->mechanism);
+		}
+		jw_obj_end(&j);
+	}
 	jw_key(&j, "rules");
 	jw_arr(&j);
 	for (size_t i = 0; i < rs->n; i++) {
@@ -452,6 +482,7 @@ void lt_rules_free(struct lt_rules *rs)
 		}
 		free(rs->priv);
 	}
+	lt_capture_free(&rs->capture);
 	free(rs->v);
 	free(rs->path);
 	free(rs);

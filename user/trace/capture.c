@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/err.h"
+#include "common/json.h"
 #include "trace/trace.h"
 
 static bool str_eq(const char *a, const char *b)
@@ -85,51 +86,112 @@ bool lt_capture_differs(const struct lt_header *a, const struct lt_header *b, ch
 	return false;
 }
 
-/* lt_capture_check: the first header that says how it was made */
-struct capture_ref {
-	struct lt_header h;	/* strings interned; exclude our own copy */
-	char *file;
-	bool force, differ;
+void lt_capture_json(struct jw *j, const struct lt_header *h)
+{
+	if (!h->values)
+		return;
+	jw_key(j, "values");
+	jw_str(j, h->values);
+	if (h->hash_key) {
+		jw_key(j, "hash_key");
+		jw_str(j, h->hash_key);
+	}
+	jw_key(j, "str_len");
+	jw_int(j, h->str_len);
+	jw_key(j, "max_depth");
+	jw_int(j, h->max_depth);
+	jw_key(j, "args");
+	jw_bool(j, h->args);
+	jw_key(j, "exclude");
+	jw_arr(j);
+	for (int i = 0; i < h->nexclude; i++)
+		jw_str(j, h->exclude[i]);
+	jw_arr_end(j);
+}
+
+/* h->exclude is replaced (freed by the caller, as the reader does) */
+void lt_capture_parse(const struct jparse *p, unsigned obj, struct lt_header *h)
+{
+	const struct jtok *t = p->t;
+	int64_t v;
+	int i;
+
+	if ((i = jp_get(p, obj, "values")) >= 0 && t[i].type == JT_STR)
+		h->values = lt_intern_n(t[i].s, t[i].len);
+	if ((i = jp_get(p, obj, "hash_key")) >= 0 && t[i].type == JT_STR)
+		h->hash_key = lt_intern_n(t[i].s, t[i].len);
+	if ((i = jp_get(p, obj, "str_len")) >= 0 && !jp_int64(&t[i], &v))
+		h->str_len = (int32_t)v;
+	if ((i = jp_get(p, obj, "max_depth")) >= 0 && !jp_int64(&t[i], &v))
+		h->max_depth = (int32_t)v;
+	i = jp_get(p, obj, "args");
+	h->args = i >= 0 && t[i].type == JT_TRUE;
+	if ((i = jp_get(p, obj, "exclude")) >= 0 && t[i].type == JT_ARR) {
+		uint32_t a = i + 1;
+
+		h->exclude = lt_xcalloc(t[i].n + 1, sizeof(char *));
+		h->nexclude = 0;
+		for (uint32_t k = 0; k < t[i].n; k++, a = t[a].end)
+			if (t[a].type == JT_STR)
+				h->exclude[h->nexclude++] = lt_intern_n(t[a].s, t[a].len);
+	}
+}
+
+void lt_capture_set(struct lt_capture *c, const struct lt_header *h, const char *origin)
+{
+	lt_capture_free(c);
+	c->set = true;
+	c->h = *h;
+	c->h.argv = NULL;
+	c->h.argc = 0;
+	c->h.exclude = lt_xcalloc(h->nexclude + 1, sizeof(char *));
+	if (h->nexclude)
+		memcpy(c->h.exclude, h->exclude, h->nexclude * sizeof(char *));
+	c->origin = strcpy(lt_xcalloc(1, strlen(origin) + 1), origin);
+}
+
+void lt_capture_free(struct lt_capture *c)
+{
+	free(c->h.exclude);
+	free(c->origin);
+	memset(c, 0, sizeof(*c));
+}
+
+struct check_arg {
+	struct lt_capture *ref;
+	bool force;
 };
 
 static int check_one(void *arg, const char *file, const struct lt_header *h)
 {
-	struct capture_ref *c = arg;
+	struct check_arg *c = arg;
 	char why[1200];
 
 	if (!h->values)
 		return 0;	/* an older trace: nothing to compare */
-	if (!c->file) {
-		c->h = *h;
-		c->h.argv = NULL;
-		c->h.argc = 0;
-		c->h.exclude = lt_xcalloc(h->nexclude + 1, sizeof(char *));
-		memcpy(c->h.exclude, h->exclude, h->nexclude * sizeof(char *));
-		c->file = strcpy(lt_xcalloc(1, strlen(file) + 1), file);
+	if (!c->ref->set) {
+		lt_capture_set(c->ref, h, file);
 		return 0;
 	}
-	if (!lt_capture_differs(&c->h, h, why, sizeof(why)))
+	if (!lt_capture_differs(&c->ref->h, h, why, sizeof(why)))
 		return 0;
-	c->differ = true;
 	if (c->force) {
 		lt_warn("%s and %s were recorded differently (%s); compared anyway (--force)",
-			c->file, file, why);
+			c->ref->origin, file, why);
 		return 0;
 	}
 	lt_err("%s and %s were recorded differently (%s): the difference would be reported as "
-	       "leakage; record them alike, or pass --force to compare them anyway", c->file, file,
-	       why);
+	       "leakage; record them alike, or pass --force to compare them anyway",
+	       c->ref->origin, file, why);
 	return -1;
 }
 
-int lt_capture_check(const char *const *paths, int n, bool force)
+int lt_capture_check(struct lt_capture *ref, const char *const *paths, int n, bool force)
 {
-	struct capture_ref c = { .force = force };
+	struct check_arg c = { .ref = ref, .force = force };
 	int rc = 0;
 
 	for (int i = 0; i < n && !rc; i++)
 		rc = lt_trace_each_header(paths[i], check_one, &c);
-	free(c.h.exclude);
-	free(c.file);
 	return rc ? -1 : 0;
 }

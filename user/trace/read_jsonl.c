@@ -381,11 +381,9 @@ const char *rd_parse_header(struct lt_reader *r)
 		return m;
 	}
 	h->format = 1;
-	static const char *keys[] = { "tool", "python", "root", "start", "mechanism", "values",
-				      "hash_key" };
-	const char **dst[] = { &h->tool, &h->python, &h->root, &h->start, &h->mechanism, &h->values,
-			       &h->hash_key };
-	for (int k = 0; k < 7; k++) {
+	static const char *keys[] = { "tool", "python", "root", "start", "mechanism" };
+	const char **dst[] = { &h->tool, &h->python, &h->root, &h->start, &h->mechanism };
+	for (int k = 0; k < 5; k++) {
 		int i = jp_get(p, 0, keys[k]);
 		if (i >= 0 && t[i].type == JT_STR)
 			*dst[k] = lt_intern_n(t[i].s, t[i].len);
@@ -402,24 +400,8 @@ const char *rd_parse_header(struct lt_reader *r)
 			if (t[a].type == JT_STR)
 				h->argv[h->argc++] = lt_intern_n(t[a].s, t[a].len);
 	}
-	/* capture options (FORMAT.md §1): only with "values" */
-	int64_t v;
-	int ci = jp_get(p, 0, "str_len");
-	if (ci >= 0 && !jp_int64(&t[ci], &v))
-		h->str_len = (int32_t)v;
-	ci = jp_get(p, 0, "max_depth");
-	if (ci >= 0 && !jp_int64(&t[ci], &v))
-		h->max_depth = (int32_t)v;
-	ci = jp_get(p, 0, "args");
-	h->args = ci >= 0 && t[ci].type == JT_TRUE;
-	ci = jp_get(p, 0, "exclude");
-	if (ci >= 0 && t[ci].type == JT_ARR) {
-		h->exclude = lt_xcalloc(t[ci].n + 1, sizeof(char *));
-		uint32_t a = ci + 1;
-		for (uint32_t j = 0; j < t[ci].n; j++, a = t[a].end)
-			if (t[a].type == JT_STR)
-				h->exclude[h->nexclude++] = lt_intern_n(t[a].s, t[a].len);
-	}
+	/* capture options (FORMAT.md §1) */
+	lt_capture_parse(p, 0, h);
 	r->has_hdr = true;
 	return NULL;
 }

@@ -218,9 +218,26 @@ void lt_reader_close(struct lt_reader *r);
  * and is returned */
 int lt_trace_each_header(const char *path,
 			 int (*fn)(void *arg, const char *file, const struct lt_header *h), void *arg);
-/* analyze, detect: every file of paths[0..n) made like the first that says
- * how it was made (lt_capture_differs). 0, or -1 after "A and B were made
- * differently (WHY)"; force: a warning and 0. (capture.c) */
-int lt_capture_check(const char *const *paths, int n, bool force);
+/* How a set of traces was made: the first header that says it (values
+ * set), copied, and where it came from (a trace file, or a rules file
+ * whose "capture" it is). capture.c. */
+struct lt_capture {
+	bool set;
+	struct lt_header h;	/* strings interned, exclude owned, no argv */
+	char *origin;
+};
+void lt_capture_set(struct lt_capture *c, const struct lt_header *h, const char *origin);
+void lt_capture_free(struct lt_capture *c);
+/* analyze, detect: every file of paths[0..n) made like ref (taken from
+ * the first file that says how it was made when ref is not set yet;
+ * lt_capture_differs). 0, or -1 after "A and B were recorded differently
+ * (WHY)"; force: a warning and 0. */
+int lt_capture_check(struct lt_capture *ref, const char *const *paths, int n, bool force);
+/* the capture keys of h (FORMAT.md §1) into the object being written,
+ * nothing when h->values is NULL; and read back from object obj of p */
+struct jw;
+struct jparse;
+void lt_capture_json(struct jw *j, const struct lt_header *h);
+void lt_capture_parse(const struct jparse *p, unsigned obj, struct lt_header *h);
 
 #endif /* LT_TRACE_H */

@@ -304,24 +304,9 @@ int lt_writer_header(struct lt_writer *w, const struct lt_header *h)
 	}
 	opt_str(j, "start", h->start);
 	opt_str(j, "mechanism", h->mechanism);
-	if (h->values) {
-		/* how it was made, so that analyze can refuse traces made
-		 * differently (FORMAT.md §1) */
-		jw_key(j, "values");
-		jw_str(j, h->values);
-		opt_str(j, "hash_key", h->hash_key);
-		jw_key(j, "str_len");
-		jw_int(j, h->str_len);
-		jw_key(j, "max_depth");
-		jw_int(j, h->max_depth);
-		jw_key(j, "args");
-		jw_bool(j, h->args);
-		jw_key(j, "exclude");
-		jw_arr(j);
-		for (int i = 0; i < h->nexclude; i++)
-			jw_str(j, h->exclude[i]);
-		jw_arr_end(j);
-	}
+	/* how it was made, so that analyze can refuse traces made
+	 * differently (FORMAT.md §1) */
+	lt_capture_json(j, h);
 	jw_obj_end(j);
 	return emit(w);
 }
