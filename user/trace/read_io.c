@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,7 +220,7 @@ static int open_next(struct lt_reader *r)
 		return 0;
 	r->path = r->files[r->next_file++];
 	if (!strcmp(r->path, "-")) {
-		int fd = dup(STDIN_FILENO);
+		int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
 		r->gz = fd < 0 ? NULL : gzdopen(fd, "rb");
 		free(r->path);
 		r->path = r->files[r->next_file - 1] = xstrdup("<stdin>");

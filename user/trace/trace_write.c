@@ -201,7 +201,7 @@ struct lt_writer *lt_writer_open(const char *path)
 	jw_init(&w->jw);
 	int fd;
 	if (!strcmp(path, "-")) {
-		fd = dup(STDOUT_FILENO);
+		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
 	} else {
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	}
@@ -600,7 +600,7 @@ int lt_writer_close(struct lt_writer *w)
 		if (!err && rc != Z_OK)
 			err = rc == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
 	} else if (w->f) {
-		fd = dup(fileno(w->f));
+		fd = fcntl(fileno(w->f), F_DUPFD_CLOEXEC, 0);
 		if (fclose(w->f) && !err)
 			err = -(errno ? errno : EIO);
 	}
