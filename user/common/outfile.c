@@ -137,27 +137,35 @@ int lt_out_write_all(const char *path, const void *buf, size_t len)
 	return lt_out_close(o, false);
 }
 
-static struct lt_out *std_out;
+/* static: stdout lives until exit (argp's --help exits from inside a
+ * command), and nothing of it is allocated */
+static struct lt_out std_out = { .fd = STDOUT_FILENO, .path = "<stdout>" };
+static bool std_out_on;
 
 void lt_stdout_begin(void)
 {
-	std_out = lt_out_open("-");
-	if (!std_out)
-		return;
+	cookie_io_functions_t io = { .write = ck_write, .close = ck_close };
+	FILE *f;
+
+	fflush(stdout);
+	f = fopencookie(&std_out, "w", io);
+	if (!f)
+		return;	/* stdio's own stdout, unchecked */
+	std_out.f = f;
 	if (isatty(STDOUT_FILENO))
-		setvbuf(std_out->f, NULL, _IOLBF, 0);
-	stdout = std_out->f;
+		setvbuf(f, NULL, _IOLBF, 0);
+	else
+		setvbuf(f, NULL, _IOFBF, 256 * 1024);
+	stdout = f;
+	std_out_on = true;
 }
 
 int lt_stdout_end(int rc)
 {
-	struct lt_out *o = std_out;
-
-	if (!o)
+	if (!std_out_on)
 		return rc;
-	std_out = NULL;
-	if (fflush(o->f) || o->err) {
-		lt_err("<stdout>: write failed: %s", strerror(o->err ? o->err : EIO));
+	if (fflush(std_out.f) || std_out.err) {
+		lt_err("<stdout>: write failed: %s", strerror(std_out.err ? std_out.err : EIO));
 		if (!rc)
 			rc = LT_EXIT_FAIL;
 	}

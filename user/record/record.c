@@ -264,7 +264,7 @@ static void poll_loop(struct session *s, int *child_status)
 			break;
 		}
 		now = mono_ns();
-		/* durable output: what completed is in the file within a second */
+		/* durable output: what completed reaches the file within LT_SYNC_NS */
 		if (s->out.w && !s->out.write_failed && lt_writer_tick(s->out.w, now)) {
 			s->out.write_failed = true;
 			break;
