@@ -114,6 +114,10 @@ def other_capture_differences_are_refused():
     refused(lt.leaktrace("detect", "--rules", rules, os.path.join(d, "set", "2.jsonl"), check=False),
             "str_len 64 vs 8", "r.json")
     assert lt.leaktrace("detect", "--rules", rules, plain, check=False).returncode == 0
+    # live detection with rules learned from traces made otherwise: warned
+    p = lt.leaktrace("record", "--root", "handle", "--str-len", "8", "--rules", rules, "-o",
+                     os.path.join(d, "live.jsonl"), "--", lt.PY, os.path.join(d, "s.py"))
+    assert "learned from traces recorded differently (str_len 64 vs 8)" in p.stderr, p.stderr
 
 
 @lt.test

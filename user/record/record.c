@@ -437,6 +437,14 @@ static int write_header(struct session *s)
 	s->hdr.args = env.args;
 	s->hdr.exclude = env.exclude;
 	s->hdr.nexclude = env.nexclude;
+	if (s->out.rules && s->out.rules->capture.set) {
+		char why[1200];
+
+		/* rules learned from traces made otherwise match wrongly or never */
+		if (lt_capture_differs(&s->out.rules->capture.h, &s->hdr, why, sizeof(why)))
+			lt_warn("%s was learned from traces recorded differently (%s): its rules may "
+				"never match", env.rules, why);
+	}
 	if (s->is_child) {
 		s->hdr.argv = (const char **)env.cmd;
 		for (s->hdr.argc = 0; env.cmd[s->hdr.argc]; s->hdr.argc++)
