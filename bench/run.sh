@@ -29,7 +29,8 @@ fi
 }
 "$PY" bench/bench.py
 # analysis at scale (LARGE=1 adds 1M executions: ~13 GB of disk) and, with
-# LONG=1, the 10-minute memory run; appended to docs/PERFORMANCE.md
+# LONG=1, the 10-minute memory run, with SOAK=1 the soak (bench/soak.py);
+# appended to docs/PERFORMANCE.md
 {
 	echo
 	echo "## Analysis at scale (bench/analyze_bench.sh, LARGE=${LARGE:-0})"
@@ -42,5 +43,13 @@ fi
 		echo "## Long run (bench/long_run.sh)"
 		echo
 		bench/long_run.sh
+	fi
+	# SOAK=1: the threaded server under loopback load with SIGHUP
+	# rotation every minute, SOAK_MINUTES long (default 10)
+	if [ "${SOAK:-0}" = 1 ]; then
+		echo
+		echo "## Soak (bench/soak.py --minutes ${SOAK_MINUTES:-10})"
+		echo
+		"$PY" bench/soak.py --minutes "${SOAK_MINUTES:-10}"
 	fi
 } >> docs/PERFORMANCE.md

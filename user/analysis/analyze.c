@@ -302,7 +302,7 @@ static int parse_observe(const char *arg, unsigned *mask)
 
 enum {
 	O_OBSERVE = LT_CLI_LONG, O_KEY, O_THRESHOLD, O_FORMAT, O_RULES_OUT, O_MIN_SUPPORT, O_BOTH,
-	O_AUC, O_LIST_ALL, O_REPORT,
+	O_AUC, O_LIST_ALL, O_REPORT, O_FORCE,
 };
 
 static const struct argp_option analyze_opts[] = {
@@ -320,6 +320,8 @@ static const struct argp_option analyze_opts[] = {
 	{ "auc", O_AUC, NULL, 0, "also: Mann-Whitney AUC of durations per key (time)", 0 },
 	{ "list-all", O_LIST_ALL, NULL, 0, "also list the elements of D_E and D_E' (json)", 0 },
 	{ "quiet", 'q', NULL, 0, "no progress line on stderr", 0 },
+	{ "force", O_FORCE, NULL, 0, "compare traces recorded with different options (values, hash "
+	  "key, str-len, max-depth, exclude-path, args, root, durations)", 0 },
 	LT_CLI_HELP,
 	{ 0 },
 };
@@ -328,8 +330,9 @@ struct analyze_args {
 	struct lt_cli cli;	/* first: lt_cli_parse's */
 	struct lt_sets_opts so;
 	double thr_ms;
-	bool json, quiet;
+	bool json, quiet, force;
 	const char *rules_out, *report;
+	struct lt_capture *cap;	/* how the inputs were made */
 };
 
 static error_t analyze_key(int key, char *arg, struct argp_state *state)
@@ -386,6 +389,9 @@ static error_t analyze_key(int key, char *arg, struct argp_state *state)
 	case O_REPORT:
 		a->report = arg;
 		break;
+	case O_FORCE:
+		a->force = true;
+		break;
 	default:
 		return lt_cli_key(key, arg, state);
 	}
@@ -404,7 +410,9 @@ static int analyze(const struct analyze_args *a);
 
 int cmd_analyze(int argc, char **argv)
 {
-	struct analyze_args a = { .so = { .keykind = LT_KEY_NAME, .obs_mask = 7 }, .thr_ms = 50 };
+	struct lt_capture cap = { 0 };
+	struct analyze_args a = { .so = { .keykind = LT_KEY_NAME, .obs_mask = 7 }, .thr_ms = 50,
+				  .cap = &cap };
 	int rc = lt_cli_parse(&analyze_argp, &a.cli, "analyze", argc, argv);
 
 	if (rc < 0 && a.cli.nops != 2) {
@@ -414,6 +422,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (rc < 0)
 		rc = analyze(&a);
+	lt_capture_free(&cap);
 	lt_cli_free(&a.cli);
 	return rc;
 }
@@ -433,6 +442,9 @@ static int analyze(const struct analyze_args *a)
 		lt_err("--report reads the inputs twice; give files or directories, not '-'");
 		return LT_EXIT_USAGE;
 	}
+	/* traces made differently differ for reasons that are not the inputs */
+	if (lt_capture_check(a->cap, (const char *const *)a->cli.ops, 2, a->force))
+		return LT_EXIT_USAGE;
 	/* integer ns: for integer d, d > X  <=>  d > floor(X) */
 	so.threshold_ns = (int64_t)floor(thr_ms * 1e6 + 1e-6);
 
@@ -555,6 +567,9 @@ static int analyze(const struct analyze_args *a)
 	if (rules_out) {
 		struct lt_rules *rs = lt_rules_from_sets(res, so.obs_mask, so.keykind);
 
+		/* detect will check its traces against how these were made */
+		if (a->cap->set)
+			lt_capture_set(&rs->capture, &a->cap->h, a->cap->origin);
 		rc = lt_rules_write(rs, rules_out);
 		lt_rules_free(rs);
 	}

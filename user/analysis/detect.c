@@ -33,7 +33,7 @@ struct rule_stats {
 struct detect {
 	struct lt_rules *rs;
 	struct rule_stats *st;
-	bool json, quiet;
+	bool json, quiet, force;
 	struct jw j;
 	uint64_t flagged[2], total[2], skipped, unlabelled, unl_flagged;
 	const char *matched[64];
@@ -177,7 +177,7 @@ static void print_pr(uint64_t tp, uint64_t fp, uint64_t fn, uint64_t tn)
 		printf("n/a\n");
 }
 
-enum { O_CLEAN = LT_CLI_LONG, O_ADV, O_FORMAT };
+enum { O_CLEAN = LT_CLI_LONG, O_ADV, O_FORMAT, O_FORCE };
 
 static const struct argp_option detect_opts[] = {
 	{ "rules", 'r', "RULES.json", 0, "the rules file (from analyze --rules-out)", 0 },
@@ -186,6 +186,8 @@ static const struct argp_option detect_opts[] = {
 	{ "format", O_FORMAT, "human|json", 0, "output format", 0 },
 	{ NULL, 'j', NULL, 0, "the same as --format json", 0 },
 	{ "quiet", 'q', NULL, 0, "no per-execution lines (table only)", 0 },
+	{ "force", O_FORCE, NULL, 0, "compare traces recorded with different options (values, hash "
+	  "key, str-len, max-depth, exclude-path, args, root, durations)", 0 },
 	LT_CLI_HELP,
 	{ 0 },
 };
@@ -219,6 +221,9 @@ static error_t detect_key(int key, char *arg, struct argp_state *state)
 		break;
 	case 'q':
 		a->d->quiet = true;
+		break;
+	case O_FORCE:
+		a->d->force = true;
 		break;
 	default:
 		return lt_cli_key(key, arg, state);
@@ -273,6 +278,24 @@ static int detect(struct detect *dp, const char *rules, struct input *in, size_t
 	d.rs = lt_rules_load(rules);
 	if (!d.rs)
 		return LT_EXIT_USAGE;
+	{
+		/* the traces made like those the rules were learned from (the
+		 * rules file's "capture"), and like each other */
+		struct lt_capture ref = { 0 };
+		const char **paths = lt_xcalloc(nin + 1, sizeof(*paths));
+
+		if (d.rs->capture.set)
+			lt_capture_set(&ref, &d.rs->capture.h, d.rs->capture.origin);
+		for (size_t i = 0; i < nin; i++)
+			paths[i] = in[i].path;
+		rc = lt_capture_check(&ref, paths, (int)nin, d.force);
+		free(paths);
+		lt_capture_free(&ref);
+		if (rc) {
+			lt_rules_free(d.rs);
+			return LT_EXIT_USAGE;
+		}
+	}
 	d.st = calloc(d.rs->n + 1, sizeof(*d.st));
 	jw_init(&d.j);
 	if (d.json) {

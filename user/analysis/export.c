@@ -13,6 +13,7 @@
 #include "common/cli.h"
 #include "common/hmap.h"
 #include "common/json.h"
+#include "common/outfile.h"
 #include "analysis/observe.h"
 #include "trace/trace.h"
 #include "common/u64map.h"
@@ -107,20 +108,27 @@ static int export_paper(const char *in, const char *dir, bool time, struct expor
 		jw_reset(&j);
 		paper_exec(&j, e, time);
 		snprintf(path, sizeof(path), "%s/%lld.json", dir, (long long)e->id);
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		/* the files hold values: 0600 like a trace */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0 && errno == EEXIST) {	/* same id twice (several threads) */
 			snprintf(path, sizeof(path), "%s/%lld-%zu.json", dir, (long long)e->id, seq);
-			fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+			fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		}
 		lt_exec_free(e);
-		if (fd < 0 || write(fd, j.buf, j.len) != (ssize_t)j.len) {
-			lt_err("%s: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
+		if (fd < 0) {
+			lt_err("%s: cannot create: %s", path, strerror(errno));
 			rc = LT_EXIT_FAIL;
 			break;
 		}
-		close(fd);
+		if (lt_write_full(fd, j.buf, j.len) || close(fd)) {
+			int err = errno;
+
+			lt_err("%s: write failed: %s", path, strerror(err));
+			close(fd);	/* EBADF after a failed close: harmless */
+			unlink(path);	/* no half-written file */
+			rc = LT_EXIT_FAIL;
+			break;
+		}
 		written++;
 	}
 	if (n < 0)
@@ -136,29 +144,23 @@ static int export_paper(const char *in, const char *dir, bool time, struct expor
 
 /* ---- shared by chrome and folded --------------------------------------- */
 
+/* one output at a time (common/outfile.h: 0600, errors with their cause,
+ * a file we created and could not finish removed) */
+static struct lt_out *cur_out;
+
 static FILE *open_out(const char *path)
 {
-	if (!strcmp(path, "-"))
-		return stdout;
-	FILE *f = fopen(path, "w");
-	if (!f)
-		lt_err("%s: cannot write: %s", path, strerror(errno));
-	return f;
+	cur_out = lt_out_open(path);
+	return cur_out ? lt_out_file(cur_out) : NULL;
 }
 
 static int close_out(FILE *f, const char *path, int rc)
 {
-	int bad = ferror(f);
-	if (f == stdout)
-		bad |= fflush(f) != 0;
-	else
-		bad |= fclose(f) != 0;
-	if (bad && !rc) {
-		lt_err("%s: write failed", path);
+	(void)f;
+	(void)path;
+	if (lt_out_close(cur_out, rc != 0) && !rc)
 		rc = LT_EXIT_FAIL;
-	}
-	if (rc && strcmp(path, "-"))
-		unlink(path);	/* no half-written output */
+	cur_out = NULL;
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "common/err.h"
 #include "common/hmap.h"
+#include "common/outfile.h"
 #include "analysis/observe.h"
 #include "analysis/report.h"
 #include "analysis/rules.h"
@@ -620,20 +621,8 @@ static void time_plots(struct buf *b, struct pass2 *p, const struct lt_obs_resul
 /* ---- the page -------------------------------------------------------------- */
 static int write_file(const char *path, const struct buf *b)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	if (!f) {
-		lt_err("%s: cannot write the report: %s", path, strerror(errno));
-		return LT_EXIT_FAIL;
-	}
-	bool bad = fwrite(b->p, 1, b->len, f) != b->len;
-	bad |= f == stdout ? fflush(f) != 0 : fclose(f) != 0;
-	if (bad) {
-		lt_err("%s: write failed", path);
-		if (f != stdout)
-			unlink(path);
-		return LT_EXIT_FAIL;
-	}
-	return 0;
+	/* the report shows values: 0600, errors with their cause */
+	return lt_out_write_all(path, b->p, b->len) ? LT_EXIT_FAIL : 0;
 }
 
 int lt_report_write(const char *path, const struct lt_report_in *in)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "common/err.h"
 #include "common/hmap.h"
+#include "common/outfile.h"
 #include "common/json.h"
 #include "analysis/observe.h"
 #include "analysis/rules.h"
@@ -119,6 +120,20 @@ struct lt_rules *lt_rules_load(const char *path)
 	if (ri < 0 || t[ri].type != JT_ARR) {
 		ret = fail(rs, path, -1, "no \"rules\" list");
 		goto out;
+	}
+	int ci = jp_get(&p, 0, "capture");
+	if (ci >= 0 && t[ci].type == JT_OBJ) {
+		struct lt_header h = { 0 };
+		int k;
+
+		lt_capture_parse(&p, ci, &h);
+		if ((k = jp_get(&p, ci, "root")) >= 0 && t[k].type == JT_STR)
+			h.root = lt_intern_n(t[k].s, t[k].len);
+		if ((k = jp_get(&p, ci, "mechanism")) >= 0 && t[k].type == JT_STR)
+			h.mechanism = lt_intern_n(t[k].s, t[k].len);
+		if (h.values)
+			lt_capture_set(&rs->capture, &h, path);
+		free(h.exclude);
 	}
 	rs->v = calloc(t[ri].n ? t[ri].n : 1, sizeof(*rs->v));
 	uint32_t i = (uint32_t)ri + 1;
@@ -258,6 +273,22 @@ int lt_rules_write(const struct lt_rules *rs, const char *path)
 	jw_obj(&j);
 	jw_key(&j, "format");
 	jw_int(&j, 1);
+	if (rs->capture.set) {
+		const struct lt_header *h = &rs->capture.h;
+
+		jw_key(&j, "capture");
+		jw_obj(&j);
+		lt_capture_json(&j, h);
+		if (h->root) {
+			jw_key(&j, "root");
+			jw_str(&j, h->root);
+		}
+		if (h->mechanism) {
+			jw_key(&j, "mechanism");
+			jw_str(&j, h->mechanism);
+		}
+		jw_obj_end(&j);
+	}
 	jw_key(&j, "rules");
 	jw_arr(&j);
 	for (size_t i = 0; i < rs->n; i++) {
@@ -292,18 +323,9 @@ int lt_rules_write(const struct lt_rules *rs, const char *path)
 	jw_arr_end(&j);
 	jw_obj_end(&j);
 	jw_raw(&j, "\n", 1);
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	if (!f) {
-		lt_err("%s: cannot write rules: %s", path, strerror(errno));
+	/* rules hold observed values: 0600, errors with their cause */
+	if (lt_out_write_all(path, j.buf, j.len))
 		rc = LT_EXIT_FAIL;
-		goto cleanup;
-	}
-	size_t w = fwrite(j.buf, 1, j.len, f);
-	if (w != j.len || (f != stdout ? fclose(f) : fflush(f))) {
-		lt_err("%s: write failed", path);
-		rc = LT_EXIT_FAIL;
-	}
-cleanup:
 	jw_free(&j);
 	return rc;
 }
@@ -460,6 +482,7 @@ void lt_rules_free(struct lt_rules *rs)
 		}
 		free(rs->priv);
 	}
+	lt_capture_free(&rs->capture);
 	free(rs->v);
 	free(rs->path);
 	free(rs);

@@ -44,6 +44,10 @@ struct lt_rules {
 	size_t n;
 	char *path;
 	struct lt_rules_priv *priv;
+	/* how the traces the rules were learned from were made (FORMAT.md
+	 * §5 "capture"); not set: unknown. Written by lt_rules_write, read
+	 * by lt_rules_load; detect compares its traces with it. */
+	struct lt_capture capture;
 };
 
 /* NULL after printing "leaktrace: PATH: reason" */

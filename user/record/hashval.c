@@ -132,3 +132,10 @@ int lt_hash_key_load(const char *path, uint8_t key[16])
 	lt_err("created hash key %s (keep it to compare later recordings)", path);
 	return 0;
 }
+
+void lt_hash_key_fingerprint(const uint8_t key[16], char out[17])
+{
+	static const char text[] = "leaktrace hash-key fingerprint";
+
+	snprintf(out, 17, "%016llx", (unsigned long long)siphash24(text, sizeof(text) - 1, key));
+}

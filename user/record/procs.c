@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,11 +149,93 @@ void proc_describe(void *arg, uint32_t pid, const char **cmdline, const char **c
 	}
 }
 
+/*
+ * What the command we start gets is what leaktrace itself got from its
+ * caller, not what leaktrace changed since: the dispositions it ignored
+ * (SIGPIPE, SIGCHLD for --alert-exec) and the mask are saved here first
+ * thing, and every descriptor leaktrace opened is closed. The command
+ * then behaves as it would have untraced (FORMAT.md "target untouched").
+ */
+#define SPAWN_MAX_FD	1024
+static sigset_t start_mask, start_ign;
+static unsigned char start_fd_open[SPAWN_MAX_FD / 8];	/* inheritable at start */
+static int start_fd_max = 2;
+
+void spawn_save_start(void)
+{
+	struct sigaction sa;
+
+	sigprocmask(SIG_SETMASK, NULL, &start_mask);
+	sigemptyset(&start_ign);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (!sigaction(sig, NULL, &sa) && sa.sa_handler == SIG_IGN)
+			sigaddset(&start_ign, sig);
+	/* descriptors our caller passed down (beyond 0-2) stay open for the
+	 * command, as they would without us; close-on-exec ones never reach it */
+	for (int fd = 3; fd < SPAWN_MAX_FD; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+
+		if (fl >= 0 && !(fl & FD_CLOEXEC)) {
+			start_fd_open[fd / 8] |= 1 << (fd % 8);
+			start_fd_max = fd;
+		}
+	}
+}
+
+/* the child after fork: only async-signal-safe calls (the writer thread
+ * may hold any lock); close what leaktrace opened since the start */
+static void child_close_fds(void)
+{
+	int lo = 3;
+
+	for (int fd = 3; fd <= start_fd_max; fd++) {
+		if (!(start_fd_open[fd / 8] & (1 << (fd % 8))))
+			continue;
+		if (fd > lo)
+			close_range(lo, fd - 1, 0);
+		lo = fd + 1;
+	}
+	close_range(lo, ~0U, 0);
+}
+
+static void child_restore_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		sa.sa_handler = sigismember(&start_ign, sig) ? SIG_IGN : SIG_DFL;
+		sigaction(sig, &sa, NULL);	/* glibc's own RT signals: EINVAL, fine */
+	}
+	sigprocmask(SIG_SETMASK, &start_mask, NULL);
+}
+
 pid_t spawn_waiting(char **cmd, bool perf_trampoline, int *release_fd)
 {
+	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+	gid_t groups[256];
+	int ngroups = -1;	/* < 0: keep ours (not dropping to a user) */
 	int p[2];
 	pid_t pid;
 
+	/* the invoking user's supplementary groups, looked up here: NSS is
+	 * not for a forked child of a threaded process */
+	if (uid && gid) {
+		const char *name = getenv("SUDO_USER");
+		struct passwd *pw = name ? NULL : getpwuid(atoi(uid));
+
+		if (!name && pw)
+			name = pw->pw_name;
+		ngroups = sizeof(groups) / sizeof(groups[0]);
+		if (!name || getgrouplist(name, atoi(gid), groups, &ngroups) < 0) {
+			/* unknown user or too many groups: only its own group,
+			 * never root's */
+			groups[0] = atoi(gid);
+			ngroups = 1;
+		}
+	}
 	if (pipe2(p, O_CLOEXEC))
 		return -1;
 	pid = fork();
@@ -159,12 +243,15 @@ pid_t spawn_waiting(char **cmd, bool perf_trampoline, int *release_fd)
 		return -1;
 	if (pid == 0) {
 		char c;
-		const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
 
 		close(p[1]);
 		if (read(p[0], &c, 1) != 1)
 			_exit(127);
-		/* run the command as the user who invoked sudo, as perf does */
+		child_restore_signals();
+		/* run the command as the user who invoked sudo, as perf does:
+		 * groups, then gid, then uid (after setuid we could not) */
+		if (ngroups >= 0 && setgroups(ngroups, groups))
+			_exit(126);
 		if (gid && setgid(atoi(gid)))
 			_exit(126);
 		if (uid && setuid(atoi(uid)))
@@ -173,6 +260,7 @@ pid_t spawn_waiting(char **cmd, bool perf_trampoline, int *release_fd)
 		 * hook is set; CPython's perf trampoline is one */
 		if (perf_trampoline)
 			setenv("PYTHONPERFSUPPORT", "1", 1);
+		child_close_fds();
 		execvp(cmd[0], cmd);
 		lt_err("cannot run %s: %s", cmd[0], strerror(errno));
 		_exit(127);

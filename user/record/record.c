@@ -96,6 +96,7 @@ struct session {
 	uint64_t last_live;		/* live view: last line printed */
 	int32_t nspid;			/* the target's pid in its own namespace */
 	uint8_t hkey[16];		/* --hash-values */
+	char hkey_fp[17];		/* its fingerprint for the header */
 	struct frame_list old_frames;	/* --no-durations -p: live at attach */
 	uint64_t armed_ns;		/* when the probes began to count */
 	bool created_output;		/* -o made a new file */
@@ -272,6 +273,11 @@ static void poll_loop(struct session *s, int *child_status)
 			break;
 		}
 		now = mono_ns();
+		/* durable output: what completed reaches the file within LT_SYNC_NS */
+		if (s->out.w && !s->out.write_failed && lt_writer_tick(s->out.w, now)) {
+			s->out.write_failed = true;
+			break;
+		}
 		if (env.all)
 			follow_exec_poll(try_new_build, s);
 		if (reopen) {
@@ -431,6 +437,25 @@ static int write_header(struct session *s)
 				     .python = s->targets[0].version, .pid = s->pid,
 				     .root = env.root, .start = s->start,
 				     .mechanism = mech_name(s->mech[0]) };
+	/* how it is made: analyze refuses to compare traces made differently */
+	s->hdr.values = env.no_values ? "none" : env.hash_values ? "hashed" : "plain";
+	if (env.hash_values) {
+		lt_hash_key_fingerprint(s->hkey, s->hkey_fp);
+		s->hdr.hash_key = s->hkey_fp;
+	}
+	s->hdr.str_len = env.str_len;
+	s->hdr.max_depth = env.max_depth;
+	s->hdr.args = env.args;
+	s->hdr.exclude = env.exclude;
+	s->hdr.nexclude = env.nexclude;
+	if (s->out.rules && s->out.rules->capture.set) {
+		char why[1200];
+
+		/* rules learned from traces made otherwise match wrongly or never */
+		if (lt_capture_differs(&s->out.rules->capture.h, &s->hdr, why, sizeof(why)))
+			lt_warn("%s was learned from traces recorded differently (%s): its rules may "
+				"never match", env.rules, why);
+	}
 	if (s->is_child) {
 		s->hdr.argv = (const char **)env.cmd;
 		for (s->hdr.argc = 0; env.cmd[s->hdr.argc]; s->hdr.argc++)
@@ -467,6 +492,7 @@ int cmd_record(int argc, char **argv)
 		return LT_EXIT_USAGE;
 	/* --no-durations prefers the return sites (struct py_want) */
 	s->want = (struct py_want){ .mechanism = env.mechanism, .prefer_sites = env.no_durations };
+	spawn_save_start();
 	/* from the start: a Ctrl-C while loading still ends cleanly */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -84,6 +84,9 @@ bool has_perf_trampoline(int pid);
 /* NAME is set, non-empty and not "0" in pid's environment (pid 0: ours,
  * which a command we start inherits) */
 bool env_flag_on(int pid, const char *name);
+/* before leaktrace changes any signal or opens anything: what the command
+ * it starts inherits (signal mask, ignored signals, passed descriptors) */
+void spawn_save_start(void);
 /* start cmd stopped at a pipe: it runs once "g" is written to
  * *release_fd; with perf_trampoline, under PYTHONPERFSUPPORT=1.
  * Returns its pid, or -1. */

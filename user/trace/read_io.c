@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,7 @@ void lt_reader_close(struct lt_reader *r)
 	free(r->files);
 	free(r->buf);
 	free(r->hdr.argv);
+	free(r->hdr.exclude);
 	jp_free(&r->jp);
 	free(r->bst);
 	free(r->args);
@@ -218,7 +220,7 @@ static int open_next(struct lt_reader *r)
 		return 0;
 	r->path = r->files[r->next_file++];
 	if (!strcmp(r->path, "-")) {
-		int fd = dup(STDIN_FILENO);
+		int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
 		r->gz = fd < 0 ? NULL : gzdopen(fd, "rb");
 		free(r->path);
 		r->path = r->files[r->next_file - 1] = xstrdup("<stdin>");
@@ -317,4 +319,36 @@ const struct lt_stats *lt_reader_stats(const struct lt_reader *r)
 bool lt_reader_is_paper(const struct lt_reader *r)
 {
 	return r->kind == K_PAPER;
+}
+
+int lt_trace_each_header(const char *path,
+			 int (*fn)(void *arg, const char *file, const struct lt_header *h), void *arg)
+{
+	struct lt_reader *r;
+	int rc = 0;
+
+	if (!strcmp(path, "-"))
+		return 0;	/* stdin cannot be read twice */
+	/* part 1 of 2 speaks of no problem: the reading proper reports them */
+	r = lt_reader_open_part(path, 1, 2);
+	if (!r)
+		return 0;
+	while (!rc && r->next_file < r->nfiles) {
+		char *line;
+		size_t len;
+		bool partial;
+
+		if (open_next(r) <= 0 || r->kind != K_JSONL)
+			continue;
+		if (rd_next_line(r, &line, &len, &partial) <= 0 || jp_parse(&r->jp, line, len) < 0)
+			continue;
+		int ti = jp_get(&r->jp, 0, "type");
+
+		if (ti < 0 || r->jp.t[ti].type != JT_STR || r->jp.t[ti].len != 6 ||
+		    memcmp(r->jp.t[ti].s, "header", 6) || rd_parse_header(r))
+			continue;
+		rc = fn(arg, r->path, &r->hdr);
+	}
+	lt_reader_close(r);
+	return rc;
 }

@@ -362,12 +362,13 @@ fail:
 	return err;
 }
 
-static const char *parse_header(struct lt_reader *r)
+const char *rd_parse_header(struct lt_reader *r)
 {
 	const struct jparse *p = &r->jp;
 	const struct jtok *t = p->t;
 	struct lt_header *h = &r->hdr;
 	free(h->argv);
+	free(h->exclude);
 	memset(h, 0, sizeof(*h));
 	int fi = jp_get(p, 0, "format");
 	int64_t f;
@@ -399,6 +400,8 @@ static const char *parse_header(struct lt_reader *r)
 			if (t[a].type == JT_STR)
 				h->argv[h->argc++] = lt_intern_n(t[a].s, t[a].len);
 	}
+	/* capture options (FORMAT.md §1) */
+	lt_capture_parse(p, 0, h);
 	r->has_hdr = true;
 	return NULL;
 }
@@ -416,6 +419,12 @@ static void parse_stats(struct lt_reader *r)
 		if (i >= 0 && !jp_int64(&p->t[i], &v) && v > 0)
 			*dst[k] += (uint64_t)v;
 	}
+	/* the recorder's own marker of a failed write (trace_write.c
+	 * mark_failed): the trace ends early, say so */
+	int ei = jp_get(p, 0, "error");
+	if (ei >= 0 && p->t[ei].type == JT_STR && speaks(r))
+		lt_warn("%s:%lld: the recorder reported \"%.*s\"; the trace ends early", r->path,
+			r->lineno, (int)p->t[ei].len, p->t[ei].s);
 }
 
 int rd_next_jsonl(struct lt_reader *r, struct lt_exec **out)
@@ -477,7 +486,7 @@ int rd_next_jsonl(struct lt_reader *r, struct lt_exec **out)
 		if (!r->saw_header && strcmp(type, "header"))
 			return rd_bad(r, r->lineno, "%s", "first line must be the header {\"type\":\"header\",\"format\":1,...}");
 		if (!strcmp(type, "header")) {
-			const char *err = parse_header(r);
+			const char *err = rd_parse_header(r);
 			if (err)
 				return rd_bad(r, r->lineno, "%s", err);
 			r->saw_header = true;

@@ -154,6 +154,9 @@ typedef const char *(*node_fill_fn)(struct lt_exec *e, const struct jparse *p, u
  * token arr (JSONL "calls", or the paper's list), each with fill */
 const char *rd_build_children(struct lt_reader *r, struct lt_exec *e, const struct jparse *p,
 			      struct lt_node *parent, uint32_t arr, node_fill_fn fill);
+/* the header line just parsed into r->jp, into r->hdr: NULL or the reason
+ * it is refused */
+const char *rd_parse_header(struct lt_reader *r);
 /* the JSON Lines of the current file: 1 *out is an execution, 0 end of
  * the file, -1 malformed (printed) */
 int rd_next_jsonl(struct lt_reader *r, struct lt_exec **out);

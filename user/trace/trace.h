@@ -122,7 +122,24 @@ struct lt_header {
 	int32_t pid;
 	int argc;
 	const char **argv;
+	/* how the trace was made (FORMAT.md §1 "capture"); values NULL: not
+	 * recorded (older traces, import-paper): nothing to compare */
+	const char *values;	/* "plain", "hashed" or "none" (--no-values) */
+	const char *hash_key;	/* hashed: fingerprint of the key, never the key */
+	int32_t str_len;	/* --str-len */
+	int32_t max_depth;	/* --max-depth, 0 = no limit */
+	bool args;		/* --args */
+	int nexclude;
+	const char **exclude;	/* --exclude-path globs, in order */
 };
+
+/* Traces made with a and b differ in a way that makes their comparison
+ * (analyze, detect) meaningless: values mode, hash key, str_len, depth
+ * limit, excludes, --args, --root, durations or not. Writes "what: A vs B"
+ * for the first difference into why and returns true; false when they
+ * compare, or when either does not record how it was made. (capture.c) */
+bool lt_capture_differs(const struct lt_header *a, const struct lt_header *b, char *why,
+			size_t n);
 
 struct lt_stats {
 	uint64_t execs, calls, lost_events, incomplete_execs, truncated_strings;
@@ -148,8 +165,15 @@ int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s);
 struct jw;
 void lt_json_value(struct jw *j, const struct lt_value *v);
 void lt_json_node(struct jw *j, const struct lt_node *root);
-/* push buffered lines to the file (e.g. for `-o -` piped to a reader) */
+/* push buffered lines to the file (e.g. for `-o -` piped to a reader);
+ * waits until they are written */
 int lt_writer_flush(struct lt_writer *w);
+/* call often (every poll) with a monotonic clock in ns: lines written
+ * since more than LT_SYNC_NS are handed to the writer thread to be
+ * written and pushed to the kernel (gzip: Z_SYNC_FLUSH) without waiting;
+ * returns 0 or the first write error */
+#define LT_SYNC_NS	500000000ull
+int lt_writer_tick(struct lt_writer *w, uint64_t now_ns);
 /* flush and close; returns 0 or -errno-like negative on a write error */
 int lt_writer_close(struct lt_writer *w);
 
@@ -188,5 +212,32 @@ const struct lt_stats *lt_reader_stats(const struct lt_reader *r);
 /* true when the current file is in the paper's format */
 bool lt_reader_is_paper(const struct lt_reader *r);
 void lt_reader_close(struct lt_reader *r);
+/* fn for the header of each leaktrace file that path names (a file or a
+ * directory; never "-", which cannot be read twice), read before the
+ * reading proper, which reports any problem; a non-zero return of fn stops
+ * and is returned */
+int lt_trace_each_header(const char *path,
+			 int (*fn)(void *arg, const char *file, const struct lt_header *h), void *arg);
+/* How a set of traces was made: the first header that says it (values
+ * set), copied, and where it came from (a trace file, or a rules file
+ * whose "capture" it is). capture.c. */
+struct lt_capture {
+	bool set;
+	struct lt_header h;	/* strings interned, exclude owned, no argv */
+	char *origin;
+};
+void lt_capture_set(struct lt_capture *c, const struct lt_header *h, const char *origin);
+void lt_capture_free(struct lt_capture *c);
+/* analyze, detect: every file of paths[0..n) made like ref (taken from
+ * the first file that says how it was made when ref is not set yet;
+ * lt_capture_differs). 0, or -1 after "A and B were recorded differently
+ * (WHY)"; force: a warning and 0. */
+int lt_capture_check(struct lt_capture *ref, const char *const *paths, int n, bool force);
+/* the capture keys of h (FORMAT.md §1) into the object being written,
+ * nothing when h->values is NULL; and read back from object obj of p */
+struct jw;
+struct jparse;
+void lt_capture_json(struct jw *j, const struct lt_header *h);
+void lt_capture_parse(const struct jparse *p, unsigned obj, struct lt_header *h);
 
 #endif /* LT_TRACE_H */

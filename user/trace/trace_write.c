@@ -20,6 +20,15 @@
  * its ring buffer) never waits for zlib or the disk unless WQ blocks are
  * already waiting. Write errors are found by the writer thread and
  * returned by the next call.
+ *
+ * Durability: lt_writer_tick (the recorder calls it from its poll loop)
+ * hands over a partly filled block marked "sync" at most LT_SYNC_NS after
+ * the first line that is not in the file yet; the writer thread writes it
+ * and pushes it to the kernel (fflush; gzflush(Z_SYNC_FLUSH), which ends
+ * the deflate data on a byte boundary so that a reader decompresses every
+ * line up to there). A recorder killed with SIGKILL (OOM killer, systemd)
+ * leaves a file whose lines up to about that long before are whole and
+ * readable, and `tail -f` shows executions as they complete.
  */
 #define WBLOCK	(256 * 1024)
 #define WQ	16
@@ -27,6 +36,7 @@
 struct wblock {
 	char *data;
 	size_t len;
+	bool sync;		/* push to the kernel once written */
 };
 
 struct lt_writer {
@@ -46,7 +56,29 @@ struct lt_writer {
 	struct wblock cur;	/* the block being filled */
 	struct wblock spare[WQ];	/* written blocks for reuse */
 	size_t nspare;
+	uint64_t unsynced_since;	/* first line not synced yet (lt_writer_tick's clock), 0: none */
 };
+
+/* fflush / gzflush(Z_SYNC_FLUSH); the first error is kept in *err */
+static void sync_file(struct lt_writer *w, int *err)
+{
+	if (*err)
+		return;
+	if (w->gz) {
+		int zerr;
+
+		if (gzflush(w->gz, Z_SYNC_FLUSH) != Z_OK) {
+			const char *m = gzerror(w->gz, &zerr);
+
+			*err = zerr == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
+			lt_err("%s: write failed: %s", w->path,
+			       zerr == Z_ERRNO ? strerror(-*err) : m);
+		}
+	} else if (fflush(w->f)) {
+		*err = -(errno ? errno : EIO);
+		lt_err("%s: write failed: %s", w->path, strerror(-*err));
+	}
+}
 
 /* write one block to the file (writer thread, or the caller when the
  * thread could not start); the first error is kept in w->err */
@@ -86,12 +118,15 @@ static void *writer_main(void *arg)
 		w->busy = true;
 		pthread_mutex_unlock(&w->mu);
 		write_block(w, b.data, b.len, &err);
+		if (b.sync)
+			sync_file(w, &err);
 		pthread_mutex_lock(&w->mu);
 		w->busy = false;
 		w->head++;
 		if (err && !w->err)
 			__atomic_store_n(&w->err, err, __ATOMIC_RELAXED);
 		b.len = 0;
+		b.sync = false;
 		if (w->nspare < WQ)
 			w->spare[w->nspare++] = b;
 		else
@@ -102,18 +137,22 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* hand the block being filled to the writer; returns the error known */
-static int hand_over(struct lt_writer *w)
+/* hand the block being filled to the writer (sync: and have it pushed
+ * to the kernel, even if empty); returns the error known */
+static int hand_over_sync(struct lt_writer *w, bool sync)
 {
 	int err;
 
 	if (!w->threaded) {
 		write_block(w, w->cur.data, w->cur.len, &w->err);
+		if (sync)
+			sync_file(w, &w->err);
 		w->cur.len = 0;
 		return w->err;
 	}
 	pthread_mutex_lock(&w->mu);
-	if (w->cur.len) {
+	if (w->cur.len || sync) {
+		w->cur.sync = sync;
 		while (w->tail - w->head == WQ)
 			pthread_cond_wait(&w->room, &w->mu);
 		w->q[w->tail++ % WQ] = w->cur;
@@ -123,6 +162,11 @@ static int hand_over(struct lt_writer *w)
 	err = w->err;
 	pthread_mutex_unlock(&w->mu);
 	return err;
+}
+
+static int hand_over(struct lt_writer *w)
+{
+	return hand_over_sync(w, false);
 }
 
 /* wait until the writer has written every block handed over */
@@ -157,7 +201,7 @@ struct lt_writer *lt_writer_open(const char *path)
 	jw_init(&w->jw);
 	int fd;
 	if (!strcmp(path, "-")) {
-		fd = dup(STDOUT_FILENO);
+		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
 	} else {
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	}
@@ -219,6 +263,8 @@ static int emit(struct lt_writer *w)
 	memcpy(b->data + b->len, w->jw.buf, w->jw.len);
 	b->len += w->jw.len;
 	jw_reset(&w->jw);
+	if (!w->unsynced_since)
+		w->unsynced_since = 1;	/* lt_writer_tick puts its clock here */
 	if (!err && b->len >= WBLOCK)
 		err = hand_over(w);
 	/* a failure the writer thread met is returned by a later line */
@@ -258,6 +304,9 @@ int lt_writer_header(struct lt_writer *w, const struct lt_header *h)
 	}
 	opt_str(j, "start", h->start);
 	opt_str(j, "mechanism", h->mechanism);
+	/* how it was made, so that analyze can refuse traces made
+	 * differently (FORMAT.md §1) */
+	lt_capture_json(j, h);
 	jw_obj_end(j);
 	return emit(w);
 }
@@ -442,8 +491,21 @@ int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s)
 	return emit(w);
 }
 
+int lt_writer_tick(struct lt_writer *w, uint64_t now_ns)
+{
+	if (!w->unsynced_since)
+		return __atomic_load_n(&w->err, __ATOMIC_RELAXED);
+	if (w->unsynced_since == 1)
+		w->unsynced_since = now_ns ? now_ns : 2;
+	if (now_ns - w->unsynced_since < LT_SYNC_NS)
+		return __atomic_load_n(&w->err, __ATOMIC_RELAXED);
+	w->unsynced_since = 0;
+	return hand_over_sync(w, true);
+}
+
 int lt_writer_flush(struct lt_writer *w)
 {
+	w->unsynced_since = 0;
 	if (drain(w))
 		return w->err;
 	if (w->gz) {
@@ -538,7 +600,7 @@ int lt_writer_close(struct lt_writer *w)
 		if (!err && rc != Z_OK)
 			err = rc == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
 	} else if (w->f) {
-		fd = dup(fileno(w->f));
+		fd = fcntl(fileno(w->f), F_DUPFD_CLOEXEC, 0);
 		if (fclose(w->f) && !err)
 			err = -(errno ? errno : EIO);
 	}
