@@ -1,5 +1,8 @@
 # leaktrace: records Python calls of a live CPython with eBPF, finds leakage.
 #   make            build .output/leaktrace
+#   make static     build .output/static/leaktrace: the whole agent linked
+#                   statically (libbpf, libelf, capstone, zlib, glibc) from
+#                   Debian's .a files; runs in any distribution's root
 #   make offline    build .output-offline/leaktrace: the offline commands
 #                   only (analyze, detect, export, import-paper), with a C
 #                   compiler, zlib and libc; no clang, bpftool, libbpf, libelf
@@ -49,7 +52,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test demo experiments bench fuzz install clean offline FORCE
+.PHONY: all deps test demo experiments bench fuzz install clean offline static FORCE
 all: $(OUTPUT)/leaktrace $(TEST_BINS) $(OUTPUT)/pysites
 
 deps:
@@ -119,6 +122,23 @@ $(OFFLINE_OUT)/leaktrace: $(OFFLINE_OUT)/user/main.o $(OFFLINE_OUT)/libleaktrace
 	$(Q)$(CC) $(OFFLINE_CFLAGS) $^ -lz -lm -lpthread -o $@
 
 offline: $(OFFLINE_OUT)/leaktrace
+
+# ---- the static agent: the same objects as .output/leaktrace, linked with
+# -static so that it needs no libbpf/libelf of the host (Debian 12's
+# libbpf1/libelf1 are absent from other distributions' roots). Debian's
+# libelf.a is built without zstd (no ZSTD_ symbol), so zlib is enough; a
+# libelf.a that needs zstd gets -lzstd (libzstd-dev). Stripped: the debug
+# info of the normal build serves for debugging.
+STATIC_ZSTD := $(shell nm $$($(CC) -print-file-name=libelf.a) 2>/dev/null | grep -q ' U ZSTD_' && echo -lzstd)
+STATIC_LDLIBS := -lbpf -lelf -lcapstone -lz $(STATIC_ZSTD) -lm -lpthread
+
+$(OUTPUT)/static/leaktrace: $(BPF_USER_OBJS) $(LIBLT)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static $^ $(STATIC_LDLIBS) -o $@.tmp
+	$(Q)strip $@.tmp && mv $@.tmp $@
+
+static: $(OUTPUT)/static/leaktrace
 
 # probe sites of a CPython binary, without debug info (debugging aid)
 $(OUTPUT)/pysites: tools/pysites.c $(LIB_OBJS)
