@@ -3,6 +3,7 @@
 #   make static     build .output/static/leaktrace: the whole agent linked
 #                   statically (libbpf, libelf, capstone, zlib, glibc) from
 #                   Debian's .a files; runs in any distribution's root
+#   make image      podman image of it, FROM scratch (deploy/; IMAGE=, PODMAN_OPTS=)
 #   make offline    build .output-offline/leaktrace: the offline commands
 #                   only (analyze, detect, export, import-paper), with a C
 #                   compiler, zlib and libc; no clang, bpftool, libbpf, libelf
@@ -52,7 +53,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test demo experiments bench fuzz install clean offline static FORCE
+.PHONY: all deps test demo experiments bench fuzz install clean offline static image FORCE
 all: $(OUTPUT)/leaktrace $(TEST_BINS) $(OUTPUT)/pysites
 
 deps:
@@ -139,6 +140,16 @@ $(OUTPUT)/static/leaktrace: $(BPF_USER_OBJS) $(LIBLT)
 	$(Q)strip $@.tmp && mv $@.tmp $@
 
 static: $(OUTPUT)/static/leaktrace
+
+# ---- the agent image (deploy/Containerfile): FROM scratch + the static
+# binary, built with podman from a context holding only those two files
+IMAGE ?= localhost/leaktrace:dev
+PODMAN_OPTS ?= --runtime runc
+image: $(OUTPUT)/static/leaktrace
+	$(call msg,IMAGE,$(IMAGE))
+	$(Q)rm -rf $(OUTPUT)/image && mkdir -p $(OUTPUT)/image
+	$(Q)cp $< deploy/Containerfile $(OUTPUT)/image/
+	$(Q)podman build $(PODMAN_OPTS) -q -t $(IMAGE) $(OUTPUT)/image
 
 # probe sites of a CPython binary, without debug info (debugging aid)
 $(OUTPUT)/pysites: tools/pysites.c $(LIB_OBJS)

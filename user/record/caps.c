@@ -77,9 +77,9 @@ int lt_record_check_caps(bool other_procs)
 	}
 	bool admin = has_cap(d, CAP_SYS_ADMIN);
 	if (!has_cap(d, CAP_BPF) && !admin)
-		add(missing, sizeof(missing), "CAP_BPF", "load BPF programs and maps");
+		add(missing, sizeof(missing), "CAP_BPF", "or CAP_SYS_ADMIN: load BPF programs and maps");
 	if (!has_cap(d, CAP_PERFMON) && !admin)
-		add(missing, sizeof(missing), "CAP_PERFMON", "load tracing programs");
+		add(missing, sizeof(missing), "CAP_PERFMON", "or CAP_SYS_ADMIN: load tracing programs");
 	if (other_procs && !has_cap(d, CAP_SYS_PTRACE))
 		add(missing, sizeof(missing), "CAP_SYS_PTRACE", "read the target's /proc/PID/maps, mem and root");
 	/* without CAP_PERFMON the probe fails anyway and tells nothing */
