@@ -116,6 +116,36 @@ def non_root_agent_with_the_stated_caps_records_and_each_is_needed():
 
 
 @lt.test
+def unreadable_interpreter_needs_dac_read_search():
+    """a build under /root (mode 0700): the agent's user cannot read it;
+    CAP_DAC_READ_SEARCH lets it, and its absence is named"""
+    lt.need_root()
+    py = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+    if not os.path.exists(py) or not shutil.which("setpriv"):
+        raise lt.Skip("no pyenv 3.11.7 or setpriv here")
+    if os.stat("/root").st_mode & 0o005:
+        raise lt.Skip("/root is readable by others here")
+    build_static()
+    d = lt.tmpdir()
+    os.chmod(d, 0o777)
+    script = lt.write_file(d, "loop.py", LOOP)
+    target = subprocess.Popen([py, script])
+    time.sleep(0.5)
+    try:
+        caps = needed_caps(target.pid, d)
+        r, out = record_as_nobody(caps, target.pid, d, "no-dac.jsonl")
+        assert r.returncode == 2, r.stderr
+        assert "Permission denied" in r.stderr and "CAP_DAC_READ_SEARCH" in r.stderr, r.stderr
+        r, out = record_as_nobody(caps + ["DAC_READ_SEARCH"], target.pid, d, "dac.jsonl")
+        assert r.returncode == 0, r.stderr
+        assert executions(out) > 10
+    finally:
+        target.kill()
+        target.wait()
+    shutil.rmtree(d)
+
+
+@lt.test
 def scratch_image_traces_a_host_python_with_host_pid_and_the_caps():
     lt.need_root()
     if not shutil.which("podman"):

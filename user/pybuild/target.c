@@ -53,7 +53,12 @@ int py_target_from_file(struct py_target *t, const struct py_want *want, const c
 	/* AT_EACCESS: with the effective ids and capabilities (access() uses the
 	 * real ones, and drops CAP_SYS_PTRACE for a non-root agent, deploy/) */
 	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS)) {
-		say("%s: %s", shown, strerror(errno));
+		int e = errno;
+		/* a non-root agent reads only what its user may (a build under
+		 * /root/.pyenv, mode 0700), unless given CAP_DAC_READ_SEARCH */
+		say("%s: %s%s", shown, strerror(e), e == EACCES && geteuid() ?
+		    " (an agent that is not root needs CAP_DAC_READ_SEARCH to read files its user cannot; "
+		    "deploy/README.md)" : "");
 		return LT_EXIT_USAGE;
 	}
 	if (elf_build_id(path, t->build_id, sizeof(t->build_id)))
