@@ -192,14 +192,14 @@ clean:
 .SECONDARY:
 
 # ---- sanitizer builds: fuzzing (tests/fuzz) and ASan/UBSan (tests/test_asan.sh)
-#   make fuzz [FUZZ_SECONDS=60] [FUZZ_READERS="jsonl gzip paper rules"]
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_READERS="jsonl gzip paper rules summary"]
 #                   libFuzzer on each reader for FUZZ_SECONDS, clang's
 #                   -fsanitize=fuzzer,address,undefined; into .output-fuzz/
 #   make asan       unit tests and leaktrace built with -fsanitize=address,
 #                   undefined into .output-asan/, then tests/test_asan.sh
 FUZZ_OUT := .output-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_READERS ?= jsonl gzip paper rules
+FUZZ_READERS ?= jsonl gzip paper rules summary
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Iuser -Itests/fuzz $(SAN_FLAGS)
 FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/user/%.o,$(OFFLINE_SRCS))
