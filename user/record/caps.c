@@ -13,6 +13,9 @@
  *                  requires it again. Found out by opening one disabled
  *                  uprobe event on our own binary. CAP_SYS_ADMIN also grants
  *                  what CAP_BPF and CAP_PERFMON do.
+ * Not checked here: CAP_DAC_READ_SEARCH, needed only when the target's
+ * interpreter lies where the agent's user may not read (pybuild/target.c
+ * names it with the "Permission denied").
  * Root has them all; deploy/ gives exactly these to a non-root agent
  * (tests/test_deploy.py checks the set is enough and each one needed).
  * Memory locked by BPF maps is charged to the memory cgroup since Linux
