@@ -198,6 +198,16 @@ def bad_summaries_and_mixes_exit_2_naming_the_difference():
     ta = rewrite(a, os.path.join(d, "A-root.jsonl"),
                  lambda ls: [json.dumps(dict(json.loads(ls[0]), root="tick", mechanism="usdt+resume"))] + ls[1:])
     bad(["analyze", se, ta], "root", "tick")
+    # the probe mechanism follows the Python build and records the same
+    # trees: a fleet mixes them, the summary says "mixed"
+    m1 = rewrite(e, os.path.join(d, "E-usdt.jsonl"),
+                 lambda ls: [json.dumps(dict(json.loads(ls[0]), mechanism="usdt+resume"))] + ls[1:])
+    m2 = rewrite(a, os.path.join(d, "A-sites.jsonl"),
+                 lambda ls: [json.dumps(dict(json.loads(ls[0]), mechanism="resume+return-sites"))] + ls[1:])
+    mixed = os.path.join(d, "mixed.ltsum")
+    lt.leaktrace("summarize", m1, m2, "-o", mixed)
+    assert json.loads(open(mixed).readline())["capture"]["mechanism"] == "mixed"
+    assert analyze(se, m2) == analyze(e, a)
     # analysis options that the summary fixed
     bad(["analyze", "--key", "site", se, sa], "--key name", "--key site")
     bad(["analyze", "--time-threshold-ms", "10", se, sa], "--time-threshold-ms 50", "10")

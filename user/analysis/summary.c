@@ -61,11 +61,21 @@ static bool cap_has(const struct lt_capture *c, const char *name)
 	return false;
 }
 
+/* Fields kept to inform, not compared: the probe mechanism follows the
+ * Python build (USDT on Debian's 3.11, sites elsewhere: PYTHON_VERSIONS.md)
+ * and records the same trees, and a fleet mixes builds. Merged summaries
+ * of different mechanisms say "mixed". */
+static bool cap_informative(const char *name)
+{
+	return !strcmp(name, "mechanism");
+}
+
 /* the one comparison of capture options (interned values: pointer equality) */
 const char *lt_capture_diff(const struct lt_capture *a, const struct lt_capture *b)
 {
 	for (int i = 0; i < a->n; i++)
-		if (!cap_has(b, a->name[i]) || lt_capture_get(b, a->name[i]) != a->val[i])
+		if (!cap_informative(a->name[i]) &&
+		    (!cap_has(b, a->name[i]) || lt_capture_get(b, a->name[i]) != a->val[i]))
 			return a->name[i];
 	for (int i = 0; i < b->n; i++)
 		if (!cap_has(a, b->name[i]))
@@ -254,8 +264,12 @@ static int cap_check(struct lt_sum *s, const struct lt_capture *c, const char *f
 		return 0;
 	}
 	const char *f = lt_capture_diff(&s->cap, c);
-	if (!f)
+	if (!f) {
+		for (int i = 0; i < s->cap.n; i++)
+			if (cap_informative(s->cap.name[i]) && lt_capture_get(c, s->cap.name[i]) != s->cap.val[i])
+				s->cap.val[i] = lt_intern("mixed");
 		return 0;
+	}
 	const char *a = lt_capture_get(&s->cap, f), *b = lt_capture_get(c, f);
 	lt_err("%s: captured with %s %s%s%s, %s with %s %s%s%s: traces and summaries of different capture "
 	       "options do not compare", from, f, b ? "\"" : "", b ? b : "(absent)", b ? "\"" : "", s->cap_from,
