@@ -208,6 +208,11 @@ def bad_summaries_and_mixes_exit_2_naming_the_difference():
     lt.leaktrace("summarize", m1, m2, "-o", mixed)
     assert json.loads(open(mixed).readline())["capture"]["mechanism"] == "mixed"
     assert analyze(se, m2) == analyze(e, a)
+    # but --no-durations (its mechanisms) records no time: refused
+    nd = rewrite(a, os.path.join(d, "A-nodur.jsonl"),
+                 lambda ls: [json.dumps(dict(json.loads(ls[0]), mechanism="usdt-returns"))] + ls[1:])
+    bad(["analyze", se, nd], "durations")
+    bad(["summarize", m1, nd, "-o", os.path.join(d, "x")], "A-nodur.jsonl", "durations")
     # analysis options that the summary fixed
     bad(["analyze", "--key", "site", se, sa], "--key name", "--key site")
     bad(["analyze", "--time-threshold-ms", "10", se, sa], "--time-threshold-ms 50", "10")

@@ -37,12 +37,17 @@ void lt_capture_of_header(const struct lt_header *h, struct lt_capture *c)
 		cap_set(c, "format", "paper");
 		cap_set(c, "root", NULL);
 		cap_set(c, "mechanism", NULL);
+		cap_set(c, "durations", NULL);
 		return;
 	}
 	snprintf(fmt, sizeof(fmt), "%d", h->format);
 	cap_set(c, "format", fmt);
 	cap_set(c, "root", h->root);
 	cap_set(c, "mechanism", h->mechanism);
+	/* compared where the mechanism itself is not: --no-durations
+	 * (FORMAT.md §1: usdt-returns, return-sites) records no time */
+	const char *m = h->mechanism ? h->mechanism : "";
+	cap_set(c, "durations", !strcmp(m, "usdt-returns") || !strcmp(m, "return-sites") ? "no" : "yes");
 }
 
 const char *lt_capture_get(const struct lt_capture *c, const char *name)
