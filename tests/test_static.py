@@ -142,6 +142,12 @@ def static_records_sid_python_from_host_and_analyzes_inside_sid():
     inside = in_sid([b, clean, adv], ["/tmp/leaktrace", "analyze", "-j", "/tmp/clean.jsonl", "/tmp/adv.jsonl"])
     assert inside.returncode == 0, inside.stderr
     assert inside.stdout == host.stdout, "static in sid:\n%s\nhost:\n%s" % (inside.stdout, host.stdout)
+    # the fleet's map step on that node: summaries made there, analyzed there
+    sums = in_sid([b, clean, adv], ["sh", "-c", "'/tmp/leaktrace summarize /tmp/clean.jsonl -o /tmp/c.ltsum && "
+                                     "/tmp/leaktrace summarize /tmp/adv.jsonl -o /tmp/a.ltsum && "
+                                     "/tmp/leaktrace analyze -j /tmp/c.ltsum /tmp/a.ltsum'"])
+    assert sums.returncode == 0, sums.stderr
+    assert sums.stdout == host.stdout, "summaries in sid:\n%s\nhost:\n%s" % (sums.stdout, host.stdout)
     res = json.loads(inside.stdout)
     vals = {(e["key"], e["value"]) for e in res["observations"]["returns"]["D_IF"]}
     assert ("leaf", "int:1") in vals and ("tick", "int:2") in vals, vals
