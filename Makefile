@@ -1,5 +1,9 @@
 # leaktrace: records Python calls of a live CPython with eBPF, finds leakage.
 #   make            build .output/leaktrace
+#   make static     build .output/static/leaktrace: the whole agent linked
+#                   statically (libbpf, libelf, capstone, zlib, glibc) from
+#                   Debian's .a files; runs in any distribution's root
+#   make image      podman image of it, FROM scratch (deploy/; IMAGE=, PODMAN_OPTS=)
 #   make offline    build .output-offline/leaktrace: the offline commands
 #                   only (analyze, detect, export, import-paper), with a C
 #                   compiler, zlib and libc; no clang, bpftool, libbpf, libelf
@@ -49,7 +53,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test demo experiments bench fuzz install clean offline FORCE
+.PHONY: all deps test demo experiments bench fuzz install clean offline static image FORCE
 all: $(OUTPUT)/leaktrace $(TEST_BINS) $(OUTPUT)/pysites
 
 deps:
@@ -120,6 +124,33 @@ $(OFFLINE_OUT)/leaktrace: $(OFFLINE_OUT)/user/main.o $(OFFLINE_OUT)/libleaktrace
 
 offline: $(OFFLINE_OUT)/leaktrace
 
+# ---- the static agent: the same objects as .output/leaktrace, linked with
+# -static so that it needs no libbpf/libelf of the host (Debian 12's
+# libbpf1/libelf1 are absent from other distributions' roots). Debian's
+# libelf.a is built without zstd (no ZSTD_ symbol), so zlib is enough; a
+# libelf.a that needs zstd gets -lzstd (libzstd-dev). Stripped: the debug
+# info of the normal build serves for debugging.
+STATIC_ZSTD := $(shell nm $$($(CC) -print-file-name=libelf.a) 2>/dev/null | grep -q ' U ZSTD_' && echo -lzstd)
+STATIC_LDLIBS := -lbpf -lelf -lcapstone -lz $(STATIC_ZSTD) -lm -lpthread
+
+$(OUTPUT)/static/leaktrace: $(BPF_USER_OBJS) $(LIBLT)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static $^ $(STATIC_LDLIBS) -o $@.tmp
+	$(Q)strip $@.tmp && mv $@.tmp $@
+
+static: $(OUTPUT)/static/leaktrace
+
+# ---- the agent image (deploy/Containerfile): FROM scratch + the static
+# binary, built with podman from a context holding only those two files
+IMAGE ?= localhost/leaktrace:dev
+PODMAN_OPTS ?= --runtime runc
+image: $(OUTPUT)/static/leaktrace
+	$(call msg,IMAGE,$(IMAGE))
+	$(Q)rm -rf $(OUTPUT)/image && mkdir -p $(OUTPUT)/image
+	$(Q)cp $< deploy/Containerfile $(OUTPUT)/image/
+	$(Q)podman build $(PODMAN_OPTS) -q -t $(IMAGE) $(OUTPUT)/image
+
 # probe sites of a CPython binary, without debug info (debugging aid)
 $(OUTPUT)/pysites: tools/pysites.c $(LIB_OBJS)
 	$(call msg,CC,$@)
@@ -161,14 +192,14 @@ clean:
 .SECONDARY:
 
 # ---- sanitizer builds: fuzzing (tests/fuzz) and ASan/UBSan (tests/test_asan.sh)
-#   make fuzz [FUZZ_SECONDS=60] [FUZZ_READERS="jsonl gzip paper rules http"]
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_READERS="jsonl gzip paper rules http summary"]
 #                   libFuzzer on each reader for FUZZ_SECONDS, clang's
 #                   -fsanitize=fuzzer,address,undefined; into .output-fuzz/
 #   make asan       unit tests and leaktrace built with -fsanitize=address,
 #                   undefined into .output-asan/, then tests/test_asan.sh
 FUZZ_OUT := .output-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_READERS ?= jsonl gzip paper rules http
+FUZZ_READERS ?= jsonl gzip paper rules http summary
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Iuser -Itests/fuzz $(SAN_FLAGS)
 FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/user/%.o,$(OFFLINE_SRCS))

@@ -22,7 +22,7 @@ import lt
 MAN = os.path.join(lt.ROOT, "docs", "leaktrace.8")
 FORMAT = os.path.join(lt.ROOT, "docs", "FORMAT.md")
 # the commands leaktrace has; the top-level --help may name more
-COMMANDS = ["record", "analyze", "detect", "export", "import-paper"]
+COMMANDS = ["record", "analyze", "detect", "export", "import-paper", "summarize"]
 # argp's generated "--usage" (a one-line synopsis) is boilerplate that the
 # man page's SYNOPSIS covers; everything else must be described
 BOILERPLATE = {"--usage"}

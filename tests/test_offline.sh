@@ -82,7 +82,7 @@ done
 
 # argp: the help of each offline command on stdout (exit 0), a bad option
 # or a missing argument as one line and exit 2
-for c in analyze detect export import-paper; do
+for c in analyze detect export import-paper summarize; do
 	"$LT" $c --help >"$tmp/h.out" 2>&1 && "$LT" $c -h >"$tmp/h2.out" 2>&1
 	rc=$?
 	if [ $rc = 0 ] && grep -q "^Usage: leaktrace $c " "$tmp/h.out" && cmp -s "$tmp/h.out" "$tmp/h2.out"; then

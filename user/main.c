@@ -34,6 +34,7 @@ static const struct cmd {
 	{ "detect", cmd_detect, "--rules RULES TRACE...        apply rules to executions" },
 	{ "export", cmd_export, "--format chrome|folded|paper TRACE -o OUT" },
 	{ "import-paper", cmd_import_paper, "DIR... -o TRACE         paper JSON traces to a trace file" },
+	{ "summarize", cmd_summarize, "TRACE... -o FILE           mergeable summary of traces for analyze" },
 };
 
 static void usage(FILE *f)

@@ -15,6 +15,7 @@
 #include "analysis/report.h"
 #include "analysis/rules.h"
 #include "analysis/sets.h"
+#include "analysis/summary.h"
 #include "trace/trace.h"
 
 struct progress {
@@ -402,7 +403,8 @@ static const struct argp analyze_argp = {
 	analyze_opts, analyze_key, "CLEAN ADV",
 	"Find leakage between two trace sets.\v"
 	"CLEAN, ADV: a trace file, a directory of trace files or of the paper's JSON traces "
-	"('-' = stdin for one of them). Executions in CLEAN are E, in ADV E'.",
+	"('-' = stdin for one of them), or summaries of traces ('leaktrace summarize'), alone or in "
+	"such a directory. Executions in CLEAN are E, in ADV E'.",
 	NULL, NULL, NULL,
 };
 
@@ -451,7 +453,15 @@ static int analyze(const struct analyze_args *a)
 	struct lt_sets *s = lt_sets_new(&so);
 	struct progress pg = { .on = !quiet && isatty(STDERR_FILENO) };
 	size_t skipped[2] = { 0, 0 };
-	int rc = read_sides(s, clean, adv, skipped, &pg);
+	/* summaries (summary.c) where traces would be: exact with the same
+	 * options; --report and --auc need the executions themselves */
+	bool sum = lt_is_summary_path(clean) || lt_is_summary_path(adv);
+	if (sum && (report || so.auc)) {
+		lt_err("%s needs the traces themselves, not summaries", report ? "--report" : "--auc");
+		lt_sets_free(s);
+		return LT_EXIT_USAGE;
+	}
+	int rc = sum ? lt_sum_analyze_inputs(s, &so, clean, adv, skipped) : read_sides(s, clean, adv, skipped, &pg);
 	progress_done(&pg);
 	if (rc) {
 		lt_sets_free(s);

@@ -9,5 +9,6 @@ int cmd_analyze(int argc, char **argv);		/* analyze.c */
 int cmd_detect(int argc, char **argv);		/* detect.c */
 int cmd_export(int argc, char **argv);		/* export.c */
 int cmd_import_paper(int argc, char **argv);	/* import_paper.c */
+int cmd_summarize(int argc, char **argv);	/* summary.c */
 
 #endif

@@ -252,6 +252,107 @@ void lt_sets_add(struct lt_sets *s, const struct lt_exec *e, int side)
 	lt_observe(s->obs, e, s->o.obs_mask, on_elem, s);
 }
 
+/* ---- summaries ------------------------------------------------------------- */
+void lt_sets_add_count(struct lt_sets *s, int side, uint32_t executions)
+{
+	if (side == 1 && !s->switched)
+		switch_to_adv(s);
+	s->side = side;
+	s->count[side] += executions;
+}
+
+static void iv_add_range(struct tkey *k, int64_t lo, int64_t hi)
+{
+	if (k->niv == k->ivcap) {
+		k->ivcap = k->ivcap ? k->ivcap * 2 : 4;
+		k->iv = lt_xrealloc(k->iv, k->ivcap * sizeof(*k->iv));
+	}
+	k->iv[k->niv++] = (struct ival){ lo, hi };
+	if (k->niv >= 2 * k->nsorted + 16)
+		iv_compact(k);
+}
+
+/* some b of a chain [lo, hi] (neighbours <= T apart) within T of an a: the
+ * merged A intervals are >= 2T long, so one that meets [lo, hi] holds a b */
+static bool iv_meets(const struct tkey *k, int64_t lo, int64_t hi)
+{
+	uint32_t l = 0, h = k->niv;	/* first interval with hi >= lo */
+	while (l < h) {
+		uint32_t mid = (l + h) / 2;
+		if (k->iv[mid].hi < lo)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return l < k->niv && k->iv[l].lo <= hi;
+}
+
+#define SET_PATH_IN(s, rec, p) do { \
+	if ((p) && !(rec)->path_adv && ((s)->side == 1 || !(rec)->path)) { \
+		(rec)->path = (p); \
+		(rec)->path_adv = (s)->side == 1; \
+	} } while (0)
+
+void lt_sets_add_elem(struct lt_sets *s, int side, const struct lt_sets_elem_in *in)
+{
+	s->side = side;
+	if (!in->cnt)
+		return;
+	if (in->obs == LT_OBS_RETURNS) {
+		struct hent *h = hmap_slot(&s->rmap, (uintptr_t)in->key, (uintptr_t)in->val);
+		struct relem *r = h->k1 ? h->v : NULL;
+		if (!r) {
+			r = lt_arena_alloc(&s->arena, sizeof(*r));
+			r->key = in->key;
+			r->val = in->val;
+			hmap_put(&s->rmap, h, (uintptr_t)in->key, (uintptr_t)in->val, r);
+		}
+		r->cnt[side] += in->cnt;
+		SET_PATH_IN(s, r, in->path);
+	} else if (in->obs == LT_OBS_CALLS && in->key_present) {
+		struct hent *h = hmap_slot(&s->ckmap, (uintptr_t)in->key, 0);
+		struct ckey *k = h->k1 ? h->v : NULL;
+		if (!k) {
+			k = lt_arena_alloc(&s->arena, sizeof(*k));
+			k->key = in->key;
+			hmap_put(&s->ckmap, h, (uintptr_t)in->key, 0, k);
+		}
+		k->present[side] += in->cnt;
+		SET_PATH_IN(s, k, in->path);
+	} else if (in->obs == LT_OBS_CALLS) {
+		struct hent *h = hmap_slot(&s->cmap, (uintptr_t)in->key, (uint64_t)in->num);
+		struct celem *c = h->k1 ? h->v : NULL;
+		if (!c) {
+			c = lt_arena_alloc(&s->arena, sizeof(*c));
+			c->key = in->key;
+			c->c = in->num;
+			hmap_put(&s->cmap, h, (uintptr_t)in->key, (uint64_t)in->num, c);
+		}
+		c->cnt[side] += in->cnt;
+		SET_PATH_IN(s, c, in->path);
+	} else {
+		struct tkey *k = tkey_get(s, in->key);
+		if (k->present[side]) {
+			if (in->min < k->min[side])
+				k->min[side] = in->min;
+			if (in->max > k->max[side])
+				k->max[side] = in->max;
+		} else {
+			k->min[side] = in->min;
+			k->max[side] = in->max;
+		}
+		k->present[side] += in->cnt;
+		SET_PATH_IN(s, k, in->path);
+		int64_t T = s->o.threshold_ns;
+		for (size_t i = 0; i < in->nspans; i++) {
+			if (side == 0)	/* the chain's [a-T, a+T] cover exactly this */
+				iv_add_range(k, sat_add(in->spans[i][0], -T), sat_add(in->spans[i][1], T));
+			else if (k->ok && s->count[0] && iv_meets(k, in->spans[i][0], in->spans[i][1]))
+				k->ok = false;
+		}
+	}
+}
+
 /* ---- results --------------------------------------------------------------- */
 static void list_push(struct lt_elem_list *l, const struct lt_elem_out *e)
 {

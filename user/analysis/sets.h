@@ -64,6 +64,34 @@ struct lt_sets;
 struct lt_sets *lt_sets_new(const struct lt_sets_opts *o);
 /* side 0 = E, 1 = E'. All of E must come before any of E'. */
 void lt_sets_add(struct lt_sets *s, const struct lt_exec *e, int side);
+/*
+ * Summaries (analysis/summary.h): one side's executions merged in as
+ * counts, with the result of adding the executions themselves. First
+ * lt_sets_add_count(side, executions), then each element once. All of E
+ * (executions and summaries) must come before any of E'.
+ *   returns: (key, val) held by cnt executions;
+ *   calls:   (key, num) held by cnt executions, and with key_present the
+ *            key itself (cnt = executions where it occurs, val NULL);
+ *   time:    key with a duration in cnt executions, min/max over them, and
+ *            spans: the durations as sorted chains [lo, hi] in which
+ *            neighbours are at most the threshold apart and chains are
+ *            farther apart than that (exact for D_EE' at that threshold).
+ * path: the element's first witness on that side, may be NULL.
+ */
+struct lt_sets_elem_in {
+	int obs;
+	const void *key;
+	const char *val;
+	int64_t num;
+	bool key_present;
+	uint32_t cnt;
+	const struct lt_site *path;
+	int64_t min, max;
+	const int64_t (*spans)[2];
+	size_t nspans;
+};
+void lt_sets_add_count(struct lt_sets *s, int side, uint32_t executions);
+void lt_sets_add_elem(struct lt_sets *s, int side, const struct lt_sets_elem_in *in);
 /* compute the sets; res[LT_OBS_N] */
 void lt_sets_finish(struct lt_sets *s, struct lt_obs_result *res);
 size_t lt_sets_count(const struct lt_sets *s, int side);

@@ -307,7 +307,7 @@ static int search_dirs(char *dirs, const char *origin, const char *needed, char 
 			snprintf(out, n, "%s%s/%s", origin, dir + 7, needed);
 		else
 			snprintf(out, n, "%s/%s", *dir ? dir : ".", needed);
-		if (!access(out, R_OK))
+		if (!faccessat(AT_FDCWD, out, R_OK, AT_EACCESS))
 			return 0;
 	}
 	return -1;
@@ -372,7 +372,7 @@ int elf_needed_libpython(const char *exe, char *out, size_t n)
 		r = 0;
 	for (size_t i = 0; r && i < sizeof(std_dirs) / sizeof(std_dirs[0]); i++) {
 		snprintf(out, n, "%s/%s", std_dirs[i], needed);
-		if (!access(out, R_OK))
+		if (!faccessat(AT_FDCWD, out, R_OK, AT_EACCESS))
 			r = 0;
 	}
 	return r;

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <glob.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include "commands.h"
 #include "common/err.h"
@@ -49,8 +50,15 @@ int py_target_from_file(struct py_target *t, const struct py_want *want, const c
 	memset(t, 0, sizeof(*t));
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	snprintf(t->shown, sizeof(t->shown), "%s", shown);
-	if (access(path, R_OK)) {
-		say("%s: %s", shown, strerror(errno));
+	/* AT_EACCESS: with the effective ids and capabilities (access() uses the
+	 * real ones, and drops CAP_SYS_PTRACE for a non-root agent, deploy/) */
+	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS)) {
+		int e = errno;
+		/* a non-root agent reads only what its user may (a build under
+		 * /root/.pyenv, mode 0700), unless given CAP_DAC_READ_SEARCH */
+		say("%s: %s%s", shown, strerror(e), e == EACCES && geteuid() ?
+		    " (an agent that is not root needs CAP_DAC_READ_SEARCH to read files its user cannot; "
+		    "deploy/README.md)" : "");
 		return LT_EXIT_USAGE;
 	}
 	if (elf_build_id(path, t->build_id, sizeof(t->build_id)))
@@ -135,7 +143,7 @@ static void host_path(char *out, size_t n, int pid, const char *range, const cha
 	/* map_files names have no leading zeros: 400000-41f000 */
 	sscanf(range, "%lx-%lx", &start, &end);
 	snprintf(out, n, "/proc/%d/map_files/%lx-%lx", pid, start, end);
-	if (!access(out, R_OK))
+	if (!faccessat(AT_FDCWD, out, R_OK, AT_EACCESS))
 		return;
 	snprintf(out, n, "/proc/%d/root%s", pid, path);
 }
@@ -182,7 +190,7 @@ int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
 	fclose(f);
 	if (python_override) {
 		snprintf(host, sizeof(host), "/proc/%d/root%s", pid, python_override);
-		if (access(host, R_OK))
+		if (faccessat(AT_FDCWD, host, R_OK, AT_EACCESS))
 			snprintf(host, sizeof(host), "%s", python_override);
 		return py_target_from_file(t, want, host, python_override);
 	}
@@ -221,7 +229,7 @@ int resolve_command(const char *cmd, char *out, size_t n)
 		size_t l = strcspn(path, ":");
 
 		snprintf(buf, sizeof(buf), "%.*s/%s", (int)l, path, cmd);
-		if (!stat(buf, &st) && S_ISREG(st.st_mode) && !access(buf, X_OK))
+		if (!stat(buf, &st) && S_ISREG(st.st_mode) && !faccessat(AT_FDCWD, buf, X_OK, AT_EACCESS))
 			return realpath(buf, out) ? 0 : -1;
 		path += l;
 		if (*path == ':')

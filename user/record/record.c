@@ -497,11 +497,9 @@ int cmd_record(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (geteuid() != 0) {
-		lt_err("recording needs root (BPF and uprobes need CAP_BPF and CAP_PERFMON); run it "
-		       "with sudo");
-		return LT_EXIT_USAGE;
-	}
+	err = lt_record_check_caps(!env.cmd);	/* caps.c: root, or the caps it names */
+	if (err)
+		return err;
 	libbpf_set_print(libbpf_print);
 	err = find_targets(s);
 	if (err)

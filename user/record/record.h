@@ -193,4 +193,10 @@ void live_count(struct live_view *v, uint32_t tid, uint64_t code);
 /* one line per thread (calls per second, top 3) for the last secs; resets */
 void live_print(struct live_view *v, double secs, bool json);
 
+/* caps.c: 0 when the process has what recording needs (CAP_BPF,
+ * CAP_PERFMON, with other_procs CAP_SYS_PTRACE, and CAP_SYS_ADMIN where
+ * the kernel wants it for uprobes), else LT_EXIT_USAGE after one line
+ * naming each missing one */
+int lt_record_check_caps(bool other_procs);
+
 #endif
