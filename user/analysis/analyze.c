@@ -444,8 +444,12 @@ static int analyze(const struct analyze_args *a)
 		lt_err("--report reads the inputs twice; give files or directories, not '-'");
 		return LT_EXIT_USAGE;
 	}
-	/* traces made differently differ for reasons that are not the inputs */
-	if (lt_capture_check(a->cap, (const char *const *)a->cli.ops, 2, a->force))
+	/* summaries (summary.c) where traces would be: exact with the same
+	 * options; --report and --auc need the executions themselves */
+	bool sum = lt_is_summary_path(clean) || lt_is_summary_path(adv);
+	/* traces made differently differ for reasons that are not the inputs
+	 * (summaries compare their own capture options, summary.c) */
+	if (!sum && lt_capture_check(a->cap, (const char *const *)a->cli.ops, 2, a->force))
 		return LT_EXIT_USAGE;
 	/* integer ns: for integer d, d > X  <=>  d > floor(X) */
 	so.threshold_ns = (int64_t)floor(thr_ms * 1e6 + 1e-6);
@@ -453,9 +457,6 @@ static int analyze(const struct analyze_args *a)
 	struct lt_sets *s = lt_sets_new(&so);
 	struct progress pg = { .on = !quiet && isatty(STDERR_FILENO) };
 	size_t skipped[2] = { 0, 0 };
-	/* summaries (summary.c) where traces would be: exact with the same
-	 * options; --report and --auc need the executions themselves */
-	bool sum = lt_is_summary_path(clean) || lt_is_summary_path(adv);
 	if (sum && (report || so.auc)) {
 		lt_err("%s needs the traces themselves, not summaries", report ? "--report" : "--auc");
 		lt_sets_free(s);

@@ -19,9 +19,9 @@
 #include "common/json.h"
 
 /* ---- capture options ------------------------------------------------------- */
-static void cap_set(struct lt_capture *c, const char *name, const char *val)
+static void cap_set(struct lt_sum_capture *c, const char *name, const char *val)
 {
-	if (c->n < LT_CAPTURE_MAX) {
+	if (c->n < LT_SUM_CAPTURE_MAX) {
 		c->name[c->n] = lt_intern(name);
 		c->val[c->n++] = val ? lt_intern(val) : NULL;
 	}
@@ -29,7 +29,7 @@ static void cap_set(struct lt_capture *c, const char *name, const char *val)
 
 /* The header fields that say how executions were captured (FORMAT.md §1).
  * New capture options in the header: one cap_set line each. */
-void lt_capture_of_header(const struct lt_header *h, struct lt_capture *c)
+void lt_sum_capture_of_header(const struct lt_header *h, struct lt_sum_capture *c)
 {
 	char fmt[16];
 	memset(c, 0, sizeof(*c));
@@ -48,9 +48,29 @@ void lt_capture_of_header(const struct lt_header *h, struct lt_capture *c)
 	 * (FORMAT.md §1: usdt-returns, return-sites) records no time */
 	const char *m = h->mechanism ? h->mechanism : "";
 	cap_set(c, "durations", !strcmp(m, "usdt-returns") || !strcmp(m, "return-sites") ? "no" : "yes");
+	/* how values were captured (FORMAT.md §1 "capture"; the fields
+	 * lt_capture_differs compares for traces); absent in older traces */
+	if (!h->values)
+		return;
+	char num[16], ex[512];
+	size_t used = 0;
+	cap_set(c, "values", h->values);
+	if (!strcmp(h->values, "hashed"))
+		cap_set(c, "hash_key", h->hash_key);
+	if (strcmp(h->values, "none")) {
+		snprintf(num, sizeof(num), "%d", h->str_len);
+		cap_set(c, "str_len", num);
+	}
+	snprintf(num, sizeof(num), "%d", h->max_depth);
+	cap_set(c, "max_depth", num);
+	cap_set(c, "args", h->args ? "yes" : "no");
+	ex[0] = 0;
+	for (int i = 0; i < h->nexclude && used < sizeof(ex); i++)
+		used += snprintf(ex + used, sizeof(ex) - used, "%s%s", i ? "," : "", h->exclude[i]);
+	cap_set(c, "exclude", h->nexclude ? ex : "none");
 }
 
-const char *lt_capture_get(const struct lt_capture *c, const char *name)
+const char *lt_sum_capture_get(const struct lt_sum_capture *c, const char *name)
 {
 	for (int i = 0; i < c->n; i++)
 		if (!strcmp(c->name[i], name))
@@ -58,7 +78,7 @@ const char *lt_capture_get(const struct lt_capture *c, const char *name)
 	return NULL;
 }
 
-static bool cap_has(const struct lt_capture *c, const char *name)
+static bool cap_has(const struct lt_sum_capture *c, const char *name)
 {
 	for (int i = 0; i < c->n; i++)
 		if (!strcmp(c->name[i], name))
@@ -76,11 +96,11 @@ static bool cap_informative(const char *name)
 }
 
 /* the one comparison of capture options (interned values: pointer equality) */
-const char *lt_capture_diff(const struct lt_capture *a, const struct lt_capture *b)
+const char *lt_sum_capture_diff(const struct lt_sum_capture *a, const struct lt_sum_capture *b)
 {
 	for (int i = 0; i < a->n; i++)
 		if (!cap_informative(a->name[i]) &&
-		    (!cap_has(b, a->name[i]) || lt_capture_get(b, a->name[i]) != a->val[i]))
+		    (!cap_has(b, a->name[i]) || lt_sum_capture_get(b, a->name[i]) != a->val[i]))
 			return a->name[i];
 	for (int i = 0; i < b->n; i++)
 		if (!cap_has(a, b->name[i]))
@@ -112,7 +132,7 @@ struct lt_sum {
 	size_t count, skipped;
 	uint64_t seq;
 	bool has_cap;
-	struct lt_capture cap;
+	struct lt_sum_capture cap;
 	const char *cap_from;	/* the file the capture options came from */
 };
 
@@ -151,7 +171,7 @@ size_t lt_sum_skipped(const struct lt_sum *s)
 	return s->skipped;
 }
 
-const struct lt_capture *lt_sum_capture(const struct lt_sum *s)
+const struct lt_sum_capture *lt_sum_capture(const struct lt_sum *s)
 {
 	return s->has_cap ? &s->cap : NULL;
 }
@@ -260,7 +280,7 @@ static void on_elem(void *ctx, int obs, const void *key, const char *val, int64_
 
 /* capture options of one more input: the first ones are kept, later ones
  * must be equal */
-static int cap_check(struct lt_sum *s, const struct lt_capture *c, const char *from)
+static int cap_check(struct lt_sum *s, const struct lt_sum_capture *c, const char *from)
 {
 	if (!s->has_cap) {
 		s->cap = *c;
@@ -268,14 +288,14 @@ static int cap_check(struct lt_sum *s, const struct lt_capture *c, const char *f
 		s->cap_from = lt_intern(from);
 		return 0;
 	}
-	const char *f = lt_capture_diff(&s->cap, c);
+	const char *f = lt_sum_capture_diff(&s->cap, c);
 	if (!f) {
 		for (int i = 0; i < s->cap.n; i++)
-			if (cap_informative(s->cap.name[i]) && lt_capture_get(c, s->cap.name[i]) != s->cap.val[i])
+			if (cap_informative(s->cap.name[i]) && lt_sum_capture_get(c, s->cap.name[i]) != s->cap.val[i])
 				s->cap.val[i] = lt_intern("mixed");
 		return 0;
 	}
-	const char *a = lt_capture_get(&s->cap, f), *b = lt_capture_get(c, f);
+	const char *a = lt_sum_capture_get(&s->cap, f), *b = lt_sum_capture_get(c, f);
 	lt_err("%s: captured with %s %s%s%s, %s with %s %s%s%s: traces and summaries of different capture "
 	       "options do not compare", from, f, b ? "\"" : "", b ? b : "(absent)", b ? "\"" : "", s->cap_from,
 	       f, a ? "\"" : "", a ? a : "(absent)", a ? "\"" : "");
@@ -293,8 +313,8 @@ static int add_trace(struct lt_sum *s, const char *path)
 	bool checked = false;
 	while ((n = lt_reader_next(r, &e)) == 1) {
 		if (!checked) {
-			struct lt_capture c;
-			lt_capture_of_header(lt_reader_header(r), &c);
+			struct lt_sum_capture c;
+			lt_sum_capture_of_header(lt_reader_header(r), &c);
 			checked = true;
 			if ((rc = cap_check(s, &c, path))) {
 				lt_exec_free(e);
@@ -313,8 +333,8 @@ static int add_trace(struct lt_sum *s, const char *path)
 	if (n < 0)
 		rc = LT_EXIT_USAGE;
 	if (!rc && !checked && lt_reader_header(r)) {	/* a header and no execution */
-		struct lt_capture c;
-		lt_capture_of_header(lt_reader_header(r), &c);
+		struct lt_sum_capture c;
+		lt_sum_capture_of_header(lt_reader_header(r), &c);
 		rc = cap_check(s, &c, path);
 	}
 	lt_reader_close(r);
@@ -536,9 +556,9 @@ static int check_header(struct lt_sum *s, const struct jparse *p, const char *pa
 		       "are exact only at the summary's threshold)", path, thr / 1e6, s->o.threshold_ns / 1e6);
 		return LT_EXIT_USAGE;
 	}
-	struct lt_capture c = { 0 };
+	struct lt_sum_capture c = { 0 };
 	int ci = jp_get(p, 0, "capture");
-	for (uint32_t j = ci + 1; j < p->t[ci].end && c.n < LT_CAPTURE_MAX; j = p->t[j + 1].end) {
+	for (uint32_t j = ci + 1; j < p->t[ci].end && c.n < LT_SUM_CAPTURE_MAX; j = p->t[j + 1].end) {
 		if (p->t[j + 1].type != JT_STR && p->t[j + 1].type != JT_NULL) {
 			lt_err("%s:1: capture option %s is not a string or null", path, p->t[j].s);
 			return LT_EXIT_USAGE;
@@ -920,9 +940,9 @@ int lt_sum_analyze_inputs(struct lt_sets *sets, const struct lt_sets_opts *so, c
 	if (!rc)
 		rc = lt_sum_add_path(side[1], adv);
 	if (!rc && side[0]->has_cap && side[1]->has_cap) {
-		const char *f = lt_capture_diff(&side[0]->cap, &side[1]->cap);
+		const char *f = lt_sum_capture_diff(&side[0]->cap, &side[1]->cap);
 		if (f) {
-			const char *a = lt_capture_get(&side[0]->cap, f), *b = lt_capture_get(&side[1]->cap, f);
+			const char *a = lt_sum_capture_get(&side[0]->cap, f), *b = lt_sum_capture_get(&side[1]->cap, f);
 			lt_err("CLEAN (%s) was captured with %s %s, ADV (%s) with %s %s: they do not compare",
 			       clean, f, a ? a : "(absent)", adv, f, b ? b : "(absent)");
 			rc = LT_EXIT_USAGE;

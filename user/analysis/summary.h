@@ -9,7 +9,7 @@
  *
  * A summary is made for one key kind, one time threshold and a set of
  * observations (the choices analyze makes per element); it keeps the
- * capture options of the traces (their header's fields, lt_capture_diff)
+ * capture options of the traces (their header's fields, lt_sum_capture_diff)
  * and refuses inputs whose options differ.
  *
  *   struct lt_sum *s = lt_sum_new(&opts);
@@ -37,18 +37,18 @@ struct lt_sum_opts {
 /* The capture options of a trace (its header) that decide what an
  * execution holds; two sets of traces compare only when they are equal.
  * Generic: name/value pairs, so that new header fields need one line in
- * lt_capture_of_header. */
-#define LT_CAPTURE_MAX 16
-struct lt_capture {
+ * lt_sum_capture_of_header. */
+#define LT_SUM_CAPTURE_MAX 16
+struct lt_sum_capture {
 	int n;
-	const char *name[LT_CAPTURE_MAX];	/* interned */
-	const char *val[LT_CAPTURE_MAX];	/* interned text, NULL = absent */
+	const char *name[LT_SUM_CAPTURE_MAX];	/* interned */
+	const char *val[LT_SUM_CAPTURE_MAX];	/* interned text, NULL = absent */
 };
-void lt_capture_of_header(const struct lt_header *h, struct lt_capture *c);
+void lt_sum_capture_of_header(const struct lt_header *h, struct lt_sum_capture *c);
 /* NULL when equal, else the name of the first field that differs (a
  * field absent on one side differs from any value) */
-const char *lt_capture_diff(const struct lt_capture *a, const struct lt_capture *b);
-const char *lt_capture_get(const struct lt_capture *c, const char *name);
+const char *lt_sum_capture_diff(const struct lt_sum_capture *a, const struct lt_sum_capture *b);
+const char *lt_sum_capture_get(const struct lt_sum_capture *c, const char *name);
 
 struct lt_sum;
 struct lt_sum *lt_sum_new(const struct lt_sum_opts *o);
@@ -63,7 +63,7 @@ int lt_sum_write(struct lt_sum *s, const char *path);
 size_t lt_sum_count(const struct lt_sum *s);
 size_t lt_sum_skipped(const struct lt_sum *s);
 /* the capture options of its inputs; NULL before any input */
-const struct lt_capture *lt_sum_capture(const struct lt_sum *s);
+const struct lt_sum_capture *lt_sum_capture(const struct lt_sum *s);
 /* merge into the engine as side 0 (E) or 1 (E'); obs in the engine's
  * options only */
 void lt_sum_to_sets(struct lt_sum *s, struct lt_sets *sets, int side);
