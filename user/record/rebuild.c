@@ -4,6 +4,7 @@
 #include <string.h>
 #include "record/hashval.h"
 #include "record/rebuild.h"
+#include "record/suspend.h"
 #include "common/u64map.h"
 #include "record/values.h"
 
@@ -16,7 +17,9 @@ struct code_info {
 };
 
 struct rb_frame {
-	uint64_t frame, code, ts;
+	uint64_t frame, code, ts;	/* ts: the start of this run */
+	uint64_t t0, run;		/* the frame's first start; ns run before (suspend.h) */
+	bool resumed;			/* it ran before this run */
 	struct lt_node *node;	/* this call's node, NULL if not recorded */
 	struct lt_node *attach;	/* where this frame's children go (NULL: nowhere) */
 	int adepth;		/* depth of attach below the execution root */
@@ -67,6 +70,7 @@ struct rb_state {
 	struct u64map threads;	/* tid -> struct rb_thread */
 	struct u64map procs;	/* system-wide: pid+1 -> struct rb_proc */
 	struct u64map old;	/* --no-durations: frame live at attach -> code */
+	struct u64map susp;	/* suspended frames (suspend.h) */
 	struct rb_stats st;
 	const char *unknown;
 };
@@ -165,7 +169,9 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 
 	if (!e)
 		return;
-	e->complete = complete && !t->tainted;
+	/* (a suspended execution is marked incomplete in place) */
+	e->complete = e->complete && complete && !t->tainted;
+	susp_forget_exec(&s->susp, e);
 	if (e->dur_ns < 0 && !s->cfg.returns_only && t->last_ts >= e->start_ns)
 		e->dur_ns = t->last_ts - e->start_ns;
 	if (s->cfg.nspid) {
@@ -282,6 +288,9 @@ static void process_seen(struct rb_state *s, uint32_t pid)
 	s->cfg.describe_process(s->cfg.describe_arg, pid, &p->cmdline, &p->cgroup);
 }
 
+static bool resume(struct rb_state *s, struct rb_thread *t, uint64_t frame, uint64_t code,
+		   uint64_t ts);
+
 void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, uint64_t ts,
 	      uint64_t frame, uint64_t code)
 {
@@ -307,6 +316,8 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	 * (3.13's RESUME_CHECK falls back to RESUME after its site) */
 	if (parent && parent->frame == frame && parent->code == code)
 		return;
+	if (s->susp.len && resume(s, t, frame, code, ts))
+		return;
 	f = push(t);
 	if (!f) {
 		t->tainted = true;
@@ -314,7 +325,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	}
 	f->frame = frame;
 	f->code = code;
-	f->ts = ts;
+	f->ts = f->t0 = ts;
 	f->is_root = ci->is_root;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth++ == 0) {
 		struct lt_exec *e = exec_open(s, t, ts, ci->fn);
@@ -544,14 +555,194 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	}
 }
 
+
+/* ---- suspended frames (suspend.h): one call per generator frame -------- */
+
+/* write an execution that is not the thread's open one */
+static void write_detached(struct rb_state *s, struct rb_thread *t, struct lt_exec *e, bool complete)
+{
+	struct lt_exec *cur = t->exec;
+	bool tainted = t->tainted;
+
+	t->exec = e;
+	t->tainted = false;
+	exec_close(s, t, complete);
+	t->exec = cur;
+	t->tainted = tainted;
+}
+
+/* a suspended frame that will not run again as recorded (freed, or resumed
+ * where its execution does not run): an owner's execution is written,
+ * incomplete (its root never returned) */
+static void abandon(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp)
+{
+	if (sp->owner)
+		write_detached(s, t, sp->exec, false);
+	free(sp);
+}
+
+static void push_suspended(struct rb_thread *t, struct rb_frame *f, const struct rb_susp *sp,
+			   uint64_t frame, uint64_t ts)
+{
+	f->frame = frame;
+	f->code = sp->code;
+	f->ts = ts;
+	f->t0 = sp->t0;
+	f->run = sp->run;
+	f->resumed = true;
+	f->node = sp->node;
+	f->attach = sp->attach;
+	f->adepth = sp->adepth;
+	f->is_root = sp->is_root;
+	if (sp->is_root)
+		t->root_depth++;
+}
+
+/* ENTRY of a frame: true if it is a suspended one that resumes (pushed) */
+static bool resume(struct rb_state *s, struct rb_thread *t, uint64_t frame, uint64_t code,
+		   uint64_t ts)
+{
+	struct rb_susp *sp = susp_take(&s->susp, t->tgid, frame);
+	struct rb_frame *f;
+
+	if (!sp)
+		return false;
+	/* an owner brings its execution back to a thread that runs none
+	 * (any thread of the process); any other frame continues inside
+	 * the execution it belongs to */
+	if (sp->code != code || (sp->owner ? t->exec != NULL : sp->exec != t->exec)) {
+		abandon(s, t, sp);
+		return false;
+	}
+	f = push(t);
+	if (!f) {
+		abandon(s, t, sp);
+		return false;
+	}
+	if (sp->owner) {
+		t->exec = sp->exec;
+		t->tainted = false;
+	}
+	push_suspended(t, f, sp, frame, ts);
+	free(sp);
+	return true;
+}
+
+/* a frame (popped, f) yields inside an execution: it keeps its node */
+static void suspend(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
+		    const struct lt_rec_ret *r, const void *payload)
+{
+	struct rb_susp *sp = lt_xcalloc(1, sizeof(*sp));
+
+	sp->code = f->code;
+	sp->t0 = f->t0;
+	sp->run = f->run + (r->ts - f->ts);
+	sp->node = f->node;
+	sp->attach = f->attach;
+	sp->adepth = f->adepth;
+	sp->is_root = f->is_root;
+	sp->exec = t->exec;
+	/* the last yield is its value until it returns (and stays if its
+	 * execution is written while it is suspended) */
+	if (f->node) {
+		set_ret(s, t, f->node, r, payload);
+		f->node->dur_ns = r->ts - f->t0;
+		f->node->run_ns = sp->run;
+	}
+	if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec) {
+		/* the execution waits with its root: other executions may
+		 * run on the thread meanwhile */
+		sp->owner = true;
+		if (t->tainted)
+			t->exec->complete = false;
+		t->exec = NULL;
+		t->tainted = false;
+	}
+	susp_put(&s->susp, t->tgid, f->frame, sp);
+}
+
+/* 3.12+: a generator entered by throw()/close() runs without a frame
+ * start (no RESUME), so the calls of that run were placed under the frame
+ * that called throw(); the caller frame of their return says where they
+ * belong */
+static void adopt(struct rb_state *s, struct rb_thread *t, struct rb_frame *f, uint64_t caller)
+{
+	struct rb_susp *sp = susp_peek(&s->susp, t->tgid, caller);
+	struct lt_node *n = f->node;
+
+	if (!sp || !sp->attach || sp->exec != t->exec || !n->parent || n->parent->last != n)
+		return;
+	unlink_last(n);
+	lt_node_append(sp->attach, n);
+}
+
+static void frame_exit(struct rb_state *s, struct rb_thread *t, size_t i, const struct lt_rec_ret *r,
+		       const void *payload);
+
+/* the exit of a suspended frame that ran without a frame start (3.12+
+ * throw()/close(), e.g. asyncio cancelling a task): a run from the
+ * thread's previous event, ts */
+static void exit_unstarted(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp, uint64_t ts,
+			   const struct lt_rec_ret *r, const void *payload)
+{
+	struct lt_exec *cur = t->exec;
+	bool tainted = t->tainted;
+	int depth = t->root_depth;
+	bool foreign = sp->owner ? cur != NULL : sp->exec != cur;
+	struct rb_frame *f = push(t);
+
+	if (!f) {
+		t->tainted = true;
+		abandon(s, t, sp);
+		return;
+	}
+	if (foreign) {
+		/* inside another execution than the thread's open one (or
+		 * none): a nested root of it must not end it */
+		t->root_depth = sp->owner ? 0 : 1 << 20;
+		t->tainted = false;
+	}
+	if (foreign || sp->owner)
+		t->exec = sp->exec;
+	push_suspended(t, f, sp, r->frame, ts < r->ts ? ts : r->ts);
+	free(sp);
+	frame_exit(s, t, t->n, r, payload);
+	if (foreign) {
+		if (t->tainted && t->exec)
+			t->exec->complete = false;
+		t->exec = cur;
+		t->tainted = tainted;
+		t->root_depth = depth;
+	}
+}
+
+/* executions whose root is suspended (of process tgid, 0: all) are
+ * written, incomplete: their root never returned */
+static void write_suspended(struct rb_state *s, uint32_t tgid, uint64_t ts)
+{
+	size_t n;
+	struct rb_susp **v = susp_take_owners(&s->susp, tgid, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct rb_thread tmp = { .tid = v[i]->exec->tid, .tgid = v[i]->exec->pid, .last_ts = ts };
+
+		tmp.exec = v[i]->exec;
+		exec_close(s, &tmp, false);
+		free(v[i]);
+	}
+	free(v);
+}
+
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 {
 	struct rb_thread *t = thread_get(s, r->tid);
-	struct rb_frame *f;
+	struct rb_susp *sp;
+	uint64_t prev_ts;
 	size_t i;
 
 	if (!t)
 		return;
+	prev_ts = t->last_ts;
 	t->last_ts = r->ts;
 	if (r->flags & LT_RF_READFAIL) {
 		s->st.read_failures++;
@@ -565,9 +756,25 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 		if (t->stk[i - 1].frame == r->frame && t->stk[i - 1].code == r->code)
 			break;
 	if (i == 0) {
+		sp = susp_take(&s->susp, t->tgid, r->frame);
+		if (sp && sp->code == r->code) {
+			exit_unstarted(s, t, sp, prev_ts, r, payload);
+			return;
+		}
+		if (sp)
+			abandon(s, t, sp);
 		unmatched_return(s, t, r, payload);
 		return;
 	}
+	frame_exit(s, t, i, r, payload);
+}
+
+/* the return, yield or unwind of stack frame i - 1 of t */
+static void frame_exit(struct rb_state *s, struct rb_thread *t, size_t i, const struct lt_rec_ret *r,
+		       const void *payload)
+{
+	struct rb_frame *f;
+
 	if (i != t->n)	/* returns of the frames above were lost */
 		t->tainted = true;
 	t->n = i - 1;
@@ -584,9 +791,18 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 		}
 		return;
 	}
+	if (f->node && !f->resumed && s->susp.len && r->previous &&
+	    (t->n == 0 || t->stk[t->n - 1].frame != r->previous))
+		adopt(s, t, f, r->previous);
+	if ((r->flags & LT_RF_YIELD) && f->attach) {
+		suspend(s, t, f, r, payload);
+		return;
+	}
 	if (f->node) {
 		set_ret(s, t, f->node, r, payload);
-		f->node->dur_ns = r->ts - f->ts;
+		f->node->dur_ns = r->ts - f->t0;
+		if (f->resumed)
+			f->node->run_ns = f->run + (r->ts - f->ts);
 	}
 	/* one execution per thread: a top-level call whose caller frame is
 	 * still live (and was never seen) means the thread's execution began
@@ -594,7 +810,9 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 	if (!s->cfg.root_fn && t->n == 0 && r->previous)
 		t->tainted = true;
 	if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec) {
-		t->exec->dur_ns = r->ts - f->ts;
+		t->exec->dur_ns = r->ts - f->t0;
+		if (f->resumed)
+			t->exec->run_ns = f->run + (r->ts - f->ts);
 		exec_close(s, t, true);
 	}
 }
@@ -627,8 +845,10 @@ void rb_thread_exit(struct rb_state *s, uint32_t tid, uint32_t pid, uint64_t ts)
 			t->last_ts = ts;
 		thread_end(s, t);
 	}
-	if (tid == pid)		/* the process ends: forget it */
+	if (tid == pid) {	/* the process ends: forget it */
 		free(u64map_del(&s->procs, (uint64_t)pid + 1));
+		write_suspended(s, pid, ts);
+	}
 }
 
 void rb_loss(struct rb_state *s)
@@ -638,6 +858,8 @@ void rb_loss(struct rb_state *s)
 
 	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);)
 		((struct rb_thread *)v)->tainted = true;
+	for (size_t i = 0; u64map_next(&s->susp, &i, &k, &v);)
+		((struct rb_susp *)v)->exec->complete = false;
 }
 
 void rb_finish(struct rb_state *s, uint64_t ts)
@@ -653,6 +875,8 @@ void rb_finish(struct rb_state *s, uint64_t ts)
 		thread_end(s, t);
 	}
 	u64map_free(&s->threads);
+	write_suspended(s, 0, ts);
+	susp_free(&s->susp);
 }
 
 const struct rb_stats *rb_stats(const struct rb_state *s)
@@ -672,6 +896,8 @@ void rb_free(struct rb_state *s)
 
 	if (!s)
 		return;
+	/* (entries first: an owner's execution is only in its entry) */
+	susp_free(&s->susp);
 	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);)
 		thread_free(v);
 	for (size_t i = 0; u64map_next(&s->codes, &i, &k, &v);)
