@@ -456,6 +456,20 @@ static struct rb_pend *pend_push(struct rb_thread *t)
 	return &t->pend[t->np++];
 }
 
+static struct lt_exec *ro_keep_suspended(struct rb_state *s, struct rb_thread *t, const struct lt_node *n);
+static bool ro_continue(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp,
+			const struct lt_rec_ret *r, const void *payload, size_t k,
+			const struct rb_pend *sum, bool old);
+static void ro_drop_suspended(struct rb_state *s, struct rb_thread *t);
+
+static void count_tree(struct rb_state *s, const struct lt_node *top)
+{
+	for (const struct lt_node *x = top; x; x = lt_node_preorder_next(top, x)) {
+		s->st.calls++;
+		s->st.truncated_strings += x->has_ret && x->ret.truncated;
+	}
+}
+
 /* --no-durations: the execution rooted at n (returned last) is written */
 static void ro_emit(struct rb_state *s, struct rb_thread *t, struct lt_node *n, const struct lt_rec_ret *r,
 		    const struct rb_pend *sum, bool old)
@@ -473,12 +487,26 @@ static void ro_emit(struct rb_state *s, struct rb_thread *t, struct lt_node *n, 
 	n->next = NULL;
 	e->start_ns = sum->first_ts;
 	e->dur_ns = -1;
-	s->st.calls += sum->ncalls;
-	s->st.truncated_strings += sum->ntrunc;
+	if (s->susp.len || sum->ncalls == 0) {
+		/* suspended frames: a node's runs were summed apart, count
+		 * the tree as written */
+		count_tree(s, n);
+	} else {
+		s->st.calls += sum->ncalls;
+		s->st.truncated_strings += sum->ntrunc;
+	}
 	t->emitted = true;
 	t->gap = false;
 	t->scratch_calls = 0;
+	struct lt_exec *next = s->susp.len ? ro_keep_suspended(s, t, n) : NULL;
+
 	exec_close(s, t, complete);
+	if (next) {	/* the scratch arena of the executions still open */
+		next->pid = t->tgid;
+		next->tid = t->tid;
+		next->root = lt_node_new(next, s->unknown);
+		t->exec = next;
+	}
 }
 
 /* --no-durations: one return (see rebuild.h) */
@@ -487,6 +515,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 {
 	const struct code_info *ci = code_of(s, t, r->code);
 	struct rb_pend sum = { r->frame, r->previous, r->ts, NULL, 1, 0 }, *p;
+	struct rb_susp *sp;
 	struct lt_node *n;
 	bool old = false;
 	size_t k;
@@ -514,6 +543,18 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 			t->pend[i].previous = r->previous;
 		return;
 	}
+	/* a suspended frame (suspend.h) that ran again: its node goes on */
+	sp = susp_take(&s->susp, t->tgid, r->frame);
+	if (sp && (sp->code != r->code || sp->exec != t->exec || !sp->node)) {
+		/* resumed on another thread, or its node was dropped: its
+		 * earlier runs are not in the tree this run goes to */
+		if (sp->code == r->code)
+			t->tainted = true;
+		free(sp);
+		sp = NULL;
+	}
+	if (sp && ro_continue(s, t, sp, r, payload, k, &sum, old))
+		return;
 	n = lt_node_new(t->exec, ci->fn);
 	n->file = ci->file;
 	n->line = ci->line;
@@ -524,6 +565,23 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		lt_node_append(n, t->pend[i].node);
 	t->np = k;
 	t->scratch_calls++;
+	if (r->flags & LT_RF_YIELD) {
+		/* its first run: the node is placed as any call's, and kept */
+		sp = lt_xcalloc(1, sizeof(*sp));
+		sp->code = r->code;
+		sp->node = n;
+		sp->exec = t->exec;
+		sp->is_root = ci->is_root;
+		sp->t0 = sum.first_ts;
+		if (s->cfg.root_fn && ci->is_root && !(r->flags & LT_RF_ROOT_NESTED)) {
+			/* an outermost root: written at its final return */
+			sp->outer = true;
+			sp->tainted = old;
+			susp_put(&s->susp, t->tgid, r->frame, sp);
+			return;
+		}
+		susp_put(&s->susp, t->tgid, r->frame, sp);
+	}
 	if (s->cfg.root_fn && ci->is_root && !(r->flags & LT_RF_ROOT_NESTED)) {
 		ro_emit(s, t, n, r, &sum, old);
 		return;
@@ -547,12 +605,125 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	if (s->cfg.root_fn && t->scratch_calls > RB_PEND_MAX_CALLS) {
 		/* no execution ended for that long: start again, and the
 		 * execution these calls may belong to is incomplete */
+		ro_drop_suspended(s, t);
 		lt_exec_free(t->exec);
 		t->exec = NULL;
 		t->np = 0;
 		t->scratch_calls = 0;
 		t->gap = true;
 	}
+}
+
+
+/* ---- --no-durations: suspended frames ------------------------------------ */
+
+/* a frame with a node from an earlier run returns or yields again: the
+ * calls of this run join its node. false: nothing done (not continued) */
+static bool ro_continue(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp,
+			const struct lt_rec_ret *r, const void *payload, size_t k,
+			const struct rb_pend *sum, bool old)
+{
+	struct lt_node *n = sp->node;
+
+	for (size_t i = k; i < t->np; i++)
+		lt_node_append(n, t->pend[i].node);
+	t->np = k;
+	set_ret(s, t, n, r, payload);
+	if (sum->first_ts < sp->t0)
+		sp->t0 = sum->first_ts;
+	/* with --root, the calls are counted as an execution is written;
+	 * without, the node itself was counted at its first run */
+	if (!s->cfg.root_fn) {
+		s->st.calls += sum->ncalls - 1;
+		s->st.truncated_strings += sum->ntrunc;
+	}
+	if (r->flags & LT_RF_YIELD) {
+		susp_put(&s->susp, t->tgid, r->frame, sp);
+		return true;
+	}
+	if (sp->outer) {
+		/* (ncalls 0: counted from the tree) */
+		struct rb_pend tot = { .first_ts = sp->t0 };
+
+		if (sp->tainted)
+			t->tainted = true;
+		free(sp);
+		ro_emit(s, t, n, r, &tot, old);
+		return true;
+	}
+	free(sp);
+	return true;
+}
+
+static struct lt_node *top_of(struct lt_node *n)
+{
+	while (n->parent)
+		n = n->parent;
+	return n;
+}
+
+/* the thread's scratch execution is written with root n: the suspended
+ * frames of the executions still open (the outermost roots suspended, and
+ * the frames in their trees) are copied into a new scratch arena; the
+ * others are in n's tree (written with it) or outside every execution */
+static struct lt_exec *ro_keep_suspended(struct rb_state *s, struct rb_thread *t, const struct lt_node *n)
+{
+	struct lt_exec *old = t->exec, *nu;
+	struct u64map outer = { 0 }, fwd = { 0 };
+	struct rb_susp **v;
+	uint64_t *keys;
+	size_t cnt, kept = 0;
+
+	v = susp_take_exec(&s->susp, old, &keys, &cnt);
+	nu = lt_exec_new();
+	for (size_t i = 0; i < cnt; i++)
+		if (v[i]->outer)
+			u64map_put(&outer, (uint64_t)(uintptr_t)v[i]->node, v[i]);
+	for (size_t i = 0; i < cnt; i++) {
+		struct lt_node *top = top_of(v[i]->node);
+
+		if (top == n || !u64map_get(&outer, (uint64_t)(uintptr_t)top)) {
+			free(v[i]);
+			continue;
+		}
+		if (!u64map_get(&fwd, (uint64_t)(uintptr_t)top))
+			susp_copy_tree(nu, top, &fwd);
+		v[i]->node = u64map_get(&fwd, (uint64_t)(uintptr_t)v[i]->node);
+		v[i]->exec = nu;
+		u64map_put(&s->susp, keys[i], v[i]);
+		kept++;
+	}
+	free(v);
+	free(keys);
+	u64map_free(&outer);
+	u64map_free(&fwd);
+	if (!kept) {
+		lt_exec_free(nu);
+		return NULL;
+	}
+	return nu;
+}
+
+/* the scratch arena is dropped (no execution ended for too long): an
+ * outermost root suspended in it leaves a marker, so that its execution
+ * is incomplete when it returns */
+static void ro_drop_suspended(struct rb_state *s, struct rb_thread *t)
+{
+	uint64_t *keys;
+	size_t cnt;
+	struct rb_susp **v = susp_take_exec(&s->susp, t->exec, &keys, &cnt);
+
+	for (size_t i = 0; i < cnt; i++) {
+		if (v[i]->outer) {
+			v[i]->node = NULL;
+			v[i]->exec = NULL;
+			u64map_put(&s->susp, keys[i], v[i]);
+		} else {
+			free(v[i]);
+		}
+	}
+	free(v);
+	free(keys);
 }
 
 
@@ -826,8 +997,38 @@ static void thread_free(struct rb_thread *t)
 	free(t);
 }
 
+/* --no-durations: the thread ends with outermost roots suspended (their
+ * trees in its scratch arena): written, incomplete */
+static void ro_write_suspended(struct rb_state *s, struct rb_thread *t)
+{
+	uint64_t *keys;
+	size_t cnt;
+	struct rb_susp **v = susp_take_exec(&s->susp, t->exec, &keys, &cnt);
+
+	for (size_t i = 0; i < cnt; i++) {
+		if (v[i]->outer) {
+			struct u64map fwd = { 0 };
+			struct rb_thread tmp = { .tid = t->tid, .tgid = t->tgid, .nstid = t->nstid };
+
+			tmp.exec = lt_exec_new();
+			tmp.exec->pid = t->tgid;
+			tmp.exec->tid = t->tid;
+			tmp.exec->start_ns = v[i]->t0;
+			tmp.exec->root = susp_copy_tree(tmp.exec, v[i]->node, &fwd);
+			u64map_free(&fwd);
+			count_tree(s, tmp.exec->root);
+			exec_close(s, &tmp, false);
+		}
+		free(v[i]);
+	}
+	free(v);
+	free(keys);
+}
+
 static void thread_end(struct rb_state *s, struct rb_thread *t)
 {
+	if (s->cfg.returns_only && s->susp.len && t->exec)
+		ro_write_suspended(s, t);
 	/* frames still live: their calls have not returned. --no-durations
 	 * with --root: calls not under a returned root belong to no
 	 * execution that can be written */
@@ -858,8 +1059,13 @@ void rb_loss(struct rb_state *s)
 
 	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);)
 		((struct rb_thread *)v)->tainted = true;
-	for (size_t i = 0; u64map_next(&s->susp, &i, &k, &v);)
-		((struct rb_susp *)v)->exec->complete = false;
+	for (size_t i = 0; u64map_next(&s->susp, &i, &k, &v);) {
+		struct rb_susp *sp = v;
+
+		if (sp->owner)
+			sp->exec->complete = false;
+		sp->tainted = true;	/* --no-durations: outermost roots */
+	}
 }
 
 void rb_finish(struct rb_state *s, uint64_t ts)

@@ -68,6 +68,62 @@ struct rb_susp **susp_take_owners(struct u64map *m, uint32_t tgid, size_t *n)
 	return out;
 }
 
+struct rb_susp **susp_take_exec(struct u64map *m, const struct lt_exec *e, uint64_t **frames,
+				size_t *n)
+{
+	struct rb_susp **out;
+	uint64_t k, *keys;
+	void *v;
+
+	*n = 0;
+	*frames = NULL;
+	if (!m->len)
+		return NULL;
+	keys = lt_xcalloc(m->len, sizeof(*keys));
+	for (size_t i = 0; u64map_next(m, &i, &k, &v);)
+		if (((struct rb_susp *)v)->exec == e)
+			keys[(*n)++] = k;
+	out = lt_xcalloc(*n ? *n : 1, sizeof(*out));
+	for (size_t i = 0; i < *n; i++)
+		out[i] = u64map_del(m, keys[i]);
+	*frames = keys;
+	return out;
+}
+
+static void copy_value(struct lt_exec *e, struct lt_value *v)
+{
+	if (v->s)
+		v->s = lt_arena_strndup(&e->arena, v->s, v->slen);
+}
+
+struct lt_node *susp_copy_tree(struct lt_exec *e, const struct lt_node *top, struct u64map *fwd)
+{
+	struct lt_node *root = NULL;
+
+	for (const struct lt_node *x = top; x; x = lt_node_preorder_next(top, x)) {
+		struct lt_node *y = lt_node_new(e, x->fn);
+
+		*y = *x;
+		y->first = y->last = y->next = y->parent = NULL;
+		y->ncalls = 0;
+		if (y->has_ret)
+			copy_value(e, &y->ret);
+		if (x->args) {
+			y->args = lt_arena_alloc(&e->arena, x->nargs * sizeof(*y->args));
+			for (uint32_t i = 0; i < x->nargs; i++) {
+				y->args[i] = x->args[i];
+				copy_value(e, &y->args[i]);
+			}
+		}
+		u64map_put(fwd, (uint64_t)(uintptr_t)x, y);
+		if (x == top)
+			root = y;
+		else
+			lt_node_append(u64map_get(fwd, (uint64_t)(uintptr_t)x->parent), y);
+	}
+	return root;
+}
+
 void susp_free(struct u64map *m)
 {
 	uint64_t k;

@@ -41,6 +41,10 @@ struct rb_susp {
 	bool is_root;		/* its code is the --root function */
 	bool owner;		/* the outermost root: exec waits with it */
 	struct lt_exec *exec;	/* the execution (arena) its node is in */
+	/* --no-durations: every node of a thread is in its scratch arena
+	 * (exec); an outermost root is written at its final return */
+	bool outer;
+	bool tainted;		/* outer: events may be missing */
 };
 
 /* take the entry of (tgid, frame) out of m (NULL: none). An entry of
@@ -58,6 +62,13 @@ void susp_forget_exec(struct u64map *m, const struct lt_exec *e);
 /* take out every owner (of process tgid; 0: any) into a malloc'd array of
  * *n entries (the caller writes their executions and frees them) */
 struct rb_susp **susp_take_owners(struct u64map *m, uint32_t tgid, size_t *n);
+/* take out every entry whose node is in e into a malloc'd array of *n,
+ * their keys into *frames (an entry goes back with u64map_put) */
+struct rb_susp **susp_take_exec(struct u64map *m, const struct lt_exec *e, uint64_t **frames,
+				size_t *n);
+/* a copy of top's subtree (values included) in e, as a root; fwd maps each
+ * node copied to its copy */
+struct lt_node *susp_copy_tree(struct lt_exec *e, const struct lt_node *top, struct u64map *fwd);
 /* free every entry, and the executions owners hold */
 void susp_free(struct u64map *m);
 
