@@ -113,16 +113,18 @@ class Oracle:
         if e is None:
             return False
         # an owner brings its execution back to a thread that runs none;
-        # any other frame continues inside the execution it belongs to
+        # any other frame continues inside the execution it belongs to.
+        # Else (a cancellation thrown from the event loop into a chain of
+        # awaiting coroutines) the thread switches to its execution until
+        # the frame leaves
+        saved = None
         if s["exec"] is not None if e["owner"] else e["exec"] is not s["exec"]:
-            if e["owner"]:
-                self.emit(e["exec"], complete=False)
-            return False
-        if e["owner"]:
-            s["exec"] = e["exec"]
+            saved = (s["exec"], s["depth"])
+            s["depth"] = 0 if e["owner"] else 1 << 20
+        s["exec"] = e["exec"]
         if e["is_root"]:
             s["depth"] += 1
-        s["stack"].append([e["node"], e["is_root"], time.monotonic_ns(), False, e["t0"], e["run"]])
+        s["stack"].append([e["node"], e["is_root"], time.monotonic_ns(), False, e["t0"], e["run"], saved])
         return True
 
     def tracer(self, frame, event, arg):
@@ -147,7 +149,7 @@ class Oracle:
         if node is None:
             return None
         now = time.monotonic_ns()
-        s["stack"].append([node, is_root, now, False, now, None])
+        s["stack"].append([node, is_root, now, False, now, None, None])
         return self.local
 
     def local(self, frame, event, arg):
@@ -159,7 +161,7 @@ class Oracle:
         elif event == "line":
             s["stack"][-1][3] = False
         elif event == "return":
-            node, is_root, ts, exc, t0, run = s["stack"].pop()
+            node, is_root, ts, exc, t0, run, saved = s["stack"].pop()
             now = time.monotonic_ns()
             node["dur_ns"] = now - t0
             if run is not None or op_yields(frame, exc):
@@ -177,6 +179,8 @@ class Oracle:
                 if op in YIELDS:
                     node["ret"]["yield"] = True
                     self.suspend(s, frame, node, is_root, t0, run)
+                    if saved:
+                        s["exec"], s["depth"] = saved
                     return self.local
             if is_root:
                 s["depth"] -= 1
@@ -185,6 +189,8 @@ class Oracle:
                         s["exec"]["run"] = run
                     self.emit(s["exec"])
                     s["exec"] = None
+            if saved:
+                s["exec"], s["depth"] = saved
         return self.local
 
     def suspend(self, s, frame, node, is_root, t0, run):

@@ -20,6 +20,12 @@ struct rb_frame {
 	uint64_t frame, code, ts;	/* ts: the start of this run */
 	uint64_t t0, run;		/* the frame's first start; ns run before (suspend.h) */
 	bool resumed;			/* it ran before this run */
+	/* resumed inside its own execution, not the thread's open one:
+	 * the thread's context, given back when it leaves (suspend.h) */
+	bool switched;
+	bool saved_tainted;
+	int saved_depth;
+	struct lt_exec *saved_exec;
 	struct lt_node *node;	/* this call's node, NULL if not recorded */
 	struct lt_node *attach;	/* where this frame's children go (NULL: nowhere) */
 	int adepth;		/* depth of attach below the execution root */
@@ -752,9 +758,37 @@ static void abandon(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp)
 	free(sp);
 }
 
-static void push_suspended(struct rb_thread *t, struct rb_frame *f, const struct rb_susp *sp,
+/* push a suspended frame that runs again. It runs inside the execution
+ * its node belongs to: an owner brings its execution back to a thread that
+ * runs none (any thread of the process), any other frame continues where
+ * its execution runs. Else (asyncio throws a cancellation into a chain of
+ * awaiting coroutines from the event loop, a generator shared by two
+ * requests) the thread switches to that execution until the frame leaves.
+ * Frees sp; false: out of memory (sp abandoned) */
+static bool push_suspended(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp,
 			   uint64_t frame, uint64_t ts)
 {
+	struct rb_frame *f = push(t);
+
+	if (!f) {
+		t->tainted = true;
+		abandon(s, t, sp);
+		return false;
+	}
+	if (sp->owner ? t->exec != NULL : sp->exec != t->exec) {
+		f->switched = true;
+		f->saved_exec = t->exec;
+		f->saved_tainted = t->tainted;
+		f->saved_depth = t->root_depth;
+		t->tainted = false;
+		/* a nested root of a suspended execution must not end it */
+		t->root_depth = sp->owner ? 0 : 1 << 20;
+	}
+	if (sp->owner || f->switched) {
+		t->exec = sp->exec;
+		if (sp->owner)
+			t->tainted = false;
+	}
 	f->frame = frame;
 	f->code = sp->code;
 	f->ts = ts;
@@ -767,6 +801,18 @@ static void push_suspended(struct rb_thread *t, struct rb_frame *f, const struct
 	f->is_root = sp->is_root;
 	if (sp->is_root)
 		t->root_depth++;
+	free(sp);
+	return true;
+}
+
+/* a switched frame left (or was lost): the thread's context comes back */
+static void switch_back(struct rb_thread *t, const struct rb_frame *f)
+{
+	if (t->tainted && t->exec)
+		t->exec->complete = false;
+	t->exec = f->saved_exec;
+	t->tainted = f->saved_tainted;
+	t->root_depth = f->saved_depth;
 }
 
 /* ENTRY of a frame: true if it is a suspended one that resumes (pushed) */
@@ -774,29 +820,14 @@ static bool resume(struct rb_state *s, struct rb_thread *t, uint64_t frame, uint
 		   uint64_t ts)
 {
 	struct rb_susp *sp = susp_take(&s->susp, t->tgid, frame);
-	struct rb_frame *f;
 
 	if (!sp)
 		return false;
-	/* an owner brings its execution back to a thread that runs none
-	 * (any thread of the process); any other frame continues inside
-	 * the execution it belongs to */
-	if (sp->code != code || (sp->owner ? t->exec != NULL : sp->exec != t->exec)) {
+	if (sp->code != code) {
 		abandon(s, t, sp);
 		return false;
 	}
-	f = push(t);
-	if (!f) {
-		abandon(s, t, sp);
-		return false;
-	}
-	if (sp->owner) {
-		t->exec = sp->exec;
-		t->tainted = false;
-	}
-	push_suspended(t, f, sp, frame, ts);
-	free(sp);
-	return true;
+	return push_suspended(s, t, sp, frame, ts);
 }
 
 /* a frame (popped, f) yields inside an execution: it keeps its node */
@@ -849,6 +880,8 @@ static void adopt(struct rb_state *s, struct rb_thread *t, struct rb_frame *f, u
 
 static void frame_exit(struct rb_state *s, struct rb_thread *t, size_t i, const struct lt_rec_ret *r,
 		       const void *payload);
+static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
+			   const struct lt_rec_ret *r, const void *payload);
 
 /* the exit of a suspended frame that ran without a frame start (3.12+
  * throw()/close(), e.g. asyncio cancelling a task): a run from the
@@ -856,35 +889,8 @@ static void frame_exit(struct rb_state *s, struct rb_thread *t, size_t i, const 
 static void exit_unstarted(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp, uint64_t ts,
 			   const struct lt_rec_ret *r, const void *payload)
 {
-	struct lt_exec *cur = t->exec;
-	bool tainted = t->tainted;
-	int depth = t->root_depth;
-	bool foreign = sp->owner ? cur != NULL : sp->exec != cur;
-	struct rb_frame *f = push(t);
-
-	if (!f) {
-		t->tainted = true;
-		abandon(s, t, sp);
-		return;
-	}
-	if (foreign) {
-		/* inside another execution than the thread's open one (or
-		 * none): a nested root of it must not end it */
-		t->root_depth = sp->owner ? 0 : 1 << 20;
-		t->tainted = false;
-	}
-	if (foreign || sp->owner)
-		t->exec = sp->exec;
-	push_suspended(t, f, sp, r->frame, ts < r->ts ? ts : r->ts);
-	free(sp);
-	frame_exit(s, t, t->n, r, payload);
-	if (foreign) {
-		if (t->tainted && t->exec)
-			t->exec->complete = false;
-		t->exec = cur;
-		t->tainted = tainted;
-		t->root_depth = depth;
-	}
+	if (push_suspended(s, t, sp, r->frame, ts < r->ts ? ts : r->ts))
+		frame_exit(s, t, t->n, r, payload);
 }
 
 /* executions whose root is suspended (of process tgid, 0: all) are
@@ -944,12 +950,26 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 static void frame_exit(struct rb_state *s, struct rb_thread *t, size_t i, const struct lt_rec_ret *r,
 		       const void *payload)
 {
-	struct rb_frame *f;
+	struct rb_frame *f, cur;
 
 	if (i != t->n)	/* returns of the frames above were lost */
 		t->tainted = true;
+	/* lost frames that had switched executions: the lowest one's
+	 * context is the one f runs in */
+	for (size_t j = t->n; j > i; j--)
+		if (t->stk[j - 1].switched)
+			switch_back(t, &t->stk[j - 1]);
 	t->n = i - 1;
-	f = &t->stk[t->n];
+	cur = t->stk[t->n];
+	f = &cur;
+	frame_exit_one(s, t, f, r, payload);
+	if (f->switched)
+		switch_back(t, f);
+}
+
+static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
+			   const struct lt_rec_ret *r, const void *payload)
+{
 	if (r->flags & LT_RF_DROP) {	/* no call after all: forget it */
 		if (f->node && f->node->parent) {
 			unlink_last(f->node);
