@@ -157,7 +157,11 @@ class Oracle:
         if not s["stack"]:
             return None
         if event == "exception":
-            s["stack"][-1][3] = True
+            # before 3.9 the StopIteration of a finished awaited coroutine
+            # is an exception event at the YIELD_FROM that took its value
+            if not (arg[0] is StopIteration and YIELD_FROM >= 0 and
+                    frame.f_code.co_code[frame.f_lasti] == YIELD_FROM):
+                s["stack"][-1][3] = True
         elif event == "line":
             s["stack"][-1][3] = False
         elif event == "return":
