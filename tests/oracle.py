@@ -5,9 +5,9 @@ in leaktrace's trace format (docs/FORMAT.md §1-§2), so that a recording made f
 outside can be compared call for call with what the interpreter itself
 reports. Only Python functions are recorded, like the USDT probes see them.
 
-A generator, coroutine or async generator frame is one call from its start
-to its final return (docs/FORMAT.md §2, "Generators and coroutines"): at a
-yield its node is kept, keyed by the frame, and a resume continues it (the
+A coroutine or async generator frame is one call from its start to its
+final return (docs/FORMAT.md §2, "Coroutines"); each run of a plain
+generator is a call of its own. At a coroutine's yield its node is kept, keyed by the frame, and a resume continues it (the
 calls of every run are its children) when it happens inside the execution
 the node belongs to; the outermost root of an execution that suspends takes
 its execution along, so that executions interleave on a thread (asyncio).
@@ -16,6 +16,7 @@ usage: python3.11 oracle.py [--root FUNC] [--str-len N] -o OUT SCRIPT [ARGS...]
 """
 import ctypes
 import dis
+import inspect
 import json
 import math
 import os
@@ -28,6 +29,9 @@ import time
 # (await / yield from delegating to a suspended sub-iterator)
 YIELDS = {dis.opmap["YIELD_VALUE"], dis.opmap.get("YIELD_FROM", -1)}
 RETURNS = {dis.opmap["RETURN_VALUE"], dis.opmap.get("RETURN_CONST", -1)}
+# the frames whose runs are one call: coroutines and async generators (a
+# plain generator's runs are calls of their own)
+STITCHED = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 def tp_name(t):
@@ -168,7 +172,7 @@ class Oracle:
             node, is_root, ts, exc, t0, run, saved = s["stack"].pop()
             now = time.monotonic_ns()
             node["dur_ns"] = now - t0
-            if run is not None or op_yields(frame, exc):
+            if run is not None or (op_yields(frame, exc) and frame.f_code.co_flags & STITCHED):
                 run = (run or 0) + now - ts
                 node["run_ns"] = run
             # the last instruction tells a return or yield from an exit by
@@ -182,6 +186,7 @@ class Oracle:
                 node["ret"] = encode(arg, self.str_len)
                 if op in YIELDS:
                     node["ret"]["yield"] = True
+                if op in YIELDS and frame.f_code.co_flags & STITCHED:
                     self.suspend(s, frame, node, is_root, t0, run)
                     if saved:
                         s["exec"], s["depth"] = saved

@@ -20,6 +20,7 @@ import treecmp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORO = os.path.join(HERE, "workloads", "coro.py")
+DELEG = os.path.join(HERE, "workloads", "delegation.py")
 STREAMS = os.path.join(HERE, "workloads", "aio_streams.py")
 AIOHTTP = os.path.join(HERE, "workloads", "aio_http.py")
 PY312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
@@ -83,12 +84,38 @@ def coroutines_equal_oracle_every_build_both_modes():
             problems = treecmp.compare(rec, ora, closed_gens=True)
             assert not problems, "%s: %s" % (label, "; ".join(problems[:3]))
             check_times(label, ex, mlabel)
-            # issue 22: the handler of inner (double -> 42) under inner,
-            # under outer, under delegation
-            dl = [c for c in ex[0]["root"]["calls"] if c["fn"] == "delegation"][0]
-            inner = dl["calls"][0]["calls"][0]
-            assert inner["fn"] == "inner" and inner["ret"]["value"] == "inner-done", label
-            assert [(c["fn"], c["ret"]["value"]) for c in inner["calls"]] == [("double", 42)], label
+            # the awaited child: one node, its calls from every resume
+            step = [c for c in ex[0]["root"]["calls"] if c["fn"] == "step"][0]
+            assert step["ret"]["value"] == 1 and [c["fn"] for c in step["calls"]] == ["sleep", "double", "sleep"], label
+
+
+@lt.test
+def throw_and_close_into_delegating_generators_exact():
+    """issue 22: a run entered by throw() or close() (no frame start on
+    3.11's USDT and 3.12+'s RESUME sites) is placed where the interpreter
+    says, complete. With frame starts only: --no-durations cannot tell a
+    delegating generator that does not run from one that does"""
+    need_builds()
+    d = lt.tmpdir()
+    for blabel, py, bopts in BUILDS:
+        ora = os.path.join(d, "o.jsonl")
+        lt.run([py, os.path.join(HERE, "oracle.py"), "--root", "run", "-o", ora, DELEG, "3"], timeout=120)
+        rec = os.path.join(d, "r.jsonl")
+        record(rec, "run", bopts, py, DELEG, "3")
+        ex = execs(rec)
+        assert len(ex) == 3 and all(e["complete"] for e in ex), blabel
+        problems = treecmp.compare(rec, ora, closed_gens=True)
+        assert not problems, "%s: %s" % (blabel, "; ".join(problems[:3]))
+        # inner's run that caught the exception, with its call, under run
+        runs = [(c["fn"], c["ret"].get("value"), [x["fn"] for x in c.get("calls", [])])
+                for c in ex[0]["root"]["calls"]]
+        assert runs[1] == ("inner", 42, ["double"]), (blabel, runs)
+        # the coroutine chain: ainner is one call, its runs' calls under it
+        cd = [c for c in ex[0]["root"]["calls"] if c["fn"] == "coro_delegation"][0]
+        aouter = cd["calls"][0]
+        assert aouter["fn"] == "aouter" and aouter["ret"]["value"] == 42, (blabel, aouter)
+        ainner = aouter["calls"][0]
+        assert ainner["fn"] == "ainner" and "double" in [c["fn"] for c in ainner["calls"]], (blabel, ainner)
 
 
 def leak_found(d, root, child, value, py, opts, script, n):

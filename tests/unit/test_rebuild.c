@@ -97,20 +97,46 @@ out:
 	rb_free(s);
 }
 
-/* a generator frame is one call across its runs; a close() exit arrives
- * without an ENTRY (3.12+) and still ends it */
+/* generator runs are calls; a close() exit arrives without an ENTRY */
 static void generator_runs(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+	const struct lt_node *r;
+
+	E(s, 1, 0xA0, 0x100);
+	E(s, 1, 0x5000, 0x400);			/* gen first run (heap frame) */
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 0, LT_RF_YIELD);
+	E(s, 1, 0x5000, 0x400);			/* resumed */
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 1, LT_RF_YIELD);
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_RAISE, 0, 0);	/* close(): no RESUME */
+	R(s, 1, 0xA0, 0x10, 0x100, LT_RV_NONE, 0, 0);
+	CHECK(ngot == 1);
+	if (ngot != 1)
+		goto out;
+	r = got[0]->root;
+	CHECK(got[0]->complete);
+	CHECK(r->ncalls == 3);
+	CHECK(child(r, 0)->ret.yield && child(r, 1)->ret.yield && child(r, 1)->ret.u.i == 1);
+	CHECK(!strcmp(child(r, 2)->ret.type, "<raise>") && child(r, 2)->dur_ns == -1);
+out:
+	reset();
+	rb_free(s);
+}
+
+/* a coroutine frame is one call across its runs; a close() exit arrives
+ * without an ENTRY (3.12+) and still ends it */
+static void coroutine_runs(void)
 {
 	struct rb_state *s = setup("run", 0, NULL);
 	const struct lt_node *r, *g;
 
 	E(s, 1, 0xA0, 0x100);
 	E(s, 1, 0x5000, 0x400);			/* gen first run (heap frame) */
-	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 0, LT_RF_YIELD);
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 0, LT_RF_YIELD | LT_RF_CORO);
 	E(s, 1, 0x5000, 0x400);			/* resumed */
 	E(s, 1, 0xB0, 0x200);			/* f called by its second run */
 	R(s, 1, 0xB0, 0x5000, 0x200, LT_RV_INT, 3, 0);
-	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 1, LT_RF_YIELD);
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 1, LT_RF_YIELD | LT_RF_CORO);
 	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_RAISE, 0, 0);	/* close(): no RESUME */
 	R(s, 1, 0xA0, 0x10, 0x100, LT_RV_NONE, 0, 0);
 	CHECK(ngot == 1);
@@ -140,10 +166,10 @@ static void coroutines_interleaved(void)
 	E(s, 1, 0x10, 0x500);			/* the event loop (no execution) */
 	E(s, 1, 0x6000, 0x100);			/* request 1: run starts */
 	E(s, 1, 0x7000, 0x400);			/* awaits gen (a coroutine) */
-	R(s, 1, 0x7000, 0x6000, 0x400, LT_RV_NONE, 0, LT_RF_YIELD);
-	R(s, 1, 0x6000, 0x10, 0x100, LT_RV_NONE, 0, LT_RF_YIELD);
+	R(s, 1, 0x7000, 0x6000, 0x400, LT_RV_NONE, 0, LT_RF_YIELD | LT_RF_CORO);
+	R(s, 1, 0x6000, 0x10, 0x100, LT_RV_NONE, 0, LT_RF_YIELD | LT_RF_CORO);
 	E(s, 1, 0x6100, 0x100);			/* request 2 starts meanwhile */
-	R(s, 1, 0x6100, 0x10, 0x100, LT_RV_NONE, 0, LT_RF_YIELD);
+	R(s, 1, 0x6100, 0x10, 0x100, LT_RV_NONE, 0, LT_RF_YIELD | LT_RF_CORO);
 	CHECK(ngot == 0);
 	E(s, 2, 0x6000, 0x100);			/* request 1 resumes on thread 2 */
 	E(s, 2, 0x7000, 0x400);
@@ -182,8 +208,8 @@ static void throw_into_delegation(void)
 	E(s, 1, 0xA0, 0x100);			/* run */
 	E(s, 1, 0x5000, 0x400);			/* outer gen */
 	E(s, 1, 0x5100, 0x300);			/* inner (g) by yield from */
-	R(s, 1, 0x5100, 0x5000, 0x300, LT_RV_INT, 1, LT_RF_YIELD);
-	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 1, LT_RF_YIELD);
+	R(s, 1, 0x5100, 0x5000, 0x300, LT_RV_INT, 1, LT_RF_YIELD | LT_RF_CORO);
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 1, LT_RF_YIELD | LT_RF_CORO);
 	/* run calls outer.throw(): no RESUME of either */
 	E(s, 1, 0xB0, 0x200);			/* f, called by inner's handler */
 	R(s, 1, 0xB0, 0x5100, 0x200, LT_RV_INT, 9, 0);
@@ -460,6 +486,7 @@ int main(void)
 {
 	RUN(address_reuse_and_raise);
 	RUN(generator_runs);
+	RUN(coroutine_runs);
 	RUN(coroutines_interleaved);
 	RUN(throw_into_delegation);
 	RUN(threads_interleaved_and_recursive_root);

@@ -20,6 +20,7 @@ struct rb_frame {
 	uint64_t frame, code, ts;	/* ts: the start of this run */
 	uint64_t t0, run;		/* the frame's first start; ns run before (suspend.h) */
 	bool resumed;			/* it ran before this run */
+	bool gen_resume;		/* a plain generator's run after its first */
 	/* resumed inside its own execution, not the thread's open one:
 	 * the thread's context, given back when it leaves (suspend.h) */
 	bool switched;
@@ -45,6 +46,11 @@ struct rb_pend {
  * which they are dropped (and the execution they may belong to marked
  * incomplete) */
 #define RB_PEND_MAX_CALLS (4u << 20)
+#define RB_ORPHANS 16
+/* plain generator frames remembered as suspended, beyond which the set is
+ * emptied (a throw() through one of them then marks its execution
+ * incomplete) */
+#define RB_GENS_MAX (1u << 16)
 
 struct rb_thread {
 	uint32_t tid, tgid;
@@ -60,6 +66,11 @@ struct rb_thread {
 	int root_depth;		/* calls of the root function live on the stack */
 	bool tainted;		/* events of the open execution may be missing */
 	uint64_t last_ts;
+	/* the last calls whose caller frame was not the one below them on
+	 * the stack: calls of a generator run entered by throw()/close(),
+	 * which has no frame start (RB_ORPHANS at most) */
+	struct { struct lt_node *node; uint64_t caller; } orph[RB_ORPHANS];
+	int norph;
 };
 
 /* a process met system-wide (cfg.describe_process) */
@@ -77,6 +88,8 @@ struct rb_state {
 	struct u64map procs;	/* system-wide: pid+1 -> struct rb_proc */
 	struct u64map old;	/* --no-durations: frame live at attach -> code */
 	struct u64map susp;	/* suspended frames (suspend.h) */
+	struct u64map gens;	/* plain generator frames suspended in an
+				 * execution (LT_OBJ_KEY(tgid, frame) -> 1) */
 	struct rb_stats st;
 	const char *unknown;
 };
@@ -303,6 +316,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	struct rb_thread *t;
 	const struct code_info *ci;
 	struct rb_frame *parent, *f;
+	bool gen_resume;
 
 	process_seen(s, tgid);
 	t = thread_get(s, tid);
@@ -322,6 +336,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	 * (3.13's RESUME_CHECK falls back to RESUME after its site) */
 	if (parent && parent->frame == frame && parent->code == code)
 		return;
+	gen_resume = s->gens.len && u64map_del(&s->gens, LT_OBJ_KEY(t->tgid, frame));
 	if (s->susp.len && resume(s, t, frame, code, ts))
 		return;
 	f = push(t);
@@ -332,6 +347,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	f->frame = frame;
 	f->code = code;
 	f->ts = f->t0 = ts;
+	f->gen_resume = gen_resume;
 	f->is_root = ci->is_root;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth++ == 0) {
 		struct lt_exec *e = exec_open(s, t, ts, ci->fn);
@@ -392,12 +408,17 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 }
 
 /* a RET for a frame that is not live: its start was not seen */
+static void unlink_last(struct lt_node *n);
+
 static void unmatched_return(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
 			     const void *payload)
 {
 	const struct code_info *ci = code_of(s, t, r->code);
 	struct rb_frame *top = t->n ? &t->stk[t->n - 1] : NULL;
 	struct rb_frame f = { 0 };
+	struct lt_node *adopted[RB_ORPHANS];
+	bool was_gen, through;
+	int na = 0;
 
 	/* 3.12+: a frame of a plain function that was never seen starting
 	 * never ran RESUME, so it was not a call (the __init__ shim of 3.13,
@@ -418,13 +439,42 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	}
 	if (!t->exec)
 		return;
-	/* a generator finished by throw()/close() is entered without RESUME;
+	/* a generator run entered by throw()/close() has no frame start
+	 * (3.11's USDT, 3.12+ RESUME sites): it is a call of the frame that
+	 * called throw(), directly or through generators delegating to it
+	 * (`yield from`: they do not run, 3.11+ only link their frames);
 	 * anything else means the start was before attach or was lost */
-	if (!top || top->frame != r->previous)
+	was_gen = s->gens.len && u64map_del(&s->gens, LT_OBJ_KEY(t->tgid, r->frame));
+	through = was_gen && top && (u64map_get(&s->gens, LT_OBJ_KEY(t->tgid, r->previous)) ||
+				     susp_peek(&s->susp, t->tgid, r->previous));
+	if (!top || (top->frame != r->previous && !through))
 		t->tainted = true;
+	if (was_gen && (r->flags & LT_RF_YIELD))	/* suspended again */
+		u64map_put(&s->gens, LT_OBJ_KEY(t->tgid, r->frame), (void *)1);
+	/* the calls that run made were placed under the frame that called
+	 * throw(): they are its own */
+	while (t->norph && top && top->attach && na < RB_ORPHANS &&
+	       t->orph[t->norph - 1].caller == r->frame &&
+	       top->attach->last == t->orph[t->norph - 1].node) {
+		adopted[na++] = t->orph[--t->norph].node;
+		unlink_last(adopted[na - 1]);
+	}
 	place(s, t, top, ci, &f);
+	for (int i = na; i-- > 0;)
+		lt_node_append(f.node ? f.node : top->attach, adopted[i]);
 	if (f.node)
 		set_ret(s, t, f.node, r, payload);
+}
+
+/* a call whose caller frame was not below it on the stack */
+static void orphan(struct rb_thread *t, struct lt_node *n, uint64_t caller)
+{
+	if (t->norph == RB_ORPHANS) {
+		memmove(t->orph, t->orph + 1, sizeof(t->orph[0]) * (RB_ORPHANS - 1));
+		t->norph--;
+	}
+	t->orph[t->norph].node = n;
+	t->orph[t->norph++].caller = caller;
 }
 
 /* take n, its parent's last child, out of the tree (its arena memory stays) */
@@ -571,7 +621,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		lt_node_append(n, t->pend[i].node);
 	t->np = k;
 	t->scratch_calls++;
-	if (r->flags & LT_RF_YIELD) {
+	if ((r->flags & LT_RF_YIELD) && (r->flags & LT_RF_CORO)) {
 		/* its first run: the node is placed as any call's, and kept */
 		sp = lt_xcalloc(1, sizeof(*sp));
 		sp->code = r->code;
@@ -880,6 +930,19 @@ static void adopt(struct rb_state *s, struct rb_thread *t, struct rb_frame *f, u
 
 static void frame_exit(struct rb_state *s, struct rb_thread *t, size_t i, const struct lt_rec_ret *r,
 		       const void *payload);
+
+/* a call outside every execution whose caller is a suspended frame: that
+ * frame runs, entered by throw() without a frame start (asyncio cancelling
+ * a task whose coroutine catches the exception), and this call, made
+ * before its next suspension, was not recorded. Its execution is
+ * incomplete. (A caller frame in ENTRY records would place it.) */
+static void lost_run(struct rb_state *s, struct rb_thread *t, uint64_t caller)
+{
+	struct rb_susp *sp = susp_peek(&s->susp, t->tgid, caller);
+
+	if (sp && sp->exec)
+		sp->exec->complete = false;
+}
 static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
 			   const struct lt_rec_ret *r, const void *payload);
 
@@ -982,10 +1045,28 @@ static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_fr
 		}
 		return;
 	}
-	if (f->node && !f->resumed && s->susp.len && r->previous &&
-	    (t->n == 0 || t->stk[t->n - 1].frame != r->previous))
-		adopt(s, t, f, r->previous);
-	if ((r->flags & LT_RF_YIELD) && f->attach) {
+	if (s->gens.len)
+		u64map_del(&s->gens, LT_OBJ_KEY(t->tgid, f->frame));
+	if (!f->attach && r->previous && s->susp.len)
+		lost_run(s, t, r->previous);
+	/* (a generator's later run is where its resumer is, and when a
+	 * throw() enters it its caller frame is the generator delegating to
+	 * it, which did not run) */
+	if (f->node && !f->resumed && !f->gen_resume && r->previous &&
+	    (t->n == 0 || t->stk[t->n - 1].frame != r->previous)) {
+		if (s->susp.len)
+			adopt(s, t, f, r->previous);
+		if (f->node->parent && (!s->susp.len || !susp_peek(&s->susp, t->tgid, r->previous)))
+			orphan(t, f->node, r->previous);
+	}
+	if ((r->flags & LT_RF_YIELD) && !(r->flags & LT_RF_CORO) && f->attach) {
+		/* a plain generator: each run is a call of its own; that it
+		 * is suspended tells a throw() through it (unmatched_return) */
+		if (s->gens.len >= RB_GENS_MAX)
+			u64map_free(&s->gens);
+		u64map_put(&s->gens, LT_OBJ_KEY(t->tgid, f->frame), (void *)1);
+	}
+	if ((r->flags & LT_RF_YIELD) && (r->flags & LT_RF_CORO) && f->attach) {
 		suspend(s, t, f, r, payload);
 		return;
 	}
@@ -1133,6 +1214,7 @@ void rb_free(struct rb_state *s)
 	u64map_free(&s->procs);
 	u64map_free(&s->threads);
 	u64map_free(&s->old);
+	u64map_free(&s->gens);
 	u64map_free(&s->codes);
 	u64map_free(&s->types);
 	free(s);
