@@ -399,6 +399,44 @@ static void returns_only_trees(void)
 	rb_free(s);
 }
 
+/* --no-durations: two requests interleave on a thread; the first one
+ * written while the second is suspended (its tree moves to a new arena),
+ * then the second: the same trees as with frame starts */
+static void returns_only_coroutines(void)
+{
+	struct rb_state *s = setup_ro("run", NULL, 0);
+	const int Y = LT_RF_YIELD | LT_RF_CORO;
+	const struct lt_node *r, *c;
+
+	rb_code(s, LT_OBJ_KEY(42, 0x400), "gen", "/app/m.py", 40);
+	R(s, 1, 0x7000, 0x6000, 0x400, LT_RV_NONE, 0, Y);		/* gen in request 1 */
+	R(s, 1, 0x6000, 0x10, 0x100, LT_RV_NONE, 0, Y | LT_RF_ROOT_OUTER);
+	R(s, 1, 0xB0, 0x7100, 0x200, LT_RV_INT, 1, 0);			/* f in request 2's gen */
+	R(s, 1, 0x7100, 0x6100, 0x400, LT_RV_NONE, 0, Y);
+	R(s, 1, 0x6100, 0x10, 0x100, LT_RV_NONE, 0, Y | LT_RF_ROOT_OUTER);
+	R(s, 1, 0x90, 0x10, 0x500, LT_RV_NONE, 0, 0);			/* the loop's own call */
+	R(s, 1, 0x7000, 0x6000, 0x400, LT_RV_INT, 6, 0);		/* request 1 ends */
+	R(s, 1, 0x6000, 0x10, 0x100, LT_RV_INT, 7, LT_RF_ROOT_OUTER);
+	CHECK(ngot == 1);
+	R(s, 1, 0xB0, 0x7100, 0x200, LT_RV_INT, 2, 0);			/* request 2 ends */
+	R(s, 1, 0x7100, 0x6100, 0x400, LT_RV_INT, 3, 0);
+	R(s, 1, 0x6100, 0x10, 0x100, LT_RV_INT, 8, LT_RF_ROOT_OUTER);
+	CHECK(ngot == 2);
+	if (ngot != 2)
+		goto out;
+	r = got[0]->root;
+	CHECK(got[0]->complete && r->ret.u.i == 7 && r->ncalls == 1 && child(r, 0)->ret.u.i == 6);
+	r = got[1]->root;
+	c = child(r, 0);
+	CHECK(got[1]->complete && r->ret.u.i == 8 && r->ncalls == 1);
+	CHECK(c && !strcmp(c->fn, "gen") && c->ret.u.i == 3 && c->ncalls == 2);
+	CHECK(c && child(c, 0)->ret.u.i == 1 && child(c, 1)->ret.u.i == 2);
+	CHECK(rb_stats(s)->calls == 6);
+out:
+	reset();
+	rb_free(s);
+}
+
 static void returns_only_attach(void)
 {
 	struct rb_state *s = setup_ro("run", NULL, 1000);
@@ -495,6 +533,7 @@ int main(void)
 	RUN(depth_and_exclude);
 	RUN(thread_executions);
 	RUN(returns_only_trees);
+	RUN(returns_only_coroutines);
 	RUN(returns_only_attach);
 	RUN(thread_and_process_tags);
 	UNIT_EXIT();
