@@ -21,6 +21,7 @@ import treecmp
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORO = os.path.join(HERE, "workloads", "coro.py")
 DELEG = os.path.join(HERE, "workloads", "delegation.py")
+THREADS = os.path.join(HERE, "workloads", "coro_threads.py")
 STREAMS = os.path.join(HERE, "workloads", "aio_streams.py")
 AIOHTTP = os.path.join(HERE, "workloads", "aio_http.py")
 PY312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
@@ -116,6 +117,28 @@ def throw_and_close_into_delegating_generators_exact():
         assert aouter["fn"] == "aouter" and aouter["ret"]["value"] == 42, (blabel, aouter)
         ainner = aouter["calls"][0]
         assert ainner["fn"] == "ainner" and "double" in [c["fn"] for c in ainner["calls"]], (blabel, ainner)
+
+
+@lt.test
+def coroutine_resumed_on_other_threads():
+    """full capture: one execution however many threads resumed it; with
+    --no-durations (a thread's trees live with the thread) the parts are
+    written incomplete, never as complete executions"""
+    need_builds()
+    d = lt.tmpdir()
+    for blabel, py, bopts in BUILDS:
+        ora = os.path.join(d, "o.jsonl")
+        lt.run([py, os.path.join(HERE, "oracle.py"), "--root", "handle", "-o", ora, THREADS, "2"], timeout=120)
+        rec = os.path.join(d, "r.jsonl")
+        record(rec, "handle", bopts, py, THREADS, "2")
+        ex = execs(rec)
+        assert len(ex) == 2 and all(e["complete"] for e in ex), (blabel, len(ex))
+        assert [e["root"]["ret"]["value"] for e in ex] == [0, 6], blabel
+        problems = treecmp.compare(rec, ora, closed_gens=True)
+        assert not problems, "%s: %s" % (blabel, "; ".join(problems[:3]))
+        record(rec, "handle", bopts + ["--no-durations"], py, THREADS, "2")
+        ex = execs(rec)
+        assert ex and not any(e["complete"] for e in ex), (blabel, [e["complete"] for e in ex])
 
 
 def leak_found(d, root, child, value, py, opts, script, n):

@@ -1099,7 +1099,8 @@ static void thread_free(struct rb_thread *t)
 }
 
 /* --no-durations: the thread ends with outermost roots suspended (their
- * trees in its scratch arena): written, incomplete */
+ * trees in its scratch arena): written, incomplete (a coroutine resumed on
+ * another thread is only followed with frame starts) */
 static void ro_write_suspended(struct rb_state *s, struct rb_thread *t)
 {
 	uint64_t *keys;
@@ -1120,7 +1121,11 @@ static void ro_write_suspended(struct rb_state *s, struct rb_thread *t)
 			count_tree(s, tmp.exec->root);
 			exec_close(s, &tmp, false);
 		}
-		free(v[i]);
+		/* a marker: if the frame resumes on another thread, the
+		 * execution it goes on in lacks these runs */
+		v[i]->node = NULL;
+		v[i]->exec = NULL;
+		u64map_put(&s->susp, keys[i], v[i]);
 	}
 	free(v);
 	free(keys);
