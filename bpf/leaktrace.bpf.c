@@ -412,6 +412,18 @@ static __always_inline int clear_kind(const struct lt_py_layout *L, const struct
 	return LT_FRAME_RETURN;
 }
 
+/* a yield of a coroutine or async generator: userspace keeps its node
+ * across its runs (user/record/suspend.h); a plain generator's runs are
+ * calls of their own */
+static __always_inline void mark_coro(const struct lt_py_layout *L, struct lt_rec_ret *r)
+{
+	__u32 co_flags = 0;
+
+	if (!bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags)) &&
+	    (co_flags & 0x280))		/* CO_COROUTINE | CO_ASYNC_GENERATOR */
+		r->flags |= LT_RF_CORO;
+}
+
 /* one RET record for frame; kind LT_FRAME_UNKNOWN: find out from the thread
  * state (exception set?) and the last instruction (YIELD_VALUE?).
  * aux: the thread state (LT_FRAME_UNKNOWN, LT_FRAME_CLEAR) or the interpreter's
@@ -467,8 +479,10 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	} else if (exc || kind == LT_FRAME_RAISE) {
 		r->vkind = LT_RV_RAISE;
 	} else {
-		if (kind == LT_FRAME_YIELD)
+		if (kind == LT_FRAME_YIELD) {
 			r->flags |= LT_RF_YIELD;
+			mark_coro(L, r);
+		}
 		/* the popped value stays in localsplus[stacktop] */
 		if (!have_value)
 			retval = popped_value(L, s, frame, &fail);
@@ -688,6 +702,8 @@ int lt_evf_return(struct pt_regs *ctx)
 			if (top)	/* f_stacktop kept: suspended */
 				r->flags |= LT_RF_YIELD;
 		}
+		if (r->flags & LT_RF_YIELD)
+			mark_coro(L, r);
 		decode_value(s, retval, st->bias, tid, LT_COOKIE_BUILD(bpf_get_attach_cookie(ctx)));
 	}
 	if (fail)

@@ -68,6 +68,8 @@ enum lt_rec_vkind {
 #define LT_RF_ROOT_NESTED	0x20	/* a caller runs a root: a call inside one */
 #define LT_RF_ROOT_UNSURE	0x40	/* the walk could not finish (unreadable
 					 * caller, or deeper than LT_WALK_MAX) */
+#define LT_RF_CORO	0x80	/* with LT_RF_YIELD: the code is a coroutine or
+				 * async generator, whose runs are one call */
 #define LT_ROOT_MAX	128	/* most bytes of a --root name the BPF side compares */
 #define LT_WALK_MAX	4096	/* most callers walked at a root's return */
 

@@ -5,10 +5,18 @@ in leaktrace's trace format (docs/FORMAT.md §1-§2), so that a recording made f
 outside can be compared call for call with what the interpreter itself
 reports. Only Python functions are recorded, like the USDT probes see them.
 
+A coroutine or async generator frame is one call from its start to its
+final return (docs/FORMAT.md §2, "Coroutines"); each run of a plain
+generator is a call of its own. At a coroutine's yield its node is kept, keyed by the frame, and a resume continues it (the
+calls of every run are its children) when it happens inside the execution
+the node belongs to; the outermost root of an execution that suspends takes
+its execution along, so that executions interleave on a thread (asyncio).
+
 usage: python3.11 oracle.py [--root FUNC] [--str-len N] -o OUT SCRIPT [ARGS...]
 """
 import ctypes
 import dis
+import inspect
 import json
 import math
 import os
@@ -21,6 +29,9 @@ import time
 # (await / yield from delegating to a suspended sub-iterator)
 YIELDS = {dis.opmap["YIELD_VALUE"], dis.opmap.get("YIELD_FROM", -1)}
 RETURNS = {dis.opmap["RETURN_VALUE"], dis.opmap.get("RETURN_CONST", -1)}
+# the frames whose runs are one call: coroutines and async generators (a
+# plain generator's runs are calls of their own)
+STITCHED = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 def tp_name(t):
@@ -73,6 +84,11 @@ def last_op(frame):
     return code[i]
 
 
+def op_yields(frame, exc):
+    """the frame leaves by a yield (not an exception passing a yield)"""
+    return last_op(frame) in YIELDS and not exc
+
+
 def name_matches(qual, want):
     return qual == want or qual.rsplit(".", 1)[-1] == want
 
@@ -85,6 +101,8 @@ class Oracle:
         self.lock = threading.Lock()
         self.next_id = 0
         self.tls = threading.local()
+        # suspended frames: frame -> {node, is_root, exec, owner, t0, run}
+        self.susp = {}
 
     def state(self):
         s = getattr(self.tls, "s", None)
@@ -92,16 +110,40 @@ class Oracle:
             s = self.tls.s = {"stack": [], "exec": None, "depth": 0}
         return s
 
+    def resume(self, s, frame):
+        """a suspended frame runs again: True if it continues its node"""
+        with self.lock:
+            e = self.susp.pop(frame, None)
+        if e is None:
+            return False
+        # an owner brings its execution back to a thread that runs none;
+        # any other frame continues inside the execution it belongs to.
+        # Else (a cancellation thrown from the event loop into a chain of
+        # awaiting coroutines) the thread switches to its execution until
+        # the frame leaves
+        saved = None
+        if s["exec"] is not None if e["owner"] else e["exec"] is not s["exec"]:
+            saved = (s["exec"], s["depth"])
+            s["depth"] = 0 if e["owner"] else 1 << 20
+        s["exec"] = e["exec"]
+        if e["is_root"]:
+            s["depth"] += 1
+        s["stack"].append([e["node"], e["is_root"], time.monotonic_ns(), False, e["t0"], e["run"], saved])
+        return True
+
     def tracer(self, frame, event, arg):
         if event != "call":
             return None
         s = self.state()
+        if self.susp and self.resume(s, frame):
+            return self.local
         code = frame.f_code
         is_root = name_matches(qualname(code), self.root)
         node = None
         if is_root and s["depth"] == 0:
             node = {"fn": qualname(code), "file": code.co_filename, "line": code.co_firstlineno}
-            s["exec"] = {"start": time.monotonic_ns(), "root": node}
+            s["exec"] = {"start": time.monotonic_ns(), "root": node, "run": None,
+                         "tid": threading.get_native_id()}
         elif s["depth"] > 0:
             node = {"fn": qualname(code), "file": code.co_filename, "line": code.co_firstlineno}
             parent = s["stack"][-1][0]
@@ -110,7 +152,8 @@ class Oracle:
             s["depth"] += 1
         if node is None:
             return None
-        s["stack"].append([node, is_root, time.monotonic_ns(), False])
+        now = time.monotonic_ns()
+        s["stack"].append([node, is_root, now, False, now, None, None])
         return self.local
 
     def local(self, frame, event, arg):
@@ -118,12 +161,20 @@ class Oracle:
         if not s["stack"]:
             return None
         if event == "exception":
-            s["stack"][-1][3] = True
+            # before 3.9 the StopIteration of a finished awaited coroutine
+            # is an exception event at the YIELD_FROM that took its value
+            if not (arg[0] is StopIteration and YIELD_FROM >= 0 and
+                    frame.f_code.co_code[frame.f_lasti] == YIELD_FROM):
+                s["stack"][-1][3] = True
         elif event == "line":
             s["stack"][-1][3] = False
         elif event == "return":
-            node, is_root, t0, exc = s["stack"].pop()
-            node["dur_ns"] = time.monotonic_ns() - t0
+            node, is_root, ts, exc, t0, run, saved = s["stack"].pop()
+            now = time.monotonic_ns()
+            node["dur_ns"] = now - t0
+            if run is not None or (op_yields(frame, exc) and frame.f_code.co_flags & STITCHED):
+                run = (run or 0) + now - ts
+                node["run_ns"] = run
             # the last instruction tells a return or yield from an exit by
             # an exception (which stops on the instruction that raised); a
             # generator closed at its yield still shows YIELD_VALUE, but it
@@ -135,18 +186,45 @@ class Oracle:
                 node["ret"] = encode(arg, self.str_len)
                 if op in YIELDS:
                     node["ret"]["yield"] = True
+                if op in YIELDS and frame.f_code.co_flags & STITCHED:
+                    self.suspend(s, frame, node, is_root, t0, run)
+                    if saved:
+                        s["exec"], s["depth"] = saved
+                    return self.local
             if is_root:
                 s["depth"] -= 1
                 if s["depth"] == 0:
+                    if run is not None:
+                        s["exec"]["run"] = run
                     self.emit(s["exec"])
                     s["exec"] = None
+            if saved:
+                s["exec"], s["depth"] = saved
         return self.local
 
-    def emit(self, ex):
+    def suspend(self, s, frame, node, is_root, t0, run):
+        e = {"node": node, "is_root": is_root, "exec": s["exec"], "owner": False,
+             "t0": t0, "run": run}
+        if is_root:
+            s["depth"] -= 1
+            if s["depth"] == 0:
+                # the execution waits with its root; others run meanwhile
+                e["owner"] = True
+                s["exec"] = None
         with self.lock:
+            self.susp[frame] = e
+
+    def emit(self, ex, complete=True):
+        with self.lock:
+            # its frames still suspended keep their last yield
+            for f in [f for f, e in self.susp.items() if e["exec"] is ex and not e["owner"]]:
+                del self.susp[f]
             line = {"type": "exec", "id": self.next_id, "pid": os.getpid(),
-                    "tid": threading.get_native_id(), "start_ns": ex["start"],
-                    "dur_ns": ex["root"]["dur_ns"], "complete": True, "root": ex["root"]}
+                    "tid": ex["tid"], "start_ns": ex["start"],
+                    "dur_ns": ex["root"]["dur_ns"]}
+            if ex.get("run") is not None:
+                line["run_ns"] = ex["run"]
+            line.update({"complete": complete, "root": ex["root"]})
             self.next_id += 1
             self.out.write(json.dumps(line) + "\n")
 
@@ -175,6 +253,9 @@ def main():
     finally:
         sys.settrace(None)
         threading.settrace(None)
+        # executions whose root is still suspended: their root never returned
+        for e in [e for e in list(o.susp.values()) if e["owner"]]:
+            o.emit(e["exec"], complete=False)
         f.write(json.dumps({"type": "stats", "execs": o.next_id}) + "\n")
         f.close()
 

@@ -201,7 +201,9 @@ def json_lines_without_output():
     p = record("-j", "--root", "run", "--", lt.PY, CALLS, "2")
     ex = [json.loads(l[l.index("{"):]) for l in p.stdout.splitlines() if '{"type":"exec"' in l]
     assert len(ex) == 4, p.stdout
-    assert ex[0]["root"] == "run" and ex[0]["calls"] == 104 and ex[0]["complete"] is True, ex[0]
+    # 102: a coroutine frame is one call however often it resumed
+    # (co_main and co_leaf run twice); a plain generator's runs are calls
+    assert ex[0]["root"] == "run" and ex[0]["calls"] == 102 and ex[0]["complete"] is True, ex[0]
     assert ex[0]["first_layer"][:3] == ["Box.__init__", "Box.get", "Box.double"]
 
 

@@ -33,6 +33,14 @@ def closed_at_yield(calls, i):
             calls[i - 1]["fn"] == n["fn"] and calls[i - 1].get("ret", {}).get("yield"))
 
 
+def closed_while_suspended(x, y):
+    """x (recorded) is a generator frame still suspended when its execution
+    ended, y (oracle) the same frame closed at that yield: CPython 3.13.x+
+    clears such a frame without running it (see closed_at_yield)"""
+    return (node_key(x, False) == node_key(y, False) and x.get("ret", {}).get("yield") and
+            y.get("ret", {}).get("type") == "<raise>")
+
+
 def diff_nodes(a, b, path="", with_values=True, closed_gens=False):
     """First difference between two trees as a string, or None. closed_gens:
     the oracle (b) may hold generator exits that the untraced interpreter
@@ -41,7 +49,7 @@ def diff_nodes(a, b, path="", with_values=True, closed_gens=False):
     while stack:
         x, y, p = stack.pop()
         kx, ky = node_key(x, with_values), node_key(y, with_values)
-        if kx != ky:
+        if kx != ky and not (closed_gens and closed_while_suspended(x, y)):
             return "%s: %r != %r" % (p, kx, ky)
         cx, cy = x.get("calls", []), y.get("calls", [])
         if closed_gens and len(cx) < len(cy):

@@ -88,6 +88,8 @@ def fields(m):
                 ("fr_state", [off("PyFrameObject", "f_state" if m == 10 else "f_stacktop")]),
                 # no co_qualname before 3.11: the name stands in for it
                 ("co_qualname", [off("PyCodeObject", "co_name")]),
+                # which frames are coroutines (a yield suspends one call)
+                ("co_flags", [off("PyCodeObject", "co_flags")]),
                 ] + code + value + live
     if m == 11:
         return [("rt_tstate_current", [off("_PyRuntimeState", "gilstate.tstate_current")]),
@@ -102,6 +104,7 @@ def fields(m):
                 ("fr_localsplus", [off(FRAME, "localsplus")]),
                 ("fr_is_entry", [off(FRAME, "is_entry")]),
                 ("co_qualname", [off("PyCodeObject", "co_qualname")]),
+                ("co_flags", [off("PyCodeObject", "co_flags")]),
                 ] + code + value + live
     # 3.12+: frames inline in the C stack's loop; a generator embeds its frame
     out = [("fr_code", [off(FRAME, "f_code" if m == 12 else "f_executable")]),

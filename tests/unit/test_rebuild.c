@@ -123,6 +123,114 @@ out:
 	rb_free(s);
 }
 
+/* a coroutine frame is one call across its runs; a close() exit arrives
+ * without an ENTRY (3.12+) and still ends it */
+static void coroutine_runs(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+	const struct lt_node *r, *g;
+
+	E(s, 1, 0xA0, 0x100);
+	E(s, 1, 0x5000, 0x400);			/* gen first run (heap frame) */
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 0, LT_RF_YIELD | LT_RF_CORO);
+	E(s, 1, 0x5000, 0x400);			/* resumed */
+	E(s, 1, 0xB0, 0x200);			/* f called by its second run */
+	R(s, 1, 0xB0, 0x5000, 0x200, LT_RV_INT, 3, 0);
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 1, LT_RF_YIELD | LT_RF_CORO);
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_RAISE, 0, 0);	/* close(): no RESUME */
+	R(s, 1, 0xA0, 0x10, 0x100, LT_RV_NONE, 0, 0);
+	CHECK(ngot == 1);
+	if (ngot != 1)
+		goto out;
+	r = got[0]->root;
+	g = child(r, 0);
+	CHECK(got[0]->complete);
+	CHECK(r->ncalls == 1 && !strcmp(g->fn, "gen") && g->ncalls == 1);
+	CHECK(!strcmp(child(g, 0)->fn, "f") && child(g, 0)->ret.u.i == 3);
+	CHECK(!strcmp(g->ret.type, "<raise>") && !g->ret.yield);
+	/* from its start (ts 20) to its end (ts 80); it ran 10 + 30 + the
+	 * close run (from the event before it, 10) */
+	CHECK(g->dur_ns == 60 && g->run_ns == 50);
+out:
+	reset();
+	rb_free(s);
+}
+
+/* asyncio: two requests interleave on one thread; each root coroutine is
+ * one execution across its awaits, its awaited child one node */
+static void coroutines_interleaved(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+	const struct lt_node *r, *c;
+
+	E(s, 1, 0x10, 0x500);			/* the event loop (no execution) */
+	E(s, 1, 0x6000, 0x100);			/* request 1: run starts */
+	E(s, 1, 0x7000, 0x400);			/* awaits gen (a coroutine) */
+	R(s, 1, 0x7000, 0x6000, 0x400, LT_RV_NONE, 0, LT_RF_YIELD | LT_RF_CORO);
+	R(s, 1, 0x6000, 0x10, 0x100, LT_RV_NONE, 0, LT_RF_YIELD | LT_RF_CORO);
+	E(s, 1, 0x6100, 0x100);			/* request 2 starts meanwhile */
+	R(s, 1, 0x6100, 0x10, 0x100, LT_RV_NONE, 0, LT_RF_YIELD | LT_RF_CORO);
+	CHECK(ngot == 0);
+	E(s, 2, 0x6000, 0x100);			/* request 1 resumes on thread 2 */
+	E(s, 2, 0x7000, 0x400);
+	E(s, 2, 0xB0, 0x200);			/* f, in gen's second run */
+	R(s, 2, 0xB0, 0x7000, 0x200, LT_RV_INT, 5, 0);
+	R(s, 2, 0x7000, 0x6000, 0x400, LT_RV_INT, 6, 0);
+	R(s, 2, 0x6000, 0x10, 0x100, LT_RV_INT, 7, 0);
+	CHECK(ngot == 1);
+	E(s, 1, 0x6100, 0x100);			/* request 2 resumes and ends */
+	R(s, 1, 0x6100, 0x10, 0x100, LT_RV_INT, 8, 0);
+	R(s, 1, 0x10, 0, 0x500, LT_RV_NONE, 0, 0);
+	CHECK(ngot == 2);
+	if (ngot != 2)
+		goto out;
+	r = got[0]->root;
+	c = child(r, 0);
+	CHECK(got[0]->complete && got[0]->tid == 1 && r->ret.u.i == 7 && !r->ret.yield);
+	CHECK(r->ncalls == 1 && !strcmp(c->fn, "gen") && c->ret.u.i == 6 && c->ncalls == 1);
+	CHECK(child(c, 0)->ret.u.i == 5);
+	CHECK(got[0]->dur_ns > got[0]->run_ns && got[0]->run_ns > 0);
+	CHECK(got[1]->complete && got[1]->root->ret.u.i == 8 && got[1]->root->ncalls == 0);
+	CHECK(rb_stats(s)->execs == 2);
+out:
+	reset();
+	rb_free(s);
+}
+
+/* 3.12+ throw() into a generator delegating with yield from: the inner
+ * generator runs without RESUME, then the outer; the calls of the inner
+ * run belong under it, not under the frame that called throw() */
+static void throw_into_delegation(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+	const struct lt_node *r, *o, *in;
+
+	E(s, 1, 0xA0, 0x100);			/* run */
+	E(s, 1, 0x5000, 0x400);			/* outer gen */
+	E(s, 1, 0x5100, 0x300);			/* inner (g) by yield from */
+	R(s, 1, 0x5100, 0x5000, 0x300, LT_RV_INT, 1, LT_RF_YIELD | LT_RF_CORO);
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 1, LT_RF_YIELD | LT_RF_CORO);
+	/* run calls outer.throw(): no RESUME of either */
+	E(s, 1, 0xB0, 0x200);			/* f, called by inner's handler */
+	R(s, 1, 0xB0, 0x5100, 0x200, LT_RV_INT, 9, 0);
+	R(s, 1, 0x5100, 0x5000, 0x300, LT_RV_RAISE, 0, 0);
+	R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_RAISE, 0, 0);
+	R(s, 1, 0xA0, 0x10, 0x100, LT_RV_NONE, 0, 0);
+	CHECK(ngot == 1);
+	if (ngot != 1)
+		goto out;
+	r = got[0]->root;
+	o = child(r, 0);
+	in = o ? child(o, 0) : NULL;
+	CHECK(got[0]->complete && r->ncalls == 1 && o->ncalls == 1);
+	CHECK(in && !strcmp(in->fn, "g") && in->ncalls == 1 && !strcmp(in->ret.type, "<raise>"));
+	CHECK(in && !strcmp(child(in, 0)->fn, "f"));
+	CHECK(!strcmp(o->ret.type, "<raise>"));
+out:
+	reset();
+	rb_free(s);
+}
+
 /* two threads interleaved, recursion of the root stays inside */
 static void threads_interleaved_and_recursive_root(void)
 {
@@ -291,6 +399,44 @@ static void returns_only_trees(void)
 	rb_free(s);
 }
 
+/* --no-durations: two requests interleave on a thread; the first one
+ * written while the second is suspended (its tree moves to a new arena),
+ * then the second: the same trees as with frame starts */
+static void returns_only_coroutines(void)
+{
+	struct rb_state *s = setup_ro("run", NULL, 0);
+	const int Y = LT_RF_YIELD | LT_RF_CORO;
+	const struct lt_node *r, *c;
+
+	rb_code(s, LT_OBJ_KEY(42, 0x400), "gen", "/app/m.py", 40);
+	R(s, 1, 0x7000, 0x6000, 0x400, LT_RV_NONE, 0, Y);		/* gen in request 1 */
+	R(s, 1, 0x6000, 0x10, 0x100, LT_RV_NONE, 0, Y | LT_RF_ROOT_OUTER);
+	R(s, 1, 0xB0, 0x7100, 0x200, LT_RV_INT, 1, 0);			/* f in request 2's gen */
+	R(s, 1, 0x7100, 0x6100, 0x400, LT_RV_NONE, 0, Y);
+	R(s, 1, 0x6100, 0x10, 0x100, LT_RV_NONE, 0, Y | LT_RF_ROOT_OUTER);
+	R(s, 1, 0x90, 0x10, 0x500, LT_RV_NONE, 0, 0);			/* the loop's own call */
+	R(s, 1, 0x7000, 0x6000, 0x400, LT_RV_INT, 6, 0);		/* request 1 ends */
+	R(s, 1, 0x6000, 0x10, 0x100, LT_RV_INT, 7, LT_RF_ROOT_OUTER);
+	CHECK(ngot == 1);
+	R(s, 1, 0xB0, 0x7100, 0x200, LT_RV_INT, 2, 0);			/* request 2 ends */
+	R(s, 1, 0x7100, 0x6100, 0x400, LT_RV_INT, 3, 0);
+	R(s, 1, 0x6100, 0x10, 0x100, LT_RV_INT, 8, LT_RF_ROOT_OUTER);
+	CHECK(ngot == 2);
+	if (ngot != 2)
+		goto out;
+	r = got[0]->root;
+	CHECK(got[0]->complete && r->ret.u.i == 7 && r->ncalls == 1 && child(r, 0)->ret.u.i == 6);
+	r = got[1]->root;
+	c = child(r, 0);
+	CHECK(got[1]->complete && r->ret.u.i == 8 && r->ncalls == 1);
+	CHECK(c && !strcmp(c->fn, "gen") && c->ret.u.i == 3 && c->ncalls == 2);
+	CHECK(c && child(c, 0)->ret.u.i == 1 && child(c, 1)->ret.u.i == 2);
+	CHECK(rb_stats(s)->calls == 6);
+out:
+	reset();
+	rb_free(s);
+}
+
 static void returns_only_attach(void)
 {
 	struct rb_state *s = setup_ro("run", NULL, 1000);
@@ -378,12 +524,16 @@ int main(void)
 {
 	RUN(address_reuse_and_raise);
 	RUN(generator_runs);
+	RUN(coroutine_runs);
+	RUN(coroutines_interleaved);
+	RUN(throw_into_delegation);
 	RUN(threads_interleaved_and_recursive_root);
 	RUN(lost_return_taints);
 	RUN(pre_attach_and_unfinished);
 	RUN(depth_and_exclude);
 	RUN(thread_executions);
 	RUN(returns_only_trees);
+	RUN(returns_only_coroutines);
 	RUN(returns_only_attach);
 	RUN(thread_and_process_tags);
 	UNIT_EXIT();

@@ -225,11 +225,11 @@ static void test_deep(void)
  * (which leaves out what a synthetic root has) */
 static void exec_text(struct jw *j, const struct lt_exec *e)
 {
-	char b[200];
+	char b[240];
 
-	snprintf(b, sizeof(b), "%lld %d %d %d %d %llu %lld %d %d %lld ", (long long)e->id, e->pid, e->tid,
-		 e->nspid, e->nstid, (unsigned long long)e->start_ns, (long long)e->dur_ns, e->complete,
-		 e->root->has_ret, (long long)e->root->dur_ns);
+	snprintf(b, sizeof(b), "%lld %d %d %d %d %llu %lld %lld %d %d %lld ", (long long)e->id, e->pid, e->tid,
+		 e->nspid, e->nstid, (unsigned long long)e->start_ns, (long long)e->dur_ns,
+		 (long long)e->run_ns, e->complete, e->root->has_ret, (long long)e->root->dur_ns);
 	jw_raw(j, b, strlen(b));
 	lt_json_node(j, e->root);
 	jw_raw(j, "\n", 1);
@@ -290,8 +290,8 @@ static void test_fast_path_same_as_generic(void)
 {
 	static const char *in =
 		"{\"type\":\"header\",\"format\":1}\n"
-		"{\"type\":\"exec\",\"id\":7,\"pid\":5,\"tid\":6,\"nspid\":2,\"nstid\":3,\"start_ns\":10,\"dur_ns\":20,\"complete\":true,\"root\":"
-		"{\"fn\":\"main\",\"file\":\"/a/b.py\",\"line\":3,\"ret\":{\"type\":\"int\",\"value\":-42},\"dur_ns\":20,\"args\":["
+		"{\"type\":\"exec\",\"id\":7,\"pid\":5,\"tid\":6,\"nspid\":2,\"nstid\":3,\"start_ns\":10,\"dur_ns\":20,\"run_ns\":7,\"complete\":true,\"root\":"
+		"{\"fn\":\"main\",\"file\":\"/a/b.py\",\"line\":3,\"ret\":{\"type\":\"int\",\"value\":-42},\"dur_ns\":20,\"run_ns\":7,\"args\":["
 		"{\"type\":\"str\",\"value\":\"abc\",\"truncated\":true},{\"type\":\"float\",\"value\":1.5},{\"type\":\"float\",\"value\":\"nan\"},"
 		"{\"type\":\"float\",\"value\":\"-inf\"},{\"type\":\"float\",\"value\":1e300},{\"type\":\"bool\",\"value\":false},"
 		"{\"type\":\"int\",\"value\":\"123456789012345678901234\"},{\"type\":\"list\",\"value\":\"h:00ff\"},{\"type\":\"NoneType\"}],"
@@ -328,6 +328,8 @@ static void test_fast_path_same_as_generic(void)
 	fclose(f);
 	char *fast = read_text(p1, true, &rc1, &n1), *generic = read_text(p1, false, &rc2, &n2);
 	CHECK(rc1 == 0 && rc2 == 0);
+	/* run_ns read back both ways: the exec's and the root node's */
+	CHECK(fast && strstr(fast, " 20 7 1 1 20 ") && strstr(fast, "\"dur_ns\":20,\"run_ns\":7"));
 	CHECK(!strcmp(fast, generic));
 	if (strcmp(fast, generic))
 		printf("  fast:\n%s  generic:\n%s", fast, generic);

@@ -33,6 +33,7 @@
 	.fr_localsplus = 360, \
 	.fr_state = 72, \
 	.co_qualname = 112, \
+	.co_flags = 36, \
 	.co_argcount = 16, \
 	.co_firstlineno = 40, \
 	.co_filename = 104, \
@@ -60,6 +61,7 @@
 	.fr_localsplus = 360, \
 	.fr_state = 72, \
 	.co_qualname = 112, \
+	.co_flags = 36, \
 	.co_argcount = 16, \
 	.co_firstlineno = 40, \
 	.co_filename = 104, \
@@ -87,6 +89,7 @@
 	.fr_localsplus = 352, \
 	.fr_state = 108, \
 	.co_qualname = 112, \
+	.co_flags = 36, \
 	.co_argcount = 16, \
 	.co_firstlineno = 40, \
 	.co_filename = 104, \
@@ -122,6 +125,7 @@
 	.fr_localsplus = 72, \
 	.fr_is_entry = 68, \
 	.co_qualname = 128, \
+	.co_flags = 48, \
 	.co_argcount = 56, \
 	.co_firstlineno = 72, \
 	.co_filename = 112, \

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "record/hashval.h"
 #include "record/rebuild.h"
+#include "record/suspend.h"
 #include "common/u64map.h"
 #include "record/values.h"
 
@@ -16,7 +17,16 @@ struct code_info {
 };
 
 struct rb_frame {
-	uint64_t frame, code, ts;
+	uint64_t frame, code, ts;	/* ts: the start of this run */
+	uint64_t t0, run;		/* the frame's first start; ns run before (suspend.h) */
+	bool resumed;			/* it ran before this run */
+	bool gen_resume;		/* a plain generator's run after its first */
+	/* resumed inside its own execution, not the thread's open one:
+	 * the thread's context, given back when it leaves (suspend.h) */
+	bool switched;
+	bool saved_tainted;
+	int saved_depth;
+	struct lt_exec *saved_exec;
 	struct lt_node *node;	/* this call's node, NULL if not recorded */
 	struct lt_node *attach;	/* where this frame's children go (NULL: nowhere) */
 	int adepth;		/* depth of attach below the execution root */
@@ -36,6 +46,11 @@ struct rb_pend {
  * which they are dropped (and the execution they may belong to marked
  * incomplete) */
 #define RB_PEND_MAX_CALLS (4u << 20)
+#define RB_ORPHANS 16
+/* plain generator frames remembered as suspended, beyond which the set is
+ * emptied (a throw() through one of them then marks its execution
+ * incomplete) */
+#define RB_GENS_MAX (1u << 16)
 
 struct rb_thread {
 	uint32_t tid, tgid;
@@ -51,6 +66,11 @@ struct rb_thread {
 	int root_depth;		/* calls of the root function live on the stack */
 	bool tainted;		/* events of the open execution may be missing */
 	uint64_t last_ts;
+	/* the last calls whose caller frame was not the one below them on
+	 * the stack: calls of a generator run entered by throw()/close(),
+	 * which has no frame start (RB_ORPHANS at most) */
+	struct { struct lt_node *node; uint64_t caller; } orph[RB_ORPHANS];
+	int norph;
 };
 
 /* a process met system-wide (cfg.describe_process) */
@@ -67,6 +87,9 @@ struct rb_state {
 	struct u64map threads;	/* tid -> struct rb_thread */
 	struct u64map procs;	/* system-wide: pid+1 -> struct rb_proc */
 	struct u64map old;	/* --no-durations: frame live at attach -> code */
+	struct u64map susp;	/* suspended frames (suspend.h) */
+	struct u64map gens;	/* plain generator frames suspended in an
+				 * execution (LT_OBJ_KEY(tgid, frame) -> 1) */
 	struct rb_stats st;
 	const char *unknown;
 };
@@ -165,7 +188,9 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 
 	if (!e)
 		return;
-	e->complete = complete && !t->tainted;
+	/* (a suspended execution is marked incomplete in place) */
+	e->complete = e->complete && complete && !t->tainted;
+	susp_forget_exec(&s->susp, e);
 	if (e->dur_ns < 0 && !s->cfg.returns_only && t->last_ts >= e->start_ns)
 		e->dur_ns = t->last_ts - e->start_ns;
 	if (s->cfg.nspid) {
@@ -282,12 +307,16 @@ static void process_seen(struct rb_state *s, uint32_t pid)
 	s->cfg.describe_process(s->cfg.describe_arg, pid, &p->cmdline, &p->cgroup);
 }
 
+static bool resume(struct rb_state *s, struct rb_thread *t, uint64_t frame, uint64_t code,
+		   uint64_t ts);
+
 void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, uint64_t ts,
 	      uint64_t frame, uint64_t code)
 {
 	struct rb_thread *t;
 	const struct code_info *ci;
 	struct rb_frame *parent, *f;
+	bool gen_resume;
 
 	process_seen(s, tgid);
 	t = thread_get(s, tid);
@@ -307,6 +336,9 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	 * (3.13's RESUME_CHECK falls back to RESUME after its site) */
 	if (parent && parent->frame == frame && parent->code == code)
 		return;
+	gen_resume = s->gens.len && u64map_del(&s->gens, LT_OBJ_KEY(t->tgid, frame));
+	if (s->susp.len && resume(s, t, frame, code, ts))
+		return;
 	f = push(t);
 	if (!f) {
 		t->tainted = true;
@@ -314,7 +346,8 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	}
 	f->frame = frame;
 	f->code = code;
-	f->ts = ts;
+	f->ts = f->t0 = ts;
+	f->gen_resume = gen_resume;
 	f->is_root = ci->is_root;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth++ == 0) {
 		struct lt_exec *e = exec_open(s, t, ts, ci->fn);
@@ -375,12 +408,17 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 }
 
 /* a RET for a frame that is not live: its start was not seen */
+static void unlink_last(struct lt_node *n);
+
 static void unmatched_return(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
 			     const void *payload)
 {
 	const struct code_info *ci = code_of(s, t, r->code);
 	struct rb_frame *top = t->n ? &t->stk[t->n - 1] : NULL;
 	struct rb_frame f = { 0 };
+	struct lt_node *adopted[RB_ORPHANS];
+	bool was_gen, through;
+	int na = 0;
 
 	/* 3.12+: a frame of a plain function that was never seen starting
 	 * never ran RESUME, so it was not a call (the __init__ shim of 3.13,
@@ -401,13 +439,42 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	}
 	if (!t->exec)
 		return;
-	/* a generator finished by throw()/close() is entered without RESUME;
+	/* a generator run entered by throw()/close() has no frame start
+	 * (3.11's USDT, 3.12+ RESUME sites): it is a call of the frame that
+	 * called throw(), directly or through generators delegating to it
+	 * (`yield from`: they do not run, 3.11+ only link their frames);
 	 * anything else means the start was before attach or was lost */
-	if (!top || top->frame != r->previous)
+	was_gen = s->gens.len && u64map_del(&s->gens, LT_OBJ_KEY(t->tgid, r->frame));
+	through = was_gen && top && (u64map_get(&s->gens, LT_OBJ_KEY(t->tgid, r->previous)) ||
+				     susp_peek(&s->susp, t->tgid, r->previous));
+	if (!top || (top->frame != r->previous && !through))
 		t->tainted = true;
+	if (was_gen && (r->flags & LT_RF_YIELD))	/* suspended again */
+		u64map_put(&s->gens, LT_OBJ_KEY(t->tgid, r->frame), (void *)1);
+	/* the calls that run made were placed under the frame that called
+	 * throw(): they are its own */
+	while (t->norph && top && top->attach && na < RB_ORPHANS &&
+	       t->orph[t->norph - 1].caller == r->frame &&
+	       top->attach->last == t->orph[t->norph - 1].node) {
+		adopted[na++] = t->orph[--t->norph].node;
+		unlink_last(adopted[na - 1]);
+	}
 	place(s, t, top, ci, &f);
+	for (int i = na; i-- > 0;)
+		lt_node_append(f.node ? f.node : top->attach, adopted[i]);
 	if (f.node)
 		set_ret(s, t, f.node, r, payload);
+}
+
+/* a call whose caller frame was not below it on the stack */
+static void orphan(struct rb_thread *t, struct lt_node *n, uint64_t caller)
+{
+	if (t->norph == RB_ORPHANS) {
+		memmove(t->orph, t->orph + 1, sizeof(t->orph[0]) * (RB_ORPHANS - 1));
+		t->norph--;
+	}
+	t->orph[t->norph].node = n;
+	t->orph[t->norph++].caller = caller;
 }
 
 /* take n, its parent's last child, out of the tree (its arena memory stays) */
@@ -445,6 +512,20 @@ static struct rb_pend *pend_push(struct rb_thread *t)
 	return &t->pend[t->np++];
 }
 
+static struct lt_exec *ro_keep_suspended(struct rb_state *s, struct rb_thread *t, const struct lt_node *n);
+static bool ro_continue(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp,
+			const struct lt_rec_ret *r, const void *payload, size_t k,
+			const struct rb_pend *sum, bool old);
+static void ro_drop_suspended(struct rb_state *s, struct rb_thread *t);
+
+static void count_tree(struct rb_state *s, const struct lt_node *top)
+{
+	for (const struct lt_node *x = top; x; x = lt_node_preorder_next(top, x)) {
+		s->st.calls++;
+		s->st.truncated_strings += x->has_ret && x->ret.truncated;
+	}
+}
+
 /* --no-durations: the execution rooted at n (returned last) is written */
 static void ro_emit(struct rb_state *s, struct rb_thread *t, struct lt_node *n, const struct lt_rec_ret *r,
 		    const struct rb_pend *sum, bool old)
@@ -462,12 +543,26 @@ static void ro_emit(struct rb_state *s, struct rb_thread *t, struct lt_node *n, 
 	n->next = NULL;
 	e->start_ns = sum->first_ts;
 	e->dur_ns = -1;
-	s->st.calls += sum->ncalls;
-	s->st.truncated_strings += sum->ntrunc;
+	if (s->susp.len || sum->ncalls == 0) {
+		/* suspended frames: a node's runs were summed apart, count
+		 * the tree as written */
+		count_tree(s, n);
+	} else {
+		s->st.calls += sum->ncalls;
+		s->st.truncated_strings += sum->ntrunc;
+	}
 	t->emitted = true;
 	t->gap = false;
 	t->scratch_calls = 0;
+	struct lt_exec *next = s->susp.len ? ro_keep_suspended(s, t, n) : NULL;
+
 	exec_close(s, t, complete);
+	if (next) {	/* the scratch arena of the executions still open */
+		next->pid = t->tgid;
+		next->tid = t->tid;
+		next->root = lt_node_new(next, s->unknown);
+		t->exec = next;
+	}
 }
 
 /* --no-durations: one return (see rebuild.h) */
@@ -476,6 +571,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 {
 	const struct code_info *ci = code_of(s, t, r->code);
 	struct rb_pend sum = { r->frame, r->previous, r->ts, NULL, 1, 0 }, *p;
+	struct rb_susp *sp;
 	struct lt_node *n;
 	bool old = false;
 	size_t k;
@@ -503,6 +599,18 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 			t->pend[i].previous = r->previous;
 		return;
 	}
+	/* a suspended frame (suspend.h) that ran again: its node goes on */
+	sp = susp_take(&s->susp, t->tgid, r->frame);
+	if (sp && (sp->code != r->code || sp->exec != t->exec || !sp->node)) {
+		/* resumed on another thread, or its node was dropped: its
+		 * earlier runs are not in the tree this run goes to */
+		if (sp->code == r->code)
+			t->tainted = true;
+		free(sp);
+		sp = NULL;
+	}
+	if (sp && ro_continue(s, t, sp, r, payload, k, &sum, old))
+		return;
 	n = lt_node_new(t->exec, ci->fn);
 	n->file = ci->file;
 	n->line = ci->line;
@@ -513,6 +621,23 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		lt_node_append(n, t->pend[i].node);
 	t->np = k;
 	t->scratch_calls++;
+	if ((r->flags & LT_RF_YIELD) && (r->flags & LT_RF_CORO)) {
+		/* its first run: the node is placed as any call's, and kept */
+		sp = lt_xcalloc(1, sizeof(*sp));
+		sp->code = r->code;
+		sp->node = n;
+		sp->exec = t->exec;
+		sp->is_root = ci->is_root;
+		sp->t0 = sum.first_ts;
+		if (s->cfg.root_fn && ci->is_root && !(r->flags & LT_RF_ROOT_NESTED)) {
+			/* an outermost root: written at its final return */
+			sp->outer = true;
+			sp->tainted = old;
+			susp_put(&s->susp, t->tgid, r->frame, sp);
+			return;
+		}
+		susp_put(&s->susp, t->tgid, r->frame, sp);
+	}
 	if (s->cfg.root_fn && ci->is_root && !(r->flags & LT_RF_ROOT_NESTED)) {
 		ro_emit(s, t, n, r, &sum, old);
 		return;
@@ -536,6 +661,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	if (s->cfg.root_fn && t->scratch_calls > RB_PEND_MAX_CALLS) {
 		/* no execution ended for that long: start again, and the
 		 * execution these calls may belong to is incomplete */
+		ro_drop_suspended(s, t);
 		lt_exec_free(t->exec);
 		t->exec = NULL;
 		t->np = 0;
@@ -544,14 +670,319 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	}
 }
 
+
+/* ---- --no-durations: suspended frames ------------------------------------ */
+
+/* a frame with a node from an earlier run returns or yields again: the
+ * calls of this run join its node. false: nothing done (not continued) */
+static bool ro_continue(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp,
+			const struct lt_rec_ret *r, const void *payload, size_t k,
+			const struct rb_pend *sum, bool old)
+{
+	struct lt_node *n = sp->node;
+
+	for (size_t i = k; i < t->np; i++)
+		lt_node_append(n, t->pend[i].node);
+	t->np = k;
+	set_ret(s, t, n, r, payload);
+	if (sum->first_ts < sp->t0)
+		sp->t0 = sum->first_ts;
+	/* with --root, the calls are counted as an execution is written;
+	 * without, the node itself was counted at its first run */
+	if (!s->cfg.root_fn) {
+		s->st.calls += sum->ncalls - 1;
+		s->st.truncated_strings += sum->ntrunc;
+	}
+	if (r->flags & LT_RF_YIELD) {
+		susp_put(&s->susp, t->tgid, r->frame, sp);
+		return true;
+	}
+	if (sp->outer) {
+		/* (ncalls 0: counted from the tree) */
+		struct rb_pend tot = { .first_ts = sp->t0 };
+
+		if (sp->tainted)
+			t->tainted = true;
+		free(sp);
+		ro_emit(s, t, n, r, &tot, old);
+		return true;
+	}
+	free(sp);
+	return true;
+}
+
+static struct lt_node *top_of(struct lt_node *n)
+{
+	while (n->parent)
+		n = n->parent;
+	return n;
+}
+
+/* the thread's scratch execution is written with root n: the suspended
+ * frames of the executions still open (the outermost roots suspended, and
+ * the frames in their trees) are copied into a new scratch arena; the
+ * others are in n's tree (written with it) or outside every execution */
+static struct lt_exec *ro_keep_suspended(struct rb_state *s, struct rb_thread *t, const struct lt_node *n)
+{
+	struct lt_exec *old = t->exec, *nu;
+	struct u64map outer = { 0 }, fwd = { 0 };
+	struct rb_susp **v;
+	uint64_t *keys;
+	size_t cnt, kept = 0;
+
+	v = susp_take_exec(&s->susp, old, &keys, &cnt);
+	nu = lt_exec_new();
+	for (size_t i = 0; i < cnt; i++)
+		if (v[i]->outer)
+			u64map_put(&outer, (uint64_t)(uintptr_t)v[i]->node, v[i]);
+	for (size_t i = 0; i < cnt; i++) {
+		struct lt_node *top = top_of(v[i]->node);
+
+		if (top == n || !u64map_get(&outer, (uint64_t)(uintptr_t)top)) {
+			free(v[i]);
+			continue;
+		}
+		if (!u64map_get(&fwd, (uint64_t)(uintptr_t)top))
+			susp_copy_tree(nu, top, &fwd);
+		v[i]->node = u64map_get(&fwd, (uint64_t)(uintptr_t)v[i]->node);
+		v[i]->exec = nu;
+		u64map_put(&s->susp, keys[i], v[i]);
+		kept++;
+	}
+	free(v);
+	free(keys);
+	u64map_free(&outer);
+	u64map_free(&fwd);
+	if (!kept) {
+		lt_exec_free(nu);
+		return NULL;
+	}
+	return nu;
+}
+
+/* the scratch arena is dropped (no execution ended for too long): an
+ * outermost root suspended in it leaves a marker, so that its execution
+ * is incomplete when it returns */
+static void ro_drop_suspended(struct rb_state *s, struct rb_thread *t)
+{
+	uint64_t *keys;
+	size_t cnt;
+	struct rb_susp **v = susp_take_exec(&s->susp, t->exec, &keys, &cnt);
+
+	for (size_t i = 0; i < cnt; i++) {
+		if (v[i]->outer) {
+			v[i]->node = NULL;
+			v[i]->exec = NULL;
+			u64map_put(&s->susp, keys[i], v[i]);
+		} else {
+			free(v[i]);
+		}
+	}
+	free(v);
+	free(keys);
+}
+
+
+/* ---- suspended frames (suspend.h): one call per generator frame -------- */
+
+/* write an execution that is not the thread's open one */
+static void write_detached(struct rb_state *s, struct rb_thread *t, struct lt_exec *e, bool complete)
+{
+	struct lt_exec *cur = t->exec;
+	bool tainted = t->tainted;
+
+	t->exec = e;
+	t->tainted = false;
+	exec_close(s, t, complete);
+	t->exec = cur;
+	t->tainted = tainted;
+}
+
+/* a suspended frame that will not run again as recorded (freed, or resumed
+ * where its execution does not run): an owner's execution is written,
+ * incomplete (its root never returned) */
+static void abandon(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp)
+{
+	if (sp->owner)
+		write_detached(s, t, sp->exec, false);
+	free(sp);
+}
+
+/* push a suspended frame that runs again. It runs inside the execution
+ * its node belongs to: an owner brings its execution back to a thread that
+ * runs none (any thread of the process), any other frame continues where
+ * its execution runs. Else (asyncio throws a cancellation into a chain of
+ * awaiting coroutines from the event loop, a generator shared by two
+ * requests) the thread switches to that execution until the frame leaves.
+ * Frees sp; false: out of memory (sp abandoned) */
+static bool push_suspended(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp,
+			   uint64_t frame, uint64_t ts)
+{
+	struct rb_frame *f = push(t);
+
+	if (!f) {
+		t->tainted = true;
+		abandon(s, t, sp);
+		return false;
+	}
+	if (sp->owner ? t->exec != NULL : sp->exec != t->exec) {
+		f->switched = true;
+		f->saved_exec = t->exec;
+		f->saved_tainted = t->tainted;
+		f->saved_depth = t->root_depth;
+		t->tainted = false;
+		/* a nested root of a suspended execution must not end it */
+		t->root_depth = sp->owner ? 0 : 1 << 20;
+	}
+	if (sp->owner || f->switched) {
+		t->exec = sp->exec;
+		if (sp->owner)
+			t->tainted = false;
+	}
+	f->frame = frame;
+	f->code = sp->code;
+	f->ts = ts;
+	f->t0 = sp->t0;
+	f->run = sp->run;
+	f->resumed = true;
+	f->node = sp->node;
+	f->attach = sp->attach;
+	f->adepth = sp->adepth;
+	f->is_root = sp->is_root;
+	if (sp->is_root)
+		t->root_depth++;
+	free(sp);
+	return true;
+}
+
+/* a switched frame left (or was lost): the thread's context comes back */
+static void switch_back(struct rb_thread *t, const struct rb_frame *f)
+{
+	if (t->tainted && t->exec)
+		t->exec->complete = false;
+	t->exec = f->saved_exec;
+	t->tainted = f->saved_tainted;
+	t->root_depth = f->saved_depth;
+}
+
+/* ENTRY of a frame: true if it is a suspended one that resumes (pushed) */
+static bool resume(struct rb_state *s, struct rb_thread *t, uint64_t frame, uint64_t code,
+		   uint64_t ts)
+{
+	struct rb_susp *sp = susp_take(&s->susp, t->tgid, frame);
+
+	if (!sp)
+		return false;
+	if (sp->code != code) {
+		abandon(s, t, sp);
+		return false;
+	}
+	return push_suspended(s, t, sp, frame, ts);
+}
+
+/* a frame (popped, f) yields inside an execution: it keeps its node */
+static void suspend(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
+		    const struct lt_rec_ret *r, const void *payload)
+{
+	struct rb_susp *sp = lt_xcalloc(1, sizeof(*sp));
+
+	sp->code = f->code;
+	sp->t0 = f->t0;
+	sp->run = f->run + (r->ts - f->ts);
+	sp->node = f->node;
+	sp->attach = f->attach;
+	sp->adepth = f->adepth;
+	sp->is_root = f->is_root;
+	sp->exec = t->exec;
+	/* the last yield is its value until it returns (and stays if its
+	 * execution is written while it is suspended) */
+	if (f->node) {
+		set_ret(s, t, f->node, r, payload);
+		f->node->dur_ns = r->ts - f->t0;
+		f->node->run_ns = sp->run;
+	}
+	if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec) {
+		/* the execution waits with its root: other executions may
+		 * run on the thread meanwhile */
+		sp->owner = true;
+		if (t->tainted)
+			t->exec->complete = false;
+		t->exec = NULL;
+		t->tainted = false;
+	}
+	susp_put(&s->susp, t->tgid, f->frame, sp);
+}
+
+/* 3.12+: a generator entered by throw()/close() runs without a frame
+ * start (no RESUME), so the calls of that run were placed under the frame
+ * that called throw(); the caller frame of their return says where they
+ * belong */
+static void adopt(struct rb_state *s, struct rb_thread *t, struct rb_frame *f, uint64_t caller)
+{
+	struct rb_susp *sp = susp_peek(&s->susp, t->tgid, caller);
+	struct lt_node *n = f->node;
+
+	if (!sp || !sp->attach || sp->exec != t->exec || !n->parent || n->parent->last != n)
+		return;
+	unlink_last(n);
+	lt_node_append(sp->attach, n);
+}
+
+static void frame_exit(struct rb_state *s, struct rb_thread *t, size_t i, const struct lt_rec_ret *r,
+		       const void *payload);
+
+/* a call outside every execution whose caller is a suspended frame: that
+ * frame runs, entered by throw() without a frame start (asyncio cancelling
+ * a task whose coroutine catches the exception), and this call, made
+ * before its next suspension, was not recorded. Its execution is
+ * incomplete. (A caller frame in ENTRY records would place it.) */
+static void lost_run(struct rb_state *s, struct rb_thread *t, uint64_t caller)
+{
+	struct rb_susp *sp = susp_peek(&s->susp, t->tgid, caller);
+
+	if (sp && sp->exec)
+		sp->exec->complete = false;
+}
+static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
+			   const struct lt_rec_ret *r, const void *payload);
+
+/* the exit of a suspended frame that ran without a frame start (3.12+
+ * throw()/close(), e.g. asyncio cancelling a task): a run from the
+ * thread's previous event, ts */
+static void exit_unstarted(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp, uint64_t ts,
+			   const struct lt_rec_ret *r, const void *payload)
+{
+	if (push_suspended(s, t, sp, r->frame, ts < r->ts ? ts : r->ts))
+		frame_exit(s, t, t->n, r, payload);
+}
+
+/* executions whose root is suspended (of process tgid, 0: all) are
+ * written, incomplete: their root never returned */
+static void write_suspended(struct rb_state *s, uint32_t tgid, uint64_t ts)
+{
+	size_t n;
+	struct rb_susp **v = susp_take_owners(&s->susp, tgid, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct rb_thread tmp = { .tid = v[i]->exec->tid, .tgid = v[i]->exec->pid, .last_ts = ts };
+
+		tmp.exec = v[i]->exec;
+		exec_close(s, &tmp, false);
+		free(v[i]);
+	}
+	free(v);
+}
+
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 {
 	struct rb_thread *t = thread_get(s, r->tid);
-	struct rb_frame *f;
+	struct rb_susp *sp;
+	uint64_t prev_ts;
 	size_t i;
 
 	if (!t)
 		return;
+	prev_ts = t->last_ts;
 	t->last_ts = r->ts;
 	if (r->flags & LT_RF_READFAIL) {
 		s->st.read_failures++;
@@ -565,13 +996,43 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 		if (t->stk[i - 1].frame == r->frame && t->stk[i - 1].code == r->code)
 			break;
 	if (i == 0) {
+		sp = susp_take(&s->susp, t->tgid, r->frame);
+		if (sp && sp->code == r->code) {
+			exit_unstarted(s, t, sp, prev_ts, r, payload);
+			return;
+		}
+		if (sp)
+			abandon(s, t, sp);
 		unmatched_return(s, t, r, payload);
 		return;
 	}
+	frame_exit(s, t, i, r, payload);
+}
+
+/* the return, yield or unwind of stack frame i - 1 of t */
+static void frame_exit(struct rb_state *s, struct rb_thread *t, size_t i, const struct lt_rec_ret *r,
+		       const void *payload)
+{
+	struct rb_frame *f, cur;
+
 	if (i != t->n)	/* returns of the frames above were lost */
 		t->tainted = true;
+	/* lost frames that had switched executions: the lowest one's
+	 * context is the one f runs in */
+	for (size_t j = t->n; j > i; j--)
+		if (t->stk[j - 1].switched)
+			switch_back(t, &t->stk[j - 1]);
 	t->n = i - 1;
-	f = &t->stk[t->n];
+	cur = t->stk[t->n];
+	f = &cur;
+	frame_exit_one(s, t, f, r, payload);
+	if (f->switched)
+		switch_back(t, f);
+}
+
+static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
+			   const struct lt_rec_ret *r, const void *payload)
+{
 	if (r->flags & LT_RF_DROP) {	/* no call after all: forget it */
 		if (f->node && f->node->parent) {
 			unlink_last(f->node);
@@ -584,9 +1045,36 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 		}
 		return;
 	}
+	if (s->gens.len)
+		u64map_del(&s->gens, LT_OBJ_KEY(t->tgid, f->frame));
+	if (!f->attach && r->previous && s->susp.len)
+		lost_run(s, t, r->previous);
+	/* (a generator's later run is where its resumer is, and when a
+	 * throw() enters it its caller frame is the generator delegating to
+	 * it, which did not run) */
+	if (f->node && !f->resumed && !f->gen_resume && r->previous &&
+	    (t->n == 0 || t->stk[t->n - 1].frame != r->previous)) {
+		if (s->susp.len)
+			adopt(s, t, f, r->previous);
+		if (f->node->parent && (!s->susp.len || !susp_peek(&s->susp, t->tgid, r->previous)))
+			orphan(t, f->node, r->previous);
+	}
+	if ((r->flags & LT_RF_YIELD) && !(r->flags & LT_RF_CORO) && f->attach) {
+		/* a plain generator: each run is a call of its own; that it
+		 * is suspended tells a throw() through it (unmatched_return) */
+		if (s->gens.len >= RB_GENS_MAX)
+			u64map_free(&s->gens);
+		u64map_put(&s->gens, LT_OBJ_KEY(t->tgid, f->frame), (void *)1);
+	}
+	if ((r->flags & LT_RF_YIELD) && (r->flags & LT_RF_CORO) && f->attach) {
+		suspend(s, t, f, r, payload);
+		return;
+	}
 	if (f->node) {
 		set_ret(s, t, f->node, r, payload);
-		f->node->dur_ns = r->ts - f->ts;
+		f->node->dur_ns = r->ts - f->t0;
+		if (f->resumed)
+			f->node->run_ns = f->run + (r->ts - f->ts);
 	}
 	/* one execution per thread: a top-level call whose caller frame is
 	 * still live (and was never seen) means the thread's execution began
@@ -594,7 +1082,9 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 	if (!s->cfg.root_fn && t->n == 0 && r->previous)
 		t->tainted = true;
 	if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec) {
-		t->exec->dur_ns = r->ts - f->ts;
+		t->exec->dur_ns = r->ts - f->t0;
+		if (f->resumed)
+			t->exec->run_ns = f->run + (r->ts - f->ts);
 		exec_close(s, t, true);
 	}
 }
@@ -608,8 +1098,43 @@ static void thread_free(struct rb_thread *t)
 	free(t);
 }
 
+/* --no-durations: the thread ends with outermost roots suspended (their
+ * trees in its scratch arena): written, incomplete (a coroutine resumed on
+ * another thread is only followed with frame starts) */
+static void ro_write_suspended(struct rb_state *s, struct rb_thread *t)
+{
+	uint64_t *keys;
+	size_t cnt;
+	struct rb_susp **v = susp_take_exec(&s->susp, t->exec, &keys, &cnt);
+
+	for (size_t i = 0; i < cnt; i++) {
+		if (v[i]->outer) {
+			struct u64map fwd = { 0 };
+			struct rb_thread tmp = { .tid = t->tid, .tgid = t->tgid, .nstid = t->nstid };
+
+			tmp.exec = lt_exec_new();
+			tmp.exec->pid = t->tgid;
+			tmp.exec->tid = t->tid;
+			tmp.exec->start_ns = v[i]->t0;
+			tmp.exec->root = susp_copy_tree(tmp.exec, v[i]->node, &fwd);
+			u64map_free(&fwd);
+			count_tree(s, tmp.exec->root);
+			exec_close(s, &tmp, false);
+		}
+		/* a marker: if the frame resumes on another thread, the
+		 * execution it goes on in lacks these runs */
+		v[i]->node = NULL;
+		v[i]->exec = NULL;
+		u64map_put(&s->susp, keys[i], v[i]);
+	}
+	free(v);
+	free(keys);
+}
+
 static void thread_end(struct rb_state *s, struct rb_thread *t)
 {
+	if (s->cfg.returns_only && s->susp.len && t->exec)
+		ro_write_suspended(s, t);
 	/* frames still live: their calls have not returned. --no-durations
 	 * with --root: calls not under a returned root belong to no
 	 * execution that can be written */
@@ -627,8 +1152,10 @@ void rb_thread_exit(struct rb_state *s, uint32_t tid, uint32_t pid, uint64_t ts)
 			t->last_ts = ts;
 		thread_end(s, t);
 	}
-	if (tid == pid)		/* the process ends: forget it */
+	if (tid == pid) {	/* the process ends: forget it */
 		free(u64map_del(&s->procs, (uint64_t)pid + 1));
+		write_suspended(s, pid, ts);
+	}
 }
 
 void rb_loss(struct rb_state *s)
@@ -638,6 +1165,13 @@ void rb_loss(struct rb_state *s)
 
 	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);)
 		((struct rb_thread *)v)->tainted = true;
+	for (size_t i = 0; u64map_next(&s->susp, &i, &k, &v);) {
+		struct rb_susp *sp = v;
+
+		if (sp->owner)
+			sp->exec->complete = false;
+		sp->tainted = true;	/* --no-durations: outermost roots */
+	}
 }
 
 void rb_finish(struct rb_state *s, uint64_t ts)
@@ -653,6 +1187,8 @@ void rb_finish(struct rb_state *s, uint64_t ts)
 		thread_end(s, t);
 	}
 	u64map_free(&s->threads);
+	write_suspended(s, 0, ts);
+	susp_free(&s->susp);
 }
 
 const struct rb_stats *rb_stats(const struct rb_state *s)
@@ -672,6 +1208,8 @@ void rb_free(struct rb_state *s)
 
 	if (!s)
 		return;
+	/* (entries first: an owner's execution is only in its entry) */
+	susp_free(&s->susp);
 	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);)
 		thread_free(v);
 	for (size_t i = 0; u64map_next(&s->codes, &i, &k, &v);)
@@ -681,6 +1219,7 @@ void rb_free(struct rb_state *s)
 	u64map_free(&s->procs);
 	u64map_free(&s->threads);
 	u64map_free(&s->old);
+	u64map_free(&s->gens);
 	u64map_free(&s->codes);
 	u64map_free(&s->types);
 	free(s);

@@ -11,6 +11,16 @@
  * A RET for a frame that is not live is a call whose start was not seen
  * (it began before attach, or a generator finished by throw()/close()).
  *
+ * A coroutine or async generator frame (RET flag LT_RF_CORO at its yields)
+ * is one call across its runs: at a yield it leaves the stack but keeps its
+ * node, and its resume continues it (user/record/suspend.h); an outermost
+ * root that suspends takes its open execution along, so executions
+ * interleave on a thread. Each run of a plain generator is a call.
+ * A generator run entered by throw()/close() has no ENTRY on 3.11's USDT
+ * and 3.12+'s RESUME sites: its RET is its only event; the calls it made
+ * were placed under the frame that called throw() and move under it by
+ * their caller frame (rebuild.c: orphans, suspended plain generators).
+ *
  * With a root function, each outermost call of it is one execution; without
  * one, each thread is one execution under a synthetic "<thread>" node.
  *

@@ -267,6 +267,7 @@ struct lt_exec *lt_exec_new(void)
 		exit(1);
 	}
 	e->dur_ns = -1;
+	e->run_ns = -1;
 	e->complete = true;
 	return e;
 }
@@ -285,6 +286,7 @@ struct lt_node *lt_node_new(struct lt_exec *e, const char *fn)
 	n->fn = fn;
 	n->line = -1;
 	n->dur_ns = -1;
+	n->run_ns = -1;
 	return n;
 }
 

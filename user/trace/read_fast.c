@@ -367,6 +367,8 @@ next_node:
 	}
 	if (FAST_MEMBER(f, "dur_ns") && !fast_int(f, 0, INT64_MAX, &n->dur_ns))
 		return false;
+	if (FAST_MEMBER(f, "run_ns") && !fast_int(f, 0, INT64_MAX, &n->run_ns))
+		return false;
 	if (FAST_MEMBER(f, "args") && !fast_args(r, f, n))
 		return false;
 	if (FAST_MEMBER(f, "truncated_calls")) {
@@ -439,6 +441,8 @@ bool rd_fast_exec(struct lt_reader *r, const char *line, size_t len, struct lt_e
 	if (FAST_MEMBER(&f, "start_ns") && (!fast_num(&f, &t) || !rd_start_ns_of(&t, &e->start_ns)))
 		goto generic;
 	if (FAST_MEMBER(&f, "dur_ns") && !fast_int(&f, 0, INT64_MAX, &e->dur_ns))
+		goto generic;
+	if (FAST_MEMBER(&f, "run_ns") && !fast_int(&f, 0, INT64_MAX, &e->run_ns))
 		goto generic;
 	/* "complete" and "root" are required */
 	if (!FAST_MEMBER(&f, "complete") || !fast_bool(&f, &e->complete) || !FAST_MEMBER(&f, "root") ||

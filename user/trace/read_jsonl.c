@@ -169,6 +169,11 @@ static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t
 				if ((err = parse_value(e, p, v, &n->ret)))
 					return err;
 				n->has_ret = true;
+			} else if (key_is(&t[k], "run_ns", 6)) {
+				int64_t d;
+				if (jp_int64(&t[v], &d) || d < 0)
+					return "node \"run_ns\" must be a non-negative integer";
+				n->run_ns = d;
 			}
 			break;
 		case 'd':
@@ -297,6 +302,7 @@ void rd_drop_synthetic_fields(struct lt_exec *e)
 	if (lt_node_synthetic_root(e->root)) {
 		e->root->has_ret = false;
 		e->root->dur_ns = -1;
+		e->root->run_ns = -1;
 	}
 }
 
@@ -341,6 +347,13 @@ static const char *parse_exec(struct lt_reader *r, struct lt_exec **out)
 		goto fail;
 	}
 	e->dur_ns = has ? v : -1;
+	if ((err = get_i64(p, 0, "run_ns", &v, &has)))
+		goto fail;
+	if (has && v < 0) {
+		err = "\"run_ns\" must not be negative";
+		goto fail;
+	}
+	e->run_ns = has ? v : -1;
 	int ci = jp_get(p, 0, "complete");
 	if (ci < 0 || (p->t[ci].type != JT_TRUE && p->t[ci].type != JT_FALSE)) {
 		err = ci < 0 ? "exec line without \"complete\"" : "\"complete\" must be true or false";

@@ -71,6 +71,8 @@ struct lt_node {
 	bool has_ret;
 	struct lt_value ret;
 	int64_t dur_ns;		/* -1 if absent */
+	int64_t run_ns;		/* a frame that suspended: the time it ran
+				 * (dur_ns is wall time); -1 if absent */
 	uint32_t ncalls;	/* number of children */
 	uint32_t truncated_calls;
 	uint32_t nargs;
@@ -100,6 +102,7 @@ struct lt_exec {
 	const char *container;	/* system-wide recording: its cgroup when not the root one */
 	uint64_t start_ns;	/* CLOCK_MONOTONIC */
 	int64_t dur_ns;		/* -1 if absent */
+	int64_t run_ns;		/* the root suspended: time it ran, -1 if absent */
 	bool complete;
 	struct lt_node *root;
 	struct lt_arena arena;	/* owns root and all its nodes */

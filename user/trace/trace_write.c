@@ -375,6 +375,10 @@ static void node_fields(struct jw *j, const struct lt_node *n)
 		jw_key(j, "dur_ns");
 		jw_int(j, n->dur_ns);
 	}
+	if (n->run_ns >= 0 && !syn) {
+		jw_key(j, "run_ns");
+		jw_int(j, n->run_ns);
+	}
 	if (n->args) {
 		jw_key(j, "args");
 		jw_arr(j);
@@ -447,6 +451,10 @@ int lt_writer_exec(struct lt_writer *w, const struct lt_exec *e)
 	if (e->dur_ns >= 0) {
 		jw_key(j, "dur_ns");
 		jw_int(j, e->dur_ns);
+	}
+	if (e->run_ns >= 0) {
+		jw_key(j, "run_ns");
+		jw_int(j, e->run_ns);
 	}
 	jw_key(j, "complete");
 	jw_bool(j, e->complete);

@@ -1,0 +1,185 @@
+"""Coroutines are one execution (issue 17) and throw()/close() into delegating
+generators give exact trees (issue 22).
+
+An execution is one call of the root from its frame start to its final
+return, across every await: requests that interleave on the event loop's
+thread are one execution each, complete, with the calls of every resume
+under their frame's node, in full capture and with --no-durations alike.
+Checked against the oracle on a deterministic workload (tests/workloads/
+coro.py), and on real servers under concurrent loopback clients, where
+`leaktrace analyze` must find a return value computed after an await:
+an asyncio streams server on Debian's 3.11 (USDT, and its return sites) and
+pyenv 3.12 (probe sites), and an aiohttp server (Debian's python3-aiohttp,
+3.11 only).
+"""
+import json
+import os
+
+import lt
+import treecmp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORO = os.path.join(HERE, "workloads", "coro.py")
+DELEG = os.path.join(HERE, "workloads", "delegation.py")
+THREADS = os.path.join(HERE, "workloads", "coro_threads.py")
+STREAMS = os.path.join(HERE, "workloads", "aio_streams.py")
+AIOHTTP = os.path.join(HERE, "workloads", "aio_http.py")
+PY312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
+
+# (label, interpreter, record options): Debian's 3.11 by USDT and by its
+# return sites, a 3.12 build by the sites found in its binary
+BUILDS = [("3.11 usdt", lt.PY, []), ("3.11 sites", lt.PY, ["--mechanism", "sites"]),
+          ("3.12 sites", PY312, [])]
+MODES = [("full", []), ("no-durations", ["--no-durations"])]
+
+
+def need_builds():
+    lt.need_root()
+    assert os.path.exists(PY312), "pyenv 3.12.1 is missing: " + PY312
+
+
+def execs(path):
+    return [json.loads(l) for l in open(path) if l.startswith('{"type":"exec"')]
+
+
+def nodes(n):
+    stack = [n]
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(x.get("calls", []))
+
+
+def record(out, root, opts, py, script, *args):
+    return lt.leaktrace("record", "--root", root, "-o", out, *opts, "--", py, script, *args,
+                        timeout=180)
+
+
+def check_times(label, ex, mode):
+    """full capture: wall time from start to final return, run_ns the part
+    the root ran; --no-durations: neither"""
+    for e in ex:
+        if mode == "full":
+            assert 0 < e["run_ns"] < e["dur_ns"], "%s: %s" % (label, {k: e.get(k) for k in ("dur_ns", "run_ns")})
+            assert e["root"]["dur_ns"] == e["dur_ns"], label
+        else:
+            assert "dur_ns" not in e and "run_ns" not in e, label
+            assert not any("dur_ns" in n or "run_ns" in n for n in nodes(e["root"])), label
+
+
+@lt.test
+def coroutines_equal_oracle_every_build_both_modes():
+    need_builds()
+    d = lt.tmpdir()
+    for blabel, py, bopts in BUILDS:
+        ora = os.path.join(d, "o.jsonl")
+        lt.run([py, os.path.join(HERE, "oracle.py"), "--root", "handle", "-o", ora, CORO, "3"], timeout=120)
+        for mlabel, mopts in MODES:
+            label = "%s, %s" % (blabel, mlabel)
+            rec = os.path.join(d, "r.jsonl")
+            record(rec, "handle", bopts + mopts, py, CORO, "3")
+            ex = execs(rec)
+            # 3 requests and the cancelled one; every resume in its tree
+            assert len(ex) == 4 and all(e["complete"] for e in ex), "%s: %s" % (
+                label, [(e["root"].get("ret"), e["complete"]) for e in ex])
+            problems = treecmp.compare(rec, ora, closed_gens=True)
+            assert not problems, "%s: %s" % (label, "; ".join(problems[:3]))
+            check_times(label, ex, mlabel)
+            # the awaited child: one node, its calls from every resume
+            step = [c for c in ex[0]["root"]["calls"] if c["fn"] == "step"][0]
+            assert step["ret"]["value"] == 1 and [c["fn"] for c in step["calls"]] == ["sleep", "double", "sleep"], label
+
+
+@lt.test
+def throw_and_close_into_delegating_generators_exact():
+    """issue 22: a run entered by throw() or close() (no frame start on
+    3.11's USDT and 3.12+'s RESUME sites) is placed where the interpreter
+    says, complete. With frame starts only: --no-durations cannot tell a
+    delegating generator that does not run from one that does"""
+    need_builds()
+    d = lt.tmpdir()
+    for blabel, py, bopts in BUILDS:
+        ora = os.path.join(d, "o.jsonl")
+        lt.run([py, os.path.join(HERE, "oracle.py"), "--root", "run", "-o", ora, DELEG, "3"], timeout=120)
+        rec = os.path.join(d, "r.jsonl")
+        record(rec, "run", bopts, py, DELEG, "3")
+        ex = execs(rec)
+        assert len(ex) == 3 and all(e["complete"] for e in ex), blabel
+        problems = treecmp.compare(rec, ora, closed_gens=True)
+        assert not problems, "%s: %s" % (blabel, "; ".join(problems[:3]))
+        # inner's run that caught the exception, with its call, under run
+        runs = [(c["fn"], c["ret"].get("value"), [x["fn"] for x in c.get("calls", [])])
+                for c in ex[0]["root"]["calls"]]
+        assert runs[1] == ("inner", 42, ["double"]), (blabel, runs)
+        # the coroutine chain: ainner is one call, its runs' calls under it
+        cd = [c for c in ex[0]["root"]["calls"] if c["fn"] == "coro_delegation"][0]
+        aouter = cd["calls"][0]
+        assert aouter["fn"] == "aouter" and aouter["ret"]["value"] == 42, (blabel, aouter)
+        ainner = aouter["calls"][0]
+        assert ainner["fn"] == "ainner" and "double" in [c["fn"] for c in ainner["calls"]], (blabel, ainner)
+
+
+@lt.test
+def coroutine_resumed_on_other_threads():
+    """full capture: one execution however many threads resumed it; with
+    --no-durations (a thread's trees live with the thread) the parts are
+    written incomplete, never as complete executions"""
+    need_builds()
+    d = lt.tmpdir()
+    for blabel, py, bopts in BUILDS:
+        ora = os.path.join(d, "o.jsonl")
+        lt.run([py, os.path.join(HERE, "oracle.py"), "--root", "handle", "-o", ora, THREADS, "2"], timeout=120)
+        rec = os.path.join(d, "r.jsonl")
+        record(rec, "handle", bopts, py, THREADS, "2")
+        ex = execs(rec)
+        assert len(ex) == 2 and all(e["complete"] for e in ex), (blabel, len(ex))
+        assert [e["root"]["ret"]["value"] for e in ex] == [0, 6], blabel
+        problems = treecmp.compare(rec, ora, closed_gens=True)
+        assert not problems, "%s: %s" % (blabel, "; ".join(problems[:3]))
+        record(rec, "handle", bopts + ["--no-durations"], py, THREADS, "2")
+        ex = execs(rec)
+        assert ex and not any(e["complete"] for e in ex), (blabel, [e["complete"] for e in ex])
+
+
+def leak_found(d, root, child, value, py, opts, script, n):
+    """record a clean and an adversarial run; check executions and that
+    analyze finds (child, value) among the return differences"""
+    paths = []
+    for mode in ("clean", "adv"):
+        out = os.path.join(d, "%s.jsonl" % mode)
+        record(out, root, opts, py, script, mode, str(n))
+        ex = execs(out)
+        assert len(ex) == n, "%s: %d executions for %d requests" % (mode, len(ex), n)
+        assert all(e["complete"] for e in ex), "%s: incomplete executions" % mode
+        for e in ex:
+            vals = [x.get("ret", {}).get("value") for x in nodes(e["root"]) if x["fn"] == child]
+            assert len(vals) == 1, "%s: %s calls of %s in %s" % (mode, len(vals), child, e["root"]["fn"])
+        check_times(mode, ex, "no-durations" if "--no-durations" in opts else "full")
+        paths.append(out)
+    out = json.loads(lt.leaktrace("analyze", "-q", "-j", "--observe", "returns", *paths).stdout)
+    found = [(x["key"], x.get("value")) for x in out["observations"]["returns"]["D_IF"]]
+    assert (child, value) in found, found
+
+
+@lt.test
+def asyncio_streams_server_one_execution_per_request():
+    need_builds()
+    for blabel, py, bopts in BUILDS:
+        for mlabel, mopts in MODES:
+            try:
+                leak_found(lt.tmpdir(), "handle", "lookup", "int:15", py, bopts + mopts, STREAMS, 6)
+            except AssertionError as e:
+                raise AssertionError("%s, %s: %s" % (blabel, mlabel, e))
+
+
+@lt.test
+def aiohttp_server_one_execution_per_request():
+    lt.need_root()
+    for mlabel, mopts in MODES:
+        try:
+            leak_found(lt.tmpdir(), "predict", "score", "int:35", lt.PY, mopts, AIOHTTP, 4)
+        except AssertionError as e:
+            raise AssertionError("%s: %s" % (mlabel, e))
+
+
+lt.main()

@@ -1,0 +1,84 @@
+"""throw() and close() into plain generators delegating with `yield from`
+and into coroutines delegating with `await` (issue 22), for
+tests/test_coro.py: record with --root run.
+
+Each run of a plain generator is a call of its own. A run entered by
+throw() or close() is a call of the function that called them, also when
+the exception goes through a delegating generator that does not run
+(outer below): the in-process view of sys.settrace.
+"""
+import sys
+
+
+def double(x):
+    return 2 * x
+
+
+def inner():
+    try:
+        yield 1
+        yield 2
+    except ValueError:
+        yield double(21)
+    return "inner-done"
+
+
+def outer():
+    r = yield from inner()
+    yield r
+
+
+class Tick:
+    """an awaitable that suspends its awaiter once"""
+    def __await__(self):
+        return (yield "tick")
+
+
+async def ainner():
+    try:
+        await Tick()
+        await Tick()
+    except ValueError:
+        await Tick()
+        return double(21)
+    return 0
+
+
+async def aouter():
+    return await ainner()
+
+
+def coro_delegation(i):
+    c = aouter()
+    c.send(None)
+    c.throw(ValueError("into inner"))     # goes to inner through outer
+    try:
+        c.send(None)                         # inner returns, so does outer
+    except StopIteration as e:
+        r = e.value
+    c2 = aouter()
+    c2.send(None)
+    c2.close()                               # closes inner, then outer
+    return r + i
+
+
+def run(i):
+    g = outer()
+    a = next(g)
+    b = g.throw(ValueError("into inner"))   # inner catches, yields: outer does not run
+    c = next(g)                              # inner returns, outer yields
+    g2 = outer()
+    next(g2)
+    g2.close()                               # closes inner, then outer
+    g3 = outer()
+    next(g3)
+    try:
+        g3.throw(KeyError("through"))        # through inner and outer
+    except KeyError:
+        pass
+    return a + b + len(c) + coro_delegation(i)
+
+
+if __name__ == "__main__":
+    for i in range(int(sys.argv[1]) if len(sys.argv) > 1 else 3):
+        print(run(i))
