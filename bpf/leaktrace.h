@@ -80,6 +80,11 @@ struct lt_rec_entry {
 	__u64 code;
 	__u32 nstid;		/* tid in the target's pid namespace (pidns mode), else 0 */
 	__u32 tgid;		/* the process */
+	__u64 previous;		/* the caller's frame as the frame holds it (3.12+:
+				 * may be the C stack's entry frame): the rebuild
+				 * resynchronises on it after a loss */
+	__u32 drops;		/* snapshot of the drop counter, as in RET */
+	__u32 pad2;
 };
 
 struct lt_rec_ret {
@@ -253,7 +258,8 @@ struct lt_py_layout {
 
 /* record shapes both sides rely on (userspace reads them from the ring
  * buffer by these layouts) */
-_Static_assert(sizeof(struct lt_rec_entry) == 40, "lt_rec_entry layout");
+_Static_assert(sizeof(struct lt_rec_entry) == 56, "lt_rec_entry layout");
+_Static_assert(__builtin_offsetof(struct lt_rec_entry, drops) == 48, "lt_rec_entry.drops");
 _Static_assert(sizeof(struct lt_rec_ret) == 72, "lt_rec_ret layout");
 _Static_assert(__builtin_offsetof(struct lt_rec_ret, drops) == 64, "lt_rec_ret.drops");
 _Static_assert(sizeof(struct lt_rec_ret) % 8 == 0, "the payload follows lt_rec_ret aligned");

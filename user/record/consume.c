@@ -177,6 +177,18 @@ static const char *code_string(const char *buf, int len, int kind, char *out, si
 	return out;
 }
 
+/* the BPF side's drop counter, snapshot in every ENTRY and RET: a step
+ * means records were lost in between */
+static void check_drops(struct consumer *c, __u32 drops)
+{
+	if (drops != (__u32)c->last_drops) {
+		c->lost += (__u32)(drops - (__u32)c->last_drops);
+		c->last_drops = drops;
+		if (c->rb)
+			rb_loss(c->rb);
+	}
+}
+
 static void handle_record(struct consumer *c, void *data, size_t size)
 {
 	switch (*(__u8 *)data) {
@@ -199,8 +211,12 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 	case LT_REC_ENTRY: {
 		const struct lt_rec_entry *r = data;
 
+		if (size < sizeof(*r))
+			return;
+		check_drops(c, r->drops);
 		if (c->rb)
-			rb_entry(c->rb, r->tgid, r->tid, r->nstid, r->ts, r->frame, r->code);
+			rb_entry(c->rb, r->tgid, r->tid, r->nstid, r->ts, r->frame, r->code,
+				 r->previous);
 		break;
 	}
 	case LT_REC_RET: {
@@ -208,14 +224,7 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 
 		if (size < sizeof(*r) + r->payload_len)
 			return;
-		/* the BPF side's drop counter, snapshot in every RET: a step
-		 * means records were lost in between */
-		if (r->drops != (__u32)c->last_drops) {
-			c->lost += (__u32)(r->drops - (__u32)c->last_drops);
-			c->last_drops = r->drops;
-			if (c->rb)
-				rb_loss(c->rb);
-		}
+		check_drops(c, r->drops);
 		if (c->rb)
 			rb_return(c->rb, r, r + 1);
 		else

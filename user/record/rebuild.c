@@ -17,6 +17,7 @@ struct code_info {
 
 struct rb_frame {
 	uint64_t frame, code, ts;
+	uint64_t epoch;		/* rb_state.loss_epoch when it was pushed */
 	struct lt_node *node;	/* this call's node, NULL if not recorded */
 	struct lt_node *attach;	/* where this frame's children go (NULL: nowhere) */
 	int adepth;		/* depth of attach below the execution root */
@@ -69,6 +70,7 @@ struct rb_state {
 	struct u64map old;	/* --no-durations: frame live at attach -> code */
 	struct rb_stats st;
 	const char *unknown;
+	uint64_t loss_epoch;	/* rb_loss calls so far */
 };
 
 struct rb_state *rb_new(const struct rb_config *cfg, rb_emit_fn emit, void *arg)
@@ -266,6 +268,36 @@ static struct rb_frame *push(struct rb_thread *t)
 	return memset(&t->stk[t->n++], 0, sizeof(struct rb_frame));
 }
 
+/*
+ * Resynchronise after a loss: the frames above keep are stale, their
+ * returns were lost (a drop, or past the kernel's pending-uretprobe limit).
+ * They are closed without a return, counted, and a root among them ends
+ * its execution, incomplete, so that the executions after it start clean
+ * (a root left on the stack would make every later root a nested call).
+ */
+static void close_stale(struct rb_state *s, struct rb_thread *t, size_t keep)
+{
+	while (t->n > keep) {
+		const struct rb_frame *f = &t->stk[--t->n];
+
+		s->st.stale_frames++;
+		t->tainted = true;
+		if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec)
+			exec_close(s, t, false);
+	}
+}
+
+/* the live frame `frame` on t's stack: its index + 1, 0 if not live */
+static size_t live_index(const struct rb_thread *t, uint64_t frame)
+{
+	size_t i;
+
+	for (i = t->n; i > 0; i--)
+		if (t->stk[i - 1].frame == frame)
+			break;
+	return i;
+}
+
 /* system-wide: a process's command line and cgroup, read at its first
  * call (the process may be gone when its executions are written) */
 static void process_seen(struct rb_state *s, uint32_t pid)
@@ -283,7 +315,7 @@ static void process_seen(struct rb_state *s, uint32_t pid)
 }
 
 void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, uint64_t ts,
-	      uint64_t frame, uint64_t code)
+	      uint64_t frame, uint64_t code, uint64_t previous)
 {
 	struct rb_thread *t;
 	const struct code_info *ci;
@@ -304,9 +336,31 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 		return;
 	parent = t->n ? &t->stk[t->n - 1] : NULL;
 	/* a frame cannot start inside itself: the same RESUME seen twice
-	 * (3.13's RESUME_CHECK falls back to RESUME after its site) */
-	if (parent && parent->frame == frame && parent->code == code)
-		return;
+	 * (3.13's RESUME_CHECK falls back to RESUME after its site); after
+	 * a loss it is the frame started again, its return lost */
+	if (parent && parent->frame == frame && parent->code == code) {
+		if (parent->epoch == s->loss_epoch)
+			return;
+		close_stale(s, t, t->n - 1);
+	}
+	/* the caller is live below the top: the frames above it are stale.
+	 * A caller not live (started before attach, or 3.12+ the C stack's
+	 * entry frame) tells nothing */
+	if (previous && t->n && t->stk[t->n - 1].frame != previous) {
+		size_t j = live_index(t, previous);
+
+		if (j) {
+			close_stale(s, t, j);
+		} else if (ci->is_root && t->root_depth && t->stk[t->n - 1].epoch != s->loss_epoch) {
+			/* a root called from outside every live frame, records
+			 * lost since the top was pushed: the live root is stale
+			 * (its return lost), not this one's caller */
+			for (j = 0; j < t->n && !t->stk[j].is_root; j++)
+				;
+			close_stale(s, t, j);
+		}
+	}
+	parent = t->n ? &t->stk[t->n - 1] : NULL;
 	f = push(t);
 	if (!f) {
 		t->tainted = true;
@@ -315,6 +369,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	f->frame = frame;
 	f->code = code;
 	f->ts = ts;
+	f->epoch = s->loss_epoch;
 	f->is_root = ci->is_root;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth++ == 0) {
 		struct lt_exec *e = exec_open(s, t, ts, ci->fn);
@@ -387,6 +442,15 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	 * or a call whose arguments did not bind) */
 	if ((r->flags & (LT_RF_NOTGEN | LT_RF_DROP)) && top && top->frame == r->previous)
 		return;
+	/* its caller live below the top: the frames above it are stale */
+	if (r->previous && top && top->frame != r->previous) {
+		size_t j = live_index(t, r->previous);
+
+		if (j) {
+			close_stale(s, t, j);
+			top = &t->stk[j - 1];
+		}
+	}
 	s->st.unmatched_returns++;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth == 0) {
 		/* a root call that began before attach: written, incomplete */
@@ -568,8 +632,7 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 		unmatched_return(s, t, r, payload);
 		return;
 	}
-	if (i != t->n)	/* returns of the frames above were lost */
-		t->tainted = true;
+	close_stale(s, t, i);	/* returns of the frames above were lost */
 	t->n = i - 1;
 	f = &t->stk[t->n];
 	if (r->flags & LT_RF_DROP) {	/* no call after all: forget it */
@@ -636,6 +699,7 @@ void rb_loss(struct rb_state *s)
 	uint64_t k;
 	void *v;
 
+	s->loss_epoch++;
 	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);)
 		((struct rb_thread *)v)->tainted = true;
 }
