@@ -19,6 +19,7 @@
 #include "pybuild/live_check.h"
 #include "pybuild/pystr.h"
 #include "record/record.h"
+#include "record/simfail.h"
 
 void consume_resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t code)
 {
@@ -155,6 +156,7 @@ void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_
 		st->incomplete_execs = s->incomplete_execs;
 		st->truncated_strings = s->truncated_strings;
 		st->excluded_calls = s->excluded_calls;
+		st->stale_frames = s->stale_frames;
 	}
 	st->lost_events = c->lost;
 	st->read_failures = read_failures;
@@ -164,6 +166,7 @@ void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_
 		st->incomplete_execs -= base->incomplete_execs;
 		st->truncated_strings -= base->truncated_strings;
 		st->excluded_calls -= base->excluded_calls;
+		st->stale_frames -= base->stale_frames;
 		st->lost_events -= base->lost_events;
 		st->read_failures -= base->read_failures;
 	}
@@ -259,7 +262,13 @@ int consume_record(void *ctx, void *data, size_t size)
 
 	if (size && (*(const uint8_t *)data == LT_REC_ENTRY || *(const uint8_t *)data == LT_REC_RET))
 		c->records++;
-	handle_record(c, data, size);
+	if (simfail_drop(data, size)) {	/* tests: lost as if the buffer were full */
+		c->lost++;
+		if (c->rb)
+			rb_loss(c->rb);
+	} else {
+		handle_record(c, data, size);
+	}
 	/* the record is handled; stop here to give the loop back */
 	if (!c->draining && (++c->batch >= LT_BATCH || exiting))
 		return LT_BREAK;
