@@ -438,6 +438,10 @@ int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s)
 		jw_key(j, "read_failures");
 		jw_uint(j, s->read_failures);
 	}
+	if (s->stale_frames) {
+		jw_key(j, "stale_frames");
+		jw_uint(j, s->stale_frames);
+	}
 	jw_obj_end(j);
 	return emit(w);
 }
