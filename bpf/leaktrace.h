@@ -23,7 +23,9 @@
 #define LT_MAX_STR	2048	/* buffer for one str value (power of 2; --str-len <= 256 chars) */
 #define LT_NAME_MAX	256	/* most bytes of a qualified name sent */
 #define LT_FILE_MAX	256	/* most bytes of a file name sent */
-#define LT_BIGINT_DIGITS 64	/* 30-bit digits of an int sent (about 570 decimal digits) */
+#define LT_BIGINT_DIGITS 511	/* 30-bit digits of an int sent (about 4600 decimal
+				 * digits); of a longer int its most significant
+				 * ones, ob_size telling it was cut */
 #define LT_MAX_ARGS	8	/* --args: most positional arguments sent per call */
 #define LT_EVF_DEPTH	64	/* the kernel's pending-uretprobe limit per task */
 #define LT_FRAME_HDR	72	/* bytes of a frame read at once at a return: the code,
@@ -45,7 +47,9 @@ enum lt_rec_vkind {
 	LT_RV_OTHER = 0,	/* only the type (type_ptr, name sent in a CODE-like TYPE string) */
 	LT_RV_NONE,
 	LT_RV_INT,		/* small int: val (int64) */
-	LT_RV_BIGINT,		/* payload: ob_size (signed) digits of 30 bits */
+	LT_RV_BIGINT,		/* payload: digits of 30 bits, str_len: ob_size (signed);
+				 * |ob_size| > LT_BIGINT_DIGITS: the most significant
+				 * LT_BIGINT_DIGITS of them (cut) */
 	LT_RV_FLOAT,		/* val: IEEE bits */
 	LT_RV_BOOL,		/* val: 0/1 */
 	LT_RV_STR,		/* payload: text in `str_kind` units, `str_len` chars in all */
@@ -276,5 +280,6 @@ _Static_assert(LT_MAX_BUILDS <= 256 && (LT_MAX_BUILDS & (LT_MAX_BUILDS - 1)) == 
 	       "the build index is 8 bits of the cookie and masked");
 _Static_assert(LT_FRAME_UNKNOWN <= 0xf && LT_FRAME_YIELD_SP <= 0xf, "exit kinds fit 4 bits");
 _Static_assert((LT_MAX_STR & (LT_MAX_STR - 1)) == 0, "LT_MAX_STR is a power of 2");
+_Static_assert(LT_BIGINT_DIGITS * 4 < LT_MAX_STR, "an int's digits fit the payload below its mask");
 
 #endif /* LEAKTRACE_H */

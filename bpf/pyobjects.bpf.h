@@ -174,8 +174,10 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 
 	if (layout.stackref_mask && (obj & layout.stackref_mask) == layout.stackref_mask) {
 		r->vkind = types_only ? LT_RV_OTHER : LT_RV_INT;	/* a tagged int */
-		r->val = (__u64)((__s64)obj >> 2);
+		r->val = types_only ? 0 : (__u64)((__s64)obj >> 2);
 		r->type_ptr = bias + b->type_vaddr[LT_T_LONG];
+		if (types_only)
+			send_code(L, s, r->type_ptr, 1, tid);
 		return;
 	}
 	obj = untag(L, obj);
@@ -194,7 +196,9 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		r->vkind = LT_RV_BOOL;
 		r->val = (obj - bias) == b->true_vaddr;
 	} else if (types_only) {
+		/* --no-values: every other type by its name, sent once */
 		r->vkind = LT_RV_OTHER;
+		send_code(L, s, r->type_ptr, 1, tid);
 	} else if (t == b->type_vaddr[LT_T_LONG]) {
 		__s64 size = whole && layout.var_ob_size == 16 ? (__s64)ob[2] :
 			     (__s64)rd64(obj + layout.var_ob_size, &fail);
@@ -220,17 +224,20 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 			r->val = (__u64)d[0] | ((__u64)d[1] << 30);
 			if (size < 0)
 				r->val = -r->val;
-		} else if (a <= LT_BIGINT_DIGITS) {
-			if (bpf_probe_read_user(s->payload, (a * 4) & (LT_BIGINT_DIGITS * 4 - 1 + LT_BIGINT_DIGITS * 4),
-						(void *)(obj + layout.long_digit))) {
+		} else {
+			/* beyond LT_BIGINT_DIGITS digits the most significant
+			 * ones: userspace writes a marker (FORMAT.md §2) */
+			__u64 n = a < LT_BIGINT_DIGITS ? a : LT_BIGINT_DIGITS;
+			__u32 bytes = (n * 4) & (LT_MAX_STR - 1);
+
+			if (bpf_probe_read_user(s->payload, bytes,
+						(void *)(obj + layout.long_digit + (a - n) * 4))) {
 				r->vkind = LT_RV_UNREAD;
 				return;
 			}
 			r->vkind = LT_RV_BIGINT;
 			r->str_len = size;
-			r->payload_len = a * 4;
-		} else {
-			r->vkind = LT_RV_OTHER;	/* type only beyond ~570 digits */
+			r->payload_len = bytes;
 		}
 	} else if (t == b->type_vaddr[LT_T_FLOAT]) {
 		r->vkind = LT_RV_FLOAT;

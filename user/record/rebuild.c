@@ -397,7 +397,7 @@ static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 		s->st.read_failures++;
 		t->tainted = true;
 	}
-	if (n->ret.truncated && !s->cfg.returns_only)
+	if (n->ret.truncated && n->ret.kind == LT_V_STR && !s->cfg.returns_only)
 		s->st.truncated_strings++;
 	if (s->cfg.hash_key)
 		lt_hash_value(&n->ret, s->cfg.hash_key, &t->exec->arena);
@@ -572,7 +572,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	n->line = ci->line;
 	set_ret(s, t, n, r, payload);
 	sum.node = n;
-	sum.ntrunc += n->ret.truncated;
+	sum.ntrunc += n->ret.truncated && n->ret.kind == LT_V_STR;
 	for (size_t i = k; i < t->np; i++)
 		lt_node_append(n, t->pend[i].node);
 	t->np = k;

@@ -277,6 +277,10 @@ void lt_json_value(struct jw *j, const struct lt_value *v)
 	case LT_V_HASH:
 		jw_key(j, "value");
 		jw_str(j, v->s ? v->s : "");
+		if (v->truncated) {	/* an int too long to send (a marker) */
+			jw_key(j, "truncated");
+			jw_bool(j, true);
+		}
 		break;
 	case LT_V_FLOAT:
 		jw_key(j, "value");
