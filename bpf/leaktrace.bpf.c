@@ -68,13 +68,30 @@ struct {
 	__uint(max_entries, 32 * 1024 * 1024);	/* set by --ringbuf-mb */
 } events SEC(".maps");
 
-/* code/type objects whose strings were sent: address -> qualname/tp_name
- * pointer, to notice an address reused by another object */
+/* a code or type object: (process, address), both whole */
+struct obj_key {
+	__u64 addr;
+	__u32 tgid;
+	__u32 pad;
+};
+
+/* what tells one code object from another at the same address: its
+ * qualname and filename objects and first line (a type: its tp_name and
+ * tp_basicsize); `root`: a code named like --root */
+struct obj_tag {
+	__u64 name, file;
+	__s32 line;
+	__u32 root;
+};
+
+/* code/type objects whose strings were sent, with the identity they were
+ * sent for: an address reused by another object is sent again. An
+ * eviction only costs a CODE record sent once more */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u64);
+	__type(key, struct obj_key);
+	__type(value, struct obj_tag);
 } seen SEC(".maps");
 
 /* per CPU, direct-mapped: code/type objects whose strings this CPU knows
@@ -87,9 +104,11 @@ struct scratch {
 	__u8 payload[LT_MAX_STR];
 	struct lt_rec_code code;
 	struct {
-		__u64 key, tag;
+		struct obj_key key;
+		struct obj_tag tag;
 	} cache[CODE_CACHE];
 	__u8 hdr[128];		/* the start of a frame, read at once */
+	__u8 cwin[128];		/* LT_CODE_WIN bytes of a code object */
 };
 
 struct {

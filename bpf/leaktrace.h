@@ -30,6 +30,9 @@
 #define LT_EVF_DEPTH	64	/* the kernel's pending-uretprobe limit per task */
 #define LT_FRAME_HDR	72	/* bytes of a frame read at once at a return: the code,
 				 * previous, prev_instr and stacktop offsets lie below */
+#define LT_CODE_WIN	96	/* bytes of a code object read at once from
+				 * co_firstlineno rounded down to 8: its identity
+				 * (first line, co_filename, co_qualname) lies inside */
 
 enum lt_rec_type {
 	LT_REC_ENTRY = 1,	/* a frame starts or a generator resumes */
@@ -118,10 +121,12 @@ struct lt_rec_code {
 	__u8 name_kind;		/* 1/2/4 bytes per char, 0 = UTF-8 */
 	__u8 file_kind;
 	__u32 tid;
-	__u64 code;		/* LT_OBJ_KEY(tgid, code or type object address) */
+	__u64 code;		/* the code or type object's address */
 	__s32 firstlineno;
 	__u16 name_len;		/* bytes */
 	__u16 file_len;
+	__u32 tgid;		/* the process the address is in */
+	__u32 pad;
 	char name[LT_NAME_MAX];
 	char file[LT_FILE_MAX];
 };
@@ -197,11 +202,8 @@ enum lt_exit_kind {
 				 * out from the thread state */
 };
 
-/* code and type objects are named per process: the address with the
- * process's tgid in the top 16 bits (user addresses stay below 2^47) */
-#define LT_OBJ_KEY(tgid, addr)	((addr) ^ ((__u64)(tgid) << 48))
-/* the address back from a key (RET records carry bare addresses) */
-#define LT_OBJ_ADDR(key)	((key) & ((1ULL << 48) - 1))
+/* code and type objects are named per process: (tgid, address), each
+ * whole (a tgid may exceed 16 bits: pid_max goes to 2^22) */
 
 /* CPython layout, set from the offset table before load (one layout for
  * every build traced at once) */
@@ -254,6 +256,8 @@ struct lt_py_layout {
 	__s32 gen_executing;		/* FRAME_EXECUTING: a generator frame is
 					 * suspended strictly between gen_created
 					 * and this (3.15 numbers them from 0) */
+	__u32 co_window;		/* co_firstlineno & ~7: LT_CODE_WIN bytes
+					 * from it hold the code's identity */
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,
@@ -267,8 +271,8 @@ _Static_assert(__builtin_offsetof(struct lt_rec_entry, drops) == 48, "lt_rec_ent
 _Static_assert(sizeof(struct lt_rec_ret) == 72, "lt_rec_ret layout");
 _Static_assert(__builtin_offsetof(struct lt_rec_ret, drops) == 64, "lt_rec_ret.drops");
 _Static_assert(sizeof(struct lt_rec_ret) % 8 == 0, "the payload follows lt_rec_ret aligned");
-_Static_assert(__builtin_offsetof(struct lt_rec_code, name) == 24, "lt_rec_code.name");
-_Static_assert(sizeof(struct lt_rec_code) == 24 + LT_NAME_MAX + LT_FILE_MAX, "lt_rec_code layout");
+_Static_assert(__builtin_offsetof(struct lt_rec_code, name) == 32, "lt_rec_code.name");
+_Static_assert(sizeof(struct lt_rec_code) == 32 + LT_NAME_MAX + LT_FILE_MAX, "lt_rec_code layout");
 _Static_assert(sizeof(struct lt_rec_exit) == 24, "lt_rec_exit layout");
 _Static_assert(__builtin_offsetof(struct lt_rec_entry, type) == 0 &&
 	       __builtin_offsetof(struct lt_rec_ret, type) == 0 &&

@@ -30,12 +30,12 @@ static struct rb_state *setup(const char *root, int max_depth, const char *const
 				 .str_len = 64, .pid = 42 };
 	struct rb_state *s = rb_new(&cfg, keep, NULL);
 
-	rb_code(s, LT_OBJ_KEY(42, 0x100), "Job.run", "/app/m.py", 10);
-	rb_code(s, LT_OBJ_KEY(42, 0x200), "f", "/app/m.py", 20);
-	rb_code(s, LT_OBJ_KEY(42, 0x300), "g", "/app/m.py", 30);
-	rb_code(s, LT_OBJ_KEY(42, 0x400), "gen", "/app/m.py", 40);
-	rb_code(s, LT_OBJ_KEY(42, 0x500), "lib", "/usr/lib/python3/x.py", 50);
-	rb_type(s, LT_OBJ_KEY(42, 0x9000), "Tensor");
+	rb_code(s, 42, 0x100, "Job.run", "/app/m.py", 10);
+	rb_code(s, 42, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 42, 0x300, "g", "/app/m.py", 30);
+	rb_code(s, 42, 0x400, "gen", "/app/m.py", 40);
+	rb_code(s, 42, 0x500, "lib", "/usr/lib/python3/x.py", 50);
+	rb_type(s, 42, 0x9000, "Tensor");
 	return s;
 }
 
@@ -346,10 +346,10 @@ static struct rb_state *setup_ro(const char *root, const char *const *excl, uint
 				 .returns_only = true, .complete_after_ns = complete_after };
 	struct rb_state *s = rb_new(&cfg, keep, NULL);
 
-	rb_code(s, LT_OBJ_KEY(42, 0x100), "Job.run", "/app/m.py", 10);
-	rb_code(s, LT_OBJ_KEY(42, 0x200), "f", "/app/m.py", 20);
-	rb_code(s, LT_OBJ_KEY(42, 0x300), "g", "/app/m.py", 30);
-	rb_code(s, LT_OBJ_KEY(42, 0x500), "lib", "/usr/lib/python3/x.py", 50);
+	rb_code(s, 42, 0x100, "Job.run", "/app/m.py", 10);
+	rb_code(s, 42, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 42, 0x300, "g", "/app/m.py", 30);
+	rb_code(s, 42, 0x500, "lib", "/usr/lib/python3/x.py", 50);
 	return s;
 }
 
@@ -451,8 +451,8 @@ static void thread_and_process_tags(void)
 	struct rb_state *s = rb_new(&cfg, keep, NULL);
 
 	described = 0;
-	rb_code(s, LT_OBJ_KEY(43, 0x200), "f", "/app/m.py", 20);
-	rb_code(s, LT_OBJ_KEY(44, 0x200), "f", "/app/o.py", 20);
+	rb_code(s, 43, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 44, 0x200, "f", "/app/o.py", 20);
 	rb_entry(s, 43, 43, 1, now += 10, 0xA0, 0x200, 0);
 	rb_entry(s, 43, 45, 3, now += 10, 0xB0, 0x200, 0);
 	rb_entry(s, 44, 44, 0, now += 10, 0xA0, 0x200, 0);
@@ -474,6 +474,28 @@ static void thread_and_process_tags(void)
 	rb_free(s);
 }
 
+/* code objects are keyed by the whole tgid: 43 and 43 + 2^16 (pid_max
+ * goes to 2^22) hold different code at the same address */
+static void tgid_beyond_16_bits(void)
+{
+	struct rb_config cfg = { .str_len = 64 };
+	struct rb_state *s = rb_new(&cfg, keep, NULL);
+
+	rb_code(s, 43, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 43 + 65536, 0x200, "h", "/app/o.py", 30);
+	rb_entry(s, 43 + 65536, 7, 0, now += 10, 0xA0, 0x200, 0);
+	rb_entry(s, 43, 8, 0, now += 10, 0xA0, 0x200, 0);
+	rb_thread_exit(s, 7, 43 + 65536, now += 10);
+	rb_thread_exit(s, 8, 43, now += 10);
+	CHECK(ngot == 2);
+	if (ngot == 2) {
+		CHECK(!strcmp(got[0]->root->first->fn, "h") && got[0]->root->first->line == 30);
+		CHECK(!strcmp(got[1]->root->first->fn, "f") && got[1]->root->first->line == 20);
+	}
+	reset();
+	rb_free(s);
+}
+
 int main(void)
 {
 	RUN(address_reuse_and_raise);
@@ -487,5 +509,6 @@ int main(void)
 	RUN(returns_only_trees);
 	RUN(returns_only_attach);
 	RUN(thread_and_process_tags);
+	RUN(tgid_beyond_16_bits);
 	UNIT_EXIT();
 }

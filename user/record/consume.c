@@ -33,7 +33,7 @@ void consume_resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_
 	int line;
 
 	if (tgid && !py_read_code(t, tgid, code, name, sizeof(name), file, sizeof(file), &line))
-		rb_code(rb, LT_OBJ_KEY(tgid, code), name, file, line);
+		rb_code(rb, tgid, code, name, file, line);
 }
 
 /* one line per completed execution (without -o): human, or with -j JSON */
@@ -203,12 +203,12 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 			return;
 		code_string(r->name, r->name_len, r->name_kind, name, sizeof(name));
 		code_string(r->file, r->file_len, r->file_kind, file, sizeof(file));
-		if (c->live)	/* counted by the bare address of RET records */
-			live_name(c->live, LT_OBJ_ADDR(r->code), name);
+		if (c->live)	/* counted by the address of RET records */
+			live_name(c->live, r->code, name);
 		else if (r->is_type)
-			rb_type(c->rb, r->code, name);
+			rb_type(c->rb, r->tgid, r->code, name);
 		else
-			rb_code(c->rb, r->code, name, file, r->firstlineno);
+			rb_code(c->rb, r->tgid, r->code, name, file, r->firstlineno);
 		break;
 	}
 	case LT_REC_ENTRY: {

@@ -63,8 +63,8 @@ struct rb_state {
 	struct rb_config cfg;
 	rb_emit_fn emit;
 	void *arg;
-	struct u64map codes;	/* code address -> struct code_info */
-	struct u64map types;	/* type address -> interned tp_name */
+	struct hmap codes;	/* OBJ_K(code address), tgid -> struct code_info */
+	struct hmap types;	/* OBJ_K(type address), tgid -> interned tp_name */
 	struct u64map threads;	/* tid -> struct rb_thread */
 	struct u64map procs;	/* system-wide: pid+1 -> struct rb_proc */
 	struct u64map old;	/* --no-durations: frame live at attach -> code */
@@ -96,17 +96,30 @@ static bool name_matches(const char *qualname, const char *want)
 	return dot && !strcmp(dot + 1, want);
 }
 
-void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char *file, int line)
+/* code and type objects are keyed (address, tgid), both whole; the
+ * first word never 0 (hmap), whatever the address */
+#define OBJ_K(addr)	((addr) | 1ULL << 63)
+
+static void obj_put(struct hmap *m, uint32_t tgid, uint64_t addr, void *v)
 {
-	struct code_info *ci = u64map_get(&s->codes, code);
-	/* (code is the CODE record's key: address and tgid) */
+	struct hent *e = hmap_slot(m, OBJ_K(addr), tgid);
+
+	if (e->k1)
+		e->v = v;
+	else
+		hmap_put(m, e, OBJ_K(addr), tgid, v);
+}
+
+void rb_code(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *qualname,
+	     const char *file, int line)
+{
+	struct code_info *ci = hmap_get(&s->codes, OBJ_K(addr), tgid);
 
 	if (!ci) {
 		ci = calloc(1, sizeof(*ci));
-		if (!ci || u64map_put(&s->codes, code, ci)) {
-			free(ci);
+		if (!ci)
 			return;
-		}
+		obj_put(&s->codes, tgid, addr, ci);
 	}
 	ci->fn = lt_intern(qualname);
 	ci->file = file ? lt_intern(file) : NULL;
@@ -121,9 +134,9 @@ void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char
 			ci->excluded = true;
 }
 
-void rb_type(struct rb_state *s, uint64_t type_ptr, const char *name)
+void rb_type(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *name)
 {
-	u64map_put(&s->types, type_ptr, (void *)lt_intern(name));
+	obj_put(&s->types, tgid, addr, (void *)lt_intern(name));
 }
 
 static struct rb_thread *thread_get(struct rb_state *s, uint32_t tid)
@@ -192,27 +205,26 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 
 static const struct code_info *code_of(struct rb_state *s, const struct rb_thread *t, uint64_t code)
 {
-	uint64_t key = LT_OBJ_KEY(t->tgid, code);
-	struct code_info *ci = u64map_get(&s->codes, key);
+	struct code_info *ci = hmap_get(&s->codes, OBJ_K(code), t->tgid);
 
 	if (ci)
 		return ci;
 	if (s->cfg.resolve_code)
 		s->cfg.resolve_code(s->cfg.resolve_arg, s, t->tgid, code);
-	ci = u64map_get(&s->codes, key);
+	ci = hmap_get(&s->codes, OBJ_K(code), t->tgid);
 	if (ci)
 		return ci;
 	/* remembered as unknown, so that it is looked for once (a CODE
 	 * record that comes later still names it) */
 	ci = calloc(1, sizeof(*ci));
-	if (!ci || u64map_put(&s->codes, key, ci)) {
+	if (!ci) {
 		static struct code_info unknown;
 
-		free(ci);
 		unknown.fn = s->unknown;
 		unknown.line = -1;
 		return &unknown;
 	}
+	obj_put(&s->codes, t->tgid, code, ci);
 	ci->fn = s->unknown;
 	ci->line = -1;
 	return ci;
@@ -390,7 +402,7 @@ static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 		    const struct lt_rec_ret *r, const void *payload)
 {
 	const char *tn = r->vkind == LT_RV_OTHER ?
-		u64map_get(&s->types, LT_OBJ_KEY(t->tgid, r->type_ptr)) : NULL;
+		hmap_get(&s->types, OBJ_K(r->type_ptr), t->tgid) : NULL;
 
 	n->has_ret = true;
 	if (lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->ret)) {
@@ -419,7 +431,7 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 		for (uint32_t i = 0; i < argc; i++)	/* an argument never sent stays unknown */
 			n->args[i].type = s->unknown;
 	}
-	tn = r->vkind == LT_RV_OTHER ? u64map_get(&s->types, LT_OBJ_KEY(t->tgid, r->type_ptr)) : NULL;
+	tn = r->vkind == LT_RV_OTHER ? hmap_get(&s->types, OBJ_K(r->type_ptr), t->tgid) : NULL;
 	if ((r->flags & LT_RF_READFAIL) ||
 	    lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->args[r->previous])) {
 		s->st.read_failures++;

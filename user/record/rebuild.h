@@ -81,9 +81,11 @@ struct rb_state;
 struct rb_state *rb_new(const struct rb_config *cfg, rb_emit_fn emit, void *arg);
 void rb_free(struct rb_state *s);
 
-/* key: LT_OBJ_KEY(tgid, address) as the CODE record carries it */
-void rb_code(struct rb_state *s, uint64_t key, const char *qualname, const char *file, int line);
-void rb_type(struct rb_state *s, uint64_t key, const char *name);
+/* a code or type object of process tgid at addr (a later one at the same
+ * address replaces it) */
+void rb_code(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *qualname,
+	     const char *file, int line);
+void rb_type(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *name);
 /*
  * --no-durations: a frame that was live when recording began (read from
  * the target before and after arming). A call whose frame and code match
