@@ -5,6 +5,9 @@ execution no drop touched is exactly the oracle's; the touched ones are
 incomplete; every drop is counted in lost_events."""
 import json
 import os
+import signal
+import subprocess
+import time
 
 import lt
 import treecmp
@@ -94,6 +97,77 @@ def simfail_knob_refuses_bad_values():
     p = lt.run([lt.LEAKTRACE, "record", "--root", "run", "-o", "/dev/null", "--", lt.PY, WL, "1"],
                env=env, check=False)
     assert p.returncode == 2 and "SEED:PERMILLE" in p.stderr, p.stderr
+
+
+BURST = r"""
+import os, sys, time
+go, small = sys.argv[1], sys.argv[2]
+def leaf(i):
+    return i
+def run(n):
+    t = 0
+    for i in range(n):
+        t += leaf(i)
+    return t
+print("ready", flush=True)
+while not os.path.exists(go):
+    run(2000)
+while not os.path.exists(small):
+    time.sleep(0.01)
+for i in range(20):
+    run(3)
+"""
+
+
+@lt.test
+def real_loss_then_twenty_whole_executions():
+    """--ringbuf-mb 1, the recorder stopped (SIGSTOP) during a burst: many
+    events lost, roots' returns among them; the 20 small executions after
+    it are whole (before the resync: none was)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "burst.py", BURST)
+    go, small, rec = os.path.join(d, "go"), os.path.join(d, "small"), os.path.join(d, "r.jsonl")
+    target = subprocess.Popen([lt.PY, script, go, small], stdout=subprocess.PIPE, text=True)
+    rp = None
+    try:
+        assert target.stdout.readline() == "ready\n"
+        rp = lt.start_recording("-p", target.pid, "--root", "run", "--ringbuf-mb", "1", "-o", rec)
+        time.sleep(1)
+        rp.send_signal(signal.SIGSTOP)
+        time.sleep(3)       # the burst fills 1 MiB many times over
+        open(go, "w").close()
+        time.sleep(0.5)
+        rp.send_signal(signal.SIGCONT)
+        time.sleep(2)       # the consumer drains what is left
+        open(small, "w").close()
+        target.wait(timeout=60)
+        _, err = rp.communicate(timeout=60)
+    finally:
+        open(go, "w").close()
+        open(small, "w").close()
+        if target.poll() is None:
+            target.kill()
+        if rp and rp.poll() is None:
+            rp.kill()
+    assert rp.returncode == 0, err
+    with open(rec) as f:
+        lines = [json.loads(l) for l in f]
+    st = lines[-1]
+    ex = [l for l in lines if l["type"] == "exec"]
+    assert st["type"] == "stats" and st["lost_events"] > 10000, st
+    assert any(not e["complete"] for e in ex)
+    last = ex[-20:]
+    assert all(e["complete"] for e in last), [(e["id"], e["complete"]) for e in last]
+    for e in last:
+        assert e["root"]["ret"] == {"type": "int", "value": 3}, e["root"]["ret"]
+        assert [c["ret"]["value"] for c in e["root"]["calls"]] == [0, 1, 2]
+    # complete executions of the burst are whole too
+    for e in ex[:-20]:
+        if e["complete"]:
+            assert len(e["root"]["calls"]) == 2000 and e["root"]["ret"]["value"] == 1999000
+    print("  %d events lost, %d executions, %d incomplete, stale_frames %s" % (
+        st["lost_events"], len(ex), st["incomplete_execs"], st.get("stale_frames")))
 
 
 lt.main()
