@@ -1,6 +1,7 @@
 """Resynchronisation after lost records (issue 18): records dropped on
 purpose before the rebuild (LEAKTRACE_SIMFAIL, user/record/simfail.h), with
-many seeds, on Debian's 3.11 (USDT) and a sites build (pyenv 3.12). Every
+many seeds, on Debian's 3.11 (USDT), sites builds (pyenv 3.12, 3.13) and
+the evalframe probes (pyenv 3.10); and a real ring-buffer loss. Every
 execution no drop touched is exactly the oracle's; the touched ones are
 incomplete; every drop is counted in lost_events."""
 import json
@@ -88,6 +89,15 @@ def drops_touch_only_their_executions_312_sites():
     if not os.path.exists(py):
         raise lt.Skip("no pyenv 3.12.1 here")
     seeds(py, "3.12 sites", [(s, 5) for s in range(11, 15)] + [(15, 60)])
+
+
+@lt.test
+def drops_touch_only_their_executions_310_evalframe_313_sites():
+    for py, label, base in (("/root/.pyenv/versions/3.10.13/bin/python3.10", "3.10 evalframe", 21),
+                            ("/root/.pyenv/versions/3.13.0/bin/python3.13", "3.13 sites", 31)):
+        if not os.path.exists(py):
+            raise lt.Skip("no %s here" % py)
+        seeds(py, label, [(base, 5), (base + 1, 5), (base + 2, 40)])
 
 
 @lt.test
