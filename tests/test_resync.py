@@ -23,10 +23,10 @@ def oracle(py, out):
     return treecmp.load(out)
 
 
-def record_with_drops(py, d, seed, permille):
+def record_with_drops(py, d, seed, permille, *opts):
     rec, log = os.path.join(d, "r%d.jsonl" % seed), os.path.join(d, "drops%d.txt" % seed)
     env = dict(os.environ, LEAKTRACE_SIMFAIL="%d:%d" % (seed, permille), LEAKTRACE_SIMFAIL_LOG=log)
-    p = lt.run([lt.LEAKTRACE, "record", "--root", "run", "-o", rec, "--", py, WL, str(N)],
+    p = lt.run([lt.LEAKTRACE, "record", "--root", "run", *opts, "-o", rec, "--", py, WL, str(N)],
                env=env, timeout=300)
     assert "LEAKTRACE_SIMFAIL" in p.stderr, "the knob says so on stderr"
     with open(log) as f:
@@ -98,6 +98,27 @@ def drops_touch_only_their_executions_310_evalframe_313_sites():
         if not os.path.exists(py):
             raise lt.Skip("no %s here" % py)
         seeds(py, label, [(base, 5), (base + 1, 5), (base + 2, 40)])
+
+
+@lt.test
+def drops_touch_only_their_executions_no_durations():
+    """--no-durations (returns only): an execution opens at its first
+    return, so a loss just before it must still mark it"""
+    lt.need_root()
+    d = lt.tmpdir()
+    ora = {o["root"]["ret"]["value"]: o for o in oracle(lt.PY, os.path.join(d, "o.jsonl"))}
+    for seed in (1, 2, 3, 4):
+        lines, drops = record_with_drops(lt.PY, d, seed, 5, "--no-durations")
+        ex = [l for l in lines if l["type"] == "exec"]
+        assert lines[-1]["lost_events"] == len(drops) > 0
+        whole = [e for e in ex if e["complete"]]
+        for e in whole:
+            v = e["root"]["ret"]["value"]
+            diff = treecmp.diff_nodes(e["root"], ora[v]["root"])
+            assert diff is None, "seed %d: run(%d) complete but not the oracle's: %s" % (seed, v, diff)
+        assert len(whole) >= N - len(drops), (seed, len(whole), len(drops))
+        print("  3.11 --no-durations seed %d: %d drops, %d of %d executions whole" % (
+            seed, len(drops), len(whole), N))
 
 
 @lt.test

@@ -388,6 +388,15 @@ static void returns_only_trees(void)
 	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 1, LT_RF_ROOT_UNSURE);
 	CHECK(ngot == 1 && !got[0]->complete);
 	reset();
+	/* records lost between two executions: the execution opens at its
+	 * first return, after the loss, and may miss one; the next is whole */
+	rb_loss(s);				/* run { f (lost) { g } ... */
+	R(s, 1, 0xC0, 0xB0, 0x300, LT_RV_INT, 7, 0);
+	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 2, LT_RF_ROOT_OUTER);
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_INT, 8, 0);
+	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 3, LT_RF_ROOT_OUTER);
+	CHECK(ngot == 2 && !got[0]->complete && got[1]->complete);
+	reset();
 	rb_free(s);
 }
 

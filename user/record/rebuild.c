@@ -51,6 +51,9 @@ struct rb_thread {
 	struct lt_exec *exec;	/* the open execution, if any */
 	int root_depth;		/* calls of the root function live on the stack */
 	bool tainted;		/* events of the open execution may be missing */
+	bool loss_pending;	/* records were lost while no execution was open:
+				 * the next one may miss its first (with
+				 * --no-durations it opens at its first return) */
 	uint64_t last_ts;
 };
 
@@ -170,7 +173,8 @@ static struct lt_exec *exec_open(struct rb_state *s, struct rb_thread *t, uint64
 	e->complete = true;
 	e->root = lt_node_new(e, lt_intern(root_fn));
 	t->exec = e;
-	t->tainted = false;
+	t->tainted = t->loss_pending;
+	t->loss_pending = false;
 	return e;
 }
 
@@ -712,8 +716,14 @@ void rb_loss(struct rb_state *s)
 	void *v;
 
 	s->loss_epoch++;
-	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);)
-		((struct rb_thread *)v)->tainted = true;
+	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);) {
+		struct rb_thread *t = v;
+
+		if (t->exec)
+			t->tainted = true;
+		else
+			t->loss_pending = true;
+	}
 }
 
 void rb_finish(struct rb_state *s, uint64_t ts)
