@@ -68,13 +68,30 @@ struct {
 	__uint(max_entries, 32 * 1024 * 1024);	/* set by --ringbuf-mb */
 } events SEC(".maps");
 
-/* code/type objects whose strings were sent: address -> qualname/tp_name
- * pointer, to notice an address reused by another object */
+/* a code or type object: (process, address), both whole */
+struct obj_key {
+	__u64 addr;
+	__u32 tgid;
+	__u32 pad;
+};
+
+/* what tells one code object from another at the same address: its
+ * qualname and filename objects and first line (a type: its tp_name and
+ * tp_basicsize); `root`: a code named like --root */
+struct obj_tag {
+	__u64 name, file;
+	__s32 line;
+	__u32 root;
+};
+
+/* code/type objects whose strings were sent, with the identity they were
+ * sent for: an address reused by another object is sent again. An
+ * eviction only costs a CODE record sent once more */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u64);
+	__type(key, struct obj_key);
+	__type(value, struct obj_tag);
 } seen SEC(".maps");
 
 /* per CPU, direct-mapped: code/type objects whose strings this CPU knows
@@ -82,13 +99,16 @@ struct {
 #define CODE_CACHE	512
 
 struct scratch {
+	__u64 busy;		/* a probe of this CPU is using it (scratch_get) */
 	struct lt_rec_ret ret;
 	__u8 payload[LT_MAX_STR];
 	struct lt_rec_code code;
 	struct {
-		__u64 key, tag;
+		struct obj_key key;
+		struct obj_tag tag;
 	} cache[CODE_CACHE];
 	__u8 hdr[128];		/* the start of a frame, read at once */
+	__u8 cwin[128];		/* LT_CODE_WIN bytes of a code object */
 };
 
 struct {
@@ -129,6 +149,34 @@ static __always_inline int emit(void *data, __u64 size)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The CPU's scratch, for one probe at a time. Uprobe programs run with
+ * migration disabled, not preemption: on a preemptible kernel a task
+ * preempted while it fills the scratch can have another task's probe run
+ * on the same CPU. That one finds the scratch busy and sends nothing,
+ * counted as a drop (the consumer marks what it touched incomplete).
+ * Every scratch_get that returns the scratch is paired with a scratch_put.
+ */
+static __always_inline struct scratch *scratch_get(void)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+
+	if (!s)
+		return NULL;
+	if (__sync_val_compare_and_swap(&s->busy, 0, 1) != 0) {
+		__sync_fetch_and_add(&drops, 1);
+		return NULL;
+	}
+	return s;
+}
+
+static __always_inline void scratch_put(struct scratch *s)
+{
+	asm volatile("" ::: "memory");	/* every use of it before the release */
+	*(volatile __u64 *)&s->busy = 0;
 }
 
 static __always_inline __u64 rd64(__u64 addr, int *fail)
@@ -212,16 +260,43 @@ static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
 	}
 }
 
+/* fields of the frame header read by entry_frame and init_ret (userspace checks that the
+ * offsets fall inside LT_FRAME_HDR) */
+static __always_inline __u64 hdr64(const struct scratch *s, __u32 off)
+{
+	return *(const __u64 *)(s->hdr + (off & 0x78));
+}
+
+static __always_inline __u32 hdr32(const struct scratch *s, __u32 off)
+{
+	return *(const __u32 *)(s->hdr + (off & 0x7c));
+}
+
+/* the frame's code and caller, from its header read at once (one helper
+ * call, as the code alone took); 1 if unreadable */
+static __always_inline int entry_frame(const struct lt_py_layout *L, struct scratch *s,
+				       struct lt_rec_entry *e)
+{
+	if (bpf_probe_read_user(s->hdr, LT_FRAME_HDR, (void *)e->frame)) {
+		__sync_fetch_and_add(&read_failures, 1);
+		return 1;
+	}
+	e->code = untag(L, hdr64(s, layout.fr_code));
+	e->previous = hdr64(s, layout.fr_previous);
+	e->drops = drops;
+	e->pad2 = 0;
+	return 0;
+}
+
 SEC("uprobe")
 int lt_resume(struct pt_regs *ctx)
 {
 	const struct lt_py_layout *L;
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 zero = 0, tid = (__u32)id;
+	__u32 tid = (__u32)id;
 	struct lt_rec_entry e;
 	struct scratch *s;
 	__u64 cookie;
-	int fail = 0;
 
 	if (!wanted(id))
 		return 0;
@@ -229,14 +304,11 @@ int lt_resume(struct pt_regs *ctx)
 	cookie = bpf_get_attach_cookie(ctx);
 	L = &layouts[LT_COOKIE_BUILD(cookie) & (LT_MAX_BUILDS - 1)];
 	e.frame = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie));
-	e.code = untag(L, rd64(e.frame + layout.fr_code, &fail));
-	if (fail) {
-		__sync_fetch_and_add(&read_failures, 1);
-		return 0;
-	}
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	s = scratch_get();
 	if (!s)
 		return 0;
+	if (entry_frame(L, s, &e))
+		goto out;
 	send_code(L, s, e.code, 0, tid);
 	e.type = LT_REC_ENTRY;
 	e.pad[0] = e.pad[1] = e.pad[2] = 0;
@@ -255,6 +327,8 @@ int lt_resume(struct pt_regs *ctx)
 	if (send_arg_values)
 		send_args(ctx, s, &e, LT_COOKIE_VADDR(cookie), LT_COOKIE_EXTRA(cookie),
 			  LT_COOKIE_BUILD(cookie));
+out:
+	scratch_put(s);
 	return 0;
 }
 
@@ -280,18 +354,6 @@ static __always_inline __u64 caller_of(const struct lt_py_layout *L, __u64 frame
 	return python_caller(L, rd64(frame + layout.fr_previous, fail), fail);
 }
 
-/* fields of the frame header read by init_ret (userspace checks that the
- * offsets fall inside LT_FRAME_HDR) */
-static __always_inline __u64 hdr64(const struct scratch *s, __u32 off)
-{
-	return *(const __u64 *)(s->hdr + (off & 0x78));
-}
-
-static __always_inline __u32 hdr32(const struct scratch *s, __u32 off)
-{
-	return *(const __u32 *)(s->hdr + (off & 0x7c));
-}
-
 /* --no-durations: the walk up the callers of a returning root-named frame */
 struct walk {
 	__u64 frame;		/* the next caller to look at */
@@ -314,6 +376,7 @@ static long walk_step(__u64 i, void *arg)
 		return 1;
 	}
 	code = untag(L, rd64(w->frame + layout.fr_code, &fail));
+	/* send_return, which runs this loop, holds the scratch */
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (fail || !s) {
 		w->flag = LT_RF_ROOT_UNSURE;
@@ -435,12 +498,12 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	__u64 exc = 0, instr, retval = 0;
 	struct lt_rec_ret *r;
 	struct scratch *s;
-	__u32 zero = 0, co_flags = 0;
+	__u32 co_flags = 0;
 	bool have_value = false;
 	int fail = 0;
 	__u8 op = 0;
 
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	s = scratch_get();
 	if (!s)
 		return 0;
 	r = &s->ret;
@@ -496,6 +559,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		}
 	}
 	emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
+	scratch_put(s);
 	return 0;
 }
 
@@ -580,7 +644,9 @@ int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
  * return register (NULL: an exception). Past LT_EVF_DEPTH pending frames
  * the kernel installs no more uretprobes, so neither do we push: those
  * calls come without a return, and userspace marks the execution
- * incomplete.
+ * incomplete. A plain hash, not an LRU: a thread's stack is never evicted
+ * (it is deleted when the thread exits); a thread that finds the map full
+ * sends nothing, counted as a drop.
  */
 struct evf_stack {
 	__u32 depth;
@@ -590,7 +656,7 @@ struct evf_stack {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct evf_stack);
@@ -604,28 +670,24 @@ int lt_evf_entry(struct pt_regs *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	const struct lt_py_layout *L = &layouts[LT_COOKIE_BUILD(cookie) & (LT_MAX_BUILDS - 1)];
-	__u32 zero = 0, tid = (__u32)id;
+	__u32 tid = (__u32)id;
 	struct lt_rec_entry e = {};
 	struct evf_stack *st;
 	struct scratch *s;
-	int fail = 0;
 
 	if (!wanted(id))
 		return 0;
 	e.frame = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie));
-	e.code = untag(L, rd64(e.frame + layout.fr_code, &fail));
-	if (fail) {
-		__sync_fetch_and_add(&read_failures, 1);
-		return 0;
-	}
 	st = bpf_map_lookup_elem(&evf_stacks, &tid);
 	if (!st) {
 		static const struct evf_stack empty = {};
 
 		bpf_map_update_elem(&evf_stacks, &tid, &empty, BPF_NOEXIST);
 		st = bpf_map_lookup_elem(&evf_stacks, &tid);
-		if (!st)
+		if (!st) {	/* full: this thread's calls cannot be followed */
+			__sync_fetch_and_add(&drops, 1);
 			return 0;
+		}
 	}
 	/* cookie (leaktrace.h): the function's address, the frame's slot */
 	st->bias = PT_REGS_IP(ctx) - LT_COOKIE_VADDR(cookie);
@@ -635,9 +697,13 @@ int lt_evf_entry(struct pt_regs *ctx)
 		st->frames[st->depth++ & (LT_EVF_DEPTH - 1)] = e.frame;
 	else
 		__sync_fetch_and_add(&evf_overflows, 1);
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	/* pushed first, whatever follows: the stacks stay in step with the
+	 * kernel's uretprobes */
+	s = scratch_get();
 	if (!s)
 		return 0;
+	if (entry_frame(L, s, &e))
+		goto out;
 	send_code(L, s, e.code, 0, tid);
 	e.type = LT_REC_ENTRY;
 	e.tid = tid;
@@ -647,6 +713,8 @@ int lt_evf_entry(struct pt_regs *ctx)
 	if (send_arg_values)
 		send_args(ctx, s, &e, LT_COOKIE_VADDR(cookie), LT_COOKIE_EXTRA(cookie),
 			  LT_COOKIE_BUILD(cookie));
+out:
+	scratch_put(s);
 	return 0;
 }
 
@@ -657,7 +725,7 @@ int lt_evf_return(struct pt_regs *ctx)
 		&layouts[LT_COOKIE_BUILD(bpf_get_attach_cookie(ctx)) & (LT_MAX_BUILDS - 1)];
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 frame, retval, top = 0;
-	__u32 zero = 0, tid = (__u32)id;
+	__u32 tid = (__u32)id;
 	struct lt_rec_ret *r;
 	struct evf_stack *st;
 	struct scratch *s;
@@ -670,7 +738,7 @@ int lt_evf_return(struct pt_regs *ctx)
 	if (!st || !st->depth)
 		return 0;
 	frame = st->frames[--st->depth & (LT_EVF_DEPTH - 1)];
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	s = scratch_get();
 	if (!s)
 		return 0;
 	r = &s->ret;
@@ -709,6 +777,7 @@ int lt_evf_return(struct pt_regs *ctx)
 	if (fail)
 		r->flags |= LT_RF_READFAIL;
 	emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
+	scratch_put(s);
 	return 0;
 }
 

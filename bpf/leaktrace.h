@@ -23,11 +23,16 @@
 #define LT_MAX_STR	2048	/* buffer for one str value (power of 2; --str-len <= 256 chars) */
 #define LT_NAME_MAX	256	/* most bytes of a qualified name sent */
 #define LT_FILE_MAX	256	/* most bytes of a file name sent */
-#define LT_BIGINT_DIGITS 64	/* 30-bit digits of an int sent (about 570 decimal digits) */
+#define LT_BIGINT_DIGITS 511	/* 30-bit digits of an int sent (about 4600 decimal
+				 * digits); of a longer int its most significant
+				 * ones, ob_size telling it was cut */
 #define LT_MAX_ARGS	8	/* --args: most positional arguments sent per call */
 #define LT_EVF_DEPTH	64	/* the kernel's pending-uretprobe limit per task */
 #define LT_FRAME_HDR	72	/* bytes of a frame read at once at a return: the code,
 				 * previous, prev_instr and stacktop offsets lie below */
+#define LT_CODE_WIN	96	/* bytes of a code object read at once from
+				 * co_firstlineno rounded down to 8: its identity
+				 * (first line, co_filename, co_qualname) lies inside */
 
 enum lt_rec_type {
 	LT_REC_ENTRY = 1,	/* a frame starts or a generator resumes */
@@ -45,7 +50,9 @@ enum lt_rec_vkind {
 	LT_RV_OTHER = 0,	/* only the type (type_ptr, name sent in a CODE-like TYPE string) */
 	LT_RV_NONE,
 	LT_RV_INT,		/* small int: val (int64) */
-	LT_RV_BIGINT,		/* payload: ob_size (signed) digits of 30 bits */
+	LT_RV_BIGINT,		/* payload: digits of 30 bits, str_len: ob_size (signed);
+				 * |ob_size| > LT_BIGINT_DIGITS: the most significant
+				 * LT_BIGINT_DIGITS of them (cut) */
 	LT_RV_FLOAT,		/* val: IEEE bits */
 	LT_RV_BOOL,		/* val: 0/1 */
 	LT_RV_STR,		/* payload: text in `str_kind` units, `str_len` chars in all */
@@ -82,6 +89,11 @@ struct lt_rec_entry {
 	__u64 code;
 	__u32 nstid;		/* tid in the target's pid namespace (pidns mode), else 0 */
 	__u32 tgid;		/* the process */
+	__u64 previous;		/* the caller's frame as the frame holds it (3.12+:
+				 * may be the C stack's entry frame): the rebuild
+				 * resynchronises on it after a loss */
+	__u32 drops;		/* snapshot of the drop counter, as in RET */
+	__u32 pad2;
 };
 
 struct lt_rec_ret {
@@ -111,10 +123,12 @@ struct lt_rec_code {
 	__u8 name_kind;		/* 1/2/4 bytes per char, 0 = UTF-8 */
 	__u8 file_kind;
 	__u32 tid;
-	__u64 code;		/* LT_OBJ_KEY(tgid, code or type object address) */
+	__u64 code;		/* the code or type object's address */
 	__s32 firstlineno;
 	__u16 name_len;		/* bytes */
 	__u16 file_len;
+	__u32 tgid;		/* the process the address is in */
+	__u32 pad;
 	char name[LT_NAME_MAX];
 	char file[LT_FILE_MAX];
 };
@@ -190,11 +204,8 @@ enum lt_exit_kind {
 				 * out from the thread state */
 };
 
-/* code and type objects are named per process: the address with the
- * process's tgid in the top 16 bits (user addresses stay below 2^47) */
-#define LT_OBJ_KEY(tgid, addr)	((addr) ^ ((__u64)(tgid) << 48))
-/* the address back from a key (RET records carry bare addresses) */
-#define LT_OBJ_ADDR(key)	((key) & ((1ULL << 48) - 1))
+/* code and type objects are named per process: (tgid, address), each
+ * whole (a tgid may exceed 16 bits: pid_max goes to 2^22) */
 
 /* CPython layout, set from the offset table before load (one layout for
  * every build traced at once) */
@@ -247,6 +258,8 @@ struct lt_py_layout {
 	__s32 gen_executing;		/* FRAME_EXECUTING: a generator frame is
 					 * suspended strictly between gen_created
 					 * and this (3.15 numbers them from 0) */
+	__u32 co_window;		/* co_firstlineno & ~7: LT_CODE_WIN bytes
+					 * from it hold the code's identity */
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,
@@ -255,12 +268,13 @@ struct lt_py_layout {
 
 /* record shapes both sides rely on (userspace reads them from the ring
  * buffer by these layouts) */
-_Static_assert(sizeof(struct lt_rec_entry) == 40, "lt_rec_entry layout");
+_Static_assert(sizeof(struct lt_rec_entry) == 56, "lt_rec_entry layout");
+_Static_assert(__builtin_offsetof(struct lt_rec_entry, drops) == 48, "lt_rec_entry.drops");
 _Static_assert(sizeof(struct lt_rec_ret) == 72, "lt_rec_ret layout");
 _Static_assert(__builtin_offsetof(struct lt_rec_ret, drops) == 64, "lt_rec_ret.drops");
 _Static_assert(sizeof(struct lt_rec_ret) % 8 == 0, "the payload follows lt_rec_ret aligned");
-_Static_assert(__builtin_offsetof(struct lt_rec_code, name) == 24, "lt_rec_code.name");
-_Static_assert(sizeof(struct lt_rec_code) == 24 + LT_NAME_MAX + LT_FILE_MAX, "lt_rec_code layout");
+_Static_assert(__builtin_offsetof(struct lt_rec_code, name) == 32, "lt_rec_code.name");
+_Static_assert(sizeof(struct lt_rec_code) == 32 + LT_NAME_MAX + LT_FILE_MAX, "lt_rec_code layout");
 _Static_assert(sizeof(struct lt_rec_exit) == 24, "lt_rec_exit layout");
 _Static_assert(__builtin_offsetof(struct lt_rec_entry, type) == 0 &&
 	       __builtin_offsetof(struct lt_rec_ret, type) == 0 &&
@@ -272,5 +286,6 @@ _Static_assert(LT_MAX_BUILDS <= 256 && (LT_MAX_BUILDS & (LT_MAX_BUILDS - 1)) == 
 	       "the build index is 8 bits of the cookie and masked");
 _Static_assert(LT_FRAME_UNKNOWN <= 0xf && LT_FRAME_YIELD_SP <= 0xf, "exit kinds fit 4 bits");
 _Static_assert((LT_MAX_STR & (LT_MAX_STR - 1)) == 0, "LT_MAX_STR is a power of 2");
+_Static_assert(LT_BIGINT_DIGITS * 4 < LT_MAX_STR, "an int's digits fit the payload below its mask");
 
 #endif /* LEAKTRACE_H */

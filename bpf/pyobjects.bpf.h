@@ -8,7 +8,7 @@
  *
  * Uses from leaktrace.bpf.c: the load-time configuration (layout,
  * build_addrs, value_str_max, types_only, returns_only, root_*), the maps
- * seen and scratch_map (struct scratch), emit(), rd64() and the
+ * seen and scratch_map (struct scratch, struct obj_key/obj_tag), emit(), rd64() and the
  * read_failures counter. The layouts it fills are leaktrace.h's.
  */
 #ifndef LEAKTRACE_PYOBJECTS_BPF_H
@@ -75,74 +75,83 @@ static __always_inline bool root_named(const char *name, __u32 len, __u8 kind)
 	return true;
 }
 
-/* the seen map's value: the qualname (or tp_name) pointer, bit 0 set for a
- * code named like --root (str objects are at least 8-byte aligned) */
-#define SEEN_ROOT	1ULL
+static __always_inline bool same_tag(const struct obj_tag *a, const struct obj_tag *b)
+{
+	return a->name == b->name && a->file == b->file && a->line == b->line;
+}
 
 /*
- * Send the strings of a code object (is_type = 0) or a type's tp_name once.
- * Returns 1 for a code object named like --root (--no-durations only).
+ * Send the strings of a code object (is_type = 0) or a type's tp_name once
+ * per (process, address, identity): a code's identity (first line,
+ * co_filename and co_qualname objects) is read in one helper call, from
+ * the LT_CODE_WIN bytes at co_window; a type's is its tp_name pointer and
+ * tp_basicsize. Returns 1 for a code object named like --root
+ * (--no-durations only).
  */
 static __always_inline int send_code(const struct lt_py_layout *L, struct scratch *s, __u64 obj, int is_type,
 				     __u32 tid)
 {
 	struct lt_rec_code *c = &s->code;
-	__u64 name_obj = 0, file_obj = 0, nch = 0, tag = 0, key;
-	__u64 *prev;
+	struct obj_key key = {};
+	struct obj_tag tag = {};
+	struct obj_tag *prev;
 	typeof(&s->cache[0]) slot;
-	int fail = 0, n;
+	__u64 nch = 0;
+	int n;
 	__u8 kind = 0;
 
 	if (is_type) {
-		tag = rd64(obj + layout.type_tp_name, &fail);
+		/* tp_name, then tp_basicsize */
+		if (bpf_probe_read_user(&tag.name, 16, (void *)(obj + layout.type_tp_name)))
+			return 0;
 	} else {
-		name_obj = rd64(obj + layout.co_qualname, &fail);
-		tag = name_obj;
+		if (bpf_probe_read_user(s->cwin, LT_CODE_WIN, (void *)(obj + layout.co_window)))
+			return 0;
+		tag.name = *(const __u64 *)(s->cwin + ((layout.co_qualname - layout.co_window) & 0x78));
+		tag.file = *(const __u64 *)(s->cwin + ((layout.co_filename - layout.co_window) & 0x78));
+		tag.line = *(const __s32 *)(s->cwin + ((layout.co_firstlineno - layout.co_window) & 0x7c));
 	}
-	if (fail)
-		return 0;
-	key = LT_OBJ_KEY(bpf_get_current_pid_tgid() >> 32, obj);
-	slot = &s->cache[((obj >> 4) ^ (obj >> 13)) & (CODE_CACHE - 1)];
-	if (slot->key == key && (slot->tag & ~(is_type ? 0 : SEEN_ROOT)) == tag)
-		return slot->tag & SEEN_ROOT & ~(__u64)is_type;
+	key.addr = obj;
+	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	slot = &s->cache[((obj >> 4) ^ (obj >> 13) ^ key.tgid) & (CODE_CACHE - 1)];
+	if (slot->key.addr == obj && slot->key.tgid == key.tgid && same_tag(&slot->tag, &tag))
+		return slot->tag.root;
 	prev = bpf_map_lookup_elem(&seen, &key);
-	if (prev && (*prev & ~(is_type ? 0 : SEEN_ROOT)) == tag) {
+	if (prev && same_tag(prev, &tag)) {
 		slot->key = key;
 		slot->tag = *prev;
-		return *prev & SEEN_ROOT & ~(__u64)is_type;
+		return prev->root;
 	}
 
 	c->type = LT_REC_CODE;
 	c->is_type = is_type;
 	c->tid = tid;
-	c->code = key;
-	c->firstlineno = 0;
+	c->code = obj;
+	c->tgid = key.tgid;
+	c->pad = 0;
+	c->firstlineno = tag.line;
 	c->name_len = 0;
 	c->file_len = 0;
+	c->file_kind = 0;
 	if (is_type) {
 		/* tp_name is a C string */
-		n = bpf_probe_read_user_str(c->name, sizeof(c->name), (void *)tag);
+		n = bpf_probe_read_user_str(c->name, sizeof(c->name), (void *)tag.name);
 		if (n <= 0)
 			return 0;
 		c->name_kind = 0;
 		c->name_len = n - 1;
 	} else {
-		bpf_probe_read_user(&c->firstlineno, sizeof(c->firstlineno),
-				    (void *)(obj + layout.co_firstlineno));
-		n = read_str(L, c->name, sizeof(c->name), name_obj, &kind, &nch, LT_NAME_MAX);
+		n = read_str(L, c->name, sizeof(c->name), tag.name, &kind, &nch, LT_NAME_MAX);
 		if (n < 0)
 			return 0;
 		c->name_kind = kind;
 		c->name_len = n;
 		if (returns_only && root_named(c->name, n, kind))
-			tag |= SEEN_ROOT;
-		file_obj = rd64(obj + layout.co_filename, &fail);
-		if (!fail) {
-			n = read_str(L, c->file, sizeof(c->file), file_obj, &kind, &nch, LT_FILE_MAX);
-			if (n >= 0) {
-				c->file_kind = kind;
-				c->file_len = n;
-			}
+			tag.root = 1;
+		n = read_str(L, c->file, sizeof(c->file), tag.file, &kind, &nch, LT_FILE_MAX);
+		if (n >= 0) {
+			c->file_kind = kind;
+			c->file_len = n;
 		}
 	}
 	if (emit(c, sizeof(*c)) == 0) {
@@ -150,7 +159,7 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 		slot->key = key;
 		slot->tag = tag;
 	}
-	return tag & SEEN_ROOT & ~(__u64)is_type;
+	return tag.root;
 }
 
 /* 3.14+: the object of a _PyStackRef (the tag bits cleared) */
@@ -174,8 +183,10 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 
 	if (layout.stackref_mask && (obj & layout.stackref_mask) == layout.stackref_mask) {
 		r->vkind = types_only ? LT_RV_OTHER : LT_RV_INT;	/* a tagged int */
-		r->val = (__u64)((__s64)obj >> 2);
+		r->val = types_only ? 0 : (__u64)((__s64)obj >> 2);
 		r->type_ptr = bias + b->type_vaddr[LT_T_LONG];
+		if (types_only)
+			send_code(L, s, r->type_ptr, 1, tid);
 		return;
 	}
 	obj = untag(L, obj);
@@ -194,7 +205,9 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		r->vkind = LT_RV_BOOL;
 		r->val = (obj - bias) == b->true_vaddr;
 	} else if (types_only) {
+		/* --no-values: every other type by its name, sent once */
 		r->vkind = LT_RV_OTHER;
+		send_code(L, s, r->type_ptr, 1, tid);
 	} else if (t == b->type_vaddr[LT_T_LONG]) {
 		__s64 size = whole && layout.var_ob_size == 16 ? (__s64)ob[2] :
 			     (__s64)rd64(obj + layout.var_ob_size, &fail);
@@ -220,17 +233,20 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 			r->val = (__u64)d[0] | ((__u64)d[1] << 30);
 			if (size < 0)
 				r->val = -r->val;
-		} else if (a <= LT_BIGINT_DIGITS) {
-			if (bpf_probe_read_user(s->payload, (a * 4) & (LT_BIGINT_DIGITS * 4 - 1 + LT_BIGINT_DIGITS * 4),
-						(void *)(obj + layout.long_digit))) {
+		} else {
+			/* beyond LT_BIGINT_DIGITS digits the most significant
+			 * ones: userspace writes a marker (FORMAT.md §2) */
+			__u64 n = a < LT_BIGINT_DIGITS ? a : LT_BIGINT_DIGITS;
+			__u32 bytes = (n * 4) & (LT_MAX_STR - 1);
+
+			if (bpf_probe_read_user(s->payload, bytes,
+						(void *)(obj + layout.long_digit + (a - n) * 4))) {
 				r->vkind = LT_RV_UNREAD;
 				return;
 			}
 			r->vkind = LT_RV_BIGINT;
 			r->str_len = size;
-			r->payload_len = a * 4;
-		} else {
-			r->vkind = LT_RV_OTHER;	/* type only beyond ~570 digits */
+			r->payload_len = bytes;
 		}
 	} else if (t == b->type_vaddr[LT_T_FLOAT]) {
 		r->vkind = LT_RV_FLOAT;

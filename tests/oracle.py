@@ -39,13 +39,39 @@ def tp_name(t):
     return ctypes.c_char_p.from_address(id(t) + 24).value.decode()
 
 
+BIGINT_DIGITS = 511     # leaktrace.h LT_BIGINT_DIGITS: 30-bit digits sent whole
+if hasattr(sys, "set_int_max_str_digits"):
+    sys.set_int_max_str_digits(0)   # every int leaktrace writes whole
+
+
+def bigint_marker(v):
+    """FORMAT.md §2: an int of more than BIGINT_DIGITS digits is written
+    "[-]<int of BITS bits #HASH>", HASH the FNV-1a 64 of its most
+    significant BIGINT_DIGITS digits (little-endian 32-bit words)"""
+    a, digits = abs(v), []
+    while a:
+        digits.append(a & (2 ** 30 - 1))
+        a >>= 30
+    h = 0xcbf29ce484222325
+    for d in digits[-BIGINT_DIGITS:]:
+        for b in d.to_bytes(4, "little"):
+            h = ((h ^ b) * 0x100000001b3) & (2 ** 64 - 1)
+    return "%s<int of %d bits #%016x>" % ("-" if v < 0 else "", abs(v).bit_length(), h)
+
+
 def encode(v, str_len, hashed=False):
     t = type(v)
     r = {"type": tp_name(t)}
     if t is bool:
         r["value"] = v
     elif t is int:
-        r["value"] = v if -2**63 <= v < 2**63 else str(v)
+        if -2**63 <= v < 2**63:
+            r["value"] = v
+        elif (abs(v).bit_length() + 29) // 30 > BIGINT_DIGITS:
+            r["value"] = bigint_marker(v)
+            r["truncated"] = True
+        else:
+            r["value"] = str(v)
     elif t is float:
         r["value"] = v if math.isfinite(v) else ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))
     elif t is str:

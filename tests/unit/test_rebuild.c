@@ -1,4 +1,5 @@
 /* Tree rebuild from synthetic probe event sequences (user/record/rebuild.c). */
+#include <stdbool.h>
 #include <string.h>
 #include "record/rebuild.h"
 #include "unit.h"
@@ -29,12 +30,12 @@ static struct rb_state *setup(const char *root, int max_depth, const char *const
 				 .str_len = 64, .pid = 42 };
 	struct rb_state *s = rb_new(&cfg, keep, NULL);
 
-	rb_code(s, LT_OBJ_KEY(42, 0x100), "Job.run", "/app/m.py", 10);
-	rb_code(s, LT_OBJ_KEY(42, 0x200), "f", "/app/m.py", 20);
-	rb_code(s, LT_OBJ_KEY(42, 0x300), "g", "/app/m.py", 30);
-	rb_code(s, LT_OBJ_KEY(42, 0x400), "gen", "/app/m.py", 40);
-	rb_code(s, LT_OBJ_KEY(42, 0x500), "lib", "/usr/lib/python3/x.py", 50);
-	rb_type(s, LT_OBJ_KEY(42, 0x9000), "Tensor");
+	rb_code(s, 42, 0x100, "Job.run", "/app/m.py", 10);
+	rb_code(s, 42, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 42, 0x300, "g", "/app/m.py", 30);
+	rb_code(s, 42, 0x400, "gen", "/app/m.py", 40);
+	rb_code(s, 42, 0x500, "lib", "/usr/lib/python3/x.py", 50);
+	rb_type(s, 42, 0x9000, "Tensor");
 	return s;
 }
 
@@ -42,7 +43,7 @@ static uint64_t now;
 
 static void E(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t code)
 {
-	rb_entry(s, 0, tid, 0, now += 10, frame, code);
+	rb_entry(s, 0, tid, 0, now += 10, frame, code, 0);
 }
 
 static void R(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t prev, uint64_t code,
@@ -280,6 +281,105 @@ static void lost_return_taints(void)
 	rb_free(s);
 }
 
+/* ENTRY with the caller's frame, as the BPF side sends it */
+static void EP(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t code, uint64_t prev)
+{
+	rb_entry(s, 0, tid, 0, now += 10, frame, code, prev);
+}
+
+/* one whole execution of run (at frame rf, called from 0x10) calling f */
+static void one_run(struct rb_state *s, uint64_t rf, int64_t v)
+{
+	EP(s, 1, rf, 0x100, 0x10);
+	EP(s, 1, rf + 0x10, 0x200, rf);
+	R(s, 1, rf + 0x10, rf, 0x200, LT_RV_INT, v, 0);
+	R(s, 1, rf, 0x10, 0x100, LT_RV_INT, v, 0);
+}
+
+static bool whole_run(const struct lt_exec *e, int64_t v)
+{
+	const struct lt_node *r = e->root;
+
+	return e->complete && !strcmp(r->fn, "Job.run") && r->ret.u.i == v && r->ncalls == 1 &&
+	       !strcmp(child(r, 0)->fn, "f") && child(r, 0)->ret.u.i == v;
+}
+
+/* records lost (the consumer calls rb_loss when the drop counter steps):
+ * the executions after the loss come out whole, the touched one
+ * incomplete, whatever was lost */
+static void lost_return_resyncs(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+	uint64_t stale0;
+
+	/* the root's return lost; the next root starts at the same frame */
+	EP(s, 1, 0xA0, 0x100, 0x10);
+	EP(s, 1, 0xB0, 0x200, 0xA0);
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_INT, 1, 0);
+	rb_loss(s);				/* RET run lost */
+	for (int k = 0; k < 3; k++)
+		one_run(s, 0xA0, 10 + k);
+	CHECK(ngot == 4);
+	if (ngot != 4)
+		goto out;
+	CHECK(!got[0]->complete && got[0]->root->ncalls == 1 && !got[0]->root->has_ret);
+	for (int k = 0; k < 3; k++)
+		CHECK(whole_run(got[1 + k], 10 + k));
+	CHECK(rb_stats(s)->stale_frames == 1);
+	reset();
+
+	/* returns of a callee and the root lost, the driver frame live: the
+	 * next root's caller is below the stale frames */
+	stale0 = rb_stats(s)->stale_frames;
+	EP(s, 1, 0x10, 0x300, 0);		/* the driver, g */
+	EP(s, 1, 0xA0, 0x100, 0x10);
+	EP(s, 1, 0xB0, 0x200, 0xA0);
+	EP(s, 1, 0xC0, 0x300, 0xB0);
+	rb_loss(s);				/* RETs of 0xC0, 0xB0, 0xA0 lost */
+	one_run(s, 0xD0, 20);			/* at another frame */
+	one_run(s, 0xA0, 21);
+	CHECK(ngot == 3);
+	if (ngot != 3)
+		goto out;
+	CHECK(!got[0]->complete && got[0]->root->ncalls == 1);
+	CHECK(whole_run(got[1], 20) && whole_run(got[2], 21));
+	CHECK(rb_stats(s)->stale_frames - stale0 == 3);
+	rb_thread_exit(s, 1, 42, now += 10);	/* the driver never returned */
+	reset();
+
+	/* the driver began before attach (not live): the stale root is found
+	 * by the next root, after the loss */
+	EP(s, 2, 0xA0, 0x100, 0x10);
+	EP(s, 2, 0xB0, 0x200, 0xA0);
+	rb_loss(s);				/* RETs of f and run lost */
+	EP(s, 2, 0x90, 0x100, 0x20);		/* run from another caller */
+	R(s, 2, 0x90, 0x20, 0x100, LT_RV_INT, 5, 0);
+	CHECK(ngot == 2 && !got[0]->complete && got[1]->complete && got[1]->root->ncalls == 0);
+	reset();
+
+	/* a return lost, the loss seen at the next ENTRY: the frame started
+	 * again is a new call, no duplicate RESUME */
+	EP(s, 3, 0xA0, 0x100, 0x10);
+	EP(s, 3, 0xB0, 0x200, 0xA0);
+	rb_loss(s);				/* RET f lost */
+	EP(s, 3, 0xB0, 0x200, 0xA0);
+	R(s, 3, 0xB0, 0xA0, 0x200, LT_RV_INT, 2, 0);
+	R(s, 3, 0xA0, 0x10, 0x100, LT_RV_INT, 2, 0);
+	CHECK(ngot == 1 && !got[0]->complete && got[0]->root->ncalls == 2);
+	reset();
+	/* without a loss the same frame and code twice is one call (3.13
+	 * RESUME_CHECK), whole */
+	EP(s, 3, 0xA0, 0x100, 0x10);
+	EP(s, 3, 0xB0, 0x200, 0xA0);
+	EP(s, 3, 0xB0, 0x200, 0xA0);
+	R(s, 3, 0xB0, 0xA0, 0x200, LT_RV_INT, 3, 0);
+	R(s, 3, 0xA0, 0x10, 0x100, LT_RV_INT, 3, 0);
+	CHECK(ngot == 1 && whole_run(got[0], 3));
+out:
+	reset();
+	rb_free(s);
+}
+
 /* a root that began before attach, a root still running at the end */
 static void pre_attach_and_unfinished(void)
 {
@@ -354,10 +454,10 @@ static struct rb_state *setup_ro(const char *root, const char *const *excl, uint
 				 .returns_only = true, .complete_after_ns = complete_after };
 	struct rb_state *s = rb_new(&cfg, keep, NULL);
 
-	rb_code(s, LT_OBJ_KEY(42, 0x100), "Job.run", "/app/m.py", 10);
-	rb_code(s, LT_OBJ_KEY(42, 0x200), "f", "/app/m.py", 20);
-	rb_code(s, LT_OBJ_KEY(42, 0x300), "g", "/app/m.py", 30);
-	rb_code(s, LT_OBJ_KEY(42, 0x500), "lib", "/usr/lib/python3/x.py", 50);
+	rb_code(s, 42, 0x100, "Job.run", "/app/m.py", 10);
+	rb_code(s, 42, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 42, 0x300, "g", "/app/m.py", 30);
+	rb_code(s, 42, 0x500, "lib", "/usr/lib/python3/x.py", 50);
 	return s;
 }
 
@@ -396,6 +496,15 @@ static void returns_only_trees(void)
 	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 1, LT_RF_ROOT_UNSURE);
 	CHECK(ngot == 1 && !got[0]->complete);
 	reset();
+	/* records lost between two executions: the execution opens at its
+	 * first return, after the loss, and may miss one; the next is whole */
+	rb_loss(s);				/* run { f (lost) { g } ... */
+	R(s, 1, 0xC0, 0xB0, 0x300, LT_RV_INT, 7, 0);
+	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 2, LT_RF_ROOT_OUTER);
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_INT, 8, 0);
+	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 3, LT_RF_ROOT_OUTER);
+	CHECK(ngot == 2 && !got[0]->complete && got[1]->complete);
+	reset();
 	rb_free(s);
 }
 
@@ -408,7 +517,7 @@ static void returns_only_coroutines(void)
 	const int Y = LT_RF_YIELD | LT_RF_CORO;
 	const struct lt_node *r, *c;
 
-	rb_code(s, LT_OBJ_KEY(42, 0x400), "gen", "/app/m.py", 40);
+	rb_code(s, 42, 0x400, "gen", "/app/m.py", 40);
 	R(s, 1, 0x7000, 0x6000, 0x400, LT_RV_NONE, 0, Y);		/* gen in request 1 */
 	R(s, 1, 0x6000, 0x10, 0x100, LT_RV_NONE, 0, Y | LT_RF_ROOT_OUTER);
 	R(s, 1, 0xB0, 0x7100, 0x200, LT_RV_INT, 1, 0);			/* f in request 2's gen */
@@ -497,11 +606,11 @@ static void thread_and_process_tags(void)
 	struct rb_state *s = rb_new(&cfg, keep, NULL);
 
 	described = 0;
-	rb_code(s, LT_OBJ_KEY(43, 0x200), "f", "/app/m.py", 20);
-	rb_code(s, LT_OBJ_KEY(44, 0x200), "f", "/app/o.py", 20);
-	rb_entry(s, 43, 43, 1, now += 10, 0xA0, 0x200);
-	rb_entry(s, 43, 45, 3, now += 10, 0xB0, 0x200);
-	rb_entry(s, 44, 44, 0, now += 10, 0xA0, 0x200);
+	rb_code(s, 43, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 44, 0x200, "f", "/app/o.py", 20);
+	rb_entry(s, 43, 43, 1, now += 10, 0xA0, 0x200, 0);
+	rb_entry(s, 43, 45, 3, now += 10, 0xB0, 0x200, 0);
+	rb_entry(s, 44, 44, 0, now += 10, 0xA0, 0x200, 0);
 	CHECK(described == 2);
 	rb_thread_exit(s, 45, 43, now += 10);
 	rb_thread_exit(s, 43, 43, now += 10);
@@ -514,8 +623,30 @@ static void thread_and_process_tags(void)
 	CHECK(got[2]->pid == 44 && got[2]->nstid == 0 && !got[2]->container &&
 	      !strcmp(got[2]->cmdline, "python3 other.py"));
 	/* a process met again after its main thread exited is asked anew */
-	rb_entry(s, 43, 46, 0, now += 10, 0xA0, 0x200);
+	rb_entry(s, 43, 46, 0, now += 10, 0xA0, 0x200, 0);
 	CHECK(described == 3);
+	reset();
+	rb_free(s);
+}
+
+/* code objects are keyed by the whole tgid: 43 and 43 + 2^16 (pid_max
+ * goes to 2^22) hold different code at the same address */
+static void tgid_beyond_16_bits(void)
+{
+	struct rb_config cfg = { .str_len = 64 };
+	struct rb_state *s = rb_new(&cfg, keep, NULL);
+
+	rb_code(s, 43, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 43 + 65536, 0x200, "h", "/app/o.py", 30);
+	rb_entry(s, 43 + 65536, 7, 0, now += 10, 0xA0, 0x200, 0);
+	rb_entry(s, 43, 8, 0, now += 10, 0xA0, 0x200, 0);
+	rb_thread_exit(s, 7, 43 + 65536, now += 10);
+	rb_thread_exit(s, 8, 43, now += 10);
+	CHECK(ngot == 2);
+	if (ngot == 2) {
+		CHECK(!strcmp(got[0]->root->first->fn, "h") && got[0]->root->first->line == 30);
+		CHECK(!strcmp(got[1]->root->first->fn, "f") && got[1]->root->first->line == 20);
+	}
 	reset();
 	rb_free(s);
 }
@@ -529,6 +660,7 @@ int main(void)
 	RUN(throw_into_delegation);
 	RUN(threads_interleaved_and_recursive_root);
 	RUN(lost_return_taints);
+	RUN(lost_return_resyncs);
 	RUN(pre_attach_and_unfinished);
 	RUN(depth_and_exclude);
 	RUN(thread_executions);
@@ -536,5 +668,6 @@ int main(void)
 	RUN(returns_only_coroutines);
 	RUN(returns_only_attach);
 	RUN(thread_and_process_tags);
+	RUN(tgid_beyond_16_bits);
 	UNIT_EXIT();
 }

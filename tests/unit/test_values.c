@@ -40,6 +40,28 @@ static void big_ints_to_decimal(void)
 	CHECK(small == INT64_MIN);
 }
 
+/* an int longer than LT_BIGINT_DIGITS: its most significant digits came,
+ * written as the FORMAT.md §2 marker, truncated, not a read failure */
+static void cut_int_marker(void)
+{
+	struct lt_arena a = { 0 };
+	struct lt_value v;
+	uint32_t top[2] = { 0, 1 };	/* top digit 1: 30 * (n - 1) + 1 bits */
+	struct lt_rec_ret r = { .type = LT_REC_RET, .vkind = LT_RV_BIGINT, .payload_len = 8 };
+	char want[64];
+
+	r.str_len = (uint64_t)-(int64_t)700;	/* 700 digits, negative */
+	CHECK(lt_decode_ret(&r, top, NULL, 64, &a, &v) == 0);
+	CHECK(v.kind == LT_V_BIGINT && v.truncated && !strcmp(v.type, "int"));
+	lt_bigint_marker(top, 2, 700, 1, want, sizeof(want));
+	CHECK(!strcmp(v.s, want) && !strncmp(want, "-<int of 20971 bits #", 21));
+	/* 2 digits whole: a plain int, not cut */
+	r.str_len = 2;
+	CHECK(lt_decode_ret(&r, top, NULL, 64, &a, &v) == 0 && v.kind == LT_V_INT &&
+	      v.u.i == 1 << 30 && !v.truncated);
+	lt_arena_free(&a);
+}
+
 static void siphash_reference_vector(void)
 {
 	uint8_t key[16], msg[15];
@@ -71,6 +93,7 @@ int main(void)
 {
 	RUN(utf8_conversion_and_cut);
 	RUN(big_ints_to_decimal);
+	RUN(cut_int_marker);
 	RUN(siphash_reference_vector);
 	RUN(hashed_values_compare_by_type_and_value);
 	UNIT_EXIT();

@@ -103,6 +103,16 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	const struct py_offsets *o = &t->build->off;
 	int minor = py_minor(t->build->version);
 
+	/* a code's identity is read in one window (send_code) */
+	if (o->co_filename + 8 > (o->co_firstlineno & ~7u) + LT_CODE_WIN ||
+	    o->co_qualname + 8 > (o->co_firstlineno & ~7u) + LT_CODE_WIN ||
+	    o->co_filename < (o->co_firstlineno & ~7u) || o->co_qualname < (o->co_firstlineno & ~7u) ||
+	    (o->co_filename | o->co_qualname) & 7 || o->co_firstlineno & 3) {
+		lt_err("python %s: co_firstlineno, co_filename and co_qualname in the offset table do "
+		       "not lie within the %d bytes the BPF side reads at once; this build is not "
+		       "supported", t->version, LT_CODE_WIN);
+		return -1;
+	}
 	/* returns read the frame's first LT_FRAME_HDR bytes at once */
 	if (o->fr_code + 8 > LT_FRAME_HDR || o->fr_previous + 8 > LT_FRAME_HDR ||
 	    o->fr_prev_instr + 8 > LT_FRAME_HDR || o->fr_stacktop + 8 > LT_FRAME_HDR ||
@@ -155,6 +165,7 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->stackref_mask = minor >= 14 ? 3 : 0;	/* Py_TAG_BITS */
 	l->stack_is_ptr = minor >= 14;
 	l->gen_executing = o->gen_executing;
+	l->co_window = o->co_firstlineno & ~7u;
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "record/alerts.h"
 #include "record/metrics.h"
 #include "record/record.h"
+#include "record/simfail.h"
 
 void consume_resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t code)
 {
@@ -34,7 +35,7 @@ void consume_resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_
 	int line;
 
 	if (tgid && !py_read_code(t, tgid, code, name, sizeof(name), file, sizeof(file), &line))
-		rb_code(rb, LT_OBJ_KEY(tgid, code), name, file, line);
+		rb_code(rb, tgid, code, name, file, line);
 }
 
 /* one line per completed execution (without -o): human, or with -j JSON */
@@ -148,6 +149,7 @@ void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_
 		st->incomplete_execs = s->incomplete_execs;
 		st->truncated_strings = s->truncated_strings;
 		st->excluded_calls = s->excluded_calls;
+		st->stale_frames = s->stale_frames;
 	}
 	st->lost_events = c->lost;
 	st->read_failures = read_failures;
@@ -157,6 +159,7 @@ void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_
 		st->incomplete_execs -= base->incomplete_execs;
 		st->truncated_strings -= base->truncated_strings;
 		st->excluded_calls -= base->excluded_calls;
+		st->stale_frames -= base->stale_frames;
 		st->lost_events -= base->lost_events;
 		st->read_failures -= base->read_failures;
 	}
@@ -170,6 +173,19 @@ static const char *code_string(const char *buf, int len, int kind, char *out, si
 	return out;
 }
 
+/* the BPF side's drop counter, snapshot in every ENTRY and RET: a step
+ * means records were lost in between */
+static void check_drops(struct consumer *c, __u32 drops)
+{
+	if (drops != (__u32)c->last_drops) {
+		c->lost += (__u32)(drops - (__u32)c->last_drops);
+		c->last_drops = drops;
+		metrics_lost(c->lost);
+		if (c->rb)
+			rb_loss(c->rb);
+	}
+}
+
 static void handle_record(struct consumer *c, void *data, size_t size)
 {
 	switch (*(__u8 *)data) {
@@ -181,19 +197,23 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 			return;
 		code_string(r->name, r->name_len, r->name_kind, name, sizeof(name));
 		code_string(r->file, r->file_len, r->file_kind, file, sizeof(file));
-		if (c->live)	/* counted by the bare address of RET records */
-			live_name(c->live, LT_OBJ_ADDR(r->code), name);
+		if (c->live)	/* counted by the address of RET records */
+			live_name(c->live, r->code, name);
 		else if (r->is_type)
-			rb_type(c->rb, r->code, name);
+			rb_type(c->rb, r->tgid, r->code, name);
 		else
-			rb_code(c->rb, r->code, name, file, r->firstlineno);
+			rb_code(c->rb, r->tgid, r->code, name, file, r->firstlineno);
 		break;
 	}
 	case LT_REC_ENTRY: {
 		const struct lt_rec_entry *r = data;
 
+		if (size < sizeof(*r))
+			return;
+		check_drops(c, r->drops);
 		if (c->rb)
-			rb_entry(c->rb, r->tgid, r->tid, r->nstid, r->ts, r->frame, r->code);
+			rb_entry(c->rb, r->tgid, r->tid, r->nstid, r->ts, r->frame, r->code,
+				 r->previous);
 		break;
 	}
 	case LT_REC_RET: {
@@ -201,15 +221,7 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 
 		if (size < sizeof(*r) + r->payload_len)
 			return;
-		/* the BPF side's drop counter, snapshot in every RET: a step
-		 * means records were lost in between */
-		if (r->drops != (__u32)c->last_drops) {
-			c->lost += (__u32)(r->drops - (__u32)c->last_drops);
-			c->last_drops = r->drops;
-			metrics_lost(c->lost);
-			if (c->rb)
-				rb_loss(c->rb);
-		}
+		check_drops(c, r->drops);
 		if (c->rb) {
 			rb_return(c->rb, r, r + 1);
 		} else {
@@ -246,7 +258,13 @@ int consume_record(void *ctx, void *data, size_t size)
 
 	if (size && (*(const uint8_t *)data == LT_REC_ENTRY || *(const uint8_t *)data == LT_REC_RET))
 		c->records++;
-	handle_record(c, data, size);
+	if (simfail_drop(data, size)) {	/* tests: lost as if the buffer were full */
+		c->lost++;
+		if (c->rb)
+			rb_loss(c->rb);
+	} else {
+		handle_record(c, data, size);
+	}
 	/* the record is handled; stop here to give the loop back */
 	if (!c->draining && (++c->batch >= LT_BATCH || exiting))
 		return LT_BREAK;

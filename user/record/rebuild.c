@@ -27,6 +27,7 @@ struct rb_frame {
 	bool saved_tainted;
 	int saved_depth;
 	struct lt_exec *saved_exec;
+	uint64_t epoch;		/* rb_state.loss_epoch when it was pushed */
 	struct lt_node *node;	/* this call's node, NULL if not recorded */
 	struct lt_node *attach;	/* where this frame's children go (NULL: nowhere) */
 	int adepth;		/* depth of attach below the execution root */
@@ -65,6 +66,9 @@ struct rb_thread {
 	struct lt_exec *exec;	/* the open execution, if any */
 	int root_depth;		/* calls of the root function live on the stack */
 	bool tainted;		/* events of the open execution may be missing */
+	bool loss_pending;	/* records were lost while no execution was open:
+				 * the next one may miss its first (with
+				 * --no-durations it opens at its first return) */
 	uint64_t last_ts;
 	/* the last calls whose caller frame was not the one below them on
 	 * the stack: calls of a generator run entered by throw()/close(),
@@ -82,16 +86,17 @@ struct rb_state {
 	struct rb_config cfg;
 	rb_emit_fn emit;
 	void *arg;
-	struct u64map codes;	/* code address -> struct code_info */
-	struct u64map types;	/* type address -> interned tp_name */
+	struct hmap codes;	/* OBJ_K(code address), tgid -> struct code_info */
+	struct hmap types;	/* OBJ_K(type address), tgid -> interned tp_name */
 	struct u64map threads;	/* tid -> struct rb_thread */
 	struct u64map procs;	/* system-wide: pid+1 -> struct rb_proc */
 	struct u64map old;	/* --no-durations: frame live at attach -> code */
 	struct u64map susp;	/* suspended frames (suspend.h) */
 	struct u64map gens;	/* plain generator frames suspended in an
-				 * execution (LT_OBJ_KEY(tgid, frame) -> 1) */
+				 * execution ((frame, tgid) -> 1, as OBJ_K) */
 	struct rb_stats st;
 	const char *unknown;
+	uint64_t loss_epoch;	/* rb_loss calls so far */
 };
 
 struct rb_state *rb_new(const struct rb_config *cfg, rb_emit_fn emit, void *arg)
@@ -117,17 +122,30 @@ static bool name_matches(const char *qualname, const char *want)
 	return dot && !strcmp(dot + 1, want);
 }
 
-void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char *file, int line)
+/* code and type objects are keyed (address, tgid), both whole; the
+ * first word never 0 (hmap), whatever the address */
+#define OBJ_K(addr)	((addr) | 1ULL << 63)
+
+static void obj_put(struct hmap *m, uint32_t tgid, uint64_t addr, void *v)
 {
-	struct code_info *ci = u64map_get(&s->codes, code);
-	/* (code is the CODE record's key: address and tgid) */
+	struct hent *e = hmap_slot(m, OBJ_K(addr), tgid);
+
+	if (e->k1)
+		e->v = v;
+	else
+		hmap_put(m, e, OBJ_K(addr), tgid, v);
+}
+
+void rb_code(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *qualname,
+	     const char *file, int line)
+{
+	struct code_info *ci = hmap_get(&s->codes, OBJ_K(addr), tgid);
 
 	if (!ci) {
 		ci = calloc(1, sizeof(*ci));
-		if (!ci || u64map_put(&s->codes, code, ci)) {
-			free(ci);
+		if (!ci)
 			return;
-		}
+		obj_put(&s->codes, tgid, addr, ci);
 	}
 	ci->fn = lt_intern(qualname);
 	ci->file = file ? lt_intern(file) : NULL;
@@ -142,9 +160,9 @@ void rb_code(struct rb_state *s, uint64_t code, const char *qualname, const char
 			ci->excluded = true;
 }
 
-void rb_type(struct rb_state *s, uint64_t type_ptr, const char *name)
+void rb_type(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *name)
 {
-	u64map_put(&s->types, type_ptr, (void *)lt_intern(name));
+	obj_put(&s->types, tgid, addr, (void *)lt_intern(name));
 }
 
 static struct rb_thread *thread_get(struct rb_state *s, uint32_t tid)
@@ -178,7 +196,8 @@ static struct lt_exec *exec_open(struct rb_state *s, struct rb_thread *t, uint64
 	e->complete = true;
 	e->root = lt_node_new(e, lt_intern(root_fn));
 	t->exec = e;
-	t->tainted = false;
+	t->tainted = t->loss_pending;
+	t->loss_pending = false;
 	return e;
 }
 
@@ -215,27 +234,26 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 
 static const struct code_info *code_of(struct rb_state *s, const struct rb_thread *t, uint64_t code)
 {
-	uint64_t key = LT_OBJ_KEY(t->tgid, code);
-	struct code_info *ci = u64map_get(&s->codes, key);
+	struct code_info *ci = hmap_get(&s->codes, OBJ_K(code), t->tgid);
 
 	if (ci)
 		return ci;
 	if (s->cfg.resolve_code)
 		s->cfg.resolve_code(s->cfg.resolve_arg, s, t->tgid, code);
-	ci = u64map_get(&s->codes, key);
+	ci = hmap_get(&s->codes, OBJ_K(code), t->tgid);
 	if (ci)
 		return ci;
 	/* remembered as unknown, so that it is looked for once (a CODE
 	 * record that comes later still names it) */
 	ci = calloc(1, sizeof(*ci));
-	if (!ci || u64map_put(&s->codes, key, ci)) {
+	if (!ci) {
 		static struct code_info unknown;
 
-		free(ci);
 		unknown.fn = s->unknown;
 		unknown.line = -1;
 		return &unknown;
 	}
+	obj_put(&s->codes, t->tgid, code, ci);
 	ci->fn = s->unknown;
 	ci->line = -1;
 	return ci;
@@ -291,6 +309,42 @@ static struct rb_frame *push(struct rb_thread *t)
 	return memset(&t->stk[t->n++], 0, sizeof(struct rb_frame));
 }
 
+/*
+ * Resynchronise after a loss: the frames above keep are stale, their
+ * returns were lost (a drop, or past the kernel's pending-uretprobe limit).
+ * They are closed without a return, counted, and a root among them ends
+ * its execution, incomplete, so that the executions after it start clean
+ * (a root left on the stack would make every later root a nested call).
+ */
+static void switch_back(struct rb_thread *t, const struct rb_frame *f);
+
+static void close_stale(struct rb_state *s, struct rb_thread *t, size_t keep)
+{
+	while (t->n > keep) {
+		const struct rb_frame *f = &t->stk[--t->n];
+
+		s->st.stale_frames++;
+		t->tainted = true;
+		if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec)
+			exec_close(s, t, false);
+		/* a stale frame that had switched executions: the context
+		 * below it is the one the frames under it run in */
+		if (f->switched)
+			switch_back(t, f);
+	}
+}
+
+/* the live frame `frame` on t's stack: its index + 1, 0 if not live */
+static size_t live_index(const struct rb_thread *t, uint64_t frame)
+{
+	size_t i;
+
+	for (i = t->n; i > 0; i--)
+		if (t->stk[i - 1].frame == frame)
+			break;
+	return i;
+}
+
 /* system-wide: a process's command line and cgroup, read at its first
  * call (the process may be gone when its executions are written) */
 static void process_seen(struct rb_state *s, uint32_t pid)
@@ -311,7 +365,7 @@ static bool resume(struct rb_state *s, struct rb_thread *t, uint64_t frame, uint
 		   uint64_t ts);
 
 void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, uint64_t ts,
-	      uint64_t frame, uint64_t code)
+	      uint64_t frame, uint64_t code, uint64_t previous)
 {
 	struct rb_thread *t;
 	const struct code_info *ci;
@@ -333,10 +387,32 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 		return;
 	parent = t->n ? &t->stk[t->n - 1] : NULL;
 	/* a frame cannot start inside itself: the same RESUME seen twice
-	 * (3.13's RESUME_CHECK falls back to RESUME after its site) */
-	if (parent && parent->frame == frame && parent->code == code)
-		return;
-	gen_resume = s->gens.len && u64map_del(&s->gens, LT_OBJ_KEY(t->tgid, frame));
+	 * (3.13's RESUME_CHECK falls back to RESUME after its site); after
+	 * a loss it is the frame started again, its return lost */
+	if (parent && parent->frame == frame && parent->code == code) {
+		if (parent->epoch == s->loss_epoch)
+			return;
+		close_stale(s, t, t->n - 1);
+	}
+	/* the caller is live below the top: the frames above it are stale.
+	 * A caller not live (started before attach, or 3.12+ the C stack's
+	 * entry frame) tells nothing */
+	if (previous && t->n && t->stk[t->n - 1].frame != previous) {
+		size_t j = live_index(t, previous);
+
+		if (j) {
+			close_stale(s, t, j);
+		} else if (ci->is_root && t->root_depth && t->stk[t->n - 1].epoch != s->loss_epoch) {
+			/* a root called from outside every live frame, records
+			 * lost since the top was pushed: the live root is stale
+			 * (its return lost), not this one's caller */
+			for (j = 0; j < t->n && !t->stk[j].is_root; j++)
+				;
+			close_stale(s, t, j);
+		}
+	}
+	parent = t->n ? &t->stk[t->n - 1] : NULL;
+	gen_resume = s->gens.len && hmap_del(&s->gens, OBJ_K(frame), t->tgid);
 	if (s->susp.len && resume(s, t, frame, code, ts))
 		return;
 	f = push(t);
@@ -348,6 +424,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	f->code = code;
 	f->ts = f->t0 = ts;
 	f->gen_resume = gen_resume;
+	f->epoch = s->loss_epoch;
 	f->is_root = ci->is_root;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth++ == 0) {
 		struct lt_exec *e = exec_open(s, t, ts, ci->fn);
@@ -368,14 +445,14 @@ static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 		    const struct lt_rec_ret *r, const void *payload)
 {
 	const char *tn = r->vkind == LT_RV_OTHER ?
-		u64map_get(&s->types, LT_OBJ_KEY(t->tgid, r->type_ptr)) : NULL;
+		hmap_get(&s->types, OBJ_K(r->type_ptr), t->tgid) : NULL;
 
 	n->has_ret = true;
 	if (lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->ret)) {
 		s->st.read_failures++;
 		t->tainted = true;
 	}
-	if (n->ret.truncated && !s->cfg.returns_only)
+	if (n->ret.truncated && n->ret.kind == LT_V_STR && !s->cfg.returns_only)
 		s->st.truncated_strings++;
 	if (s->cfg.hash_key)
 		lt_hash_value(&n->ret, s->cfg.hash_key, &t->exec->arena);
@@ -397,7 +474,7 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 		for (uint32_t i = 0; i < argc; i++)	/* an argument never sent stays unknown */
 			n->args[i].type = s->unknown;
 	}
-	tn = r->vkind == LT_RV_OTHER ? u64map_get(&s->types, LT_OBJ_KEY(t->tgid, r->type_ptr)) : NULL;
+	tn = r->vkind == LT_RV_OTHER ? hmap_get(&s->types, OBJ_K(r->type_ptr), t->tgid) : NULL;
 	if ((r->flags & LT_RF_READFAIL) ||
 	    lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->args[r->previous])) {
 		s->st.read_failures++;
@@ -425,6 +502,15 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	 * or a call whose arguments did not bind) */
 	if ((r->flags & (LT_RF_NOTGEN | LT_RF_DROP)) && top && top->frame == r->previous)
 		return;
+	/* its caller live below the top: the frames above it are stale */
+	if (r->previous && top && top->frame != r->previous) {
+		size_t j = live_index(t, r->previous);
+
+		if (j) {
+			close_stale(s, t, j);
+			top = &t->stk[j - 1];
+		}
+	}
 	s->st.unmatched_returns++;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth == 0) {
 		/* a root call that began before attach: written, incomplete */
@@ -444,13 +530,13 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	 * called throw(), directly or through generators delegating to it
 	 * (`yield from`: they do not run, 3.11+ only link their frames);
 	 * anything else means the start was before attach or was lost */
-	was_gen = s->gens.len && u64map_del(&s->gens, LT_OBJ_KEY(t->tgid, r->frame));
-	through = was_gen && top && (u64map_get(&s->gens, LT_OBJ_KEY(t->tgid, r->previous)) ||
+	was_gen = s->gens.len && hmap_del(&s->gens, OBJ_K(r->frame), t->tgid);
+	through = was_gen && top && (hmap_get(&s->gens, OBJ_K(r->previous), t->tgid) ||
 				     susp_peek(&s->susp, t->tgid, r->previous));
 	if (!top || (top->frame != r->previous && !through))
 		t->tainted = true;
 	if (was_gen && (r->flags & LT_RF_YIELD))	/* suspended again */
-		u64map_put(&s->gens, LT_OBJ_KEY(t->tgid, r->frame), (void *)1);
+		obj_put(&s->gens, t->tgid, r->frame, (void *)1);
 	/* the calls that run made were placed under the frame that called
 	 * throw(): they are its own */
 	while (t->norph && top && top->attach && na < RB_ORPHANS &&
@@ -616,7 +702,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	n->line = ci->line;
 	set_ret(s, t, n, r, payload);
 	sum.node = n;
-	sum.ntrunc += n->ret.truncated;
+	sum.ntrunc += n->ret.truncated && n->ret.kind == LT_V_STR;
 	for (size_t i = k; i < t->np; i++)
 		lt_node_append(n, t->pend[i].node);
 	t->np = k;
@@ -727,10 +813,9 @@ static struct lt_exec *ro_keep_suspended(struct rb_state *s, struct rb_thread *t
 	struct lt_exec *old = t->exec, *nu;
 	struct u64map outer = { 0 }, fwd = { 0 };
 	struct rb_susp **v;
-	uint64_t *keys;
 	size_t cnt, kept = 0;
 
-	v = susp_take_exec(&s->susp, old, &keys, &cnt);
+	v = susp_take_exec(&s->susp, old, &cnt);
 	nu = lt_exec_new();
 	for (size_t i = 0; i < cnt; i++)
 		if (v[i]->outer)
@@ -746,11 +831,10 @@ static struct lt_exec *ro_keep_suspended(struct rb_state *s, struct rb_thread *t
 			susp_copy_tree(nu, top, &fwd);
 		v[i]->node = u64map_get(&fwd, (uint64_t)(uintptr_t)v[i]->node);
 		v[i]->exec = nu;
-		u64map_put(&s->susp, keys[i], v[i]);
+		susp_put(&s->susp, v[i]->tgid, v[i]->frame, v[i]);
 		kept++;
 	}
 	free(v);
-	free(keys);
 	u64map_free(&outer);
 	u64map_free(&fwd);
 	if (!kept) {
@@ -765,21 +849,19 @@ static struct lt_exec *ro_keep_suspended(struct rb_state *s, struct rb_thread *t
  * is incomplete when it returns */
 static void ro_drop_suspended(struct rb_state *s, struct rb_thread *t)
 {
-	uint64_t *keys;
 	size_t cnt;
-	struct rb_susp **v = susp_take_exec(&s->susp, t->exec, &keys, &cnt);
+	struct rb_susp **v = susp_take_exec(&s->susp, t->exec, &cnt);
 
 	for (size_t i = 0; i < cnt; i++) {
 		if (v[i]->outer) {
 			v[i]->node = NULL;
 			v[i]->exec = NULL;
-			u64map_put(&s->susp, keys[i], v[i]);
+			susp_put(&s->susp, v[i]->tgid, v[i]->frame, v[i]);
 		} else {
 			free(v[i]);
 		}
 	}
 	free(v);
-	free(keys);
 }
 
 
@@ -1015,13 +1097,7 @@ static void frame_exit(struct rb_state *s, struct rb_thread *t, size_t i, const 
 {
 	struct rb_frame *f, cur;
 
-	if (i != t->n)	/* returns of the frames above were lost */
-		t->tainted = true;
-	/* lost frames that had switched executions: the lowest one's
-	 * context is the one f runs in */
-	for (size_t j = t->n; j > i; j--)
-		if (t->stk[j - 1].switched)
-			switch_back(t, &t->stk[j - 1]);
+	close_stale(s, t, i);	/* returns of the frames above were lost */
 	t->n = i - 1;
 	cur = t->stk[t->n];
 	f = &cur;
@@ -1046,7 +1122,7 @@ static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_fr
 		return;
 	}
 	if (s->gens.len)
-		u64map_del(&s->gens, LT_OBJ_KEY(t->tgid, f->frame));
+		hmap_del(&s->gens, OBJ_K(f->frame), t->tgid);
 	if (!f->attach && r->previous && s->susp.len)
 		lost_run(s, t, r->previous);
 	/* (a generator's later run is where its resumer is, and when a
@@ -1064,7 +1140,7 @@ static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_fr
 		 * is suspended tells a throw() through it (unmatched_return) */
 		if (s->gens.len >= RB_GENS_MAX)
 			u64map_free(&s->gens);
-		u64map_put(&s->gens, LT_OBJ_KEY(t->tgid, f->frame), (void *)1);
+		obj_put(&s->gens, t->tgid, f->frame, (void *)1);
 	}
 	if ((r->flags & LT_RF_YIELD) && (r->flags & LT_RF_CORO) && f->attach) {
 		suspend(s, t, f, r, payload);
@@ -1103,9 +1179,8 @@ static void thread_free(struct rb_thread *t)
  * another thread is only followed with frame starts) */
 static void ro_write_suspended(struct rb_state *s, struct rb_thread *t)
 {
-	uint64_t *keys;
 	size_t cnt;
-	struct rb_susp **v = susp_take_exec(&s->susp, t->exec, &keys, &cnt);
+	struct rb_susp **v = susp_take_exec(&s->susp, t->exec, &cnt);
 
 	for (size_t i = 0; i < cnt; i++) {
 		if (v[i]->outer) {
@@ -1125,10 +1200,9 @@ static void ro_write_suspended(struct rb_state *s, struct rb_thread *t)
 		 * execution it goes on in lacks these runs */
 		v[i]->node = NULL;
 		v[i]->exec = NULL;
-		u64map_put(&s->susp, keys[i], v[i]);
+		susp_put(&s->susp, v[i]->tgid, v[i]->frame, v[i]);
 	}
 	free(v);
-	free(keys);
 }
 
 static void thread_end(struct rb_state *s, struct rb_thread *t)
@@ -1163,8 +1237,15 @@ void rb_loss(struct rb_state *s)
 	uint64_t k;
 	void *v;
 
-	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);)
-		((struct rb_thread *)v)->tainted = true;
+	s->loss_epoch++;
+	for (size_t i = 0; u64map_next(&s->threads, &i, &k, &v);) {
+		struct rb_thread *t = v;
+
+		if (t->exec)
+			t->tainted = true;
+		else
+			t->loss_pending = true;
+	}
 	for (size_t i = 0; u64map_next(&s->susp, &i, &k, &v);) {
 		struct rb_susp *sp = v;
 

@@ -80,6 +80,8 @@ struct rb_stats {
 	uint64_t truncated_strings;
 	uint64_t read_failures;
 	uint64_t unmatched_returns;	/* RET without a live frame */
+	uint64_t stale_frames;		/* live frames closed without their return
+					 * (it was lost): see rb_entry */
 };
 
 /* called with each finished execution; the callee owns (and frees) it */
@@ -89,19 +91,29 @@ struct rb_state;
 struct rb_state *rb_new(const struct rb_config *cfg, rb_emit_fn emit, void *arg);
 void rb_free(struct rb_state *s);
 
-/* key: LT_OBJ_KEY(tgid, address) as the CODE record carries it */
-void rb_code(struct rb_state *s, uint64_t key, const char *qualname, const char *file, int line);
-void rb_type(struct rb_state *s, uint64_t key, const char *name);
+/* a code or type object of process tgid at addr (a later one at the same
+ * address replaces it) */
+void rb_code(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *qualname,
+	     const char *file, int line);
+void rb_type(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *name);
 /*
  * --no-durations: a frame that was live when recording began (read from
  * the target before and after arming). A call whose frame and code match
  * began before attach: an execution rooted there is incomplete.
  */
 void rb_old_frame(struct rb_state *s, uint64_t frame, uint64_t code);
-/* tgid: the thread's process (0: the configured pid); nstid: the tid in
- * the target's pid namespace (0: unknown) */
+/*
+ * tgid: the thread's process (0: the configured pid); nstid: the tid in
+ * the target's pid namespace (0: unknown); previous: the caller's frame
+ * (0: unknown). Resynchronisation after a loss: a caller live below the
+ * top of the thread's stack, or the top frame started again after a
+ * loss, means the frames above were left unseen; they are closed
+ * (stats.stale_frames) and a root among them ends its execution,
+ * incomplete. A RET of a frame below the top does the same. So a lost
+ * record touches only the executions open around it.
+ */
 void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, uint64_t ts,
-	      uint64_t frame, uint64_t code);
+	      uint64_t frame, uint64_t code, uint64_t previous);
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);
 /* --args: argument r->previous of r->code arguments of the frame entered last */
 void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);

@@ -27,6 +27,7 @@
 #include "record/hashval.h"
 #include "record/metrics.h"
 #include "record/record.h"
+#include "record/simfail.h"
 
 volatile sig_atomic_t exiting;
 static volatile sig_atomic_t reopen;	/* SIGHUP: log rotation */
@@ -405,6 +406,7 @@ static int start_consumer(struct session *s)
 		.describe_process = env.all ? proc_describe : NULL,
 	};
 
+	simfail_init();		/* tests: LEAKTRACE_SIMFAIL (simfail.h) */
 	s->cons.pid = s->pid;
 	if (s->live_view) {
 		s->cons.live = live_new();

@@ -5,88 +5,85 @@
 
 struct rb_susp *susp_take(struct u64map *m, uint32_t tgid, uint64_t frame)
 {
-	return m->len ? u64map_del(m, LT_OBJ_KEY(tgid, frame)) : NULL;
+	return m->len ? hmap_del(m, SUSP_K(frame), tgid) : NULL;
 }
 
 struct rb_susp *susp_peek(const struct u64map *m, uint32_t tgid, uint64_t frame)
 {
-	return m->len ? u64map_get(m, LT_OBJ_KEY(tgid, frame)) : NULL;
+	return m->len ? hmap_get(m, SUSP_K(frame), tgid) : NULL;
 }
 
 void susp_put(struct u64map *m, uint32_t tgid, uint64_t frame, struct rb_susp *sp)
 {
 	/* the frame was running: its entry was taken at its resume */
-	free(u64map_del(m, LT_OBJ_KEY(tgid, frame)));
-	u64map_put(m, LT_OBJ_KEY(tgid, frame), sp);
+	struct hent *e;
+
+	free(hmap_del(m, SUSP_K(frame), tgid));
+	sp->tgid = tgid;
+	sp->frame = frame;
+	e = hmap_slot(m, SUSP_K(frame), tgid);
+	hmap_put(m, e, SUSP_K(frame), tgid, sp);
 }
 
 /* the keys of the entries that match, collected first: no deletion
  * while iterating (common/hmap.h) */
-static uint64_t *collect(const struct u64map *m, const struct lt_exec *e, bool owners,
-			 uint32_t tgid, size_t *n)
+static struct rb_susp **collect(const struct u64map *m, const struct lt_exec *e, bool owners,
+				uint32_t tgid, size_t *n)
 {
-	uint64_t k, *keys = lt_xcalloc(m->len ? m->len : 1, sizeof(*keys));
-	void *v;
+	struct rb_susp **keys = lt_xcalloc(m->len ? m->len : 1, sizeof(*keys));
+	struct hent *h;
 
 	*n = 0;
-	for (size_t i = 0; u64map_next(m, &i, &k, &v);) {
-		const struct rb_susp *sp = v;
+	for (size_t i = 0; (h = hmap_next(m, &i));) {
+		struct rb_susp *sp = h->v;
 
 		if (owners ? sp->owner && (!tgid || (uint32_t)sp->exec->pid == tgid) :
 			     sp->exec == e && !sp->owner)
-			keys[(*n)++] = k;
+			keys[(*n)++] = sp;
 	}
 	return keys;
 }
 
 void susp_forget_exec(struct u64map *m, const struct lt_exec *e)
 {
-	uint64_t *keys;
+	struct rb_susp **keys;
 	size_t n;
 
 	if (!m->len)
 		return;
 	keys = collect(m, e, false, 0, &n);
 	for (size_t i = 0; i < n; i++)
-		free(u64map_del(m, keys[i]));
+		free(hmap_del(m, SUSP_K(keys[i]->frame), keys[i]->tgid));
 	free(keys);
 }
 
 struct rb_susp **susp_take_owners(struct u64map *m, uint32_t tgid, size_t *n)
 {
 	struct rb_susp **out;
-	uint64_t *keys;
 
 	*n = 0;
 	if (!m->len)
 		return NULL;
-	keys = collect(m, NULL, true, tgid, n);
-	out = lt_xcalloc(*n ? *n : 1, sizeof(*out));
+	out = collect(m, NULL, true, tgid, n);
 	for (size_t i = 0; i < *n; i++)
-		out[i] = u64map_del(m, keys[i]);
-	free(keys);
+		hmap_del(m, SUSP_K(out[i]->frame), out[i]->tgid);
 	return out;
 }
 
-struct rb_susp **susp_take_exec(struct u64map *m, const struct lt_exec *e, uint64_t **frames,
-				size_t *n)
+struct rb_susp **susp_take_exec(struct u64map *m, const struct lt_exec *e, size_t *n)
 {
 	struct rb_susp **out;
-	uint64_t k, *keys;
-	void *v;
+	struct hent *h;
 
 	*n = 0;
-	*frames = NULL;
 	if (!m->len)
 		return NULL;
-	keys = lt_xcalloc(m->len, sizeof(*keys));
-	for (size_t i = 0; u64map_next(m, &i, &k, &v);)
-		if (((struct rb_susp *)v)->exec == e)
-			keys[(*n)++] = k;
-	out = lt_xcalloc(*n ? *n : 1, sizeof(*out));
+	out = lt_xcalloc(m->len, sizeof(*out));
+	for (size_t i = 0; (h = hmap_next(m, &i));)
+		if (((struct rb_susp *)h->v)->exec == e)
+			out[(*n)++] = h->v;
 	for (size_t i = 0; i < *n; i++)
-		out[i] = u64map_del(m, keys[i]);
-	*frames = keys;
+		hmap_del(m, SUSP_K(out[i]->frame), out[i]->tgid);
 	return out;
 }
 
@@ -126,11 +123,10 @@ struct lt_node *susp_copy_tree(struct lt_exec *e, const struct lt_node *top, str
 
 void susp_free(struct u64map *m)
 {
-	uint64_t k;
-	void *v;
+	struct hent *h;
 
-	for (size_t i = 0; u64map_next(m, &i, &k, &v);) {
-		struct rb_susp *sp = v;
+	for (size_t i = 0; (h = hmap_next(m, &i));) {
+		struct rb_susp *sp = h->v;
 
 		if (sp->owner)
 			lt_exec_free(sp->exec);

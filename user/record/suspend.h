@@ -31,7 +31,12 @@
 #include "common/u64map.h"
 #include "trace/trace.h"
 
+/* keyed (frame address, tgid), both whole; the first word never 0 (hmap) */
+#define SUSP_K(frame)	((frame) | 1ULL << 63)
+
 struct rb_susp {
+	uint32_t tgid;		/* its key, with frame (susp_put) */
+	uint64_t frame;
 	uint64_t code;
 	uint64_t t0;		/* the frame's first start */
 	uint64_t run;		/* ns it ran in its runs so far */
@@ -62,10 +67,9 @@ void susp_forget_exec(struct u64map *m, const struct lt_exec *e);
 /* take out every owner (of process tgid; 0: any) into a malloc'd array of
  * *n entries (the caller writes their executions and frees them) */
 struct rb_susp **susp_take_owners(struct u64map *m, uint32_t tgid, size_t *n);
-/* take out every entry whose node is in e into a malloc'd array of *n,
- * their keys into *frames (an entry goes back with u64map_put) */
-struct rb_susp **susp_take_exec(struct u64map *m, const struct lt_exec *e, uint64_t **frames,
-				size_t *n);
+/* take out every entry whose node is in e into a malloc'd array of *n
+ * (an entry goes back with susp_put(m, sp->tgid, sp->frame, sp)) */
+struct rb_susp **susp_take_exec(struct u64map *m, const struct lt_exec *e, size_t *n);
 /* a copy of top's subtree (values included) in e, as a root; fwd maps each
  * node copied to its copy */
 struct lt_node *susp_copy_tree(struct lt_exec *e, const struct lt_node *top, struct u64map *fwd);

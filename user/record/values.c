@@ -6,10 +6,10 @@
 int lt_digits_to_decimal(const uint32_t *digits, int ndigits, int negative, char *out,
 			 size_t cap, int64_t *small)
 {
-	uint32_t w[64];
-	char rev[700];
+	uint32_t w[LT_BIGINT_DIGITS];
+	char rev[LT_BIGINT_DEC];
 	size_t nr = 0, o = 0;
-	int n = ndigits > 64 ? 64 : ndigits;
+	int n = ndigits > LT_BIGINT_DIGITS ? LT_BIGINT_DIGITS : ndigits;
 	unsigned __int128 v = 0;
 
 	while (n > 0 && digits[n - 1] == 0)
@@ -54,6 +54,26 @@ int lt_digits_to_decimal(const uint32_t *digits, int ndigits, int negative, char
 	return 0;
 }
 
+size_t lt_bigint_marker(const uint32_t *top, int ntop, uint64_t ndigits, int negative,
+			char *out, size_t cap)
+{
+	uint64_t h = 0xcbf29ce484222325ULL, bits;
+	const uint8_t *p = (const uint8_t *)top;
+	uint32_t d = ntop > 0 ? top[ntop - 1] : 0;
+	int n;
+
+	for (size_t i = 0; i < (size_t)ntop * 4; i++)	/* FNV-1a */
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	bits = 30 * (ndigits - 1);
+	while (d) {
+		bits++;
+		d >>= 1;
+	}
+	n = snprintf(out, cap, "%s<int of %llu bits #%016llx>", negative ? "-" : "",
+		     (unsigned long long)bits, (unsigned long long)h);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 static const char *const fixed_type[] = {
 	[LT_RV_NONE] = "NoneType", [LT_RV_INT] = "int", [LT_RV_BIGINT] = "int",
 	[LT_RV_FLOAT] = "float", [LT_RV_BOOL] = "bool", [LT_RV_STR] = "str",
@@ -86,10 +106,18 @@ int lt_decode_ret(const struct lt_rec_ret *r, const void *payload, const char *t
 		memcpy(&out->u.f, &r->val, sizeof(double));
 		break;
 	case LT_RV_BIGINT: {
-		char buf[700];
+		char buf[LT_BIGINT_DEC + 2];
 		int64_t small;
+		uint64_t nd = (int64_t)r->str_len < 0 ? -r->str_len : r->str_len;
 
-		if (lt_digits_to_decimal(payload, r->payload_len / 4, (int64_t)r->str_len < 0,
+		if (nd > r->payload_len / 4) {
+			/* cut: only its most significant digits came */
+			out->kind = LT_V_BIGINT;
+			out->slen = lt_bigint_marker(payload, r->payload_len / 4, nd,
+						     (int64_t)r->str_len < 0, buf, sizeof(buf));
+			out->s = lt_arena_strndup(a, buf, out->slen);
+			out->truncated = true;
+		} else if (lt_digits_to_decimal(payload, r->payload_len / 4, (int64_t)r->str_len < 0,
 					 buf, sizeof(buf), &small)) {
 			out->kind = LT_V_INT;
 			out->u.i = small;

@@ -148,6 +148,8 @@ struct lt_stats {
 	uint64_t execs, calls, lost_events, incomplete_execs, truncated_strings;
 	uint64_t excluded_calls;	/* calls left out by --exclude-path */
 	uint64_t read_failures;		/* target memory reads that failed */
+	uint64_t stale_frames;		/* frames closed without their return
+					 * after a loss (record's resync) */
 };
 
 /* ---- writer (JSON Lines, gzip when the name ends in .gz) -------------- */

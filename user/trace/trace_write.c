@@ -326,6 +326,10 @@ void lt_json_value(struct jw *j, const struct lt_value *v)
 	case LT_V_HASH:
 		jw_key(j, "value");
 		jw_str(j, v->s ? v->s : "");
+		if (v->truncated) {	/* an int too long to send (a marker) */
+			jw_key(j, "truncated");
+			jw_bool(j, true);
+		}
 		break;
 	case LT_V_FLOAT:
 		jw_key(j, "value");
@@ -494,6 +498,10 @@ int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s)
 	if (s->read_failures) {
 		jw_key(j, "read_failures");
 		jw_uint(j, s->read_failures);
+	}
+	if (s->stale_frames) {
+		jw_key(j, "stale_frames");
+		jw_uint(j, s->stale_frames);
 	}
 	jw_obj_end(j);
 	return emit(w);
