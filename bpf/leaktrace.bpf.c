@@ -37,6 +37,7 @@ const volatile __u32 value_str_max = 0;	/* --str-len in bytes (<= LT_MAX_STR / 4
 const volatile __u32 types_only = 0;	/* --no-values: send the types of values only */
 const volatile __u32 send_arg_values = 0;	/* --args: send positional arguments */
 const volatile __u32 follow_exec = 0;	/* -a: report execve (builds met later) */
+const volatile __u32 follow_tree = 0;	/* targ_tgid's descendants are traced too */
 
 /* per traced build, indexed by LT_COOKIE_BUILD; writable (.bss) so that
  * -a can add builds it meets after load (a container started later with
@@ -98,7 +99,22 @@ struct {
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
 
-/* the target process, or (system-wide) any process, --comm filtered */
+/* follow_tree: the descendants of targ_tgid, added at their fork (and by
+ * userspace for those forked before attach); a process leaves at exit */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} followed SEC(".maps");
+
+static __always_inline bool is_followed(__u32 tgid)
+{
+	return tgid == targ_tgid || (follow_tree && bpf_map_lookup_elem(&followed, &tgid));
+}
+
+/* the target process (and its descendants), or (system-wide) any
+ * process, --comm filtered */
 static __always_inline bool wanted(__u64 pid_tgid)
 {
 	char comm[16];
@@ -106,7 +122,7 @@ static __always_inline bool wanted(__u64 pid_tgid)
 	if (!armed)
 		return false;
 	if (targ_tgid)
-		return (pid_tgid >> 32) == targ_tgid;
+		return is_followed(pid_tgid >> 32);
 	if (!targ_comm[0])
 		return true;
 	bpf_get_current_comm(comm, sizeof(comm));
@@ -549,7 +565,7 @@ int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u64 id = bpf_get_current_pid_tgid();
 	struct lt_rec_exit e = {};
 
-	if (!follow_exec)
+	if (!follow_exec && !(targ_tgid && is_followed(id >> 32)))
 		return 0;
 	e.type = LT_REC_EXEC;
 	e.tid = (__u32)id;
@@ -696,6 +712,26 @@ int lt_evf_return(struct pt_regs *ctx)
 	return 0;
 }
 
+/* follow_tree: a followed process forked a new process (not a thread):
+ * the child is followed from its first instruction, before userspace
+ * hears of it (LT_REC_FORK: pid the child, tid the parent) */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(lt_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct lt_rec_exit e = {};
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+
+	if (!follow_tree || ctgid == ptgid || !is_followed(ptgid))
+		return 0;
+	bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY);
+	e.type = LT_REC_FORK;
+	e.tid = ptgid;
+	e.pid = ctgid;
+	e.ts = bpf_ktime_get_ns();
+	emit(&e, sizeof(e));
+	return 0;
+}
+
 /* BTF-typed tracepoint: needs no tracefs mounted */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(lt_exit, struct task_struct *task)
@@ -709,6 +745,10 @@ int BPF_PROG(lt_exit, struct task_struct *task)
 	e.tid = (__u32)id;
 	bpf_map_delete_elem(&evf_stacks, &e.tid);
 	e.pid = id >> 32;
+	/* the process ends with its main thread (a pid is not reused while
+	 * other threads of it live) */
+	if (follow_tree && e.tid == e.pid)
+		bpf_map_delete_elem(&followed, &e.pid);
 	e.ts = bpf_ktime_get_ns();
 	emit(&e, sizeof(e));
 	return 0;

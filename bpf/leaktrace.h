@@ -34,7 +34,10 @@ enum lt_rec_type {
 	LT_REC_RET = 2,		/* a frame returns, yields or unwinds */
 	LT_REC_CODE = 3,	/* strings of a code object (first sighting) */
 	LT_REC_EXIT = 4,	/* a thread of a traced process exits */
-	LT_REC_EXEC = 6,	/* -a: a process called execve (struct lt_rec_exit) */
+	LT_REC_EXEC = 6,	/* -a, or a followed process: it called execve
+				 * (struct lt_rec_exit) */
+	LT_REC_FORK = 7,	/* a followed process forked a new process
+				 * (struct lt_rec_exit: pid the child, tid the parent) */
 	LT_REC_ARG = 5,		/* --args: one positional argument of the call just
 				 * entered (struct lt_rec_ret; previous = index,
 				 * code = number of positional arguments) */

@@ -177,6 +177,7 @@ int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *cons
 	ro->types_only = env.no_values;
 	ro->send_arg_values = env.args;
 	ro->follow_exec = env.all;
+	ro->follow_tree = following();
 	ro->returns_only = m->bpf_returns_only;
 	if (m->bpf_returns_only && env.root) {
 		/* the CLI keeps --root below LT_ROOT_MAX bytes here */
@@ -312,6 +313,10 @@ int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 	skel->links.lt_exit = bpf_program__attach(skel->progs.lt_exit);
 	if (!skel->links.lt_exit) {
 		lt_err("cannot attach to sched_process_exit: %s", strerror(errno));
+		return -1;
+	}
+	if (following() && !(skel->links.lt_fork = bpf_program__attach(skel->progs.lt_fork))) {
+		lt_err("cannot attach to sched_process_fork: %s", strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -21,7 +21,7 @@ struct record_env env = { .str_len = 64, .ringbuf_mb = 32, .mechanism = PY_MECH_
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
 	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_NO_DURATIONS, OPT_ARGS, OPT_HASH, OPT_HASH_KEY,
-	OPT_RULES, OPT_ALERT_EXEC, OPT_MECHANISM, OPT_COMM,
+	OPT_RULES, OPT_ALERT_EXEC, OPT_MECHANISM, OPT_COMM, OPT_NO_FOLLOW,
 };
 
 static const struct argp_option options[] = {
@@ -31,6 +31,8 @@ static const struct argp_option options[] = {
 			       "started later", 1 },
 	{ "comm", OPT_COMM, "NAME", 0, "with -a: only processes whose comm is NAME", 1 },
 	{ "python", OPT_PYTHON, "PATH", 0, "the python binary or libpython to attach to", 1 },
+	{ "no-follow", OPT_NO_FOLLOW, NULL, 0, "trace the process alone, not the processes it "
+					       "starts (default: its descendants too)", 1 },
 
 	{ NULL, 0, NULL, 0, "What is recorded:", 2 },
 	{ "root", OPT_ROOT, "FUNC", 0, "each outermost call of FUNC is one execution "
@@ -197,6 +199,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_DURATIONS:
 		env.no_durations = true;
 		break;
+	case OPT_NO_FOLLOW:
+		env.no_follow = true;
+		break;
 	case ARGP_KEY_ARG:
 		/* the first word that is no option starts the command: the
 		 * rest is its own (ARGP_IN_ORDER keeps argp from taking its
@@ -208,6 +213,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
+}
+
+bool following(void)
+{
+	return !env.all && !env.no_follow && !env.no_durations;
 }
 
 /* the checks between options, once all are known */

@@ -230,13 +230,19 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 		break;
 	}
 	case LT_REC_EXEC:
+		/* -a, or a followed process: maybe a build not traced yet */
 		follow_exec_queue(((const struct lt_rec_exit *)data)->pid);
+		break;
+	case LT_REC_FORK:
+		tree_add(((const struct lt_rec_exit *)data)->pid);
 		break;
 	case LT_REC_EXIT: {
 		const struct lt_rec_exit *r = data;
 
 		if (c->rb)
 			rb_thread_exit(c->rb, r->tid, r->pid, r->ts);
+		if (r->tid == r->pid)
+			tree_gone(r->pid);
 		if ((int)r->tid == c->pid)
 			c->target_exited = true;
 		break;

@@ -7,6 +7,7 @@
  * it); only the queue of execs still to look at.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,7 +17,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include "common/err.h"
+#include "common/u64map.h"
 #include "record/record.h"
 
 uint64_t mono_ns(void)
@@ -215,4 +218,99 @@ void follow_exec_poll(int (*try)(void *arg, int pid), void *arg)
 		}
 		queue[i--] = queue[--nqueued];
 	}
+}
+
+/* following a process tree: the processes of it alive (pid + 1 -> 1) */
+static struct u64map tree;
+static int ntree;
+
+void tree_add(int pid)
+{
+	if (!u64map_get(&tree, (uint64_t)pid + 1) && !u64map_put(&tree, (uint64_t)pid + 1, (void *)1))
+		ntree++;
+}
+
+void tree_gone(int pid)
+{
+	if (u64map_del(&tree, (uint64_t)pid + 1))
+		ntree--;
+}
+
+int tree_count(void)
+{
+	return ntree;
+}
+
+int tree_check(void)
+{
+	uint64_t k;
+	void *v;
+
+	for (size_t i = 0; u64map_next(&tree, &i, &k, &v);) {
+		if (kill((int)(k - 1), 0) && errno == ESRCH) {
+			tree_gone((int)(k - 1));
+			i = 0;	/* the map changed under the walk: start over */
+		}
+	}
+	return ntree;
+}
+
+/* the parent of pid from /proc/PID/stat (after the command in parens,
+ * which may hold anything); -1 if gone */
+static int parent_of(int pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 1, " %*c %d", &ppid) != 1)
+		ppid = -1;
+	fclose(f);
+	return ppid;
+}
+
+int tree_scan(int root, int map_fd)
+{
+	struct u64map parent = { 0 };
+	struct dirent *d;
+	int added = 0, grew;
+	uint32_t one = 1;
+	uint64_t k;
+	void *v;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	/* each process's parent, then the tree grown from root until it
+	 * stops growing (a pid may be listed before its parent) */
+	while ((d = readdir(dir))) {
+		int pid = atoi(d->d_name), ppid;
+
+		if (pid > 0 && (ppid = parent_of(pid)) > 0)
+			u64map_put(&parent, (uint64_t)pid + 1, (void *)(uintptr_t)(ppid + 1));
+	}
+	closedir(dir);
+	tree_add(root);
+	do {
+		grew = 0;
+		for (size_t i = 0; u64map_next(&parent, &i, &k, &v);) {
+			int pid = (int)(k - 1), ppid = (int)((uintptr_t)v - 1);
+			uint32_t key = pid;
+
+			if (u64map_get(&tree, k) || !u64map_get(&tree, (uint64_t)ppid + 1))
+				continue;
+			tree_add(pid);
+			if (map_fd >= 0)
+				bpf_map_update_elem(map_fd, &key, &one, BPF_ANY);
+			added++;
+			grew = 1;
+		}
+	} while (grew);
+	u64map_free(&parent);
+	return added;
 }

@@ -90,6 +90,7 @@ struct session {
 	bool is_child;
 	int release_fd;			/* the command we started waits on it */
 	bool live_view;
+	bool root_gone;			/* the target (not its tree) has exited */
 	bool perf_trampoline;		/* start the command with it */
 	uint64_t last_live;		/* live view: last line printed */
 	int32_t nspid;			/* the target's pid in its own namespace */
@@ -238,6 +239,28 @@ static int rotate_output(struct session *s)
 	return 0;
 }
 
+/* the target has ended: its main thread's exit record came, or (asked
+ * twice a second, which covers a lost exit record) it is gone; when
+ * following, every process of its tree too */
+static bool target_done(struct session *s, uint64_t now, uint64_t *last_alive, int *child_status)
+{
+	bool check = now - *last_alive >= 500000000ull;
+
+	if (check)
+		*last_alive = now;
+	if (!s->root_gone && (s->cons.target_exited || (check && !process_alive(s->pid, s->is_child)))) {
+		/* a child we started is reaped here (process_alive may have) */
+		if (s->is_child && s->cons.target_exited)
+			waitpid(s->pid, child_status, 0);
+		s->root_gone = true;
+		tree_gone(s->pid);
+	}
+	if (!s->root_gone)
+		return false;
+	/* the tree: exit records keep it; kill(0) covers a lost one */
+	return !following() || !tree_count() || (check && !tree_check());
+}
+
 /* poll the ring buffer until a signal, --duration, or the target's end */
 static void poll_loop(struct session *s, int *child_status)
 {
@@ -263,7 +286,7 @@ static void poll_loop(struct session *s, int *child_status)
 			break;
 		}
 		now = mono_ns();
-		if (env.all)
+		if (env.all || following())
 			follow_exec_poll(try_new_build, s);
 		if (reopen) {
 			reopen = 0;
@@ -279,13 +302,8 @@ static void poll_loop(struct session *s, int *child_status)
 		/* the exit record of the main thread ends the recording; asking
 		 * the kernel (wait4 is slow while the child takes uprobe hits)
 		 * only twice a second covers a lost exit record */
-		if (!env.all && (s->cons.target_exited ||
-				 (now - last_alive >= 500000000ull && (last_alive = now) &&
-				  !process_alive(s->pid, s->is_child)))) {
-			if (s->is_child && s->cons.target_exited)
-				waitpid(s->pid, child_status, 0);
+		if (!env.all && target_done(s, now, &last_alive, child_status))
 			break;
-		}
 	}
 }
 
@@ -385,7 +403,7 @@ static int start_consumer(struct session *s)
 		.first_exec_incomplete = s->old_frames.failed,
 		.resolve_code = consume_resolve_code,
 		.resolve_arg = &s->targets[0],
-		.describe_process = env.all ? proc_describe : NULL,
+		.describe_process = env.all || following() ? proc_describe : NULL,
 	};
 
 	s->cons.pid = s->pid;
@@ -442,6 +460,9 @@ static int write_header(struct session *s)
 	if (env.all)
 		lt_err("tracing %d CPython build%s system-wide; Ctrl-C to stop", s->ntargets,
 		       s->ntargets > 1 ? "s" : "");
+	else if (!s->is_child && following() && tree_count() > 1)
+		lt_err("tracing pid %d (python %s) and its %d descendants, also those started "
+		       "later; Ctrl-C to stop", s->pid, s->targets[0].version, tree_count() - 1);
 	else if (!s->is_child)
 		lt_err("tracing pid %d (python %s); Ctrl-C to stop", s->pid, s->targets[0].version);
 	return 0;
@@ -513,8 +534,15 @@ int cmd_record(int argc, char **argv)
 		err = 0;
 		goto cleanup;
 	}
-	if (attach_all(s->skel, s->mech, s->targets, s->ntargets, env.all ? -1 : s->pid))
+	/* following a tree: every process of the build, the BPF side
+	 * keeping the tree's (a child is traced from its first instruction) */
+	if (attach_all(s->skel, s->mech, s->targets, s->ntargets,
+		       env.all || following() ? -1 : s->pid))
 		goto cleanup;
+	if (following() && tree_scan(s->pid, bpf_map__fd(s->skel->maps.followed)) < 0) {
+		lt_err("cannot read /proc for the processes of pid %d: %s", s->pid, strerror(errno));
+		goto cleanup;
+	}
 	arm(s);
 	if (start_consumer(s))
 		goto cleanup;

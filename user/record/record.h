@@ -55,6 +55,7 @@ struct record_env {
 	const char *rules;
 	const char *alert_exec;
 	const char *comm;	/* -a: only processes with this comm */
+	bool no_follow;		/* --no-follow: not the target's descendants */
 	bool json;		/* -j: JSON lines instead of the human ones */
 	const char *hash_key;
 	const char *exclude[LT_MAX_EXCLUDE + 1];
@@ -67,6 +68,9 @@ extern volatile sig_atomic_t exiting;
 
 /* fill env from argv; 0, or -1 after one "leaktrace: ..." line */
 int record_parse_args(int argc, char **argv);
+/* -p/-- CMD trace the target's descendants too (not -a, --no-follow,
+ * --no-durations: a return alone does not tell its process) */
+bool following(void);
 
 /* -------------------------------------------------------- procs.c */
 
@@ -96,6 +100,19 @@ void proc_describe(void *arg, uint32_t pid, const char **cmdline, const char **c
  */
 void follow_exec_queue(int pid);
 void follow_exec_poll(int (*try)(void *arg, int pid), void *arg);
+/*
+ * Following a process tree (following()): the processes of it alive, as
+ * far as fork and exit records and kill(pid, 0) tell. tree_scan adds the
+ * descendants of root that run now, to this set and to the BPF map
+ * map_fd (after the fork tracepoint is attached, so that none slips
+ * between); returns how many, or -1.
+ */
+int tree_scan(int root, int map_fd);
+void tree_add(int pid);
+void tree_gone(int pid);
+/* forget the processes that kill(0) says are gone; how many remain */
+int tree_check(void);
+int tree_count(void);
 
 /* ------------------------------------------------------- attach.c */
 
