@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +114,16 @@ static int find_targets(struct session *s)
 
 	s->ntargets = 1;
 	if (env.cmd) {
-		err = py_target_for_command(t, &s->want, env.cmd[0], env.python, env.verbose);
+		char wrapped[PATH_MAX];
+		const char *python = env.python;
+
+		/* env, sh -c, a shell script: the python it will start */
+		if (!python && !wrapper_python(env.cmd, wrapped, sizeof(wrapped))) {
+			python = wrapped;
+			if (env.verbose)
+				lt_err("%s starts %s", env.cmd[0], wrapped);
+		}
+		err = py_target_for_command(t, &s->want, env.cmd[0], python, env.verbose);
 	} else if (env.all) {
 		s->ntargets = py_targets_system(s->targets, &s->want, LT_MAX_BUILDS, env.verbose);
 		if (!s->ntargets) {

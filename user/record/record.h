@@ -114,6 +114,13 @@ void tree_gone(int pid);
 int tree_check(void);
 int tree_count(void);
 
+/* ----------------------------------------------------- wrappers.c */
+
+/* cmd is no python but starts one (env, sh -c, a shell script, a #!
+ * script): the path of that python in out, 0; -1 when cmd is a python
+ * itself or none is named */
+int wrapper_python(char **cmd, char *out, size_t n);
+
 /* ------------------------------------------------------- attach.c */
 
 struct leaktrace_bpf;
