@@ -21,7 +21,7 @@ struct record_env env = { .str_len = 64, .ringbuf_mb = 32, .mechanism = PY_MECH_
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
 	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_NO_DURATIONS, OPT_ARGS, OPT_HASH, OPT_HASH_KEY,
-	OPT_RULES, OPT_ALERT_EXEC, OPT_MECHANISM, OPT_COMM, OPT_NO_FOLLOW,
+	OPT_RULES, OPT_ALERT_EXEC, OPT_MECHANISM, OPT_COMM, OPT_NO_FOLLOW, OPT_WHERE,
 };
 
 static const struct argp_option options[] = {
@@ -55,6 +55,7 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Output:", 3 },
 	{ "output", 'o', "FILE", 0, "trace file (JSON Lines; .gz = gzip; - = stdout)", 3 },
 	{ "json", 'j', NULL, 0, "the per-execution and live lines as JSON", 3 },
+	{ "where", OPT_WHERE, NULL, 0, "live view: file:line after each function name", 3 },
 	{ "rules", OPT_RULES, "FILE", 0, "live detection: an ALERT line for each execution "
 		"that matches a rule (rules from analyze --rules-out)", 3 },
 	{ "alert-exec", OPT_ALERT_EXEC, "CMD", 0, "also run CMD (sh -c) per alert, the line in "
@@ -201,6 +202,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_FOLLOW:
 		env.no_follow = true;
+		break;
+	case OPT_WHERE:
+		env.where = true;
 		break;
 	case ARGP_KEY_ARG:
 		/* the first word that is no option starts the command: the

@@ -188,9 +188,10 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 			return;
 		code_string(r->name, r->name_len, r->name_kind, name, sizeof(name));
 		code_string(r->file, r->file_len, r->file_kind, file, sizeof(file));
-		if (c->live)	/* counted by the bare address of RET records */
-			live_name(c->live, LT_OBJ_ADDR(r->code), name);
-		else if (r->is_type)
+		if (c->live) {
+			if (!r->is_type)
+				live_name(c->live, r->code, name, file, r->firstlineno);
+		} else if (r->is_type)
 			rb_type(c->rb, r->code, name);
 		else
 			rb_code(c->rb, r->code, name, file, r->firstlineno);
@@ -201,6 +202,8 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 
 		if (c->rb)
 			rb_entry(c->rb, r->tgid, r->tid, r->nstid, r->ts, r->frame, r->code);
+		else
+			live_thread(c->live, r->tid, r->tgid);
 		break;
 	}
 	case LT_REC_RET: {

@@ -271,6 +271,12 @@ static bool target_done(struct session *s, uint64_t now, uint64_t *last_alive, i
 	return !following() || !tree_count() || (check && !tree_check());
 }
 
+/* live_print's count of traced processes */
+static int live_nprocs(void)
+{
+	return env.all ? -1 : following() ? tree_count() : 1;
+}
+
 /* poll the ring buffer until a signal, --duration, or the target's end */
 static void poll_loop(struct session *s, int *child_status)
 {
@@ -304,7 +310,7 @@ static void poll_loop(struct session *s, int *child_status)
 				break;
 		}
 		if (s->live_view && now - s->last_live >= 1000000000ull) {
-			live_print(s->cons.live, (now - s->last_live) / 1e9, env.json);
+			live_print(s->cons.live, (now - s->last_live) / 1e9, env.json, live_nprocs());
 			s->last_live = now;
 		}
 		if (env.duration && now - t0 >= env.duration * 1e9)
@@ -342,7 +348,7 @@ static int finish(struct session *s)
 	if (c->rb)
 		rb_finish(c->rb, mono_ns());
 	if (s->live_view)
-		live_print(c->live, (mono_ns() - s->last_live) / 1e9, env.json);
+		live_print(c->live, (mono_ns() - s->last_live) / 1e9, env.json, live_nprocs());
 	consume_stats(&stats, c, skel->bss->read_failures, &s->rotated);
 	if (s->out.w && !s->out.write_failed && lt_writer_stats(s->out.w, &stats))
 		s->out.write_failed = true;
@@ -396,6 +402,13 @@ static void arm(struct session *s)
 			"of each thread is marked incomplete", s->pid);
 }
 
+/* live_config.resolve: a code object's strings from the process */
+static int live_resolve(void *arg, uint32_t tgid, uint64_t code, char *name, size_t name_cap,
+			char *file, size_t file_cap, int *line)
+{
+	return py_read_code(arg, tgid, code, name, name_cap, file, file_cap, line);
+}
+
 /* the rebuild (or the live view) and the ring buffer that feeds it;
  * 0 or -1 */
 static int start_consumer(struct session *s)
@@ -418,7 +431,10 @@ static int start_consumer(struct session *s)
 
 	s->cons.pid = s->pid;
 	if (s->live_view) {
-		s->cons.live = live_new();
+		struct live_config lc = { .where = env.where, .resolve = live_resolve,
+					  .resolve_arg = &s->targets[0] };
+
+		s->cons.live = live_new(&lc);
 		if (!s->cons.live)
 			return -1;
 	} else {

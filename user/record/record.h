@@ -56,6 +56,7 @@ struct record_env {
 	const char *alert_exec;
 	const char *comm;	/* -a: only processes with this comm */
 	bool no_follow;		/* --no-follow: not the target's descendants */
+	bool where;		/* --where: live view names with file:line */
 	bool json;		/* -j: JSON lines instead of the human ones */
 	const char *hash_key;
 	const char *exclude[LT_MAX_EXCLUDE + 1];
@@ -201,13 +202,25 @@ void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_
 
 /* --------------------------------------------------------- live.c */
 
-struct live_view *live_new(void);
+struct live_config {
+	bool where;		/* --where: file:line after each name */
+	/* names a code object of tgid no CODE record named: 0, or -1 */
+	int (*resolve)(void *arg, uint32_t tgid, uint64_t code, char *name, size_t name_cap,
+		       char *file, size_t file_cap, int *line);
+	void *resolve_arg;
+};
+
+struct live_view *live_new(const struct live_config *cfg);
 void live_free(struct live_view *v);
-/* a CODE record: the name of a code object */
-void live_name(struct live_view *v, uint64_t code, const char *name);
+/* a CODE record: the strings of a code object (key: LT_OBJ_KEY(tgid, code)) */
+void live_name(struct live_view *v, uint64_t key, const char *name, const char *file, int line);
+/* an ENTRY record: thread tid belongs to process tgid */
+void live_thread(struct live_view *v, uint32_t tid, uint32_t tgid);
 /* a RET record: one call of code by tid */
 void live_count(struct live_view *v, uint32_t tid, uint64_t code);
-/* one line per thread (calls per second, top 3) for the last secs; resets */
-void live_print(struct live_view *v, double secs, bool json);
+/* for the last secs: per process, then per thread, the calls per second
+ * and top 3; one "idle" line when there were none (nprocs traced
+ * processes, < 0: system-wide); resets the counts */
+void live_print(struct live_view *v, double secs, bool json, int nprocs);
 
 #endif
