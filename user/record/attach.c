@@ -17,6 +17,7 @@
 #include "leaktrace.skel.h"
 #include "floor.skel.h"
 #include "record/record.h"
+#include "record/roots.h"
 
 /* the probes a mechanism puts on a build */
 enum {
@@ -181,9 +182,13 @@ int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *cons
 	ro->returns_only = m->bpf_returns_only;
 	if (m->bpf_returns_only && env.root) {
 		/* the CLI keeps --root below LT_ROOT_MAX bytes here */
-		strcpy(ro->root_name, env.root);
-		ro->root_len = strlen(env.root);
-		ro->root_dotted = !!strchr(env.root, '.');
+		/* the name part of MODULE:QUAL or NAME@FILE; userspace
+		 * checks the module or file */
+		const char *name = root_name_part(env.root);
+
+		strcpy(ro->root_name, name);
+		ro->root_len = strlen(name);
+		ro->root_dotted = !!strchr(name, '.') || strchr(env.root, ':');
 	}
 	bpf_map__set_max_entries(skel->maps.events, (uint32_t)env.ringbuf_mb << 20);
 	return 0;

@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "leaktrace.h"
 #include "record/record.h"
+#include "record/roots.h"
 
 struct record_env env = { .str_len = 64, .ringbuf_mb = 32, .mechanism = PY_MECH_AUTO };
 
@@ -232,6 +233,8 @@ static int check_env(void)
 		fprintf(stderr, "Try 'leaktrace record --help'.\n");
 		return -1;
 	}
+	if (env.root && root_check(env.root))
+		return -1;
 	if (env.hash_key && !env.hash_values) {
 		lt_err("--hash-key goes with --hash-values");
 		return -1;

@@ -26,6 +26,7 @@
 #include "leaktrace.skel.h"
 #include "record/hashval.h"
 #include "record/record.h"
+#include "record/roots.h"
 
 volatile sig_atomic_t exiting;
 static volatile sig_atomic_t reopen;	/* SIGHUP: log rotation */
@@ -368,6 +369,8 @@ static int finish(struct session *s)
 		       (unsigned long long)stats.calls, (unsigned long long)stats.lost_events);
 	if (!s->is_child && !env.all && !process_alive(s->pid, false))
 		lt_err("target pid %d exited", s->pid);
+	if (c->rb && c->records)
+		root_report(env.root);
 	if (!c->records && s->is_child) {
 		/* a python starting up runs hundreds of calls (site, encodings):
 		 * none seen means the probes are on a file it did not run */
