@@ -559,6 +559,33 @@ int lt_return_site(struct pt_regs *ctx)
 /* -a: a process image was replaced; userspace checks whether it runs a
  * CPython build not traced yet */
 
+/* the new image's command line, read now: a short-lived process may be
+ * gone before userspace could read /proc/PID/cmdline */
+static __always_inline void send_cmdline(struct task_struct *p, __u32 pid)
+{
+	struct mm_struct *mm = p->mm;
+	struct lt_rec_cmdline *c;
+	__u64 start, len;
+
+	if (!mm)
+		return;
+	start = BPF_CORE_READ(mm, arg_start);
+	len = BPF_CORE_READ(mm, arg_end) - start;
+	c = bpf_ringbuf_reserve(&events, sizeof(*c), 0);
+	if (!c) {
+		__sync_fetch_and_add(&drops, 1);
+		return;
+	}
+	c->type = LT_REC_CMDLINE;
+	c->pid = pid;
+	if (len > LT_CMDLINE_MAX)
+		len = LT_CMDLINE_MAX;
+	if (bpf_probe_read_user(c->buf, len, (void *)start))
+		len = 0;
+	c->len = len;
+	bpf_ringbuf_submit(c, BPF_RB_NO_WAKEUP);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -572,6 +599,7 @@ int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e.pid = id >> 32;
 	e.ts = bpf_ktime_get_ns();
 	emit(&e, sizeof(e));
+	send_cmdline(p, e.pid);
 	return 0;
 }
 

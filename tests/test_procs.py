@@ -233,6 +233,62 @@ def live_view_says_idle():
     assert r.stdout.startswith("idle: no Python call"), r.stdout
 
 
+NSFORK = r'''
+import os, sys, time
+def predict(x):
+    return x
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.01)
+kids = []
+for k in range(2):
+    pid = os.fork()
+    if pid == 0:
+        for i in range(3):
+            predict(i)
+        os._exit(0)
+    kids.append(pid)
+for p in kids:
+    os.waitpid(p, 0)
+predict(9)
+print(" ".join(map(str, [os.getpid()] + kids)), flush=True)
+'''
+
+
+@lt.test
+def descendants_in_a_pid_namespace_carry_their_own_nspid():
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "nsfork.py", NSFORK)
+    go = os.path.join(d, "go")
+    out = os.path.join(d, "ns.jsonl")
+    u = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", PY, script, go],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        host = None
+        for _ in range(500):
+            kids = open("/proc/%d/task/%d/children" % (u.pid, u.pid)).read().split()
+            if kids and open("/proc/%s/cmdline" % kids[0]).read().startswith(PY):
+                host = int(kids[0])
+                break
+            time.sleep(0.01)
+        assert host, "python did not start in its namespace"
+        lp = lt.start_recording("-p", host, "--root", "predict", "-o", out)
+        open(go, "w").close()
+        inner = [int(x) for x in u.stdout.readline().split()]
+        u.wait(timeout=60)
+        lp.communicate(timeout=60)
+    finally:
+        if u.poll() is None:
+            u.kill()
+            u.wait()
+    execs = execs_of(out)[1]
+    assert inner[0] == 1 and len(execs) == 7, (inner, execs)
+    by_nspid = collections.Counter(e["nspid"] for e in execs)
+    assert by_nspid == {1: 1, inner[1]: 3, inner[2]: 3}, by_nspid
+    assert all(e["nstid"] == e["nspid"] for e in execs)
+    assert len({e["pid"] for e in execs}) == 3
+
+
 ROOTS = r'''
 import sys
 sys.path.insert(0, sys.argv[1])

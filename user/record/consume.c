@@ -15,6 +15,7 @@
 #include <linux/types.h>
 #include "analysis/rules.h"
 #include "common/json.h"
+#include "common/u64map.h"
 #include "leaktrace.h"
 #include "pybuild/live_check.h"
 #include "pybuild/pystr.h"
@@ -127,11 +128,30 @@ static void on_alert(void *ctx, const struct lt_exec *e, const struct lt_rule *r
 		run_alert_exec(line);
 }
 
+/* following a tree in another pid namespace: the rebuild tags every
+ * execution with the target's nspid; a descendant has its own (read
+ * once per process; 0 when it is gone: no nspid then) */
+static void descendant_nspid(struct lt_exec *e, const struct out *o)
+{
+	static struct u64map known;	/* pid + 1 -> nspid + 1 */
+	uintptr_t v;
+
+	if (!e->nspid || e->pid == o->root_pid)
+		return;
+	v = (uintptr_t)u64map_get(&known, (uint64_t)e->pid + 1);
+	if (!v) {
+		v = (uintptr_t)ns_id(e->pid, e->pid) + 1;
+		u64map_put(&known, (uint64_t)e->pid + 1, (void *)v);
+	}
+	e->nspid = v - 1;
+}
+
 void consume_exec(struct lt_exec *e, void *arg)
 {
 	struct out *o = arg;
 
 	e->id = o->next_id++;
+	descendant_nspid(e, o);
 	if (o->rules)
 		lt_rules_match(o->rules, e, on_alert, o);
 	if (o->w && !o->write_failed && lt_writer_exec(o->w, e)) {
@@ -236,16 +256,29 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 		/* -a, or a followed process: maybe a build not traced yet */
 		follow_exec_queue(((const struct lt_rec_exit *)data)->pid);
 		break;
-	case LT_REC_FORK:
-		tree_add(((const struct lt_rec_exit *)data)->pid);
+	case LT_REC_FORK: {
+		const struct lt_rec_exit *r = data;
+
+		tree_add(r->pid);
+		proc_forked(r->pid, r->tid);
 		break;
+	}
+	case LT_REC_CMDLINE: {
+		const struct lt_rec_cmdline *r = data;
+
+		if (size >= sizeof(*r))
+			proc_cmdline(r->pid, r->buf, r->len < LT_CMDLINE_MAX ? r->len : LT_CMDLINE_MAX);
+		break;
+	}
 	case LT_REC_EXIT: {
 		const struct lt_rec_exit *r = data;
 
 		if (c->rb)
 			rb_thread_exit(c->rb, r->tid, r->pid, r->ts);
-		if (r->tid == r->pid)
+		if (r->tid == r->pid) {
 			tree_gone(r->pid);
+			proc_forget(r->pid);
+		}
 		if ((int)r->tid == c->pid)
 			c->target_exited = true;
 		break;

@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 #include "common/err.h"
 #include "common/u64map.h"
+#include "leaktrace.h"
 #include "record/record.h"
 
 uint64_t mono_ns(void)
@@ -123,18 +124,66 @@ int read_cmdline(int pid, char *buf, size_t n, const char **argv, int maxargs)
 	return argc;
 }
 
+/* command lines read when a process exec'ed or forked (pid + 1 ->
+ * interned string), until it exits */
+static struct u64map cmdlines;
+
+/* NUL-separated arguments -> one interned line; NULL if empty */
+static const char *join_args(char *buf, size_t n)
+{
+	while (n && !buf[n - 1])
+		n--;
+	if (!n)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = 0;
+	return lt_intern(buf);
+}
+
+void proc_cmdline(int pid, const char *buf, size_t n)
+{
+	char line[LT_CMDLINE_MAX + 1];
+	const char *s;
+
+	memcpy(line, buf, n);
+	if ((s = join_args(line, n)))
+		u64map_put(&cmdlines, (uint64_t)pid + 1, (void *)s);
+}
+
+void proc_forked(int child, int parent)
+{
+	const char *s = u64map_get(&cmdlines, (uint64_t)parent + 1);
+	char buf[4096];
+	size_t n;
+
+	/* the child's own /proc first (it may have exec'ed already: the
+	 * CMDLINE record then follows and replaces it), else the parent's */
+	if (!s && ((n = read_proc_strings(child, "cmdline", buf, sizeof(buf))) ||
+		   (n = read_proc_strings(parent, "cmdline", buf, sizeof(buf)))))
+		s = join_args(buf, n);
+	if (s)
+		u64map_put(&cmdlines, (uint64_t)child + 1, (void *)s);
+}
+
+void proc_forget(int pid)
+{
+	u64map_del(&cmdlines, (uint64_t)pid + 1);
+}
+
 void proc_describe(void *arg, uint32_t pid, const char **cmdline, const char **cgroup)
 {
+	const char *known = u64map_get(&cmdlines, (uint64_t)pid + 1);
 	char path[64], buf[4096];
 	size_t n;
 	FILE *f;
 
 	n = read_proc_strings(pid, "cmdline", buf, sizeof(buf));
-	for (size_t i = 0; i + 1 < n; i++)
-		if (!buf[i])
-			buf[i] = ' ';
 	if (n)
-		*cmdline = lt_intern(buf);
+		*cmdline = join_args(buf, n);
+	else if (known)		/* gone already */
+		*cmdline = known;
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
 	if ((f = fopen(path, "re"))) {
 		/* cgroup v2: "0::/path"; the root cgroup is not worth a field */

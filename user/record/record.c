@@ -433,6 +433,7 @@ static int start_consumer(struct session *s)
 	};
 
 	s->cons.pid = s->pid;
+	s->out.root_pid = s->pid;
 	if (s->live_view) {
 		struct live_config lc = { .where = env.where, .resolve = live_resolve,
 					  .resolve_arg = &s->targets[0] };

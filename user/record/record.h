@@ -91,8 +91,15 @@ bool env_flag_on(int pid, const char *name);
 pid_t spawn_waiting(char **cmd, bool perf_trampoline, int *release_fd);
 /* /proc/PID/cmdline split into argv (pointing into buf); returns argc */
 int read_cmdline(int pid, char *buf, size_t n, const char **argv, int maxargs);
-/* rb_config.describe_process: command line and (non-root) cgroup */
+/* rb_config.describe_process: command line and (non-root) cgroup; the
+ * command line as an exec or fork record brought it, else /proc */
 void proc_describe(void *arg, uint32_t pid, const char **cmdline, const char **cgroup);
+/* an LT_REC_CMDLINE: pid's new command line (n bytes, NUL-separated) */
+void proc_cmdline(int pid, const char *buf, size_t n);
+/* an LT_REC_FORK: the child has its parent's command line until it execs */
+void proc_forked(int child, int parent);
+/* pid exited: its command line is no longer needed */
+void proc_forget(int pid);
 /*
  * -a: a process called execve (an LT_REC_EXEC record). It is looked at a
  * little later, and again up to twice while no python is mapped yet (the
@@ -170,6 +177,7 @@ struct out {
 	int64_t next_id;
 	bool write_failed;
 	bool human;		/* one line per execution on stdout */
+	int root_pid;		/* the target (its descendants: other pids) */
 };
 
 struct consumer {
