@@ -240,13 +240,13 @@ struct pending_exec {
 	uint64_t due;
 };
 
-static struct pending_exec queue[64];
+static struct pending_exec queue[512];
 static int nqueued;
 
 void follow_exec_queue(int pid)
 {
 	/* a full queue drops the exec: -a then misses a build started in
-	 * the same instant as 64 others, not a call of a traced one */
+	 * the same instant as 512 others, not a call of a traced one */
 	if (nqueued < (int)(sizeof(queue) / sizeof(queue[0])))
 		queue[nqueued++] = (struct pending_exec){ pid, 0, mono_ns() + 20000000ull };
 }
@@ -260,8 +260,9 @@ void follow_exec_poll(int (*try)(void *arg, int pid), void *arg)
 
 		if (p->due > now)
 			continue;
-		/* not a python (yet): the loader may map libpython soon */
-		if (try(arg, p->pid) < 0 && ++p->tries < 3) {
+		/* not a python (yet): the loader may map libpython soon, and
+		 * on a loaded machine soon may be a while (up to a second) */
+		if (try(arg, p->pid) < 0 && ++p->tries < 20) {
 			p->due = now + 50000000ull;
 			continue;
 		}

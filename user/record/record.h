@@ -102,7 +102,7 @@ void proc_forked(int child, int parent);
 void proc_forget(int pid);
 /*
  * -a: a process called execve (an LT_REC_EXEC record). It is looked at a
- * little later, and again up to twice while no python is mapped yet (the
+ * little later, and again for up to a second while no python is mapped yet (the
  * dynamic loader maps libpython after exec): follow_exec_poll calls
  * try(arg, pid), which returns -1 for "no python mapped yet".
  */
