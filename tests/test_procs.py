@@ -140,6 +140,35 @@ def multiprocessing_fork_spawn_forkserver():
         assert rets == [3 * i for i in range(20)], (method, rets)
 
 
+LATE = r'''
+import time
+time.sleep(1)
+def predict(x):
+    return x + 10
+for i in range(3):
+    predict(i)
+'''
+
+
+@lt.test
+def child_running_another_build_is_attached_when_it_execs():
+    """a subprocess runs another copy of python (another inode, as a
+    virtualenv's or a container's): its probes are attached at its exec"""
+    lt.need_root()
+    import shutil
+    d = lt.tmpdir()
+    os.makedirs(os.path.join(d, "bin"))
+    other = os.path.join(d, "bin", "python3.11")
+    shutil.copy2(PY, other)
+    late = lt.write_file(d, "late.py", LATE)
+    p, (hdr, execs, stats) = record_cmd(
+        d, "late", "--root", "predict", "--", PY, "-c",
+        "import subprocess, sys; sys.exit(subprocess.run([%r, %r]).returncode)" % (other, late))
+    assert "now also tracing python 3.11.2 at %s" % other in p.stderr, p.stderr
+    assert [e["root"]["ret"]["value"] for e in execs] == [10, 11, 12], execs
+    assert execs[0]["pid"] != hdr["pid"] and execs[0]["cmdline"] == "%s %s" % (other, late)
+
+
 APP = r'''
 import sys
 def predict(x):
