@@ -108,6 +108,11 @@ struct {
 	__type(value, __u32);
 } followed SEC(".maps");
 
+/* the value: a child not run yet (lt_child_start stops it), or one that
+ * runs (also those userspace adds) */
+#define FOLLOWED_NEW		1
+#define FOLLOWED_RUNNING	2
+
 static __always_inline bool is_followed(__u32 tgid)
 {
 	return tgid == targ_tgid || (follow_tree && bpf_map_lookup_elem(&followed, &tgid));
@@ -747,7 +752,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(lt_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct lt_rec_exit e = {};
-	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = FOLLOWED_NEW;
 
 	if (!follow_tree || ctgid == ptgid || !is_followed(ptgid))
 		return 0;
@@ -755,6 +760,40 @@ int BPF_PROG(lt_fork, struct task_struct *parent, struct task_struct *child)
 	e.type = LT_REC_FORK;
 	e.tid = ptgid;
 	e.pid = ctgid;
+	e.ts = bpf_ktime_get_ns();
+	emit(&e, sizeof(e));
+	return 0;
+}
+
+/*
+ * Following with per-process probes: a new process of the tree (added by
+ * lt_fork before it runs) stops before its first instruction, in its own
+ * context as it returns 0 from fork/clone (the first thing it does: the
+ * scheduler's schedule_tail is neither ftrace- nor kprobe-able), and says
+ * so (LT_REC_STOPPED); userspace puts its probes on it and continues it
+ * (SIGCONT). Its probes are then its own: no other process of the build
+ * takes a probe hit. This runs at every syscall exit of the host while
+ * following, so the cheap tests come first.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(lt_child_start, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct lt_rec_exit e = {};
+	__u32 *state;
+
+	if (ret || (__u32)id != tgid)
+		return 0;
+	state = bpf_map_lookup_elem(&followed, &tgid);
+	if (!state || *state != FOLLOWED_NEW)
+		return 0;
+	*state = FOLLOWED_RUNNING;
+	if (bpf_send_signal(19 /* SIGSTOP */))
+		return 0;
+	e.type = LT_REC_STOPPED;
+	e.tid = tgid;
+	e.pid = tgid;
 	e.ts = bpf_ktime_get_ns();
 	emit(&e, sizeof(e));
 	return 0;

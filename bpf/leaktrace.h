@@ -40,6 +40,8 @@ enum lt_rec_type {
 				 * (struct lt_rec_exit: pid the child, tid the parent) */
 	LT_REC_CMDLINE = 8,	/* after an EXEC: the new image's command line
 				 * (struct lt_rec_cmdline) */
+	LT_REC_STOPPED = 9,	/* a new followed process was sent SIGSTOP before
+				 * its first instruction (struct lt_rec_exit) */
 	LT_REC_ARG = 5,		/* --args: one positional argument of the call just
 				 * entered (struct lt_rec_ret; previous = index,
 				 * code = number of positional arguments) */

@@ -179,6 +179,9 @@ int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *cons
 	ro->send_arg_values = env.args;
 	ro->follow_exec = env.all;
 	ro->follow_tree = following();
+	/* the child stop: per-process probes while following */
+	if (!following())
+		bpf_program__set_autoload(skel->progs.lt_child_start, false);
 	ro->returns_only = m->bpf_returns_only;
 	if (m->bpf_returns_only && env.root) {
 		/* the CLI keeps --root below LT_ROOT_MAX bytes here */
@@ -199,9 +202,10 @@ struct probe_progs {
 	struct bpf_program *resume, *usdt_return, *return_site, *evf_entry, *evf_return;
 };
 
-#define MAX_LINKS (LT_MAX_BUILDS * 8)
-static struct bpf_link *links[MAX_LINKS];
-static int nlinks;
+/* every probe attached, with the process it is for (-1: every one) */
+static struct bpf_link **links;
+static int *link_pid;
+static int nlinks, links_cap;
 
 /* the file offset of a probe: from its link-time address */
 #define OFF_OF_VADDR	UINT64_MAX
@@ -221,9 +225,19 @@ static int attach_uprobe(struct bpf_program *prog, const struct py_target *t, in
 		lt_err("--floor does not cover CPython 3.8-3.10");
 		return -1;
 	}
-	if (nlinks == MAX_LINKS) {
-		lt_err("too many probes (at most %d)", MAX_LINKS);
-		return -1;
+	if (nlinks == links_cap) {
+		int cap = links_cap ? 2 * links_cap : 64;
+		void *l2 = realloc(links, cap * sizeof(*links)), *p2;
+
+		if (l2)
+			links = l2;
+		p2 = l2 ? realloc(link_pid, cap * sizeof(*link_pid)) : NULL;
+		if (!p2) {
+			lt_err("out of memory");
+			return -1;
+		}
+		link_pid = p2;
+		links_cap = cap;
 	}
 	if (!LT_COOKIE_FITS(vaddr)) {
 		lt_err("%s 0x%llx in %s lies above the 2^%d bytes a probe cookie holds", what,
@@ -240,6 +254,7 @@ static int attach_uprobe(struct bpf_program *prog, const struct py_target *t, in
 		       t->shown, strerror(errno));
 		return -1;
 	}
+	link_pid[nlinks] = pid;
 	links[nlinks++] = l;
 	if (env.verbose)
 		lt_err("%s 0x%llx (file offset 0x%llx, cookie 0x%llx%s)", what,
@@ -292,6 +307,11 @@ void detach_probes(void)
 {
 	while (nlinks > 0)
 		bpf_link__destroy(links[--nlinks]);
+	free(links);
+	free(link_pid);
+	links = NULL;
+	link_pid = NULL;
+	links_cap = 0;
 }
 
 static void leaktrace_progs(struct leaktrace_bpf *skel, struct probe_progs *p)
@@ -325,6 +345,41 @@ int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 		return -1;
 	}
 	return 0;
+}
+
+int attach_process(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
+		   const struct py_target *targets, int n, int pid)
+{
+	struct probe_progs p;
+
+	leaktrace_progs(skel, &p);
+	for (int i = 0; i < n; i++)
+		if (attach_probes(m[i], &p, &targets[i], pid, i))
+			return -1;
+	return 0;
+}
+
+void detach_process(int pid)
+{
+	int j = 0;
+
+	/* the probes of a process that exited: their perf events and
+	 * links would pile up (gunicorn's --max-requests restarts) */
+	for (int i = 0; i < nlinks; i++) {
+		if (link_pid[i] == pid && pid > 0) {
+			bpf_link__destroy(links[i]);
+			continue;
+		}
+		links[j] = links[i];
+		link_pid[j++] = link_pid[i];
+	}
+	nlinks = j;
+}
+
+bool attach_child_stop(struct leaktrace_bpf *skel)
+{
+	skel->links.lt_child_start = bpf_program__attach(skel->progs.lt_child_start);
+	return skel->links.lt_child_start != NULL;
 }
 
 int attach_build(struct leaktrace_bpf *skel, const struct lt_mechanism *m,

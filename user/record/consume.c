@@ -131,17 +131,27 @@ static void on_alert(void *ctx, const struct lt_exec *e, const struct lt_rule *r
 /* following a tree in another pid namespace: the rebuild tags every
  * execution with the target's nspid; a descendant has its own (read
  * once per process; 0 when it is gone: no nspid then) */
+static struct u64map known_nspid;	/* pid + 1 -> nspid + 1 */
+
+/* a FORK record: the child runs (or waits stopped) now, read it */
+static void fork_nspid(int pid)
+{
+	u64map_put(&known_nspid, (uint64_t)pid + 1, (void *)((uintptr_t)ns_id(pid, pid) + 1));
+}
+
 static void descendant_nspid(struct lt_exec *e, const struct out *o)
 {
-	static struct u64map known;	/* pid + 1 -> nspid + 1 */
 	uintptr_t v;
 
 	if (!e->nspid || e->pid == o->root_pid)
 		return;
-	v = (uintptr_t)u64map_get(&known, (uint64_t)e->pid + 1);
+	v = (uintptr_t)u64map_get(&known_nspid, (uint64_t)e->pid + 1);
+	/* the main thread's namespaced tid is its process's */
+	if (e->tid == e->pid && e->nstid)
+		v = e->nstid + 1;
 	if (!v) {
 		v = (uintptr_t)ns_id(e->pid, e->pid) + 1;
-		u64map_put(&known, (uint64_t)e->pid + 1, (void *)v);
+		u64map_put(&known_nspid, (uint64_t)e->pid + 1, (void *)v);
 	}
 	e->nspid = v - 1;
 }
@@ -261,8 +271,16 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 
 		tree_add(r->pid);
 		proc_forked(r->pid, r->tid);
+		if (c->in_pidns)
+			fork_nspid(r->pid);
+		if (c->tree_event)
+			c->tree_event(c->tree_arg, LT_REC_FORK, r->pid);
 		break;
 	}
+	case LT_REC_STOPPED:
+		if (c->tree_event)
+			c->tree_event(c->tree_arg, LT_REC_STOPPED, ((const struct lt_rec_exit *)data)->pid);
+		break;
 	case LT_REC_CMDLINE: {
 		const struct lt_rec_cmdline *r = data;
 
@@ -278,6 +296,8 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 		if (r->tid == r->pid) {
 			tree_gone(r->pid);
 			proc_forget(r->pid);
+			if (c->tree_event)
+				c->tree_event(c->tree_arg, LT_REC_EXIT, r->pid);
 		}
 		if ((int)r->tid == c->pid)
 			c->target_exited = true;

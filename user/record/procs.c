@@ -323,12 +323,12 @@ static int parent_of(int pid)
 	return ppid;
 }
 
-int tree_scan(int root, int map_fd)
+int tree_scan(int root, int map_fd, void (*added)(void *arg, int pid), void *arg)
 {
 	struct u64map parent = { 0 };
 	struct dirent *d;
-	int added = 0, grew;
-	uint32_t one = 1;
+	int nadded = 0, grew;
+	uint32_t one = 2;	/* FOLLOWED_RUNNING (leaktrace.bpf.c) */
 	uint64_t k;
 	void *v;
 	DIR *dir;
@@ -357,10 +357,12 @@ int tree_scan(int root, int map_fd)
 			tree_add(pid);
 			if (map_fd >= 0)
 				bpf_map_update_elem(map_fd, &key, &one, BPF_ANY);
-			added++;
+			if (added)
+				added(arg, pid);
+			nadded++;
 			grew = 1;
 		}
 	} while (grew);
 	u64map_free(&parent);
-	return added;
+	return nadded;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +22,7 @@
 #include "analysis/rules.h"
 #include "commands.h"
 #include "common/err.h"
+#include "common/u64map.h"
 #include "leaktrace.h"
 #include "pybuild/live_check.h"
 #include "leaktrace.skel.h"
@@ -93,6 +95,11 @@ struct session {
 	int release_fd;			/* the command we started waits on it */
 	bool live_view;
 	bool root_gone;			/* the target (not its tree) has exited */
+	bool per_process;		/* following: probes per process of the tree,
+					 * new ones stopped until attached */
+	bool finishing;			/* no more attaching */
+	struct u64map stopped;		/* per_process: pid + 1 -> when forked (ns):
+					 * attached, maybe stopped, not continued */
 	bool perf_trampoline;		/* start the command with it */
 	uint64_t last_live;		/* live view: last line printed */
 	int32_t nspid;			/* the target's pid in its own namespace */
@@ -208,6 +215,93 @@ static int open_outputs(struct session *s)
 	return 0;
 }
 
+/* consumer.tree_event, per-process probes: a new process of the tree
+ * gets the probes of every build at its FORK record (it is stopped, or
+ * about to be, before its first instruction) and is continued at its
+ * STOPPED record; an exited process's probes go */
+static void tree_event(void *arg, int type, int pid)
+{
+	struct session *s = arg;
+	uint64_t key = (uint64_t)pid + 1;
+
+	if (type == LT_REC_EXIT) {
+		free(u64map_del(&s->stopped, key));
+		if (pid != s->pid)
+			detach_process(pid);
+		return;
+	}
+	if (!u64map_get(&s->stopped, key)) {
+		uint64_t *since = malloc(sizeof(*since));
+
+		if (!s->finishing &&
+		    attach_process(s->skel, s->mech, s->targets, s->ntargets, pid))
+			lt_warn("pid %d (a process of pid %d's tree) is not traced", pid, s->pid);
+		if (since) {
+			*since = mono_ns();
+			u64map_put(&s->stopped, key, since);
+		}
+	}
+	if (type == LT_REC_STOPPED) {
+		kill(pid, SIGCONT);
+		free(u64map_del(&s->stopped, key));
+	}
+}
+
+/* a STOPPED record lost (ring buffer full) must not leave a process
+ * stopped: one forked over a second ago and stopped is continued (all
+ * of them at the end) */
+static void continue_stragglers(struct session *s, bool all)
+{
+	uint64_t now = mono_ns(), k;
+	void *v;
+
+	for (size_t i = 0; u64map_next(&s->stopped, &i, &k, &v);) {
+		char path[64], buf[512], *p;
+		bool stopped = false;
+		FILE *f;
+
+		if (!all && now - *(uint64_t *)v < 1000000000ull)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)(k - 1));
+		if ((f = fopen(path, "re"))) {
+			if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+				stopped = p[1] == ' ' && p[2] == 'T';
+			fclose(f);
+		}
+		if (stopped)
+			kill((int)(k - 1), SIGCONT);
+		free(u64map_del(&s->stopped, k));
+		i = 0;	/* changed under the walk: start over */
+	}
+}
+
+/* tree_scan: a process of the tree that ran before attach */
+static void attach_descendant(void *arg, int pid)
+{
+	struct session *s = arg;
+
+	if (s->per_process && attach_process(s->skel, s->mech, s->targets, s->ntargets, pid))
+		lt_warn("pid %d (a process of pid %d's tree) is not traced", pid, s->pid);
+}
+
+/* following: the descendants of the target that run now join the tree
+ * (and get its probes); again until no new one appears, as one may fork
+ * while the others are attached. 0, or -1 after a line */
+static int attach_tree(struct session *s)
+{
+	int n, rounds = 0;
+
+	do {
+		n = tree_scan(s->pid, bpf_map__fd(s->skel->maps.followed), attach_descendant, s);
+		if (n < 0) {
+			lt_err("cannot read /proc for the processes of pid %d: %s", s->pid,
+			       strerror(errno));
+			return -1;
+		}
+	} while (n > 0 && ++rounds < 8);
+	return 0;
+}
+
 /* -a, follow_exec_poll: a process that called execve, maybe a new build */
 static int try_new_build(void *arg, int pid)
 {
@@ -305,6 +399,8 @@ static void poll_loop(struct session *s, int *child_status)
 		now = mono_ns();
 		if (env.all || following())
 			follow_exec_poll(try_new_build, s);
+		if (s->per_process)
+			continue_stragglers(s, false);
 		if (reopen) {
 			reopen = 0;
 			if (rotate_output(s))
@@ -334,6 +430,9 @@ static int finish(struct session *s)
 	int err = 0;
 
 	skel->bss->armed = 0;	/* returns and starts stop at the same moment */
+	s->finishing = true;
+	bpf_link__destroy(skel->links.lt_child_start);
+	skel->links.lt_child_start = NULL;
 	detach_probes();
 	bpf_link__destroy(skel->links.lt_exec);
 	skel->links.lt_exec = NULL;
@@ -346,6 +445,7 @@ static int finish(struct session *s)
 		if (c->rb)
 			rb_loss(c->rb);
 	}
+	continue_stragglers(s, true);
 	if (c->rb)
 		rb_finish(c->rb, mono_ns());
 	if (s->live_view)
@@ -434,6 +534,7 @@ static int start_consumer(struct session *s)
 
 	s->cons.pid = s->pid;
 	s->out.root_pid = s->pid;
+	s->cons.in_pidns = s->nspid != 0;
 	if (s->live_view) {
 		struct live_config lc = { .where = env.where, .resolve = live_resolve,
 					  .resolve_arg = &s->targets[0] };
@@ -564,15 +665,32 @@ int cmd_record(int argc, char **argv)
 		err = 0;
 		goto cleanup;
 	}
-	/* following a tree: every process of the build, the BPF side
-	 * keeping the tree's (a child is traced from its first instruction) */
-	if (attach_all(s->skel, s->mech, s->targets, s->ntargets,
-		       env.all || following() ? -1 : s->pid))
-		goto cleanup;
-	if (following() && tree_scan(s->pid, bpf_map__fd(s->skel->maps.followed)) < 0) {
-		lt_err("cannot read /proc for the processes of pid %d: %s", s->pid, strerror(errno));
-		goto cleanup;
+	/* following a tree: each process gets its own probes, a new one
+	 * stopped until it has them; where the kernel cannot stop them,
+	 * every process of the build gets them, the BPF side keeping the
+	 * tree's. Either way a child is traced from its first instruction. */
+	if (following()) {
+		struct rlimit rl;
+
+		s->per_process = bpf_program__autoload(s->skel->progs.lt_child_start) &&
+				 attach_child_stop(s->skel);
+		/* a probe per site and process: file descriptors */
+		if (s->per_process && !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (!s->per_process)
+			lt_warn("the kernel cannot stop new processes (sys_exit tracepoint: %s): "
+				"the probes go on every process of the build, which slows the others",
+				strerror(errno));
 	}
+	s->cons.tree_event = s->per_process ? tree_event : NULL;
+	s->cons.tree_arg = s;
+	if (attach_all(s->skel, s->mech, s->targets, s->ntargets,
+		       env.all || (following() && !s->per_process) ? -1 : s->pid))
+		goto cleanup;
+	if (following() && attach_tree(s))
+		goto cleanup;
 	arm(s);
 	if (start_consumer(s))
 		goto cleanup;
@@ -587,6 +705,8 @@ cleanup:
 		/* Ctrl-C reaches the child too (same process group); wait for it */
 		waitpid(s->pid, &child_status, 0);
 	}
+	continue_stragglers(s, true);	/* none stays stopped, whatever failed */
+	u64map_free(&s->stopped);
 	ring_buffer__free(s->ring);
 	rb_free(s->cons.rb);
 	live_free(s->cons.live);

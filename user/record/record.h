@@ -111,11 +111,11 @@ void follow_exec_poll(int (*try)(void *arg, int pid), void *arg);
 /*
  * Following a process tree (following()): the processes of it alive, as
  * far as fork and exit records and kill(pid, 0) tell. tree_scan adds the
- * descendants of root that run now, to this set and to the BPF map
- * map_fd (after the fork tracepoint is attached, so that none slips
- * between); returns how many, or -1.
+ * descendants of root that run now and are not in the set yet, to it, to
+ * the BPF map map_fd (after the fork tracepoint is attached, so that none
+ * slips between) and through added(arg, pid); returns how many, or -1.
  */
-int tree_scan(int root, int map_fd);
+int tree_scan(int root, int map_fd, void (*added)(void *arg, int pid), void *arg);
 void tree_add(int pid);
 void tree_gone(int pid);
 /* forget the processes that kill(0) says are gone; how many remain */
@@ -157,6 +157,17 @@ int attach_build(struct leaktrace_bpf *skel, const struct lt_mechanism *m,
 		 const struct py_target *t, int n);
 /* remove every probe (the tracepoints stay with the skeleton) */
 void detach_probes(void);
+/*
+ * Following with per-process probes: attach_child_stop makes each new
+ * process of the tree stop before its first instruction (an
+ * LT_REC_STOPPED record; false: the kernel cannot, the probes must then
+ * go on every process, pid -1); attach_process puts the probes of every
+ * build on pid (0 or -1 after a line), detach_process removes them.
+ */
+bool attach_child_stop(struct leaktrace_bpf *skel);
+int attach_process(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
+		   const struct py_target *targets, int n, int pid);
+void detach_process(int pid);
 /* --floor: the mechanism's probes with empty programs until the target
  * ends; release_fd (>= 0) starts a command we spawned. Exit status. */
 int run_floor(const struct lt_mechanism *m, const struct py_target *t, int pid, bool is_child,
@@ -190,6 +201,11 @@ struct consumer {
 	uint64_t records;	/* frame starts and exits: 0 means no probe fired */
 	bool target_exited;
 	int pid;
+	/* following with per-process probes: a FORK, STOPPED or EXIT
+	 * (main thread) record of pid; NULL otherwise */
+	void (*tree_event)(void *arg, int type, int pid);
+	void *tree_arg;
+	bool in_pidns;		/* the target lives in another pid namespace */
 };
 
 /* records handled per ring_buffer__poll/consume call at most: libbpf 1.1
