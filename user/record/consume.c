@@ -88,7 +88,11 @@ static void print_exec_line(const struct lt_exec *e)
 				 shown ? ", " : "", c->fn);
 	if (c && used < sizeof(first))
 		snprintf(first + used, sizeof(first) - used, ", ...");
-	printf("exec %lld tid %d %s %.3f ms %llu calls%s%s%s\n", (long long)e->id, e->tid, r->fn,
+	/* a thread that is not its process's main one: which process */
+	printf("exec %lld tid %d", (long long)e->id, e->tid);
+	if (e->pid && e->pid != e->tid)
+		printf(" pid %d", e->pid);
+	printf(" %s %.3f ms %llu calls%s%s%s\n", r->fn,
 	       e->dur_ns >= 0 ? e->dur_ns / 1e6 : 0.0, (unsigned long long)calls,
 	       e->complete ? "" : " (incomplete)", first[0] ? ": " : "", first);
 	fflush(stdout);
