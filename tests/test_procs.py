@@ -187,7 +187,11 @@ def wrappers_env_sh_and_scripts():
     os.chmod(script, 0o755)
     twice = lt.write_file(d, "twice.sh", "#!/bin/sh\n%s %s\n%s %s\n" % (PY, app, PY, app))
     os.chmod(twice, 0o755)
+    # a console script: a #! line naming python, the code importing app
+    console = lt.write_file(d, "app-cli", "#!%s\nimport sys\nsys.path.insert(0, %r)\nimport app\n" % (PY, d))
+    os.chmod(console, 0o755)
     cases = [
+        ([console], 3),
         (["env", "X=1", PY, app], 3),
         (["sh", "-c", "%s %s" % (PY, app)], 3),
         (["bash", "-c", "cd /; %s %s; true" % (PY, app)], 3),
