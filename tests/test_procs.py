@@ -198,11 +198,15 @@ def wrappers_env_sh_and_scripts():
         ([script], 3),
         ([twice], 6),
         ([PY, "-m", "app"], 3),
+        # no python in the words: the system's builds, on the tree only
+        (["sh", "-c", 'exec "$(echo %s)%s" app.py' % (PY[:-7], PY[-7:])], 3),
     ]
     for i, (cmd, n) in enumerate(cases):
         p, (hdr, execs, stats) = record_cmd(d, "w%d" % i, "--root", "predict", "--", *cmd)
         assert len(execs) == n and all(e["complete"] for e in execs), (cmd, len(execs), p.stderr)
         assert sorted(e["root"]["ret"]["value"] for e in execs) == sorted([1, 2, 3] * (n // 3)), cmd
+        if "$(echo" in cmd[-1]:
+            assert "names no python in its words" in p.stderr, p.stderr
     # a command that starts no python is still an error that says so
     p = lt.leaktrace("record", "--", "sh", "-c", "true", check=False)
     assert p.returncode != 0 and "python" in p.stderr, p.stderr

@@ -130,6 +130,21 @@ static int find_targets(struct session *s)
 			python = wrapped;
 			if (env.verbose)
 				lt_err("%s starts %s", env.cmd[0], wrapped);
+		} else if (!python && is_wrapper(env.cmd)) {
+			/* one that names no python: every build of the system,
+			 * on its processes only (the tree is followed) */
+			s->ntargets = py_targets_system(s->targets, &s->want, LT_MAX_BUILDS,
+							env.verbose);
+			if (!s->ntargets) {
+				lt_err("%s names no python and there is no supported CPython on "
+				       "this system; name it with --python", env.cmd[0]);
+				return LT_EXIT_USAGE;
+			}
+			lt_err("%s names no python in its words: its processes are traced on "
+			       "the %d CPython build%s of this system", env.cmd[0], s->ntargets,
+			       s->ntargets > 1 ? "s" : "");
+			python = NULL;
+			goto chosen;
 		}
 		err = py_target_for_command(t, &s->want, env.cmd[0], python, env.verbose);
 	} else if (env.all) {
@@ -147,6 +162,7 @@ static int find_targets(struct session *s)
 	}
 	if (err)
 		return err;
+chosen:
 	/* 3.13+ JIT builds: with PYTHON_JIT=1 hot code runs as machine code
 	 * that pushes frames without the RESUME handler: calls no probe sees */
 	if (t->jit && !env.all && env_flag_on(env.cmd ? 0 : env.pid, "PYTHON_JIT")) {

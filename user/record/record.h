@@ -128,6 +128,8 @@ int tree_count(void);
  * script): the path of that python in out, 0; -1 when cmd is a python
  * itself or none is named */
 int wrapper_python(char **cmd, char *out, size_t n);
+/* cmd is env, a shell or a shell script (that may start any python) */
+bool is_wrapper(char **cmd);
 
 /* ------------------------------------------------------- attach.c */
 

@@ -163,6 +163,24 @@ static int wrapped(char **cmd, char *out, size_t n, int depth)
 	}
 }
 
+bool is_wrapper(char **cmd)
+{
+	char path[PATH_MAX], line[256];
+	bool shell_script = false;
+	FILE *f;
+
+	if (!strcmp(base_name(cmd[0]), "env") || is_shell(cmd[0]))
+		return true;
+	if (resolve_command(cmd[0], path, sizeof(path)) || !(f = fopen(path, "re")))
+		return false;
+	if (fgets(line, sizeof(line), f) && !strncmp(line, "#!", 2)) {
+		line[strcspn(line, " \t\n")] = 0;
+		shell_script = is_shell(line + 2);
+	}
+	fclose(f);
+	return shell_script;
+}
+
 int wrapper_python(char **cmd, char *out, size_t n)
 {
 	char path[PATH_MAX];
