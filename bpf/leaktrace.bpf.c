@@ -795,7 +795,10 @@ int BPF_PROG(lt_child_start, struct pt_regs *regs, long ret)
 	e.tid = tgid;
 	e.pid = tgid;
 	e.ts = bpf_ktime_get_ns();
-	emit(&e, sizeof(e));
+	/* the child waits for userspace: wake it (and its FORK record,
+	 * before this one, is read in the same pass) */
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), BPF_RB_FORCE_WAKEUP))
+		__sync_fetch_and_add(&drops, 1);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -206,6 +207,12 @@ struct probe_progs {
 static struct bpf_link **links;
 static int *link_pid;
 static int nlinks, links_cap;
+/* probes of exited processes, removed by the reaper thread (detach_process) */
+static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dead_cond = PTHREAD_COND_INITIALIZER;
+static struct bpf_link **dead;
+static int ndead, dead_cap;
+static bool reaper_started;
 
 /* the file offset of a probe: from its link-time address */
 #define OFF_OF_VADDR	UINT64_MAX
@@ -307,6 +314,11 @@ void detach_probes(void)
 {
 	while (nlinks > 0)
 		bpf_link__destroy(links[--nlinks]);
+	/* the reaper's queue too: the probes are gone when this returns */
+	pthread_mutex_lock(&dead_lock);
+	while (ndead > 0)
+		bpf_link__destroy(dead[--ndead]);
+	pthread_mutex_unlock(&dead_lock);
 	free(links);
 	free(link_pid);
 	links = NULL;
@@ -359,21 +371,66 @@ int attach_process(struct leaktrace_bpf *skel, const struct lt_mechanism *const 
 	return 0;
 }
 
+/*
+ * The probes of a process that exited go, or their perf events would
+ * pile up (gunicorn's --max-requests restarts), each probe hit walking
+ * them all in the kernel's uprobe filter. Removing a uprobe waits for
+ * RCU grace periods (about 70 ms a probe here): a thread of its own does
+ * it, so that the consumer goes on (a child waits stopped for it).
+ */
+
+static void *reaper(void *arg)
+{
+	for (;;) {
+		struct bpf_link *l;
+
+		pthread_mutex_lock(&dead_lock);
+		while (!ndead)
+			pthread_cond_wait(&dead_cond, &dead_lock);
+		l = dead[--ndead];
+		pthread_mutex_unlock(&dead_lock);
+		bpf_link__destroy(l);
+	}
+	return NULL;
+}
+
 void detach_process(int pid)
 {
 	int j = 0;
 
-	/* the probes of a process that exited: their perf events and
-	 * links would pile up (gunicorn's --max-requests restarts) */
+	if (pid <= 0)
+		return;
+	if (!reaper_started) {
+		pthread_t t;
+
+		reaper_started = !pthread_create(&t, NULL, reaper, NULL);
+		if (reaper_started)
+			pthread_detach(t);
+	}
+	pthread_mutex_lock(&dead_lock);
 	for (int i = 0; i < nlinks; i++) {
-		if (link_pid[i] == pid && pid > 0) {
-			bpf_link__destroy(links[i]);
+		if (link_pid[i] == pid) {
+			if (ndead == dead_cap) {
+				int cap = dead_cap ? 2 * dead_cap : 64;
+				void *d = realloc(dead, cap * sizeof(*dead));
+
+				if (d) {
+					dead = d;
+					dead_cap = cap;
+				}
+			}
+			if (reaper_started && ndead < dead_cap)
+				dead[ndead++] = links[i];
+			else
+				bpf_link__destroy(links[i]);
 			continue;
 		}
 		links[j] = links[i];
 		link_pid[j++] = link_pid[i];
 	}
 	nlinks = j;
+	pthread_cond_signal(&dead_cond);
+	pthread_mutex_unlock(&dead_lock);
 }
 
 bool attach_child_stop(struct leaktrace_bpf *skel)

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "analysis/rules.h"
 #include "commands.h"
@@ -263,31 +264,48 @@ static void tree_event(void *arg, int type, int pid)
 	}
 }
 
+/* pid is stopped (state T): SIGCONT */
+static void continue_if_stopped(int pid)
+{
+	char path[64], buf[512], *p;
+	bool stopped = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "re"))) {
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+			stopped = p[1] == ' ' && p[2] == 'T';
+		fclose(f);
+	}
+	if (stopped)
+		kill(pid, SIGCONT);
+}
+
 /* a STOPPED record lost (ring buffer full) must not leave a process
- * stopped: one forked over a second ago and stopped is continued (all
- * of them at the end) */
+ * stopped: one forked over a second ago and stopped is continued; at
+ * the end (all) every process of the BPF map, whose FORK record may not
+ * have been read at all (a failure between attach and consuming) */
 static void continue_stragglers(struct session *s, bool all)
 {
 	uint64_t now = mono_ns(), k;
 	void *v;
 
 	for (size_t i = 0; u64map_next(&s->stopped, &i, &k, &v);) {
-		char path[64], buf[512], *p;
-		bool stopped = false;
-		FILE *f;
-
 		if (!all && now - *(uint64_t *)v < 1000000000ull)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)(k - 1));
-		if ((f = fopen(path, "re"))) {
-			if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-				stopped = p[1] == ' ' && p[2] == 'T';
-			fclose(f);
-		}
-		if (stopped)
-			kill((int)(k - 1), SIGCONT);
+		continue_if_stopped((int)(k - 1));
 		free(u64map_del(&s->stopped, k));
 		i = 0;	/* changed under the walk: start over */
+	}
+	if (all && s->per_process && s->skel) {
+		int fd = bpf_map__fd(s->skel->maps.followed);
+		uint32_t key, next, *prev = NULL;
+
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			continue_if_stopped(next);
+			key = next;
+			prev = &key;
+		}
 	}
 }
 
@@ -717,12 +735,18 @@ int cmd_record(int argc, char **argv)
 cleanup:
 	if (s->release_fd >= 0)
 		close(s->release_fd);	/* the child exits without running the command */
+	/* none of the tree stays stopped, whatever failed (before waiting:
+	 * the command may wait for a stopped child) */
+	if (s->skel) {
+		bpf_link__destroy(s->skel->links.lt_child_start);
+		s->skel->links.lt_child_start = NULL;
+	}
+	continue_stragglers(s, true);
+	u64map_free(&s->stopped);
 	if (s->is_child && exiting) {
 		/* Ctrl-C reaches the child too (same process group); wait for it */
 		waitpid(s->pid, &child_status, 0);
 	}
-	continue_stragglers(s, true);	/* none stays stopped, whatever failed */
-	u64map_free(&s->stopped);
 	ring_buffer__free(s->ring);
 	rb_free(s->cons.rb);
 	live_free(s->cons.live);
