@@ -37,6 +37,7 @@ const volatile __u32 value_str_max = 0;	/* --str-len in bytes (<= LT_MAX_STR / 4
 const volatile __u32 types_only = 0;	/* --no-values: send the types of values only */
 const volatile __u32 send_arg_values = 0;	/* --args: send positional arguments */
 const volatile __u32 follow_exec = 0;	/* -a: report execve (builds met later) */
+const volatile __u32 follow_tree = 0;	/* targ_tgid's descendants are traced too */
 
 /* per traced build, indexed by LT_COOKIE_BUILD; writable (.bss) so that
  * -a can add builds it meets after load (a container started later with
@@ -118,7 +119,27 @@ struct {
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
 
-/* the target process, or (system-wide) any process, --comm filtered */
+/* follow_tree: the descendants of targ_tgid, added at their fork (and by
+ * userspace for those forked before attach); a process leaves at exit */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} followed SEC(".maps");
+
+/* the value: a child not run yet (lt_child_start stops it), or one that
+ * runs (also those userspace adds) */
+#define FOLLOWED_NEW		1
+#define FOLLOWED_RUNNING	2
+
+static __always_inline bool is_followed(__u32 tgid)
+{
+	return tgid == targ_tgid || (follow_tree && bpf_map_lookup_elem(&followed, &tgid));
+}
+
+/* the target process (and its descendants), or (system-wide) any
+ * process, --comm filtered */
 static __always_inline bool wanted(__u64 pid_tgid)
 {
 	char comm[16];
@@ -126,7 +147,7 @@ static __always_inline bool wanted(__u64 pid_tgid)
 	if (!armed)
 		return false;
 	if (targ_tgid)
-		return (pid_tgid >> 32) == targ_tgid;
+		return is_followed(pid_tgid >> 32);
 	if (!targ_comm[0])
 		return true;
 	bpf_get_current_comm(comm, sizeof(comm));
@@ -621,19 +642,47 @@ int lt_return_site(struct pt_regs *ctx)
 /* -a: a process image was replaced; userspace checks whether it runs a
  * CPython build not traced yet */
 
+/* the new image's command line, read now: a short-lived process may be
+ * gone before userspace could read /proc/PID/cmdline */
+static __always_inline void send_cmdline(struct task_struct *p, __u32 pid)
+{
+	struct mm_struct *mm = p->mm;
+	struct lt_rec_cmdline *c;
+	__u64 start, len;
+
+	if (!mm)
+		return;
+	start = BPF_CORE_READ(mm, arg_start);
+	len = BPF_CORE_READ(mm, arg_end) - start;
+	c = bpf_ringbuf_reserve(&events, sizeof(*c), 0);
+	if (!c) {
+		__sync_fetch_and_add(&drops, 1);
+		return;
+	}
+	c->type = LT_REC_CMDLINE;
+	c->pid = pid;
+	if (len > LT_CMDLINE_MAX)
+		len = LT_CMDLINE_MAX;
+	if (bpf_probe_read_user(c->buf, len, (void *)start))
+		len = 0;
+	c->len = len;
+	bpf_ringbuf_submit(c, BPF_RB_NO_WAKEUP);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct lt_rec_exit e = {};
 
-	if (!follow_exec)
+	if (!follow_exec && !(targ_tgid && is_followed(id >> 32)))
 		return 0;
 	e.type = LT_REC_EXEC;
 	e.tid = (__u32)id;
 	e.pid = id >> 32;
 	e.ts = bpf_ktime_get_ns();
 	emit(&e, sizeof(e));
+	send_cmdline(p, e.pid);
 	return 0;
 }
 
@@ -781,6 +830,63 @@ int lt_evf_return(struct pt_regs *ctx)
 	return 0;
 }
 
+/* follow_tree: a followed process forked a new process (not a thread):
+ * the child is followed from its first instruction, before userspace
+ * hears of it (LT_REC_FORK: pid the child, tid the parent) */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(lt_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct lt_rec_exit e = {};
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = FOLLOWED_NEW;
+
+	if (!follow_tree || ctgid == ptgid || !is_followed(ptgid))
+		return 0;
+	bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY);
+	e.type = LT_REC_FORK;
+	e.tid = ptgid;
+	e.pid = ctgid;
+	e.ts = bpf_ktime_get_ns();
+	emit(&e, sizeof(e));
+	return 0;
+}
+
+/*
+ * Following with per-process probes: a new process of the tree (added by
+ * lt_fork before it runs) stops before its first instruction, in its own
+ * context as it returns 0 from fork/clone (the first thing it does: the
+ * scheduler's schedule_tail is neither ftrace- nor kprobe-able), and says
+ * so (LT_REC_STOPPED); userspace puts its probes on it and continues it
+ * (SIGCONT). Its probes are then its own: no other process of the build
+ * takes a probe hit. This runs at every syscall exit of the host while
+ * following, so the cheap tests come first.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(lt_child_start, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct lt_rec_exit e = {};
+	__u32 *state;
+
+	if (ret || (__u32)id != tgid)
+		return 0;
+	state = bpf_map_lookup_elem(&followed, &tgid);
+	if (!state || *state != FOLLOWED_NEW)
+		return 0;
+	*state = FOLLOWED_RUNNING;
+	if (bpf_send_signal(19 /* SIGSTOP */))
+		return 0;
+	e.type = LT_REC_STOPPED;
+	e.tid = tgid;
+	e.pid = tgid;
+	e.ts = bpf_ktime_get_ns();
+	/* the child waits for userspace: wake it (and its FORK record,
+	 * before this one, is read in the same pass) */
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), BPF_RB_FORCE_WAKEUP))
+		__sync_fetch_and_add(&drops, 1);
+	return 0;
+}
+
 /* BTF-typed tracepoint: needs no tracefs mounted */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(lt_exit, struct task_struct *task)
@@ -794,6 +900,10 @@ int BPF_PROG(lt_exit, struct task_struct *task)
 	e.tid = (__u32)id;
 	bpf_map_delete_elem(&evf_stacks, &e.tid);
 	e.pid = id >> 32;
+	/* the process ends with its main thread (a pid is not reused while
+	 * other threads of it live) */
+	if (follow_tree && e.tid == e.pid)
+		bpf_map_delete_elem(&followed, &e.pid);
 	e.ts = bpf_ktime_get_ns();
 	emit(&e, sizeof(e));
 	return 0;

@@ -39,7 +39,14 @@ enum lt_rec_type {
 	LT_REC_RET = 2,		/* a frame returns, yields or unwinds */
 	LT_REC_CODE = 3,	/* strings of a code object (first sighting) */
 	LT_REC_EXIT = 4,	/* a thread of a traced process exits */
-	LT_REC_EXEC = 6,	/* -a: a process called execve (struct lt_rec_exit) */
+	LT_REC_EXEC = 6,	/* -a, or a followed process: it called execve
+				 * (struct lt_rec_exit) */
+	LT_REC_FORK = 7,	/* a followed process forked a new process
+				 * (struct lt_rec_exit: pid the child, tid the parent) */
+	LT_REC_CMDLINE = 8,	/* after an EXEC: the new image's command line
+				 * (struct lt_rec_cmdline) */
+	LT_REC_STOPPED = 9,	/* a new followed process was sent SIGSTOP before
+				 * its first instruction (struct lt_rec_exit) */
 	LT_REC_ARG = 5,		/* --args: one positional argument of the call just
 				 * entered (struct lt_rec_ret; previous = index,
 				 * code = number of positional arguments) */
@@ -140,6 +147,17 @@ struct lt_rec_exit {
 	__u64 ts;
 	__u32 pid;
 	__u32 pad2;
+};
+
+#define LT_CMDLINE_MAX	256	/* bytes of a command line sent at exec */
+
+struct lt_rec_cmdline {
+	__u8 type;
+	__u8 pad[3];
+	__u32 pid;
+	__u32 len;		/* bytes of buf used: NUL-separated arguments */
+	__u32 pad2;
+	char buf[LT_CMDLINE_MAX];
 };
 
 /* link-time addresses of one traced build (executable or libpython); the
@@ -276,6 +294,7 @@ _Static_assert(sizeof(struct lt_rec_ret) % 8 == 0, "the payload follows lt_rec_r
 _Static_assert(__builtin_offsetof(struct lt_rec_code, name) == 32, "lt_rec_code.name");
 _Static_assert(sizeof(struct lt_rec_code) == 32 + LT_NAME_MAX + LT_FILE_MAX, "lt_rec_code layout");
 _Static_assert(sizeof(struct lt_rec_exit) == 24, "lt_rec_exit layout");
+_Static_assert(sizeof(struct lt_rec_cmdline) == 16 + LT_CMDLINE_MAX, "lt_rec_cmdline layout");
 _Static_assert(__builtin_offsetof(struct lt_rec_entry, type) == 0 &&
 	       __builtin_offsetof(struct lt_rec_ret, type) == 0 &&
 	       __builtin_offsetof(struct lt_rec_code, type) == 0 &&

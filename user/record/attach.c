@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "leaktrace.skel.h"
 #include "floor.skel.h"
 #include "record/record.h"
+#include "record/roots.h"
 
 /* the probes a mechanism puts on a build */
 enum {
@@ -188,12 +190,20 @@ int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *cons
 	ro->types_only = env.no_values;
 	ro->send_arg_values = env.args;
 	ro->follow_exec = env.all;
+	ro->follow_tree = following();
+	/* the child stop: per-process probes while following */
+	if (!following())
+		bpf_program__set_autoload(skel->progs.lt_child_start, false);
 	ro->returns_only = m->bpf_returns_only;
 	if (m->bpf_returns_only && env.root) {
 		/* the CLI keeps --root below LT_ROOT_MAX bytes here */
-		strcpy(ro->root_name, env.root);
-		ro->root_len = strlen(env.root);
-		ro->root_dotted = !!strchr(env.root, '.');
+		/* the name part of MODULE:QUAL or NAME@FILE; userspace
+		 * checks the module or file */
+		const char *name = root_name_part(env.root);
+
+		strcpy(ro->root_name, name);
+		ro->root_len = strlen(name);
+		ro->root_dotted = !!strchr(name, '.') || strchr(env.root, ':');
 	}
 	bpf_map__set_max_entries(skel->maps.events, (uint32_t)env.ringbuf_mb << 20);
 	return 0;
@@ -204,9 +214,16 @@ struct probe_progs {
 	struct bpf_program *resume, *usdt_return, *return_site, *evf_entry, *evf_return;
 };
 
-#define MAX_LINKS (LT_MAX_BUILDS * 8)
-static struct bpf_link *links[MAX_LINKS];
-static int nlinks;
+/* every probe attached, with the process it is for (-1: every one) */
+static struct bpf_link **links;
+static int *link_pid;
+static int nlinks, links_cap;
+/* probes of exited processes, removed by the reaper thread (detach_process) */
+static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dead_cond = PTHREAD_COND_INITIALIZER;
+static struct bpf_link **dead;
+static int ndead, dead_cap;
+static bool reaper_started;
 
 /* the file offset of a probe: from its link-time address */
 #define OFF_OF_VADDR	UINT64_MAX
@@ -226,9 +243,19 @@ static int attach_uprobe(struct bpf_program *prog, const struct py_target *t, in
 		lt_err("--floor does not cover CPython 3.8-3.10");
 		return -1;
 	}
-	if (nlinks == MAX_LINKS) {
-		lt_err("too many probes (at most %d)", MAX_LINKS);
-		return -1;
+	if (nlinks == links_cap) {
+		int cap = links_cap ? 2 * links_cap : 64;
+		void *l2 = realloc(links, cap * sizeof(*links)), *p2;
+
+		if (l2)
+			links = l2;
+		p2 = l2 ? realloc(link_pid, cap * sizeof(*link_pid)) : NULL;
+		if (!p2) {
+			lt_err("out of memory");
+			return -1;
+		}
+		link_pid = p2;
+		links_cap = cap;
 	}
 	if (!LT_COOKIE_FITS(vaddr)) {
 		lt_err("%s 0x%llx in %s lies above the 2^%d bytes a probe cookie holds", what,
@@ -245,6 +272,7 @@ static int attach_uprobe(struct bpf_program *prog, const struct py_target *t, in
 		       t->shown, strerror(errno));
 		return -1;
 	}
+	link_pid[nlinks] = pid;
 	links[nlinks++] = l;
 	if (env.verbose)
 		lt_err("%s 0x%llx (file offset 0x%llx, cookie 0x%llx%s)", what,
@@ -297,6 +325,16 @@ void detach_probes(void)
 {
 	while (nlinks > 0)
 		bpf_link__destroy(links[--nlinks]);
+	/* the reaper's queue too: the probes are gone when this returns */
+	pthread_mutex_lock(&dead_lock);
+	while (ndead > 0)
+		bpf_link__destroy(dead[--ndead]);
+	pthread_mutex_unlock(&dead_lock);
+	free(links);
+	free(link_pid);
+	links = NULL;
+	link_pid = NULL;
+	links_cap = 0;
 }
 
 static void leaktrace_progs(struct leaktrace_bpf *skel, struct probe_progs *p)
@@ -325,7 +363,91 @@ int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 		lt_err("cannot attach to sched_process_exit: %s", strerror(errno));
 		return -1;
 	}
+	if (following() && !(skel->links.lt_fork = bpf_program__attach(skel->progs.lt_fork))) {
+		lt_err("cannot attach to sched_process_fork: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+int attach_process(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
+		   const struct py_target *targets, int n, int pid)
+{
+	struct probe_progs p;
+
+	leaktrace_progs(skel, &p);
+	for (int i = 0; i < n; i++)
+		if (attach_probes(m[i], &p, &targets[i], pid, i))
+			return -1;
+	return 0;
+}
+
+/*
+ * The probes of a process that exited go, or their perf events would
+ * pile up (gunicorn's --max-requests restarts), each probe hit walking
+ * them all in the kernel's uprobe filter. Removing a uprobe waits for
+ * RCU grace periods (about 70 ms a probe here): a thread of its own does
+ * it, so that the consumer goes on (a child waits stopped for it).
+ */
+
+static void *reaper(void *arg)
+{
+	for (;;) {
+		struct bpf_link *l;
+
+		pthread_mutex_lock(&dead_lock);
+		while (!ndead)
+			pthread_cond_wait(&dead_cond, &dead_lock);
+		l = dead[--ndead];
+		pthread_mutex_unlock(&dead_lock);
+		bpf_link__destroy(l);
+	}
+	return NULL;
+}
+
+void detach_process(int pid)
+{
+	int j = 0;
+
+	if (pid <= 0)
+		return;
+	if (!reaper_started) {
+		pthread_t t;
+
+		reaper_started = !pthread_create(&t, NULL, reaper, NULL);
+		if (reaper_started)
+			pthread_detach(t);
+	}
+	pthread_mutex_lock(&dead_lock);
+	for (int i = 0; i < nlinks; i++) {
+		if (link_pid[i] == pid) {
+			if (ndead == dead_cap) {
+				int cap = dead_cap ? 2 * dead_cap : 64;
+				void *d = realloc(dead, cap * sizeof(*dead));
+
+				if (d) {
+					dead = d;
+					dead_cap = cap;
+				}
+			}
+			if (reaper_started && ndead < dead_cap)
+				dead[ndead++] = links[i];
+			else
+				bpf_link__destroy(links[i]);
+			continue;
+		}
+		links[j] = links[i];
+		link_pid[j++] = link_pid[i];
+	}
+	nlinks = j;
+	pthread_cond_signal(&dead_cond);
+	pthread_mutex_unlock(&dead_lock);
+}
+
+bool attach_child_stop(struct leaktrace_bpf *skel)
+{
+	skel->links.lt_child_start = bpf_program__attach(skel->progs.lt_child_start);
+	return skel->links.lt_child_start != NULL;
 }
 
 int attach_build(struct leaktrace_bpf *skel, const struct lt_mechanism *m,

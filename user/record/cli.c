@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include "record/metrics.h"
 #include "record/record.h"
+#include "record/roots.h"
 
 struct record_env env = { .str_len = 64, .ringbuf_mb = 32, .mechanism = PY_MECH_AUTO };
 
@@ -24,6 +25,7 @@ enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
 	OPT_EXCLUDE, OPT_RINGBUF, OPT_FLOOR, OPT_NO_DURATIONS, OPT_ARGS, OPT_HASH, OPT_HASH_KEY,
 	OPT_RULES, OPT_ALERT_EXEC, OPT_MECHANISM, OPT_COMM, OPT_ALERT_JSON, OPT_METRICS,
+	OPT_NO_FOLLOW, OPT_WHERE,
 };
 
 static const struct argp_option options[] = {
@@ -33,6 +35,8 @@ static const struct argp_option options[] = {
 			       "started later", 1 },
 	{ "comm", OPT_COMM, "NAME", 0, "with -a: only processes whose comm is NAME", 1 },
 	{ "python", OPT_PYTHON, "PATH", 0, "the python binary or libpython to attach to", 1 },
+	{ "no-follow", OPT_NO_FOLLOW, NULL, 0, "trace the process alone, not the processes it "
+					       "starts (default: its descendants too)", 1 },
 
 	{ NULL, 0, NULL, 0, "What is recorded:", 2 },
 	{ "root", OPT_ROOT, "FUNC", 0, "each outermost call of FUNC is one execution "
@@ -55,6 +59,7 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Output:", 3 },
 	{ "output", 'o', "FILE", 0, "trace file (JSON Lines; .gz = gzip; - = stdout)", 3 },
 	{ "json", 'j', NULL, 0, "the per-execution and live lines as JSON", 3 },
+	{ "where", OPT_WHERE, NULL, 0, "live view: file:line after each function name", 3 },
 	{ "rules", OPT_RULES, "FILE", 0, "live detection: an ALERT line for each execution "
 		"that matches a rule (rules from analyze --rules-out)", 3 },
 	{ "alert-exec", OPT_ALERT_EXEC, "CMD", 0, "also run CMD (sh -c) per alert, the line in "
@@ -216,6 +221,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_DURATIONS:
 		env.no_durations = true;
 		break;
+	case OPT_NO_FOLLOW:
+		env.no_follow = true;
+		break;
+	case OPT_WHERE:
+		env.where = true;
+		break;
 	case ARGP_KEY_ARG:
 		/* the first word that is no option starts the command: the
 		 * rest is its own (ARGP_IN_ORDER keeps argp from taking its
@@ -229,6 +240,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+bool following(void)
+{
+	return !env.all && !env.no_follow && !env.no_durations;
+}
+
 /* the checks between options, once all are known */
 static int check_env(void)
 {
@@ -237,6 +253,8 @@ static int check_env(void)
 		fprintf(stderr, "Try 'leaktrace record --help'.\n");
 		return -1;
 	}
+	if (env.root && root_check(env.root))
+		return -1;
 	if (env.hash_key && !env.hash_values) {
 		lt_err("--hash-key goes with --hash-values");
 		return -1;

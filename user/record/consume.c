@@ -15,6 +15,7 @@
 #include <linux/types.h>
 #include "analysis/rules.h"
 #include "common/json.h"
+#include "common/u64map.h"
 #include "leaktrace.h"
 #include "pybuild/live_check.h"
 #include "pybuild/pystr.h"
@@ -90,7 +91,11 @@ static void print_exec_line(const struct lt_exec *e)
 				 shown ? ", " : "", c->fn);
 	if (c && used < sizeof(first))
 		snprintf(first + used, sizeof(first) - used, ", ...");
-	printf("exec %lld tid %d %s %.3f ms %llu calls%s%s%s\n", (long long)e->id, e->tid, r->fn,
+	/* a thread that is not its process's main one: which process */
+	printf("exec %lld tid %d", (long long)e->id, e->tid);
+	if (e->pid && e->pid != e->tid)
+		printf(" pid %d", e->pid);
+	printf(" %s %.3f ms %llu calls%s%s%s\n", r->fn,
 	       e->dur_ns >= 0 ? e->dur_ns / 1e6 : 0.0, (unsigned long long)calls,
 	       e->complete ? "" : " (incomplete)", first[0] ? ": " : "", first);
 	fflush(stdout);
@@ -120,11 +125,40 @@ static void on_alert(void *ctx, const struct lt_exec *e, const struct lt_rule *r
 	metrics_alert(e, r->index);
 }
 
+/* following a tree in another pid namespace: the rebuild tags every
+ * execution with the target's nspid; a descendant has its own (read
+ * once per process; 0 when it is gone: no nspid then) */
+static struct u64map known_nspid;	/* pid + 1 -> nspid + 1 */
+
+/* a FORK record: the child runs (or waits stopped) now, read it */
+static void fork_nspid(int pid)
+{
+	u64map_put(&known_nspid, (uint64_t)pid + 1, (void *)((uintptr_t)ns_id(pid, pid) + 1));
+}
+
+static void descendant_nspid(struct lt_exec *e, const struct out *o)
+{
+	uintptr_t v;
+
+	if (!e->nspid || e->pid == o->root_pid)
+		return;
+	v = (uintptr_t)u64map_get(&known_nspid, (uint64_t)e->pid + 1);
+	/* the main thread's namespaced tid is its process's */
+	if (e->tid == e->pid && e->nstid)
+		v = e->nstid + 1;
+	if (!v) {
+		v = (uintptr_t)ns_id(e->pid, e->pid) + 1;
+		u64map_put(&known_nspid, (uint64_t)e->pid + 1, (void *)v);
+	}
+	e->nspid = v - 1;
+}
+
 void consume_exec(struct lt_exec *e, void *arg)
 {
 	struct out *o = arg;
 
 	e->id = o->next_id++;
+	descendant_nspid(e, o);
 	if (o->rules)
 		lt_rules_match(o->rules, e, on_alert, o);
 	if (o->w && !o->write_failed && lt_writer_exec(o->w, e)) {
@@ -197,9 +231,10 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 			return;
 		code_string(r->name, r->name_len, r->name_kind, name, sizeof(name));
 		code_string(r->file, r->file_len, r->file_kind, file, sizeof(file));
-		if (c->live)	/* counted by the address of RET records */
-			live_name(c->live, r->code, name);
-		else if (r->is_type)
+		if (c->live) {
+			if (!r->is_type)
+				live_name(c->live, r->tgid, r->code, name, file, r->firstlineno);
+		} else if (r->is_type)
 			rb_type(c->rb, r->tgid, r->code, name);
 		else
 			rb_code(c->rb, r->tgid, r->code, name, file, r->firstlineno);
@@ -214,6 +249,8 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 		if (c->rb)
 			rb_entry(c->rb, r->tgid, r->tid, r->nstid, r->ts, r->frame, r->code,
 				 r->previous);
+		else
+			live_thread(c->live, r->tid, r->tgid);
 		break;
 	}
 	case LT_REC_RET: {
@@ -238,13 +275,42 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 		break;
 	}
 	case LT_REC_EXEC:
+		/* -a, or a followed process: maybe a build not traced yet */
 		follow_exec_queue(((const struct lt_rec_exit *)data)->pid);
 		break;
+	case LT_REC_FORK: {
+		const struct lt_rec_exit *r = data;
+
+		tree_add(r->pid);
+		proc_forked(r->pid, r->tid);
+		if (c->in_pidns)
+			fork_nspid(r->pid);
+		if (c->tree_event)
+			c->tree_event(c->tree_arg, LT_REC_FORK, r->pid);
+		break;
+	}
+	case LT_REC_STOPPED:
+		if (c->tree_event)
+			c->tree_event(c->tree_arg, LT_REC_STOPPED, ((const struct lt_rec_exit *)data)->pid);
+		break;
+	case LT_REC_CMDLINE: {
+		const struct lt_rec_cmdline *r = data;
+
+		if (size >= sizeof(*r))
+			proc_cmdline(r->pid, r->buf, r->len < LT_CMDLINE_MAX ? r->len : LT_CMDLINE_MAX);
+		break;
+	}
 	case LT_REC_EXIT: {
 		const struct lt_rec_exit *r = data;
 
 		if (c->rb)
 			rb_thread_exit(c->rb, r->tid, r->pid, r->ts);
+		if (r->tid == r->pid) {
+			tree_gone(r->pid);
+			proc_forget(r->pid);
+			if (c->tree_event)
+				c->tree_event(c->tree_arg, LT_REC_EXIT, r->pid);
+		}
 		if ((int)r->tid == c->pid)
 			c->target_exited = true;
 		break;

@@ -7,6 +7,7 @@
  * it); only the queue of execs still to look at.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -18,7 +19,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include "common/err.h"
+#include "common/u64map.h"
+#include "leaktrace.h"
 #include "record/record.h"
 
 uint64_t mono_ns(void)
@@ -122,18 +126,66 @@ int read_cmdline(int pid, char *buf, size_t n, const char **argv, int maxargs)
 	return argc;
 }
 
+/* command lines read when a process exec'ed or forked (pid + 1 ->
+ * interned string), until it exits */
+static struct u64map cmdlines;
+
+/* NUL-separated arguments -> one interned line; NULL if empty */
+static const char *join_args(char *buf, size_t n)
+{
+	while (n && !buf[n - 1])
+		n--;
+	if (!n)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = 0;
+	return lt_intern(buf);
+}
+
+void proc_cmdline(int pid, const char *buf, size_t n)
+{
+	char line[LT_CMDLINE_MAX + 1];
+	const char *s;
+
+	memcpy(line, buf, n);
+	if ((s = join_args(line, n)))
+		u64map_put(&cmdlines, (uint64_t)pid + 1, (void *)s);
+}
+
+void proc_forked(int child, int parent)
+{
+	const char *s = u64map_get(&cmdlines, (uint64_t)parent + 1);
+	char buf[4096];
+	size_t n;
+
+	/* the child's own /proc first (it may have exec'ed already: the
+	 * CMDLINE record then follows and replaces it), else the parent's */
+	if (!s && ((n = read_proc_strings(child, "cmdline", buf, sizeof(buf))) ||
+		   (n = read_proc_strings(parent, "cmdline", buf, sizeof(buf)))))
+		s = join_args(buf, n);
+	if (s)
+		u64map_put(&cmdlines, (uint64_t)child + 1, (void *)s);
+}
+
+void proc_forget(int pid)
+{
+	u64map_del(&cmdlines, (uint64_t)pid + 1);
+}
+
 void proc_describe(void *arg, uint32_t pid, const char **cmdline, const char **cgroup)
 {
+	const char *known = u64map_get(&cmdlines, (uint64_t)pid + 1);
 	char path[64], buf[4096];
 	size_t n;
 	FILE *f;
 
 	n = read_proc_strings(pid, "cmdline", buf, sizeof(buf));
-	for (size_t i = 0; i + 1 < n; i++)
-		if (!buf[i])
-			buf[i] = ' ';
 	if (n)
-		*cmdline = lt_intern(buf);
+		*cmdline = join_args(buf, n);
+	else if (known)		/* gone already */
+		*cmdline = known;
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
 	if ((f = fopen(path, "re"))) {
 		/* cgroup v2: "0::/path"; the root cgroup is not worth a field */
@@ -276,13 +328,13 @@ struct pending_exec {
 	uint64_t due;
 };
 
-static struct pending_exec queue[64];
+static struct pending_exec queue[512];
 static int nqueued;
 
 void follow_exec_queue(int pid)
 {
 	/* a full queue drops the exec: -a then misses a build started in
-	 * the same instant as 64 others, not a call of a traced one */
+	 * the same instant as 512 others, not a call of a traced one */
 	if (nqueued < (int)(sizeof(queue) / sizeof(queue[0])))
 		queue[nqueued++] = (struct pending_exec){ pid, 0, mono_ns() + 20000000ull };
 }
@@ -296,11 +348,109 @@ void follow_exec_poll(int (*try)(void *arg, int pid), void *arg)
 
 		if (p->due > now)
 			continue;
-		/* not a python (yet): the loader may map libpython soon */
-		if (try(arg, p->pid) < 0 && ++p->tries < 3) {
+		/* not a python (yet): the loader may map libpython soon, and
+		 * on a loaded machine soon may be a while (up to a second) */
+		if (try(arg, p->pid) < 0 && ++p->tries < 20) {
 			p->due = now + 50000000ull;
 			continue;
 		}
 		queue[i--] = queue[--nqueued];
 	}
+}
+
+/* following a process tree: the processes of it alive (pid + 1 -> 1) */
+static struct u64map tree;
+static int ntree;
+
+void tree_add(int pid)
+{
+	if (!u64map_get(&tree, (uint64_t)pid + 1) && !u64map_put(&tree, (uint64_t)pid + 1, (void *)1))
+		ntree++;
+}
+
+void tree_gone(int pid)
+{
+	if (u64map_del(&tree, (uint64_t)pid + 1))
+		ntree--;
+}
+
+int tree_count(void)
+{
+	return ntree;
+}
+
+int tree_check(void)
+{
+	uint64_t k;
+	void *v;
+
+	for (size_t i = 0; u64map_next(&tree, &i, &k, &v);) {
+		if (kill((int)(k - 1), 0) && errno == ESRCH) {
+			tree_gone((int)(k - 1));
+			i = 0;	/* the map changed under the walk: start over */
+		}
+	}
+	return ntree;
+}
+
+/* the parent of pid from /proc/PID/stat (after the command in parens,
+ * which may hold anything); -1 if gone */
+static int parent_of(int pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 1, " %*c %d", &ppid) != 1)
+		ppid = -1;
+	fclose(f);
+	return ppid;
+}
+
+int tree_scan(int root, int map_fd, void (*added)(void *arg, int pid), void *arg)
+{
+	struct u64map parent = { 0 };
+	struct dirent *d;
+	int nadded = 0, grew;
+	uint32_t one = 2;	/* FOLLOWED_RUNNING (leaktrace.bpf.c) */
+	uint64_t k;
+	void *v;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	/* each process's parent, then the tree grown from root until it
+	 * stops growing (a pid may be listed before its parent) */
+	while ((d = readdir(dir))) {
+		int pid = atoi(d->d_name), ppid;
+
+		if (pid > 0 && (ppid = parent_of(pid)) > 0)
+			u64map_put(&parent, (uint64_t)pid + 1, (void *)(uintptr_t)(ppid + 1));
+	}
+	closedir(dir);
+	tree_add(root);
+	do {
+		grew = 0;
+		for (size_t i = 0; u64map_next(&parent, &i, &k, &v);) {
+			int pid = (int)(k - 1), ppid = (int)((uintptr_t)v - 1);
+			uint32_t key = pid;
+
+			if (u64map_get(&tree, k) || !u64map_get(&tree, (uint64_t)ppid + 1))
+				continue;
+			tree_add(pid);
+			if (map_fd >= 0)
+				bpf_map_update_elem(map_fd, &key, &one, BPF_ANY);
+			if (added)
+				added(arg, pid);
+			nadded++;
+			grew = 1;
+		}
+	} while (grew);
+	u64map_free(&parent);
+	return nadded;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "record/hashval.h"
 #include "record/rebuild.h"
+#include "record/roots.h"
 #include "record/suspend.h"
 #include "common/u64map.h"
 #include "record/values.h"
@@ -112,16 +113,6 @@ struct rb_state *rb_new(const struct rb_config *cfg, rb_emit_fn emit, void *arg)
 	return s;
 }
 
-static bool name_matches(const char *qualname, const char *want)
-{
-	const char *dot;
-
-	if (!strcmp(qualname, want))
-		return true;
-	dot = strrchr(qualname, '.');
-	return dot && !strcmp(dot + 1, want);
-}
-
 /* code and type objects are keyed (address, tgid), both whole; the
  * first word never 0 (hmap), whatever the address */
 #define OBJ_K(addr)	((addr) | 1ULL << 63)
@@ -150,7 +141,7 @@ void rb_code(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *qualn
 	ci->fn = lt_intern(qualname);
 	ci->file = file ? lt_intern(file) : NULL;
 	ci->line = line;
-	ci->is_root = s->cfg.root_fn && name_matches(qualname, s->cfg.root_fn);
+	ci->is_root = root_matches(s->cfg.root_fn, qualname, file, line);
 	ci->excluded = false;
 	/* what the 3.13 shim that checks __init__'s result is called; with
 	 * frame starts it is never seen starting (no RESUME) */

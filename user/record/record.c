@@ -8,18 +8,22 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "analysis/rules.h"
 #include "commands.h"
 #include "common/err.h"
+#include "common/u64map.h"
 #include "leaktrace.h"
 #include "pybuild/live_check.h"
 #include "leaktrace.skel.h"
@@ -27,6 +31,7 @@
 #include "record/hashval.h"
 #include "record/metrics.h"
 #include "record/record.h"
+#include "record/roots.h"
 #include "record/simfail.h"
 
 volatile sig_atomic_t exiting;
@@ -93,6 +98,12 @@ struct session {
 	bool is_child;
 	int release_fd;			/* the command we started waits on it */
 	bool live_view;
+	bool root_gone;			/* the target (not its tree) has exited */
+	bool per_process;		/* following: probes per process of the tree,
+					 * new ones stopped until attached */
+	bool finishing;			/* no more attaching */
+	struct u64map stopped;		/* per_process: pid + 1 -> when forked (ns):
+					 * attached, maybe stopped, not continued */
 	bool perf_trampoline;		/* start the command with it */
 	uint64_t last_live;		/* live view: last line printed */
 	int32_t nspid;			/* the target's pid in its own namespace */
@@ -116,7 +127,31 @@ static int find_targets(struct session *s)
 
 	s->ntargets = 1;
 	if (env.cmd) {
-		err = py_target_for_command(t, &s->want, env.cmd[0], env.python, env.verbose);
+		char wrapped[PATH_MAX];
+		const char *python = env.python;
+
+		/* env, sh -c, a shell script: the python it will start */
+		if (!python && !wrapper_python(env.cmd, wrapped, sizeof(wrapped))) {
+			python = wrapped;
+			if (env.verbose)
+				lt_err("%s starts %s", env.cmd[0], wrapped);
+		} else if (!python && is_wrapper(env.cmd)) {
+			/* one that names no python: every build of the system,
+			 * on its processes only (the tree is followed) */
+			s->ntargets = py_targets_system(s->targets, &s->want, LT_MAX_BUILDS,
+							env.verbose);
+			if (!s->ntargets) {
+				lt_err("%s names no python and there is no supported CPython on "
+				       "this system; name it with --python", env.cmd[0]);
+				return LT_EXIT_USAGE;
+			}
+			lt_err("%s names no python in its words: its processes are traced on "
+			       "the %d CPython build%s of this system", env.cmd[0], s->ntargets,
+			       s->ntargets > 1 ? "s" : "");
+			python = NULL;
+			goto chosen;
+		}
+		err = py_target_for_command(t, &s->want, env.cmd[0], python, env.verbose);
 	} else if (env.all) {
 		s->ntargets = py_targets_system(s->targets, &s->want, LT_MAX_BUILDS, env.verbose);
 		if (!s->ntargets) {
@@ -132,6 +167,7 @@ static int find_targets(struct session *s)
 	}
 	if (err)
 		return err;
+chosen:
 	/* 3.13+ JIT builds: with PYTHON_JIT=1 hot code runs as machine code
 	 * that pushes frames without the RESUME handler: calls no probe sees */
 	if (t->jit && !env.all && env_flag_on(env.cmd ? 0 : env.pid, "PYTHON_JIT")) {
@@ -207,6 +243,110 @@ static int open_outputs(struct session *s)
 	return 0;
 }
 
+/* consumer.tree_event, per-process probes: a new process of the tree
+ * gets the probes of every build at its FORK record (it is stopped, or
+ * about to be, before its first instruction) and is continued at its
+ * STOPPED record; an exited process's probes go */
+static void tree_event(void *arg, int type, int pid)
+{
+	struct session *s = arg;
+	uint64_t key = (uint64_t)pid + 1;
+
+	if (type == LT_REC_EXIT) {
+		free(u64map_del(&s->stopped, key));
+		if (pid != s->pid)
+			detach_process(pid);
+		return;
+	}
+	if (!u64map_get(&s->stopped, key)) {
+		uint64_t *since = malloc(sizeof(*since));
+
+		if (!s->finishing &&
+		    attach_process(s->skel, s->mech, s->targets, s->ntargets, pid))
+			lt_warn("pid %d (a process of pid %d's tree) is not traced", pid, s->pid);
+		if (since) {
+			*since = mono_ns();
+			u64map_put(&s->stopped, key, since);
+		}
+	}
+	if (type == LT_REC_STOPPED) {
+		kill(pid, SIGCONT);
+		free(u64map_del(&s->stopped, key));
+	}
+}
+
+/* pid is stopped (state T): SIGCONT */
+static void continue_if_stopped(int pid)
+{
+	char path[64], buf[512], *p;
+	bool stopped = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "re"))) {
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+			stopped = p[1] == ' ' && p[2] == 'T';
+		fclose(f);
+	}
+	if (stopped)
+		kill(pid, SIGCONT);
+}
+
+/* a STOPPED record lost (ring buffer full) must not leave a process
+ * stopped: one forked over a second ago and stopped is continued; at
+ * the end (all) every process of the BPF map, whose FORK record may not
+ * have been read at all (a failure between attach and consuming) */
+static void continue_stragglers(struct session *s, bool all)
+{
+	uint64_t now = mono_ns(), k;
+	void *v;
+
+	for (size_t i = 0; u64map_next(&s->stopped, &i, &k, &v);) {
+		if (!all && now - *(uint64_t *)v < 1000000000ull)
+			continue;
+		continue_if_stopped((int)(k - 1));
+		free(u64map_del(&s->stopped, k));
+		i = 0;	/* changed under the walk: start over */
+	}
+	if (all && s->per_process && s->skel) {
+		int fd = bpf_map__fd(s->skel->maps.followed);
+		uint32_t key, next, *prev = NULL;
+
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			continue_if_stopped(next);
+			key = next;
+			prev = &key;
+		}
+	}
+}
+
+/* tree_scan: a process of the tree that ran before attach */
+static void attach_descendant(void *arg, int pid)
+{
+	struct session *s = arg;
+
+	if (s->per_process && attach_process(s->skel, s->mech, s->targets, s->ntargets, pid))
+		lt_warn("pid %d (a process of pid %d's tree) is not traced", pid, s->pid);
+}
+
+/* following: the descendants of the target that run now join the tree
+ * (and get its probes); again until no new one appears, as one may fork
+ * while the others are attached. 0, or -1 after a line */
+static int attach_tree(struct session *s)
+{
+	int n, rounds = 0;
+
+	do {
+		n = tree_scan(s->pid, bpf_map__fd(s->skel->maps.followed), attach_descendant, s);
+		if (n < 0) {
+			lt_err("cannot read /proc for the processes of pid %d: %s", s->pid,
+			       strerror(errno));
+			return -1;
+		}
+	} while (n > 0 && ++rounds < 8);
+	return 0;
+}
+
 /* -a, follow_exec_poll: a process that called execve, maybe a new build */
 static int try_new_build(void *arg, int pid)
 {
@@ -249,6 +389,34 @@ static int rotate_output(struct session *s)
 	return 0;
 }
 
+/* the target has ended: its main thread's exit record came, or (asked
+ * twice a second, which covers a lost exit record) it is gone; when
+ * following, every process of its tree too */
+static bool target_done(struct session *s, uint64_t now, uint64_t *last_alive, int *child_status)
+{
+	bool check = now - *last_alive >= 500000000ull;
+
+	if (check)
+		*last_alive = now;
+	if (!s->root_gone && (s->cons.target_exited || (check && !process_alive(s->pid, s->is_child)))) {
+		/* a child we started is reaped here (process_alive may have) */
+		if (s->is_child && s->cons.target_exited)
+			waitpid(s->pid, child_status, 0);
+		s->root_gone = true;
+		tree_gone(s->pid);
+	}
+	if (!s->root_gone)
+		return false;
+	/* the tree: exit records keep it; kill(0) covers a lost one */
+	return !following() || !tree_count() || (check && !tree_check());
+}
+
+/* live_print's count of traced processes */
+static int live_nprocs(void)
+{
+	return env.all ? -1 : following() ? tree_count() : 1;
+}
+
 /* poll the ring buffer until a signal, --duration, or the target's end */
 static void poll_loop(struct session *s, int *child_status)
 {
@@ -279,8 +447,10 @@ static void poll_loop(struct session *s, int *child_status)
 			s->out.write_failed = true;
 			break;
 		}
-		if (env.all)
+		if (env.all || following())
 			follow_exec_poll(try_new_build, s);
+		if (s->per_process)
+			continue_stragglers(s, false);
 		if (reopen) {
 			reopen = 0;
 			alerts_reopen();
@@ -288,7 +458,7 @@ static void poll_loop(struct session *s, int *child_status)
 				break;
 		}
 		if (s->live_view && now - s->last_live >= 1000000000ull) {
-			live_print(s->cons.live, (now - s->last_live) / 1e9, env.json);
+			live_print(s->cons.live, (now - s->last_live) / 1e9, env.json, live_nprocs());
 			s->last_live = now;
 		}
 		if (env.duration && now - t0 >= env.duration * 1e9)
@@ -296,13 +466,8 @@ static void poll_loop(struct session *s, int *child_status)
 		/* the exit record of the main thread ends the recording; asking
 		 * the kernel (wait4 is slow while the child takes uprobe hits)
 		 * only twice a second covers a lost exit record */
-		if (!env.all && (s->cons.target_exited ||
-				 (now - last_alive >= 500000000ull && (last_alive = now) &&
-				  !process_alive(s->pid, s->is_child)))) {
-			if (s->is_child && s->cons.target_exited)
-				waitpid(s->pid, child_status, 0);
+		if (!env.all && target_done(s, now, &last_alive, child_status))
 			break;
-		}
 	}
 }
 
@@ -316,6 +481,9 @@ static int finish(struct session *s)
 	int err = 0;
 
 	skel->bss->armed = 0;	/* returns and starts stop at the same moment */
+	s->finishing = true;
+	bpf_link__destroy(skel->links.lt_child_start);
+	skel->links.lt_child_start = NULL;
 	detach_probes();
 	bpf_link__destroy(skel->links.lt_exec);
 	skel->links.lt_exec = NULL;
@@ -329,10 +497,11 @@ static int finish(struct session *s)
 		if (c->rb)
 			rb_loss(c->rb);
 	}
+	continue_stragglers(s, true);
 	if (c->rb)
 		rb_finish(c->rb, mono_ns());
 	if (s->live_view)
-		live_print(c->live, (mono_ns() - s->last_live) / 1e9, env.json);
+		live_print(c->live, (mono_ns() - s->last_live) / 1e9, env.json, live_nprocs());
 	consume_stats(&stats, c, skel->bss->read_failures, &s->rotated);
 	if (s->out.w && !s->out.write_failed && lt_writer_stats(s->out.w, &stats))
 		s->out.write_failed = true;
@@ -352,6 +521,8 @@ static int finish(struct session *s)
 		       (unsigned long long)stats.calls, (unsigned long long)stats.lost_events);
 	if (!s->is_child && !env.all && !process_alive(s->pid, false))
 		lt_err("target pid %d exited", s->pid);
+	if (c->rb && c->records)
+		root_report(env.root);
 	if (!c->records && s->is_child) {
 		/* a python starting up runs hundreds of calls (site, encodings):
 		 * none seen means the probes are on a file it did not run */
@@ -386,6 +557,13 @@ static void arm(struct session *s)
 			"of each thread is marked incomplete", s->pid);
 }
 
+/* live_config.resolve: a code object's strings from the process */
+static int live_resolve(void *arg, uint32_t tgid, uint64_t code, char *name, size_t name_cap,
+			char *file, size_t file_cap, int *line)
+{
+	return py_read_code(arg, tgid, code, name, name_cap, file, file_cap, line);
+}
+
 /* the rebuild (or the live view) and the ring buffer that feeds it;
  * 0 or -1 */
 static int start_consumer(struct session *s)
@@ -403,13 +581,18 @@ static int start_consumer(struct session *s)
 		.first_exec_incomplete = s->old_frames.failed,
 		.resolve_code = consume_resolve_code,
 		.resolve_arg = &s->targets[0],
-		.describe_process = env.all ? proc_describe : NULL,
+		.describe_process = env.all || following() ? proc_describe : NULL,
 	};
 
 	simfail_init();		/* tests: LEAKTRACE_SIMFAIL (simfail.h) */
 	s->cons.pid = s->pid;
+	s->out.root_pid = s->pid;
+	s->cons.in_pidns = s->nspid != 0;
 	if (s->live_view) {
-		s->cons.live = live_new();
+		struct live_config lc = { .where = env.where, .resolve = live_resolve,
+					  .resolve_arg = &s->targets[0] };
+
+		s->cons.live = live_new(&lc);
 		if (!s->cons.live)
 			return -1;
 	} else {
@@ -480,6 +663,9 @@ static int write_header(struct session *s)
 	if (env.all)
 		lt_err("tracing %d CPython build%s system-wide; Ctrl-C to stop", s->ntargets,
 		       s->ntargets > 1 ? "s" : "");
+	else if (!s->is_child && following() && tree_count() > 1)
+		lt_err("tracing pid %d (python %s) and its %d descendants, also those started "
+		       "later; Ctrl-C to stop", s->pid, s->targets[0].version, tree_count() - 1);
 	else if (!s->is_child)
 		lt_err("tracing pid %d (python %s); Ctrl-C to stop", s->pid, s->targets[0].version);
 	return 0;
@@ -550,7 +736,31 @@ int cmd_record(int argc, char **argv)
 		err = 0;
 		goto cleanup;
 	}
-	if (attach_all(s->skel, s->mech, s->targets, s->ntargets, env.all ? -1 : s->pid))
+	/* following a tree: each process gets its own probes, a new one
+	 * stopped until it has them; where the kernel cannot stop them,
+	 * every process of the build gets them, the BPF side keeping the
+	 * tree's. Either way a child is traced from its first instruction. */
+	if (following()) {
+		struct rlimit rl;
+
+		s->per_process = bpf_program__autoload(s->skel->progs.lt_child_start) &&
+				 attach_child_stop(s->skel);
+		/* a probe per site and process: file descriptors */
+		if (s->per_process && !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (!s->per_process)
+			lt_warn("the kernel cannot stop new processes (sys_exit tracepoint: %s): "
+				"the probes go on every process of the build, which slows the others",
+				strerror(errno));
+	}
+	s->cons.tree_event = s->per_process ? tree_event : NULL;
+	s->cons.tree_arg = s;
+	if (attach_all(s->skel, s->mech, s->targets, s->ntargets,
+		       env.all || (following() && !s->per_process) ? -1 : s->pid))
+		goto cleanup;
+	if (following() && attach_tree(s))
 		goto cleanup;
 	arm(s);
 	if (start_consumer(s))
@@ -562,6 +772,14 @@ int cmd_record(int argc, char **argv)
 cleanup:
 	if (s->release_fd >= 0)
 		close(s->release_fd);	/* the child exits without running the command */
+	/* none of the tree stays stopped, whatever failed (before waiting:
+	 * the command may wait for a stopped child) */
+	if (s->skel) {
+		bpf_link__destroy(s->skel->links.lt_child_start);
+		s->skel->links.lt_child_start = NULL;
+	}
+	continue_stragglers(s, true);
+	u64map_free(&s->stopped);
 	if (s->is_child && exiting) {
 		/* Ctrl-C reaches the child too (same process group); wait for it */
 		waitpid(s->pid, &child_status, 0);

@@ -59,6 +59,8 @@ struct record_env {
 	const char *alert_json;	/* --alert-json FILE */
 	const char *metrics;	/* --metrics ADDR:PORT */
 	const char *comm;	/* -a: only processes with this comm */
+	bool no_follow;		/* --no-follow: not the target's descendants */
+	bool where;		/* --where: live view names with file:line */
 	bool json;		/* -j: JSON lines instead of the human ones */
 	const char *hash_key;
 	const char *exclude[LT_MAX_EXCLUDE + 1];
@@ -71,6 +73,9 @@ extern volatile sig_atomic_t exiting;
 
 /* fill env from argv; 0, or -1 after one "leaktrace: ..." line */
 int record_parse_args(int argc, char **argv);
+/* -p/-- CMD trace the target's descendants too (not -a, --no-follow,
+ * --no-durations: a return alone does not tell its process) */
+bool following(void);
 
 /* -------------------------------------------------------- procs.c */
 
@@ -93,16 +98,45 @@ void spawn_save_start(void);
 pid_t spawn_waiting(char **cmd, bool perf_trampoline, int *release_fd);
 /* /proc/PID/cmdline split into argv (pointing into buf); returns argc */
 int read_cmdline(int pid, char *buf, size_t n, const char **argv, int maxargs);
-/* rb_config.describe_process: command line and (non-root) cgroup */
+/* rb_config.describe_process: command line and (non-root) cgroup; the
+ * command line as an exec or fork record brought it, else /proc */
 void proc_describe(void *arg, uint32_t pid, const char **cmdline, const char **cgroup);
+/* an LT_REC_CMDLINE: pid's new command line (n bytes, NUL-separated) */
+void proc_cmdline(int pid, const char *buf, size_t n);
+/* an LT_REC_FORK: the child has its parent's command line until it execs */
+void proc_forked(int child, int parent);
+/* pid exited: its command line is no longer needed */
+void proc_forget(int pid);
 /*
  * -a: a process called execve (an LT_REC_EXEC record). It is looked at a
- * little later, and again up to twice while no python is mapped yet (the
+ * little later, and again for up to a second while no python is mapped yet (the
  * dynamic loader maps libpython after exec): follow_exec_poll calls
  * try(arg, pid), which returns -1 for "no python mapped yet".
  */
 void follow_exec_queue(int pid);
 void follow_exec_poll(int (*try)(void *arg, int pid), void *arg);
+/*
+ * Following a process tree (following()): the processes of it alive, as
+ * far as fork and exit records and kill(pid, 0) tell. tree_scan adds the
+ * descendants of root that run now and are not in the set yet, to it, to
+ * the BPF map map_fd (after the fork tracepoint is attached, so that none
+ * slips between) and through added(arg, pid); returns how many, or -1.
+ */
+int tree_scan(int root, int map_fd, void (*added)(void *arg, int pid), void *arg);
+void tree_add(int pid);
+void tree_gone(int pid);
+/* forget the processes that kill(0) says are gone; how many remain */
+int tree_check(void);
+int tree_count(void);
+
+/* ----------------------------------------------------- wrappers.c */
+
+/* cmd is no python but starts one (env, sh -c, a shell script, a #!
+ * script): the path of that python in out, 0; -1 when cmd is a python
+ * itself or none is named */
+int wrapper_python(char **cmd, char *out, size_t n);
+/* cmd is env, a shell or a shell script (that may start any python) */
+bool is_wrapper(char **cmd);
 
 /* ------------------------------------------------------- attach.c */
 
@@ -132,6 +166,17 @@ int attach_build(struct leaktrace_bpf *skel, const struct lt_mechanism *m,
 		 const struct py_target *t, int n);
 /* remove every probe (the tracepoints stay with the skeleton) */
 void detach_probes(void);
+/*
+ * Following with per-process probes: attach_child_stop makes each new
+ * process of the tree stop before its first instruction (an
+ * LT_REC_STOPPED record; false: the kernel cannot, the probes must then
+ * go on every process, pid -1); attach_process puts the probes of every
+ * build on pid (0 or -1 after a line), detach_process removes them.
+ */
+bool attach_child_stop(struct leaktrace_bpf *skel);
+int attach_process(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
+		   const struct py_target *targets, int n, int pid);
+void detach_process(int pid);
 /* --floor: the mechanism's probes with empty programs until the target
  * ends; release_fd (>= 0) starts a command we spawned. Exit status. */
 int run_floor(const struct lt_mechanism *m, const struct py_target *t, int pid, bool is_child,
@@ -152,6 +197,7 @@ struct out {
 	int64_t next_id;
 	bool write_failed;
 	bool human;		/* one line per execution on stdout */
+	int root_pid;		/* the target (its descendants: other pids) */
 };
 
 struct consumer {
@@ -164,6 +210,11 @@ struct consumer {
 	uint64_t records;	/* frame starts and exits: 0 means no probe fired */
 	bool target_exited;
 	int pid;
+	/* following with per-process probes: a FORK, STOPPED or EXIT
+	 * (main thread) record of pid; NULL otherwise */
+	void (*tree_event)(void *arg, int type, int pid);
+	void *tree_arg;
+	bool in_pidns;		/* the target lives in another pid namespace */
 };
 
 /* records handled per ring_buffer__poll/consume call at most: libbpf 1.1
@@ -184,14 +235,27 @@ void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_
 
 /* --------------------------------------------------------- live.c */
 
-struct live_view *live_new(void);
+struct live_config {
+	bool where;		/* --where: file:line after each name */
+	/* names a code object of tgid no CODE record named: 0, or -1 */
+	int (*resolve)(void *arg, uint32_t tgid, uint64_t code, char *name, size_t name_cap,
+		       char *file, size_t file_cap, int *line);
+	void *resolve_arg;
+};
+
+struct live_view *live_new(const struct live_config *cfg);
 void live_free(struct live_view *v);
-/* a CODE record: the name of a code object */
-void live_name(struct live_view *v, uint64_t code, const char *name);
+/* a CODE record: the strings of a code object (key: LT_OBJ_KEY(tgid, code)) */
+void live_name(struct live_view *v, uint32_t tgid, uint64_t code, const char *name,
+	       const char *file, int line);
+/* an ENTRY record: thread tid belongs to process tgid */
+void live_thread(struct live_view *v, uint32_t tid, uint32_t tgid);
 /* a RET record: one call of code by tid */
 void live_count(struct live_view *v, uint32_t tid, uint64_t code);
-/* one line per thread (calls per second, top 3) for the last secs; resets */
-void live_print(struct live_view *v, double secs, bool json);
+/* for the last secs: per process, then per thread, the calls per second
+ * and top 3; one "idle" line when there were none (nprocs traced
+ * processes, < 0: system-wide); resets the counts */
+void live_print(struct live_view *v, double secs, bool json, int nprocs);
 
 /* caps.c: 0 when the process has what recording needs (CAP_BPF,
  * CAP_PERFMON, with other_procs CAP_SYS_PTRACE, and CAP_SYS_ADMIN where

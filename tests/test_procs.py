@@ -1,0 +1,373 @@
+"""Process trees: -p PID and -- CMD follow the target's descendants
+(forked before or after attach, exec'ed pythons of multiprocessing),
+wrappers (env, sh -c, shell scripts), the live view per process, the
+qualified --root forms. Every execution carries the pid that ran it."""
+import collections
+import json
+import os
+import signal
+import subprocess
+import time
+
+import lt
+
+PY = lt.PY
+
+
+def execs_of(path):
+    """(header, exec lines, stats) of a trace file"""
+    header, execs, stats = None, [], None
+    with open(path) as f:
+        for line in f:
+            d = json.loads(line)
+            if d["type"] == "header":
+                header = d
+            elif d["type"] == "exec":
+                execs.append(d)
+            elif d["type"] == "stats":
+                stats = d
+    return header, execs, stats
+
+
+def record_cmd(d, name, *args, timeout=120):
+    """record -o d/name.jsonl ARGS run in d"""
+    out = os.path.join(d, name + ".jsonl")
+    p = lt.leaktrace("record", "-o", out, *args, timeout=timeout, cwd=d)
+    return p, execs_of(out)
+
+
+FORKER = r'''
+import os, sys, time
+def predict(x):
+    return x * 2
+def serve(n, pause):
+    for i in range(n):
+        predict(i)
+        time.sleep(pause)
+# two children before attach (the parent waits for the go file), one after
+kids = []
+for k in range(2):
+    pid = os.fork()
+    if pid == 0:
+        while not os.path.exists(sys.argv[1]):
+            time.sleep(0.01)
+        serve(5, 0.01)
+        os._exit(0)
+    kids.append(pid)
+print("ready", flush=True)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.01)
+pid = os.fork()
+if pid == 0:
+    serve(4, 0)
+    os._exit(0)
+kids.append(pid)
+for p in kids:
+    os.waitpid(p, 0)
+serve(3, 0)
+print(" ".join(map(str, kids)), flush=True)
+'''
+
+
+def run_forker(d, *opts):
+    """the forker traced by -p with opts; (parent pid, child pids, execs)"""
+    script = lt.write_file(d, "forker.py", FORKER)
+    go = os.path.join(d, "go")
+    if os.path.exists(go):
+        os.unlink(go)
+    out = os.path.join(d, "forker.jsonl")
+    p = subprocess.Popen([PY, script, go], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        lp = lt.start_recording("-p", p.pid, "--root", "predict", "-o", out, *opts)
+        open(go, "w").close()
+        kids = [int(x) for x in p.stdout.readline().split()]
+        p.wait(timeout=60)
+        lp.communicate(timeout=60)
+        assert lp.returncode == 0, lp.attach_log
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.pid, kids, execs_of(out)[1]
+
+
+@lt.test
+def children_forked_before_and_after_attach():
+    lt.need_root()
+    d = lt.tmpdir()
+    parent, kids, execs = run_forker(d)
+    per_pid = collections.Counter(e["pid"] for e in execs)
+    assert per_pid == {kids[0]: 5, kids[1]: 5, kids[2]: 4, parent: 3}, (per_pid, parent, kids)
+    assert all(e["complete"] for e in execs)
+    # each execution's thread is its process's (forked, single-threaded)
+    assert all(e["tid"] == e["pid"] for e in execs)
+
+
+@lt.test
+def no_follow_traces_the_process_alone():
+    lt.need_root()
+    d = lt.tmpdir()
+    parent, kids, execs = run_forker(d, "--no-follow")
+    assert collections.Counter(e["pid"] for e in execs) == {parent: 3}
+
+
+MP = r'''
+import multiprocessing as mp, sys
+def predict(x):
+    return x * 3
+def work(x):
+    return predict(x)
+if __name__ == "__main__":
+    mp.set_start_method(sys.argv[1])
+    with mp.Pool(2) as pool:
+        print(sum(pool.map(work, range(20), chunksize=1)))
+'''
+
+
+@lt.test
+def multiprocessing_fork_spawn_forkserver():
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "mp.py", MP)
+    for method in ("fork", "spawn", "forkserver"):
+        p, (hdr, execs, stats) = record_cmd(d, method, "--root", "predict", "--", PY, script, method)
+        assert p.stdout.strip() == "570", (method, p.stdout)
+        assert len(execs) == 20, (method, len(execs), p.stderr)
+        assert all(e["complete"] for e in execs), method
+        assert hdr["pid"] not in {e["pid"] for e in execs}, method   # the pool's workers
+        rets = sorted(e["root"]["ret"]["value"] for e in execs)
+        assert rets == [3 * i for i in range(20)], (method, rets)
+
+
+LATE = r'''
+import time
+time.sleep(1)
+def predict(x):
+    return x + 10
+for i in range(3):
+    predict(i)
+'''
+
+
+@lt.test
+def child_running_another_build_is_attached_when_it_execs():
+    """a subprocess runs another copy of python (another inode, as a
+    virtualenv's or a container's): its probes are attached at its exec"""
+    lt.need_root()
+    import shutil
+    d = lt.tmpdir()
+    os.makedirs(os.path.join(d, "bin"))
+    other = os.path.join(d, "bin", "python3.11")
+    shutil.copy2(PY, other)
+    late = lt.write_file(d, "late.py", LATE)
+    p, (hdr, execs, stats) = record_cmd(
+        d, "late", "--root", "predict", "--", PY, "-c",
+        "import subprocess, sys; sys.exit(subprocess.run([%r, %r]).returncode)" % (other, late))
+    assert "now also tracing python 3.11.2 at %s" % other in p.stderr, p.stderr
+    assert [e["root"]["ret"]["value"] for e in execs] == [10, 11, 12], execs
+    assert execs[0]["pid"] != hdr["pid"] and execs[0]["cmdline"] == "%s %s" % (other, late)
+
+
+APP = r'''
+import sys
+def predict(x):
+    return x + 1
+for i in range(3):
+    predict(i)
+'''
+
+
+@lt.test
+def wrappers_env_sh_and_scripts():
+    lt.need_root()
+    d = lt.tmpdir()
+    app = lt.write_file(d, "app.py", APP)
+    script = lt.write_file(d, "run.sh", "#!/bin/sh\nset -e\ncd %s\nexec %s app.py \"$@\"\n" % (d, PY))
+    os.chmod(script, 0o755)
+    twice = lt.write_file(d, "twice.sh", "#!/bin/sh\n%s %s\n%s %s\n" % (PY, app, PY, app))
+    os.chmod(twice, 0o755)
+    # a console script: a #! line naming python, the code importing app
+    console = lt.write_file(d, "app-cli", "#!%s\nimport sys\nsys.path.insert(0, %r)\nimport app\n" % (PY, d))
+    os.chmod(console, 0o755)
+    cases = [
+        ([console], 3),
+        (["env", "X=1", PY, app], 3),
+        (["sh", "-c", "%s %s" % (PY, app)], 3),
+        (["bash", "-c", "cd /; %s %s; true" % (PY, app)], 3),
+        ([script], 3),
+        ([twice], 6),
+        ([PY, "-m", "app"], 3),
+        # no python in the words: the system's builds, on the tree only
+        (["sh", "-c", 'exec "$(echo %s)%s" app.py' % (PY[:-7], PY[-7:])], 3),
+    ]
+    for i, (cmd, n) in enumerate(cases):
+        p, (hdr, execs, stats) = record_cmd(d, "w%d" % i, "--root", "predict", "--", *cmd)
+        assert len(execs) == n and all(e["complete"] for e in execs), (cmd, len(execs), p.stderr)
+        assert sorted(e["root"]["ret"]["value"] for e in execs) == sorted([1, 2, 3] * (n // 3)), cmd
+        if "$(echo" in cmd[-1]:
+            assert "names no python in its words" in p.stderr, p.stderr
+    # a command that starts no python is still an error that says so
+    p = lt.leaktrace("record", "--", "sh", "-c", "true", check=False)
+    assert p.returncode != 0 and "python" in p.stderr, p.stderr
+
+
+BUSY = r'''
+import os, sys, time
+def inner(x):
+    return x + 1
+def busy():
+    s = 0
+    for i in range(500):
+        s = inner(s)
+    return s
+print("ready", flush=True)
+if os.fork() == 0:
+    t = time.time()
+    while time.time() - t < 6:
+        busy()
+        time.sleep(0.005)
+    os._exit(0)
+os.wait()
+'''
+
+
+@lt.test
+def live_view_names_functions_per_process():
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "busy.py", BUSY)
+    p = subprocess.Popen([PY, script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        lp = subprocess.Popen([lt.LEAKTRACE, "-p", str(p.pid), "-j", "--duration", "3"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = lp.communicate(timeout=60)
+        assert lp.returncode == 0, err
+    finally:
+        p.kill()
+        p.wait()
+    lines = [json.loads(l) for l in out.splitlines()]
+    busy = [l for l in lines if l.get("pid") and l["pid"] != p.pid]
+    assert busy, out
+    for l in busy:
+        assert l["top"][0]["fn"] == "inner" and l["top"][0]["file"] == script, l
+        assert l["threads"][0]["tid"] == l["pid"] and l["calls_per_s"] > 0, l
+    assert not any(t["fn"] in ("?", "<unknown>") for l in busy for t in l["top"]), out
+
+
+@lt.test
+def live_view_says_idle():
+    lt.need_root()
+    p = subprocess.Popen([PY, "-c", "import time; print('ready', flush=True); time.sleep(30)"],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        r = lt.leaktrace("-p", p.pid, "--duration", "2.5")
+    finally:
+        p.kill()
+        p.wait()
+    assert r.stdout.startswith("idle: no Python call"), r.stdout
+
+
+NSFORK = r'''
+import os, sys, time
+def predict(x):
+    return x
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.01)
+kids = []
+for k in range(2):
+    pid = os.fork()
+    if pid == 0:
+        for i in range(3):
+            predict(i)
+        os._exit(0)
+    kids.append(pid)
+for p in kids:
+    os.waitpid(p, 0)
+predict(9)
+print(" ".join(map(str, [os.getpid()] + kids)), flush=True)
+'''
+
+
+@lt.test
+def descendants_in_a_pid_namespace_carry_their_own_nspid():
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "nsfork.py", NSFORK)
+    go = os.path.join(d, "go")
+    out = os.path.join(d, "ns.jsonl")
+    u = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", PY, script, go],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        host = None
+        for _ in range(500):
+            kids = open("/proc/%d/task/%d/children" % (u.pid, u.pid)).read().split()
+            if kids and open("/proc/%s/cmdline" % kids[0]).read().startswith(PY):
+                host = int(kids[0])
+                break
+            time.sleep(0.01)
+        assert host, "python did not start in its namespace"
+        lp = lt.start_recording("-p", host, "--root", "predict", "-o", out)
+        open(go, "w").close()
+        inner = [int(x) for x in u.stdout.readline().split()]
+        u.wait(timeout=60)
+        lp.communicate(timeout=60)
+    finally:
+        if u.poll() is None:
+            u.kill()
+            u.wait()
+    execs = execs_of(out)[1]
+    assert inner[0] == 1 and len(execs) == 7, (inner, execs)
+    by_nspid = collections.Counter(e["nspid"] for e in execs)
+    assert by_nspid == {1: 1, inner[1]: 3, inner[2]: 3}, by_nspid
+    assert all(e["nstid"] == e["nspid"] for e in execs)
+    assert len({e["pid"] for e in execs}) == 3
+
+
+ROOTS = r'''
+import sys
+sys.path.insert(0, sys.argv[1])
+from app import server
+def predict(x):
+    return -x
+def run():
+    for i in range(3):
+        server.predict(i)
+        predict(i)
+run()
+'''
+
+
+@lt.test
+def root_by_module_or_file():
+    lt.need_root()
+    d = lt.tmpdir()
+    os.mkdir(os.path.join(d, "app"))
+    lt.write_file(os.path.join(d, "app"), "__init__.py", "")
+    lt.write_file(os.path.join(d, "app"), "server.py", "def predict(x):\n    return x * 2\n")
+    script = lt.write_file(d, "main.py", ROOTS)
+    for root, rets in (("app.server:predict", [0, 2, 4]), ("predict@server.py", [0, 2, 4]),
+                       ("predict@app/server.py", [0, 2, 4]), ("predict@main.py", [-2, -1, 0]),
+                       ("__init__:predict", None), ("predict", [-2, -1, 0, 0, 2, 4])):
+        p, (hdr, execs, stats) = record_cmd(d, "r", "--root", root, "--", PY, script, d)
+        got = sorted(e["root"]["ret"]["value"] for e in execs)
+        if rets is None:
+            assert got == [] and "never matched" in p.stderr, (root, p.stderr)
+        else:
+            assert got == rets, (root, got)
+    # a dotted name is a qualname: it never matches a module's function,
+    # and the exit line says so with the names that come near
+    p, (hdr, execs, stats) = record_cmd(d, "r", "--root", "server.predict", "--", PY, script, d)
+    assert not execs
+    assert "--root server.predict never matched" in p.stderr, p.stderr
+    assert "nearest: predict (%s/app/server.py:1)" % d in p.stderr or \
+        "predict (%s/app/server.py:1)" % d in p.stderr, p.stderr
+    assert "--root server:predict" in p.stderr, p.stderr
+    r = lt.leaktrace("record", "--root", "bad:", "--", PY, script, d, check=False)
+    assert r.returncode == 2 and "MODULE:QUALNAME" in r.stderr, r.stderr
+
+
+if __name__ == "__main__":
+    lt.main()
