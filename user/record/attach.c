@@ -351,7 +351,7 @@ int run_floor(const struct lt_mechanism *m, const struct py_target *t, int pid, 
 		goto out;
 	if (release_fd >= 0 && write(release_fd, "g", 1) != 1)
 		goto out;
-	while (!exiting && process_alive(pid, is_child)) {
+	while (!exiting && process_alive(pid, is_child, NULL)) {
 		usleep(20000);
 		if (env.duration && mono_ns() - t0 >= env.duration * 1e9)
 			break;
