@@ -154,6 +154,7 @@ static struct lt_exec *exec_open(struct rb_state *s, struct rb_thread *t, uint64
 	e->dur_ns = -1;
 	e->complete = true;
 	e->root = lt_node_new(e, lt_intern(root_fn));
+	e->root->synthetic = !s->cfg.root_fn;	/* "<thread>": no call */
 	t->exec = e;
 	t->tainted = false;
 	return e;

@@ -310,6 +310,10 @@ static void node_fields(struct jw *j, const struct lt_node *n)
 	bool syn = lt_node_synthetic_root(n);
 	jw_key(j, "fn");
 	jw_str(j, n->fn ? n->fn : "?");
+	if (syn) {
+		jw_key(j, "synthetic");
+		jw_bool(j, true);
+	}
 	if (n->file) {
 		jw_key(j, "file");
 		jw_str(j, n->file);
@@ -408,6 +412,8 @@ int lt_writer_exec(struct lt_writer *w, const struct lt_exec *e)
 		jw_obj(j);
 		jw_key(j, "fn");
 		jw_str(j, "<thread>");
+		jw_key(j, "synthetic");
+		jw_bool(j, true);
 		jw_obj_end(j);
 	}
 	jw_obj_end(j);

@@ -1,0 +1,65 @@
+"""Fidelity on code nobody here wrote (issue 22): roots whatever their
+name, under both capture modes; more cases of the issue below."""
+import json
+import os
+
+import lt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def lines(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def execs(path, script=None):
+    """exec lines, those whose root is in script when given"""
+    ex = [l for l in lines(path) if l["type"] == "exec"]
+    return [e for e in ex if script is None or e["root"].get("file") == script]
+
+
+NAMED = """\
+f = lambda x: x + 1
+f(41)
+print(sum(i for i in range(3)))
+def caf\u00e9(x):
+    return x * 2
+caf\u00e9(3)
+"""
+
+
+@lt.test
+def roots_of_any_name_are_calls():
+    """--root '<lambda>', '<genexpr>', '<module>' and a non-ASCII name:
+    each root written like any call (ret, and dur_ns with durations),
+    complete, and no root marked synthetic; without --root the <thread>
+    root is marked synthetic (FORMAT.md §2)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "named.py", NAMED)
+    rec = os.path.join(d, "r.jsonl")
+    want = {"<lambda>": ("int", 42, 1), "<genexpr>": ("int", 0, 4), "caf\u00e9": ("int", 6, 1),
+            "<module>": ("NoneType", None, 1)}
+    for mode in ([], ["--no-durations"]):
+        for root, (typ, first, n) in want.items():
+            lt.leaktrace("record", *mode, "--root", root, "-o", rec, "--", lt.PY, script)
+            ex = execs(rec, script)
+            what = (mode, root, [e["root"] for e in ex])
+            assert len(ex) == n, what
+            r = ex[0]["root"]
+            assert r["fn"] == root and "synthetic" not in r, what
+            assert r["ret"]["type"] == typ and r["ret"].get("value") == first, what
+            assert ("dur_ns" in r) == (not mode), what
+            assert all(e["complete"] for e in ex), what
+    lt.leaktrace("record", "-o", rec, "--", lt.PY, script)
+    ex = execs(rec)
+    assert len(ex) == 1 and ex[0]["root"]["fn"] == "<thread>" and ex[0]["root"]["synthetic"] is True
+    assert "ret" not in ex[0]["root"] and "dur_ns" not in ex[0]["root"]
+    # analyze reads the <lambda> roots as calls: their returns are observed
+    lt.leaktrace("record", "--root", "<lambda>", "-o", rec, "--", lt.PY, script)
+    a = lt.leaktrace("analyze", "--format", "json", rec, rec)
+    assert '"<lambda>"' in a.stdout or "<lambda>" in a.stdout, a.stdout[:500]
+
+
+lt.main()
