@@ -51,8 +51,11 @@ struct lt_py_layout layouts[LT_MAX_BUILDS] = {};
 /* --no-durations: only returns are probed; a return sends its code's
  * strings and, for a code named like --root, whether a caller runs one */
 const volatile __u32 returns_only = 0;
-const volatile char root_name[LT_ROOT_MAX] = {};
-const volatile __u32 root_len = 0;	/* 0: no --root (or one too long to compare) */
+/* --root as CPython stores a str of each PEP 393 kind (1, 2, 4 bytes a
+ * character), [kind / 2]; length 0: no --root, or not storable in that
+ * kind or too long to compare (its executions are then marked incomplete) */
+const volatile char root_name[3][LT_ROOT_MAX] = {};
+const volatile __u32 root_len[3] = {};
 const volatile __u32 root_dotted = 0;	/* the name has a '.': whole qualname only */
 
 /* set by userspace once every probe is attached, so that returns and

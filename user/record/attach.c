@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "leaktrace.h"
 #include "leaktrace.skel.h"
+#include "pybuild/pystr.h"
 #include "floor.skel.h"
 #include "record/record.h"
 
@@ -179,9 +180,12 @@ int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *cons
 	ro->follow_exec = env.all;
 	ro->returns_only = m->bpf_returns_only;
 	if (m->bpf_returns_only && env.root) {
-		/* the CLI keeps --root below LT_ROOT_MAX bytes here */
-		strcpy(ro->root_name, env.root);
-		ro->root_len = strlen(env.root);
+		/* the BPF side compares the target's own bytes: --root in each
+		 * kind a qualname holding it may have (the CLI keeps it below
+		 * LT_ROOT_MAX UTF-8 bytes; a wider kind may not fit: 0) */
+		for (int k = 1, i = 0; k <= 4; k *= 2, i++)
+			ro->root_len[i] = lt_utf8_to_units(env.root, k, (char *)ro->root_name[i],
+							   LT_ROOT_MAX - 1);
 		ro->root_dotted = !!strchr(env.root, '.');
 	}
 	bpf_map__set_max_entries(skel->maps.events, (uint32_t)env.ringbuf_mb << 20);
