@@ -449,6 +449,48 @@ static void test_synthetic_roots(void)
 	}
 }
 
+/*
+ * Executions on lines longer than the reader keeps for another part's
+ * line (16 MiB): each part of a parallel reader builds its own whole, with
+ * its line number, and passes over the others' without holding them.
+ */
+static void test_long_lines_in_parts(void)
+{
+	static const char node[] = "{\"fn\":\"f\",\"ret\":{\"type\":\"int\",\"value\":1},\"dur_ns\":1},";
+	const size_t per = sizeof(node) - 1, n = (20u << 20) / per;
+	FILE *f = fopen(path("long.jsonl"), "w");
+
+	fputs("{\"type\":\"header\",\"format\":1}\n\n", f);	/* a blank line 2 */
+	for (int e = 0; e < 4; e++) {
+		/* execution e: n + e calls, then a last one returning e */
+		fprintf(f, "{\"type\":\"exec\",\"id\":%d,\"complete\":true,\"root\":{\"fn\":\"r\",\"calls\":[", e);
+		for (size_t i = 0; i < n + e; i++)
+			fputs(node, f);
+		fprintf(f, "{\"fn\":\"last\",\"ret\":{\"type\":\"int\",\"value\":%d}}]}}\n", e);
+	}
+	fputs("{\"type\":\"stats\",\"execs\":4}\n", f);
+	fclose(f);
+	for (int part = 0; part < 2; part++) {
+		struct lt_reader *r = lt_reader_open_part(path("long.jsonl"), part, 2);
+		struct lt_exec *e;
+		int got = 0;
+		char want[300];
+
+		while (lt_reader_next(r, &e) == 1) {
+			int id = (int)e->id;
+
+			CHECK(id % 2 == part && e->root->ncalls == n + id + 1);
+			CHECK(e->root->last && e->root->last->ret.u.i == id);
+			snprintf(want, sizeof(want), "%s:%d", path("long.jsonl"), id + 3);
+			CHECK(!strcmp(lt_reader_where(r), want));
+			lt_exec_free(e);
+			got++;
+		}
+		CHECK(got == 2);
+		lt_reader_close(r);
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -460,6 +502,7 @@ int main(void)
 	RUN(test_deep);
 	RUN(test_fast_path_same_as_generic);
 	RUN(test_synthetic_roots);
+	RUN(test_long_lines_in_parts);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))

@@ -54,15 +54,20 @@ static void write_block(struct lt_writer *w, const char *data, size_t len, int *
 {
 	if (*err || !len)
 		return;
-	if (w->gz) {
-		if (gzwrite(w->gz, data, (unsigned)len) != (int)len) {
+	/* gzwrite takes an unsigned and returns an int: an execution of
+	 * 2 GiB or more (one block) goes in pieces */
+	for (size_t off = 0, n; w->gz && off < len; off += n) {
+		n = len - off < (1u << 30) ? len - off : (1u << 30);
+		if (gzwrite(w->gz, data + off, (unsigned)n) != (int)n) {
 			int zerr;
 			const char *m = gzerror(w->gz, &zerr);
 			*err = zerr == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
 			lt_err("%s: write failed: %s", w->path,
 				zerr == Z_ERRNO ? strerror(-*err) : m);
+			return;
 		}
-	} else if (fwrite(data, 1, len, w->f) != len) {
+	}
+	if (!w->gz && fwrite(data, 1, len, w->f) != len) {
 		*err = -(errno ? errno : EIO);
 		lt_err("%s: write failed: %s", w->path, strerror(-*err));
 	}
