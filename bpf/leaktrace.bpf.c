@@ -469,6 +469,11 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		__sync_fetch_and_add(&read_failures, 1);
 	} else if (exc || kind == LT_FRAME_RAISE) {
 		r->vkind = LT_RV_RAISE;
+		/* a generator thrown into (3.11: closed before it started)
+		 * ends here without having run RESUME, where its code is
+		 * named: name it now, while it exists (once: the cache) */
+		if (!returns_only)
+			send_code(L, s, r->code, 0, tid);
 	} else {
 		if (kind == LT_FRAME_YIELD)
 			r->flags |= LT_RF_YIELD;

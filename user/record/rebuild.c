@@ -382,6 +382,11 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	const struct code_info *ci = code_of(s, t, r->code);
 	struct rb_frame *top = t->n ? &t->stk[t->n - 1] : NULL;
 	struct rb_frame f = { 0 };
+	/* a generator finished by throw()/close() is entered without RESUME
+	 * (3.11 closes a never-started one so, at close() or collection):
+	 * its caller is live and was seen. Anything else means the start was
+	 * before attach or was lost */
+	bool thrown_in = top && r->previous && top->frame == r->previous;
 
 	/* 3.12+: a frame of a plain function that was never seen starting
 	 * never ran RESUME, so it was not a call (the __init__ shim of 3.13,
@@ -390,21 +395,20 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 		return;
 	s->st.unmatched_returns++;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth == 0) {
-		/* a root call that began before attach: written, incomplete */
+		/* a root call that began before attach: written, incomplete;
+		 * a root generator thrown into: complete (no dur_ns) */
 		if (!exec_open(s, t, r->ts, ci->fn))
 			return;
 		t->exec->root->file = ci->file;
 		t->exec->root->line = ci->line;
 		set_ret(s, t, t->exec->root, r, payload);
 		s->st.calls++;
-		exec_close(s, t, false);
+		exec_close(s, t, thrown_in);
 		return;
 	}
 	if (!t->exec)
 		return;
-	/* a generator finished by throw()/close() is entered without RESUME;
-	 * anything else means the start was before attach or was lost */
-	if (!top || top->frame != r->previous)
+	if (!thrown_in)
 		t->tainted = true;
 	place(s, t, top, ci, &f);
 	if (f.node)
