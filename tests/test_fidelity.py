@@ -127,4 +127,36 @@ def never_started_generators_closed_or_collected():
         assert '"<unknown>"' not in open(rec).read()
 
 
+
+SHUTDOWN = """\
+def g():
+    try:
+        yield 1
+    finally:
+        pass
+x = g()
+next(x)
+"""
+
+
+@lt.test
+def generator_finalised_at_exit():
+    """a suspended generator finalised at interpreter exit (GeneratorExit
+    thrown in, no Python frame running) is a call of the thread's
+    execution, which stays complete; as a root, a complete execution of its
+    own. (The oracle has stopped by then: its blind spot.)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "sd.py", SHUTDOWN)
+    rec = os.path.join(d, "r.jsonl")
+    lt.leaktrace("record", "-o", rec, "--", lt.PY, script)
+    ex = execs(rec)
+    assert len(ex) == 1 and ex[0]["complete"], lines(rec)[-1]
+    last = ex[0]["root"]["calls"][-1]
+    assert last["fn"] == "g" and last["ret"]["type"] == "<raise>", last
+    lt.leaktrace("record", "--root", "g", "-o", rec, "--", lt.PY, script)
+    ex = execs(rec)
+    assert [(e["complete"], e["root"]["ret"]["type"]) for e in ex] == [(True, "int"), (True, "<raise>")], ex
+
+
 lt.main()

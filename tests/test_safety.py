@@ -334,7 +334,7 @@ def same_workload_exact_on_312_and_313():
         rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
         p = lt.run([lt.LEAKTRACE, "record", "--root", "step", "-o", rec, "--", py, script,
                     "--count", "9", "--no-exec"], check=False)
-        assert p.returncode == 0, (py, p.stderr)
+        assert p.returncode == 4, (py, p.stderr)  # the workload's own status
         assert lines(rec)[0]["mechanism"] == "resume+return-sites", py
         ex = check_trace(rec)
         assert len(ex) == 9 and all(e["complete"] for e in ex), (py, [e["complete"] for e in ex])

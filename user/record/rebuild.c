@@ -384,9 +384,12 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	struct rb_frame f = { 0 };
 	/* a generator finished by throw()/close() is entered without RESUME
 	 * (3.11 closes a never-started one so, at close() or collection):
-	 * its caller is live and was seen. Anything else means the start was
-	 * before attach or was lost */
-	bool thrown_in = top && r->previous && top->frame == r->previous;
+	 * its caller is live and was seen, or, no Python frame running (a
+	 * generator finalised at interpreter exit), nothing can have begun
+	 * before attach. Anything else means the start was before attach or
+	 * was lost */
+	bool thrown_in = top ? r->previous && top->frame == r->previous :
+			       s->cfg.from_start && !r->previous;
 
 	/* 3.12+: a frame of a plain function that was never seen starting
 	 * never ran RESUME, so it was not a call (the __init__ shim of 3.13,

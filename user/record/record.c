@@ -441,6 +441,7 @@ static int start_consumer(struct session *s)
 		.returns_only = mech_returns_only(s->mech[0]),
 		.complete_after_ns = s->armed_ns,
 		.first_exec_incomplete = s->old_frames.failed,
+		.from_start = s->is_child,
 		.resolve_code = consume_resolve_code,
 		.resolve_arg = &s->targets[0],
 		.describe_process = env.all ? proc_describe : NULL,
