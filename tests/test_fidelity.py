@@ -159,4 +159,97 @@ def generator_finalised_at_exit():
     assert [(e["complete"], e["root"]["ret"]["type"]) for e in ex] == [(True, "int"), (True, "<raise>")], ex
 
 
+
+HOOKS = {
+    "settrace": """\
+import sys
+def hook(frame, event, arg):
+    if event == "return" and frame.f_code.co_name == "f":
+        raise ValueError("from the tracer")
+    return hook
+def on():
+    sys.settrace(hook)
+def off():
+    sys.settrace(None)
+""",
+    "setprofile": """\
+import sys
+def hook(frame, event, arg):
+    if event == "return" and frame.f_code.co_name == "f":
+        raise ValueError("from the profiler")
+def on():
+    sys.setprofile(hook)
+def off():
+    sys.setprofile(None)
+""",
+    "monitoring": """\
+import sys
+M = sys.monitoring
+def hook(code, off, val):
+    if code.co_name == "f":
+        raise ValueError("from sys.monitoring")
+def on():
+    M.use_tool_id(3, "t")
+    M.register_callback(3, M.events.PY_RETURN, hook)
+    M.set_events(3, M.events.PY_RETURN)
+def off():
+    M.set_events(3, 0)
+    M.free_tool_id(3)
+"""}
+
+HOOKED = """\
+def f(x):
+    return x + 1
+def h():
+    return 2
+def work():
+    on()
+    try:
+        f(1)
+    except ValueError:
+        pass
+    off()
+    h()
+    return 3
+work()
+"""
+
+
+def hooked_tree(rec):
+    ex = execs(rec)
+    assert len(ex) == 1, ex
+    root = ex[0]["root"]
+    fs = [c for c in root.get("calls", []) if c["fn"] == "f"]
+    return ex[0]["complete"], root, fs
+
+
+@lt.test
+def hooks_raising_on_return():
+    """a sys.settrace / sys.setprofile hook (3.12+: a sys.monitoring
+    PY_RETURN callback) raising on f's return event: f ran once and ended
+    by that exception, the hook's calls inside it. Through the return sites
+    the tree is that, complete (it was f twice, 7 calls); through 3.11's
+    USDT note, which CPython skips on this path, the execution is marked
+    incomplete, never a wrong complete tree"""
+    lt.need_root()
+    d = lt.tmpdir()
+    rec = os.path.join(d, "r.jsonl")
+    runs = [(lt.PY, h, m) for h in ("settrace", "setprofile") for m in ("sites", "usdt")]
+    for py in ("/root/.pyenv/versions/3.12.1/bin/python3.12", "/root/.pyenv/versions/3.13.0/bin/python3.13"):
+        if os.path.exists(py):
+            runs += [(py, h, "auto") for h in HOOKS]
+    for py, hook, mech in runs:
+        script = lt.write_file(d, "hk_%s.py" % hook, HOOKS[hook] + HOOKED)
+        lt.leaktrace("record", "--mechanism", mech, "--root", "work", "-o", rec, "--", py, script)
+        complete, root, fs = hooked_tree(rec)
+        what = (py, hook, mech, root)
+        if mech == "usdt":
+            assert not complete, what
+            continue
+        assert complete and len(fs) == 1 and fs[0]["ret"]["type"] == "<raise>", what
+        inner = [c for c in fs[0].get("calls", []) if c["fn"] == "hook"]
+        assert inner and inner[-1]["ret"]["type"] == "<raise>", what
+        assert [c["fn"] for c in root["calls"]][-3:] == ["f", "off", "h"], what
+
+
 lt.main()

@@ -51,6 +51,16 @@ struct rb_thread {
 	int root_depth;		/* calls of the root function live on the stack */
 	bool tainted;		/* events of the open execution may be missing */
 	uint64_t last_ts;
+	/* the last frame that returned at depth lastret.depth (not a yield):
+	 * a sys.settrace/setprofile hook that raises on its return event
+	 * makes it exit a second time, by exception, after the return sites
+	 * fired (see hook_raised); node NULL once its execution is written */
+	struct {
+		uint64_t frame, code, ts;
+		struct lt_node *node;
+		size_t depth;
+		bool live;	/* a call's caller was it after it "returned" */
+	} lastret;
 };
 
 /* a process met system-wide (cfg.describe_process) */
@@ -166,6 +176,7 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 
 	if (!e)
 		return;
+	t->lastret.node = NULL;	/* its nodes leave with e */
 	e->complete = complete && !t->tainted;
 	if (e->dur_ns < 0 && !s->cfg.returns_only && t->last_ts >= e->start_ns)
 		e->dur_ns = t->last_ts - e->start_ns;
@@ -375,6 +386,40 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 		lt_hash_value(&n->args[r->previous], s->cfg.hash_key, &t->exec->arena);
 }
 
+/*
+ * A frame whose return the return sites saw, then a hook (sys.settrace,
+ * sys.setprofile) raised on its return event, so it exits again by
+ * exception: the hook's calls ran inside it (their caller was that frame),
+ * yet came after its return. 1: r is that second exit, and the calls after
+ * its node become its children, its ret the raise (exact, when a hook's
+ * Python call proved the frame still ran); -1: r may be one, unproven or
+ * its execution written already (incomplete); 0: r is not one.
+ */
+static int hook_raised(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
+		       const void *payload)
+{
+	struct lt_node *n = t->lastret.node, *c;
+
+	if (r->vkind != LT_RV_RAISE || r->frame != t->lastret.frame ||
+	    r->code != t->lastret.code || t->n != t->lastret.depth)
+		return 0;
+	if (!t->lastret.live || !n || !n->parent)
+		return t->lastret.live ? -1 : 0;
+	while ((c = n->next)) {
+		n->next = c->next;
+		n->parent->ncalls--;
+		c->next = NULL;
+		lt_node_append(n, c);
+	}
+	n->parent->last = n;
+	memset(&n->ret, 0, sizeof(n->ret));
+	set_ret(s, t, n, r, payload);
+	if (n->dur_ns >= 0)
+		n->dur_ns += r->ts - t->lastret.ts;
+	t->lastret.node = NULL;
+	return 1;
+}
+
 /* a RET for a frame that is not live: its start was not seen */
 static void unmatched_return(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
 			     const void *payload)
@@ -390,6 +435,11 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	 * was lost */
 	bool thrown_in = top ? r->previous && top->frame == r->previous :
 			       s->cfg.from_start && !r->previous;
+	int hook = hook_raised(s, t, r, payload);
+
+	if (hook > 0)
+		return;
+	thrown_in = thrown_in && !hook;
 
 	/* 3.12+: a frame of a plain function that was never seen starting
 	 * never ran RESUME, so it was not a call (the __init__ shim of 3.13,
@@ -595,6 +645,14 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 	if (f->node) {
 		set_ret(s, t, f->node, r, payload);
 		f->node->dur_ns = r->ts - f->ts;
+	}
+	if (t->lastret.frame && r->previous == t->lastret.frame && t->n == t->lastret.depth) {
+		t->lastret.live = true;	/* a hook's call made by that frame */
+	} else if (t->n <= t->lastret.depth || !t->lastret.frame) {
+		t->lastret = (typeof(t->lastret)){ r->frame, r->code, r->ts,
+			(r->flags & LT_RF_YIELD) || r->vkind == LT_RV_RAISE ? NULL : f->node, t->n };
+		if (!t->lastret.node)
+			t->lastret.frame = 0;
 	}
 	/* one execution per thread: a top-level call whose caller frame is
 	 * still live (and was never seen) means the thread's execution began
