@@ -160,6 +160,25 @@ def generator_finalised_at_exit():
 
 
 
+@lt.test
+def generator_chain_collected():
+    """a chain of suspended generators collected (test_generators' sieve
+    doctest): closing each one closes the next from inside itself, a frame
+    that was thrown into and so never seen starting; its exit comes after
+    its callee's. Equal call for call to the oracle, complete (it was
+    incomplete: a caller not live)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(HERE, "workloads", "gen_chain.py")
+    rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+    lt.leaktrace("record", "--root", "work", "-o", rec, "--", lt.PY, script)
+    lt.run([lt.PY, os.path.join(HERE, "oracle.py"), "--root", "work", "-o", ora, script])
+    problems = treecmp.compare(rec, ora)
+    assert not problems, "\n".join(problems[:5])
+    ex = execs(rec)
+    assert len(ex) == 3 and all(e["complete"] for e in ex)
+
+
 HOOKS = {
     "settrace": """\
 import sys

@@ -61,6 +61,15 @@ struct rb_thread {
 		size_t depth;
 		bool live;	/* a call's caller was it after it "returned" */
 	} lastret;
+	/* calls thrown into (no RESUME seen) by a frame itself thrown into,
+	 * whose exit is still to come: a generator closed while it closes
+	 * another (a chain of generators collected). Out of the tree until
+	 * that exit adopts them (see orphan_adopt) */
+	struct rb_orphan {
+		uint64_t previous;
+		struct lt_node *node, *at;	/* where it was placed */
+	} *orph;
+	size_t norph, corph;
 };
 
 /* a process met system-wide (cfg.describe_process) */
@@ -177,6 +186,13 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 	if (!e)
 		return;
 	t->lastret.node = NULL;	/* its nodes leave with e */
+	if (t->norph) {
+		/* callers never seen exiting: the calls stay, where placed */
+		for (size_t i = 0; i < t->norph; i++)
+			lt_node_append(t->orph[i].at, t->orph[i].node);
+		t->norph = 0;
+		t->tainted = true;
+	}
 	e->complete = complete && !t->tainted;
 	if (e->dur_ns < 0 && !s->cfg.returns_only && t->last_ts >= e->start_ns)
 		e->dur_ns = t->last_ts - e->start_ns;
@@ -420,6 +436,40 @@ static int hook_raised(struct rb_state *s, struct rb_thread *t, const struct lt_
 	return 1;
 }
 
+static void unlink_last(struct lt_node *n);
+
+/* n (just placed, its parent's last child) waits for its caller's exit;
+ * false when out of memory */
+static bool orphan_push(struct rb_thread *t, uint64_t previous, struct lt_node *n)
+{
+	if (t->norph == t->corph) {
+		size_t cap = t->corph ? 2 * t->corph : 16;
+		struct rb_orphan *o = realloc(t->orph, cap * sizeof(*o));
+
+		if (!o)
+			return false;
+		t->orph = o;
+		t->corph = cap;
+	}
+	t->orph[t->norph++] = (struct rb_orphan){ previous, n, n->parent };
+	unlink_last(n);
+	return true;
+}
+
+/* the waiting calls made by frame become n's children, in exit order */
+static void orphan_adopt(struct rb_thread *t, uint64_t frame, struct lt_node *n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->norph; i++) {
+		if (t->orph[i].previous == frame)
+			lt_node_append(n, t->orph[i].node);
+		else
+			t->orph[k++] = t->orph[i];
+	}
+	t->norph = k;
+}
+
 /* a RET for a frame that is not live: its start was not seen */
 static void unmatched_return(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
 			     const void *payload)
@@ -461,11 +511,17 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	}
 	if (!t->exec)
 		return;
+	place(s, t, top, ci, &f);
+	if (f.node) {
+		set_ret(s, t, f.node, r, payload);
+		if (t->norph)
+			orphan_adopt(t, r->frame, f.node);
+	}
+	/* its caller not live: maybe a frame thrown into, whose exit comes */
+	if (!thrown_in && !hook && f.node && r->previous && orphan_push(t, r->previous, f.node))
+		return;
 	if (!thrown_in)
 		t->tainted = true;
-	place(s, t, top, ci, &f);
-	if (f.node)
-		set_ret(s, t, f.node, r, payload);
 }
 
 /* take n, its parent's last child, out of the tree (its arena memory stays) */
@@ -671,6 +727,7 @@ static void thread_free(struct rb_thread *t)
 		lt_exec_free(t->exec);
 	free(t->stk);
 	free(t->pend);
+	free(t->orph);
 	free(t);
 }
 
