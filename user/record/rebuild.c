@@ -701,6 +701,8 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 	if (f->node) {
 		set_ret(s, t, f->node, r, payload);
 		f->node->dur_ns = r->ts - f->ts;
+		if (t->norph)
+			orphan_adopt(t, r->frame, f->node);
 	}
 	if (t->lastret.frame && r->previous == t->lastret.frame && t->n == t->lastret.depth) {
 		t->lastret.live = true;	/* a hook's call made by that frame */
