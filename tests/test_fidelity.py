@@ -179,6 +179,37 @@ def generator_chain_collected():
     assert len(ex) == 3 and all(e["complete"] for e in ex)
 
 
+def shape(path):
+    """executions as (complete, nested [fn, ret, calls]), durations left out"""
+    def strip(n):
+        return [n["fn"], n.get("ret"), [strip(c) for c in n.get("calls", [])]]
+    return [(e["complete"], strip(e["root"])) for e in execs(path)]
+
+
+@lt.test
+def sub_interpreter_same_tree_both_modes():
+    """calls of a sub-interpreter (run on the calling thread) are no calls
+    of the frame that started it: with --root work only work's own calls;
+    without --root top-level calls of the thread; a root inside the
+    sub-interpreter its own execution. Full capture and --no-durations
+    build the same trees (they differed: 2 executions vs 1)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(HERE, "workloads", "subinterp.py")
+    full, ro = os.path.join(d, "f.jsonl"), os.path.join(d, "r.jsonl")
+    for root in (["--root", "work"], ["--root", "sub"], []):
+        lt.leaktrace("record", *root, "-o", full, "--", lt.PY, script)
+        lt.leaktrace("record", "--no-durations", *root, "-o", ro, "--", lt.PY, script)
+        a, b = shape(full), shape(ro)
+        assert a == b, (root, json.dumps(a)[:800], json.dumps(b)[:800])
+        assert all(c for c, _ in a), root
+        if root == ["--root", "work"]:
+            assert a == [(True, ["work", {"type": "int", "value": 1},
+                                 [["inner", {"type": "int", "value": 1}, []]]])], a
+        if root == ["--root", "sub"]:
+            assert a == [(True, ["sub", {"type": "int", "value": 7}, []])], a
+
+
 HOOKS = {
     "settrace": """\
 import sys

@@ -658,6 +658,28 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	}
 }
 
+/* n, a sub-interpreter's bottom call, as a top-level call of the thread's
+ * execution, where --no-durations puts it (top-level calls in the order
+ * they return): before the top-level call still running */
+static void subinterp_top_level(struct rb_thread *t, struct lt_node *n)
+{
+	struct lt_node *root = t->exec->root, *open = t->stk[0].node, *prev = NULL;
+
+	if (!open || open->parent != root) {
+		lt_node_append(root, n);
+		return;
+	}
+	for (struct lt_node *c = root->first; c != open; c = c->next)
+		prev = c;
+	n->parent = root;
+	n->next = open;
+	if (prev)
+		prev->next = n;
+	else
+		root->first = n;
+	root->ncalls++;
+}
+
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 {
 	struct rb_thread *t = thread_get(s, r->tid);
@@ -711,6 +733,20 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 			(r->flags & LT_RF_YIELD) || r->vkind == LT_RV_RAISE ? NULL : f->node, t->n };
 		if (!t->lastret.node)
 			t->lastret.frame = 0;
+	}
+	/* a bottom frame (no caller) returning above frames of the thread:
+	 * it ran in a sub-interpreter, which runs on the thread of the call
+	 * that started it, and is no call of those frames. As --no-durations
+	 * sees it: without --root a top-level call of the thread, with one
+	 * outside every execution */
+	if (!r->previous && t->n > 0 && f->node && f->node->parent && t->exec) {
+		unlink_last(f->node);
+		if (s->cfg.root_fn) {
+			for (struct lt_node *c = f->node; c; c = lt_node_preorder_next(f->node, c))
+				s->st.calls--;
+		} else {
+			subinterp_top_level(t, f->node);
+		}
 	}
 	/* one execution per thread: a top-level call whose caller frame is
 	 * still live (and was never seen) means the thread's execution began
