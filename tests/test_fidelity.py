@@ -210,6 +210,32 @@ def sub_interpreter_same_tree_both_modes():
             assert a == [(True, ["sub", {"type": "int", "value": 7}, []])], a
 
 
+@lt.test
+def oracle_sees_threads_forks_and_sys_path():
+    """the oracle (tests/oracle.py) runs a script with sys.path[0] its
+    directory, sees a _thread thread and the executions a forked child
+    completes (written once each, by the child); call for call equal to the
+    recorder on what both see (record -- CMD follows no fork)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(HERE, "workloads", "oracle_scope.py")
+    rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+    p = lt.run([lt.PY, os.path.join(HERE, "oracle.py"), "--root", "step", "-o", ora, script])
+    assert p.stdout.strip() == "True", p.stdout
+    oe = execs(ora)
+    pids = {e["pid"] for e in oe}
+    assert len(oe) == 4 and len(pids) == 2 and len({e["tid"] for e in oe}) == 3, oe
+    assert [e["root"]["ret"]["value"] for e in oe] == [20, 2, 4, 6], oe
+    lt.leaktrace("record", "--root", "step", "-o", rec, "--", lt.PY, script)
+    child = [e for e in oe if e["root"]["ret"]["value"] == 4]
+    with open(ora + ".parent", "w") as f:
+        for l in lines(ora):
+            if l not in child:
+                f.write(json.dumps(l) + "\n")
+    problems = treecmp.compare(rec, ora + ".parent")
+    assert not problems, "\n".join(problems[:5])
+
+
 HOOKS = {
     "settrace": """\
 import sys
