@@ -30,6 +30,7 @@ struct rb_pend {
 	struct lt_node *node;
 	uint32_t ncalls;	/* calls in its subtree */
 	uint32_t ntrunc;	/* truncated strings in its subtree */
+	uint64_t code;
 };
 
 /* --no-durations with --root: calls kept while no execution ends, beyond
@@ -609,6 +610,26 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		sum.ntrunc += t->pend[k - 1].ntrunc;
 		if (t->pend[k - 1].first_ts < sum.first_ts)
 			sum.first_ts = t->pend[k - 1].first_ts;
+	}
+	sum.code = r->code;
+	/* a hook raising on the return event (see hook_raised): the frame
+	 * exits again by exception after calls whose caller it was, which
+	 * prove it still ran: they join its node, whose ret is the raise */
+	if (r->vkind == LT_RV_RAISE && k > 0 && k < t->np) {
+		struct rb_pend *q = &t->pend[k - 1];
+
+		if (q->frame == r->frame && q->code == r->code && q->previous == r->previous &&
+		    q->node && q->node->has_ret && !q->node->ret.yield &&
+		    strcmp(q->node->ret.type, "<raise>")) {
+			for (size_t i = k; i < t->np; i++)
+				lt_node_append(q->node, t->pend[i].node);
+			q->ncalls += sum.ncalls - 1;
+			q->ntrunc += sum.ntrunc;
+			t->np = k;
+			memset(&q->node->ret, 0, sizeof(q->node->ret));
+			set_ret(s, t, q->node, r, payload);
+			return;
+		}
 	}
 	if (ci->excluded || ci->init_shim) {
 		/* left out: its calls go to its caller */
