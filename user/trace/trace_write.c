@@ -96,9 +96,9 @@ static void *writer_main(void *arg)
 		w->head++;
 		if (err && !w->err)
 			__atomic_store_n(&w->err, err, __ATOMIC_RELAXED);
-		b.len = 0;
-		if (w->nspare < WQ)
-			w->spare[w->nspare++] = b;
+		/* kept for reuse, but not a huge line's own buffer */
+		if (b.len <= WBLOCK && w->nspare < WQ)
+			w->spare[w->nspare++] = (struct wblock){ b.data, 0 };
 		else
 			free(b.data);
 		pthread_cond_broadcast(&w->room);
@@ -210,6 +210,28 @@ static int emit(struct lt_writer *w)
 	jw_raw(&w->jw, "\n", 1);
 	if (b->len + w->jw.len > WBLOCK && b->len)
 		err = hand_over(w);
+	if (w->jw.len > WBLOCK && w->threaded) {
+		/* a line bigger than a block (an execution of millions of
+		 * calls, gigabytes): its own buffer goes to the writer as a
+		 * block, not a copy of it (which the writer then frees) */
+		struct wblock empty = w->cur;
+
+		w->cur = (struct wblock){ w->jw.buf, w->jw.len };
+		w->jw.buf = NULL;
+		w->jw.cap = 0;
+		jw_reset(&w->jw);
+		if (!err)
+			err = hand_over(w);
+		if (w->cur.len) {	/* not handed over (an error): dropped */
+			free(w->cur.data);
+			w->cur = (struct wblock){ 0 };
+		}
+		if (w->cur.data)
+			free(empty.data);
+		else
+			w->cur = empty;
+		return err ? err : __atomic_load_n(&w->err, __ATOMIC_RELAXED);
+	}
 	if (!b->data || b->len + w->jw.len > WBLOCK) {
 		size_t cap = w->jw.len > WBLOCK ? w->jw.len : WBLOCK;
 		char *d = realloc(b->data, cap);
