@@ -197,11 +197,13 @@ def sub_interpreter_same_tree_both_modes():
     d = lt.tmpdir()
     script = os.path.join(HERE, "workloads", "subinterp.py")
     full, ro = os.path.join(d, "f.jsonl"), os.path.join(d, "r.jsonl")
-    for root in (["--root", "work"], ["--root", "sub"], []):
-        lt.leaktrace("record", *root, "-o", full, "--", lt.PY, script)
-        lt.leaktrace("record", "--no-durations", *root, "-o", ro, "--", lt.PY, script)
+    py312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
+    for py, root in [(py, r) for py in [lt.PY] + [py312] * os.path.exists(py312)
+                     for r in (["--root", "work"], ["--root", "sub"], [])]:
+        lt.leaktrace("record", *root, "-o", full, "--", py, script)
+        lt.leaktrace("record", "--no-durations", *root, "-o", ro, "--", py, script)
         a, b = shape(full), shape(ro)
-        assert a == b, (root, json.dumps(a)[:800], json.dumps(b)[:800])
+        assert a == b, (py, root, json.dumps(a)[:800], json.dumps(b)[:800])
         assert all(c for c, _ in a), root
         if root == ["--root", "work"]:
             assert a == [(True, ["work", {"type": "int", "value": 1},
