@@ -15,7 +15,18 @@ struct code_info {
 	bool init_shim;		/* 3.13's __init__ shim (_Py_InitCleanup), not a call */
 };
 
+/* the last call a frame (or the thread, outside any) saw return, not by
+ * a yield: a sys.settrace/setprofile hook that raises on its return event
+ * makes it exit a second time, by exception, after the return sites fired
+ * (see hook_raised); node NULL once its execution is written */
+struct rb_lastret {
+	uint64_t frame, code, ts;
+	struct lt_node *node;
+	bool live;		/* a call's caller was it after it "returned" */
+};
+
 struct rb_frame {
+	struct rb_lastret lr;	/* of its calls */
 	uint64_t frame, code, ts;
 	struct lt_node *node;	/* this call's node, NULL if not recorded */
 	struct lt_node *attach;	/* where this frame's children go (NULL: nowhere) */
@@ -52,16 +63,7 @@ struct rb_thread {
 	int root_depth;		/* calls of the root function live on the stack */
 	bool tainted;		/* events of the open execution may be missing */
 	uint64_t last_ts;
-	/* the last frame that returned at depth lastret.depth (not a yield):
-	 * a sys.settrace/setprofile hook that raises on its return event
-	 * makes it exit a second time, by exception, after the return sites
-	 * fired (see hook_raised); node NULL once its execution is written */
-	struct {
-		uint64_t frame, code, ts;
-		struct lt_node *node;
-		size_t depth;
-		bool live;	/* a call's caller was it after it "returned" */
-	} lastret;
+	struct rb_lastret lr0;	/* of its calls that no live frame made */
 	/* calls thrown into (no RESUME seen) by a frame itself thrown into,
 	 * whose exit is still to come: a generator closed while it closes
 	 * another (a chain of generators collected). Out of the tree until
@@ -186,7 +188,10 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 
 	if (!e)
 		return;
-	t->lastret.node = NULL;	/* its nodes leave with e */
+	/* its nodes leave with e */
+	t->lr0.node = NULL;
+	for (size_t i = 0; i < t->n; i++)
+		t->stk[i].lr.node = NULL;
 	if (t->norph) {
 		/* callers never seen exiting: the calls stay, where placed */
 		for (size_t i = 0; i < t->norph; i++)
@@ -341,6 +346,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 		t->tainted = true;
 		return;
 	}
+	f->lr = (struct rb_lastret){ 0 };
 	f->frame = frame;
 	f->code = code;
 	f->ts = ts;
@@ -412,16 +418,21 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
  * Python call proved the frame still ran); -1: r may be one, unproven or
  * its execution written already (incomplete); 0: r is not one.
  */
+static struct rb_lastret *lastret_of(struct rb_thread *t)
+{
+	return t->n ? &t->stk[t->n - 1].lr : &t->lr0;
+}
+
 static int hook_raised(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
 		       const void *payload)
 {
-	struct lt_node *n = t->lastret.node, *c;
+	struct rb_lastret *lr = lastret_of(t);
+	struct lt_node *n = lr->node, *c;
 
-	if (r->vkind != LT_RV_RAISE || r->frame != t->lastret.frame ||
-	    r->code != t->lastret.code || t->n != t->lastret.depth)
+	if (r->vkind != LT_RV_RAISE || !lr->frame || r->frame != lr->frame || r->code != lr->code)
 		return 0;
-	if (!t->lastret.live || !n || !n->parent)
-		return t->lastret.live ? -1 : 0;
+	if (!lr->live || !n || !n->parent)
+		return lr->live ? -1 : 0;
 	while ((c = n->next)) {
 		n->next = c->next;
 		n->parent->ncalls--;
@@ -432,8 +443,8 @@ static int hook_raised(struct rb_state *s, struct rb_thread *t, const struct lt_
 	memset(&n->ret, 0, sizeof(n->ret));
 	set_ret(s, t, n, r, payload);
 	if (n->dur_ns >= 0)
-		n->dur_ns += r->ts - t->lastret.ts;
-	t->lastret.node = NULL;
+		n->dur_ns += r->ts - lr->ts;
+	*lr = (struct rb_lastret){ 0 };
 	return 1;
 }
 
@@ -619,7 +630,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		struct rb_pend *q = &t->pend[k - 1];
 
 		if (q->frame == r->frame && q->code == r->code && q->previous == r->previous &&
-		    q->node && q->node->has_ret && !q->node->ret.yield &&
+		    q->node && q->node->has_ret && !q->node->ret.yield && q->node->ret.type &&
 		    strcmp(q->node->ret.type, "<raise>")) {
 			for (size_t i = k; i < t->np; i++)
 				lt_node_append(q->node, t->pend[i].node);
@@ -747,13 +758,15 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 		if (t->norph)
 			orphan_adopt(t, r->frame, f->node);
 	}
-	if (t->lastret.frame && r->previous == t->lastret.frame && t->n == t->lastret.depth) {
-		t->lastret.live = true;	/* a hook's call made by that frame */
-	} else if (t->n <= t->lastret.depth || !t->lastret.frame) {
-		t->lastret = (typeof(t->lastret)){ r->frame, r->code, r->ts,
-			(r->flags & LT_RF_YIELD) || r->vkind == LT_RV_RAISE ? NULL : f->node, t->n };
-		if (!t->lastret.node)
-			t->lastret.frame = 0;
+	{
+		struct rb_lastret *lr = lastret_of(t);
+
+		if (lr->frame && r->previous == lr->frame)
+			lr->live = true;	/* a hook's call made by that frame */
+		else if ((r->flags & LT_RF_YIELD) || r->vkind == LT_RV_RAISE || !f->node)
+			*lr = (struct rb_lastret){ 0 };
+		else
+			*lr = (struct rb_lastret){ r->frame, r->code, r->ts, f->node, false };
 	}
 	/* a bottom frame (no caller) returning above frames of the thread:
 	 * it ran in a sub-interpreter, which runs on the thread of the call
@@ -761,6 +774,8 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 	 * sees it: without --root a top-level call of the thread, with one
 	 * outside every execution */
 	if (!r->previous && t->n > 0 && f->node && f->node->parent && t->exec) {
+		if (lastret_of(t)->node == f->node)
+			*lastret_of(t) = (struct rb_lastret){ 0 };
 		unlink_last(f->node);
 		if (s->cfg.root_fn) {
 			for (struct lt_node *c = f->node; c; c = lt_node_preorder_next(f->node, c))
