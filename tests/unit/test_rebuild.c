@@ -412,7 +412,18 @@ static void thrown_into_hook_raise_subinterp(void)
 	CHECK(f && f->ncalls == 1 && !strcmp(child(f, 0)->fn, "g") && f->dur_ns == 40);
 	reset();
 
-	/* a sub-interpreter runs f (no caller) while run runs: not run's */
+	/* a sub-interpreter runs f (no caller) while run runs: not run's
+	 * (when the caller at a return is the frame chain's) */
+	rb_free(s);
+	{
+		struct rb_config c = { .root_fn = "run", .str_len = 64, .pid = 42,
+				       .callers_at_return = true };
+
+		s = rb_new(&c, keep, NULL);
+		rb_code(s, LT_OBJ_KEY(42, 0x100), "Job.run", "/app/m.py", 10);
+		rb_code(s, LT_OBJ_KEY(42, 0x200), "f", "/app/m.py", 20);
+		rb_code(s, LT_OBJ_KEY(42, 0x300), "g", "/app/m.py", 30);
+	}
 	E(s, 1, 0xA0, 0x100);
 	E(s, 1, 0x70, 0x200);
 	R(s, 1, 0x70, 0, 0x200, LT_RV_INT, 3, 0);

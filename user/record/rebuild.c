@@ -773,7 +773,8 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 	 * that started it, and is no call of those frames. As --no-durations
 	 * sees it: without --root a top-level call of the thread, with one
 	 * outside every execution */
-	if (!r->previous && t->n > 0 && f->node && f->node->parent && t->exec) {
+	if (s->cfg.callers_at_return && !r->previous && t->n > 0 && f->node && f->node->parent &&
+	    t->exec) {
 		if (lastret_of(t)->node == f->node)
 			*lastret_of(t) = (struct rb_lastret){ 0 };
 		unlink_last(f->node);

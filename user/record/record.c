@@ -442,6 +442,7 @@ static int start_consumer(struct session *s)
 		.complete_after_ns = s->armed_ns,
 		.first_exec_incomplete = s->old_frames.failed,
 		.from_start = s->is_child,
+		.callers_at_return = !s->targets[0].use_evalframe && s->ntargets == 1,
 		.resolve_code = consume_resolve_code,
 		.resolve_arg = &s->targets[0],
 		.describe_process = env.all ? proc_describe : NULL,
