@@ -14,7 +14,7 @@ def obs(root):
     stack = [(root, True)]
     while stack:
         n, is_root = stack.pop()
-        if not (is_root and n["fn"].startswith("<")):
+        if not (is_root and (n.get("synthetic") is True or n["fn"] in ("<thread>", "<execution>"))):
             r = n.get("ret")
             if r and "value" in r and r["type"] in ("int", "str", "bool", "float"):
                 v = r["value"]

@@ -52,8 +52,11 @@ struct lt_py_layout layouts[LT_MAX_BUILDS] = {};
 /* --no-durations: only returns are probed; a return sends its code's
  * strings and, for a code named like --root, whether a caller runs one */
 const volatile __u32 returns_only = 0;
-const volatile char root_name[LT_ROOT_MAX] = {};
-const volatile __u32 root_len = 0;	/* 0: no --root (or one too long to compare) */
+/* --root as CPython stores a str of each PEP 393 kind (1, 2, 4 bytes a
+ * character), [kind / 2]; length 0: no --root, or not storable in that
+ * kind or too long to compare (its executions are then marked incomplete) */
+const volatile char root_name[3][LT_ROOT_MAX] = {};
+const volatile __u32 root_len[3] = {};
 const volatile __u32 root_dotted = 0;	/* the name has a '.': whole qualname only */
 
 /* set by userspace once every probe is attached, so that returns and
@@ -562,6 +565,11 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		__sync_fetch_and_add(&read_failures, 1);
 	} else if (exc || kind == LT_FRAME_RAISE) {
 		r->vkind = LT_RV_RAISE;
+		/* a generator thrown into (3.11: closed before it started)
+		 * ends here without having run RESUME, where its code is
+		 * named: name it now, while it exists (once: the cache) */
+		if (!returns_only)
+			send_code(L, s, r->code, 0, tid);
 	} else {
 		if (kind == LT_FRAME_YIELD) {
 			r->flags |= LT_RF_YIELD;

@@ -56,20 +56,31 @@ static __always_inline int read_str(const struct lt_py_layout *L, void *dst, __u
 }
 
 /* --root matching as userspace does it (rebuild.c name_matches): the whole
- * qualname, or (a name without '.') its last dotted part; 1-byte text only */
+ * qualname, or (a name without '.') its last dotted part. The name's bytes
+ * as CPython stores them (kind 1, 2 or 4, little-endian) against --root in
+ * that same kind: a non-ASCII name is no UTF-8 in the target */
 static __always_inline bool root_named(const char *name, __u32 len, __u8 kind)
 {
-	__u32 rl = root_len, off;
+	__u32 ki = kind >> 1, rl, off;
 
-	if (!rl || kind != 1 || len < rl || len >= LT_NAME_MAX)
+	if ((kind != 1 && kind != 2 && kind != 4) || ki > 2)
+		return false;
+	rl = root_len[ki];
+	if (!rl || len < rl || len >= LT_NAME_MAX)
 		return false;
 	off = len - rl;
-	if (off && (root_dotted || name[(off - 1) & (LT_NAME_MAX - 1)] != '.'))
-		return false;
+	if (off) {
+		/* the character before: '.', its other bytes 0 */
+		if (root_dotted || off < kind || name[(off - kind) & (LT_NAME_MAX - 1)] != '.')
+			return false;
+		for (__u32 j = 1; j < 4; j++)
+			if (j < kind && name[(off - kind + j) & (LT_NAME_MAX - 1)])
+				return false;
+	}
 	for (int i = 0; i < LT_ROOT_MAX; i++) {
 		if (i >= rl)
 			break;
-		if (name[(off + i) & (LT_NAME_MAX - 1)] != root_name[i])
+		if (name[(off + i) & (LT_NAME_MAX - 1)] != root_name[ki][i])
 			return false;
 	}
 	return true;

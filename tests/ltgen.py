@@ -153,7 +153,8 @@ def write_paper_dir(d, roots, variant):
 
 # ---- reference ----------------------------------------------------------
 def synthetic(n, is_root):
-    return is_root and n["fn"].startswith("<")
+    """FORMAT.md §2: marked by the trace; before the mark, these two names"""
+    return is_root and (n.get("synthetic") is True or n["fn"] in ("<thread>", "<execution>"))
 
 
 def plain(fn):

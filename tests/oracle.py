@@ -12,8 +12,19 @@ calls of every run are its children) when it happens inside the execution
 the node belongs to; the outermost root of an execution that suspends takes
 its execution along, so that executions interleave on a thread (asyncio).
 
+It sees every thread (also those of _thread.start_new_thread) and forked
+children (their executions are written by them, as they complete: each
+line is flushed, no buffered line is written twice), names types by their
+C tp_name, runs SCRIPT with sys.path[0] its directory as `python SCRIPT`
+does, and takes 3.13's yield reported at the RESUME after it for a yield.
+Its blind spots, where it and the recorder differ by design: what runs
+after SCRIPT returns (atexit, generators finalised at interpreter exit),
+sub-interpreters (settrace is per interpreter), code run while another
+tracer or profiler is set (sys.settrace is its own), and durations.
+
 usage: python3.11 oracle.py [--root FUNC] [--str-len N] -o OUT SCRIPT [ARGS...]
 """
+import _thread
 import ctypes
 import dis
 import inspect
@@ -160,10 +171,12 @@ class Oracle:
     def tracer(self, frame, event, arg):
         if event != "call":
             return None
+        code = frame.f_code
+        if code.co_filename == __file__:
+            return None	# its own fork hooks: no call of the script
         s = self.state()
         if self.susp and self.resume(s, frame):
             return self.local
-        code = frame.f_code
         is_root = name_matches(qualname(code), self.root)
         node = None
         if is_root and s["depth"] == 0:
@@ -253,6 +266,7 @@ class Oracle:
             line.update({"complete": complete, "root": ex["root"]})
             self.next_id += 1
             self.out.write(json.dumps(line) + "\n")
+            self.out.flush()	# written as it completes: a forked child's too
 
 
 def main():
@@ -272,6 +286,28 @@ def main():
     f.write(json.dumps({"type": "header", "format": 1, "tool": "oracle", "root": root}) + "\n")
     o = Oracle(root, str_len, f)
     sys.argv = [os.path.abspath(args[0])] + args[1:]
+    sys.path[0] = os.path.dirname(sys.argv[0])  # as `python SCRIPT` sets it
+
+    # fork: nothing buffered, the lock not held by a thread the child lacks
+    def before_fork():
+        o.lock.acquire()
+        f.flush()
+
+    def in_child():
+        o.lock = threading.Lock()
+
+    os.register_at_fork(before=before_fork, after_in_parent=lambda: o.lock.release(),
+                        after_in_child=in_child)
+    # threads of _thread.start_new_thread too (threading.settrace only
+    # reaches threading's)
+    start_new_thread = _thread.start_new_thread
+
+    def traced_start(function, args, kwargs={}):
+        def run(*a, **k):
+            sys.settrace(o.tracer)
+            return function(*a, **k)
+        return start_new_thread(run, args, kwargs)
+    _thread.start_new_thread = _thread.start_new = traced_start
     threading.settrace(o.tracer)
     sys.settrace(o.tracer)
     try:

@@ -237,7 +237,7 @@ def trace_stacks(roots, weight):
         path = {}
         for n, d, site, par in ltgen.walk(r):
             path[id(n)] = (path[id(par)] + ";" if par is not None else "") + n["fn"]
-            if par is None and n["fn"].startswith("<"):
+            if ltgen.synthetic(n, par is None):
                 continue
             if weight == "calls":
                 w = 1
@@ -271,7 +271,7 @@ def folded_counts_round_trip():
     calls = {}
     for r in roots:
         for n, dd, site, par in ltgen.walk(r):
-            if not (par is None and n["fn"].startswith("<")):
+            if not ltgen.synthetic(n, par is None):
                 calls[n["fn"]] = calls.get(n["fn"], 0) + 1
     assert per_fn == calls, (per_fn, calls)
 

@@ -280,11 +280,44 @@ def target_killed_mid_execution():
                                       "        os.kill(os.getpid(), signal.SIGKILL)\n    return i\n"
                                       "for i in range(5):\n    work(i)\n")
     rec = os.path.join(d, "r.jsonl")
-    p = record("--root", "work", "-o", rec, "--", lt.PY, script)
+    p = record("--root", "work", "-o", rec, "--", lt.PY, script, check=False)
+    # record -- CMD exits as the command did: 128+9 for SIGKILL
+    assert p.returncode == 137 and "killed by signal 9 (status 137)" in p.stderr, p.stderr
     ls = lines(rec)
     assert ls[-1]["type"] == "stats"
     ex = [l for l in ls if l["type"] == "exec"]
     assert [e["complete"] for e in ex] == [True, True, True, False], ex
+
+
+@lt.test
+def exit_status_is_the_commands():
+    """record -- CMD exits with the command's status, as time and strace
+    do, and its summary line says so; leaktrace's own errors are 1 and 2,
+    told apart by the summary line, which only a recording that worked
+    writes"""
+    lt.need_root()
+    d = lt.tmpdir()
+    rec = os.path.join(d, "r.jsonl")
+    for code, args, said in ((3, ["-c", "raise SystemExit(3)"], "exited with status 3"),
+                             (0, ["-c", "pass"], "exited with status 0"),
+                             (2, ["-c", "import sys; sys.exit(2)"], "exited with status 2"),
+                             (1, ["-c", "raise KeyError(1)"], "exited with status 1"),
+                             (130, ["-c", "import os, signal; os.kill(os.getpid(), signal.SIGINT)"],
+                              "killed by signal 2 (status 130)")):
+        ref = subprocess.run([lt.PY] + args, capture_output=True)
+        p = record("-o", rec, "--", lt.PY, *args, check=False)
+        assert p.returncode == code and (ref.returncode == code or ref.returncode == -2), \
+            (args, p.returncode, ref.returncode, p.stderr)
+        summary = p.stderr.strip().splitlines()[-1]
+        assert " executions (" in summary and summary.endswith(said), (args, p.stderr)
+        assert lines(rec)[-1]["type"] == "stats"
+        # without -o, a failing command's status is still said (a line of its own)
+        p = record("--root", "nothing", "--", lt.PY, *args, check=False)
+        assert p.returncode == code, (args, p.returncode, p.stderr)
+        assert (said in p.stderr) == (code != 0), (args, p.stderr)
+    # leaktrace's own usage error: 2 and no summary line
+    p = record("--root", "x", "--ringbuf-mb", "0", "--", lt.PY, "-c", "pass", check=False)
+    assert p.returncode == 2 and "exited with status" not in p.stderr, p.stderr
 
 
 @lt.test

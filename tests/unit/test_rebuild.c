@@ -651,6 +651,86 @@ static void tgid_beyond_16_bits(void)
 	rb_free(s);
 }
 
+/*
+ * Issue 22 cases: a generator closed from inside the exit of one thrown
+ * into (orphan adopted by that exit); a hook raising on f's return event
+ * (f's calls after its first exit join it, the raise its ret); a
+ * sub-interpreter's bottom frame (no caller) is no call of run.
+ */
+static void thrown_into_hook_raise_subinterp(void)
+{
+	struct rb_state *s = setup("run", 0, NULL);
+	const struct lt_node *r, *f;
+
+	/* run; gen at 0xD0 is thrown into (no entry), and while it exits,
+	 * closes gen at 0xE0 (previous 0xD0: not live) */
+	E(s, 1, 0xA0, 0x100);
+	R(s, 1, 0xE0, 0xD0, 0x400, LT_RV_RAISE, 0, 0);
+	R(s, 1, 0xD0, 0xA0, 0x400, LT_RV_RAISE, 0, 0);
+	R(s, 1, 0xA0, 0, 0x100, LT_RV_INT, 1, 0);
+	CHECK(ngot == 1 && got[0]->complete);
+	r = got[0]->root;
+	CHECK(r->ncalls == 1 && child(r, 0)->ncalls == 1 && !strcmp(child(child(r, 0), 0)->fn, "gen"));
+	reset();
+
+	/* f returns 2 (the sites), then the hook g, called by f (previous
+	 * 0xB0), raises, and f exits again by it */
+	E(s, 1, 0xA0, 0x100);
+	E(s, 1, 0xB0, 0x200);
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_INT, 2, 0);
+	E(s, 1, 0xC0, 0x300);
+	R(s, 1, 0xC0, 0xB0, 0x300, LT_RV_RAISE, 0, 0);
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_RAISE, 0, 0);
+	R(s, 1, 0xA0, 0, 0x100, LT_RV_INT, 1, 0);
+	CHECK(ngot == 1 && got[0]->complete);
+	r = got[0]->root;
+	f = child(r, 0);
+	CHECK(r->ncalls == 1 && f && !strcmp(f->fn, "f") && !strcmp(f->ret.type, "<raise>"));
+	CHECK(f && f->ncalls == 1 && !strcmp(child(f, 0)->fn, "g") && f->dur_ns == 40);
+	reset();
+
+	/* a sub-interpreter runs f (no caller) while run runs: not run's
+	 * (when the caller at a return is the frame chain's) */
+	rb_free(s);
+	{
+		struct rb_config c = { .root_fn = "run", .str_len = 64, .pid = 42,
+				       .callers_at_return = true };
+
+		s = rb_new(&c, keep, NULL);
+		rb_code(s, 42, 0x100, "Job.run", "/app/m.py", 10);
+		rb_code(s, 42, 0x200, "f", "/app/m.py", 20);
+		rb_code(s, 42, 0x300, "g", "/app/m.py", 30);
+	}
+	E(s, 1, 0xA0, 0x100);
+	E(s, 1, 0x70, 0x200);
+	R(s, 1, 0x70, 0, 0x200, LT_RV_INT, 3, 0);
+	E(s, 1, 0xB0, 0x300);
+	R(s, 1, 0xB0, 0xA0, 0x300, LT_RV_INT, 4, 0);
+	R(s, 1, 0xA0, 0, 0x100, LT_RV_INT, 1, 0);
+	CHECK(ngot == 1 && got[0]->complete && got[0]->root->ncalls == 1 &&
+	      !strcmp(child(got[0]->root, 0)->fn, "g"));
+	reset();
+	rb_free(s);
+
+	/* the same with --no-durations: the hook's raise joins f */
+	struct rb_config cfg = { .root_fn = "run", .str_len = 64, .pid = 42, .returns_only = true };
+
+	s = rb_new(&cfg, keep, NULL);
+	rb_code(s, 42, 0x100, "run", "/app/m.py", 10);
+	rb_code(s, 42, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 42, 0x300, "g", "/app/m.py", 30);
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_INT, 2, 0);
+	R(s, 1, 0xC0, 0xB0, 0x300, LT_RV_RAISE, 0, 0);
+	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_RAISE, 0, 0);
+	R(s, 1, 0xA0, 0, 0x100, LT_RV_INT, 1, LT_RF_ROOT_OUTER);
+	CHECK(ngot == 1 && got[0]->complete);
+	r = got[0]->root;
+	f = child(r, 0);
+	CHECK(r->ncalls == 1 && f && !strcmp(f->ret.type, "<raise>") && f->ncalls == 1);
+	reset();
+	rb_free(s);
+}
+
 int main(void)
 {
 	RUN(address_reuse_and_raise);
@@ -669,5 +749,6 @@ int main(void)
 	RUN(returns_only_attach);
 	RUN(thread_and_process_tags);
 	RUN(tgid_beyond_16_bits);
+	RUN(thrown_into_hook_raise_subinterp);
 	UNIT_EXIT();
 }

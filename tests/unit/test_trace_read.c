@@ -393,6 +393,106 @@ static void test_fast_path_same_as_generic(void)
 	free(fast);
 }
 
+/*
+ * Synthetic roots are what the trace marks ("synthetic":true), whatever
+ * their name; a Python call named "<lambda>" or "<module>" is a call with
+ * its ret and dur_ns, root or not; traces from before the field keep their
+ * "<thread>" and "<execution>" roots synthetic. Fast and generic paths
+ * alike, and the writer writes the mark back.
+ */
+static void test_synthetic_roots(void)
+{
+	static const char *in =
+		"{\"type\":\"header\",\"format\":1}\n"
+		"{\"type\":\"exec\",\"id\":0,\"complete\":true,\"root\":{\"fn\":\"<lambda>\",\"ret\":{\"type\":\"int\",\"value\":42},\"dur_ns\":7}}\n"
+		"{\"type\":\"exec\",\"id\":1,\"complete\":true,\"root\":{\"fn\":\"<thread>\",\"ret\":{\"type\":\"int\",\"value\":1},\"dur_ns\":5,\"calls\":[{\"fn\":\"<module>\",\"dur_ns\":3}]}}\n"
+		"{\"type\":\"exec\",\"id\":2,\"complete\":true,\"root\":{\"fn\":\"all\",\"synthetic\":true,\"dur_ns\":5,\"calls\":[{\"fn\":\"g\",\"synthetic\":true,\"dur_ns\":4}]}}\n"
+		"{\"type\":\"exec\",\"id\":3,\"complete\":true,\"root\":{\"fn\":\"<genexpr>\",\"synthetic\":false,\"ret\":{\"type\":\"NoneType\"},\"dur_ns\":2}}\n"
+		"{\"type\":\"stats\",\"execs\":4}\n";
+	static const bool syn[] = { false, true, true, false };
+	static const bool has_ret[] = { true, false, false, true };
+	static const long long dur[] = { 7, -1, -1, 2 };
+
+	put_file("syn.jsonl", in);
+	for (int fast = 0; fast < 2; fast++) {
+		struct lt_reader *r = lt_reader_open(path("syn.jsonl"));
+		struct lt_writer *w = lt_writer_open(path("syn-w.jsonl"));
+		struct lt_header h = { .format = 1 };
+		struct lt_exec *e;
+		int i = 0;
+
+		lt_reader_set_fast(r, fast);
+		lt_writer_header(w, &h);
+		while (lt_reader_next(r, &e) == 1) {
+			CHECK(i < 4 && e->root->synthetic == syn[i] && lt_node_synthetic_root(e->root) == syn[i]);
+			CHECK(i < 4 && e->root->has_ret == has_ret[i] && e->root->dur_ns == dur[i]);
+			/* below the root nothing is synthetic: its dur_ns stays */
+			if (e->root->first)
+				CHECK(!lt_node_synthetic_root(e->root->first) && e->root->first->dur_ns >= 3);
+			lt_writer_exec(w, e);
+			lt_exec_free(e);
+			i++;
+		}
+		CHECK(i == 4);
+		lt_reader_close(r);
+		CHECK(lt_writer_close(w) == 0);
+		FILE *f = fopen(path("syn-w.jsonl"), "r");
+		char line[512];
+		int n = 0, marked = 0;
+
+		while (f && fgets(line, sizeof(line), f)) {
+			marked += !!strstr(line, "\"synthetic\":true");
+			n += !!strstr(line, "\"fn\":\"<lambda>\",\"ret\":{\"type\":\"int\",\"value\":42},\"dur_ns\":7");
+			n += !!strstr(line, "\"fn\":\"all\",\"synthetic\":true,\"calls\":[{\"fn\":\"g\",\"dur_ns\":4}]");
+		}
+		if (f)
+			fclose(f);
+		CHECK(marked == 2 && n == 2);
+	}
+}
+
+/*
+ * Executions on lines longer than the reader keeps for another part's
+ * line (16 MiB): each part of a parallel reader builds its own whole, with
+ * its line number, and passes over the others' without holding them.
+ */
+static void test_long_lines_in_parts(void)
+{
+	static const char node[] = "{\"fn\":\"f\",\"ret\":{\"type\":\"int\",\"value\":1},\"dur_ns\":1},";
+	const size_t per = sizeof(node) - 1, n = (20u << 20) / per;
+	FILE *f = fopen(path("long.jsonl"), "w");
+
+	fputs("{\"type\":\"header\",\"format\":1}\n\n", f);	/* a blank line 2 */
+	for (int e = 0; e < 4; e++) {
+		/* execution e: n + e calls, then a last one returning e */
+		fprintf(f, "{\"type\":\"exec\",\"id\":%d,\"complete\":true,\"root\":{\"fn\":\"r\",\"calls\":[", e);
+		for (size_t i = 0; i < n + e; i++)
+			fputs(node, f);
+		fprintf(f, "{\"fn\":\"last\",\"ret\":{\"type\":\"int\",\"value\":%d}}]}}\n", e);
+	}
+	fputs("{\"type\":\"stats\",\"execs\":4}\n", f);
+	fclose(f);
+	for (int part = 0; part < 2; part++) {
+		struct lt_reader *r = lt_reader_open_part(path("long.jsonl"), part, 2);
+		struct lt_exec *e;
+		int got = 0;
+		char want[300];
+
+		while (lt_reader_next(r, &e) == 1) {
+			int id = (int)e->id;
+
+			CHECK(id % 2 == part && e->root->ncalls == n + id + 1);
+			CHECK(e->root->last && e->root->last->ret.u.i == id);
+			snprintf(want, sizeof(want), "%s:%d", path("long.jsonl"), id + 3);
+			CHECK(!strcmp(lt_reader_where(r), want));
+			lt_exec_free(e);
+			got++;
+		}
+		CHECK(got == 2);
+		lt_reader_close(r);
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -403,6 +503,8 @@ int main(void)
 	RUN(test_malformed);
 	RUN(test_deep);
 	RUN(test_fast_path_same_as_generic);
+	RUN(test_synthetic_roots);
+	RUN(test_long_lines_in_parts);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))

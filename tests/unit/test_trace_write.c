@@ -29,6 +29,7 @@ static struct lt_exec *sample(void)
 	e->start_ns = 1000;
 	e->dur_ns = 5000;
 	struct lt_node *r = lt_node_new(e, lt_intern("<thread>"));
+	r->synthetic = true;
 	r->dur_ns = 99;	/* synthetic: must not be written */
 	e->root = r;
 	struct lt_node *a = lt_node_new(e, lt_intern("JpegImageFile._open"));
@@ -76,7 +77,7 @@ static struct lt_exec *sample(void)
 static const char *expect =
 	"{\"type\":\"header\",\"format\":1,\"tool\":\"leaktrace\",\"python\":\"3.11.2\",\"pid\":123,\"root\":\"predict\",\"argv\":[\"python3\",\"x y\"],\"start\":\"2026-11-25T10:00:00Z\"}\n"
 	"{\"type\":\"exec\",\"id\":7,\"pid\":123,\"tid\":124,\"start_ns\":1000,\"dur_ns\":5000,\"complete\":true,\"root\":"
-	"{\"fn\":\"<thread>\",\"calls\":["
+	"{\"fn\":\"<thread>\",\"synthetic\":true,\"calls\":["
 	"{\"fn\":\"JpegImageFile._open\",\"file\":\"/x/PIL/JpegImagePlugin.py\",\"line\":339,\"ret\":{\"type\":\"int\",\"value\":100},\"dur_ns\":1234,\"calls\":["
 	"{\"fn\":\"f.<locals>.g\",\"ret\":{\"type\":\"float\",\"value\":\"nan\",\"yield\":true},\"truncated_calls\":3},"
 	"{\"fn\":\"h\",\"ret\":{\"type\":\"str\",\"value\":\"a\\\"\\\\\\n\\u0001\xc3\xa9\\ufffd\",\"truncated\":true},"

@@ -361,7 +361,7 @@ void lt_observe(struct lt_observer *o, const struct lt_exec *e, unsigned mask, l
 	o->valid = 0;
 	o->walking = true;
 	for (;;) {
-		bool syn = n == root && lt_node_synthetic(n);
+		bool syn = n == root && lt_node_synthetic_root(n);
 		o->cur_depth = depth;
 		const void *key = NULL;
 		if (!syn && (want_ret || want_time || (want_calls && depth >= 1 && depth <= 2)))

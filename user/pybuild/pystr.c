@@ -72,3 +72,40 @@ size_t lt_units_to_utf8(const void *units, size_t nbytes, int kind, char *out, s
 	return n;
 }
 
+
+/* one UTF-8 character at *p (advanced); -1 if it is not one */
+static long utf8_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	int n = s[0] < 0x80 ? 0 : (s[0] & 0xe0) == 0xc0 ? 1 : (s[0] & 0xf0) == 0xe0 ? 2 :
+		(s[0] & 0xf8) == 0xf0 ? 3 : -1;
+	long c;
+
+	if (n < 0)
+		return -1;
+	c = n ? s[0] & (0x3f >> n) : s[0];
+	for (int i = 1; i <= n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	*p = s + n + 1;
+	return c;
+}
+
+size_t lt_utf8_to_units(const char *utf8, int kind, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)utf8;
+	size_t n = 0;
+
+	while (*p) {
+		long c = utf8_next(&p);
+
+		if (c < 0 || (kind == 1 && c > 0xff) || (kind == 2 && c > 0xffff) ||
+		    n + kind > cap)
+			return 0;
+		for (int i = 0; i < kind; i++)
+			out[n++] = (char)(c >> (8 * i));
+	}
+	return n;
+}

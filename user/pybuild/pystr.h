@@ -20,4 +20,12 @@
 size_t lt_units_to_utf8(const void *units, size_t nbytes, int kind, char *out, size_t cap,
 			size_t max_bytes, int *cut);
 
+/*
+ * The other way: UTF-8 text as CPython stores a str of `kind` (1, 2, 4:
+ * little-endian code units), into out (cap bytes). Returns the byte
+ * length, or 0 when a character does not fit the kind, the text is not
+ * UTF-8, or the units need more than cap bytes.
+ */
+size_t lt_utf8_to_units(const char *utf8, int kind, char *out, size_t cap);
+
 #endif

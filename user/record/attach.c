@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "leaktrace.h"
 #include "leaktrace.skel.h"
+#include "pybuild/pystr.h"
 #include "floor.skel.h"
 #include "record/record.h"
 #include "record/roots.h"
@@ -196,13 +197,16 @@ int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *cons
 		bpf_program__set_autoload(skel->progs.lt_child_start, false);
 	ro->returns_only = m->bpf_returns_only;
 	if (m->bpf_returns_only && env.root) {
-		/* the CLI keeps --root below LT_ROOT_MAX bytes here */
-		/* the name part of MODULE:QUAL or NAME@FILE; userspace
-		 * checks the module or file */
+		/* the name part of MODULE:QUAL or NAME@FILE (userspace checks
+		 * the module or file); the BPF side compares the target's own
+		 * bytes: it in each kind a qualname holding it may have (the
+		 * CLI keeps it below LT_ROOT_MAX UTF-8 bytes; a wider kind may
+		 * not fit: 0) */
 		const char *name = root_name_part(env.root);
 
-		strcpy(ro->root_name, name);
-		ro->root_len = strlen(name);
+		for (int k = 1, i = 0; k <= 4; k *= 2, i++)
+			ro->root_len[i] = lt_utf8_to_units(name, k, (char *)ro->root_name[i],
+							   LT_ROOT_MAX - 1);
 		ro->root_dotted = !!strchr(name, '.') || strchr(env.root, ':');
 	}
 	bpf_map__set_max_entries(skel->maps.events, (uint32_t)env.ringbuf_mb << 20);
@@ -484,7 +488,7 @@ int run_floor(const struct lt_mechanism *m, const struct py_target *t, int pid, 
 		goto out;
 	if (release_fd >= 0 && write(release_fd, "g", 1) != 1)
 		goto out;
-	while (!exiting && process_alive(pid, is_child)) {
+	while (!exiting && process_alive(pid, is_child, NULL)) {
 		usleep(20000);
 		if (env.duration && mono_ns() - t0 >= env.duration * 1e9)
 			break;

@@ -33,13 +33,17 @@ uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-bool process_alive(int pid, bool is_child)
+bool process_alive(int pid, bool is_child, int *status)
 {
-	/* a reaped child is gone; a zombie child is gone too */
+	/* a reaped child is gone; a zombie child is gone too (and reaped
+	 * here: its wait status goes to *status, the only chance to see it) */
 	if (is_child) {
-		int status;
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
 
-		return waitpid(pid, &status, WNOHANG) == 0;
+		if (r == pid && status)
+			*status = st;
+		return r == 0;
 	}
 	return kill(pid, 0) == 0 || errno == EPERM;
 }

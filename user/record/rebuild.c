@@ -17,7 +17,18 @@ struct code_info {
 	bool init_shim;		/* 3.13's __init__ shim (_Py_InitCleanup), not a call */
 };
 
+/* the last call a frame (or the thread, outside any) saw return, not by
+ * a yield: a sys.settrace/setprofile hook that raises on its return event
+ * makes it exit a second time, by exception, after the return sites fired
+ * (see hook_raised); node NULL once its execution is written */
+struct rb_lastret {
+	uint64_t frame, code, ts;
+	struct lt_node *node;
+	bool live;		/* a call's caller was it after it "returned" */
+};
+
 struct rb_frame {
+	struct rb_lastret lr;	/* of its calls */
 	uint64_t frame, code, ts;	/* ts: the start of this run */
 	uint64_t t0, run;		/* the frame's first start; ns run before (suspend.h) */
 	bool resumed;			/* it ran before this run */
@@ -42,6 +53,7 @@ struct rb_pend {
 	struct lt_node *node;
 	uint32_t ncalls;	/* calls in its subtree */
 	uint32_t ntrunc;	/* truncated strings in its subtree */
+	uint64_t code;
 };
 
 /* --no-durations with --root: calls kept while no execution ends, beyond
@@ -76,6 +88,16 @@ struct rb_thread {
 	 * which has no frame start (RB_ORPHANS at most) */
 	struct { struct lt_node *node; uint64_t caller; } orph[RB_ORPHANS];
 	int norph;
+	struct rb_lastret lr0;	/* of its calls that no live frame made */
+	/* calls thrown into (no RESUME seen) by a frame itself thrown into,
+	 * whose exit is still to come: a generator closed while it closes
+	 * another (a chain of generators collected). Out of the tree until
+	 * that exit adopts them (see orphan_adopt) */
+	struct rb_thrown {
+		uint64_t previous;
+		struct lt_node *node, *at;	/* where it was placed */
+	} *thrown;
+	size_t nthrown, cthrown;
 };
 
 /* a process met system-wide (cfg.describe_process) */
@@ -186,6 +208,7 @@ static struct lt_exec *exec_open(struct rb_state *s, struct rb_thread *t, uint64
 	e->dur_ns = -1;
 	e->complete = true;
 	e->root = lt_node_new(e, lt_intern(root_fn));
+	e->root->synthetic = !s->cfg.root_fn;	/* "<thread>": no call */
 	t->exec = e;
 	t->tainted = t->loss_pending;
 	t->loss_pending = false;
@@ -198,6 +221,17 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 
 	if (!e)
 		return;
+	/* its nodes leave with e */
+	t->lr0.node = NULL;
+	for (size_t i = 0; i < t->n; i++)
+		t->stk[i].lr.node = NULL;
+	if (t->nthrown) {
+		/* callers never seen exiting: the calls stay, where placed */
+		for (size_t i = 0; i < t->nthrown; i++)
+			lt_node_append(t->thrown[i].at, t->thrown[i].node);
+		t->nthrown = 0;
+		t->tainted = true;
+	}
 	/* (a suspended execution is marked incomplete in place) */
 	e->complete = e->complete && complete && !t->tainted;
 	susp_forget_exec(&s->susp, e);
@@ -411,6 +445,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 		t->tainted = true;
 		return;
 	}
+	f->lr = (struct rb_lastret){ 0 };
 	f->frame = frame;
 	f->code = code;
 	f->ts = f->t0 = ts;
@@ -475,6 +510,79 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 		lt_hash_value(&n->args[r->previous], s->cfg.hash_key, &t->exec->arena);
 }
 
+/*
+ * A frame whose return the return sites saw, then a hook (sys.settrace,
+ * sys.setprofile) raised on its return event, so it exits again by
+ * exception: the hook's calls ran inside it (their caller was that frame),
+ * yet came after its return. 1: r is that second exit, and the calls after
+ * its node become its children, its ret the raise (exact, when a hook's
+ * Python call proved the frame still ran); -1: r may be one, unproven or
+ * its execution written already (incomplete); 0: r is not one.
+ */
+static struct rb_lastret *lastret_of(struct rb_thread *t)
+{
+	return t->n ? &t->stk[t->n - 1].lr : &t->lr0;
+}
+
+static int hook_raised(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
+		       const void *payload)
+{
+	struct rb_lastret *lr = lastret_of(t);
+	struct lt_node *n = lr->node, *c;
+
+	if (r->vkind != LT_RV_RAISE || !lr->frame || r->frame != lr->frame || r->code != lr->code)
+		return 0;
+	if (!lr->live || !n || !n->parent)
+		return lr->live ? -1 : 0;
+	while ((c = n->next)) {
+		n->next = c->next;
+		n->parent->ncalls--;
+		c->next = NULL;
+		lt_node_append(n, c);
+	}
+	n->parent->last = n;
+	memset(&n->ret, 0, sizeof(n->ret));
+	set_ret(s, t, n, r, payload);
+	if (n->dur_ns >= 0)
+		n->dur_ns += r->ts - lr->ts;
+	*lr = (struct rb_lastret){ 0 };
+	return 1;
+}
+
+static void unlink_last(struct lt_node *n);
+
+/* n (just placed, its parent's last child) waits for its caller's exit;
+ * false when out of memory */
+static bool orphan_push(struct rb_thread *t, uint64_t previous, struct lt_node *n)
+{
+	if (t->nthrown == t->cthrown) {
+		size_t cap = t->cthrown ? 2 * t->cthrown : 16;
+		struct rb_thrown *o = realloc(t->thrown, cap * sizeof(*o));
+
+		if (!o)
+			return false;
+		t->thrown = o;
+		t->cthrown = cap;
+	}
+	t->thrown[t->nthrown++] = (struct rb_thrown){ previous, n, n->parent };
+	unlink_last(n);
+	return true;
+}
+
+/* the waiting calls made by frame become n's children, in exit order */
+static void orphan_adopt(struct rb_thread *t, uint64_t frame, struct lt_node *n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->nthrown; i++) {
+		if (t->thrown[i].previous == frame)
+			lt_node_append(n, t->thrown[i].node);
+		else
+			t->thrown[k++] = t->thrown[i];
+	}
+	t->nthrown = k;
+}
+
 /* a RET for a frame that is not live: its start was not seen */
 static void unlink_last(struct lt_node *n);
 
@@ -485,9 +593,11 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	struct rb_frame *top = t->n ? &t->stk[t->n - 1] : NULL;
 	struct rb_frame f = { 0 };
 	struct lt_node *adopted[RB_ORPHANS];
-	bool was_gen, through;
-	int na = 0;
+	bool was_gen, through, thrown_in;
+	int na = 0, hook = hook_raised(s, t, r, payload);
 
+	if (hook > 0)
+		return;
 	/* 3.12+: a frame of a plain function that was never seen starting
 	 * never ran RESUME, so it was not a call (the __init__ shim of 3.13,
 	 * or a call whose arguments did not bind) */
@@ -502,30 +612,35 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 			top = &t->stk[j - 1];
 		}
 	}
+	/* a generator run entered by throw()/close() has no frame start
+	 * (3.11's USDT, 3.12+ RESUME sites; 3.11 closes a never-started one
+	 * so, at close() or collection): it is a call of the frame that
+	 * called throw(), directly or through generators delegating to it
+	 * (`yield from`: they do not run, 3.11+ only link their frames), or,
+	 * no Python frame running (a generator finalised at interpreter
+	 * exit), nothing can have begun before attach. Anything else means
+	 * the start was before attach or was lost */
+	was_gen = s->gens.len && hmap_del(&s->gens, OBJ_K(r->frame), t->tgid);
+	through = was_gen && top && (hmap_get(&s->gens, OBJ_K(r->previous), t->tgid) ||
+				     susp_peek(&s->susp, t->tgid, r->previous));
+	thrown_in = top ? r->previous && (top->frame == r->previous || through) :
+			  s->cfg.from_start && !r->previous;
+	thrown_in = thrown_in && !hook;
 	s->st.unmatched_returns++;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth == 0) {
-		/* a root call that began before attach: written, incomplete */
+		/* a root call that began before attach: written, incomplete;
+		 * a root generator thrown into: complete (no dur_ns) */
 		if (!exec_open(s, t, r->ts, ci->fn))
 			return;
 		t->exec->root->file = ci->file;
 		t->exec->root->line = ci->line;
 		set_ret(s, t, t->exec->root, r, payload);
 		s->st.calls++;
-		exec_close(s, t, false);
+		exec_close(s, t, thrown_in);
 		return;
 	}
 	if (!t->exec)
 		return;
-	/* a generator run entered by throw()/close() has no frame start
-	 * (3.11's USDT, 3.12+ RESUME sites): it is a call of the frame that
-	 * called throw(), directly or through generators delegating to it
-	 * (`yield from`: they do not run, 3.11+ only link their frames);
-	 * anything else means the start was before attach or was lost */
-	was_gen = s->gens.len && hmap_del(&s->gens, OBJ_K(r->frame), t->tgid);
-	through = was_gen && top && (hmap_get(&s->gens, OBJ_K(r->previous), t->tgid) ||
-				     susp_peek(&s->susp, t->tgid, r->previous));
-	if (!top || (top->frame != r->previous && !through))
-		t->tainted = true;
 	if (was_gen && (r->flags & LT_RF_YIELD))	/* suspended again */
 		obj_put(&s->gens, t->tgid, r->frame, (void *)1);
 	/* the calls that run made were placed under the frame that called
@@ -539,8 +654,16 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	place(s, t, top, ci, &f);
 	for (int i = na; i-- > 0;)
 		lt_node_append(f.node ? f.node : top->attach, adopted[i]);
-	if (f.node)
+	if (f.node) {
 		set_ret(s, t, f.node, r, payload);
+		if (t->nthrown)
+			orphan_adopt(t, r->frame, f.node);
+	}
+	/* its caller not live: maybe a frame thrown into, whose exit comes */
+	if (!thrown_in && !hook && f.node && r->previous && orphan_push(t, r->previous, f.node))
+		return;
+	if (!thrown_in)
+		t->tainted = true;
 }
 
 /* a call whose caller frame was not below it on the stack */
@@ -668,6 +791,26 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		sum.ntrunc += t->pend[k - 1].ntrunc;
 		if (t->pend[k - 1].first_ts < sum.first_ts)
 			sum.first_ts = t->pend[k - 1].first_ts;
+	}
+	sum.code = r->code;
+	/* a hook raising on the return event (see hook_raised): the frame
+	 * exits again by exception after calls whose caller it was, which
+	 * prove it still ran: they join its node, whose ret is the raise */
+	if (r->vkind == LT_RV_RAISE && k > 0 && k < t->np) {
+		struct rb_pend *q = &t->pend[k - 1];
+
+		if (q->frame == r->frame && q->code == r->code && q->previous == r->previous &&
+		    q->node && q->node->has_ret && !q->node->ret.yield && q->node->ret.type &&
+		    strcmp(q->node->ret.type, "<raise>")) {
+			for (size_t i = k; i < t->np; i++)
+				lt_node_append(q->node, t->pend[i].node);
+			q->ncalls += sum.ncalls - 1;
+			q->ntrunc += sum.ntrunc;
+			t->np = k;
+			memset(&q->node->ret, 0, sizeof(q->node->ret));
+			set_ret(s, t, q->node, r, payload);
+			return;
+		}
 	}
 	if (ci->excluded || ci->init_shim) {
 		/* left out: its calls go to its caller */
@@ -1046,6 +1189,28 @@ static void write_suspended(struct rb_state *s, uint32_t tgid, uint64_t ts)
 	free(v);
 }
 
+/* n, a sub-interpreter's bottom call, as a top-level call of the thread's
+ * execution, where --no-durations puts it (top-level calls in the order
+ * they return): before the top-level call still running */
+static void subinterp_top_level(struct rb_thread *t, struct lt_node *n)
+{
+	struct lt_node *root = t->exec->root, *open = t->stk[0].node, *prev = NULL;
+
+	if (!open || open->parent != root) {
+		lt_node_append(root, n);
+		return;
+	}
+	for (struct lt_node *c = root->first; c != open; c = c->next)
+		prev = c;
+	n->parent = root;
+	n->next = open;
+	if (prev)
+		prev->next = n;
+	else
+		root->first = n;
+	root->ncalls++;
+}
+
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 {
 	struct rb_thread *t = thread_get(s, r->tid);
@@ -1142,6 +1307,35 @@ static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_fr
 		f->node->dur_ns = r->ts - f->t0;
 		if (f->resumed)
 			f->node->run_ns = f->run + (r->ts - f->ts);
+		if (t->nthrown)
+			orphan_adopt(t, r->frame, f->node);
+	}
+	{
+		struct rb_lastret *lr = lastret_of(t);
+
+		if (lr->frame && r->previous == lr->frame)
+			lr->live = true;	/* a hook's call made by that frame */
+		else if ((r->flags & LT_RF_YIELD) || r->vkind == LT_RV_RAISE || !f->node)
+			*lr = (struct rb_lastret){ 0 };
+		else
+			*lr = (struct rb_lastret){ r->frame, r->code, r->ts, f->node, false };
+	}
+	/* a bottom frame (no caller) returning above frames of the thread:
+	 * it ran in a sub-interpreter, which runs on the thread of the call
+	 * that started it, and is no call of those frames. As --no-durations
+	 * sees it: without --root a top-level call of the thread, with one
+	 * outside every execution */
+	if (s->cfg.callers_at_return && !r->previous && t->n > 0 && f->node && f->node->parent &&
+	    t->exec) {
+		if (lastret_of(t)->node == f->node)
+			*lastret_of(t) = (struct rb_lastret){ 0 };
+		unlink_last(f->node);
+		if (s->cfg.root_fn) {
+			for (struct lt_node *c = f->node; c; c = lt_node_preorder_next(f->node, c))
+				s->st.calls--;
+		} else {
+			subinterp_top_level(t, f->node);
+		}
 	}
 	/* one execution per thread: a top-level call whose caller frame is
 	 * still live (and was never seen) means the thread's execution began
@@ -1162,6 +1356,7 @@ static void thread_free(struct rb_thread *t)
 		lt_exec_free(t->exec);
 	free(t->stk);
 	free(t->pend);
+	free(t->thrown);
 	free(t);
 }
 

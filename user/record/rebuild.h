@@ -62,6 +62,11 @@ struct rb_config {
 					 * before attach: incomplete */
 	bool first_exec_incomplete;	/* the frames live at attach are unknown:
 					 * each thread's first execution is incomplete */
+	bool from_start;		/* the target was traced from its start (a
+					 * command we started): no call began before */
+	bool callers_at_return;		/* a RET's previous is its caller as the
+					 * frame chain says (not with evalframe
+					 * uretprobes: read after the frame is gone) */
 	/* a code object no CODE record named (a call whose start was not
 	 * seen): may name it with rb_code, e.g. from the target's memory */
 	void (*resolve_code)(void *arg, struct rb_state *s, uint32_t tgid, uint64_t code);

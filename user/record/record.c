@@ -96,6 +96,8 @@ struct session {
 	struct lt_stats rotated;	/* counts at the last SIGHUP */
 	pid_t pid;
 	bool is_child;
+	bool child_reaped;		/* child_status is its wait status */
+	int child_status;
 	int release_fd;			/* the command we started waits on it */
 	bool live_view;
 	bool root_gone;			/* the target (not its tree) has exited */
@@ -389,19 +391,42 @@ static int rotate_output(struct session *s)
 	return 0;
 }
 
+/* the command we started: still running? Reaps it when it is not
+ * (blocking: wait for it), keeping its wait status for our own exit */
+static bool child_running(struct session *s, bool block)
+{
+	int st;
+	pid_t r;
+
+	if (!s->is_child || s->child_reaped)
+		return false;
+	do
+		r = waitpid(s->pid, &st, block ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return true;
+	if (r == s->pid) {
+		s->child_status = st;
+		s->child_reaped = true;
+	}
+	return false;
+}
+
 /* the target has ended: its main thread's exit record came, or (asked
  * twice a second, which covers a lost exit record) it is gone; when
  * following, every process of its tree too */
-static bool target_done(struct session *s, uint64_t now, uint64_t *last_alive, int *child_status)
+static bool target_done(struct session *s, uint64_t now, uint64_t *last_alive)
 {
 	bool check = now - *last_alive >= 500000000ull;
 
 	if (check)
 		*last_alive = now;
-	if (!s->root_gone && (s->cons.target_exited || (check && !process_alive(s->pid, s->is_child)))) {
-		/* a child we started is reaped here (process_alive may have) */
+	if (!s->root_gone &&
+	    (s->cons.target_exited ||
+	     (check && (s->is_child ? !child_running(s, false) : !process_alive(s->pid, false, NULL))))) {
+		/* a child we started is reaped here, its status kept */
 		if (s->is_child && s->cons.target_exited)
-			waitpid(s->pid, child_status, 0);
+			child_running(s, true);
 		s->root_gone = true;
 		tree_gone(s->pid);
 	}
@@ -418,7 +443,7 @@ static int live_nprocs(void)
 }
 
 /* poll the ring buffer until a signal, --duration, or the target's end */
-static void poll_loop(struct session *s, int *child_status)
+static void poll_loop(struct session *s)
 {
 	uint64_t t0, last_alive = 0;
 
@@ -466,9 +491,36 @@ static void poll_loop(struct session *s, int *child_status)
 		/* the exit record of the main thread ends the recording; asking
 		 * the kernel (wait4 is slow while the child takes uprobe hits)
 		 * only twice a second covers a lost exit record */
-		if (!env.all && target_done(s, now, &last_alive, child_status))
+		if (!env.all && target_done(s, now, &last_alive))
 			break;
 	}
+}
+
+/* record -- CMD exits as the command did, as time(1) and strace(1) do:
+ * its exit code, or 128+N when signal N killed it. -1: not known (not
+ * our child, or still running after --duration) */
+static int command_status(const struct session *s)
+{
+	if (!s->is_child || !s->child_reaped)
+		return -1;
+	if (WIFSIGNALED(s->child_status))
+		return 128 + WTERMSIG(s->child_status);
+	return WEXITSTATUS(s->child_status);
+}
+
+/* "CMD exited with status N": the summary line's end; "" when unknown */
+static const char *command_said(const struct session *s, char *buf, size_t size)
+{
+	int st = command_status(s);
+
+	if (st < 0)
+		*buf = 0;
+	else if (WIFSIGNALED(s->child_status))
+		snprintf(buf, size, "; %s killed by signal %d (status %d)", env.cmd[0],
+			 WTERMSIG(s->child_status), st);
+	else
+		snprintf(buf, size, "; %s exited with status %d", env.cmd[0], st);
+	return buf;
 }
 
 /* stop the probes first, so that what is left in the buffer is finite,
@@ -478,6 +530,7 @@ static int finish(struct session *s)
 	struct leaktrace_bpf *skel = s->skel;
 	struct consumer *c = &s->cons;
 	struct lt_stats stats;
+	char said[256];
 	int err = 0;
 
 	skel->bss->armed = 0;	/* returns and starts stop at the same moment */
@@ -515,11 +568,17 @@ static int finish(struct session *s)
 	if (c->lost)
 		lt_warn("%llu events lost (ring buffer full); the executions concerned are marked "
 			"incomplete; try a larger --ringbuf-mb", (unsigned long long)c->lost);
+	/* Ctrl-C reaches the command too (same process group): its status */
+	if (exiting)
+		child_running(s, true);
+	command_said(s, said, sizeof(said));
 	if (env.verbose || env.output)
-		lt_err("%llu executions (%llu incomplete), %llu calls, %llu lost events",
+		lt_err("%llu executions (%llu incomplete), %llu calls, %llu lost events%s",
 		       (unsigned long long)stats.execs, (unsigned long long)stats.incomplete_execs,
-		       (unsigned long long)stats.calls, (unsigned long long)stats.lost_events);
-	if (!s->is_child && !env.all && !process_alive(s->pid, false))
+		       (unsigned long long)stats.calls, (unsigned long long)stats.lost_events, said);
+	else if (command_status(s) > 0)
+		lt_err("%s", said + 2);	/* a failing command: never silent */
+	if (!s->is_child && !env.all && !process_alive(s->pid, false, NULL))
 		lt_err("target pid %d exited", s->pid);
 	if (c->rb && c->records)
 		root_report(env.root);
@@ -579,6 +638,8 @@ static int start_consumer(struct session *s)
 		.returns_only = mech_returns_only(s->mech[0]),
 		.complete_after_ns = s->armed_ns,
 		.first_exec_incomplete = s->old_frames.failed,
+		.from_start = s->is_child,
+		.callers_at_return = !s->targets[0].use_evalframe && s->ntargets == 1,
 		.resolve_code = consume_resolve_code,
 		.resolve_arg = &s->targets[0],
 		.describe_process = env.all || following() ? proc_describe : NULL,
@@ -674,7 +735,7 @@ static int write_header(struct session *s)
 int cmd_record(int argc, char **argv)
 {
 	struct session *s = &S;
-	int err, child_status = 0;
+	int err;
 
 	if (record_parse_args(argc, argv))
 		return LT_EXIT_USAGE;
@@ -767,8 +828,13 @@ int cmd_record(int argc, char **argv)
 		goto cleanup;
 	signal(SIGHUP, on_sighup);
 	if (!write_header(s))
-		poll_loop(s, &child_status);
+		poll_loop(s);
 	err = finish(s);
+	/* leaktrace's own failure (1, 2) comes first: the trace is what we
+	 * answer for; otherwise the command's status (stderr tells them apart:
+	 * the summary line names the command's status) */
+	if (!err && command_status(s) >= 0)
+		err = command_status(s);
 cleanup:
 	if (s->release_fd >= 0)
 		close(s->release_fd);	/* the child exits without running the command */
@@ -780,10 +846,8 @@ cleanup:
 	}
 	continue_stragglers(s, true);
 	u64map_free(&s->stopped);
-	if (s->is_child && exiting) {
-		/* Ctrl-C reaches the child too (same process group); wait for it */
-		waitpid(s->pid, &child_status, 0);
-	}
+	if (s->is_child && exiting)
+		child_running(s, true);	/* Ctrl-C reaches the child too (same process group) */
 	ring_buffer__free(s->ring);
 	rb_free(s->cons.rb);
 	live_free(s->cons.live);

@@ -81,7 +81,7 @@ bool following(void);
 
 uint64_t mono_ns(void);
 /* a reaped or zombie child is gone; another process while kill(0) works */
-bool process_alive(int pid, bool is_child);
+bool process_alive(int pid, bool is_child, int *status);
 /* the innermost pid of a host pid/tid (NSpid), 0 when in our namespace */
 int32_t ns_id(int pid, int tid);
 /* the process runs with CPython's perf trampoline (-X perf, PYTHONPERFSUPPORT) */

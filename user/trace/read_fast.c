@@ -353,6 +353,8 @@ next_node:
 		lt_node_append(r->bst[depth - 1].node, n);
 	else
 		f->e->root = n;
+	if (FAST_MEMBER(f, "synthetic") && !fast_bool(f, &n->synthetic))
+		return false;
 	if (FAST_MEMBER(f, "file") && !fast_name(r, f, &n->file))
 		return false;
 	if (FAST_MEMBER(f, "line")) {

@@ -159,7 +159,10 @@ int rd_fill(struct lt_reader *r)
 		r->buf = lt_xrealloc(r->buf, nc + 1);
 		r->cap = nc;
 	}
-	int n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
+	/* gzread takes an unsigned and returns an int: a line of 2 GiB or
+	 * more is read in pieces below INT_MAX */
+	size_t want = r->cap - r->end < (1u << 30) ? r->cap - r->end : (1u << 30);
+	int n = gzread(r->gz, r->buf + r->end, (unsigned)want);
 	if (n < 0) {
 		int zerr;
 		const char *m = gzerror(r->gz, &zerr);
@@ -182,15 +185,38 @@ int rd_fill(struct lt_reader *r)
 	return n;
 }
 
+/* Another part's execution (read_jsonl.c counts it, builds nothing) need
+ * not be held whole: once a line has grown past this much, and it starts
+ * as the writer starts exec lines, its bytes are dropped as they come and
+ * only that start is handed back, so every part of a parallel reader
+ * does not hold a copy of the same huge line */
+#define SKIP_FROM	(16u << 20)
+#define EXEC_START	"{\"type\":\"exec\""
+
+static bool others_exec(const struct lt_reader *r)
+{
+	return r->nparts > 1 && r->saw_header && r->kind == K_JSONL &&
+	       r->end - r->pos >= sizeof(EXEC_START) - 1 &&
+	       !memcmp(r->buf + r->pos, EXEC_START, sizeof(EXEC_START) - 1) &&
+	       r->exec_seq % r->nparts != r->part;
+}
+
 int rd_next_line(struct lt_reader *r, char **line, size_t *len, bool *partial)
 {
+	size_t scanned = 0;	/* bytes after pos known to hold no newline */
+
 	for (;;) {
-		char *nl = memchr(r->buf + r->pos, '\n', r->end - r->pos);
+		char *nl = memchr(r->buf + r->pos + scanned, '\n', r->end - r->pos - scanned);
 		if (nl) {
 			*line = r->buf + r->pos;
 			*len = (size_t)(nl - *line);
-			*nl = 0;
 			r->pos += *len + 1;
+			if (r->skipping) {
+				/* the start of the line, without what was dropped */
+				*len = sizeof(EXEC_START) - 1;
+				r->skipping = false;
+			}
+			(*line)[*len] = 0;
 			*partial = false;
 			r->lineno++;
 			return 1;
@@ -198,6 +224,7 @@ int rd_next_line(struct lt_reader *r, char **line, size_t *len, bool *partial)
 		if (r->eof) {
 			if (r->pos == r->end)
 				return 0;
+			r->skipping = false;	/* cut short: it is not built anyway */
 			*line = r->buf + r->pos;
 			*len = r->end - r->pos;
 			(*line)[*len] = 0;	/* buf has cap + 1 bytes */
@@ -205,6 +232,16 @@ int rd_next_line(struct lt_reader *r, char **line, size_t *len, bool *partial)
 			*partial = true;
 			r->lineno++;
 			return 1;
+		}
+		scanned = r->end - r->pos;
+		if (scanned >= SKIP_FROM && others_exec(r)) {
+			/* keep the start, drop the rest as it is read */
+			r->end = r->pos + sizeof(EXEC_START) - 1;
+			scanned = r->end - r->pos;
+			r->skipping = true;
+		} else if (r->skipping) {
+			r->end = r->pos + sizeof(EXEC_START) - 1;
+			scanned = r->end - r->pos;
 		}
 		if (rd_fill(r) < 0)
 			return -1;
@@ -236,6 +273,7 @@ static int open_next(struct lt_reader *r)
 	gzbuffer(r->gz, 256 * 1024);
 	r->pos = r->end = 0;
 	r->eof = false;
+	r->skipping = false;
 	r->lineno = 0;
 	r->saw_header = r->saw_trailer = r->done_file = false;
 	r->execs_in_file = 0;

@@ -196,6 +196,13 @@ static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t
 						return err;
 			}
 			break;
+		case 's':
+			if (key_is(&t[k], "synthetic", 9)) {
+				if (t[v].type != JT_TRUE && t[v].type != JT_FALSE)
+					return "node \"synthetic\" must be true or false";
+				n->synthetic = t[v].type == JT_TRUE;
+			}
+			break;
 		case 't':
 			if (!strcmp(key, "truncated_calls")) {
 				int64_t c;
@@ -296,9 +303,14 @@ bool rd_start_ns_of(const struct jtok *t, uint64_t *out)
 	return true;
 }
 
-/* a synthetic root is never observed: its stray fields are dropped */
+/* a synthetic root is never observed: its stray fields are dropped.
+ * Traces written before the "synthetic" field mark their synthetic roots
+ * by these two names, which no Python code object gets from its compiler
+ * (one on a node below the root means nothing: lt_node_synthetic_root) */
 void rd_drop_synthetic_fields(struct lt_exec *e)
 {
+	if (!strcmp(e->root->fn, "<thread>") || !strcmp(e->root->fn, "<execution>"))
+		e->root->synthetic = true;
 	if (lt_node_synthetic_root(e->root)) {
 		e->root->has_ret = false;
 		e->root->dur_ns = -1;

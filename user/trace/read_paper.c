@@ -112,6 +112,7 @@ static const char *build_paper(struct lt_reader *r, struct lt_exec *e, const str
 	if (p->t[0].type != JT_ARR)
 		return "a paper trace must be a JSON list of calls";
 	e->root = lt_node_new(e, lt_intern("<execution>"));
+	e->root->synthetic = true;
 	return rd_build_children(r, e, p, e->root, 0, paper_node);
 }
 

@@ -53,6 +53,7 @@ struct lt_reader {
 	char *buf;		/* read buffer: [pos, end) unread */
 	size_t pos, end, cap;
 	bool eof;
+	bool skipping;		/* dropping the rest of another part's exec line */
 	struct jparse jp;
 	struct lt_header hdr;
 	bool has_hdr;

@@ -69,6 +69,7 @@ struct lt_node {
 	const char *file;	/* interned, NULL if absent */
 	int32_t line;		/* -1 if absent */
 	bool has_ret;
+	bool synthetic;		/* no call: "<thread>", "<execution>" (a root only) */
 	struct lt_value ret;
 	int64_t dur_ns;		/* -1 if absent */
 	int64_t run_ns;		/* a frame that suspended: the time it ran
@@ -81,17 +82,14 @@ struct lt_node {
 	struct lt_node *parent;	/* NULL for the root */
 };
 
-static inline bool lt_node_synthetic(const struct lt_node *n)
-{
-	return n->fn && n->fn[0] == '<';
-}
-
 /* A synthetic node ("<thread>", "<execution>") is only ever an execution's
- * root: Python's own "<lambda>", "<genexpr>", "<module>" calls also start
- * with '<' and are real calls. Use this rather than lt_node_synthetic. */
+ * root, and is marked as such by whoever made it (the trace's "synthetic"
+ * field, FORMAT.md §2), never guessed from its name: Python's own
+ * "<lambda>", "<genexpr>", "<module>" calls also start with '<' and are
+ * real calls, roots too (--root '<lambda>'). */
 static inline bool lt_node_synthetic_root(const struct lt_node *n)
 {
-	return !n->parent && lt_node_synthetic(n);
+	return !n->parent && n->synthetic;
 }
 
 struct lt_exec {

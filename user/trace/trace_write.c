@@ -86,15 +86,20 @@ static void write_block(struct lt_writer *w, const char *data, size_t len, int *
 {
 	if (*err || !len)
 		return;
-	if (w->gz) {
-		if (gzwrite(w->gz, data, (unsigned)len) != (int)len) {
+	/* gzwrite takes an unsigned and returns an int: an execution of
+	 * 2 GiB or more (one block) goes in pieces */
+	for (size_t off = 0, n; w->gz && off < len; off += n) {
+		n = len - off < (1u << 30) ? len - off : (1u << 30);
+		if (gzwrite(w->gz, data + off, (unsigned)n) != (int)n) {
 			int zerr;
 			const char *m = gzerror(w->gz, &zerr);
 			*err = zerr == Z_ERRNO ? -(errno ? errno : EIO) : -EIO;
 			lt_err("%s: write failed: %s", w->path,
 				zerr == Z_ERRNO ? strerror(-*err) : m);
+			return;
 		}
-	} else if (fwrite(data, 1, len, w->f) != len) {
+	}
+	if (!w->gz && fwrite(data, 1, len, w->f) != len) {
 		*err = -(errno ? errno : EIO);
 		lt_err("%s: write failed: %s", w->path, strerror(-*err));
 	}
@@ -125,10 +130,9 @@ static void *writer_main(void *arg)
 		w->head++;
 		if (err && !w->err)
 			__atomic_store_n(&w->err, err, __ATOMIC_RELAXED);
-		b.len = 0;
-		b.sync = false;
-		if (w->nspare < WQ)
-			w->spare[w->nspare++] = b;
+		/* kept for reuse, but not a huge line's own buffer */
+		if (b.len <= WBLOCK && w->nspare < WQ)
+			w->spare[w->nspare++] = (struct wblock){ b.data, 0, false };
 		else
 			free(b.data);
 		pthread_cond_broadcast(&w->room);
@@ -249,6 +253,28 @@ static int emit(struct lt_writer *w)
 	jw_raw(&w->jw, "\n", 1);
 	if (b->len + w->jw.len > WBLOCK && b->len)
 		err = hand_over(w);
+	if (w->jw.len > WBLOCK && w->threaded) {
+		/* a line bigger than a block (an execution of millions of
+		 * calls, gigabytes): its own buffer goes to the writer as a
+		 * block, not a copy of it (which the writer then frees) */
+		struct wblock empty = w->cur;
+
+		w->cur = (struct wblock){ w->jw.buf, w->jw.len };
+		w->jw.buf = NULL;
+		w->jw.cap = 0;
+		jw_reset(&w->jw);
+		if (!err)
+			err = hand_over(w);
+		if (w->cur.len) {	/* not handed over (an error): dropped */
+			free(w->cur.data);
+			w->cur = (struct wblock){ 0 };
+		}
+		if (w->cur.data)
+			free(empty.data);
+		else
+			w->cur = empty;
+		return err ? err : __atomic_load_n(&w->err, __ATOMIC_RELAXED);
+	}
 	if (!b->data || b->len + w->jw.len > WBLOCK) {
 		size_t cap = w->jw.len > WBLOCK ? w->jw.len : WBLOCK;
 		char *d = realloc(b->data, cap);
@@ -363,6 +389,10 @@ static void node_fields(struct jw *j, const struct lt_node *n)
 	bool syn = lt_node_synthetic_root(n);
 	jw_key(j, "fn");
 	jw_str(j, n->fn ? n->fn : "?");
+	if (syn) {
+		jw_key(j, "synthetic");
+		jw_bool(j, true);
+	}
 	if (n->file) {
 		jw_key(j, "file");
 		jw_str(j, n->file);
@@ -469,6 +499,8 @@ int lt_writer_exec(struct lt_writer *w, const struct lt_exec *e)
 		jw_obj(j);
 		jw_key(j, "fn");
 		jw_str(j, "<thread>");
+		jw_key(j, "synthetic");
+		jw_bool(j, true);
 		jw_obj_end(j);
 	}
 	jw_obj_end(j);

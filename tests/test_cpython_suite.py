@@ -1,0 +1,117 @@
+"""Real code nobody here wrote (issue 22): modules of CPython's own
+regression suite (Debian's libpython3.11-testsuite) run under
+`record --root TestCase.run`, one execution per test method. Per module:
+the outcome is that of an untraced run, executions = tests run, and with
+no event lost no execution is incomplete, except those listed below with
+the case (owned elsewhere) that makes them so. About 60 s."""
+import json
+import os
+import re
+import subprocess
+
+import lt
+
+SUITE = "/usr/lib/python3.11/test"
+
+# test methods whose execution is expected incomplete, and why; any other
+# incomplete execution fails. When the case is fixed they may turn
+# complete: that passes.
+THROW_INTO_DELEGATION = ("throw()/close() into a generator delegating with yield from (issue 22, "
+                         "helper A's case; attributed by what the test exercises)")
+EXPECTED_INCOMPLETE = {
+    "test_generators": {
+        "GeneratorStackTraceTest.test_throw_with_yield_from": THROW_INTO_DELEGATION,
+        "GeneratorThrowTest.test_exception_context_with_yield_from": THROW_INTO_DELEGATION,
+        "GeneratorThrowTest.test_exception_context_with_yield_from_with_context_cycle":
+            THROW_INTO_DELEGATION,
+        # the "fun" doctest, only under the whole module (alone it is
+        # complete): 12 disjointSet.generate generators closed (from m235)
+        # by a frame never seen starting or exiting; cause not found, an
+        # open case of issue 22, reported
+        "Doctest test.test_generators.__test__.fun":
+            "generators closed by a frame never seen (open, issue 22)",
+    },
+    "test_yield_from": {
+        "TestPEP380Operation." + t: THROW_INTO_DELEGATION for t in (
+            "test_catching_exception_from_subgen_and_returning",
+            "test_delegating_generators_claim_to_be_running",
+            "test_delegating_throw",
+            "test_returning_value_from_delegated_throw",
+            "test_throwing_GeneratorExit_into_subgenerator_that_yields")},
+}
+# regrtest options per module (-i GLOB leaves tests out)
+OPTIONS = {}
+MODULES = ["test_generators", "test_yield_from", "test_contextlib", "test_functools",
+           "test_dataclasses", "test_textwrap", "test_bisect", "test_enum"]
+# left out: test_json (18 s untraced), test_heapq (35 s traced), test_long
+# (74 s traced; and big ints, helper C's case, leave 2 executions incomplete)
+
+
+def test_name(root):
+    """the test method an execution of TestCase.run ran: its first call
+    named test_* or runTest, breadth first; for a doctest, "Doctest NAME"
+    from the file name of its examples' code (<doctest NAME[i]>)"""
+    queue, found = [root], None
+    while queue:
+        n = queue.pop(0)
+        last = n["fn"].split(".")[-1]
+        m = re.match(r"<doctest (\S+)\[\d+\]>$", n.get("file") or "")
+        if m:
+            return "Doctest " + m.group(1)
+        if found is None and (last.startswith("test_") or last == "runTest"):
+            found = n["fn"]
+            if last != "runTest":
+                return found
+        queue.extend(n.get("calls", []))
+    return found
+
+
+def outcome(text):
+    """regrtest's verdict and unittest's count of tests run"""
+    ran = sum(int(n) for n in re.findall(r"^Ran (\d+) tests? in", text, re.M))
+    verdict = re.findall(r"^Tests result: (\w+)", text, re.M)
+    return (verdict[-1] if verdict else None), ran
+
+
+def run_module(module):
+    if not os.path.exists(os.path.join(SUITE, module + ".py")) and \
+            not os.path.isdir(os.path.join(SUITE, module)):
+        raise lt.Skip("%s is not installed (libpython3.11-testsuite)" % module)
+    args = ["-m", "test", "-v"] + OPTIONS.get(module, []) + [module]
+    ref = subprocess.run([lt.PY] + args, capture_output=True, text=True, timeout=600)
+    d = lt.tmpdir()
+    rec = os.path.join(d, "t.jsonl")
+    p = lt.leaktrace("record", "--root", "TestCase.run", "-o", rec, "--", lt.PY, *args,
+                     check=False, timeout=900)
+    assert p.returncode == ref.returncode, (module, p.returncode, ref.returncode, p.stderr[-500:])
+    got, want = outcome(p.stdout), outcome(ref.stdout)
+    assert got == want and want[0] == "SUCCESS" and want[1] > 0, (module, got, want)
+    with open(rec, encoding="utf-8") as f:
+        ls = [json.loads(l) for l in f if l.strip()]
+    ex = [l for l in ls if l["type"] == "exec"]
+    assert len(ex) == got[1], (module, "%d executions for %d tests" % (len(ex), got[1]))
+    if ls[-1]["lost_events"]:
+        print("%s: %d events lost, incomplete executions not checked" % (module, ls[-1]["lost_events"]))
+        return
+    expected = EXPECTED_INCOMPLETE.get(module, {})
+    bad = [(e["id"], test_name(e["root"])) for e in ex if not e["complete"]
+           and test_name(e["root"]) not in expected]
+    assert not bad, (module, "incomplete, not expected", bad)
+    for e in ex:
+        if not e["complete"]:
+            print("%s: %s incomplete, as expected: %s" % (module, test_name(e["root"]),
+                                                         expected[test_name(e["root"])]))
+
+
+def make_test(module):
+    def t():
+        lt.need_root()
+        run_module(module)
+    t.__name__ = module
+    return lt.test(t)
+
+
+for m in MODULES:
+    make_test(m)
+
+lt.main()

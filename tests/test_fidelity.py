@@ -1,0 +1,336 @@
+"""Fidelity on code nobody here wrote (issue 22): roots whatever their
+name, under both capture modes; more cases of the issue below."""
+import json
+import os
+
+import lt
+import treecmp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def lines(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def execs(path, script=None):
+    """exec lines, those whose root is in script when given"""
+    ex = [l for l in lines(path) if l["type"] == "exec"]
+    return [e for e in ex if script is None or e["root"].get("file") == script]
+
+
+NAMED = """\
+f = lambda x: x + 1
+f(41)
+print(sum(i for i in range(3)))
+def caf\u00e9(x):
+    return x * 2
+caf\u00e9(3)
+class \u03a9:
+    def \u65e5\u672c(self):
+        return 7
+\u03a9().\u65e5\u672c()
+"""
+
+
+@lt.test
+def roots_of_any_name_are_calls():
+    """--root '<lambda>', '<genexpr>', '<module>' and a non-ASCII name:
+    each root written like any call (ret, and dur_ns with durations),
+    complete, and no root marked synthetic; without --root the <thread>
+    root is marked synthetic (FORMAT.md §2)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "named.py", NAMED)
+    rec = os.path.join(d, "r.jsonl")
+    want = {"<lambda>": ("int", 42, 1), "<genexpr>": ("int", 0, 4), "caf\u00e9": ("int", 6, 1),
+            "<module>": ("NoneType", None, 1), "\u65e5\u672c": ("int", 7, 1),
+            "\u03a9.\u65e5\u672c": ("int", 7, 1)}
+    for mode in ([], ["--no-durations"]):
+        for root, (typ, first, n) in want.items():
+            lt.leaktrace("record", *mode, "--root", root, "-o", rec, "--", lt.PY, script)
+            ex = execs(rec, script)
+            what = (mode, root, [e["root"] for e in ex])
+            assert len(ex) == n, what
+            r = ex[0]["root"]
+            assert r["fn"].endswith(root) and "synthetic" not in r, what
+            assert r["ret"]["type"] == typ and r["ret"].get("value") == first, what
+            assert ("dur_ns" in r) == (not mode), what
+            assert all(e["complete"] for e in ex), what
+    lt.leaktrace("record", "-o", rec, "--", lt.PY, script)
+    ex = execs(rec)
+    assert len(ex) == 1 and ex[0]["root"]["fn"] == "<thread>" and ex[0]["root"]["synthetic"] is True
+    assert "ret" not in ex[0]["root"] and "dur_ns" not in ex[0]["root"]
+    # analyze reads the <lambda> roots (leaves) as calls: the return 42 is
+    # observed (as a synthetic root it was not: no observation at all)
+    lt.leaktrace("record", "--root", "<lambda>", "-o", rec, "--", lt.PY, script)
+    a = json.loads(lt.leaktrace("analyze", "--format", "json", rec, rec).stdout)
+    assert a["observations"]["returns"]["D_E"] >= 1, a
+
+
+
+NEVER_STARTED = """\
+import gc
+def g():
+    yield 1
+def closes():
+    x = g()
+    x.close()
+    return 1
+def collects():
+    y = g()
+    del y
+    return 2
+def cycle():
+    l = [g()]
+    l.append(l)
+    del l
+    gc.collect()
+    return 3
+def work():
+    return closes() + collects() + cycle()
+for i in range(3):
+    work()
+x = g(); x.close()
+"""
+
+
+@lt.test
+def never_started_generators_closed_or_collected():
+    """3.11 throws GeneratorExit into a generator closed or collected
+    before it started: a call that runs no RESUME. It is named (not
+    <unknown>), sits under its caller, and is no reason for an incomplete
+    execution: equal call for call to the oracle; --root g gives one
+    complete execution; the `(lambda: (yield))()` of _collections_abc at
+    every start gives no incomplete <lambda> execution"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "ns.py", NEVER_STARTED)
+    rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+    for _ in range(3):  # it used to depend on timing
+        lt.leaktrace("record", "--root", "work", "-o", rec, "--", lt.PY, script)
+        lt.run([lt.PY, os.path.join(HERE, "oracle.py"), "--root", "work", "-o", ora, script])
+        problems = treecmp.compare(rec, ora)
+        assert not problems, "\n".join(problems[:5])
+        ex = execs(rec, script)
+        assert len(ex) == 3 and all(e["complete"] for e in ex), ex
+        lt.leaktrace("record", "--root", "g", "-o", rec, "--", lt.PY, script)
+        ex = execs(rec)
+        assert len(ex) == 10 and all(e["complete"] and e["root"]["ret"]["type"] == "<raise>"
+                                     for e in ex), ex
+        lt.leaktrace("record", "--root", "<lambda>", "-o", rec, "--", lt.PY, script)
+        assert lines(rec)[-1]["incomplete_execs"] == 0, [e for e in execs(rec) if not e["complete"]]
+        lt.leaktrace("record", "-o", rec, "--", lt.PY, script)
+        ex = execs(rec)
+        assert len(ex) == 1 and ex[0]["complete"], lines(rec)[-1]
+        assert '"<unknown>"' not in open(rec).read()
+
+
+
+SHUTDOWN = """\
+def g():
+    try:
+        yield 1
+    finally:
+        pass
+x = g()
+next(x)
+"""
+
+
+@lt.test
+def generator_finalised_at_exit():
+    """a suspended generator finalised at interpreter exit (GeneratorExit
+    thrown in, no Python frame running) is a call of the thread's
+    execution, which stays complete; as a root, a complete execution of its
+    own. (The oracle has stopped by then: its blind spot.)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "sd.py", SHUTDOWN)
+    rec = os.path.join(d, "r.jsonl")
+    lt.leaktrace("record", "-o", rec, "--", lt.PY, script)
+    ex = execs(rec)
+    assert len(ex) == 1 and ex[0]["complete"], lines(rec)[-1]
+    last = ex[0]["root"]["calls"][-1]
+    assert last["fn"] == "g" and last["ret"]["type"] == "<raise>", last
+    lt.leaktrace("record", "--root", "g", "-o", rec, "--", lt.PY, script)
+    ex = execs(rec)
+    assert [(e["complete"], e["root"]["ret"]["type"]) for e in ex] == [(True, "int"), (True, "<raise>")], ex
+
+
+
+@lt.test
+def generator_chain_collected():
+    """a chain of suspended generators collected (test_generators' sieve
+    doctest): closing each one closes the next from inside itself, a frame
+    that was thrown into and so never seen starting; its exit comes after
+    its callee's. Equal call for call to the oracle, complete (it was
+    incomplete: a caller not live)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(HERE, "workloads", "gen_chain.py")
+    rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+    lt.leaktrace("record", "--root", "work", "-o", rec, "--", lt.PY, script)
+    lt.run([lt.PY, os.path.join(HERE, "oracle.py"), "--root", "work", "-o", ora, script])
+    problems = treecmp.compare(rec, ora)
+    assert not problems, "\n".join(problems[:5])
+    ex = execs(rec)
+    assert len(ex) == 3 and all(e["complete"] for e in ex)
+
+
+def shape(path):
+    """executions as (complete, nested [fn, ret, calls]), durations left out"""
+    def strip(n):
+        return [n["fn"], n.get("ret"), [strip(c) for c in n.get("calls", [])]]
+    return [(e["complete"], strip(e["root"])) for e in execs(path)]
+
+
+@lt.test
+def sub_interpreter_same_tree_both_modes():
+    """calls of a sub-interpreter (run on the calling thread) are no calls
+    of the frame that started it: with --root work only work's own calls;
+    without --root top-level calls of the thread; a root inside the
+    sub-interpreter its own execution. Full capture and --no-durations
+    build the same trees (they differed: 2 executions vs 1)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(HERE, "workloads", "subinterp.py")
+    full, ro = os.path.join(d, "f.jsonl"), os.path.join(d, "r.jsonl")
+    py312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
+    for py, root in [(py, r) for py in [lt.PY] + [py312] * os.path.exists(py312)
+                     for r in (["--root", "work"], ["--root", "sub"], [])]:
+        lt.leaktrace("record", *root, "-o", full, "--", py, script)
+        lt.leaktrace("record", "--no-durations", *root, "-o", ro, "--", py, script)
+        a, b = shape(full), shape(ro)
+        assert a == b, (py, root, json.dumps(a)[:800], json.dumps(b)[:800])
+        assert all(c for c, _ in a), root
+        if root == ["--root", "work"]:
+            assert a == [(True, ["work", {"type": "int", "value": 1},
+                                 [["inner", {"type": "int", "value": 1}, []]]])], a
+        if root == ["--root", "sub"]:
+            assert a == [(True, ["sub", {"type": "int", "value": 7}, []])], a
+
+
+@lt.test
+def oracle_sees_threads_forks_and_sys_path():
+    """the oracle (tests/oracle.py) runs a script with sys.path[0] its
+    directory, sees a _thread thread and the executions a forked child
+    completes (written once each, by the child); call for call equal to the
+    recorder on what both see (record -- CMD follows no fork)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = os.path.join(HERE, "workloads", "oracle_scope.py")
+    rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")
+    p = lt.run([lt.PY, os.path.join(HERE, "oracle.py"), "--root", "step", "-o", ora, script])
+    assert p.stdout.strip() == "True", p.stdout
+    oe = execs(ora)
+    pids = {e["pid"] for e in oe}
+    assert len(oe) == 4 and len(pids) == 2 and len({e["tid"] for e in oe}) == 3, oe
+    assert [e["root"]["ret"]["value"] for e in oe] == [20, 2, 4, 6], oe
+    lt.leaktrace("record", "--root", "step", "-o", rec, "--", lt.PY, script)
+    child = [e for e in oe if e["root"]["ret"]["value"] == 4]
+    with open(ora + ".parent", "w") as f:
+        for l in lines(ora):
+            if l not in child:
+                f.write(json.dumps(l) + "\n")
+    problems = treecmp.compare(rec, ora + ".parent")
+    assert not problems, "\n".join(problems[:5])
+
+
+HOOKS = {
+    "settrace": """\
+import sys
+def hook(frame, event, arg):
+    if event == "return" and frame.f_code.co_name == "f":
+        raise ValueError("from the tracer")
+    return hook
+def on():
+    sys.settrace(hook)
+def off():
+    sys.settrace(None)
+""",
+    "setprofile": """\
+import sys
+def hook(frame, event, arg):
+    if event == "return" and frame.f_code.co_name == "f":
+        raise ValueError("from the profiler")
+def on():
+    sys.setprofile(hook)
+def off():
+    sys.setprofile(None)
+""",
+    "monitoring": """\
+import sys
+M = sys.monitoring
+def hook(code, off, val):
+    if code.co_name == "f":
+        raise ValueError("from sys.monitoring")
+def on():
+    M.use_tool_id(3, "t")
+    M.register_callback(3, M.events.PY_RETURN, hook)
+    M.set_events(3, M.events.PY_RETURN)
+def off():
+    M.set_events(3, 0)
+    M.free_tool_id(3)
+"""}
+
+HOOKED = """\
+def f(x):
+    return x + 1
+def h():
+    return 2
+def work():
+    on()
+    try:
+        f(1)
+    except ValueError:
+        pass
+    off()
+    h()
+    return 3
+work()
+"""
+
+
+def hooked_tree(rec):
+    ex = execs(rec)
+    assert len(ex) == 1, ex
+    root = ex[0]["root"]
+    fs = [c for c in root.get("calls", []) if c["fn"] == "f"]
+    return ex[0]["complete"], root, fs
+
+
+@lt.test
+def hooks_raising_on_return():
+    """a sys.settrace / sys.setprofile hook (3.12+: a sys.monitoring
+    PY_RETURN callback) raising on f's return event: f ran once and ended
+    by that exception, the hook's calls inside it. Through the return sites
+    the tree is that, complete (it was f twice, 7 calls); through 3.11's
+    USDT note, which CPython skips on this path, the execution is marked
+    incomplete, never a wrong complete tree. --no-durations ("ro") too.
+    (The two modes still differ on where the hook's call event for f
+    goes: before f, or, by its caller, inside it.)"""
+    lt.need_root()
+    d = lt.tmpdir()
+    rec = os.path.join(d, "r.jsonl")
+    runs = [(lt.PY, h, m) for h in ("settrace", "setprofile") for m in ("sites", "usdt", "ro")]
+    for py in ("/root/.pyenv/versions/3.12.1/bin/python3.12", "/root/.pyenv/versions/3.13.0/bin/python3.13"):
+        if os.path.exists(py):
+            runs += [(py, h, "auto") for h in HOOKS]
+    for py, hook, mech in runs:
+        script = lt.write_file(d, "hk_%s.py" % hook, HOOKS[hook] + HOOKED)
+        mode = ["--no-durations"] if mech == "ro" else ["--mechanism", mech]
+        lt.leaktrace("record", *mode, "--root", "work", "-o", rec, "--", py, script)
+        complete, root, fs = hooked_tree(rec)
+        what = (py, hook, mech, root)
+        if mech == "usdt":
+            assert not complete, what
+            continue
+        assert complete and len(fs) == 1 and fs[0]["ret"]["type"] == "<raise>", what
+        inner = [c for c in fs[0].get("calls", []) if c["fn"] == "hook"]
+        assert inner and inner[-1]["ret"]["type"] == "<raise>", what
+        assert [c["fn"] for c in root["calls"]][-3:] == ["f", "off", "h"], what
+
+
+lt.main()
