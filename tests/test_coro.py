@@ -94,7 +94,9 @@ def coroutines_equal_oracle_every_build_both_modes():
 def throw_and_close_into_delegating_generators_exact():
     """issue 22: a run entered by throw() or close() (no frame start on
     3.11's USDT and 3.12+'s RESUME sites) is placed where the interpreter
-    says, complete. With frame starts only: --no-durations cannot tell a
+    says, complete; a plain generator closed through a delegating one is
+    flagged incomplete (its records are those of a generator closing one it
+    holds). With frame starts only: --no-durations cannot tell a
     delegating generator that does not run from one that does"""
     need_builds()
     d = lt.tmpdir()
@@ -117,6 +119,12 @@ def throw_and_close_into_delegating_generators_exact():
         assert aouter["fn"] == "aouter" and aouter["ret"]["value"] == 42, (blabel, aouter)
         ainner = aouter["calls"][0]
         assert ainner["fn"] == "ainner" and "double" in [c["fn"] for c in ainner["calls"]], (blabel, ainner)
+        # plain generators closed through a delegating one: the records
+        # cannot tell it from a generator that closes one it holds, so the
+        # executions are flagged, never written complete with a guessed tree
+        record(rec, "close_through", bopts, py, DELEG, "3")
+        ex = execs(rec)
+        assert len(ex) == 3 and not any(e["complete"] for e in ex), (blabel, [e["complete"] for e in ex])
 
 
 @lt.test

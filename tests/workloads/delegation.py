@@ -67,6 +67,13 @@ def run(i):
     a = next(g)
     b = g.throw(ValueError("into inner"))   # inner catches, yields: outer does not run
     c = next(g)                              # inner returns, outer yields
+    return a + b + len(c) + coro_delegation(i)
+
+
+def close_through(i):
+    """plain generators closed through a delegating one: the records are
+    those of a generator that closes one it holds (tests/test_coro.py:
+    incomplete, never a wrong tree marked complete)"""
     g2 = outer()
     next(g2)
     g2.close()                               # closes inner, then outer
@@ -76,9 +83,9 @@ def run(i):
         g3.throw(KeyError("through"))        # through inner and outer
     except KeyError:
         pass
-    return a + b + len(c) + coro_delegation(i)
+    return i
 
 
 if __name__ == "__main__":
     for i in range(int(sys.argv[1]) if len(sys.argv) > 1 else 3):
-        print(run(i))
+        print(run(i), close_through(i))

@@ -280,27 +280,6 @@ static void print_list(FILE *f, const char *title, const char *obsname, const st
 		print_elem(f, &l->v[i], obs);
 }
 
-static int parse_observe(const char *arg, unsigned *mask)
-{
-	char *dup = strdup(arg), *save, *tok;
-	*mask = 0;
-	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int o = lt_obs_parse(tok);
-		if (o < 0) {
-			lt_err("--observe: unknown observation '%s' (use calls, returns, time)", tok);
-			free(dup);
-			return -1;
-		}
-		*mask |= 1u << o;
-	}
-	free(dup);
-	if (!*mask) {
-		lt_err("--observe: empty list (use calls, returns, time)");
-		return -1;
-	}
-	return 0;
-}
-
 enum {
 	O_OBSERVE = LT_CLI_LONG, O_KEY, O_THRESHOLD, O_FORMAT, O_RULES_OUT, O_MIN_SUPPORT, O_BOTH,
 	O_AUC, O_LIST_ALL, O_REPORT, O_FORCE,
@@ -343,22 +322,16 @@ static error_t analyze_key(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case O_OBSERVE:
-		if (parse_observe(arg, &a->so.obs_mask))
+		if (lt_observe_arg(arg, &a->so.obs_mask))
 			return lt_cli_bad(state);
 		break;
 	case O_KEY:
-		a->so.keykind = lt_key_parse(arg);
-		if (a->so.keykind < 0) {
-			lt_err("--key: unknown key kind '%s' (use name, qualname, site)", arg);
+		if (lt_key_arg(arg, &a->so.keykind))
 			return lt_cli_bad(state);
-		}
 		break;
 	case O_THRESHOLD:
-		a->thr_ms = strtod(arg, &end);
-		if (*end || end == arg || !(a->thr_ms >= 0) || a->thr_ms > 1e12) {
-			lt_err("--time-threshold-ms: '%s' is not a non-negative number of milliseconds", arg);
+		if (lt_threshold_arg(arg, &a->thr_ms))
 			return lt_cli_bad(state);
-		}
 		break;
 	case O_FORMAT:
 		return lt_cli_format(arg, &a->json, state);

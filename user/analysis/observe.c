@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/err.h"
 #include "common/hmap.h"
 #include "common/json.h"
 #include "analysis/observe.h"
@@ -421,4 +422,49 @@ const struct lt_site *lt_observer_site(struct lt_observer *o, const struct lt_no
 	if (o->walking && o->node[o->cur_depth] == n)
 		return cur_site(o, o->cur_depth);
 	return lt_site_of_node(n);
+}
+
+int lt_observe_arg(const char *arg, unsigned *mask)
+{
+	char *dup = strdup(arg), *save, *tok;
+
+	*mask = 0;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int o = lt_obs_parse(tok);
+
+		if (o < 0) {
+			lt_err("--observe: unknown observation '%s' (use calls, returns, time)", tok);
+			free(dup);
+			return -1;
+		}
+		*mask |= 1u << o;
+	}
+	free(dup);
+	if (!*mask) {
+		lt_err("--observe: empty list (use calls, returns, time)");
+		return -1;
+	}
+	return 0;
+}
+
+int lt_key_arg(const char *arg, int *kind)
+{
+	*kind = lt_key_parse(arg);
+	if (*kind < 0) {
+		lt_err("--key: unknown key kind '%s' (use name, qualname, site)", arg);
+		return -1;
+	}
+	return 0;
+}
+
+int lt_threshold_arg(const char *arg, double *ms)
+{
+	char *end;
+
+	*ms = strtod(arg, &end);
+	if (*end || end == arg || !(*ms >= 0) || *ms > 1e12) {
+		lt_err("--time-threshold-ms: '%s' is not a non-negative number of milliseconds", arg);
+		return -1;
+	}
+	return 0;
 }

@@ -22,6 +22,12 @@ extern const char *const lt_obs_names[LT_OBS_N];	/* "returns", "calls", "time" *
 extern const char *const lt_key_names[3];		/* "name", "qualname", "site" */
 int lt_obs_parse(const char *s);	/* -1 if unknown */
 int lt_key_parse(const char *s);	/* -1 if unknown */
+/* the command-line values of analyze and summarize: 0, or -1 after a
+ * message naming the option (--observe LIST, --key KIND,
+ * --time-threshold-ms X) */
+int lt_observe_arg(const char *arg, unsigned *mask);
+int lt_key_arg(const char *arg, int *kind);
+int lt_threshold_arg(const char *arg, double *ms);
 
 /* one step of a site path: parent == NULL for the root's children; the
  * root's own site has idx == LT_SITE_ROOT and prints as its fn */

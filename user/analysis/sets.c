@@ -75,14 +75,6 @@ size_t lt_sets_count(const struct lt_sets *s, int side)
 	return s->count[side];
 }
 
-static inline int64_t sat_add(int64_t a, int64_t b)
-{
-	int64_t r;
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
-
 static int ival_cmp(const void *a, const void *b)
 {
 	const struct ival *x = a, *y = b;
@@ -114,7 +106,7 @@ static void iv_add(struct tkey *k, int64_t a, int64_t T)
 		k->ivcap = k->ivcap ? k->ivcap * 2 : 4;
 		k->iv = lt_xrealloc(k->iv, k->ivcap * sizeof(*k->iv));
 	}
-	k->iv[k->niv++] = (struct ival){ sat_add(a, -T), sat_add(a, T) };
+	k->iv[k->niv++] = (struct ival){ lt_sat_add(a, -T), lt_sat_add(a, T) };
 	if (k->niv >= 2 * k->nsorted + 16)
 		iv_compact(k);
 }
@@ -346,7 +338,7 @@ void lt_sets_add_elem(struct lt_sets *s, int side, const struct lt_sets_elem_in 
 		int64_t T = s->o.threshold_ns;
 		for (size_t i = 0; i < in->nspans; i++) {
 			if (side == 0)	/* the chain's [a-T, a+T] cover exactly this */
-				iv_add_range(k, sat_add(in->spans[i][0], -T), sat_add(in->spans[i][1], T));
+				iv_add_range(k, lt_sat_add(in->spans[i][0], -T), lt_sat_add(in->spans[i][1], T));
 			else if (k->ok && s->count[0] && iv_meets(k, in->spans[i][0], in->spans[i][1]))
 				k->ok = false;
 		}

@@ -98,4 +98,14 @@ size_t lt_sets_count(const struct lt_sets *s, int side);
 void lt_sets_free(struct lt_sets *s);
 void lt_obs_result_free(struct lt_obs_result *r);
 
+/* a + b, saturated at the int64 bounds (time intervals around spans) */
+static inline int64_t lt_sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 #endif

@@ -188,14 +188,6 @@ static struct selem *elem_get(struct lt_sum *s, int kind, const void *key, uint6
 	return e;
 }
 
-static inline int64_t sat_add(int64_t a, int64_t b)
-{
-	int64_t r;
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
-
 static int span_cmp(const void *a, const void *b)
 {
 	const int64_t *x = a, *y = b;
@@ -212,7 +204,7 @@ static void span_compact(struct selem *e, int64_t T)
 	qsort(e->sp, e->nsp, sizeof(*e->sp), span_cmp);
 	uint32_t w = 0;
 	for (uint32_t i = 1; i < e->nsp; i++) {
-		if (e->sp[i][0] <= sat_add(e->sp[w][1], T)) {
+		if (e->sp[i][0] <= lt_sat_add(e->sp[w][1], T)) {
 			if (e->sp[i][1] > e->sp[w][1])
 				e->sp[w][1] = e->sp[i][1];
 		} else {
@@ -982,43 +974,22 @@ struct sum_args {
 static error_t sum_key(int key, char *arg, struct argp_state *state)
 {
 	struct sum_args *a = state->input;
-	char *end;
+
 	switch (key) {
 	case 'o':
 		a->out = arg;
 		break;
-	case O_OBSERVE: {
-		char *dup = strdup(arg), *save, *tok;
-		a->o.obs_mask = 0;
-		for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			int o = lt_obs_parse(tok);
-			if (o < 0) {
-				lt_err("--observe: unknown observation '%s' (use calls, returns, time)", tok);
-				free(dup);
-				return lt_cli_bad(state);
-			}
-			a->o.obs_mask |= 1u << o;
-		}
-		free(dup);
-		if (!a->o.obs_mask) {
-			lt_err("--observe: empty list (use calls, returns, time)");
+	case O_OBSERVE:
+		if (lt_observe_arg(arg, &a->o.obs_mask))
 			return lt_cli_bad(state);
-		}
 		break;
-	}
 	case O_KEY:
-		a->o.keykind = lt_key_parse(arg);
-		if (a->o.keykind < 0) {
-			lt_err("--key: unknown key kind '%s' (use name, qualname, site)", arg);
+		if (lt_key_arg(arg, &a->o.keykind))
 			return lt_cli_bad(state);
-		}
 		break;
 	case O_THRESHOLD:
-		a->thr_ms = strtod(arg, &end);
-		if (*end || end == arg || !(a->thr_ms >= 0) || a->thr_ms > 1e12) {
-			lt_err("--time-threshold-ms: '%s' is not a non-negative number of milliseconds", arg);
+		if (lt_threshold_arg(arg, &a->thr_ms))
 			return lt_cli_bad(state);
-		}
 		break;
 	default:
 		return lt_cli_key(key, arg, state);

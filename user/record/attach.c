@@ -352,8 +352,8 @@ static void leaktrace_progs(struct leaktrace_bpf *skel, struct probe_progs *p)
 	};
 }
 
-int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
-	       const struct py_target *targets, int n, int pid)
+int attach_process(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
+		   const struct py_target *targets, int n, int pid)
 {
 	struct probe_progs p;
 
@@ -361,6 +361,14 @@ int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 	for (int i = 0; i < n; i++)
 		if (attach_probes(m[i], &p, &targets[i], pid, i))
 			return -1;
+	return 0;
+}
+
+int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
+	       const struct py_target *targets, int n, int pid)
+{
+	if (attach_process(skel, m, targets, n, pid))
+		return -1;
 	skel->links.lt_exec = bpf_program__attach(skel->progs.lt_exec);
 	skel->links.lt_exit = bpf_program__attach(skel->progs.lt_exit);
 	if (!skel->links.lt_exit) {
@@ -374,17 +382,6 @@ int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 	return 0;
 }
 
-int attach_process(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
-		   const struct py_target *targets, int n, int pid)
-{
-	struct probe_progs p;
-
-	leaktrace_progs(skel, &p);
-	for (int i = 0; i < n; i++)
-		if (attach_probes(m[i], &p, &targets[i], pid, i))
-			return -1;
-	return 0;
-}
 
 /*
  * The probes of a process that exited go, or their perf events would

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -213,19 +214,35 @@ void proc_describe(void *arg, uint32_t pid, const char **cmdline, const char **c
  * then behaves as it would have untraced (FORMAT.md "target untouched").
  */
 #define SPAWN_MAX_FD	1024
-static sigset_t start_mask, start_ign;
+static sigset_t start_mask;
+static uint64_t start_ign;	/* bit sig - 1: ignored at start */
+
+/* the kernel's rt_sigaction, not glibc's: glibc refuses its own signals
+ * (32, 33: thread cancellation, setxid), which a caller may still have
+ * ignored and the command must get ignored too. Async-signal-safe. */
+struct k_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+static int k_sigaction(int sig, const struct k_sigaction *act, struct k_sigaction *old)
+{
+	return (int)syscall(SYS_rt_sigaction, sig, act, old, sizeof(uint64_t));
+}
 static unsigned char start_fd_open[SPAWN_MAX_FD / 8];	/* inheritable at start */
 static int start_fd_max = 2;
 
 void spawn_save_start(void)
 {
-	struct sigaction sa;
+	struct k_sigaction ka;
 
 	sigprocmask(SIG_SETMASK, NULL, &start_mask);
-	sigemptyset(&start_ign);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (!sigaction(sig, NULL, &sa) && sa.sa_handler == SIG_IGN)
-			sigaddset(&start_ign, sig);
+	start_ign = 0;
+	for (int sig = 1; sig <= 64; sig++)
+		if (!k_sigaction(sig, NULL, &ka) && ka.handler == SIG_IGN)
+			start_ign |= 1ULL << (sig - 1);
 	/* descriptors our caller passed down (beyond 0-2) stay open for the
 	 * command, as they would without us; close-on-exec ones never reach it */
 	for (int fd = 3; fd < SPAWN_MAX_FD; fd++) {
@@ -256,14 +273,14 @@ static void child_close_fds(void)
 
 static void child_restore_signals(void)
 {
-	struct sigaction sa;
+	struct k_sigaction ka;
 
-	memset(&sa, 0, sizeof(sa));
-	for (int sig = 1; sig < NSIG; sig++) {
+	memset(&ka, 0, sizeof(ka));
+	for (int sig = 1; sig <= 64; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		sa.sa_handler = sigismember(&start_ign, sig) ? SIG_IGN : SIG_DFL;
-		sigaction(sig, &sa, NULL);	/* glibc's own RT signals: EINVAL, fine */
+		ka.handler = start_ign & (1ULL << (sig - 1)) ? SIG_IGN : SIG_DFL;
+		k_sigaction(sig, &ka, NULL);
 	}
 	sigprocmask(SIG_SETMASK, &start_mask, NULL);
 }

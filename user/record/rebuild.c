@@ -593,7 +593,7 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	struct rb_frame *top = t->n ? &t->stk[t->n - 1] : NULL;
 	struct rb_frame f = { 0 };
 	struct lt_node *adopted[RB_ORPHANS];
-	bool was_gen, through, thrown_in;
+	bool was_gen, through, thrown_in, ambiguous = false;
 	int na = 0, hook = hook_raised(s, t, r, payload);
 
 	if (hook > 0)
@@ -625,6 +625,15 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 				     susp_peek(&s->susp, t->tgid, r->previous));
 	thrown_in = top ? r->previous && (top->frame == r->previous || through) :
 			  s->cfg.from_start && !r->previous;
+	/* a plain generator's exit whose caller is another plain generator
+	 * never seen starting: `yield from` delegation (the outer does not
+	 * run: a call of the frame that called throw()/close()) and a
+	 * generator thrown into that closes one it holds (the outer runs: its
+	 * call) give the same records; placed as the former, incomplete
+	 * (a yield can only be the former) */
+	if (through && top->frame != r->previous && !(r->flags & LT_RF_YIELD) &&
+	    !susp_peek(&s->susp, t->tgid, r->previous))
+		ambiguous = true;
 	thrown_in = thrown_in && !hook;
 	s->st.unmatched_returns++;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth == 0) {
@@ -662,7 +671,7 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	/* its caller not live: maybe a frame thrown into, whose exit comes */
 	if (!thrown_in && !hook && f.node && r->previous && orphan_push(t, r->previous, f.node))
 		return;
-	if (!thrown_in)
+	if (!thrown_in || ambiguous)
 		t->tainted = true;
 }
 
