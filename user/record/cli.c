@@ -291,6 +291,11 @@ static int check_env(void)
 			       "starts); leave out one of them", no);
 			return -1;
 		}
+		/* a return record does not say which process made it: the
+		 * processes the target starts are not followed (said, not silent) */
+		if (!env.no_follow && !env.floor)
+			lt_warn("--no-durations traces the target alone, not the processes it "
+				"starts (full capture follows them; --no-follow says so)");
 		if (env.root && strlen(env.root) >= LT_ROOT_MAX) {
 			lt_err("--root is at most %d bytes with --no-durations", LT_ROOT_MAX - 1);
 			return -1;
