@@ -213,6 +213,18 @@ def bad_summaries_and_mixes_exit_2_naming_the_difference():
                  lambda ls: [json.dumps(dict(json.loads(ls[0]), mechanism="usdt-returns"))] + ls[1:])
     bad(["analyze", se, nd], "durations")
     bad(["summarize", m1, nd, "-o", os.path.join(d, "x")], "A-nodur.jsonl", "durations")
+    # how values were captured (the trace header's capture fields):
+    # plain against hashed never compares
+    cap = dict(str_len=64, max_depth=0, args=False, exclude=[])
+    pl = rewrite(e, os.path.join(d, "E-plain.jsonl"),
+                 lambda ls: [json.dumps(dict(json.loads(ls[0]), values="plain", **cap))] + ls[1:])
+    hs = rewrite(a, os.path.join(d, "A-hashed.jsonl"),
+                 lambda ls: [json.dumps(dict(json.loads(ls[0]), values="hashed", hash_key="6b1f", **cap))]
+                 + ls[1:])
+    spl = os.path.join(d, "plain.ltsum")
+    lt.leaktrace("summarize", pl, "-o", spl)
+    bad(["analyze", spl, hs], "values", "hashed")
+    bad(["summarize", pl, hs, "-o", os.path.join(d, "x")], "A-hashed.jsonl", "values")
     # analysis options that the summary fixed
     bad(["analyze", "--key", "site", se, sa], "--key name", "--key site")
     bad(["analyze", "--time-threshold-ms", "10", se, sa], "--time-threshold-ms 50", "10")

@@ -148,7 +148,8 @@ static int find_targets(struct session *s)
 				return LT_EXIT_USAGE;
 			}
 			lt_err("%s names no python in its words: its processes are traced on "
-			       "the %d CPython build%s of this system", env.cmd[0], s->ntargets,
+			       "the %d CPython build%s of this system (one it picks itself, as a "
+			       "pyenv shim does, is named with --python)", env.cmd[0], s->ntargets,
 			       s->ntargets > 1 ? "s" : "");
 			python = NULL;
 			goto chosen;

@@ -87,6 +87,19 @@ static char *read_text(const char *path)
 
 static int wrapped(char **cmd, char *out, size_t n, int depth);
 
+/* a file that starts with #! (a python's name may be a script: pyenv's
+ * shims run the python they choose) */
+static bool is_script(const char *path)
+{
+	char magic[2];
+	FILE *f = fopen(path, "re");
+	bool yes = f && fread(magic, 1, 2, f) == 2 && magic[0] == '#' && magic[1] == '!';
+
+	if (f)
+		fclose(f);
+	return yes;
+}
+
 /* a shell's arguments: -c TEXT, or a script file */
 static int shell_python(char **args, char *out, size_t n)
 {
@@ -123,8 +136,13 @@ static int wrapped(char **cmd, char *out, size_t n, int depth)
 
 	if (!cmd[0] || depth > 8)
 		return -1;
-	if (names_python(cmd[0]))
-		return resolve_command(cmd[0], out, n);
+	if (names_python(cmd[0])) {
+		if (resolve_command(cmd[0], out, n))
+			return -1;
+		if (!is_script(out))
+			return 0;
+		/* a script named like a python: what it runs, below */
+	}
 	if (!strcmp(base_name(cmd[0]), "env")) {
 		int i = 1;
 
@@ -175,7 +193,8 @@ bool is_wrapper(char **cmd)
 		return false;
 	if (fgets(line, sizeof(line), f) && !strncmp(line, "#!", 2)) {
 		line[strcspn(line, " \t\n")] = 0;
-		shell_script = is_shell(line + 2);
+		/* #!/bin/sh, or #!/usr/bin/env bash (a pyenv shim) */
+		shell_script = is_shell(line + 2) || !strcmp(base_name(line + 2), "env");
 	}
 	fclose(f);
 	return shell_script;
@@ -184,11 +203,11 @@ bool is_wrapper(char **cmd)
 int wrapper_python(char **cmd, char *out, size_t n)
 {
 	char path[PATH_MAX];
+	bool found = !resolve_command(cmd[0], path, sizeof(path));
 
-	/* a python, or a script whose #! names one: the usual way */
-	if (names_python(cmd[0]))
-		return -1;
-	if (!resolve_command(cmd[0], path, sizeof(path)) && names_python(path))
+	/* a python, or a script whose #! names one: the usual way; a script
+	 * named like a python (pyenv's shims) is a wrapper */
+	if ((names_python(cmd[0]) || (found && names_python(path))) && !(found && is_script(path)))
 		return -1;
 	return wrapped(cmd, out, n, 0);
 }
