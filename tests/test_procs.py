@@ -190,7 +190,13 @@ def wrappers_env_sh_and_scripts():
     # a console script: a #! line naming python, the code importing app
     console = lt.write_file(d, "app-cli", "#!%s\nimport sys\nsys.path.insert(0, %r)\nimport app\n" % (PY, d))
     os.chmod(console, 0o755)
+    # a script named like a python, as pyenv's shims are
+    os.makedirs(os.path.join(d, "shims"), exist_ok=True)
+    shim = lt.write_file(os.path.join(d, "shims"), "python3.11",
+                         "#!/usr/bin/env bash\nexec %s \"$@\"\n" % PY)
+    os.chmod(shim, 0o755)
     cases = [
+        ([shim, app], 3),
         ([console], 3),
         (["env", "X=1", PY, app], 3),
         (["sh", "-c", "%s %s" % (PY, app)], 3),
