@@ -312,6 +312,21 @@ static __always_inline int entry_frame(const struct lt_py_layout *L, struct scra
 	return 0;
 }
 
+/* 3.15+: RESUME in a frame the thread owns, of generator code, is a
+ * generator expression being created (its code begins RESUME; LOAD_FAST;
+ * GET_ITER; RETURN_GENERATOR): no call starts, none will return */
+static __always_inline bool creating_generator(const struct lt_py_layout *L, __u64 frame, __u64 code)
+{
+	__s8 owner = 0;
+	__u32 co_flags = 0;
+
+	if (bpf_probe_read_user(&owner, 1, (void *)(frame + layout.fr_owner)) ||
+	    owner == layout.owned_by_gen)
+		return false;
+	return !bpf_probe_read_user(&co_flags, 4, (void *)(code + layout.co_flags)) &&
+	       (co_flags & 0x2a0);	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
+}
+
 SEC("uprobe")
 int lt_resume(struct pt_regs *ctx)
 {
@@ -332,6 +347,8 @@ int lt_resume(struct pt_regs *ctx)
 	if (!s)
 		return 0;
 	if (entry_frame(L, s, &e))
+		goto out;
+	if (layout.gen_resume_in_creator && creating_generator(L, e.frame, e.code))
 		goto out;
 	send_code(L, s, e.code, 0, tid);
 	e.type = LT_REC_ENTRY;
@@ -760,6 +777,8 @@ int lt_evf_entry(struct pt_regs *ctx)
 	if (!s)
 		return 0;
 	if (entry_frame(L, s, &e))
+		goto out;
+	if (layout.gen_resume_in_creator && creating_generator(L, e.frame, e.code))
 		goto out;
 	send_code(L, s, e.code, 0, tid);
 	e.type = LT_REC_ENTRY;

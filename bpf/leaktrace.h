@@ -278,6 +278,9 @@ struct lt_py_layout {
 					 * and this (3.15 numbers them from 0) */
 	__u32 co_window;		/* co_firstlineno & ~7: LT_CODE_WIN bytes
 					 * from it hold the code's identity */
+	__u32 gen_resume_in_creator;	/* 3.15+: a generator expression's code
+					 * runs RESUME in the frame that creates
+					 * it, before RETURN_GENERATOR: no call */
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,

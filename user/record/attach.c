@@ -169,6 +169,7 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->stack_is_ptr = minor >= 14;
 	l->gen_executing = o->gen_executing;
 	l->co_window = o->co_firstlineno & ~7u;
+	l->gen_resume_in_creator = minor >= 15;
 	return 0;
 }
 
