@@ -58,7 +58,10 @@ MODULES = ["test_generators", "test_yield_from", "test_contextlib", "test_functo
 # (74 s traced)
 
 # on the sid pythons: modules that run in seconds traced, one of them
-# (test_generators) the hardest case above
+# (test_generators) the hardest case above. 3.15 fails, an open case not
+# listed: a generator expression closed while suspended is never seen
+# exiting (g = (c for c in "ab"); next(g); g.close() -> incomplete; a
+# generator function closed the same way is complete), docs/PYTHON_VERSIONS.md
 SID_VERSIONS = ["3.13", "3.14", "3.15"]
 SID_MODULES = ["test_bisect", "test_textwrap", "test_contextlib", "test_generators"]
 # (version, module) -> {test: reason}, as EXPECTED_INCOMPLETE
