@@ -61,7 +61,9 @@ MODULES = ["test_generators", "test_yield_from", "test_contextlib", "test_functo
 # (test_generators) the hardest case above. 3.15 fails, an open case not
 # listed: a generator expression closed while suspended is never seen
 # exiting (g = (c for c in "ab"); next(g); g.close() -> incomplete; a
-# generator function closed the same way is complete), docs/PYTHON_VERSIONS.md
+# generator function closed the same way is complete), docs/PYTHON_VERSIONS.md;
+# every 3.15 incomplete execution outside THROW_TESTS has a <genexpr> with
+# no exit (checked by hand: textwrap 2, contextlib 1, generators 11)
 SID_VERSIONS = ["3.13", "3.14", "3.15"]
 SID_MODULES = ["test_bisect", "test_textwrap", "test_contextlib", "test_generators"]
 # (version, module) -> {test: reason}, as EXPECTED_INCOMPLETE
@@ -73,6 +75,7 @@ THROW_TESTS = {t: THROW_INTO_DELEGATION for t in (
 SID_EXPECTED_INCOMPLETE = {
     ("3.13", "test_generators"): THROW_TESTS,
     ("3.14", "test_generators"): THROW_TESTS,
+    ("3.15", "test_generators"): THROW_TESTS,
 }
 
 
