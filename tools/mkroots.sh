@@ -8,6 +8,10 @@
 #     sid/            a Debian unstable minbase root with python3.13, python3.14 and python3.15
 #                     (whichever of them sid has; READY says which), no -dbg package installed.
 #                     Run it with: unshare --pid --mount --fork --mount-proc --root=sid python3.14 ...
+#                     With each python3.X, its libpython3.X-testsuite (CPython's own test modules,
+#                     /usr/lib/python3.X/test; tests/test_cpython_suite.py runs some). The root's
+#                     .testsuite file lists them; a root cached before it existed (no such file)
+#                     gets them installed in place on the next run, the file written last.
 #     sid-dbg/        python3.X-dbg (libpython3.X-dbg too where libpython3.X is installed) of
 #                     exactly the installed versions, only extracted
 #                     (dpkg-deb -x): gdb reads their DWARF by build-id with
@@ -111,8 +115,46 @@ bootstrap() {
 	in_root "$dir" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends $have >>"$dir.log" 2>&1 ||
 		{ tail -5 "$dir.log" >&2; err "installing$have in $suite failed (log: $dir.log)"; }
+	install_testsuites "$dir" "$suite" "$dir.log"
 	t2=$(now)
 	echo "$suite: debootstrap $((t1 - t0)) s, python install $((t2 - t1)) s" >>"$ROOTS/.timings"
+}
+
+# Install libpython3.X-testsuite for every python3.X installed in DIR (apt sources already
+# written by root_apt_begin), then write DIR/.testsuite listing them: that file exists only
+# once all are installed. A version whose test suite the archive lacks is noted, not fatal
+# (the tests that need it say it is missing).
+install_testsuites() {
+	dir=$1 suite=$2 logf=$3
+	pkgs=
+	for py in "$dir"/usr/bin/python3.[0-9]*; do
+		v=${py##*/python}
+		case $v in *[!0-9.]* | *.) continue ;; esac
+		if in_root "$dir" apt-cache policy "libpython$v-testsuite" | grep -q 'Candidate: [0-9]'; then
+			pkgs="$pkgs libpython$v-testsuite"
+		else
+			echo "$suite: no libpython$v-testsuite in the archive" >>"$ROOTS/.notes"
+		fi
+	done
+	if [ -n "$pkgs" ]; then
+		in_root "$dir" env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends $pkgs >>"$logf" 2>&1 ||
+			{ tail -5 "$logf" >&2; err "installing$pkgs in $suite failed (log: $logf)"; }
+	fi
+	echo "$pkgs" | tr ' ' '\n' | sed '/^$/d' >"$dir/.testsuite"
+}
+
+# A root cached before the test suites were part of it: install them in place (under the
+# lock; the files they add are new ones under /usr/lib/python3.X/test).
+add_testsuites() {
+	suite=$1 r="$ROOTS/$1"
+	[ -e "$r/.testsuite" ] && return
+	t0=$(now)
+	log "$r has no .testsuite: installing the test suites into it"
+	root_apt_begin "$r" "$suite"
+	install_testsuites "$r" "$suite" "$ROOTS/$suite.log"
+	root_apt_end "$r"
+	echo "$suite: test suites added $(($(now) - t0)) s" >>"$ROOTS/.timings"
 }
 
 # Download the -dbg packages matching what ROOT has installed and extract them into DBG
@@ -142,6 +184,7 @@ extract_dbg() {
 
 build_suite() {
 	suite=$1 pys=$2
+	[ -d "$ROOTS/$suite" ] && add_testsuites "$suite"
 	if [ -d "$ROOTS/$suite" ] && [ -d "$ROOTS/$suite-dbg" ]; then
 		log "$ROOTS/$suite and $ROOTS/$suite-dbg exist: reused"
 		return
