@@ -58,12 +58,10 @@ MODULES = ["test_generators", "test_yield_from", "test_contextlib", "test_functo
 # (74 s traced)
 
 # on the sid pythons: modules that run in seconds traced, one of them
-# (test_generators) the hardest case above. 3.15 fails, an open case not
-# listed: 3.15's genexpr code begins with RESUME; GET_ITER; RETURN_GENERATOR,
-# so its creation is seen as an entry that never exits and its first run
-# nests under it (docs/PYTHON_VERSIONS.md); every 3.15 incomplete
-# execution outside THROW_TESTS has a <genexpr> with
-# no exit (checked by hand: textwrap 2, contextlib 1, generators 11)
+# (test_generators) the hardest case above. On 3.15 they found that a
+# generator expression's creation (its code runs RESUME before
+# RETURN_GENERATOR) was taken for a call that never returned
+# (docs/PYTHON_VERSIONS.md)
 SID_VERSIONS = ["3.13", "3.14", "3.15"]
 SID_MODULES = ["test_bisect", "test_textwrap", "test_contextlib", "test_generators"]
 # (version, module) -> {test: reason}, as EXPECTED_INCOMPLETE
