@@ -38,6 +38,11 @@ fi
 	echo '```'
 	LARGE=${LARGE:-0} bench/analyze_bench.sh
 	echo '```'
+	# issue 20: trap cost, BPF ns per call against bpftrace, burst loss
+	echo
+	echo "## Hot path (bench/hotpath.py, issue 20)"
+	echo
+	"$PY" bench/hotpath.py
 	if [ "${LONG:-0}" = 1 ]; then
 		echo
 		echo "## Long run (bench/long_run.sh)"
