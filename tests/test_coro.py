@@ -151,7 +151,10 @@ def coroutine_resumed_on_other_threads():
 
 def leak_found(d, root, child, value, py, opts, script, n):
     """record a clean and an adversarial run; check executions and that
-    analyze finds (child, value) among the return differences"""
+    analyze finds (child, value) among the return differences; then that
+    rule live (record --rules) on a run where the odd-numbered clients'
+    requests are adversarial: one alert per adversarial request, none for
+    the clean ones"""
     paths = []
     for mode in ("clean", "adv"):
         out = os.path.join(d, "%s.jsonl" % mode)
@@ -164,9 +167,21 @@ def leak_found(d, root, child, value, py, opts, script, n):
             assert len(vals) == 1, "%s: %s calls of %s in %s" % (mode, len(vals), child, e["root"]["fn"])
         check_times(mode, ex, "no-durations" if "--no-durations" in opts else "full")
         paths.append(out)
-    out = json.loads(lt.leaktrace("analyze", "-q", "-j", "--observe", "returns", *paths).stdout)
+    rules = os.path.join(d, "rules.json")
+    out = json.loads(lt.leaktrace("analyze", "-q", "-j", "--observe", "returns",
+                                  "--rules-out", rules, *paths).stdout)
     found = [(x["key"], x.get("value")) for x in out["observations"]["returns"]["D_IF"]]
     assert (child, value) in found, found
+    out, alerts = os.path.join(d, "mix.jsonl"), os.path.join(d, "alerts.jsonl")
+    record(out, root, opts + ["--rules", rules, "--alert-json", alerts], py, script, "mix", str(n))
+    ex = execs(out)
+    assert len(ex) == n and all(e["complete"] for e in ex), "mix: %d executions" % len(ex)
+    adv = sorted(e["id"] for e in ex if any(x["fn"] == child and x.get("ret", {}).get("value")
+                                             == int(value.split(":")[1]) for x in nodes(e["root"])))
+    assert len(adv) == n // 2, "mix: %d adversarial executions for %d" % (len(adv), n // 2)
+    # one alert per rule matched: the executions alerted
+    alerted = sorted({json.loads(l)["exec"] for l in open(alerts)})
+    assert alerted == adv, "mix: alerts for executions %s, adversarial %s" % (alerted, adv)
 
 
 @lt.test

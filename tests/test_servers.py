@@ -3,8 +3,11 @@ loopback clients: http.server (threaded), gunicorn (sync workers restarted
 by --max-requests, traced through its master with -p), uvicorn with
 FastAPI (a plain `def` route: FastAPI runs it in its thread pool). For
 each: one execution per request, each with the pid of the process that
-answered it (the response says its pid), all complete, and `analyze`
-finds the return value planted in the adversarial requests."""
+answered it (the response says its pid) and a duration, all complete, and
+`analyze` finds the return value planted in the adversarial requests; then
+the server traced again with that rule live (`record --rules`), under
+clean and adversarial requests mixed: one alert per adversarial request,
+none for the clean ones."""
 import collections
 import json
 import os
@@ -97,8 +100,13 @@ def wait_port(port, proc, timeout=60):
 
 def load(port, kind):
     """N requests from CLIENTS threads; the pids that answered them"""
+    return load_queries(port, ["%s%d" % (kind, i) for i in range(N)])
+
+
+def load_queries(port, queries):
+    """the queries from CLIENTS threads; the pids that answered them"""
     pids, errors = [], []
-    todo = list(range(N))
+    todo = list(queries)
     lock = threading.Lock()
 
     def client():
@@ -106,9 +114,9 @@ def load(port, kind):
             with lock:
                 if not todo:
                     return
-                i = todo.pop()
+                q = todo.pop()
             try:
-                url = "http://127.0.0.1:%d/p?q=%s%d" % (port, kind, i)
+                url = "http://127.0.0.1:%d/p?q=%s" % (port, q)
                 with urllib.request.urlopen(url, timeout=30) as r:
                     pid = int(r.read())
                 with lock:
@@ -122,8 +130,32 @@ def load(port, kind):
         t.start()
     for t in ts:
         t.join(120)
-    assert not errors and len(pids) == N, errors[:3]
+    assert not errors and len(pids) == len(queries), errors[:3]
     return pids
+
+
+def record_load(proc, out, loads, *opts):
+    """record -p proc --root predict while each of loads runs; the pids
+    that answered and the recorder's stderr"""
+    lp = lt.start_recording("-p", proc.pid, "--root", "predict", "-o", out, *opts)
+    pids = [pid for f in loads for pid in f()]
+    time.sleep(0.5)
+    lp.send_signal(2)
+    _, err = lp.communicate(timeout=60)
+    assert lp.returncode == 0, err
+    return pids, err
+
+
+def read_trace(out):
+    """header, exec lines, trailer"""
+    lines = [json.loads(l) for l in open(out)]
+    return lines[0], [l for l in lines if l["type"] == "exec"], lines[-1]
+
+
+def leak_value(e):
+    """what leak() returned in the execution"""
+    return [c.get("ret", {}).get("value") for c in e["root"].get("calls", [])
+            if c["fn"] == "leak"]
 
 
 def check_server(d, proc, port, extra_checks=None):
@@ -132,13 +164,48 @@ def check_server(d, proc, port, extra_checks=None):
     out = os.path.join(d, "trace.jsonl")
     try:
         wait_port(port, proc)
-        lp = lt.start_recording("-p", proc.pid, "--root", "predict", "-o", out)
-        clean = load(port, "clean")
-        adv = load(port, "adv")
-        time.sleep(0.5)
-        lp.send_signal(2)
-        _, err = lp.communicate(timeout=60)
-        assert lp.returncode == 0, err
+        pids = {}
+
+        def phase(kind):
+            pids[kind] = load(port, kind)
+            return pids[kind]
+        _, err = record_load(proc, out, [lambda: phase("clean"), lambda: phase("adv")])
+        clean, adv = pids["clean"], pids["adv"]
+        header, execs, stats = read_trace(out)
+        assert stats["type"] == "stats" and stats["lost_events"] == 0, stats
+        assert len(execs) == 2 * N, (len(execs), err[-2000:])
+        assert all(e["complete"] for e in execs), [e["id"] for e in execs if not e["complete"]]
+        assert all(e["root"]["fn"] == "predict" for e in execs)
+        assert all(e["dur_ns"] > 0 for e in execs)
+        assert collections.Counter(e["pid"] for e in execs) == collections.Counter(clean + adv)
+        # the phases follow each other: the first N executions are the clean ones
+        execs.sort(key=lambda e: e["start_ns"])
+        paths = {}
+        for kind, part in (("clean", execs[:N]), ("adv", execs[N:])):
+            assert all(leak_value(e) == ([1] if kind == "clean" else [100]) for e in part)
+            paths[kind] = os.path.join(d, kind + ".jsonl")
+            with open(paths[kind], "w") as f:
+                f.write(json.dumps(header) + "\n")
+                for e in part:
+                    f.write(json.dumps(e) + "\n")
+        rules = os.path.join(d, "rules.json")
+        p = lt.leaktrace("analyze", paths["clean"], paths["adv"], "--format", "json",
+                         "--rules-out", rules)
+        dif = [(e["key"], e["value"])
+               for e in json.loads(p.stdout)["observations"]["returns"]["D_IF"]]
+        assert ("leak", "int:100") in dif, dif
+        # the rule live: clean and adversarial requests mixed, 1 in 3 adversarial
+        queries = ["adv%d" % i if i % 3 == 0 else "clean%d" % i for i in range(N)]
+        out2, alerts = os.path.join(d, "live.jsonl"), os.path.join(d, "alerts.jsonl")
+        record_load(proc, out2, [lambda: load_queries(port, queries)],
+                    "--rules", rules, "--alert-json", alerts)
+        _, live, stats2 = read_trace(out2)
+        assert len(live) == N and stats2["lost_events"] == 0, (len(live), stats2)
+        al = [json.loads(l) for l in open(alerts)]
+        alerted = sorted({a["exec"] for a in al})    # an alert per rule matched
+        want = sorted(e["id"] for e in live if leak_value(e) == [100])
+        assert len(want) == sum(q.startswith("adv") for q in queries), want
+        assert alerted == want, (alerted, want)
     finally:
         proc.terminate()
         try:
@@ -146,27 +213,6 @@ def check_server(d, proc, port, extra_checks=None):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    lines = [json.loads(l) for l in open(out)]
-    header = lines[0]
-    execs = [l for l in lines if l["type"] == "exec"]
-    stats = lines[-1]
-    assert stats["type"] == "stats" and stats["lost_events"] == 0, stats
-    assert len(execs) == 2 * N, (len(execs), err[-2000:])
-    assert all(e["complete"] for e in execs), [e["id"] for e in execs if not e["complete"]]
-    assert all(e["root"]["fn"] == "predict" for e in execs)
-    assert collections.Counter(e["pid"] for e in execs) == collections.Counter(clean + adv)
-    # the phases follow each other: the first N executions are the clean ones
-    execs.sort(key=lambda e: e["start_ns"])
-    paths = {}
-    for kind, part in (("clean", execs[:N]), ("adv", execs[N:])):
-        paths[kind] = os.path.join(d, kind + ".jsonl")
-        with open(paths[kind], "w") as f:
-            f.write(json.dumps(header) + "\n")
-            for e in part:
-                f.write(json.dumps(e) + "\n")
-    p = lt.leaktrace("analyze", paths["clean"], paths["adv"], "--format", "json")
-    dif = [(e["key"], e["value"]) for e in json.loads(p.stdout)["observations"]["returns"]["D_IF"]]
-    assert ("leak", "int:100") in dif, dif
     if extra_checks:
         extra_checks(execs, clean + adv)
 

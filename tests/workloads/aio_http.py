@@ -1,10 +1,11 @@
 """An aiohttp server (Debian's python3-aiohttp) under concurrent loopback
 clients, for tests/test_coro.py: record with --root predict.
 
-usage: aio_http.py clean|adv NCLIENTS
+usage: aio_http.py clean|adv|mix NCLIENTS
 The handler predict() awaits the request body and a child coroutine whose
 return value depends on the first argument (the difference `leaktrace
-analyze` must find). Clients are threads with urllib; they post together
+analyze` must find; with mix, the odd-numbered clients' requests are the
+adversarial ones). Clients are threads with urllib; they post together
 (a barrier) so that the handlers interleave. The server answers NCLIENTS
 requests and exits.
 """
@@ -20,9 +21,16 @@ MODE = sys.argv[1]
 N = int(sys.argv[2])
 
 
+def mode(text):
+    """clean or adv: the run's, or with mix by the client's number"""
+    if MODE != "mix":
+        return MODE
+    return "adv" if int(text.split("-")[1]) % 2 else "clean"
+
+
 async def score(text):
     await asyncio.sleep(0)
-    return TABLE[MODE] * len(text)
+    return TABLE[mode(text)] * len(text)
 
 
 async def predict(request):

@@ -1,13 +1,14 @@
 """An asyncio streams server (asyncio.start_server on loopback) under
 concurrent clients, for tests/test_coro.py: record with --root handle.
 
-usage: aio_streams.py clean|adv NCLIENTS
+usage: aio_streams.py clean|adv|mix NCLIENTS
 Each client (a thread with a blocking socket) sends its name, waits until
 every client has, then sends its request line: the server's handlers are all
 suspended in readline() at once, so their runs interleave on the event loop
 thread. The server answers NCLIENTS requests and exits. lookup() answers
 from a table chosen by the first argument: the return-value difference that
-`leaktrace analyze` must find between a clean and an adversarial run.
+`leaktrace analyze` must find between a clean and an adversarial run; with
+mix, the odd-numbered clients' requests are the adversarial ones.
 """
 import asyncio
 import socket
@@ -23,9 +24,16 @@ def parse(line):
     return line.decode().strip()
 
 
+def mode(name):
+    """clean or adv: the run's, or with mix by the client's number"""
+    if MODE != "mix":
+        return MODE
+    return "adv" if int(name.split("-")[1]) % 2 else "clean"
+
+
 async def lookup(name):
     await asyncio.sleep(0)
-    return TABLE[MODE] + len(name)
+    return TABLE[mode(name)] + len(name)
 
 
 async def handle(reader, writer):
