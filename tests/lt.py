@@ -4,10 +4,13 @@ A test file defines functions decorated with @test and ends with
 `lt.main()`, which runs them and prints PASS/FAIL/SKIP lines for
 tests/run.sh.
 """
+import glob
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -71,6 +74,25 @@ def write_file(d, name, text):
         f.write(text)
     return path
 
+
+
+def free_port():
+    """a loopback TCP port nothing listens on now"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_pid(parent, timeout=30):
+    """the pid, seen from the host, of the process unshare --fork started"""
+    end = time.time() + timeout
+    while time.time() < end:
+        for path in glob.glob("/proc/%d/task/*/children" % parent):
+            kids = open(path).read().split()
+            if kids:
+                return int(kids[0])
+        time.sleep(0.02)
+    raise AssertionError("unshare (pid %d) started no child" % parent)
 
 def need_root():
     if os.geteuid() != 0:

@@ -4,7 +4,6 @@ in-process oracle: ints of any width (whole up to
 LT_BIGINT_DIGITS 30-bit digits, beyond that the FORMAT.md §2 marker) with
 the execution complete, and --no-values: complete executions whose values
 carry their real type names (issue 18)."""
-import glob
 import json
 import os
 import shutil
@@ -81,18 +80,6 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """ % N
 
 
-def child_pid(parent, timeout=30):
-    """the host pid of the process unshare --fork started"""
-    end = time.time() + timeout
-    while time.time() < end:
-        for path in glob.glob("/proc/%d/task/*/children" % parent):
-            kids = open(path).read().split()
-            if kids:
-                return int(kids[0])
-        time.sleep(0.02)
-    raise AssertionError("unshare (pid %d) started no child" % parent)
-
-
 def sid_case(py, check, *opts):
     """Debian unstable's python (tools/mkroots.sh root, sites, 3.14+: tagged
     ints) in its root, traced by host pid; the oracle runs in the root too"""
@@ -116,7 +103,7 @@ def sid_case(py, check, *opts):
         os.unlink(os.path.join(host, "go"))
         c = subprocess.Popen(cmd + [inner + "/wrap.py"])
         rec = os.path.join(host, "r.jsonl")
-        lp = lt.start_recording("-p", child_pid(c.pid), "--root", "run", *opts, "-o", rec)
+        lp = lt.start_recording("-p", lt.child_pid(c.pid), "--root", "run", *opts, "-o", rec)
         open(os.path.join(host, "go"), "w").close()
         assert c.wait(timeout=300) == 0
         err = lp.communicate(timeout=60)[1]

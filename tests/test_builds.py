@@ -105,18 +105,6 @@ def recorded(path, pid=None):
     return [e for e in ex if pid is None or e["pid"] == pid]
 
 
-def child_pid(parent, timeout=30):
-    """the pid, seen from the host, of the process unshare --fork started"""
-    end = time.time() + timeout
-    while time.time() < end:
-        for path in glob.glob("/proc/%d/task/*/children" % parent):
-            kids = open(path).read().split()
-            if kids:
-                return int(kids[0])
-        time.sleep(0.02)
-    raise AssertionError("unshare (pid %d) started no child" % parent)
-
-
 def start_recording(label, args):
     """leaktrace record ARGS in the background, once it says it attached; a refusal is a
     SKIP (see refused), any other early end a FAIL"""
@@ -182,7 +170,7 @@ def sid_pid_case(py, suite="sid"):
         try:
             oracle = s.oracle()
             c = subprocess.Popen(s.cmd(s.inner + "/wrap.py"), stdout=subprocess.PIPE, text=True)
-            pid = child_pid(c.pid)
+            pid = lt.child_pid(c.pid)
             rec = os.path.join(s.host, "r.jsonl")
             lp = start_recording(label, ["-p", pid, "--root", "run", "-o", rec])
             s.go()
@@ -215,7 +203,7 @@ def sid_all_case(py, suite="sid"):
             reader = threading.Thread(target=lambda: err.extend(lp.stderr), daemon=True)
             reader.start()
             c = subprocess.Popen(s.cmd(s.inner + "/wrap.py"), stdout=subprocess.PIPE, text=True)
-            pid = child_pid(c.pid)
+            pid = lt.child_pid(c.pid)
             # go once leaktrace has attached to the new build (or has had time to)
             end = time.time() + 10
             while time.time() < end and "(pid %d)" % pid not in "".join(err) and \

@@ -126,6 +126,18 @@ def samples(text):
     return out
 
 
+def caught_up(port, n, timeout=60):
+    """the samples once the consumer has written n executions (they all end
+    before "done" is written, but the consumer may still be behind)"""
+    end = time.time() + timeout
+    s = samples(scrape(port))
+    while s["leaktrace_executions_total"] < n and time.time() < end:
+        time.sleep(0.2)
+        s = samples(scrape(port))
+    assert s["leaktrace_executions_total"] == n, s
+    return s
+
+
 def raw(port, data, timeout=30):
     """send data as is, return all the server answers until it closes"""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
@@ -141,12 +153,6 @@ def raw(port, data, timeout=30):
                 break
             got += b
         return got
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def lines(path):
@@ -167,14 +173,7 @@ def metrics_checked_by_promtool_and_scraped_by_prometheus():
         p = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
                            text=True, timeout=60)
         assert p.returncode == 0, p.stdout + p.stderr
-        s = samples(text)
-        # all 30 executions end before "done" is written; their counts are
-        # what the consumer has reached: at most 30, all once it caught up
-        end = time.time() + 60
-        while s["leaktrace_executions_total"] < 30 and time.time() < end:
-            time.sleep(0.2)
-            s = samples(scrape(rec.port))
-        assert s["leaktrace_executions_total"] == 30, s
+        s = caught_up(rec.port, 30)
         assert s["leaktrace_calls_total"] == 90, s		# handle, secret, check
         assert s['leaktrace_alerts_total{rule="0",observation="returns",key="check"}'] == 10, s
         assert s["leaktrace_lost_events_total"] == 0
@@ -193,7 +192,7 @@ def metrics_checked_by_promtool_and_scraped_by_prometheus():
                             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
                             "scrape_configs:\n  - job_name: leaktrace\n"
                             "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % rec.port)
-        web = free_port()
+        web = lt.free_port()
         prom = subprocess.Popen([PROM, "--config.file=" + cfg,
                                  "--storage.tsdb.path=" + os.path.join(prom_dir, "data"),
                                  "--web.listen-address=127.0.0.1:%d" % web],
@@ -232,6 +231,7 @@ def only_get_metrics_is_answered():
     script, rules = setup(d)
     with recording(d, 5, 0, "--root", "handle", "--metrics", "127.0.0.1:0") as rec:
         wait_for(os.path.join(d, "done"))
+        caught_up(rec.port, 5)
         cases = [
             (b"\x00\x01\x02garbage\r\n\r\n", b"HTTP/1.1 400 "),
             (b"\xff\xfe GET /metrics HTTP/1.1\r\n\r\n", b"HTTP/1.1 400 "),

@@ -78,14 +78,6 @@ def p(q: str):
 '''
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def wait_port(port, proc, timeout=60):
     t = time.time()
     while time.time() - t < timeout:
@@ -236,7 +228,7 @@ def http_server_threaded():
     d = lt.tmpdir()
     setup(d)
     script = lt.write_file(d, "http_srv.py", HTTP)
-    port = free_port()
+    port = lt.free_port()
     proc = start(d, [PY, script, str(port)])
 
     def threads(execs, pids):
@@ -253,7 +245,7 @@ def gunicorn_workers_restarted_under_load():
     d = lt.tmpdir()
     setup(d)
     lt.write_file(d, "wsgi.py", WSGI)
-    port = free_port()
+    port = lt.free_port()
     # --max-requests 5: each worker is replaced after 5 requests, so most
     # requests are answered by workers forked after leaktrace attached
     proc = start(d, ["gunicorn", "-w", "2", "-k", "sync", "--max-requests", "5",
@@ -273,7 +265,7 @@ def uvicorn_fastapi_thread_pool_route():
     d = lt.tmpdir()
     setup(d)
     lt.write_file(d, "asgi.py", ASGI)
-    port = free_port()
+    port = lt.free_port()
     proc = start(d, [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
                      "--log-level", "warning", "asgi:app"])
 

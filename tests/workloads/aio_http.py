@@ -16,21 +16,16 @@ import urllib.request
 
 from aiohttp import web
 
+import mix
+
 TABLE = {"clean": 3, "adv": 7}
 MODE = sys.argv[1]
 N = int(sys.argv[2])
 
 
-def mode(text):
-    """clean or adv: the run's, or with mix by the client's number"""
-    if MODE != "mix":
-        return MODE
-    return "adv" if int(text.split("-")[1]) % 2 else "clean"
-
-
 async def score(text):
     await asyncio.sleep(0)
-    return TABLE[mode(text)] * len(text)
+    return TABLE[mix.mode(MODE, text)] * len(text)
 
 
 async def predict(request):

@@ -15,6 +15,8 @@ import socket
 import sys
 import threading
 
+import mix
+
 TABLE = {"clean": 3, "adv": 7}
 MODE = sys.argv[1]
 N = int(sys.argv[2])
@@ -24,16 +26,9 @@ def parse(line):
     return line.decode().strip()
 
 
-def mode(name):
-    """clean or adv: the run's, or with mix by the client's number"""
-    if MODE != "mix":
-        return MODE
-    return "adv" if int(name.split("-")[1]) % 2 else "clean"
-
-
 async def lookup(name):
     await asyncio.sleep(0)
-    return TABLE[mode(name)] + len(name)
+    return TABLE[mix.mode(MODE, name)] + len(name)
 
 
 async def handle(reader, writer):
