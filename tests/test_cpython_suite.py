@@ -13,7 +13,9 @@ run directly, the quick modules and three of 3.11's. About 50 s more."""
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 import lt
 
@@ -161,11 +163,25 @@ def run_module(module, version=None):
         cmd, opts, expected = [PY312], [], PY312_EXPECTED_INCOMPLETE.get(module, {})
     else:
         # pid and mount namespaces of its own, as tests/test_builds.py; leaktrace
-        # is told which binary the python run through unshare is
+        # is told which binary the python run through unshare is. Its own
+        # TMPDIR in the root: regrtest's work directory is TMPDIR/
+        # test_python_PID, PID 1 in every namespace, so runs at once (other
+        # checkouts' tests) removed each other's cwd
+        tmp = tempfile.mkdtemp(prefix="lt-suite-", dir=os.path.join(SID, "tmp"))
         cmd = ["unshare", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc",
-               "--root=" + SID, "/usr/bin/python" + version]
+               "--root=" + SID, "/usr/bin/env", "TMPDIR=" + tmp[len(SID):],
+               "/usr/bin/python" + version]
         opts = ["--python", os.path.join(SID, "usr/bin/python" + version)]
         expected = SID_EXPECTED_INCOMPLETE.get((version, module), {})
+        try:
+            return check_module(module, cmd, opts, args, expected)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return check_module(module, cmd, opts, args, expected)
+
+
+def check_module(module, cmd, opts, args, expected):
+    """regrtest ARGS run by CMD, untraced then traced with OPTS: the checks"""
     ref = subprocess.run(cmd + args, capture_output=True, text=True, timeout=600)
     d = lt.tmpdir()
     rec = os.path.join(d, "t.jsonl")
