@@ -7,11 +7,16 @@ the case (owned elsewhere) that makes them so. About 60 s.
 The same checks on a few quick modules of Debian unstable's python3.13,
 3.14 and 3.15 (libpython3.X-testsuite in the sid root of tools/mkroots.sh,
 each run in its own namespaces with unshare --root, traced from the host
-with --python naming the root's binary). About 40 s more."""
+with --python naming the root's binary). About 40 s more.
+And on pyenv's 3.12.1 (not stripped, no USDT notes: the sites mechanism),
+run directly, the quick modules and four of 3.11's. About 45 s more on
+a quiet machine (test_enum 19 s)."""
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 import lt
 
@@ -33,12 +38,13 @@ EXPECTED_INCOMPLETE = {
         "GeneratorThrowTest.test_exception_context_with_yield_from": THROW_INTO_DELEGATION,
         "GeneratorThrowTest.test_exception_context_with_yield_from_with_context_cycle":
             THROW_INTO_DELEGATION,
-        # the "fun" doctest, only under the whole module (alone it is
-        # complete): 12 disjointSet.generate generators closed (from m235)
-        # by a frame never seen starting or exiting; cause not found, an
-        # open case of issue 22, reported
-        "Doctest test.test_generators.__test__.fun":
-            "generators closed by a frame never seen (open, issue 22)",
+        # the "fun" doctest, alone too: its sieve (tests/workloads/
+        # gen_chain.py) and m235's merge/times chains, collected when the
+        # doctest's globals are cleared, each generator closing the one it
+        # holds (every flag is rebuild.c's ambiguity of a plain generator's
+        # exit whose caller is a generator seen suspended, never started:
+        # 442 merge, 19 sieve, 18 exclude_multiples; a debug print there)
+        "Doctest test.test_generators.__test__.fun": THROW_INTO_DELEGATION,
         # generators holding generators, collected: see THROW_INTO_DELEGATION
         "Doctest test.test_generators.__test__.conjoin": THROW_INTO_DELEGATION,
     },
@@ -76,6 +82,36 @@ SID_EXPECTED_INCOMPLETE = {
     ("3.15", "test_generators"): THROW_TESTS,
 }
 
+# pyenv's 3.12.1, run directly: the sid modules and four of 3.11's list
+PY312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
+PY312_MODULES = SID_MODULES + ["test_functools", "test_dataclasses", "test_yield_from",
+                               "test_enum"]
+# 3.12 flags the same test_generators cases as 3.11 (3.13+ closes a
+# generator suspended outside any try without running it: no records, no
+# ambiguity); test_yield_from more than 3.11: every flag is the
+# delegation/closing ambiguity (rebuild.c, unmatched_return), checked with
+# a debug print
+PY312_EXPECTED_INCOMPLETE = {
+    "test_generators": dict(THROW_TESTS, **{
+        "Doctest test.test_generators.__test__.fun": THROW_INTO_DELEGATION,
+        "Doctest test.test_generators.__test__.conjoin": THROW_INTO_DELEGATION}),
+    "test_yield_from": {t: THROW_INTO_DELEGATION for t in [
+        "TestInterestingEdgeCases.test_close_and_throw_" + k for k in (
+            "raise_base_exception", "raise_exception", "raise_generator_exit",
+            "raise_stop_iteration", "return", "work", "yield")] + [
+        "TestPEP380Operation." + k for k in (
+            "test_catching_exception_from_subgen_and_returning",
+            "test_delegating_generators_claim_to_be_running",
+            "test_delegating_throw",
+            "test_throwing_GeneratorExit_into_subgenerator_that_yields")]},
+    # @reap_threads: threading_cleanup returns from inside its loop over
+    # support.sleeping_retry, which, collected, closes the busy_retry it
+    # holds (the same ambiguity, checked so); 3.11's support has no such loop
+    "test_enum": {"OldTest%sFlag.test_unique_composite" % k:
+                  "a generator closing one it holds (sleeping_retry, busy_retry): " +
+                  THROW_INTO_DELEGATION for k in ("", "Int")},
+}
+
 
 def test_name(root):
     """the test method an execution of TestCase.run ran: its first call
@@ -97,28 +133,59 @@ def test_name(root):
 
 
 def outcome(text):
-    """regrtest's verdict and unittest's count of tests run"""
+    """regrtest's verdict, unittest's count of tests run and of those skipped"""
     ran = sum(int(n) for n in re.findall(r"^Ran (\d+) tests? in", text, re.M))
+    skipped = sum(int(n) for n in re.findall(r"^(?:OK|FAILED) \(.*\bskipped=(\d+)", text, re.M))
     verdict = re.findall(r"^(?:== )?Tests result: (\w+)", text, re.M)
-    return (verdict[-1] if verdict else None), ran
+    return (verdict[-1] if verdict else None), ran, skipped
+
+
+def uncounted_skip(root):
+    """3.12.1's TestCase.run returns before result.startTest for a test
+    skipped by decorator, so "Ran N tests" leaves it out (3.11 and 3.13+
+    count it): its execution calls _addSkip and no startTest"""
+    calls = [c["fn"].split(".")[-1] for c in root.get("calls", [])]
+    return "startTest" not in calls and "_addSkip" in calls
 
 
 def run_module(module, version=None):
-    """module of python3.11's suite, or with VERSION of the sid root's python3.VERSION"""
-    suite = SUITE if version is None else os.path.join(SID, "usr/lib/python%s/test" % version)
+    """module of python3.11's suite, with VERSION of the sid root's
+    python3.VERSION, with version "pyenv3.12" of pyenv's 3.12.1"""
+    if version is None:
+        suite = SUITE
+    elif version == "pyenv3.12":
+        suite = os.path.join(os.path.dirname(os.path.dirname(PY312)), "lib/python3.12/test")
+    else:
+        suite = os.path.join(SID, "usr/lib/python%s/test" % version)
     if not os.path.exists(os.path.join(suite, module + ".py")) and \
             not os.path.isdir(os.path.join(suite, module)):
-        raise lt.Skip("%s is not installed (libpython%s-testsuite)" % (module, version or "3.11"))
+        raise lt.Skip("%s is not installed (%s)" % (module, suite))
     args = ["-m", "test", "-v"] + OPTIONS.get(module, []) + [module]
     if version is None:
         cmd, opts, expected = [lt.PY], [], EXPECTED_INCOMPLETE.get(module, {})
+    elif version == "pyenv3.12":
+        cmd, opts, expected = [PY312], [], PY312_EXPECTED_INCOMPLETE.get(module, {})
     else:
         # pid and mount namespaces of its own, as tests/test_builds.py; leaktrace
-        # is told which binary the python run through unshare is
+        # is told which binary the python run through unshare is. Its own
+        # TMPDIR in the root: regrtest's work directory is TMPDIR/
+        # test_python_PID, PID 1 in every namespace, so runs at once (other
+        # checkouts' tests) removed each other's cwd
+        tmp = tempfile.mkdtemp(prefix="lt-suite-", dir=os.path.join(SID, "tmp"))
         cmd = ["unshare", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc",
-               "--root=" + SID, "/usr/bin/python" + version]
+               "--root=" + SID, "/usr/bin/env", "TMPDIR=" + tmp[len(SID):],
+               "/usr/bin/python" + version]
         opts = ["--python", os.path.join(SID, "usr/bin/python" + version)]
         expected = SID_EXPECTED_INCOMPLETE.get((version, module), {})
+        try:
+            return check_module(module, cmd, opts, args, expected)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return check_module(module, cmd, opts, args, expected)
+
+
+def check_module(module, cmd, opts, args, expected):
+    """regrtest ARGS run by CMD, untraced then traced with OPTS: the checks"""
     ref = subprocess.run(cmd + args, capture_output=True, text=True, timeout=600)
     d = lt.tmpdir()
     rec = os.path.join(d, "t.jsonl")
@@ -130,7 +197,10 @@ def run_module(module, version=None):
     with open(rec, encoding="utf-8") as f:
         ls = [json.loads(l) for l in f if l.strip()]
     ex = [l for l in ls if l["type"] == "exec"]
-    assert len(ex) == got[1], (module, "%d executions for %d tests" % (len(ex), got[1]))
+    nskip = sum(uncounted_skip(e["root"]) for e in ex)
+    assert nskip <= got[2] and len(ex) - nskip == got[1], \
+        (module, "%d executions (%d skipped uncounted) for %d tests, %d skipped" % (
+            len(ex), nskip, got[1], got[2]))
     if ls[-1]["lost_events"]:
         print("%s: %d events lost, incomplete executions not checked" % (module, ls[-1]["lost_events"]))
         return
@@ -169,8 +239,20 @@ def sid_test(version, module):
     return lt.test(t)
 
 
+def py312_test(module):
+    def t():
+        lt.need_root()
+        if not os.path.exists(PY312):
+            raise lt.Skip("no %s (pyenv)" % PY312)
+        run_module(module, "pyenv3.12")
+    t.__name__ = "pyenv_3.12_" + module
+    return lt.test(t)
+
+
 for m in MODULES:
     make_test(m)
+for m in PY312_MODULES:
+    py312_test(m)
 for v in SID_VERSIONS:
     for m in SID_MODULES:
         sid_test(v, m)
