@@ -83,7 +83,7 @@ def process_exits_inside():
         # (without --root the main thread, in join(), exits inside too)
         assert ex and reasons(ex) == [("exited",)], (opts, reasons(ex))
         assert len(ex) == 1 or "--root" not in opts, len(ex)
-        if opts:
+        if "--root" in opts:
             assert ex[0]["root"]["fn"] == "run_exit", ex[0]["root"]["fn"]
 
 
