@@ -49,6 +49,10 @@ def stopped_while_running():
                      timeout=120)
         ex = execs(rec)
         assert ex and reasons(ex) == [("stopped",)], (opts, reasons(ex), len(ex))
+    # without -o, the line per execution says it too
+    p = lt.leaktrace("record", "--root", "run", "--duration", "3", "--", PY, WL, "long", "8",
+                     timeout=120)
+    assert "calls (incomplete: stopped)" in p.stdout, p.stdout[-500:]
 
 
 @lt.test
