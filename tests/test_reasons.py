@@ -155,6 +155,17 @@ def readers_keep_reasons():
             j = json.loads(l)
             j.pop("incomplete", None)
             o.write(json.dumps(j, separators=(",", ":")) + "\n")
+    # the fast reader (writer's key order) and the generic one (any order)
+    # read the reasons alike: chrome export shows them on the root event
+    srt = os.path.join(d, "sorted.jsonl")
+    with open(rec) as f, open(srt, "w") as o:
+        for l in f:
+            o.write(json.dumps(json.loads(l), sort_keys=True) + "\n")
+    for path in (rec, srt):
+        out = os.path.join(d, "c.json")
+        lt.leaktrace("export", "--format", "chrome", path, "-o", out)
+        with open(out) as f:
+            assert '"complete":false,"incomplete":["stopped"]' in f.read().replace(" ", ""), path
     for path in (rec, old):
         p = lt.leaktrace("analyze", path, path, check=False)
         assert p.returncode == 2 and "no complete execution" in p.stderr, p.stderr
