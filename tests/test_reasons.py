@@ -173,4 +173,32 @@ def readers_keep_reasons():
         assert "incomplete (skipped)" in p.stdout, p.stdout
 
 
+@lt.test
+def no_trace_without_reason():
+    """every trace the tests left in their temporary directories (those run
+    before this one, and earlier runs): no incomplete execution written
+    with "unknown" (the recorder's mark for a missing reason)"""
+    import glob
+    import tempfile
+    bad, seen = [], 0
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "lt-test-*", "*.jsonl")):
+        try:
+            if os.path.getsize(path) > 64 << 20:
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        seen += 1
+        if b'"incomplete":[' in data and b'"unknown"]' in data:
+            for l in data.splitlines():
+                if b'"incomplete":[' in l:
+                    i = l.index(b'"incomplete":[')
+                    if b'"unknown"' in l[i:l.index(b"]", i)]:
+                        bad.append(path)
+                        break
+    print("  %d traces checked" % seen)
+    assert not bad, bad[:5]
+
+
 lt.main()
