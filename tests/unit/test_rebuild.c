@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include "record/rebuild.h"
+#include "trace/incomplete.h"
 #include "unit.h"
 
 #define MAXE 16
@@ -268,6 +269,7 @@ static void lost_return_taints(void)
 	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_NONE, 0, 0);
 	R(s, 1, 0xA0, 0, 0x100, LT_RV_NONE, 0, 0);
 	CHECK(ngot == 1 && !got[0]->complete);
+	CHECK(got[0]->incomplete == LT_INC_STALE_FRAMES);	/* the reason (FORMAT.md §1) */
 	reset();
 	/* loss reported by the ring buffer */
 	E(s, 1, 0xA0, 0x100);
@@ -276,6 +278,7 @@ static void lost_return_taints(void)
 	E(s, 1, 0xA0, 0x100);
 	R(s, 1, 0xA0, 0, 0x100, LT_RV_NONE, 0, 0);
 	CHECK(ngot == 2 && !got[0]->complete && got[1]->complete);
+	CHECK(got[0]->incomplete == LT_INC_LOST_EVENTS && got[1]->incomplete == 0);
 	CHECK(rb_stats(s)->incomplete_execs == 2);
 	reset();
 	rb_free(s);

@@ -16,6 +16,7 @@
 #include "analysis/rules.h"
 #include "analysis/sets.h"
 #include "analysis/summary.h"
+#include "trace/incomplete.h"
 #include "trace/trace.h"
 
 struct progress {
@@ -138,6 +139,18 @@ static void part_take(struct part *p)
 }
 
 /* feed both sides to the engine; returns 0, or 2 on bad input */
+/* executions skipped, per reason (FORMAT.md §1 "incomplete"; the last
+ * slot: no reason given, an older trace), for the human output */
+static size_t skip_why[LT_INC_NREASONS + 1];
+
+static void count_skip(const struct lt_exec *e)
+{
+	if (!e->incomplete)
+		skip_why[LT_INC_NREASONS]++;
+	for (int i = 0; i < LT_INC_NREASONS; i++)
+		skip_why[i] += !!(e->incomplete & (1u << i));
+}
+
 static int read_sides(struct lt_sets *s, const char *clean, const char *adv, size_t skipped[2],
 		      struct progress *pg)
 {
@@ -171,8 +184,10 @@ static int read_sides(struct lt_sets *s, const char *clean, const char *adv, siz
 			if (sd != side)
 				break;
 			part_take(p);
-			if (!e->complete || !e->root)
+			if (!e->complete || !e->root) {
 				skipped[side]++;
+				count_skip(e);
+			}
 			else
 				lt_sets_add(s, e, side);
 			lt_exec_free(e);
@@ -509,8 +524,20 @@ static int analyze(const struct analyze_args *a)
 		jw_free(&j);
 	} else {
 		printf("E: %zu executions (%s), E': %zu executions (%s)", n, clean, m, adv);
-		if (skipped[0] + skipped[1])
-			printf(", skipped %zu incomplete (E %zu, E' %zu)", skipped[0] + skipped[1], skipped[0], skipped[1]);
+		if (skipped[0] + skipped[1]) {
+			const char *sep = "; ";
+
+			printf(", skipped %zu incomplete (E %zu, E' %zu", skipped[0] + skipped[1], skipped[0], skipped[1]);
+			/* why (an execution may have several reasons) */
+			for (int i = 0; i <= LT_INC_NREASONS; i++) {
+				if (!skip_why[i])
+					continue;
+				printf("%s%s %zu", sep, i < LT_INC_NREASONS ? lt_incomplete_name(i) : "no reason given",
+				       skip_why[i]);
+				sep = ", ";
+			}
+			printf(")");
+		}
 		printf("\nkey: %s, time threshold: %g ms\n\n", lt_key_names[so.keykind], thr_ms);
 		printf("%-12s %10s %10s %10s %10s\n", "observation", "|D_E|", "|D_E'|", "|D_EE'|", "|D_IF|");
 		for (int o = 0; o < LT_OBS_N; o++)

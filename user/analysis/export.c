@@ -15,6 +15,7 @@
 #include "common/json.h"
 #include "common/outfile.h"
 #include "analysis/observe.h"
+#include "trace/incomplete.h"
 #include "trace/trace.h"
 #include "common/u64map.h"
 
@@ -387,6 +388,14 @@ static void chrome_event(struct jw *j, const struct lt_exec *e, const struct lay
 		if (!e->complete) {
 			jw_key(j, "complete");
 			jw_bool(j, false);
+			if (e->incomplete) {	/* why (FORMAT.md §1) */
+				jw_key(j, "incomplete");
+				jw_arr(j);
+				for (int i = 0; i < LT_INC_NREASONS; i++)
+					if (e->incomplete & (1u << i))
+						jw_str(j, lt_incomplete_name(i));
+				jw_arr_end(j);
+			}
 		}
 	}
 	jw_obj_end(j);

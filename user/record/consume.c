@@ -23,6 +23,7 @@
 #include "record/metrics.h"
 #include "record/record.h"
 #include "record/simfail.h"
+#include "trace/incomplete.h"
 
 void consume_resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t code)
 {
@@ -95,9 +96,14 @@ static void print_exec_line(const struct lt_exec *e)
 	printf("exec %lld tid %d", (long long)e->id, e->tid);
 	if (e->pid && e->pid != e->tid)
 		printf(" pid %d", e->pid);
-	printf(" %s %.3f ms %llu calls%s%s%s\n", r->fn,
+	char why[256] = "";
+
+	if (!e->complete)	/* " (incomplete: stopped)" */
+		lt_incomplete_str(e->incomplete, ",", why, sizeof(why));
+	printf(" %s %.3f ms %llu calls%s%s%s%s%s%s\n", r->fn,
 	       e->dur_ns >= 0 ? e->dur_ns / 1e6 : 0.0, (unsigned long long)calls,
-	       e->complete ? "" : " (incomplete)", first[0] ? ": " : "", first);
+	       e->complete ? "" : " (incomplete", why[0] ? ": " : "", why, e->complete ? "" : ")",
+	       first[0] ? ": " : "", first);
 	fflush(stdout);
 }
 

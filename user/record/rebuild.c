@@ -8,6 +8,7 @@
 #include "record/suspend.h"
 #include "common/u64map.h"
 #include "record/values.h"
+#include "trace/incomplete.h"
 
 struct code_info {
 	const char *fn, *file;
@@ -36,7 +37,7 @@ struct rb_frame {
 	/* resumed inside its own execution, not the thread's open one:
 	 * the thread's context, given back when it leaves (suspend.h) */
 	bool switched;
-	bool saved_tainted;
+	uint32_t saved_tainted;
 	int saved_depth;
 	struct lt_exec *saved_exec;
 	uint64_t epoch;		/* rb_state.loss_epoch when it was pushed */
@@ -74,11 +75,12 @@ struct rb_thread {
 	struct rb_pend *pend;	/* --no-durations */
 	size_t np, pcap;
 	uint64_t scratch_calls;	/* nodes in the open execution's arena */
-	bool gap;		/* pending calls were dropped */
+	uint32_t gap;		/* pending calls were dropped: why (LT_INC_*) */
 	bool emitted;		/* an execution of this thread was written */
 	struct lt_exec *exec;	/* the open execution, if any */
 	int root_depth;		/* calls of the root function live on the stack */
-	bool tainted;		/* events of the open execution may be missing */
+	uint32_t tainted;	/* events of the open execution may be missing:
+				 * why, LT_INC_* bits (trace/incomplete.h) */
 	bool loss_pending;	/* records were lost while no execution was open:
 				 * the next one may miss its first (with
 				 * --no-durations it opens at its first return) */
@@ -210,12 +212,21 @@ static struct lt_exec *exec_open(struct rb_state *s, struct rb_thread *t, uint64
 	e->root = lt_node_new(e, lt_intern(root_fn));
 	e->root->synthetic = !s->cfg.root_fn;	/* "<thread>": no call */
 	t->exec = e;
-	t->tainted = t->loss_pending;
+	t->tainted = t->loss_pending ? LT_INC_LOST_EVENTS : 0;
 	t->loss_pending = false;
 	return e;
 }
 
-static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
+/* e may miss calls, for reasons why (LT_INC_*) */
+static void exec_mark(struct lt_exec *e, uint32_t why)
+{
+	e->complete = false;
+	e->incomplete |= why;
+}
+
+/* the thread's open execution is written; why: the reasons it is
+ * incomplete, 0 when it is complete (as far as the thread's state says) */
+static void exec_close(struct rb_state *s, struct rb_thread *t, uint32_t why)
 {
 	struct lt_exec *e = t->exec;
 
@@ -230,10 +241,15 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 		for (size_t i = 0; i < t->nthrown; i++)
 			lt_node_append(t->thrown[i].at, t->thrown[i].node);
 		t->nthrown = 0;
-		t->tainted = true;
+		t->tainted |= LT_INC_THROW_OPEN;
 	}
 	/* (a suspended execution is marked incomplete in place) */
-	e->complete = e->complete && complete && !t->tainted;
+	if (why | t->tainted)
+		exec_mark(e, why | t->tainted);
+	/* every incomplete execution says why: none is a bug of this file,
+	 * written "unknown", which tests/test_reasons.py looks for */
+	if (!e->complete && !e->incomplete)
+		e->incomplete = LT_INC_UNKNOWN;
 	susp_forget_exec(&s->susp, e);
 	if (e->dur_ns < 0 && !s->cfg.returns_only && t->last_ts >= e->start_ns)
 		e->dur_ns = t->last_ts - e->start_ns;
@@ -253,7 +269,7 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, bool complete)
 	if (!e->complete)
 		s->st.incomplete_execs++;
 	t->exec = NULL;
-	t->tainted = false;
+	t->tainted = 0;
 	s->emit(e, s->arg);
 }
 
@@ -349,9 +365,9 @@ static void close_stale(struct rb_state *s, struct rb_thread *t, size_t keep)
 		const struct rb_frame *f = &t->stk[--t->n];
 
 		s->st.stale_frames++;
-		t->tainted = true;
+		t->tainted |= LT_INC_STALE_FRAMES;
 		if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec)
-			exec_close(s, t, false);
+			exec_close(s, t, LT_INC_STALE_FRAMES);
 		/* a stale frame that had switched executions: the context
 		 * below it is the one the frames under it run in */
 		if (f->switched)
@@ -442,7 +458,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 		return;
 	f = push(t);
 	if (!f) {
-		t->tainted = true;
+		t->tainted |= LT_INC_NO_MEMORY;
 		return;
 	}
 	f->lr = (struct rb_lastret){ 0 };
@@ -476,7 +492,7 @@ static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 	n->has_ret = true;
 	if (lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->ret)) {
 		s->st.read_failures++;
-		t->tainted = true;
+		t->tainted |= LT_INC_READ_FAILURES;
 	}
 	if (n->ret.truncated && n->ret.kind == LT_V_STR && !s->cfg.returns_only)
 		s->st.truncated_strings++;
@@ -504,7 +520,7 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 	if ((r->flags & LT_RF_READFAIL) ||
 	    lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->args[r->previous])) {
 		s->st.read_failures++;
-		t->tainted = true;
+		t->tainted |= LT_INC_READ_FAILURES;
 	}
 	if (s->cfg.hash_key)
 		lt_hash_value(&n->args[r->previous], s->cfg.hash_key, &t->exec->arena);
@@ -586,6 +602,21 @@ static void orphan_adopt(struct rb_thread *t, uint64_t frame, struct lt_node *n)
 /* a RET for a frame that is not live: its start was not seen */
 static void unlink_last(struct lt_node *n);
 
+/* why a call whose start was not seen makes its execution incomplete: a
+ * loss already said (the start was among the records lost), else it
+ * began before attach, or (a command traced from its start) a start the
+ * probes did not see */
+static uint32_t unseen_start(const struct rb_state *s, const struct rb_thread *t)
+{
+	if (t->tainted & (LT_INC_LOST_EVENTS | LT_INC_STALE_FRAMES))
+		return 0;
+	/* (a root seen starting after attach: its calls began after it) */
+	if (s->cfg.from_start || (s->cfg.root_fn && t->root_depth && t->exec &&
+				  t->exec->start_ns >= s->cfg.complete_after_ns))
+		return LT_INC_START_UNSEEN;
+	return LT_INC_BEFORE_ATTACH;
+}
+
 static void unmatched_return(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
 			     const void *payload)
 {
@@ -645,7 +676,7 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 		t->exec->root->line = ci->line;
 		set_ret(s, t, t->exec->root, r, payload);
 		s->st.calls++;
-		exec_close(s, t, thrown_in);
+		exec_close(s, t, thrown_in ? 0 : unseen_start(s, t));
 		return;
 	}
 	if (!t->exec)
@@ -671,8 +702,10 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	/* its caller not live: maybe a frame thrown into, whose exit comes */
 	if (!thrown_in && !hook && f.node && r->previous && orphan_push(t, r->previous, f.node))
 		return;
-	if (!thrown_in || ambiguous)
-		t->tainted = true;
+	if (ambiguous)
+		t->tainted |= LT_INC_THROW_AMBIGUOUS;
+	else if (!thrown_in)
+		t->tainted |= unseen_start(s, t);
 }
 
 /* a call whose caller frame was not below it on the stack */
@@ -740,9 +773,12 @@ static void ro_emit(struct rb_state *s, struct rb_thread *t, struct lt_node *n, 
 		    const struct rb_pend *sum, bool old)
 {
 	struct lt_exec *e = t->exec;
-	bool complete = (r->flags & LT_RF_ROOT_OUTER) && !old && !t->gap &&
-			r->ts >= s->cfg.complete_after_ns &&
-			!(s->cfg.first_exec_incomplete && !t->emitted);
+	uint32_t why = t->gap;
+
+	if (!(r->flags & LT_RF_ROOT_OUTER))
+		why |= LT_INC_ROOT_UNSURE;
+	if (old || r->ts < s->cfg.complete_after_ns || (s->cfg.first_exec_incomplete && !t->emitted))
+		why |= LT_INC_BEFORE_ATTACH;
 
 	/* everything still pending is outside every root: its callers are
 	 * callers of this outermost root */
@@ -761,11 +797,11 @@ static void ro_emit(struct rb_state *s, struct rb_thread *t, struct lt_node *n, 
 		s->st.truncated_strings += sum->ntrunc;
 	}
 	t->emitted = true;
-	t->gap = false;
+	t->gap = 0;
 	t->scratch_calls = 0;
 	struct lt_exec *next = s->susp.len ? ro_keep_suspended(s, t, n) : NULL;
 
-	exec_close(s, t, complete);
+	exec_close(s, t, why);
 	if (next) {	/* the scratch arena of the executions still open */
 		next->pid = t->tgid;
 		next->tid = t->tid;
@@ -791,7 +827,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		u64map_del(&s->old, r->frame);
 		old = true;
 		if (!s->cfg.root_fn)	/* its earlier calls were not seen */
-			t->tainted = true;
+			t->tainted |= LT_INC_BEFORE_ATTACH;
 	}
 	if (!t->exec && !exec_open(s, t, r->ts, s->cfg.root_fn ? ci->fn : "<thread>"))
 		return;
@@ -833,8 +869,10 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	if (sp && (sp->code != r->code || sp->exec != t->exec || !sp->node)) {
 		/* resumed on another thread, or its node was dropped: its
 		 * earlier runs are not in the tree this run goes to */
+		uint32_t m = sp->tainted & (LT_INC_PENDING_LIMIT | LT_INC_OTHER_THREAD);
+
 		if (sp->code == r->code)
-			t->tainted = true;
+			t->tainted |= m ? m : LT_INC_OTHER_THREAD;
 		free(sp);
 		sp = NULL;
 	}
@@ -861,7 +899,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		if (s->cfg.root_fn && ci->is_root && !(r->flags & LT_RF_ROOT_NESTED)) {
 			/* an outermost root: written at its final return */
 			sp->outer = true;
-			sp->tainted = old;
+			sp->tainted = old ? LT_INC_BEFORE_ATTACH : 0;
 			susp_put(&s->susp, t->tgid, r->frame, sp);
 			return;
 		}
@@ -875,7 +913,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	 * before attach, as without --no-durations */
 	if (!s->cfg.root_fn && (!r->previous || (s->old.len && u64map_get(&s->old, r->previous)))) {
 		if (r->previous)	/* the thread's execution began before attach */
-			t->tainted = true;
+			t->tainted |= LT_INC_BEFORE_ATTACH;
 		lt_node_append(t->exec->root, n);
 		s->st.calls += sum.ncalls;
 		s->st.truncated_strings += sum.ntrunc;
@@ -883,7 +921,8 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	}
 	p = pend_push(t);
 	if (!p) {
-		t->tainted = t->gap = true;
+		t->tainted |= LT_INC_NO_MEMORY;
+		t->gap |= LT_INC_NO_MEMORY;
 		return;
 	}
 	*p = sum;
@@ -895,7 +934,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		t->exec = NULL;
 		t->np = 0;
 		t->scratch_calls = 0;
-		t->gap = true;
+		t->gap |= LT_INC_PENDING_LIMIT;
 	}
 }
 
@@ -930,8 +969,7 @@ static bool ro_continue(struct rb_state *s, struct rb_thread *t, struct rb_susp 
 		/* (ncalls 0: counted from the tree) */
 		struct rb_pend tot = { .first_ts = sp->t0 };
 
-		if (sp->tainted)
-			t->tainted = true;
+		t->tainted |= sp->tainted;
 		free(sp);
 		ro_emit(s, t, n, r, &tot, old);
 		return true;
@@ -999,6 +1037,7 @@ static void ro_drop_suspended(struct rb_state *s, struct rb_thread *t)
 		if (v[i]->outer) {
 			v[i]->node = NULL;
 			v[i]->exec = NULL;
+			v[i]->tainted |= LT_INC_PENDING_LIMIT;
 			susp_put(&s->susp, v[i]->tgid, v[i]->frame, v[i]);
 		} else {
 			free(v[i]);
@@ -1011,14 +1050,14 @@ static void ro_drop_suspended(struct rb_state *s, struct rb_thread *t)
 /* ---- suspended frames (suspend.h): one call per generator frame -------- */
 
 /* write an execution that is not the thread's open one */
-static void write_detached(struct rb_state *s, struct rb_thread *t, struct lt_exec *e, bool complete)
+static void write_detached(struct rb_state *s, struct rb_thread *t, struct lt_exec *e, uint32_t why)
 {
 	struct lt_exec *cur = t->exec;
-	bool tainted = t->tainted;
+	uint32_t tainted = t->tainted;
 
 	t->exec = e;
-	t->tainted = false;
-	exec_close(s, t, complete);
+	t->tainted = 0;
+	exec_close(s, t, why);
 	t->exec = cur;
 	t->tainted = tainted;
 }
@@ -1026,10 +1065,10 @@ static void write_detached(struct rb_state *s, struct rb_thread *t, struct lt_ex
 /* a suspended frame that will not run again as recorded (freed, or resumed
  * where its execution does not run): an owner's execution is written,
  * incomplete (its root never returned) */
-static void abandon(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp)
+static void abandon(struct rb_state *s, struct rb_thread *t, struct rb_susp *sp, uint32_t why)
 {
 	if (sp->owner)
-		write_detached(s, t, sp->exec, false);
+		write_detached(s, t, sp->exec, why);
 	free(sp);
 }
 
@@ -1046,8 +1085,8 @@ static bool push_suspended(struct rb_state *s, struct rb_thread *t, struct rb_su
 	struct rb_frame *f = push(t);
 
 	if (!f) {
-		t->tainted = true;
-		abandon(s, t, sp);
+		t->tainted |= LT_INC_NO_MEMORY;
+		abandon(s, t, sp, LT_INC_NO_MEMORY);
 		return false;
 	}
 	if (sp->owner ? t->exec != NULL : sp->exec != t->exec) {
@@ -1055,14 +1094,14 @@ static bool push_suspended(struct rb_state *s, struct rb_thread *t, struct rb_su
 		f->saved_exec = t->exec;
 		f->saved_tainted = t->tainted;
 		f->saved_depth = t->root_depth;
-		t->tainted = false;
+		t->tainted = 0;
 		/* a nested root of a suspended execution must not end it */
 		t->root_depth = sp->owner ? 0 : 1 << 20;
 	}
 	if (sp->owner || f->switched) {
 		t->exec = sp->exec;
 		if (sp->owner)
-			t->tainted = false;
+			t->tainted = 0;
 	}
 	f->frame = frame;
 	f->code = sp->code;
@@ -1084,7 +1123,7 @@ static bool push_suspended(struct rb_state *s, struct rb_thread *t, struct rb_su
 static void switch_back(struct rb_thread *t, const struct rb_frame *f)
 {
 	if (t->tainted && t->exec)
-		t->exec->complete = false;
+		exec_mark(t->exec, t->tainted);
 	t->exec = f->saved_exec;
 	t->tainted = f->saved_tainted;
 	t->root_depth = f->saved_depth;
@@ -1098,8 +1137,8 @@ static bool resume(struct rb_state *s, struct rb_thread *t, uint64_t frame, uint
 
 	if (!sp)
 		return false;
-	if (sp->code != code) {
-		abandon(s, t, sp);
+	if (sp->code != code) {	/* freed: another code's frame at its address */
+		abandon(s, t, sp, LT_INC_ABANDONED);
 		return false;
 	}
 	return push_suspended(s, t, sp, frame, ts);
@@ -1131,9 +1170,9 @@ static void suspend(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
 		 * run on the thread meanwhile */
 		sp->owner = true;
 		if (t->tainted)
-			t->exec->complete = false;
+			exec_mark(t->exec, t->tainted);
 		t->exec = NULL;
-		t->tainted = false;
+		t->tainted = 0;
 	}
 	susp_put(&s->susp, t->tgid, f->frame, sp);
 }
@@ -1166,7 +1205,7 @@ static void lost_run(struct rb_state *s, struct rb_thread *t, uint64_t caller)
 	struct rb_susp *sp = susp_peek(&s->susp, t->tgid, caller);
 
 	if (sp && sp->exec)
-		sp->exec->complete = false;
+		exec_mark(sp->exec, LT_INC_THROW_UNSEEN);
 }
 static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
 			   const struct lt_rec_ret *r, const void *payload);
@@ -1182,8 +1221,8 @@ static void exit_unstarted(struct rb_state *s, struct rb_thread *t, struct rb_su
 }
 
 /* executions whose root is suspended (of process tgid, 0: all) are
- * written, incomplete: their root never returned */
-static void write_suspended(struct rb_state *s, uint32_t tgid, uint64_t ts)
+ * written, incomplete for why: their root never returned */
+static void write_suspended(struct rb_state *s, uint32_t tgid, uint64_t ts, uint32_t why)
 {
 	size_t n;
 	struct rb_susp **v = susp_take_owners(&s->susp, tgid, &n);
@@ -1192,7 +1231,7 @@ static void write_suspended(struct rb_state *s, uint32_t tgid, uint64_t ts)
 		struct rb_thread tmp = { .tid = v[i]->exec->tid, .tgid = v[i]->exec->pid, .last_ts = ts };
 
 		tmp.exec = v[i]->exec;
-		exec_close(s, &tmp, false);
+		exec_close(s, &tmp, why);
 		free(v[i]);
 	}
 	free(v);
@@ -1233,7 +1272,7 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 	t->last_ts = r->ts;
 	if (r->flags & LT_RF_READFAIL) {
 		s->st.read_failures++;
-		t->tainted = true;
+		t->tainted |= LT_INC_READ_FAILURES;
 	}
 	if (s->cfg.returns_only) {
 		ro_return(s, t, r, payload);
@@ -1248,8 +1287,8 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 			exit_unstarted(s, t, sp, prev_ts, r, payload);
 			return;
 		}
-		if (sp)
-			abandon(s, t, sp);
+		if (sp)	/* freed: another code's frame at its address */
+			abandon(s, t, sp, LT_INC_ABANDONED);
 		unmatched_return(s, t, r, payload);
 		return;
 	}
@@ -1350,12 +1389,12 @@ static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_fr
 	 * still live (and was never seen) means the thread's execution began
 	 * before attach */
 	if (!s->cfg.root_fn && t->n == 0 && r->previous)
-		t->tainted = true;
+		t->tainted |= unseen_start(s, t);
 	if (s->cfg.root_fn && f->is_root && --t->root_depth == 0 && t->exec) {
 		t->exec->dur_ns = r->ts - f->t0;
 		if (f->resumed)
 			t->exec->run_ns = f->run + (r->ts - f->ts);
-		exec_close(s, t, true);
+		exec_close(s, t, 0);
 	}
 }
 
@@ -1372,7 +1411,7 @@ static void thread_free(struct rb_thread *t)
 /* --no-durations: the thread ends with outermost roots suspended (their
  * trees in its scratch arena): written, incomplete (a coroutine resumed on
  * another thread is only followed with frame starts) */
-static void ro_write_suspended(struct rb_state *s, struct rb_thread *t)
+static void ro_write_suspended(struct rb_state *s, struct rb_thread *t, uint32_t why)
 {
 	size_t cnt;
 	struct rb_susp **v = susp_take_exec(&s->susp, t->exec, &cnt);
@@ -1389,26 +1428,29 @@ static void ro_write_suspended(struct rb_state *s, struct rb_thread *t)
 			tmp.exec->root = susp_copy_tree(tmp.exec, v[i]->node, &fwd);
 			u64map_free(&fwd);
 			count_tree(s, tmp.exec->root);
-			exec_close(s, &tmp, false);
+			exec_close(s, &tmp, why | v[i]->tainted);
 		}
 		/* a marker: if the frame resumes on another thread, the
 		 * execution it goes on in lacks these runs */
 		v[i]->node = NULL;
 		v[i]->exec = NULL;
+		v[i]->tainted = LT_INC_OTHER_THREAD;
 		susp_put(&s->susp, v[i]->tgid, v[i]->frame, v[i]);
 	}
 	free(v);
 }
 
-static void thread_end(struct rb_state *s, struct rb_thread *t)
+/* why: the thread exited (LT_INC_EXITED) or recording stopped
+ * (LT_INC_STOPPED), the reason of an execution it leaves unfinished */
+static void thread_end(struct rb_state *s, struct rb_thread *t, uint32_t why)
 {
 	if (s->cfg.returns_only && s->susp.len && t->exec)
-		ro_write_suspended(s, t);
+		ro_write_suspended(s, t, why);
 	/* frames still live: their calls have not returned. --no-durations
 	 * with --root: calls not under a returned root belong to no
 	 * execution that can be written */
 	if (!(s->cfg.returns_only && s->cfg.root_fn))
-		exec_close(s, t, (s->cfg.returns_only ? t->np : t->n) == 0);
+		exec_close(s, t, (s->cfg.returns_only ? t->np : t->n) ? why : 0);
 	thread_free(t);
 }
 
@@ -1419,11 +1461,11 @@ void rb_thread_exit(struct rb_state *s, uint32_t tid, uint32_t pid, uint64_t ts)
 	if (t) {
 		if (ts > t->last_ts)
 			t->last_ts = ts;
-		thread_end(s, t);
+		thread_end(s, t, LT_INC_EXITED);
 	}
 	if (tid == pid) {	/* the process ends: forget it */
 		free(u64map_del(&s->procs, (uint64_t)pid + 1));
-		write_suspended(s, pid, ts);
+		write_suspended(s, pid, ts, LT_INC_EXITED);
 	}
 }
 
@@ -1437,7 +1479,7 @@ void rb_loss(struct rb_state *s)
 		struct rb_thread *t = v;
 
 		if (t->exec)
-			t->tainted = true;
+			t->tainted |= LT_INC_LOST_EVENTS;
 		else
 			t->loss_pending = true;
 	}
@@ -1445,8 +1487,8 @@ void rb_loss(struct rb_state *s)
 		struct rb_susp *sp = v;
 
 		if (sp->owner)
-			sp->exec->complete = false;
-		sp->tainted = true;	/* --no-durations: outermost roots */
+			exec_mark(sp->exec, LT_INC_LOST_EVENTS);
+		sp->tainted |= LT_INC_LOST_EVENTS;	/* --no-durations: outermost roots */
 	}
 }
 
@@ -1460,10 +1502,10 @@ void rb_finish(struct rb_state *s, uint64_t ts)
 
 		if (ts > t->last_ts)
 			t->last_ts = ts;
-		thread_end(s, t);
+		thread_end(s, t, LT_INC_STOPPED);
 	}
 	u64map_free(&s->threads);
-	write_suspended(s, 0, ts);
+	write_suspended(s, 0, ts, LT_INC_STOPPED);
 	susp_free(&s->susp);
 }
 

@@ -49,7 +49,7 @@ struct rb_susp {
 	/* --no-durations: every node of a thread is in its scratch arena
 	 * (exec); an outermost root is written at its final return */
 	bool outer;
-	bool tainted;		/* outer: events may be missing */
+	uint32_t tainted;	/* outer: events may be missing (LT_INC_* why) */
 };
 
 /* take the entry of (tgid, frame) out of m (NULL: none). An entry of

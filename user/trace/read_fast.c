@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "trace/incomplete.h"
 #include "trace/read_priv.h"
 
 /* ---- fast path: exec lines as lt_writer_exec writes them ------------------ */
@@ -421,6 +422,29 @@ FAST_INLINE bool fast_id(struct fast *f, int32_t *out)
 	return true;
 }
 
+/* "incomplete": a list of plain strings (FORMAT.md §1), kept when the
+ * execution is not complete, as read_jsonl.c does */
+static bool fast_reasons(struct fast *f, struct lt_exec *e)
+{
+	uint32_t m = 0;
+	struct jtok t;
+
+	if (*f->q++ != '[')
+		return false;
+	if (*f->q != ']') {
+		do {
+			if (!fast_str(f, &t))
+				return false;
+			m |= lt_incomplete_bit(t.s, t.len);
+		} while (*f->q == ',' && f->q++);
+		if (*f->q != ']')
+			return false;
+	}
+	f->q++;
+	e->incomplete = e->complete ? 0 : m;
+	return true;
+}
+
 /* line[0..len), which starts with {"type":"exec": true and *out built, or
  * false for the generic path to read it */
 bool rd_fast_exec(struct lt_reader *r, const char *line, size_t len, struct lt_exec **out)
@@ -447,7 +471,11 @@ bool rd_fast_exec(struct lt_reader *r, const char *line, size_t len, struct lt_e
 	if (FAST_MEMBER(&f, "run_ns") && !fast_int(&f, 0, INT64_MAX, &e->run_ns))
 		goto generic;
 	/* "complete" and "root" are required */
-	if (!FAST_MEMBER(&f, "complete") || !fast_bool(&f, &e->complete) || !FAST_MEMBER(&f, "root") ||
+	if (!FAST_MEMBER(&f, "complete") || !fast_bool(&f, &e->complete))
+		goto generic;
+	if (FAST_MEMBER(&f, "incomplete") && !fast_reasons(&f, e))
+		goto generic;
+	if (!FAST_MEMBER(&f, "root") ||
 	    !fast_tree(r, &f) || *f.q != '}' || f.q + 1 != f.end)
 		goto generic;
 	rd_drop_synthetic_fields(e);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/err.h"
+#include "trace/incomplete.h"
 #include "trace/read_priv.h"
 
 struct rd_types rd_type;
@@ -372,6 +373,24 @@ static const char *parse_exec(struct lt_reader *r, struct lt_exec **out)
 		goto fail;
 	}
 	e->complete = p->t[ci].type == JT_TRUE;
+	int ii = jp_get(p, 0, "incomplete");
+	if (ii >= 0) {
+		const struct jtok *t = p->t;
+		uint32_t m = 0;
+
+		if (t[ii].type != JT_ARR) {
+			err = "\"incomplete\" must be a list of strings";
+			goto fail;
+		}
+		for (uint32_t k = ii + 1; k < t[ii].end; k = t[k].end) {
+			if (t[k].type != JT_STR) {
+				err = "\"incomplete\" must be a list of strings";
+				goto fail;
+			}
+			m |= lt_incomplete_bit(t[k].s, t[k].len);
+		}
+		e->incomplete = e->complete ? 0 : m;
+	}
 	int ri = jp_get(p, 0, "root");
 	if (ri < 0) {
 		err = "exec line without \"root\"";

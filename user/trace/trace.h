@@ -102,6 +102,7 @@ struct lt_exec {
 	int64_t dur_ns;		/* -1 if absent */
 	int64_t run_ns;		/* the root suspended: time it ran, -1 if absent */
 	bool complete;
+	uint32_t incomplete;	/* !complete: why, LT_INC_* bits (incomplete.h) */
 	struct lt_node *root;
 	struct lt_arena arena;	/* owns root and all its nodes */
 };

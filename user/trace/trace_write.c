@@ -12,6 +12,7 @@
 #include <zlib.h>
 #include "common/err.h"
 #include "common/json.h"
+#include "trace/incomplete.h"
 #include "trace/trace.h"
 
 /*
@@ -492,6 +493,18 @@ int lt_writer_exec(struct lt_writer *w, const struct lt_exec *e)
 	}
 	jw_key(j, "complete");
 	jw_bool(j, e->complete);
+	if (!e->complete) {
+		/* why (FORMAT.md §1); never none: "unknown" says a reason is
+		 * missing */
+		uint32_t m = e->incomplete ? e->incomplete : LT_INC_UNKNOWN;
+
+		jw_key(j, "incomplete");
+		jw_arr(j);
+		for (int i = 0; i < LT_INC_NREASONS; i++)
+			if (m & (1u << i))
+				jw_str(j, lt_incomplete_name(i));
+		jw_arr_end(j);
+	}
 	jw_key(j, "root");
 	if (e->root) {
 		lt_json_node(j, e->root);
