@@ -566,6 +566,21 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, const s
 	if (fail)
 		return;
 	if (layout.stack_is_ptr ? !top : (__s32)top == -1) {
+		/* a caller of the thread whose code is a generator's only
+		 * creates one (RETURN_GENERATOR, never seen starting nor
+		 * returning: no call): its allocation ran the collector,
+		 * which closed this one. Its caller is the Python caller */
+		if (layout.fr_owner && !bpf_probe_read_user(&owner, 1, (void *)(r->previous + layout.fr_owner)) &&
+		    owner == 0 &&
+		    !bpf_probe_read_user(&co_flags, 4,
+					 (void *)(untag(L, rd64(r->previous + layout.fr_code, &fail)) +
+						  layout.co_flags)) &&
+		    !fail && (co_flags & 0x2a0)) {	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
+			top = caller_of(L, r->previous, &fail);
+			if (!fail)
+				r->previous = top;
+			return;
+		}
 		r->flags2 |= LT_RF2_CALLER_RUNS;
 		return;
 	}

@@ -1,7 +1,7 @@
 """throw() into generators delegating with `yield from` (issue 22), the
 shapes of CPython's own tests (test_yield_from.TestPEP380Operation,
 test_generators.GeneratorThrowTest), for tests/test_coro.py: record with
---root run, returning or hold: exact and complete. A generator thrown into
+--root run, returning, hold or collected: exact and complete. A generator thrown into
 that closes one it holds (hold) leaves the records of a delegation but for
 what the BPF side reads of the caller frame (LT_RF2_*).
 
@@ -10,6 +10,7 @@ which do not run until it leaves it: its run is a call of the function that
 called throw() (the in-process view of sys.settrace); a delegating
 generator's run that follows is one too.
 """
+import gc
 import sys
 
 
@@ -197,6 +198,41 @@ def hold(i):
     return g.throw(ValueError) + i
 
 
+class Node:
+    """a cycle: node -> generator -> its frame -> node"""
+    def __init__(self):
+        self.gen = self.generate()
+        next(self.gen)
+
+    def generate(self):
+        try:
+            yield self
+        finally:
+            note("closed")
+
+
+def counter(n):
+    yield n
+
+
+def collected(i):
+    """cycles of suspended generators collected while a generator is being
+    created (3.11, 3.12: the allocation runs the collector, inside the
+    frame that only creates it, which is no call): their closing runs are
+    calls of collected (the oracle, whose own code runs the collector, does
+    not see them)"""
+    for _ in range(3):
+        Node()
+    gc.set_threshold(1)
+    gc.enable()
+    g = counter(i)
+    gc.disable()
+    gc.set_threshold(700)
+    return next(g)
+
+
 if __name__ == "__main__":
+    gc.disable()
     for i in range(int(sys.argv[1]) if len(sys.argv) > 1 else 3):
-        print(run(i), returning(i), hold(i))
+        print(run(i), returning(i), hold(i), collected(i))
+    gc.enable()
