@@ -462,6 +462,7 @@ static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch
 	r->str_len = 0;
 	r->payload_len = 0;
 	r->drops = drops;
+	r->flags2 = 0;
 	return fail;
 }
 
@@ -526,6 +527,70 @@ static __always_inline void mark_coro(const struct lt_py_layout *L, struct lt_re
 	if (!bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags)) &&
 	    (co_flags & 0x280))		/* CO_COROUTINE | CO_ASYNC_GENERATOR */
 		r->flags |= LT_RF_CORO;
+}
+
+/* issue 22: a generator frame's exit (not a yield; co_flags if read, else
+ * its owner in the header) whose caller frame sits suspended at a
+ * YIELD_VALUE (not run by the eval loop) delegates to it (yield from):
+ * throw() linked the caller without running it (_gen_throw); a caller
+ * that runs and closes a generator it holds gives the same records
+ * otherwise (LT_RF2_*). Three reads, only at such exits */
+static __always_inline void mark_delegated(const struct lt_py_layout *L, const struct scratch *s,
+					   struct lt_rec_ret *r, __u32 co_flags)
+{
+	__u64 instr, top;
+	__u8 op[2] = {};
+	__u32 off;
+	__s8 owner;
+	int fail = 0;
+
+	if (!r->previous || (r->flags & (LT_RF_YIELD | LT_RF_DROP)))
+		return;
+	if (co_flags) {
+		if (!(co_flags & 0x20))		/* CO_GENERATOR */
+			return;
+	} else {
+		if (!layout.fr_owner || layout.fr_owner >= LT_FRAME_HDR)
+			return;
+		off = layout.fr_owner;
+		barrier_var(off);	/* keep the mask: the verifier needs it */
+		owner = (__s8)s->hdr[off & 0x7f];
+		if (owner != layout.owned_by_gen)
+			return;
+	}
+	/* a caller the eval loop runs keeps no stack top (3.11-3.13:
+	 * stacktop -1, 3.14+: stackpointer NULL, though 3.14 saves it around
+	 * calls): it runs, e.g. unwinding a throw() (3.11: its prev_instr
+	 * still at its yield), and closes a generator it holds */
+	top = rd64(r->previous + layout.fr_stacktop, &fail);
+	if (fail)
+		return;
+	if (layout.stack_is_ptr ? !top : (__s32)top == -1) {
+		/* a caller of the thread whose code is a generator's only
+		 * creates one (RETURN_GENERATOR, never seen starting nor
+		 * returning: no call): its allocation ran the collector,
+		 * which closed this one. Its caller is the Python caller */
+		if (layout.fr_owner && !bpf_probe_read_user(&owner, 1, (void *)(r->previous + layout.fr_owner)) &&
+		    owner == 0 &&
+		    !bpf_probe_read_user(&co_flags, 4,
+					 (void *)(untag(L, rd64(r->previous + layout.fr_code, &fail)) +
+						  layout.co_flags)) &&
+		    !fail && (co_flags & 0x2a0)) {	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
+			top = caller_of(L, r->previous, &fail);
+			if (!fail)
+				r->previous = top;
+			return;
+		}
+		r->flags2 |= LT_RF2_CALLER_RUNS;
+		return;
+	}
+	instr = rd64(r->previous + layout.fr_prev_instr, &fail);
+	if (layout.yield_ip_after)
+		instr -= 2;
+	if (fail || bpf_probe_read_user(op, 2, (void *)instr))
+		return;
+	if (op[0] == layout.op_yield_value && (!layout.yield_ip_after || op[1] == 1))
+		r->flags2 |= LT_RF2_DELEGATED;
 }
 
 /* one RET record for frame; kind LT_FRAME_UNKNOWN: find out from the thread
@@ -604,6 +669,8 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 			decode_value(s, retval, bias, tid, bi);
 		}
 	}
+	if (!fail && !returns_only)
+		mark_delegated(L, s, r, co_flags);
 	emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
 	scratch_put(s);
 	return 0;

@@ -84,6 +84,14 @@ enum lt_rec_vkind {
 					 * caller, or deeper than LT_WALK_MAX) */
 #define LT_RF_CORO	0x80	/* with LT_RF_YIELD: the code is a coroutine or
 				 * async generator, whose runs are one call */
+/* flags2 of a RET record */
+#define LT_RF2_DELEGATED 0x01	/* a generator's exit (not a yield) whose caller
+				 * frame sits suspended at a YIELD_VALUE: the
+				 * caller delegates to it (yield from) and did not
+				 * run, throw() linked it (issue 22) */
+#define LT_RF2_CALLER_RUNS 0x02	/* a generator's exit (not a yield) whose caller
+				 * frame is run by the eval loop (no stack top
+				 * saved): a call of the caller's run */
 #define LT_ROOT_MAX	128	/* most bytes of a --root name the BPF side compares */
 #define LT_WALK_MAX	4096	/* most callers walked at a root's return */
 
@@ -119,7 +127,7 @@ struct lt_rec_ret {
 	__u32 drops;		/* snapshot of the drop counter (loss detection) */
 	__u16 payload_len;	/* bytes of payload that follow */
 	__u8 str_utf8;		/* LT_RV_STR: payload is UTF-8 (1) or latin-1/ascii (0) */
-	__u8 pad;
+	__u8 flags2;		/* LT_RF2_* */
 	/* payload_len bytes of payload follow the record */
 };
 
@@ -281,6 +289,9 @@ struct lt_py_layout {
 	__u32 gen_resume_in_creator;	/* 3.15+: a generator expression's code
 					 * runs RESUME in the frame that creates
 					 * it, before RETURN_GENERATOR: no call */
+	__u32 yield_ip_after;		/* 3.13+: a suspended frame's instr_ptr is
+					 * past its YIELD_VALUE, whose oparg is 1 in
+					 * a yield from (3.11/3.12: prev_instr at it) */
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,

@@ -14,6 +14,7 @@ pyenv 3.12 (probe sites), and an aiohttp server (Debian's python3-aiohttp,
 """
 import json
 import os
+import shutil
 
 import lt
 import treecmp
@@ -22,6 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CORO = os.path.join(HERE, "workloads", "coro.py")
 DELEG = os.path.join(HERE, "workloads", "delegation.py")
 THREADS = os.path.join(HERE, "workloads", "coro_threads.py")
+SHAPES = os.path.join(HERE, "workloads", "throw_shapes.py")
+SID = os.path.join(os.environ.get("LEAKTRACE_ROOTS", "/var/tmp/leaktrace-roots"), "sid")
 STREAMS = os.path.join(HERE, "workloads", "aio_streams.py")
 AIOHTTP = os.path.join(HERE, "workloads", "aio_http.py")
 PY312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
@@ -94,10 +97,10 @@ def coroutines_equal_oracle_every_build_both_modes():
 def throw_and_close_into_delegating_generators_exact():
     """issue 22: a run entered by throw() or close() (no frame start on
     3.11's USDT and 3.12+'s RESUME sites) is placed where the interpreter
-    says, complete; a plain generator closed through a delegating one is
-    flagged incomplete (its records are those of a generator closing one it
-    holds). With frame starts only: --no-durations cannot tell a
-    delegating generator that does not run from one that does"""
+    says, complete, also plain generators thrown into through a delegating
+    one (the BPF side reads the delegating frame). With frame starts only:
+    --no-durations cannot tell a delegating generator that does not run
+    from one that does"""
     need_builds()
     d = lt.tmpdir()
     for blabel, py, bopts in BUILDS:
@@ -119,12 +122,14 @@ def throw_and_close_into_delegating_generators_exact():
         assert aouter["fn"] == "aouter" and aouter["ret"]["value"] == 42, (blabel, aouter)
         ainner = aouter["calls"][0]
         assert ainner["fn"] == "ainner" and "double" in [c["fn"] for c in ainner["calls"]], (blabel, ainner)
-        # plain generators closed through a delegating one: the records
-        # cannot tell it from a generator that closes one it holds, so the
-        # executions are flagged, never written complete with a guessed tree
+        # plain generators thrown into through a delegating one: exact
+        lt.run([py, os.path.join(HERE, "oracle.py"), "--root", "close_through", "-o", ora, DELEG, "3"],
+               timeout=120)
         record(rec, "close_through", bopts, py, DELEG, "3")
         ex = execs(rec)
-        assert len(ex) == 3 and not any(e["complete"] for e in ex), (blabel, [e["complete"] for e in ex])
+        assert len(ex) == 3 and all(e["complete"] for e in ex), (blabel, [e["complete"] for e in ex])
+        problems = treecmp.compare(rec, ora, closed_gens=True)
+        assert not problems, "%s: %s" % (blabel, "; ".join(problems[:3]))
 
 
 @lt.test
@@ -203,6 +208,98 @@ def aiohttp_server_one_execution_per_request():
             leak_found(lt.tmpdir(), "predict", "score", "int:35", lt.PY, mopts, AIOHTTP, 4)
         except AssertionError as e:
             raise AssertionError("%s: %s" % (mlabel, e))
+
+
+def sid_record(version, root, d):
+    """oracle and recording of SHAPES under the sid root's python3.VERSION
+    (its own namespaces, as tests/test_cpython_suite.py); their paths"""
+    inner = "/tmp/lt-coro-%d" % os.getpid()
+    host = SID + inner
+    os.makedirs(host, exist_ok=True)
+    try:
+        for f in (os.path.join(HERE, "oracle.py"), SHAPES):
+            shutil.copy2(f, host)
+        cmd = ["unshare", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc",
+               "--root=" + SID, "/usr/bin/python" + version]
+        lt.run(cmd + [inner + "/oracle.py", "--root", root, "-o", inner + "/o.jsonl",
+                      inner + "/throw_shapes.py", "2"], timeout=120)
+        ora, rec = os.path.join(d, "o.jsonl"), os.path.join(d, "r.jsonl")
+        shutil.copy2(host + "/o.jsonl", ora)
+        lt.leaktrace("record", "--python", SID + "/usr/bin/python" + version, "--root", root,
+                     "-o", rec, "--", *cmd, inner + "/throw_shapes.py", "2", timeout=180)
+        return ora, rec
+    finally:
+        shutil.rmtree(host, ignore_errors=True)
+
+
+@lt.test
+def throw_into_yield_from_chains_exact():
+    """issue 22, the shapes of CPython's test_yield_from and
+    test_generators throw tests (tests/workloads/throw_shapes.py): throw()
+    into generators delegating with yield from, through one to three
+    levels, the exception caught or not, GeneratorExit caught and a yield,
+    a generator thrown into that closes one it holds, and generators closed
+    by the collector as a generator is created. Each execution complete and
+    equal to the oracle on 3.11 (USDT and return sites), 3.12 and sid's
+    3.13. 3.14+ saves a running frame's stack top around calls:
+    the held generator's shapes stay flagged there, never complete with a
+    wrong tree"""
+    need_builds()
+    d = lt.tmpdir()
+    runs = [(blabel, lambda root, py=py, bopts=bopts: local_record(d, root, py, bopts))
+            for blabel, py, bopts in BUILDS]
+    for v in ("3.13", "3.14"):
+        if os.path.exists(os.path.join(SID, "usr/bin/python" + v)):
+            runs.append(("sid " + v, lambda root, v=v: sid_record(v, root, d)))
+        else:
+            print("sid python%s missing (tools/mkroots.sh): not checked" % v)
+    for blabel, rec_fn in runs:
+        for root in ("run", "returning", "hold", "collected"):
+            if root == "collected" and blabel.startswith("sid"):
+                continue    # 3.13+ collects at the eval breaker: not there
+            label = "%s, --root %s" % (blabel, root)
+            ora, rec = rec_fn(root)
+            ex = execs(rec)
+            assert len(ex) == 2, (label, len(ex))
+            if root == "collected":
+                # the collector's closing runs are calls of the frame
+                # that called counter() (the oracle cannot see them)
+                for e in ex:
+                    calls = [(c["fn"], c["ret"]["type"], [x["fn"] for x in c.get("calls", [])])
+                             for c in e["root"]["calls"]]
+                    assert e["complete"] and calls == (
+                        [("Node.__init__", "NoneType", ["Node.generate"])] * 3 +
+                        [("Node.generate", "<raise>", ["note"])] * 3 +
+                        [("counter", "int", [])]), (label, e["complete"], calls)
+                continue
+            if blabel.startswith("3.11") and root == "returning":
+                # 3.11's settrace misses the delegating generator's run
+                # after a value returned from a delegated throw(): the
+                # oracle is wrong there; the tree is checked by hand
+                assert all(e["complete"] for e in ex), label
+                car = ex[0]["root"]["calls"][0]
+                runs_ = [(c["fn"], c["ret"].get("value"), [x["fn"] for x in c.get("calls", [])])
+                         for c in car["calls"]]
+                assert runs_ == [("outer_gets", 1, ["inner_returns"]),
+                                 ("inner_returns", 2, ["note"]),
+                                 ("outer_gets", 2, ["note"]),
+                                 ("outer_gets", None, [])], (label, runs_)
+                continue
+            if blabel == "sid 3.14" and root != "returning":
+                # the held generator's exit: flagged, or exact
+                good = [e for e in ex if e["complete"]]
+                if len(good) < len(ex):
+                    continue
+            assert all(e["complete"] for e in ex), (label, [e["complete"] for e in ex])
+            problems = treecmp.compare(rec, ora, closed_gens=True)
+            assert not problems, "%s: %s" % (label, "; ".join(problems[:3]))
+
+
+def local_record(d, root, py, bopts):
+    ora, rec = os.path.join(d, "o.jsonl"), os.path.join(d, "r.jsonl")
+    lt.run([py, os.path.join(HERE, "oracle.py"), "--root", root, "-o", ora, SHAPES, "2"], timeout=120)
+    record(rec, root, bopts, py, SHAPES, "2")
+    return ora, rec
 
 
 lt.main()

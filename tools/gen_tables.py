@@ -103,6 +103,9 @@ def fields(m):
                 ("fr_stacktop", [off(FRAME, "stacktop")]),
                 ("fr_localsplus", [off(FRAME, "localsplus")]),
                 ("fr_is_entry", [off(FRAME, "is_entry")]),
+                # a generator's exit: its caller delegating to it (issue 22)
+                ("fr_owner", [off(FRAME, "owner")]),
+                ("owned_by_gen", ["(int)FRAME_OWNED_BY_GENERATOR"]),
                 ("co_qualname", [off("PyCodeObject", "co_qualname")]),
                 ("co_flags", [off("PyCodeObject", "co_flags")]),
                 ] + code + value + live

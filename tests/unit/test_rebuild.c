@@ -58,6 +58,17 @@ static void R(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t prev, u
 	rb_return(s, &r, NULL);
 }
 
+/* R with the BPF side's LT_RF2_* findings */
+static void R2(struct rb_state *s, uint32_t tid, uint64_t frame, uint64_t prev, uint64_t code,
+	       int vkind, int flags2)
+{
+	struct lt_rec_ret r = { .type = LT_REC_RET, .vkind = vkind, .tid = tid, .frame = frame,
+				.previous = prev, .code = code, .flags2 = flags2 };
+
+	r.ts = now += 10;
+	rb_return(s, &r, NULL);
+}
+
 static const struct lt_node *child(const struct lt_node *n, int i)
 {
 	const struct lt_node *c = n->first;
@@ -231,6 +242,54 @@ static void throw_into_delegation(void)
 out:
 	reset();
 	rb_free(s);
+}
+
+/* issue 22, plain generators: run throws into gen (0x5000), suspended
+ * with g (0x5100) under it; g exits, naming gen, never seen starting, as
+ * its caller, then gen exits. What the BPF side read of gen's frame at g's
+ * exit decides: suspended at its yield (a delegation: g's run is run's
+ * call), run by the eval loop (gen holds g and closes it: g's run is a
+ * call of gen's run), or nothing (placed as a delegation, incomplete) */
+static void plain_throw_delegated_or_held(void)
+{
+	static const int f2[] = { LT_RF2_DELEGATED, LT_RF2_CALLER_RUNS, 0 };
+
+	for (int k = 0; k < 3; k++) {
+		struct rb_state *s = setup("run", 0, NULL);
+		const struct lt_node *r, *c1, *c2;
+
+		E(s, 1, 0xA0, 0x100);			/* run */
+		E(s, 1, 0x5000, 0x400);			/* gen */
+		E(s, 1, 0x5100, 0x300);			/* g, by yield from or next() */
+		R(s, 1, 0x5100, 0x5000, 0x300, LT_RV_INT, 1, LT_RF_YIELD);
+		R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_INT, 1, LT_RF_YIELD);
+		/* run calls gen.throw(): no frame start of either */
+		R2(s, 1, 0x5100, 0x5000, 0x300, LT_RV_RAISE, f2[k]);
+		R(s, 1, 0x5000, 0xA0, 0x400, LT_RV_RAISE, 0, 0);
+		R(s, 1, 0xA0, 0x10, 0x100, LT_RV_NONE, 0, 0);
+		CHECK(ngot == 1);
+		if (ngot != 1) {
+			reset();
+			rb_free(s);
+			return;
+		}
+		r = got[0]->root;
+		c1 = child(r, 1);
+		c2 = child(r, 2);
+		CHECK(got[0]->complete == (k < 2));
+		CHECK(child(r, 0) && child(r, 0)->ncalls == 1 && c1);
+		if (k == 1) {
+			/* gen's run, with g's under it */
+			CHECK(r->ncalls == 2 && !strcmp(c1->fn, "gen") && c1->ncalls == 1);
+			CHECK(c1->ncalls == 1 && !strcmp(child(c1, 0)->fn, "g") &&
+			      !strcmp(child(c1, 0)->ret.type, "<raise>"));
+		} else {
+			CHECK(r->ncalls == 3 && !strcmp(c1->fn, "g") && !c1->ncalls);
+			CHECK(c2 && !strcmp(c2->fn, "gen") && !c2->ncalls);
+		}
+		reset();
+		rb_free(s);
+	}
 }
 
 /* two threads interleaved, recursion of the root stays inside */
@@ -741,6 +800,7 @@ int main(void)
 	RUN(coroutine_runs);
 	RUN(coroutines_interleaved);
 	RUN(throw_into_delegation);
+	RUN(plain_throw_delegated_or_held);
 	RUN(threads_interleaved_and_recursive_root);
 	RUN(lost_return_taints);
 	RUN(lost_return_resyncs);

@@ -124,6 +124,8 @@
 	.fr_stacktop = 64, \
 	.fr_localsplus = 72, \
 	.fr_is_entry = 68, \
+	.fr_owner = 69, \
+	.owned_by_gen = 1, \
 	.co_qualname = 128, \
 	.co_flags = 48, \
 	.co_argcount = 56, \

@@ -170,6 +170,7 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->gen_executing = o->gen_executing;
 	l->co_window = o->co_firstlineno & ~7u;
 	l->gen_resume_in_creator = minor >= 15;
+	l->yield_ip_after = minor >= 13;
 	return 0;
 }
 

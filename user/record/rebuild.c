@@ -661,10 +661,17 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	 * run: a call of the frame that called throw()/close()) and a
 	 * generator thrown into that closes one it holds (the outer runs: its
 	 * call) give the same records; placed as the former, incomplete
-	 * (a yield can only be the former) */
+	 * (a yield can only be the former), unless the BPF side saw the
+	 * caller suspended at its yield (LT_RF2_DELEGATED: the former) or
+	 * run by the eval loop (LT_RF2_CALLER_RUNS: the latter, the call
+	 * waits for the caller's exit, orphan_push) */
 	if (through && top->frame != r->previous && !(r->flags & LT_RF_YIELD) &&
-	    !susp_peek(&s->susp, t->tgid, r->previous))
-		ambiguous = true;
+	    !(r->flags2 & LT_RF2_DELEGATED) && !susp_peek(&s->susp, t->tgid, r->previous)) {
+		if (r->flags2 & LT_RF2_CALLER_RUNS)
+			thrown_in = false;
+		else
+			ambiguous = true;
+	}
 	thrown_in = thrown_in && !hook;
 	s->st.unmatched_returns++;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth == 0) {
