@@ -257,7 +257,8 @@ def run_mode(w, mode, hold_cb=None, label=None, wrap_pre_go=None):
         os.unlink(out)
         return res
     extra = {"floor": ["--floor"], "full": [], "novalues": ["--no-values"], "gz": [],
-             "nodur_floor": ["--floor", "--no-durations"], "nodur": ["--no-durations"]}[mode]
+             "nodur_floor": ["--floor", "--no-durations"], "nodur": ["--no-durations"],
+             "sites": ["--mechanism", "sites"], "sites_floor": ["--floor", "--mechanism", "sites"]}[mode]
     out = os.path.join(WORK, f"{w}-{mode}.jsonl" + (".gz" if mode == "gz" else ""))
     rec = Recorder(extra, root, out, label)
     CUR_REC[0] = rec
