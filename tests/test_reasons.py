@@ -120,16 +120,20 @@ def lost_events_simulated():
 
 
 @lt.test
-def throw_through_unseen_generator():
+def throw_through_unseen_generator_exact():
     """generators closed through a delegating one never seen starting
-    (tests/workloads/delegation.py close_through): "throw_ambiguous" """
+    (tests/workloads/delegation.py close_through): on 3.11 the BPF side
+    reads the delegating frame and tells this apart from a generator
+    closing one it holds, so the executions are complete (the
+    "throw_ambiguous" reason, for a caller seen neither suspended nor
+    running, is checked in tests/unit/test_rebuild.c)"""
     lt.need_root()
     d = lt.tmpdir()
     rec = os.path.join(d, "t.jsonl")
     lt.leaktrace("record", "--root", "close_through", "-o", rec, "--", PY,
                  os.path.join(HERE, "workloads", "delegation.py"), "3", timeout=120)
     ex = execs(rec)
-    assert len(ex) == 3 and reasons(ex) == [("throw_ambiguous",)], reasons(ex)
+    assert len(ex) == 3 and reasons(ex) == [], reasons(ex)
 
 
 @lt.test

@@ -277,6 +277,7 @@ static void plain_throw_delegated_or_held(void)
 		c1 = child(r, 1);
 		c2 = child(r, 2);
 		CHECK(got[0]->complete == (k < 2));
+		CHECK(got[0]->incomplete == (k < 2 ? 0 : LT_INC_THROW_AMBIGUOUS));
 		CHECK(child(r, 0) && child(r, 0)->ncalls == 1 && c1);
 		if (k == 1) {
 			/* gen's run, with g's under it */
