@@ -26,36 +26,13 @@ SID = os.path.join(ROOTS, "sid")
 MKROOTS = os.path.join(lt.ROOT, "tools", "mkroots.sh")
 
 # test methods whose execution is expected incomplete, and why; any other
-# incomplete execution fails. When the case is fixed they may turn
-# complete: that passes.
-THROW_INTO_DELEGATION = ("throw()/close() into a generator delegating with yield from: a plain "
-                         "generator closed through one never seen starting is flagged, its "
-                         "records being those of a generator closing one it holds (FORMAT.md "
-                         "section 2; attributed by what the test exercises)")
-EXPECTED_INCOMPLETE = {
-    "test_generators": {
-        "GeneratorStackTraceTest.test_throw_with_yield_from": THROW_INTO_DELEGATION,
-        "GeneratorThrowTest.test_exception_context_with_yield_from": THROW_INTO_DELEGATION,
-        "GeneratorThrowTest.test_exception_context_with_yield_from_with_context_cycle":
-            THROW_INTO_DELEGATION,
-        # the "fun" doctest, alone too: its sieve (tests/workloads/
-        # gen_chain.py) and m235's merge/times chains, collected when the
-        # doctest's globals are cleared, each generator closing the one it
-        # holds (every flag is rebuild.c's ambiguity of a plain generator's
-        # exit whose caller is a generator seen suspended, never started:
-        # 442 merge, 19 sieve, 18 exclude_multiples; a debug print there)
-        "Doctest test.test_generators.__test__.fun": THROW_INTO_DELEGATION,
-        # generators holding generators, collected: see THROW_INTO_DELEGATION
-        "Doctest test.test_generators.__test__.conjoin": THROW_INTO_DELEGATION,
-    },
-    "test_yield_from": {
-        "TestPEP380Operation." + t: THROW_INTO_DELEGATION for t in (
-            "test_catching_exception_from_subgen_and_returning",
-            "test_delegating_generators_claim_to_be_running",
-            "test_delegating_throw",
-            "test_returning_value_from_delegated_throw",
-            "test_throwing_GeneratorExit_into_subgenerator_that_yields")},
-}
+# incomplete execution fails. None is left: the throw()/close() cases
+# through yield from (3.11-3.15 test_generators, 3.11/3.12
+# test_yield_from, the fun and conjoin doctests, 3.12 test_enum's
+# collected sleeping_retry) are exact since the BPF side reads the
+# delegating frame at a generator's exit (FORMAT.md section 2). A case
+# that turns up again is listed here with its reason.
+EXPECTED_INCOMPLETE = {}
 # regrtest options per module (-i GLOB leaves tests out)
 OPTIONS = {}
 MODULES = ["test_generators", "test_yield_from", "test_contextlib", "test_functools",
@@ -71,46 +48,14 @@ MODULES = ["test_generators", "test_yield_from", "test_contextlib", "test_functo
 SID_VERSIONS = ["3.13", "3.14", "3.15"]
 SID_MODULES = ["test_bisect", "test_textwrap", "test_contextlib", "test_generators"]
 # (version, module) -> {test: reason}, as EXPECTED_INCOMPLETE
-# the throw-into-delegation tests of 3.11 are the same tests there, same case
-THROW_TESTS = {t: THROW_INTO_DELEGATION for t in (
-    "GeneratorStackTraceTest.test_throw_with_yield_from",
-    "GeneratorThrowTest.test_exception_context_with_yield_from",
-    "GeneratorThrowTest.test_exception_context_with_yield_from_with_context_cycle")}
-SID_EXPECTED_INCOMPLETE = {
-    ("3.13", "test_generators"): THROW_TESTS,
-    ("3.14", "test_generators"): THROW_TESTS,
-    ("3.15", "test_generators"): THROW_TESTS,
-}
+SID_EXPECTED_INCOMPLETE = {}
 
 # pyenv's 3.12.1, run directly: the sid modules and four of 3.11's list
 PY312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
 PY312_MODULES = SID_MODULES + ["test_functools", "test_dataclasses", "test_yield_from",
                                "test_enum"]
-# 3.12 flags the same test_generators cases as 3.11 (3.13+ closes a
-# generator suspended outside any try without running it: no records, no
-# ambiguity); test_yield_from more than 3.11: every flag is the
-# delegation/closing ambiguity (rebuild.c, unmatched_return), checked with
-# a debug print
-PY312_EXPECTED_INCOMPLETE = {
-    "test_generators": dict(THROW_TESTS, **{
-        "Doctest test.test_generators.__test__.fun": THROW_INTO_DELEGATION,
-        "Doctest test.test_generators.__test__.conjoin": THROW_INTO_DELEGATION}),
-    "test_yield_from": {t: THROW_INTO_DELEGATION for t in [
-        "TestInterestingEdgeCases.test_close_and_throw_" + k for k in (
-            "raise_base_exception", "raise_exception", "raise_generator_exit",
-            "raise_stop_iteration", "return", "work", "yield")] + [
-        "TestPEP380Operation." + k for k in (
-            "test_catching_exception_from_subgen_and_returning",
-            "test_delegating_generators_claim_to_be_running",
-            "test_delegating_throw",
-            "test_throwing_GeneratorExit_into_subgenerator_that_yields")]},
-    # @reap_threads: threading_cleanup returns from inside its loop over
-    # support.sleeping_retry, which, collected, closes the busy_retry it
-    # holds (the same ambiguity, checked so); 3.11's support has no such loop
-    "test_enum": {"OldTest%sFlag.test_unique_composite" % k:
-                  "a generator closing one it holds (sleeping_retry, busy_retry): " +
-                  THROW_INTO_DELEGATION for k in ("", "Int")},
-}
+# as EXPECTED_INCOMPLETE
+PY312_EXPECTED_INCOMPLETE = {}
 
 
 def test_name(root):
