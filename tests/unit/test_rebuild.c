@@ -819,14 +819,21 @@ static void subinterp_ids(void)
 	R(s, 1, 0x80, 0x70, 0x100, LT_RV_INT, 1, 0);
 	rb_interp(s, 1, 0x70, 3, false);
 	R(s, 1, 0x70, 0, 0x300, LT_RV_NONE, 0, 0);
+	/* a frame whose start said interpreter 3 above f (main) is no call
+	 * of f, whatever caller its return names (3.15's callbacks at a
+	 * sub-interpreter's destruction) */
+	rb_interp(s, 1, 0x60, 3, false);
+	rb_entry(s, 0, 1, 0, now += 10, 0x60, 0x300, 0);
+	R(s, 1, 0x60, 0x50, 0x300, LT_RV_NONE, 0, 0);
 	/* a stale record (its frame's RET lost): not f's */
 	rb_interp(s, 1, 0x99, 4, false);
 	R(s, 1, 0xA0, 0, 0x200, LT_RV_INT, 2, 0);
 	rb_finish(s, now += 10);
 	CHECK(ngot == 1 && got[0]->complete);
 	r = got[0]->root;
-	CHECK(r->ncalls == 2 && !strcmp(child(r, 0)->fn, "g") && child(r, 0)->interp == 3);
-	CHECK(!child(child(r, 0), 0)->interp && !strcmp(child(r, 1)->fn, "f") && !child(r, 1)->interp);
+	CHECK(r->ncalls == 3 && !strcmp(child(r, 0)->fn, "g") && child(r, 0)->interp == 3);
+	CHECK(!child(child(r, 0), 0)->interp && !strcmp(child(r, 1)->fn, "g") && child(r, 1)->interp == 3);
+	CHECK(!strcmp(child(r, 2)->fn, "f") && !child(r, 2)->interp && !child(r, 2)->ncalls);
 	reset();
 	rb_free(s);
 

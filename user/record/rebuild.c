@@ -1443,8 +1443,12 @@ static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_fr
 	 * it ran in a sub-interpreter, which runs on the thread of the call
 	 * that started it, and is no call of those frames. As --no-durations
 	 * sees it: without --root a top-level call of the thread, with one
-	 * outside every execution */
-	if (s->cfg.callers_at_return && !r->previous && t->n > 0 && f->node && f->node->parent &&
+	 * outside every execution. So is a frame whose start said it runs in
+	 * another interpreter than the frame below it (a call never crosses
+	 * interpreters), whatever its return says (3.15: callbacks a
+	 * sub-interpreter runs as it is destroyed return with a caller) */
+	if (s->cfg.callers_at_return && t->n > 0 &&
+	    (!r->previous || f->interp != t->stk[t->n - 1].interp) && f->node && f->node->parent &&
 	    t->exec) {
 		if (lastret_of(t)->node == f->node)
 			*lastret_of(t) = (struct rb_lastret){ 0 };
