@@ -50,6 +50,9 @@ enum lt_rec_type {
 	LT_REC_ARG = 5,		/* --args: one positional argument of the call just
 				 * entered (struct lt_rec_ret; previous = index,
 				 * code = number of positional arguments) */
+	LT_REC_INTERP = 10,	/* right before the ENTRY or RET of `frame`: the
+				 * interpreter its thread state runs, when not the
+				 * main one (struct lt_rec_interp) */
 };
 
 /* kind of the value in a RET record */
@@ -166,6 +169,24 @@ struct lt_rec_cmdline {
 	__u32 len;		/* bytes of buf used: NUL-separated arguments */
 	__u32 pad2;
 	char buf[LT_CMDLINE_MAX];
+};
+
+/*
+ * Which interpreter a frame runs in (FORMAT.md §2 "interp"), sent only
+ * where it can change: before the RET of a thread state's bottom frame (no
+ * Python caller: a sub-interpreter's outermost frame, a thread's first),
+ * --no-durations before the RET of a root with no root among its callers,
+ * and before the ENTRY of a bottom frame (3.11: previous 0; 3.12+ sites:
+ * the C stack's entry frame, with nothing under it). Nothing is sent for the main interpreter (id 0):
+ * ordinary calls cost nothing more.
+ */
+struct lt_rec_interp {
+	__u8 type;
+	__u8 failed;		/* the thread state or interpreter could not be read */
+	__u8 pad[2];
+	__u32 tid;
+	__u64 frame;
+	__s64 id;		/* PyInterpreterState.id */
 };
 
 /* link-time addresses of one traced build (executable or libpython); the
@@ -292,6 +313,15 @@ struct lt_py_layout {
 	__u32 yield_ip_after;		/* 3.13+: a suspended frame's instr_ptr is
 					 * past its YIELD_VALUE, whose oparg is 1 in
 					 * a yield from (3.11/3.12: prev_instr at it) */
+	__u32 ts_interp, is_id;		/* PyThreadState.interp, PyInterpreterState.id */
+	/* 3.12+ sites, a bottom frame's start: which thread state runs it,
+	 * from _PyRuntime's interpreters and their threads (leaktrace.bpf.c
+	 * bottom_interp) */
+	__u32 rt_interp_head, is_next, is_threads_head, ts_next, ts_cur_frame;
+	__u32 cur_via_cframe;		/* 3.12: ts_cur_frame is the _PyCFrame,
+					 * whose cf_current_frame is the frame */
+	__u32 chain_base;		/* 3.15+: every chain ends in the thread
+					 * state's base frame, under the entry frame */
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,
@@ -308,11 +338,13 @@ _Static_assert(sizeof(struct lt_rec_ret) % 8 == 0, "the payload follows lt_rec_r
 _Static_assert(__builtin_offsetof(struct lt_rec_code, name) == 32, "lt_rec_code.name");
 _Static_assert(sizeof(struct lt_rec_code) == 32 + LT_NAME_MAX + LT_FILE_MAX, "lt_rec_code layout");
 _Static_assert(sizeof(struct lt_rec_exit) == 24, "lt_rec_exit layout");
+_Static_assert(sizeof(struct lt_rec_interp) == 24, "lt_rec_interp layout");
 _Static_assert(sizeof(struct lt_rec_cmdline) == 16 + LT_CMDLINE_MAX, "lt_rec_cmdline layout");
 _Static_assert(__builtin_offsetof(struct lt_rec_entry, type) == 0 &&
 	       __builtin_offsetof(struct lt_rec_ret, type) == 0 &&
 	       __builtin_offsetof(struct lt_rec_code, type) == 0 &&
-	       __builtin_offsetof(struct lt_rec_exit, type) == 0,
+	       __builtin_offsetof(struct lt_rec_exit, type) == 0 &&
+	       __builtin_offsetof(struct lt_rec_interp, type) == 0,
 	       "every record starts with its type byte");
 _Static_assert(sizeof(struct lt_build_addrs) == 56, "lt_build_addrs layout");
 _Static_assert(LT_MAX_BUILDS <= 256 && (LT_MAX_BUILDS & (LT_MAX_BUILDS - 1)) == 0,

@@ -85,7 +85,7 @@ def write_trace(path, roots, incomplete=0):
 # the reader's fast path reads
 EXEC_KEYS = ["type", "id", "pid", "tid", "nspid", "nstid", "cmdline", "cgroup", "start_ns", "dur_ns",
              "complete", "root"]
-NODE_KEYS = ["fn", "file", "line", "ret", "dur_ns", "args", "truncated_calls", "calls"]
+NODE_KEYS = ["fn", "file", "line", "interp", "ret", "dur_ns", "args", "truncated_calls", "calls"]
 VALUE_KEYS = ["type", "value", "truncated", "yield"]
 
 

@@ -192,30 +192,133 @@ def shape(path):
     return [(e["complete"], strip(e["root"])) for e in execs(path)]
 
 
+def interp_tags(ex):
+    """[(fn, interp, depth)] of every node that carries "interp" in executions ex"""
+    out = []
+    for e in ex:
+        stack = [(e["root"], 0)]
+        while stack:
+            n, depth = stack.pop()
+            if "interp" in n:
+                out.append((n["fn"], n["interp"], depth))
+            stack.extend((c, depth + 1) for c in n.get("calls", []))
+    return out
+
+
+def subinterp_pythons(sid_versions):
+    """(label, command prefix, leaktrace options, the workload's path, None
+    in sid's root), sid's root: Debian 3.11 (USDT), pyenv 3.12.1 (sites),
+    sid's python of each of sid_versions (sites, in their root) where
+    present"""
+    out = [("3.11", [lt.PY], [], os.path.join(HERE, "workloads", "subinterp.py"))]
+    py312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
+    if os.path.exists(py312):
+        out.append(("3.12", [py312], [], out[0][3]))
+    sid = os.path.join(ROOTS, "sid")
+    for v in sid_versions:
+        exe = os.path.join(sid, "usr/bin/python" + v)
+        if os.path.exists(exe):
+            out.append(("sid " + v, ["unshare", "--mount", "--root=" + sid, "/usr/bin/python" + v],
+                        ["--python", exe], None))
+    return out, sid
+
+
 @lt.test
 def sub_interpreter_same_tree_both_modes():
     """calls of a sub-interpreter (run on the calling thread) are no calls
     of the frame that started it: with --root work only work's own calls;
     without --root top-level calls of the thread; a root inside the
     sub-interpreter its own execution. Full capture and --no-durations
-    build the same trees (they differed: 2 executions vs 1)"""
+    build the same trees (they differed: 2 executions vs 1), on 3.11,
+    3.12 and sid's 3.13-3.15 (3.15 with --root only: without, any
+    script's execution is incomplete there, differently in each mode)"""
     lt.need_root()
+    import shutil
     d = lt.tmpdir()
-    script = os.path.join(HERE, "workloads", "subinterp.py")
     full, ro = os.path.join(d, "f.jsonl"), os.path.join(d, "r.jsonl")
-    py312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
-    for py, root in [(py, r) for py in [lt.PY] + [py312] * os.path.exists(py312)
-                     for r in (["--root", "work"], ["--root", "sub"], [])]:
-        lt.leaktrace("record", *root, "-o", full, "--", py, script)
-        lt.leaktrace("record", "--no-durations", *root, "-o", ro, "--", py, script)
-        a, b = shape(full), shape(ro)
-        assert a == b, (py, root, json.dumps(a)[:800], json.dumps(b)[:800])
-        assert all(c for c, _ in a), root
-        if root == ["--root", "work"]:
-            assert a == [(True, ["work", {"type": "int", "value": 1},
-                                 [["inner", {"type": "int", "value": 1}, []]]])], a
-        if root == ["--root", "sub"]:
-            assert a == [(True, ["sub", {"type": "int", "value": 7}, []])], a
+    pythons, sid = subinterp_pythons(("3.13", "3.14", "3.15"))
+    inner = "/tmp/lt-si-%d" % os.getpid()
+    if len(pythons) > 2:
+        os.makedirs(sid + inner, exist_ok=True)
+        shutil.copy2(os.path.join(HERE, "workloads", "subinterp.py"), sid + inner)
+    try:
+        for label, cmd, opts, script in pythons:
+            script = script or inner + "/subinterp.py"
+            roots = [["--root", "work"], ["--root", "sub"]] + [[]] * (label != "sid 3.15")
+            for root in roots:
+                lt.leaktrace("record", *opts, *root, "-o", full, "--", *cmd, script)
+                lt.leaktrace("record", *opts, "--no-durations", *root, "-o", ro, "--", *cmd, script)
+                a, b = shape(full), shape(ro)
+                assert a == b, (label, root, json.dumps(a)[:800], json.dumps(b)[:800])
+                assert all(c for c, _ in a), (label, root)
+                if root == ["--root", "work"]:
+                    assert a == [(True, ["work", {"type": "int", "value": 1},
+                                         [["inner", {"type": "int", "value": 1}, []]]])], (label, a)
+                if root == ["--root", "sub"]:
+                    assert a == [(True, ["sub", {"type": "int", "value": 7}, []])], (label, a)
+    finally:
+        if len(pythons) > 2:
+            shutil.rmtree(sid + inner, ignore_errors=True)
+
+
+@lt.test
+def sub_interpreter_ids_both_modes():
+    """the trace says which interpreter a call ran in (FORMAT.md §2
+    "interp"): two sub-interpreters run in turn, each writes the id it
+    reports itself (get_current()). Without --root the outermost node of
+    each one's calls (its script's <module>, the imports of its start) is
+    a top-level call with "interp" its id, their calls and the main
+    interpreter's calls carry none; --root sub: one execution whose root
+    has the second id; --root work (main) none anywhere. Both capture
+    modes, on 3.11 (USDT), 3.12 and sid's 3.13 and 3.14 (sites), and 3.15
+    with --root (without, any script's execution is incomplete there)"""
+    lt.need_root()
+    import shutil
+    d = lt.tmpdir()
+    rec = os.path.join(d, "r.jsonl")
+    pythons, sid = subinterp_pythons(("3.13", "3.14", "3.15"))
+    inner = "/tmp/lt-si-%d" % os.getpid()
+    if len(pythons) > 2:
+        os.makedirs(sid + inner, exist_ok=True)
+        shutil.copy2(os.path.join(HERE, "workloads", "subinterp.py"), sid + inner)
+    try:
+        for label, cmd, opts, script in pythons:
+            if script is None:  # in sid's root: paths as it sees them
+                script, ids_in, ids_out = inner + "/subinterp.py", inner + "/ids", sid + inner + "/ids"
+            else:
+                ids_in = ids_out = os.path.join(d, "ids")
+            for mode in ([], ["--no-durations"]):
+                for root in ([], ["--root", "sub"], ["--root", "work"]):
+                    if label == "sid 3.15" and not root:
+                        continue    # any script's execution is incomplete there
+                    what = (label, mode, root)
+                    if os.path.exists(ids_out):
+                        os.unlink(ids_out)
+                    lt.leaktrace("record", *opts, *mode, *root, "-o", rec, "--", *cmd, script, ids_in)
+                    ids = [int(x) for x in open(ids_out).read().split()]
+                    assert len(ids) == 2 and 0 not in ids and ids[0] != ids[1], (what, ids)
+                    ex = execs(rec)
+                    assert ex and all(e["complete"] for e in ex), what
+                    tags = interp_tags(ex)
+                    if root == ["--root", "sub"]:
+                        assert len(ex) == 1 and tags == [("sub", ids[1], 0)], (what, tags)
+                    elif root == ["--root", "work"]:
+                        assert len(ex) == 1 and tags == [], (what, tags)
+                    else:
+                        assert len(ex) == 1, what
+                        top = ex[0]["root"]["calls"]
+                        mods = [(c["fn"], c.get("interp")) for c in top
+                                if c.get("file") in ("<string>", "<script>")]
+                        assert mods == [("<module>", ids[0]), ("<module>", ids[1])], (what, mods)
+                        # tags only on top-level calls, of the two
+                        # interpreters (and of none of the main one's)
+                        assert tags and all(depth == 1 and i in ids for _, i, depth in tags), \
+                            (what, tags)
+                        assert {i for _, i, _ in tags} == set(ids), (what, tags)
+                        assert all("interp" not in c for c in top if c.get("file") == script), what
+    finally:
+        if len(pythons) > 2:
+            shutil.rmtree(sid + inner, ignore_errors=True)
 
 
 @lt.test

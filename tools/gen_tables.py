@@ -79,7 +79,11 @@ def fields(m):
             ("is_threads_head", [off("PyInterpreterState", "tstate_head" if m <= 10 else "threads.head")]),
             ("ts_next", [off("PyThreadState", "next")]),
             ("ts_cur_frame", [off("PyThreadState", cur)]),
-            ("ob_type", [off("PyObject", "ob_type")])]
+            ("ob_type", [off("PyObject", "ob_type")]),
+            # which interpreter a thread state runs (FORMAT.md §2 "interp")
+            ("ts_interp", [off("PyThreadState", "interp")]),
+            ("is_id", [off("PyInterpreterState", "id")]),
+            ("is_next", [off("PyInterpreterState", "next")])]
     if m <= 10:
         # every Python call is a C call of _PyEval_EvalFrameDefault(PyFrameObject)
         return [("fr_code", [off("PyFrameObject", "f_code")]),
@@ -158,6 +162,9 @@ DEBUG_OFFSETS = {
     "ts_next": "thread_state.next",
     "ts_cur_frame": "thread_state.current_frame",
     "ts_native_thread_id": "thread_state.native_thread_id",
+    "ts_interp": "thread_state.interp",
+    "is_id": "interpreter_state.id",
+    "is_next": "interpreter_state.next",
     "fr_previous": "interpreter_frame.previous",
     "fr_code": "interpreter_frame.executable",
     "fr_prev_instr": "interpreter_frame.instr_ptr",

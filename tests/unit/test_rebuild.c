@@ -794,6 +794,84 @@ static void thrown_into_hook_raise_subinterp(void)
 	rb_free(s);
 }
 
+/*
+ * Sub-interpreters (FORMAT.md §2 "interp"): an INTERP record before a
+ * bottom frame's ENTRY or RET tags the outermost node of the
+ * sub-interpreter's calls (moved to the thread's top level), not its
+ * calls; frames above a bottom frame whose ENTRY told it run there, so a
+ * root among them is tagged at its start; --no-durations an outermost
+ * root's RET tells it. A record for another frame is stale, one that
+ * could not be read makes the execution incomplete.
+ */
+static void subinterp_ids(void)
+{
+	struct rb_config c = { .str_len = 64, .pid = 42, .callers_at_return = true };
+	struct rb_state *s = rb_new(&c, keep, NULL);
+	const struct lt_node *r;
+
+	rb_code(s, 42, 0x100, "run", "/app/m.py", 10);
+	rb_code(s, 42, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 42, 0x300, "g", "/app/m.py", 30);
+	/* f (main) starts interpreter 3, whose bottom frame g calls run */
+	rb_entry(s, 0, 1, 0, now += 10, 0xA0, 0x200, 0);
+	rb_interp(s, 1, 0x70, 3, false);
+	rb_entry(s, 0, 1, 0, now += 10, 0x70, 0x300, 0);
+	rb_entry(s, 0, 1, 0, now += 10, 0x80, 0x100, 0x70);
+	R(s, 1, 0x80, 0x70, 0x100, LT_RV_INT, 1, 0);
+	rb_interp(s, 1, 0x70, 3, false);
+	R(s, 1, 0x70, 0, 0x300, LT_RV_NONE, 0, 0);
+	/* a frame whose start said interpreter 3 above f (main) is no call
+	 * of f, whatever caller its return names (3.15's callbacks at a
+	 * sub-interpreter's destruction) */
+	rb_interp(s, 1, 0x60, 3, false);
+	rb_entry(s, 0, 1, 0, now += 10, 0x60, 0x300, 0);
+	R(s, 1, 0x60, 0x50, 0x300, LT_RV_NONE, 0, 0);
+	/* a stale record (its frame's RET lost): not f's */
+	rb_interp(s, 1, 0x99, 4, false);
+	R(s, 1, 0xA0, 0, 0x200, LT_RV_INT, 2, 0);
+	rb_finish(s, now += 10);
+	CHECK(ngot == 1 && got[0]->complete);
+	r = got[0]->root;
+	CHECK(r->ncalls == 3 && !strcmp(child(r, 0)->fn, "g") && child(r, 0)->interp == 3);
+	CHECK(!child(child(r, 0), 0)->interp && !strcmp(child(r, 1)->fn, "g") && child(r, 1)->interp == 3);
+	CHECK(!strcmp(child(r, 2)->fn, "f") && !child(r, 2)->interp && !child(r, 2)->ncalls);
+	reset();
+	rb_free(s);
+
+	/* --root run: its execution ran in interpreter 3, told at the
+	 * bottom frame's start; an unreadable one: incomplete */
+	c.root_fn = "run";
+	s = rb_new(&c, keep, NULL);
+	rb_code(s, 42, 0x100, "run", "/app/m.py", 10);
+	rb_code(s, 42, 0x300, "g", "/app/m.py", 30);
+	rb_interp(s, 1, 0x70, 3, false);
+	rb_entry(s, 0, 1, 0, now += 10, 0x70, 0x300, 0);
+	rb_entry(s, 0, 1, 0, now += 10, 0x80, 0x100, 0x70);
+	R(s, 1, 0x80, 0x70, 0x100, LT_RV_INT, 1, 0);
+	R(s, 1, 0x70, 0, 0x300, LT_RV_NONE, 0, 0);
+	rb_interp(s, 1, 0x70, 0, true);
+	rb_entry(s, 0, 1, 0, now += 10, 0x70, 0x300, 0);
+	rb_entry(s, 0, 1, 0, now += 10, 0x80, 0x100, 0x70);
+	R(s, 1, 0x80, 0x70, 0x100, LT_RV_INT, 1, 0);
+	CHECK(ngot == 2 && got[0]->complete && got[0]->root->interp == 3);
+	CHECK(!got[1]->complete && got[1]->incomplete == LT_INC_READ_FAILURES && !got[1]->root->interp);
+	reset();
+	rb_free(s);
+
+	/* --no-durations: the outermost root's RET tells it */
+	c.returns_only = true;
+	s = rb_new(&c, keep, NULL);
+	rb_code(s, 42, 0x100, "run", "/app/m.py", 10);
+	rb_code(s, 42, 0x200, "f", "/app/m.py", 20);
+	R(s, 1, 0x90, 0x80, 0x200, LT_RV_INT, 2, 0);
+	rb_interp(s, 1, 0x80, 5, false);
+	R(s, 1, 0x80, 0x70, 0x100, LT_RV_INT, 1, LT_RF_ROOT_OUTER);
+	CHECK(ngot == 1 && got[0]->root->interp == 5 && got[0]->root->ncalls == 1 &&
+	      !child(got[0]->root, 0)->interp);
+	reset();
+	rb_free(s);
+}
+
 int main(void)
 {
 	RUN(address_reuse_and_raise);
@@ -814,5 +892,6 @@ int main(void)
 	RUN(thread_and_process_tags);
 	RUN(tgid_beyond_16_bits);
 	RUN(thrown_into_hook_raise_subinterp);
+	RUN(subinterp_ids);
 	UNIT_EXIT();
 }

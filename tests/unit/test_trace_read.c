@@ -295,7 +295,7 @@ static void test_fast_path_same_as_generic(void)
 		"{\"type\":\"str\",\"value\":\"abc\",\"truncated\":true},{\"type\":\"float\",\"value\":1.5},{\"type\":\"float\",\"value\":\"nan\"},"
 		"{\"type\":\"float\",\"value\":\"-inf\"},{\"type\":\"float\",\"value\":1e300},{\"type\":\"bool\",\"value\":false},"
 		"{\"type\":\"int\",\"value\":\"123456789012345678901234\"},{\"type\":\"list\",\"value\":\"h:00ff\"},{\"type\":\"NoneType\"}],"
-		"\"truncated_calls\":4,\"calls\":[{\"fn\":\"g\",\"ret\":{\"type\":\"<raise>\"}},{\"fn\":\"h\",\"file\":\"caf\xc3\xa9.py\",\"ret\":"
+		"\"truncated_calls\":4,\"calls\":[{\"fn\":\"g\",\"ret\":{\"type\":\"<raise>\"}},{\"fn\":\"h\",\"file\":\"caf\xc3\xa9.py\",\"interp\":3,\"ret\":"
 		"{\"type\":\"generator\",\"yield\":true},\"calls\":[{\"fn\":\"<lambda>\",\"line\":2147483647,\"ret\":{\"type\":\"int\","
 		"\"value\":999999999999999999,\"yield\":true},\"args\":[]}]}]}}\n"
 		"{\"type\":\"exec\",\"id\":8,\"pid\":5,\"tid\":6,\"start_ns\":11,\"complete\":false,\"root\":{\"fn\":\"<thread>\",\"calls\":["
@@ -328,6 +328,7 @@ static void test_fast_path_same_as_generic(void)
 	fclose(f);
 	char *fast = read_text(p1, true, &rc1, &n1), *generic = read_text(p1, false, &rc2, &n2);
 	CHECK(rc1 == 0 && rc2 == 0);
+	CHECK(strstr(fast, "\"file\":\"caf\xc3\xa9.py\",\"interp\":3,\"ret\"") != NULL);
 	/* run_ns read back both ways: the exec's and the root node's */
 	CHECK(fast && strstr(fast, " 20 7 1 1 20 ") && strstr(fast, "\"dur_ns\":20,\"run_ns\":7"));
 	CHECK(!strcmp(fast, generic));

@@ -359,6 +359,10 @@ static void chrome_event(struct jw *j, const struct lt_exec *e, const struct lay
 		jw_key(j, "line");
 		jw_int(j, x->line);
 	}
+	if (x->interp) {	/* a sub-interpreter's outermost call (FORMAT.md §2) */
+		jw_key(j, "interp");
+		jw_uint(j, x->interp);
+	}
 	if (x->has_ret) {
 		jw_key(j, "ret");
 		jw_ret_text(j, &x->ret);

@@ -212,6 +212,9 @@ static const struct minor_table *table_for(int minor)
 	(o)->ts_next = (d)->thread_state.next;					\
 	(o)->ts_cur_frame = (d)->thread_state.current_frame;			\
 	(o)->ts_native_thread_id = (d)->thread_state.native_thread_id;		\
+	(o)->ts_interp = (d)->thread_state.interp;				\
+	(o)->is_id = (d)->interpreter_state.id;					\
+	(o)->is_next = (d)->interpreter_state.next;				\
 	(o)->fr_code = (d)->interpreter_frame.executable;			\
 	(o)->fr_previous = (d)->interpreter_frame.previous;			\
 	(o)->fr_prev_instr = (d)->interpreter_frame.instr_ptr;			\
@@ -245,6 +248,8 @@ static const struct minor_table *table_for(int minor)
 	INSIDE(d, interpreter_state, threads_head) &&				\
 	INSIDE(d, thread_state, next) && INSIDE(d, thread_state, current_frame) &&	\
 	INSIDE(d, thread_state, native_thread_id) &&				\
+	INSIDE(d, thread_state, interp) && INSIDE(d, interpreter_state, id) &&	\
+	INSIDE(d, interpreter_state, next) &&					\
 	INSIDE(d, interpreter_frame, executable) && INSIDE(d, interpreter_frame, previous) && \
 	INSIDE(d, interpreter_frame, instr_ptr) && INSIDE(d, interpreter_frame, owner) && \
 	(d)->interpreter_frame.localsplus <= (d)->interpreter_frame.size &&	\

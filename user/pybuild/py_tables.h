@@ -51,6 +51,9 @@
 	.ts_next = 8, \
 	.ts_cur_frame = 24, \
 	.ob_type = 8, \
+	.ts_interp = 16, \
+	.is_id = 16, \
+	.is_next = 0, \
 }
 
 /* 3.9: from pyenv 3.9.18 (3.9.18, build-id 8a6cadea533dd782615a0f14a75b5aef248a10d4)
@@ -79,6 +82,9 @@
 	.ts_next = 8, \
 	.ts_cur_frame = 24, \
 	.ob_type = 8, \
+	.ts_interp = 16, \
+	.is_id = 24, \
+	.is_next = 0, \
 }
 
 /* 3.10: from pyenv 3.10.13 (3.10.13, build-id ece57af647dd10ee274f46d757d62a5eab42c418)
@@ -107,6 +113,9 @@
 	.ts_next = 8, \
 	.ts_cur_frame = 24, \
 	.ob_type = 8, \
+	.ts_interp = 16, \
+	.is_id = 24, \
+	.is_next = 0, \
 }
 
 /* 3.11: from pyenv 3.11.7 (3.11.7, build-id 49daf84ed369fe589b73ea876f2591cd4c3588bb)
@@ -145,6 +154,9 @@
 	.ts_next = 8, \
 	.ts_cur_frame = 56, \
 	.ob_type = 8, \
+	.ts_interp = 16, \
+	.is_id = 48, \
+	.is_next = 0, \
 	.op_return_value = 83, \
 	.op_return_const = PY_TABLE_NO_OP, \
 	.op_instr_return_value = PY_TABLE_NO_OP, \
@@ -191,6 +203,9 @@
 	.ts_next = 8, \
 	.ts_cur_frame = 56, \
 	.ob_type = 8, \
+	.ts_interp = 16, \
+	.is_id = 8, \
+	.is_next = 0, \
 	.cf_current_frame = 0, \
 	.op_return_value = 83, \
 	.op_return_const = 121, \
@@ -240,6 +255,9 @@
 	.ts_next = 8, \
 	.ts_cur_frame = 72, \
 	.ob_type = 8, \
+	.ts_interp = 16, \
+	.is_id = 7272, \
+	.is_next = 7264, \
 	.op_return_value = 36, \
 	.op_return_const = 103, \
 	.op_instr_return_value = 239, \
@@ -286,6 +304,9 @@
 	.ts_next = 8, \
 	.ts_cur_frame = 72, \
 	.ob_type = 8, \
+	.ts_interp = 16, \
+	.is_id = 7280, \
+	.is_next = 7272, \
 	.op_return_value = 35, \
 	.op_return_const = PY_TABLE_NO_OP, \
 	.op_instr_return_value = 246, \
@@ -332,6 +353,9 @@
 	.ts_next = 8, \
 	.ts_cur_frame = 72, \
 	.ob_type = 8, \
+	.ts_interp = 16, \
+	.is_id = 7272, \
+	.is_next = 7264, \
 	.op_return_value = 33, \
 	.op_return_const = PY_TABLE_NO_OP, \
 	.op_instr_return_value = 245, \

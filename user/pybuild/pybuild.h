@@ -40,6 +40,9 @@ struct py_offsets {
 	 * (3.8-3.10 tstate->frame; 3.11/3.12 tstate->cframe, then
 	 * cf_current_frame; 3.13 tstate->current_frame), PyObject.ob_type */
 	uint32_t rt_interp_head, is_threads_head, ts_next, ts_cur_frame, ob_type;
+	/* the interpreter of a thread state, its id (0: the main one), the
+	 * next interpreter of _PyRuntime's list */
+	uint32_t ts_interp, is_id, is_next;
 };
 
 struct py_site {

@@ -171,6 +171,15 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->co_window = o->co_firstlineno & ~7u;
 	l->gen_resume_in_creator = minor >= 15;
 	l->yield_ip_after = minor >= 13;
+	l->ts_interp = o->ts_interp;
+	l->is_id = o->is_id;
+	l->rt_interp_head = o->rt_interp_head;
+	l->is_next = o->is_next;
+	l->is_threads_head = o->is_threads_head;
+	l->ts_next = o->ts_next;
+	l->ts_cur_frame = o->ts_cur_frame;
+	l->cur_via_cframe = minor == 12;
+	l->chain_base = minor >= 15;
 	return 0;
 }
 

@@ -273,6 +273,13 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 		}
 		break;
 	}
+	case LT_REC_INTERP: {
+		const struct lt_rec_interp *r = data;
+
+		if (size >= sizeof(*r) && c->rb)
+			rb_interp(c->rb, r->tid, r->frame, r->id, r->failed);
+		break;
+	}
 	case LT_REC_ARG: {
 		const struct lt_rec_ret *r = data;
 

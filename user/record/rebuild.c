@@ -45,6 +45,8 @@ struct rb_frame {
 	struct lt_node *attach;	/* where this frame's children go (NULL: nowhere) */
 	int adepth;		/* depth of attach below the execution root */
 	bool is_root;
+	uint32_t interp;	/* the interpreter it runs in as told (rb_interp):
+				 * 0 the main one, or not told; INTERP_UNREAD */
 };
 
 /* --no-durations: a call that returned before its caller did */
@@ -100,6 +102,10 @@ struct rb_thread {
 		struct lt_node *node, *at;	/* where it was placed */
 	} *thrown;
 	size_t nthrown, cthrown;
+	/* an INTERP record waiting for the thread's next ENTRY or RET (its
+	 * frame's), and what the one being handled was told (take_interp) */
+	struct { uint64_t frame; int64_t id; bool set, failed; } ip;
+	uint32_t cur_interp;
 };
 
 /* a process met system-wide (cfg.describe_process) */
@@ -405,6 +411,47 @@ static void process_seen(struct rb_state *s, uint32_t pid)
 static bool resume(struct rb_state *s, struct rb_thread *t, uint64_t frame, uint64_t code,
 		   uint64_t ts);
 
+void rb_interp(struct rb_state *s, uint32_t tid, uint64_t frame, int64_t id, bool failed)
+{
+	struct rb_thread *t = thread_get(s, tid);
+
+	if (!t)
+		return;
+	t->ip.frame = frame;
+	t->ip.id = id;
+	t->ip.set = true;
+	t->ip.failed = failed;
+}
+
+/* an interpreter that could not be read (never a node's interp) */
+#define INTERP_UNREAD UINT32_MAX
+
+/* the interpreter an INTERP record told for this ENTRY or RET of frame (0:
+ * none); a record for another frame is stale (the ENTRY or RET after it
+ * was lost) and forgotten. Ids from 2^32 - 1 on (never seen: one
+ * interpreter is created at a time) read as INTERP_UNREAD */
+static uint32_t take_interp(struct rb_thread *t, uint64_t frame)
+{
+	bool match = t->ip.set && t->ip.frame == frame;
+
+	t->ip.set = false;
+	if (!match)
+		return 0;
+	if (t->ip.failed || t->ip.id < 0 || t->ip.id >= INTERP_UNREAD)
+		return INTERP_UNREAD;
+	return (uint32_t)t->ip.id;
+}
+
+/* n (of t's open execution) ran in interpreter id; unread: the execution
+ * is incomplete instead */
+static void tag_interp(struct rb_thread *t, struct lt_node *n, uint32_t id)
+{
+	if (id == INTERP_UNREAD)
+		t->tainted |= LT_INC_READ_FAILURES;
+	else if (id)
+		n->interp = id;
+}
+
 void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, uint64_t ts,
 	      uint64_t frame, uint64_t code, uint64_t previous)
 {
@@ -412,6 +459,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	const struct code_info *ci;
 	struct rb_frame *parent, *f;
 	bool gen_resume;
+	uint32_t interp;
 
 	process_seen(s, tgid);
 	t = thread_get(s, tid);
@@ -424,6 +472,7 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 		t->nstid = nstid;
 	ci = code_of(s, t, code);
 	t->last_ts = ts;
+	interp = take_interp(t, frame);
 	if (!s->cfg.root_fn && !t->exec && !exec_open(s, t, ts, "<thread>"))
 		return;
 	parent = t->n ? &t->stk[t->n - 1] : NULL;
@@ -468,6 +517,10 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	f->gen_resume = gen_resume;
 	f->epoch = s->loss_epoch;
 	f->is_root = ci->is_root;
+	/* a bottom frame (no caller: 3.11, evalframe) runs where its INTERP
+	 * said, the main interpreter without one; any other frame where its
+	 * caller runs */
+	f->interp = interp || !previous || !parent ? interp : parent->interp;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth++ == 0) {
 		struct lt_exec *e = exec_open(s, t, ts, ci->fn);
 
@@ -475,12 +528,15 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 			return;
 		e->root->file = ci->file;
 		e->root->line = ci->line;
+		tag_interp(t, e->root, f->interp);
 		f->node = f->attach = e->root;
 		f->adepth = 0;
 		s->st.calls++;
 		return;
 	}
 	place(s, t, parent, ci, f);
+	if (f->node)
+		tag_interp(t, f->node, interp);
 }
 
 static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
@@ -681,6 +737,7 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 			return;
 		t->exec->root->file = ci->file;
 		t->exec->root->line = ci->line;
+		tag_interp(t, t->exec->root, t->cur_interp);
 		set_ret(s, t, t->exec->root, r, payload);
 		s->st.calls++;
 		exec_close(s, t, thrown_in ? 0 : unseen_start(s, t));
@@ -703,6 +760,7 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 		lt_node_append(f.node ? f.node : top->attach, adopted[i]);
 	if (f.node) {
 		set_ret(s, t, f.node, r, payload);
+		tag_interp(t, f.node, t->cur_interp);
 		if (t->nthrown)
 			orphan_adopt(t, r->frame, f.node);
 	}
@@ -888,6 +946,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	n = lt_node_new(t->exec, ci->fn);
 	n->file = ci->file;
 	n->line = ci->line;
+	tag_interp(t, n, t->cur_interp);
 	set_ret(s, t, n, r, payload);
 	sum.node = n;
 	sum.ntrunc += n->ret.truncated && n->ret.kind == LT_V_STR;
@@ -960,6 +1019,7 @@ static bool ro_continue(struct rb_state *s, struct rb_thread *t, struct rb_susp 
 		lt_node_append(n, t->pend[i].node);
 	t->np = k;
 	set_ret(s, t, n, r, payload);
+	tag_interp(t, n, t->cur_interp);
 	if (sum->first_ts < sp->t0)
 		sp->t0 = sum->first_ts;
 	/* with --root, the calls are counted as an execution is written;
@@ -1112,6 +1172,7 @@ static bool push_suspended(struct rb_state *s, struct rb_thread *t, struct rb_su
 	}
 	f->frame = frame;
 	f->code = sp->code;
+	f->interp = t->n > 1 ? t->stk[t->n - 2].interp : 0;	/* its resumer's */
 	f->ts = ts;
 	f->t0 = sp->t0;
 	f->run = sp->run;
@@ -1169,6 +1230,7 @@ static void suspend(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
 	 * execution is written while it is suspended) */
 	if (f->node) {
 		set_ret(s, t, f->node, r, payload);
+		tag_interp(t, f->node, t->cur_interp);
 		f->node->dur_ns = r->ts - f->t0;
 		f->node->run_ns = sp->run;
 	}
@@ -1277,6 +1339,7 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 		return;
 	prev_ts = t->last_ts;
 	t->last_ts = r->ts;
+	t->cur_interp = take_interp(t, r->frame);
 	if (r->flags & LT_RF_READFAIL) {
 		s->st.read_failures++;
 		t->tainted |= LT_INC_READ_FAILURES;
@@ -1359,6 +1422,7 @@ static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_fr
 	}
 	if (f->node) {
 		set_ret(s, t, f->node, r, payload);
+		tag_interp(t, f->node, t->cur_interp);
 		f->node->dur_ns = r->ts - f->t0;
 		if (f->resumed)
 			f->node->run_ns = f->run + (r->ts - f->ts);
@@ -1379,8 +1443,12 @@ static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_fr
 	 * it ran in a sub-interpreter, which runs on the thread of the call
 	 * that started it, and is no call of those frames. As --no-durations
 	 * sees it: without --root a top-level call of the thread, with one
-	 * outside every execution */
-	if (s->cfg.callers_at_return && !r->previous && t->n > 0 && f->node && f->node->parent &&
+	 * outside every execution. So is a frame whose start said it runs in
+	 * another interpreter than the frame below it (a call never crosses
+	 * interpreters), whatever its return says (3.15: callbacks a
+	 * sub-interpreter runs as it is destroyed return with a caller) */
+	if (s->cfg.callers_at_return && t->n > 0 &&
+	    (!r->previous || f->interp != t->stk[t->n - 1].interp) && f->node && f->node->parent &&
 	    t->exec) {
 		if (lastret_of(t)->node == f->node)
 			*lastret_of(t) = (struct rb_lastret){ 0 };

@@ -120,6 +120,15 @@ void rb_old_frame(struct rb_state *s, uint64_t frame, uint64_t code);
 void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, uint64_t ts,
 	      uint64_t frame, uint64_t code, uint64_t previous);
 void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);
+/*
+ * An INTERP record (leaktrace.h): the thread's next ENTRY or RET, of
+ * frame, runs in interpreter id (not the main one); failed: it could not
+ * be read. The outermost node of a sub-interpreter's calls (a bottom
+ * frame's, or an execution's root) gets node.interp; the frames above a
+ * bottom frame whose ENTRY told it inherit it, so that a root among them
+ * is tagged when its execution opens.
+ */
+void rb_interp(struct rb_state *s, uint32_t tid, uint64_t frame, int64_t id, bool failed);
 /* --args: argument r->previous of r->code arguments of the frame entered last */
 void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload);
 /* the thread ended: its open execution is written (incomplete if frames

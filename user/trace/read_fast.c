@@ -363,6 +363,11 @@ next_node:
 			return false;
 		n->line = (int32_t)v;
 	}
+	if (FAST_MEMBER(f, "interp")) {
+		if (!fast_int(f, 0, UINT32_MAX, &v))
+			return false;
+		n->interp = (uint32_t)v;
+	}
 	if (FAST_MEMBER(f, "ret")) {
 		if (!fast_value(f, &n->ret))
 			return false;

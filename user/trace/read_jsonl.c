@@ -165,6 +165,14 @@ static const char *fill_node(struct lt_exec *e, const struct jparse *p, uint32_t
 				n->line = (int32_t)l;
 			}
 			break;
+		case 'i':
+			if (key_is(&t[k], "interp", 6)) {
+				int64_t id;
+				if (jp_int64(&t[v], &id) || id < 0 || id > UINT32_MAX)
+					return "node \"interp\" must be a non-negative integer";
+				n->interp = (uint32_t)id;
+			}
+			break;
 		case 'r':
 			if (key_is(&t[k], "ret", 3)) {
 				if ((err = parse_value(e, p, v, &n->ret)))

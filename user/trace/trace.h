@@ -77,6 +77,9 @@ struct lt_node {
 	uint32_t ncalls;	/* number of children */
 	uint32_t truncated_calls;
 	uint32_t nargs;
+	uint32_t interp;	/* the sub-interpreter (its id) this call and its
+				 * calls ran in, on the outermost such node only;
+				 * 0: as its parent (at the top: the main one) */
 	struct lt_value *args;	/* arena array of nargs, NULL if no "args" */
 	struct lt_node *first, *last, *next;	/* children in call order */
 	struct lt_node *parent;	/* NULL for the root */
@@ -161,6 +164,7 @@ int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s);
 /* Lines are built whole and written in one piece. Absent fields are
  * omitted: "file" when NULL, "line" when < 0, "ret" unless has_ret,
  * "dur_ns" when < 0, "ret"/"dur_ns" on synthetic nodes, "args" when NULL,
+ * "interp" when 0,
  * "truncated_calls" when 0, "calls" when a node has no children, "pid" and
  * other header strings when 0/NULL. Returns 0 or a negative errno. */
 /* FORMAT.md §2 encodings of a RET and a NODE (whole subtree, no

@@ -402,6 +402,10 @@ static void node_fields(struct jw *j, const struct lt_node *n)
 		jw_key(j, "line");
 		jw_int(j, n->line);
 	}
+	if (n->interp) {
+		jw_key(j, "interp");
+		jw_uint(j, n->interp);
+	}
 	if (n->has_ret && !syn) {
 		jw_key(j, "ret");
 		lt_json_value(j, &n->ret);
