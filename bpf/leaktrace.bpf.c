@@ -332,14 +332,18 @@ static __always_inline bool creating_generator(const struct lt_py_layout *L, __u
 static __always_inline __u64 python_caller(const struct lt_py_layout *L, __u64 prev, int *fail)
 {
 	/* 3.15 ends every chain with one more such frame, the thread
-	 * state's base_frame, under the C stack's entry frame */
-	for (int i = 0; i < 2; i++) {
+	 * state's base_frame, under the C stack's entry frame; and a
+	 * callback run as an entry frame is torn down (3.15: a weakref
+	 * callback as _find_and_load's module lock dies, called from C)
+	 * has that entry frame below its own: three in a row */
+	for (int i = 0; i < 3; i++) {
 		__s8 owner = 0;
 
-		if (layout.skip_cstack && prev &&
-		    !bpf_probe_read_user(&owner, 1, (void *)(prev + layout.fr_owner)) &&
-		    owner == layout.owned_by_cstack)
-			prev = rd64(prev + layout.fr_previous, fail);
+		if (!layout.skip_cstack || !prev ||
+		    bpf_probe_read_user(&owner, 1, (void *)(prev + layout.fr_owner)) ||
+		    owner != layout.owned_by_cstack)
+			break;	/* (a Python frame: one read) */
+		prev = rd64(prev + layout.fr_previous, fail);
 	}
 	return prev;
 }

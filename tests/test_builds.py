@@ -234,6 +234,59 @@ def sid_all_case(py, suite="sid"):
     return case
 
 
+def no_root_shape(n):
+    """a node as (fn, ret type, calls): durations and values left out (start-up's
+    values hash objects by address: two runs differ; values are compared with the
+    oracle by the cases above)"""
+    ret = n.get("ret") or {}
+    return (n["fn"], ret.get("type"), tuple(no_root_shape(c) for c in n.get("calls", [])))
+
+
+def first_difference(a, b, path=()):
+    """where two no_root_shape trees first differ: the path of names and both nodes' heads"""
+    if a[:2] != b[:2] or len(a[2]) != len(b[2]):
+        return "at %s: %s vs %s (%d vs %d calls)" % (
+            " > ".join(path + (a[0],)), a[:2], b[:2], len(a[2]), len(b[2]))
+    for x, y in zip(a[2], b[2]):
+        if x != y:
+            return first_difference(x, y, path + (a[0],))
+    return "nowhere"
+
+
+def sid_no_root_case(py, suite="sid"):
+    """record -- PY calls.py with no --root, in both capture modes: one execution per
+    thread, start-up and finalisation included, each complete (3.15 once had every one
+    incomplete: a weakref callback run as its entry frame was torn down had three C-stack
+    frames below it), and the two modes' trees equal"""
+    def case():
+        ensure_roots()
+        s = SidRun(suite, py)
+        try:
+            s.go()
+            trees = []
+            for mode in ([], ["--no-durations"]):
+                label = "%s %s no --root %s" % (suite, py, " ".join(mode) or "full")
+                rec = os.path.join(s.host, "n.jsonl")
+                # unshare execs the python (no --fork): --no-durations follows no child
+                p = lt.leaktrace("record", *mode, "--python", s.root + s.py, "-o", rec, "--",
+                                 "unshare", "--mount", "--root=" + s.root, s.py,
+                                 s.inner + "/wrap.py", check=False, timeout=300)
+                assert p.returncode == 0, "%s: exit %d: %s" % (label, p.returncode, p.stderr[-500:])
+                ex = recorded(rec)
+                assert len(ex) >= 2, (label, "executions", len(ex))	# the main thread and workers
+                bad = [(e["tid"], e.get("incomplete")) for e in ex if not e["complete"]]
+                assert not bad, (label, "incomplete", bad)
+                trees.append(sorted(no_root_shape(e["root"]) for e in ex))
+            diff = [(a, b) for a, b in zip(*trees) if a != b]
+            assert not diff and len(trees[0]) == len(trees[1]), \
+                "%s %s: full capture and --no-durations differ: %s" % (
+                    suite, py, first_difference(*diff[0]) if diff else "in the number of executions")
+        finally:
+            s.close()
+    case.__name__ = "%s_%s_no_root_both_modes" % (suite, py.replace(".", "_"))
+    return case
+
+
 def stripped_env(minor, control=False):
     """(interpreter, environment, the directory its libpython must come from): the stripped
     copy through LD_LIBRARY_PATH, or with control, the pyenv build it was copied from, which
@@ -358,6 +411,7 @@ def register():
     for py in sid_pythons():
         lt.test(sid_pid_case(py))
         lt.test(sid_all_case(py))
+        lt.test(sid_no_root_case(py))
     # Debian 13's python3.13, where `tools/mkroots.sh trixie` made it (not by default)
     for py in sid_pythons("trixie"):
         lt.test(sid_pid_case(py, "trixie"))
