@@ -171,6 +171,10 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->co_window = o->co_firstlineno & ~7u;
 	l->gen_resume_in_creator = minor >= 15;
 	l->yield_ip_after = minor >= 13;
+	l->gen_iframe = o->gen_iframe;
+	l->op_instr_yield_value = o->op_instr_yield_value;
+	l->op_instr_instruction = o->op_instr_instruction;
+	l->yf_slot = minor >= 15 ? 2 : 1;
 	return 0;
 }
 
