@@ -124,7 +124,8 @@ def throw_through_unseen_generator():
     """generators closed through a delegating one never seen starting
     (tests/workloads/delegation.py close_through): exact, complete; an
     instruction event's tool on the delegating one (3.12+ sys.monitoring)
-    hides its opcodes from the BPF side: "throw_ambiguous" """
+    hides its opcodes from the BPF side: "throw_ambiguous"; a yield event's
+    tool (INSTRUMENTED_YIELD_VALUE) does not: complete""" 
     lt.need_root()
     if not os.path.exists(PY312):
         raise lt.Skip("no %s (pyenv)" % PY312)
@@ -140,6 +141,17 @@ def throw_through_unseen_generator():
     ex = execs(rec)
     assert len(ex) == 3 and reasons(ex) == [("throw_ambiguous",)] and \
         not any(e["complete"] for e in ex), reasons(ex)
+    # a PY_YIELD tool: INSTRUMENTED_YIELD_VALUE, still delegation: inner's
+    # runs thrown into and closed through outer are calls of close_through
+    lt.leaktrace("record", "--root", "close_through", "-o", rec, "--", PY312, wl,
+                 "--watch-yields", "3", timeout=120)
+    ex = execs(rec)
+    assert len(ex) == 3 and all(e["complete"] for e in ex), reasons(ex)
+    for e in ex:
+        top = [(c["fn"], c["ret"]["type"]) for c in e["root"]["calls"]]
+        assert top.count(("inner", "<raise>")) == 2, top
+        assert not [c for c in e["root"]["calls"] if c["fn"] == "outer" and
+                    c["ret"]["type"] == "<raise>" and c.get("calls")], e["root"]["calls"]
 
 
 @lt.test
