@@ -657,15 +657,21 @@ static __always_inline void mark_coro(const struct lt_py_layout *L, struct lt_re
 }
 
 /* issue 22: a generator frame's exit (not a yield; co_flags if read, else
- * its owner in the header) whose caller frame sits suspended at a
- * YIELD_VALUE (not run by the eval loop) delegates to it (yield from):
- * throw() linked the caller without running it (_gen_throw); a caller
- * that runs and closes a generator it holds gives the same records
- * otherwise (LT_RF2_*). Three reads, only at such exits */
+ * its owner in the header) whose caller frame is another generator's:
+ * throw() delegated through the caller's yield from (_gen_throw links the
+ * caller's frame without running it: the exit is a call of whoever called
+ * throw()), or the caller runs and closes or drops a generator it holds
+ * (its call). The generators' states do not tell (_gen_throw marks the
+ * delegating one FRAME_EXECUTING too); the caller's frame does: throw()
+ * links it only suspended in a yield from whose delegate, on its stack's
+ * top, is this generator (_PyGen_yf): LT_RF2_DELEGATED; any other caller
+ * the eval loop runs: LT_RF2_CALLER_RUNS; neither where an
+ * instrumentation tool hides the caller's opcode. A few reads, only at
+ * such exits */
 static __always_inline void mark_delegated(const struct lt_py_layout *L, const struct scratch *s,
 					   struct lt_rec_ret *r, __u32 co_flags)
 {
-	__u64 instr, top;
+	__u64 instr, top, slot;
 	__u8 op[2] = {};
 	__u32 off;
 	__s8 owner;
@@ -685,39 +691,53 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, const s
 		if (owner != layout.owned_by_gen)
 			return;
 	}
-	/* a caller the eval loop runs keeps no stack top (3.11-3.13:
-	 * stacktop -1, 3.14+: stackpointer NULL, though 3.14 saves it around
-	 * calls): it runs, e.g. unwinding a throw() (3.11: its prev_instr
-	 * still at its yield), and closes a generator it holds */
+	/* a frame the eval loop runs keeps no stack top (3.11-3.13: stacktop
+	 * -1, 3.14+: stackpointer NULL), but a saved one proves nothing
+	 * (3.14 saves it around calls, 3.12+ around an inlined send) */
 	top = rd64(r->previous + layout.fr_stacktop, &fail);
 	if (fail)
 		return;
-	if (layout.stack_is_ptr ? !top : (__s32)top == -1) {
-		/* a caller of the thread whose code is a generator's only
-		 * creates one (RETURN_GENERATOR, never seen starting nor
-		 * returning: no call): its allocation ran the collector,
-		 * which closed this one. Its caller is the Python caller */
-		if (layout.fr_owner && !bpf_probe_read_user(&owner, 1, (void *)(r->previous + layout.fr_owner)) &&
-		    owner == 0 &&
-		    !bpf_probe_read_user(&co_flags, 4,
-					 (void *)(untag(L, rd64(r->previous + layout.fr_code, &fail)) +
-						  layout.co_flags)) &&
-		    !fail && (co_flags & 0x2a0)) {	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
-			top = caller_of(L, r->previous, &fail);
-			if (!fail)
-				r->previous = top;
+	if (layout.stack_is_ptr ? top != 0 : (__s32)top > 0) {
+		instr = rd64(r->previous + layout.fr_prev_instr, &fail);
+		if (layout.yield_ip_after)
+			instr -= 2;
+		if (fail || bpf_probe_read_user(op, 2, (void *)instr))
 			return;
+		if (op[0] == layout.op_instr_line || op[0] == layout.op_instr_instruction)
+			return;		/* the real opcode is elsewhere: unknown */
+		/* suspended at a YIELD_VALUE (3.13+: oparg 1 in a yield from),
+		 * its delegate (_PyGen_yf: the stack's top; 3.15+ the slot
+		 * below, GET_ITER pushes two) this generator */
+		if ((op[0] == layout.op_yield_value || op[0] == layout.op_instr_yield_value) &&
+		    (!layout.yield_ip_after || op[1] == 1)) {
+			off = layout.yf_slot & 3;
+			slot = layout.stack_is_ptr ? top - 8 * off :
+			       r->previous + layout.fr_localsplus + 8 * (((__u32)top - off) & 0xffffff);
+			slot = untag(L, rd64(slot, &fail));
+			if (fail)
+				return;
+			if (slot == r->frame - layout.gen_iframe) {
+				r->flags2 |= LT_RF2_DELEGATED;
+				return;
+			}
 		}
-		r->flags2 |= LT_RF2_CALLER_RUNS;
+	}
+	/* a caller of the thread whose code is a generator's only creates
+	 * one (RETURN_GENERATOR, never seen starting nor returning: no
+	 * call): its allocation ran the collector, which closed this one.
+	 * Its caller is the Python caller */
+	if (layout.fr_owner && !bpf_probe_read_user(&owner, 1, (void *)(r->previous + layout.fr_owner)) &&
+	    owner == 0 &&
+	    !bpf_probe_read_user(&co_flags, 4,
+				 (void *)(untag(L, rd64(r->previous + layout.fr_code, &fail)) +
+					  layout.co_flags)) &&
+	    !fail && (co_flags & 0x2a0)) {	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
+		top = caller_of(L, r->previous, &fail);
+		if (!fail)
+			r->previous = top;
 		return;
 	}
-	instr = rd64(r->previous + layout.fr_prev_instr, &fail);
-	if (layout.yield_ip_after)
-		instr -= 2;
-	if (fail || bpf_probe_read_user(op, 2, (void *)instr))
-		return;
-	if (op[0] == layout.op_yield_value && (!layout.yield_ip_after || op[1] == 1))
-		r->flags2 |= LT_RF2_DELEGATED;
+	r->flags2 |= LT_RF2_CALLER_RUNS;
 }
 
 /* one RET record for frame; kind LT_FRAME_UNKNOWN: find out from the thread

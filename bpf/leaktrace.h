@@ -89,12 +89,14 @@ enum lt_rec_vkind {
 				 * async generator, whose runs are one call */
 /* flags2 of a RET record */
 #define LT_RF2_DELEGATED 0x01	/* a generator's exit (not a yield) whose caller
-				 * frame sits suspended at a YIELD_VALUE: the
-				 * caller delegates to it (yield from) and did not
-				 * run, throw() linked it (issue 22) */
+				 * frame sits suspended in a yield from with this
+				 * generator on its stack's top: the caller
+				 * delegates to it and did not run, throw()
+				 * linked it (issue 22) */
 #define LT_RF2_CALLER_RUNS 0x02	/* a generator's exit (not a yield) whose caller
-				 * frame is run by the eval loop (no stack top
-				 * saved): a call of the caller's run */
+				 * frame is not so: the eval loop runs it, a call
+				 * of the caller's run (neither flag: the caller's
+				 * opcode hidden by an instrumentation tool) */
 #define LT_ROOT_MAX	128	/* most bytes of a --root name the BPF side compares */
 #define LT_WALK_MAX	4096	/* most callers walked at a root's return */
 
@@ -322,6 +324,13 @@ struct lt_py_layout {
 					 * whose cf_current_frame is the frame */
 	__u32 chain_base;		/* 3.15+: every chain ends in the thread
 					 * state's base frame, under the entry frame */
+	__u32 gen_iframe;		/* offsetof(PyGenObject, gi_iframe): a
+					 * generator's frame minus this is the
+					 * generator (issue 22) */
+	__u32 op_instr_yield_value, op_instr_instruction;	/* 3.12+ */
+	__u32 yf_slot;			/* a yield from's delegate is this many
+					 * slots below the stack's top (3.15+: 2,
+					 * its GET_ITER pushes a second item) */
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,

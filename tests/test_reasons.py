@@ -122,18 +122,36 @@ def lost_events_simulated():
 @lt.test
 def throw_through_unseen_generator_exact():
     """generators closed through a delegating one never seen starting
-    (tests/workloads/delegation.py close_through): on 3.11 the BPF side
-    reads the delegating frame and tells this apart from a generator
-    closing one it holds, so the executions are complete (the
-    "throw_ambiguous" reason, for a caller seen neither suspended nor
-    running, is checked in tests/unit/test_rebuild.c)"""
+    (tests/workloads/delegation.py close_through): exact, complete; an
+    instruction event's tool on the delegating one (3.12+ sys.monitoring)
+    hides its opcodes from the BPF side: "throw_ambiguous"; a yield event's
+    tool (INSTRUMENTED_YIELD_VALUE) does not: complete"""
     lt.need_root()
+    if not os.path.exists(PY312):
+        raise lt.Skip("no %s (pyenv)" % PY312)
     d = lt.tmpdir()
     rec = os.path.join(d, "t.jsonl")
-    lt.leaktrace("record", "--root", "close_through", "-o", rec, "--", PY,
-                 os.path.join(HERE, "workloads", "delegation.py"), "3", timeout=120)
+    wl = os.path.join(HERE, "workloads", "delegation.py")
+    lt.leaktrace("record", "--root", "close_through", "-o", rec, "--", PY312, wl, "3",
+                 timeout=120)
     ex = execs(rec)
-    assert len(ex) == 3 and reasons(ex) == [], reasons(ex)
+    assert len(ex) == 3 and all(e["complete"] for e in ex), reasons(ex)
+    lt.leaktrace("record", "--root", "close_through", "-o", rec, "--", PY312, wl,
+                 "--watch-instructions", "3", timeout=120)
+    ex = execs(rec)
+    assert len(ex) == 3 and reasons(ex) == [("throw_ambiguous",)] and \
+        not any(e["complete"] for e in ex), reasons(ex)
+    # a PY_YIELD tool: INSTRUMENTED_YIELD_VALUE, still delegation: inner's
+    # runs thrown into and closed through outer are calls of close_through
+    lt.leaktrace("record", "--root", "close_through", "-o", rec, "--", PY312, wl,
+                 "--watch-yields", "3", timeout=120)
+    ex = execs(rec)
+    assert len(ex) == 3 and all(e["complete"] for e in ex), reasons(ex)
+    for e in ex:
+        top = [(c["fn"], c["ret"]["type"]) for c in e["root"]["calls"]]
+        assert top.count(("inner", "<raise>")) == 2, top
+        assert not [c for c in e["root"]["calls"] if c["fn"] == "outer" and
+                    c["ret"]["type"] == "<raise>" and c.get("calls")], e["root"]["calls"]
 
 
 @lt.test

@@ -110,6 +110,8 @@ def fields(m):
                 # a generator's exit: its caller delegating to it (issue 22)
                 ("fr_owner", [off(FRAME, "owner")]),
                 ("owned_by_gen", ["(int)FRAME_OWNED_BY_GENERATOR"]),
+                # the generator object that embeds a generator's frame
+                ("gen_iframe", [off("PyGenObject", "gi_iframe")]),
                 ("co_qualname", [off("PyCodeObject", "co_qualname")]),
                 ("co_flags", [off("PyCodeObject", "co_flags")]),
                 ] + code + value + live
@@ -123,6 +125,8 @@ def fields(m):
            ("fr_owner", [off(FRAME, "owner")]),
            ("gen_state_rel", ["(long)&((PyGenObject*)0)->gi_frame_state - (long)&((PyGenObject*)0)->gi_iframe"]),
            ("gen_created", ["(int)FRAME_CREATED"]),
+           # the generator object that embeds a generator's frame
+           ("gen_iframe", [off("PyGenObject", "gi_iframe")]),
            ("owned_by_gen", ["(int)FRAME_OWNED_BY_GENERATOR"]),
            # the C stack's entry frame: FRAME_OWNED_BY_CSTACK up to 3.13; from
            # 3.14 the entry frames of live chains are owned by the interpreter
@@ -148,6 +152,10 @@ OPCODES = [("op_return_value", "RETURN_VALUE"), ("op_return_const", "RETURN_CONS
            ("op_instr_return_value", "INSTRUMENTED_RETURN_VALUE"),
            ("op_instr_return_const", "INSTRUMENTED_RETURN_CONST"),
            ("op_extended_arg", "EXTENDED_ARG"), ("op_yield_value", "YIELD_VALUE"),
+           # a generator suspended in a yield from (issue 22); an instruction event's
+           # tool (sys.monitoring INSTRUCTION) hides any opcode under the last one
+           ("op_instr_yield_value", "INSTRUMENTED_YIELD_VALUE"),
+           ("op_instr_instruction", "INSTRUMENTED_INSTRUCTION"),
            # a line event's tool (coverage) hides the opcode under this one
            ("op_instr_line", "INSTRUMENTED_LINE")]
 
@@ -186,6 +194,7 @@ DEBUG_OFFSETS = {
     "str_length": "unicode_object.length",
     "str_ascii_size": "unicode_object.asciiobject_size",
     "gen_state_rel": ("gen_object.gi_frame_state", "gen_object.gi_iframe"),
+    "gen_iframe": "gen_object.gi_iframe",
 }
 
 

@@ -86,6 +86,33 @@ def close_through(i):
     return i
 
 
+def watch_instructions():
+    """3.12+: an instruction event's tool on outer's code hides its
+    opcodes (INSTRUMENTED_INSTRUCTION): the BPF side cannot see it
+    suspended in its yield from, and the closing runs through it stay
+    flagged "throw_ambiguous" (tests/test_reasons.py)"""
+    mon = sys.monitoring
+    mon.use_tool_id(mon.DEBUGGER_ID, "watch")
+    mon.register_callback(mon.DEBUGGER_ID, mon.events.INSTRUCTION, lambda code, off: None)
+    mon.set_local_events(mon.DEBUGGER_ID, outer.__code__, mon.events.INSTRUCTION)
+
+
+def watch_yields():
+    """3.12+: a PY_YIELD tool puts INSTRUMENTED_YIELD_VALUE over every
+    YIELD_VALUE, the delegating generator's too: still seen suspended in
+    its yield from (tests/test_reasons.py)"""
+    mon = sys.monitoring
+    mon.use_tool_id(mon.DEBUGGER_ID, "watch")
+    mon.register_callback(mon.DEBUGGER_ID, mon.events.PY_YIELD, lambda code, off, value: None)
+    mon.set_events(mon.DEBUGGER_ID, mon.events.PY_YIELD)
+
+
 if __name__ == "__main__":
+    if "--watch-instructions" in sys.argv:
+        sys.argv.remove("--watch-instructions")
+        watch_instructions()
+    if "--watch-yields" in sys.argv:
+        sys.argv.remove("--watch-yields")
+        watch_yields()
     for i in range(int(sys.argv[1]) if len(sys.argv) > 1 else 3):
         print(run(i), close_through(i))

@@ -2,8 +2,8 @@
 shapes of CPython's own tests (test_yield_from.TestPEP380Operation,
 test_generators.GeneratorThrowTest), for tests/test_coro.py: record with
 --root run, returning, hold or collected: exact and complete. A generator thrown into
-that closes one it holds (hold) leaves the records of a delegation but for
-what the BPF side reads of the caller frame (LT_RF2_*).
+(or closed) that closes or drops one it holds (hold) leaves the records of a
+delegation but for what the BPF side reads of the caller frame (LT_RF2_*).
 
 The exception goes to the innermost generator through the delegating ones,
 which do not run until it leaves it: its run is a call of the function that
@@ -187,15 +187,56 @@ def holder(h):
         yield 2
 
 
+def holder_drops():
+    h = held()
+    next(h)
+    try:
+        yield 1
+    except ValueError:
+        h = None                   # the last reference: held's close is its call
+        yield 2
+
+
+def holder_closes_on_exit(h):
+    try:
+        yield 1
+    finally:
+        h.close()                  # closed itself (GeneratorExit): it runs
+
+
+def holder_delegates_then_closes(h):
+    try:
+        yield from sub_raises()    # suspended in a yield from when thrown into
+    except KeyError:
+        h.close()                  # not its delegate: its own call
+    yield 3
+
+
 def hold(i):
-    """holder is thrown into and closes a generator it holds: held's exit
+    """holder is thrown into (or closed) and closes a generator it holds,
+    suspended inside a try, or drops the last reference to it: held's exit
     names holder as its caller, as a delegation's would; the BPF side
-    tells them apart (holder runs in the eval loop)"""
+    tells them apart (holder runs: not suspended in a yield from whose
+    delegate is held)"""
     h = held()
     next(h)
     g = holder(h)
     next(g)
-    return g.throw(ValueError) + i
+    got = g.throw(ValueError)
+    g = holder_drops()
+    next(g)
+    got += g.throw(ValueError)
+    h = held()
+    next(h)
+    g = holder_closes_on_exit(h)
+    next(g)
+    g.close()
+    h = held()
+    next(h)
+    g = holder_delegates_then_closes(h)
+    next(g)
+    got += g.throw(KeyError)
+    return got + i
 
 
 class Node:

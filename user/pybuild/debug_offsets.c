@@ -271,6 +271,7 @@ static const struct minor_table *table_for(int minor)
 	(o)->fr_stacktop = (info)->fr_stackpointer = (d)->interpreter_frame.stackpointer; \
 	(o)->gen_state_rel = (int32_t)((d)->gen_object.gi_frame_state -		\
 				       (d)->gen_object.gi_iframe);			\
+	(o)->gen_iframe = (uint32_t)(d)->gen_object.gi_iframe;			\
 	(info)->frame_size = (d)->interpreter_frame.size;			\
 	(info)->code_size = (d)->code_object.size;				\
 } while (0)

@@ -135,6 +135,7 @@
 	.fr_is_entry = 68, \
 	.fr_owner = 69, \
 	.owned_by_gen = 1, \
+	.gen_iframe = 80, \
 	.co_qualname = 128, \
 	.co_flags = 48, \
 	.co_argcount = 56, \
@@ -163,6 +164,8 @@
 	.op_instr_return_const = PY_TABLE_NO_OP, \
 	.op_extended_arg = 144, \
 	.op_yield_value = 86, \
+	.op_instr_yield_value = PY_TABLE_NO_OP, \
+	.op_instr_instruction = PY_TABLE_NO_OP, \
 	.op_instr_line = PY_TABLE_NO_OP, \
 }
 
@@ -177,6 +180,7 @@
 	.fr_owner = 70, \
 	.gen_state_rel = -5, \
 	.gen_created = -2, \
+	.gen_iframe = 72, \
 	.owned_by_gen = 1, \
 	.owned_by_cstack = 3, \
 	.gen_executing = 0, \
@@ -213,6 +217,8 @@
 	.op_instr_return_const = 247, \
 	.op_extended_arg = 144, \
 	.op_yield_value = 150, \
+	.op_instr_yield_value = 243, \
+	.op_instr_instruction = 253, \
 	.op_instr_line = 254, \
 }
 
@@ -229,6 +235,7 @@
 	.fr_owner = 70, \
 	.gen_state_rel = -5, \
 	.gen_created = -3, \
+	.gen_iframe = 72, \
 	.owned_by_gen = 1, \
 	.owned_by_cstack = 3, \
 	.gen_executing = 0, \
@@ -264,6 +271,8 @@
 	.op_instr_return_const = 240, \
 	.op_extended_arg = 71, \
 	.op_yield_value = 118, \
+	.op_instr_yield_value = 241, \
+	.op_instr_instruction = 247, \
 	.op_instr_line = 254, \
 }
 
@@ -278,6 +287,7 @@
 	.fr_owner = 74, \
 	.gen_state_rel = -5, \
 	.gen_created = -3, \
+	.gen_iframe = 72, \
 	.owned_by_gen = 1, \
 	.owned_by_cstack = 3, \
 	.gen_executing = 0, \
@@ -313,6 +323,8 @@
 	.op_instr_return_const = PY_TABLE_NO_OP, \
 	.op_extended_arg = 69, \
 	.op_yield_value = 120, \
+	.op_instr_yield_value = 247, \
+	.op_instr_instruction = 238, \
 	.op_instr_line = 254, \
 }
 
@@ -327,6 +339,7 @@
 	.fr_owner = 74, \
 	.gen_state_rel = -5, \
 	.gen_created = 0, \
+	.gen_iframe = 72, \
 	.owned_by_gen = 1, \
 	.owned_by_cstack = 3, \
 	.gen_executing = 4, \
@@ -362,6 +375,8 @@
 	.op_instr_return_const = PY_TABLE_NO_OP, \
 	.op_extended_arg = 67, \
 	.op_yield_value = 119, \
+	.op_instr_yield_value = 246, \
+	.op_instr_instruction = 237, \
 	.op_instr_line = 253, \
 }
 

@@ -27,6 +27,9 @@ struct py_offsets {
 	uint32_t fr_owner, co_flags;
 	int32_t gen_state_rel, gen_created, owned_by_gen;
 	int32_t gen_executing;	/* FRAME_EXECUTING: suspended states lie between */
+	uint32_t gen_iframe;	/* 3.11+: offsetof(PyGenObject, gi_iframe), the
+				 * frame a generator (coroutine, async generator:
+				 * the same head) embeds */
 	/* 3.12+ sites: a constant's value, FRAME_OWNED_BY_CSTACK (the C
 	 * stack's entry frame, skipped as a caller) and the opcodes that
 	 * tell how a frame was left */
@@ -35,6 +38,9 @@ struct py_offsets {
 	uint32_t op_return_value, op_return_const, op_instr_return_value, op_instr_return_const;
 	uint32_t op_extended_arg, op_yield_value;
 	uint32_t op_instr_line;	/* 3.12+ INSTRUMENTED_LINE: the real opcode is elsewhere */
+	uint32_t op_instr_yield_value;	/* 3.12+ INSTRUMENTED_YIELD_VALUE */
+	uint32_t op_instr_instruction;	/* 3.12+ INSTRUMENTED_INSTRUCTION: the
+					 * real opcode is elsewhere too */
 	/* the live check (record -p): _PyRuntime.interpreters.head, the
 	 * interpreter's first thread state, the next one, the thread's frame
 	 * (3.8-3.10 tstate->frame; 3.11/3.12 tstate->cframe, then

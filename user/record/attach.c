@@ -180,6 +180,10 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->ts_cur_frame = o->ts_cur_frame;
 	l->cur_via_cframe = minor == 12;
 	l->chain_base = minor >= 15;
+	l->gen_iframe = o->gen_iframe;
+	l->op_instr_yield_value = o->op_instr_yield_value;
+	l->op_instr_instruction = o->op_instr_instruction;
+	l->yf_slot = minor >= 15 ? 2 : 1;
 	return 0;
 }
 

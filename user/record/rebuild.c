@@ -718,9 +718,10 @@ static void unmatched_return(struct rb_state *s, struct rb_thread *t, const stru
 	 * generator thrown into that closes one it holds (the outer runs: its
 	 * call) give the same records; placed as the former, incomplete
 	 * (a yield can only be the former), unless the BPF side saw the
-	 * caller suspended at its yield (LT_RF2_DELEGATED: the former) or
-	 * run by the eval loop (LT_RF2_CALLER_RUNS: the latter, the call
-	 * waits for the caller's exit, orphan_push) */
+	 * caller suspended in a yield from whose delegate is this generator
+	 * (LT_RF2_DELEGATED: the former) or not (LT_RF2_CALLER_RUNS: the
+	 * latter, the call waits for the caller's exit, orphan_push);
+	 * neither: the caller's opcode hidden by an instrumentation tool */
 	if (through && top->frame != r->previous && !(r->flags & LT_RF_YIELD) &&
 	    !(r->flags2 & LT_RF2_DELEGATED) && !susp_peek(&s->susp, t->tgid, r->previous)) {
 		if (r->flags2 & LT_RF2_CALLER_RUNS)
