@@ -92,6 +92,10 @@ enum lt_rec_vkind {
 #define LT_RF2_CALLER_RUNS 0x02	/* a generator's exit (not a yield) whose caller
 				 * frame is run by the eval loop (no stack top
 				 * saved): a call of the caller's run */
+#define LT_RF2_EXIT_HOOK 0x04	/* --no-durations, return sites: the caller
+				 * frame had exited (its RET sent: a tracing
+				 * hook of its return or yield made this call);
+				 * previous is that frame's caller */
 #define LT_ROOT_MAX	128	/* most bytes of a --root name the BPF side compares */
 #define LT_WALK_MAX	4096	/* most callers walked at a root's return */
 
@@ -292,6 +296,13 @@ struct lt_py_layout {
 	__u32 yield_ip_after;		/* 3.13+: a suspended frame's instr_ptr is
 					 * past its YIELD_VALUE, whose oparg is 1 in
 					 * a yield from (3.11/3.12: prev_instr at it) */
+	/* return sites: the instructions whose site fires before the
+	 * tracing hook of their exit runs and the frame is not told by its
+	 * generator's state (3.11 RETURN_VALUE, YIELD_VALUE; 3.14+
+	 * INSTRUMENTED_YIELD_VALUE; else PY_TABLE_NO_OP), and whether any
+	 * frame may be at one (3.11) or only a generator's (3.12+) */
+	__u32 op_exit_hook[2];
+	__u32 exit_hook_any_frame;
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,

@@ -106,6 +106,11 @@ def fields(m):
                 # a generator's exit: its caller delegating to it (issue 22)
                 ("fr_owner", [off(FRAME, "owner")]),
                 ("owned_by_gen", ["(int)FRAME_OWNED_BY_GENERATOR"]),
+                # --no-durations: a hook run at a generator's yield finds it
+                # suspended (bpf caller_exited)
+                ("gen_state_rel", ["(long)&((PyGenObject*)0)->gi_frame_state - (long)&((PyGenObject*)0)->gi_iframe"]),
+                ("gen_created", ["(int)FRAME_CREATED"]),
+                ("gen_executing", ["(int)FRAME_EXECUTING"]),
                 ("co_qualname", [off("PyCodeObject", "co_qualname")]),
                 ("co_flags", [off("PyCodeObject", "co_flags")]),
                 ] + code + value + live
