@@ -522,6 +522,61 @@ static __always_inline __u64 caller_of(const struct lt_py_layout *L, __u64 frame
 	return python_caller(L, rd64(frame + layout.fr_previous, fail), fail);
 }
 
+/*
+ * --no-durations, return sites: whether the caller of a returning frame
+ * had exited, its RET sent already. A sys.settrace / sys.setprofile hook
+ * (3.12+: any sys.monitoring PY_YIELD callback) runs in the exit of the
+ * frame it reports, after the return site fired at: 3.11 RETURN_VALUE and
+ * YIELD_VALUE (the site is before TRACE_FUNCTION_EXIT), 3.12+ the first
+ * instruction of INSTRUMENTED_YIELD_VALUE (the PY_YIELD event follows).
+ * The hook's calls name that frame as their caller, yet its own RET is
+ * behind them: they are calls of the frame it returns or yields to, where
+ * a frame start places them with durations. Told by the caller during the
+ * hook: 3.12, 3.13 a generator suspended already; 3.14+ a generator at
+ * INSTRUMENTED_YIELD_VALUE (its instr_ptr is past its yield once
+ * suspended); 3.11 any frame at RETURN_VALUE, a generator suspended at
+ * YIELD_VALUE (one thrown into at its yield runs there). No other call has
+ * such a caller: a throw() through `yield from` marks the delegating frame
+ * executing, and 3.11 pops a returning frame before clearing it.
+ */
+static __always_inline bool gen_suspended(const struct lt_py_layout *L, __u64 frame)
+{
+	__s8 state = 0;
+
+	return layout.gen_executing != layout.gen_created &&
+	       !bpf_probe_read_user(&state, 1, (void *)(frame + (__s64)layout.gen_state_rel)) &&
+	       state > layout.gen_created && state < layout.gen_executing;
+}
+
+static __always_inline bool caller_exited(const struct lt_py_layout *L, __u64 caller)
+{
+	__s8 owner = 0;
+	__u64 instr;
+	__u8 op = 0;
+	int fail = 0;
+
+	if (!caller)
+		return false;
+	if (!layout.exit_hook_any_frame) {
+		if (!layout.fr_owner ||
+		    bpf_probe_read_user(&owner, 1, (void *)(caller + layout.fr_owner)) ||
+		    owner != layout.owned_by_gen)
+			return false;
+		if (gen_suspended(L, caller))
+			return true;
+		if (layout.op_exit_hook[0] > 0xff)
+			return false;
+	}
+	instr = rd64(caller + layout.fr_prev_instr, &fail);
+	if (fail || bpf_probe_read_user(&op, 1, (void *)instr))
+		return false;
+	if (op == layout.op_exit_hook[0])
+		return true;
+	/* 3.11 YIELD_VALUE: not a generator thrown into at its yield, nor
+	 * one delegating to a generator thrown into (executing both) */
+	return op == layout.op_exit_hook[1] && gen_suspended(L, caller);
+}
+
 /* --no-durations: the walk up the callers of a returning root-named frame */
 struct walk {
 	__u64 frame;		/* the next caller to look at */
@@ -745,7 +800,7 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, const s
  * aux: the thread state (LT_FRAME_UNKNOWN, LT_FRAME_CLEAR) or the interpreter's
  * stack pointer (LT_FRAME_YIELD_SP) */
 static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 bias, int kind,
-				       __u32 bi)
+				       __u32 bi, bool site)
 {
 	const struct lt_py_layout *L = &layouts[bi & (LT_MAX_BUILDS - 1)];
 	__u64 exc = 0, instr, retval = 0;
@@ -761,6 +816,13 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		return 0;
 	r = &s->ret;
 	fail = init_ret(L, s, tid, frame);
+	if (returns_only && site && !fail && caller_exited(L, r->previous)) {
+		instr = caller_of(L, r->previous, &fail);
+		if (!fail) {
+			r->previous = instr;
+			r->flags2 |= LT_RF2_EXIT_HOOK;
+		}
+	}
 	if (returns_only && !fail && send_code(L, s, r->code, 0, tid)) {
 		struct walk w = { .frame = r->previous, .tid = tid, .bi = bi,
 				  .flag = LT_RF_ROOT_UNSURE };
@@ -855,7 +917,7 @@ int lt_return(struct pt_regs *ctx)
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
 	}
-	return send_return((__u32)id, frame, tstate, bias, LT_FRAME_UNKNOWN, bi);
+	return send_return((__u32)id, frame, tstate, bias, LT_FRAME_UNKNOWN, bi, false);
 }
 
 /*
@@ -882,7 +944,7 @@ int lt_return_site(struct pt_regs *ctx)
 	if (kind == LT_FRAME_CLEAR || kind == LT_FRAME_YIELD_SP)
 		aux = reg_slot(ctx, LT_SITE_AUX_SLOT(extra));
 	return send_return((__u32)id, reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie)), aux, bias, kind,
-			   LT_COOKIE_BUILD(cookie));
+			   LT_COOKIE_BUILD(cookie), true);
 }
 
 /* -a: a process image was replaced; userspace checks whether it runs a

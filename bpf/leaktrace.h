@@ -97,6 +97,10 @@ enum lt_rec_vkind {
 				 * frame is not so: the eval loop runs it, a call
 				 * of the caller's run (neither flag: the caller's
 				 * opcode hidden by an instrumentation tool) */
+#define LT_RF2_EXIT_HOOK 0x04	/* --no-durations, return sites: the caller
+				 * frame had exited (its RET sent: a tracing
+				 * hook of its return or yield made this call);
+				 * previous is that frame's caller */
 #define LT_ROOT_MAX	128	/* most bytes of a --root name the BPF side compares */
 #define LT_WALK_MAX	4096	/* most callers walked at a root's return */
 
@@ -331,6 +335,13 @@ struct lt_py_layout {
 	__u32 yf_slot;			/* a yield from's delegate is this many
 					 * slots below the stack's top (3.15+: 2,
 					 * its GET_ITER pushes a second item) */
+	/* return sites: the instructions whose site fires before the
+	 * tracing hook of their exit runs and the frame is not told by its
+	 * generator's state (3.11 RETURN_VALUE, YIELD_VALUE; 3.14+
+	 * INSTRUMENTED_YIELD_VALUE; else PY_TABLE_NO_OP), and whether any
+	 * frame may be at one (3.11) or only a generator's (3.12+) */
+	__u32 op_exit_hook[2];
+	__u32 exit_hook_any_frame;
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,

@@ -112,6 +112,11 @@ def fields(m):
                 ("owned_by_gen", ["(int)FRAME_OWNED_BY_GENERATOR"]),
                 # the generator object that embeds a generator's frame
                 ("gen_iframe", [off("PyGenObject", "gi_iframe")]),
+                # --no-durations: a hook run at a generator's yield finds it
+                # suspended (bpf caller_exited)
+                ("gen_state_rel", ["(long)&((PyGenObject*)0)->gi_frame_state - (long)&((PyGenObject*)0)->gi_iframe"]),
+                ("gen_created", ["(int)FRAME_CREATED"]),
+                ("gen_executing", ["(int)FRAME_EXECUTING"]),
                 ("co_qualname", [off("PyCodeObject", "co_qualname")]),
                 ("co_flags", [off("PyCodeObject", "co_flags")]),
                 ] + code + value + live

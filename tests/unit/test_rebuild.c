@@ -872,6 +872,88 @@ static void subinterp_ids(void)
 	rb_free(s);
 }
 
+/* R with flags and flags2 */
+static void R3(struct rb_state *s, uint64_t frame, uint64_t prev, uint64_t code, int vkind,
+	       int64_t val, int flags, int flags2)
+{
+	struct lt_rec_ret r = { .type = LT_REC_RET, .vkind = vkind, .flags = flags, .tid = 1,
+				.frame = frame, .previous = prev, .code = code, .val = val,
+				.flags2 = flags2 };
+
+	r.ts = now += 10;
+	rb_return(s, &r, NULL);
+}
+
+/*
+ * --no-durations through return sites, a tracing hook in the target: its
+ * call at a generator's yield (3.11 also at any return) follows that
+ * frame's RET; the BPF side names the frame's caller as the hook's
+ * (LT_RF2_EXIT_HOOK). A generator driven by next() yields twice, calls of
+ * run between; a hook raising on f's return event makes f exit again.
+ */
+static void returns_only_exit_hooks(void)
+{
+	struct rb_config cfg = { .root_fn = "run", .str_len = 64, .pid = 42, .returns_only = true };
+	struct rb_state *s = rb_new(&cfg, keep, NULL);
+	const struct lt_node *r, *f;
+	const int X = LT_RF2_EXIT_HOOK;
+
+	rb_code(s, 42, 0x100, "run", "/app/m.py", 10);
+	rb_code(s, 42, 0x200, "f", "/app/m.py", 20);
+	rb_code(s, 42, 0x300, "g", "/app/m.py", 30);
+	rb_code(s, 42, 0x600, "hook", "/app/m.py", 60);
+	/* run { hook, g 1 { hook }, hook (g's yield), hook, hook, g 2, hook (g's yield), hook } */
+	R3(s, 0xB0, 0xA0, 0x600, LT_RV_NONE, 0, 0, 0);		/* c_call next */
+	R3(s, 0xB0, 0xD0, 0x600, LT_RV_NONE, 0, 0, 0);		/* g's call event */
+	R3(s, 0xD0, 0xA0, 0x300, LT_RV_INT, 1, LT_RF_YIELD, 0);
+	R3(s, 0xB0, 0xA0, 0x600, LT_RV_NONE, 0, 0, X);		/* g's yield event */
+	R3(s, 0xB0, 0xA0, 0x600, LT_RV_NONE, 0, 0, 0);		/* c_return next */
+	R3(s, 0xB0, 0xA0, 0x600, LT_RV_NONE, 0, 0, 0);		/* c_call next */
+	R3(s, 0xD0, 0xA0, 0x300, LT_RV_INT, 2, LT_RF_YIELD, 0);
+	R3(s, 0xB0, 0xA0, 0x600, LT_RV_NONE, 0, 0, X);
+	R3(s, 0xB0, 0xA0, 0x600, LT_RV_NONE, 0, 0, 0);
+	R3(s, 0xA0, 0, 0x100, LT_RV_INT, 3, LT_RF_ROOT_OUTER, 0);
+	CHECK(ngot == 1 && got[0]->complete);
+	if (ngot == 1) {
+		r = got[0]->root;
+		CHECK(r->ncalls == 8);
+		if (r->ncalls == 8) {
+			CHECK(child(r, 1)->ncalls == 1 && child(r, 1)->ret.u.i == 1);
+			CHECK(!strcmp(child(r, 2)->fn, "hook") && !strcmp(child(r, 5)->fn, "g") &&
+			      child(r, 5)->ret.u.i == 2 && !strcmp(child(r, 6)->fn, "hook"));
+		}
+	}
+	reset();
+
+	/* f returns 2 (3.11 RETURN_VALUE site), then its return event's hook
+	 * (making a call of its own) raises, and f exits again by it: the
+	 * hook is f's, f's ret the raise; a hook that does not raise stays
+	 * a call of run after f */
+	R3(s, 0xC0, 0xB0, 0x300, LT_RV_INT, 7, 0, 0);		/* g in f */
+	R3(s, 0xB0, 0xA0, 0x200, LT_RV_INT, 2, 0, 0);
+	R3(s, 0xD0, 0xC0, 0x300, LT_RV_INT, 8, 0, 0);		/* g in the hook */
+	R3(s, 0xC0, 0xA0, 0x600, LT_RV_RAISE, 0, 0, X);
+	R3(s, 0xB0, 0xA0, 0x200, LT_RV_RAISE, 0, 0, 0);
+	R3(s, 0xB0, 0xA0, 0x200, LT_RV_INT, 4, 0, 0);
+	R3(s, 0xC0, 0xA0, 0x600, LT_RV_NONE, 0, 0, X);
+	R3(s, 0xA0, 0, 0x100, LT_RV_INT, 1, LT_RF_ROOT_OUTER, 0);
+	CHECK(ngot == 1 && got[0]->complete);
+	if (ngot == 1) {
+		r = got[0]->root;
+		f = child(r, 0);
+		CHECK(r->ncalls == 3 && f && !strcmp(f->ret.type, "<raise>") && f->ncalls == 2);
+		if (r->ncalls == 3 && f && f->ncalls == 2) {
+			CHECK(!strcmp(child(f, 0)->fn, "g") && !strcmp(child(f, 1)->fn, "hook") &&
+			      child(f, 1)->ncalls == 1);
+			CHECK(!strcmp(child(r, 1)->fn, "f") && child(r, 1)->ret.u.i == 4 &&
+			      !strcmp(child(r, 2)->fn, "hook") && !child(r, 2)->ncalls);
+		}
+		CHECK(rb_stats(s)->calls == 10 + 7);
+	}
+	reset();
+	rb_free(s);
+}
+
 int main(void)
 {
 	RUN(address_reuse_and_raise);
@@ -893,5 +975,6 @@ int main(void)
 	RUN(tgid_beyond_16_bits);
 	RUN(thrown_into_hook_raise_subinterp);
 	RUN(subinterp_ids);
+	RUN(returns_only_exit_hooks);
 	UNIT_EXIT();
 }

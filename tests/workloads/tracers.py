@@ -78,6 +78,25 @@ def caught(x):
         return str(e)
 
 
+def counter(n):
+    try:
+        for i in range(n):
+            yield square(i)
+    finally:
+        # closed at a yield in a try: 3.12+ runs the frame with
+        # GeneratorExit whatever the tracing (not only under the oracle's)
+        square(0)
+
+
+def drive(i):
+    """a generator driven by next() and left suspended: the hooks of its
+    yields (3.11 also of every return) run after its return sites fired,
+    other calls come before it runs again, and it is closed (it runs) when
+    drive's frame is cleared"""
+    it = counter(3 + i)
+    return next(it) + next(it)
+
+
 class Box:
     def __init__(self, v):
         self.v = v
@@ -89,12 +108,16 @@ class Box:
 def run(i):
     s = sum(squares(4))
     b = Box(i)
-    return [s, b.get(), caught("e%d" % i)]
+    return [s, b.get(), caught("e%d" % i), drive(i)]
 
 
 def work():
     on()
     out = [run(i) for i in range(3)]
+    # a generator created and driven by next() in the profiled frame
+    # itself, never run to its end before work returns
+    it = counter(2)
+    out.append(next(it) + next(it))
     off()
     return out
 

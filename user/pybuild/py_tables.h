@@ -136,6 +136,9 @@
 	.fr_owner = 69, \
 	.owned_by_gen = 1, \
 	.gen_iframe = 80, \
+	.gen_state_rel = -5, \
+	.gen_created = -2, \
+	.gen_executing = 0, \
 	.co_qualname = 128, \
 	.co_flags = 48, \
 	.co_argcount = 56, \

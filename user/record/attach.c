@@ -16,6 +16,8 @@
 #include "common/err.h"
 #include "leaktrace.h"
 #include "leaktrace.skel.h"
+#include "pybuild/opcodes.h"
+#include "pybuild/py_tables.h"
 #include "pybuild/pystr.h"
 #include "floor.skel.h"
 #include "record/record.h"
@@ -105,6 +107,7 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 {
 	const struct py_offsets *o = &t->build->off;
 	int minor = py_minor(t->build->version);
+	const struct py_opcodes *ops;
 
 	/* a code's identity is read in one window (send_code) */
 	if (o->co_filename + 8 > (o->co_firstlineno & ~7u) + LT_CODE_WIN ||
@@ -184,6 +187,18 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->op_instr_yield_value = o->op_instr_yield_value;
 	l->op_instr_instruction = o->op_instr_instruction;
 	l->yf_slot = minor >= 15 ? 2 : 1;
+	/* return sites fire before these instructions' tracing hooks
+	 * (leaktrace.bpf.c: caller_exited) */
+	ops = py_opcodes_of(minor);
+	l->op_exit_hook[0] = l->op_exit_hook[1] = PY_TABLE_NO_OP;
+	l->exit_hook_any_frame = minor == 11;
+	if (minor == 11) {
+		l->op_exit_hook[0] = o->op_return_value;
+		l->op_exit_hook[1] = o->op_yield_value;
+	} else if (minor >= 14 && ops && ops->instr_yield_value >= 0) {
+		/* 3.12, 3.13: the generator is suspended during the event */
+		l->op_exit_hook[0] = (uint32_t)ops->instr_yield_value;
+	}
 	return 0;
 }
 

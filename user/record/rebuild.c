@@ -57,6 +57,9 @@ struct rb_pend {
 	uint32_t ncalls;	/* calls in its subtree */
 	uint32_t ntrunc;	/* truncated strings in its subtree */
 	uint64_t code;
+	bool exit_hook;		/* made in the exit of a frame that had
+				 * returned, a call of that frame's caller
+				 * (LT_RF2_EXIT_HOOK) */
 };
 
 /* --no-durations with --root: calls kept while no execution ends, beyond
@@ -881,7 +884,8 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		      const void *payload)
 {
 	const struct code_info *ci = code_of(s, t, r->code);
-	struct rb_pend sum = { r->frame, r->previous, r->ts, NULL, 1, 0 }, *p;
+	struct rb_pend sum = { r->frame, r->previous, r->ts, NULL, 1, 0, 0,
+			       (r->flags2 & LT_RF2_EXIT_HOOK) != 0 }, *p;
 	struct rb_susp *sp;
 	struct lt_node *n;
 	bool old = false;
@@ -906,18 +910,26 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	sum.code = r->code;
 	/* a hook raising on the return event (see hook_raised): the frame
 	 * exits again by exception after calls whose caller it was, which
-	 * prove it still ran: they join its node, whose ret is the raise */
-	if (r->vkind == LT_RV_RAISE && k > 0 && k < t->np) {
-		struct rb_pend *q = &t->pend[k - 1];
+	 * prove it still ran: they join its node, whose ret is the raise.
+	 * Through return sites the hook's calls come as its caller's
+	 * (exit_hook): those right above its return are its exit's */
+	size_t kh = k;
+
+	while (r->vkind == LT_RV_RAISE && kh > 0 && t->pend[kh - 1].exit_hook &&
+	       t->pend[kh - 1].previous == r->previous)
+		kh--;
+	if (r->vkind == LT_RV_RAISE && kh > 0 && kh < t->np) {
+		struct rb_pend *q = &t->pend[kh - 1];
 
 		if (q->frame == r->frame && q->code == r->code && q->previous == r->previous &&
 		    q->node && q->node->has_ret && !q->node->ret.yield && q->node->ret.type &&
 		    strcmp(q->node->ret.type, "<raise>")) {
-			for (size_t i = k; i < t->np; i++)
+			for (size_t i = kh; i < t->np; i++) {
 				lt_node_append(q->node, t->pend[i].node);
-			q->ncalls += sum.ncalls - 1;
-			q->ntrunc += sum.ntrunc;
-			t->np = k;
+				q->ncalls += t->pend[i].ncalls;
+				q->ntrunc += t->pend[i].ntrunc;
+			}
+			t->np = kh;
 			memset(&q->node->ret, 0, sizeof(q->node->ret));
 			set_ret(s, t, q->node, r, payload);
 			return;
