@@ -658,6 +658,49 @@ static __always_inline __u64 popped_value(const struct lt_py_layout *L, const st
 	return rd64(frame + layout.fr_localsplus + 8 * (hdr32(s, layout.fr_stacktop) & 0xffffff), fail);
 }
 
+/* 3.12+: the opcode an instrumentation tool hid at instr, an instruction
+ * of code: INSTRUMENTED_LINE (a LINE tool: coverage, sys.settrace) keeps
+ * it in the monitoring data's lines, INSTRUMENTED_INSTRUCTION (an
+ * INSTRUCTION tool) in its per_instruction_opcodes, a line's opcode may be
+ * the latter. op itself when it hides nothing; -1 when unreadable. A few
+ * reads, only where a tool is active */
+static __always_inline int hidden_opcode(const struct lt_py_layout *L, __u64 code, __u64 instr, int op)
+{
+	__u64 mon, lines, i, at;
+	__u8 b = 0, bpe = 0;
+	int fail = 0;
+
+	if (op != layout.op_instr_line && op != layout.op_instr_instruction)
+		return op;
+	if (!layout.co_monitoring)
+		return -1;
+	mon = rd64(code + layout.co_monitoring, &fail);
+	i = (instr - code - layout.co_code_adaptive) >> 1;
+	if (fail || !mon || i >= (1u << 24))
+		return -1;
+	if (op == layout.op_instr_line) {
+		lines = rd64(mon + layout.mon_lines, &fail);
+		if (fail || !lines)
+			return -1;
+		at = lines + 2 * i;
+		if (layout.lines_format != LT_LINES_PAIRS) {
+			if (bpf_probe_read_user(&bpe, 1, (void *)lines))
+				return -1;
+			if (bpe || layout.lines_format == LT_LINES_BPE)
+				at = lines + 1 + i * bpe;
+		}
+		if (bpf_probe_read_user(&b, 1, (void *)at))
+			return -1;
+		op = b;
+		if (op != layout.op_instr_instruction)
+			return op;
+	}
+	lines = rd64(mon + layout.mon_per_instr, &fail);
+	if (fail || !lines || bpf_probe_read_user(&b, 1, (void *)(lines + i)))
+		return -1;
+	return b;
+}
+
 /* 3.12+, a frame freed by _PyEval(Frame)ClearAndPop: an exception exit if
  * one is set, else the instruction at prev_instr tells where the value is
  * (RETURN_CONST: in co_consts; RETURN_VALUE: the popped stack slot);
@@ -669,15 +712,25 @@ static __always_inline int clear_kind(const struct lt_py_layout *L, const struct
 	__u64 instr, consts;
 	__u8 op[2] = {}, ext[2] = {};
 	__u32 arg;
+	int real;
 
 	if (rd64(tstate + layout.ts_curexc_type, fail))
 		return LT_FRAME_RAISE;
 	instr = hdr64(s, layout.fr_prev_instr);
 	if (*fail || bpf_probe_read_user(op, 2, (void *)instr))
 		return LT_FRAME_RETURN;
+	/* a return that starts its line under a LINE tool (coverage,
+	 * sys.settrace), or any under an INSTRUCTION tool */
+	real = hidden_opcode(L, r->code, instr, op[0]);
+	if (real < 0) {
+		*fail = 1;	/* its value unknown, and said so (READFAIL) */
+		return LT_FRAME_RETURN;
+	}
+	op[0] = real;
 	if (op[0] == layout.op_return_const || op[0] == layout.op_instr_return_const) {
 		arg = op[1];
-		if (!bpf_probe_read_user(ext, 2, (void *)(instr - 2)) && ext[0] == layout.op_extended_arg)
+		if (!bpf_probe_read_user(ext, 2, (void *)(instr - 2)) &&
+		    hidden_opcode(L, r->code, instr - 2, ext[0]) == layout.op_extended_arg)
 			arg |= (__u32)ext[1] << 8;
 		consts = rd64(r->code + layout.co_consts, fail);
 		*retval = rd64(consts + layout.tuple_items + 8 * (__u64)(arg & 0xffff), fail);
@@ -685,14 +738,6 @@ static __always_inline int clear_kind(const struct lt_py_layout *L, const struct
 	}
 	if (op[0] == layout.op_return_value || op[0] == layout.op_instr_return_value) {
 		*retval = popped_value(L, s, frame, fail);
-		return LT_FRAME_RETURN;
-	}
-	/* a return that starts its line under a LINE tool (coverage): the
-	 * opcode, and so where the value is, lies in the code's monitoring
-	 * data, whose layout changed within 3.13: a call whose value is
-	 * unknown, and said so (READFAIL), not a frame that never ran */
-	if (op[0] == layout.op_instr_line) {
-		*fail = 1;
 		return LT_FRAME_RETURN;
 	}
 	r->flags |= LT_RF_DROP;
@@ -721,8 +766,8 @@ static __always_inline void mark_coro(const struct lt_py_layout *L, struct lt_re
  * links it only suspended in a yield from whose delegate, on its stack's
  * top, is this generator (_PyGen_yf): LT_RF2_DELEGATED; any other caller
  * the eval loop runs: LT_RF2_CALLER_RUNS; neither where an
- * instrumentation tool hides the caller's opcode. A few reads, only at
- * such exits */
+ * instrumentation tool hides the caller's opcode and its monitoring data
+ * cannot be read. A few reads, only at such exits */
 static __always_inline void mark_delegated(const struct lt_py_layout *L, const struct scratch *s,
 					   struct lt_rec_ret *r, __u32 co_flags)
 {
@@ -730,7 +775,7 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, const s
 	__u8 op[2] = {};
 	__u32 off;
 	__s8 owner;
-	int fail = 0;
+	int fail = 0, real;
 
 	if (!r->previous || (r->flags & (LT_RF_YIELD | LT_RF_DROP)))
 		return;
@@ -758,8 +803,14 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, const s
 			instr -= 2;
 		if (fail || bpf_probe_read_user(op, 2, (void *)instr))
 			return;
-		if (op[0] == layout.op_instr_line || op[0] == layout.op_instr_instruction)
-			return;		/* the real opcode is elsewhere: unknown */
+		if (op[0] == layout.op_instr_line || op[0] == layout.op_instr_instruction) {
+			/* a tool hid it: the real one from the monitoring data */
+			slot = untag(L, rd64(r->previous + layout.fr_code, &fail));
+			real = fail ? -1 : hidden_opcode(L, slot, instr, op[0]);
+			if (real < 0)
+				return;		/* unknown: neither flag */
+			op[0] = real;
+		}
 		/* suspended at a YIELD_VALUE (3.13+: oparg 1 in a yield from),
 		 * its delegate (_PyGen_yf: the stack's top; 3.15+ the slot
 		 * below, GET_ITER pushes two) this generator */

@@ -101,6 +101,13 @@ enum lt_rec_vkind {
 				 * frame had exited (its RET sent: a tracing
 				 * hook of its return or yield made this call);
 				 * previous is that frame's caller */
+/* how _PyCoMonitoringData.lines holds an instruction's original opcode */
+#define LT_LINES_PAIRS	0	/* 3.12, 3.13.0: {opcode, line delta} per instruction */
+#define LT_LINES_BPE	1	/* 3.14+: a bytes_per_entry byte, then entries
+				 * of that many bytes, the opcode first */
+#define LT_LINES_EITHER	2	/* 3.13: PAIRS (its first entry, before
+				 * RESUME, is 0) in 3.13.0, BPE (at least 2)
+				 * in later 3.13 releases */
 #define LT_ROOT_MAX	128	/* most bytes of a --root name the BPF side compares */
 #define LT_WALK_MAX	4096	/* most callers walked at a root's return */
 
@@ -332,6 +339,10 @@ struct lt_py_layout {
 					 * generator's frame minus this is the
 					 * generator (issue 22) */
 	__u32 op_instr_yield_value, op_instr_instruction;	/* 3.12+ */
+	/* 3.12+: the opcode an instrumentation tool hid, from the code's
+	 * monitoring data (leaktrace.bpf.c hidden_opcode) */
+	__u32 co_monitoring, co_code_adaptive, mon_lines, mon_per_instr;
+	__u32 lines_format;		/* LT_LINES_* */
 	__u32 yf_slot;			/* a yield from's delegate is this many
 					 * slots below the stack's top (3.15+: 2,
 					 * its GET_ITER pushes a second item) */

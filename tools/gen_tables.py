@@ -146,6 +146,12 @@ def fields(m):
            ("co_qualname", [off("PyCodeObject", "co_qualname")]),
            ("co_consts", [off("PyCodeObject", "co_consts")]),
            ("tuple_items", [off("PyTupleObject", "ob_item")]),
+           # the opcode an instrumentation tool hid (INSTRUMENTED_LINE,
+           # INSTRUMENTED_INSTRUCTION): the code's monitoring data
+           ("co_monitoring", [off("PyCodeObject", "_co_monitoring")]),
+           ("co_code_adaptive", [off("PyCodeObject", "co_code_adaptive")]),
+           ("mon_lines", [off("_PyCoMonitoringData", "lines")]),
+           ("mon_per_instr", [off("_PyCoMonitoringData", "per_instruction_opcodes")]),
            ] + code + value + live
     if m == 12:
         out.append(("cf_current_frame", [off("_PyCFrame", "current_frame")]))
@@ -200,6 +206,7 @@ DEBUG_OFFSETS = {
     "str_ascii_size": "unicode_object.asciiobject_size",
     "gen_state_rel": ("gen_object.gi_frame_state", "gen_object.gi_iframe"),
     "gen_iframe": "gen_object.gi_iframe",
+    "co_code_adaptive": "code_object.co_code_adaptive",
 }
 
 

@@ -88,9 +88,9 @@ def close_through(i):
 
 def watch_instructions():
     """3.12+: an instruction event's tool on outer's code hides its
-    opcodes (INSTRUMENTED_INSTRUCTION): the BPF side cannot see it
-    suspended in its yield from, and the closing runs through it stay
-    flagged "throw_ambiguous" (tests/test_reasons.py)"""
+    opcodes (INSTRUMENTED_INSTRUCTION): the BPF side reads them from the
+    code's monitoring data to see it suspended in its yield from
+    (tests/test_reasons.py)"""
     mon = sys.monitoring
     mon.use_tool_id(mon.DEBUGGER_ID, "watch")
     mon.register_callback(mon.DEBUGGER_ID, mon.events.INSTRUCTION, lambda code, off: None)

@@ -221,6 +221,7 @@ static const struct minor_table *table_for(int minor)
 	(o)->fr_localsplus = (d)->interpreter_frame.localsplus;			\
 	(o)->fr_owner = (d)->interpreter_frame.owner;				\
 	(o)->co_argcount = (d)->code_object.argcount;				\
+	(o)->co_code_adaptive = (d)->code_object.co_code_adaptive;		\
 	(o)->co_firstlineno = (d)->code_object.firstlineno;			\
 	(o)->co_filename = (d)->code_object.filename;				\
 	(o)->co_name = (d)->code_object.name;					\

@@ -193,6 +193,10 @@
 	.co_qualname = 128, \
 	.co_consts = 24, \
 	.tuple_items = 24, \
+	.co_monitoring = 168, \
+	.co_code_adaptive = 192, \
+	.mon_lines = 40, \
+	.mon_per_instr = 56, \
 	.co_argcount = 52, \
 	.co_firstlineno = 68, \
 	.co_filename = 112, \
@@ -248,6 +252,10 @@
 	.co_qualname = 128, \
 	.co_consts = 24, \
 	.tuple_items = 24, \
+	.co_monitoring = 176, \
+	.co_code_adaptive = 200, \
+	.mon_lines = 32, \
+	.mon_per_instr = 48, \
 	.co_argcount = 52, \
 	.co_firstlineno = 68, \
 	.co_filename = 112, \
@@ -300,6 +308,10 @@
 	.co_qualname = 128, \
 	.co_consts = 24, \
 	.tuple_items = 32, \
+	.co_monitoring = 176, \
+	.co_code_adaptive = 208, \
+	.mon_lines = 96, \
+	.mon_per_instr = 112, \
 	.co_argcount = 52, \
 	.co_firstlineno = 68, \
 	.co_filename = 112, \
@@ -352,6 +364,10 @@
 	.co_qualname = 128, \
 	.co_consts = 24, \
 	.tuple_items = 32, \
+	.co_monitoring = 176, \
+	.co_code_adaptive = 208, \
+	.mon_lines = 104, \
+	.mon_per_instr = 120, \
 	.co_argcount = 52, \
 	.co_firstlineno = 68, \
 	.co_filename = 112, \

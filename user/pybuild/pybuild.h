@@ -41,6 +41,10 @@ struct py_offsets {
 	uint32_t op_instr_yield_value;	/* 3.12+ INSTRUMENTED_YIELD_VALUE */
 	uint32_t op_instr_instruction;	/* 3.12+ INSTRUMENTED_INSTRUCTION: the
 					 * real opcode is elsewhere too */
+	/* 3.12+: where those real opcodes are: PyCodeObject._co_monitoring,
+	 * the instructions (co_code_adaptive), and the monitoring data's
+	 * lines (original opcode per instruction) and per_instruction_opcodes */
+	uint32_t co_monitoring, co_code_adaptive, mon_lines, mon_per_instr;
 	/* the live check (record -p): _PyRuntime.interpreters.head, the
 	 * interpreter's first thread state, the next one, the thread's frame
 	 * (3.8-3.10 tstate->frame; 3.11/3.12 tstate->cframe, then

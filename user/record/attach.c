@@ -187,6 +187,11 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->op_instr_yield_value = o->op_instr_yield_value;
 	l->op_instr_instruction = o->op_instr_instruction;
 	l->yf_slot = minor >= 15 ? 2 : 1;
+	l->co_monitoring = o->co_monitoring;
+	l->co_code_adaptive = o->co_code_adaptive;
+	l->mon_lines = o->mon_lines;
+	l->mon_per_instr = o->mon_per_instr;
+	l->lines_format = minor >= 14 ? LT_LINES_BPE : minor == 13 ? LT_LINES_EITHER : LT_LINES_PAIRS;
 	/* return sites fire before these instructions' tracing hooks
 	 * (leaktrace.bpf.c: caller_exited) */
 	ops = py_opcodes_of(minor);
