@@ -66,6 +66,7 @@ __u32 armed = 0;
 /* counters, reported in the trailer */
 __u64 drops = 0;
 __u64 read_failures = 0;
+__u64 seen_inserts = 0;		/* new keys in seen (evictions: these less its entries) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -90,7 +91,8 @@ struct obj_tag {
 
 /* code/type objects whose strings were sent, with the identity they were
  * sent for: an address reused by another object is sent again. An
- * eviction only costs a CODE record sent once more */
+ * eviction only costs a CODE record sent once more; the trailer counts
+ * them (seen_inserts less the entries left at the end) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);

@@ -9,7 +9,7 @@
  * Uses from leaktrace.bpf.c: the load-time configuration (layout,
  * build_addrs, value_str_max, types_only, returns_only, root_*), the maps
  * seen and scratch_map (struct scratch, struct obj_key/obj_tag), emit(), rd64() and the
- * read_failures counter. The layouts it fills are leaktrace.h's.
+ * read_failures and seen_inserts counters. The layouts it fills are leaktrace.h's.
  */
 #ifndef LEAKTRACE_PYOBJECTS_BPF_H
 #define LEAKTRACE_PYOBJECTS_BPF_H
@@ -166,7 +166,12 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 		}
 	}
 	if (emit(c, sizeof(*c)) == 0) {
-		bpf_map_update_elem(&seen, &key, &tag, BPF_ANY);
+		/* a new key counted (the trailer's evictions: these less the
+		 * entries left), an address reused by another object replaced */
+		if (!bpf_map_update_elem(&seen, &key, &tag, BPF_NOEXIST))
+			__sync_fetch_and_add(&seen_inserts, 1);
+		else
+			bpf_map_update_elem(&seen, &key, &tag, BPF_ANY);
 		slot->key = key;
 		slot->tag = tag;
 	}

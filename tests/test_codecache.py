@@ -2,7 +2,9 @@
 a code object freed and another of the same interned qualname created at
 its address, with another file and first line, is named anew (the cache's
 tag is the code's identity, not its qualname pointer alone). On Debian's
-3.11 (USDT) and a sites build (pyenv 3.12)."""
+3.11 (USDT) and a sites build (pyenv 3.12). More live code objects than
+the cache holds: names evicted are sent again when needed, and the
+trailer counts the evictions."""
 import json
 import os
 
@@ -41,6 +43,38 @@ def reused_code_address_named_anew_311():
 @lt.test
 def reused_code_address_named_anew_312_sites():
     reused_code_named_anew("/root/.pyenv/versions/3.12.1/bin/python3.12")
+
+
+@lt.test
+def evicted_names_sent_again_and_counted():
+    """70,000 live functions (tests/workloads/manycodes.py), each called
+    once, then the first 100 again: more than the 65,536 entries of the
+    BPF side's `seen` map, so the first ones were evicted; their second
+    calls carry their names, and the trailer's name_evictions is at least
+    the excess (new names less what the map can hold). A small run has
+    none"""
+    lt.need_root()
+    n = 70000
+    d = lt.tmpdir()
+    rec = os.path.join(d, "r.jsonl")
+    p = lt.leaktrace("record", "--root", "run", "-o", rec, "--", lt.PY,
+                     os.path.join(HERE, "workloads", "manycodes.py"), n, timeout=300)
+    assert p.stdout.split() == ["defined", str(n)], p.stdout
+    with open(rec) as f:
+        lines = [json.loads(l) for l in f]
+    ex = [x for x in lines if x["type"] == "exec"]
+    assert len(ex) == 2 and all(e["complete"] for e in ex), [e.get("incomplete") for e in ex]
+    for e, m in zip(ex, (n, 100)):
+        got = [(c["fn"], c["file"], c["line"], c["ret"]["value"]) for c in e["root"]["calls"]]
+        assert got == [("f%d" % i, "many.py", 2 * i + 1, i) for i in range(m)], \
+            [g for g, i in zip(got, range(m)) if g[0] != "f%d" % i][:3]
+    st = lines[-1]
+    assert st["type"] == "stats" and st.get("name_evictions", 0) >= n - 65536, st
+    # few names: nothing evicted, no field
+    lt.leaktrace("record", "--root", "run", "-o", rec, "--", lt.PY, WL, 3)
+    with open(rec) as f:
+        st = [json.loads(l) for l in f][-1]
+    assert st["type"] == "stats" and "name_evictions" not in st, st
 
 
 lt.main()

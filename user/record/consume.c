@@ -177,7 +177,7 @@ void consume_exec(struct lt_exec *e, void *arg)
 	lt_exec_free(e);
 }
 
-void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_failures,
+void consume_stats(struct lt_stats *st, const struct consumer *c, const struct bpf_counts *k,
 		   const struct lt_stats *base)
 {
 	memset(st, 0, sizeof(*st));
@@ -192,7 +192,8 @@ void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_
 		st->stale_frames = s->stale_frames;
 	}
 	st->lost_events = c->lost;
-	st->read_failures = read_failures;
+	st->read_failures = k->read_failures;
+	st->name_evictions = k->name_evictions;
 	if (base) {
 		st->execs -= base->execs;
 		st->calls -= base->calls;
@@ -202,6 +203,7 @@ void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_
 		st->stale_frames -= base->stale_frames;
 		st->lost_events -= base->lost_events;
 		st->read_failures -= base->read_failures;
+		st->name_evictions -= base->name_evictions;
 	}
 }
 

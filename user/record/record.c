@@ -366,21 +366,47 @@ static int try_new_build(void *arg, int pid)
 	return r;
 }
 
+/* the BPF side's counters. Evictions from its `seen` LRU map (each a
+ * name sent again if needed, never a loss): the new keys it counted less
+ * the entries left, none ever deleted. Exact once the probes are gone;
+ * while they run (a rotation) short by the names sent meanwhile, and the
+ * walk is bounded by the map's size (a key evicted under it restarts it) */
+static struct bpf_counts bpf_counts(const struct leaktrace_bpf *skel)
+{
+	struct bpf_counts k = { .read_failures = skel->bss->read_failures };
+	const struct bpf_map *m = skel->maps.seen;
+	uint64_t inserts = skel->bss->seen_inserts, live = 0;
+	unsigned char key[2][64];
+	size_t ksz = bpf_map__key_size(m);
+	const void *prev = NULL;
+
+	if (ksz > sizeof(key[0]))
+		return k;
+	while (live < bpf_map__max_entries(m) &&
+	       !bpf_map__get_next_key(m, prev, key[live & 1], ksz)) {
+		prev = key[live & 1];
+		live++;
+	}
+	k.name_evictions = inserts > live ? inserts - live : 0;
+	return k;
+}
+
 /* SIGHUP (log rotation): finish this file (trailer with its own counts),
  * then the same path anew with a header; -1 if that failed */
 static int rotate_output(struct session *s)
 {
 	struct lt_stats st;
-	uint64_t rf = s->skel->bss->read_failures;
+	struct bpf_counts k;
 
 	if (!s->out.w || !strcmp(env.output, "-"))
 		return 0;
-	consume_stats(&st, &s->cons, rf, &s->rotated);
+	k = bpf_counts(s->skel);
+	consume_stats(&st, &s->cons, &k, &s->rotated);
 	if (lt_writer_stats(s->out.w, &st) || lt_writer_close(s->out.w)) {
 		lt_err("finishing %s failed", env.output);
 		s->out.write_failed = true;
 	}
-	consume_stats(&s->rotated, &s->cons, rf, NULL);
+	consume_stats(&s->rotated, &s->cons, &k, NULL);
 	s->out.w = lt_writer_open(env.output);
 	if (!s->out.w || lt_writer_header(s->out.w, &s->hdr)) {
 		lt_err("cannot reopen %s after SIGHUP", env.output);
@@ -556,7 +582,9 @@ static int finish(struct session *s)
 		rb_finish(c->rb, mono_ns());
 	if (s->live_view)
 		live_print(c->live, (mono_ns() - s->last_live) / 1e9, env.json, live_nprocs());
-	consume_stats(&stats, c, skel->bss->read_failures, &s->rotated);
+	struct bpf_counts k = bpf_counts(skel);
+
+	consume_stats(&stats, c, &k, &s->rotated);
 	if (s->out.w && !s->out.write_failed && lt_writer_stats(s->out.w, &stats))
 		s->out.write_failed = true;
 	if (s->out.w) {

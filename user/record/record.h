@@ -229,8 +229,13 @@ int consume_record(void *ctx, void *data, size_t size);
 void consume_exec(struct lt_exec *e, void *arg);
 /* rb_config.resolve_code: arg is the struct py_target */
 void consume_resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t code);
+/* what the BPF side counts, as of now (record.c bpf_counts) */
+struct bpf_counts {
+	uint64_t read_failures;
+	uint64_t name_evictions;	/* entries its `seen` map evicted */
+};
 /* the trailer's counts since `base` (the last rotation; NULL: all) */
-void consume_stats(struct lt_stats *st, const struct consumer *c, uint64_t read_failures,
+void consume_stats(struct lt_stats *st, const struct consumer *c, const struct bpf_counts *k,
 		   const struct lt_stats *base);
 
 /* --------------------------------------------------------- live.c */

@@ -152,6 +152,8 @@ struct lt_stats {
 	uint64_t read_failures;		/* target memory reads that failed */
 	uint64_t stale_frames;		/* frames closed without their return
 					 * after a loss (record's resync) */
+	uint64_t name_evictions;	/* code/type names the BPF side forgot
+					 * it had sent (sent again when needed) */
 };
 
 /* ---- writer (JSON Lines, gzip when the name ends in .gz) -------------- */

@@ -552,6 +552,10 @@ int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s)
 		jw_key(j, "stale_frames");
 		jw_uint(j, s->stale_frames);
 	}
+	if (s->name_evictions) {
+		jw_key(j, "name_evictions");
+		jw_uint(j, s->name_evictions);
+	}
 	jw_obj_end(j);
 	return emit(w);
 }
