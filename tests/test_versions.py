@@ -118,7 +118,12 @@ def py312_pid_without_perf_trampoline():
                          *extra)
             ex = [json.loads(l) for l in open(rec) if '"exec"' in l]
             assert len(ex) > 10, (extra, len(ex))
-            assert all(e["root"]["ret"] == {"type": "int", "value": 2} for e in ex), extra
+            # a tick running at attach or at the stop is cut, and says so
+            cut = [e.get("incomplete") for e in ex if not e["complete"]]
+            assert all(r in (["before_attach"], ["stopped"]) for r in cut) and len(cut) <= 2, \
+                (extra, cut)
+            assert all(e["root"]["ret"] == {"type": "int", "value": 2} for e in ex
+                       if e["complete"]), extra
     finally:
         for p in (plain, perf):
             p.kill()
