@@ -207,7 +207,7 @@ def interp_tags(ex):
 
 def subinterp_pythons(sid_versions):
     """(label, command prefix, leaktrace options, the workload's path, None
-    in sid's root), sid's root: Debian 3.11, pyenv 3.12.1 (sites),
+    in sid's root), sid's root: Debian 3.11 (USDT), pyenv 3.12.1 (sites),
     sid's python of each of sid_versions (sites, in their root) where
     present"""
     out = [("3.11", [lt.PY], [], os.path.join(HERE, "workloads", "subinterp.py"))]
@@ -269,7 +269,7 @@ def sub_interpreter_ids_both_modes():
     a top-level call with "interp" its id, their calls and the main
     interpreter's calls carry none; --root sub: one execution whose root
     has the second id; --root work (main) none anywhere. Both capture
-    modes, on Debian 3.11, 3.12 and sid's 3.13, 3.14 and 3.15 (sites)"""
+    modes, on 3.11 (USDT), 3.12 and sid's 3.13, 3.14 and 3.15 (sites)"""
     lt.need_root()
     import shutil
     d = lt.tmpdir()
