@@ -39,6 +39,28 @@ def run(args, check=True, timeout=300, **kw):
 
 
 
+ROOTS = os.environ.get("LEAKTRACE_ROOTS", "/var/tmp/leaktrace-roots")
+
+
+def sid_pythons(versions):
+    """(sid's root, [(label, command prefix, record options)]) for each
+    python3.X of versions ("3.13", ...) that Debian sid's root has (made by
+    tools/mkroots.sh, cached; a failure fails the test). Each runs in the
+    root through unshare without --fork: unshare execs the python, so
+    --no-durations, which follows no child, traces it; --python names the
+    binary as the host sees it"""
+    sid = os.path.join(ROOTS, "sid")
+    p = run(["sh", os.path.join(ROOT, "tools", "mkroots.sh"), "sid"], check=False, timeout=1800)
+    assert p.returncode == 0, "tools/mkroots.sh failed: " + p.stderr.strip()[-500:]
+    out = []
+    for v in versions:
+        exe = os.path.join(sid, "usr/bin/python" + v)
+        if os.path.exists(exe):
+            out.append(("sid " + v, ["unshare", "--mount", "--root=" + sid, "/usr/bin/python" + v],
+                        ["--python", exe]))
+    return sid, out
+
+
 def build_id(path):
     """the ELF build-id of path, as hex"""
     return run(["readelf", "-n", path]).stdout.split("Build ID: ")[1].split()[0]

@@ -214,12 +214,8 @@ def subinterp_pythons(sid_versions):
     py312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
     if os.path.exists(py312):
         out.append(("3.12", [py312], [], out[0][3]))
-    sid = os.path.join(ROOTS, "sid")
-    for v in sid_versions:
-        exe = os.path.join(sid, "usr/bin/python" + v)
-        if os.path.exists(exe):
-            out.append(("sid " + v, ["unshare", "--mount", "--root=" + sid, "/usr/bin/python" + v],
-                        ["--python", exe], None))
+    sid, runs = lt.sid_pythons(sid_versions)
+    out += [r + (None,) for r in runs]
     return out, sid
 
 
@@ -436,7 +432,6 @@ def hooks_raising_on_return():
 
 TRACERS = os.path.join(HERE, "workloads", "tracers.py")
 TRACER_HOOKS = {"mon_hook", "mon_disable", "trace_hook", "profile_hook"}
-ROOTS = os.environ.get("LEAKTRACE_ROOTS", "/var/tmp/leaktrace-roots")
 
 
 def hooks_out(path, out):
@@ -490,17 +485,9 @@ def tracers_in_the_target():
     py312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
     if os.path.exists(py312):
         pythons.append(("pyenv 3.12.1", [py312], [], HERE + "/workloads"))
-    sid = os.path.join(ROOTS, "sid")
-    p = lt.run(["sh", os.path.join(lt.ROOT, "tools", "mkroots.sh"), "sid"], check=False, timeout=1800)
-    assert p.returncode == 0, "tools/mkroots.sh failed: " + p.stderr.strip()[-500:]
     inner = "/tmp/lt-fid-%d" % os.getpid()
-    for v in ("3.13", "3.14", "3.15"):
-        exe = os.path.join(sid, "usr/bin/python" + v)
-        if os.path.exists(exe):
-            # unshare execs the python (no --fork): --no-durations, which
-            # follows no child, traces it
-            pythons.append(("sid " + v, ["unshare", "--mount", "--root=" + sid, "/usr/bin/python" + v],
-                            ["--python", exe], inner))
+    sid, runs = lt.sid_pythons(("3.13", "3.14", "3.15"))
+    pythons += [r + (inner,) for r in runs]
     if not pythons:
         raise lt.Skip("no python3.11, no pyenv 3.12.1, no python3.13-3.15 in " + sid)
     os.makedirs(sid + inner, exist_ok=True)

@@ -17,7 +17,6 @@ PY = lt.PY
 # a sites build (3.12+), where there is one: the reasons do not depend on
 # the mechanism
 PY312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
-ROOTS = os.environ.get("LEAKTRACE_ROOTS", "/var/tmp/leaktrace-roots")
 PYS = [PY] + ([PY312] if os.path.exists(PY312) else [])
 RULES = os.path.join(lt.tmpdir(), "rules.json")
 with open(RULES, "w") as _f:
@@ -136,15 +135,9 @@ def throw_through_unseen_generator_exact():
     runs = []       # (label, command prefix, record options, workload as the python sees it)
     if os.path.exists(PY312):
         runs.append(("pyenv 3.12.1", [PY312], [], wl))
-    sid = os.path.join(ROOTS, "sid")
-    p = lt.run(["sh", os.path.join(lt.ROOT, "tools", "mkroots.sh"), "sid"], check=False, timeout=1800)
-    assert p.returncode == 0, "tools/mkroots.sh failed: " + p.stderr.strip()[-500:]
     inner = "/tmp/lt-deleg-%d" % os.getpid()
-    for v in ("3.13", "3.14", "3.15"):
-        exe = os.path.join(sid, "usr/bin/python" + v)
-        if os.path.exists(exe):
-            runs.append(("sid " + v, ["unshare", "--mount", "--root=" + sid, "/usr/bin/python" + v],
-                         ["--python", exe], inner + "/delegation.py"))
+    sid, sids = lt.sid_pythons(("3.13", "3.14", "3.15"))
+    runs += [r + (inner + "/delegation.py",) for r in sids]
     assert len(runs) >= 2, [r[0] for r in runs]
     d = lt.tmpdir()
     rec = os.path.join(d, "t.jsonl")

@@ -3,7 +3,6 @@ under the same interpreter, or the tool refuses with a clear error. The
 support matrix in README.md must equal what this test measures
 (UPDATE_README=1 rewrites it)."""
 import glob
-import json
 import os
 import re
 
@@ -13,7 +12,6 @@ import treecmp
 HERE = os.path.dirname(os.path.abspath(__file__))
 CALLS = os.path.join(HERE, "workloads", "calls.py")
 README = os.path.join(os.path.dirname(HERE), "README.md")
-ROOTS = os.environ.get("LEAKTRACE_ROOTS", "/var/tmp/leaktrace-roots")
 
 
 def pyenv_dir(version):
@@ -227,17 +225,9 @@ def instrumented_code_is_traced():
         exe = "/root/.pyenv/versions/%s/bin/python%s" % (v, v[:4])
         if os.path.exists(exe):
             runs.append(("pyenv " + v, [exe], [], None))
-    sid = os.path.join(ROOTS, "sid")
-    p = lt.run(["sh", os.path.join(lt.ROOT, "tools", "mkroots.sh"), "sid"], check=False, timeout=1800)
-    assert p.returncode == 0, "tools/mkroots.sh failed: " + p.stderr.strip()[-500:]
     inner = "/tmp/lt-mon-%d" % os.getpid()
-    for v in ("3.13", "3.14", "3.15"):
-        exe = os.path.join(sid, "usr/bin/python" + v)
-        if os.path.exists(exe):
-            # unshare execs the python (no --fork): --no-durations, which
-            # follows no child, traces it
-            runs.append(("sid " + v, ["unshare", "--mount", "--root=" + sid, "/usr/bin/python" + v],
-                         ["--python", exe], inner))
+    sid, sids = lt.sid_pythons(("3.13", "3.14", "3.15"))
+    runs += [r + (inner,) for r in sids]
     assert len(runs) >= 3, "fewer than three builds with sys.monitoring: %s" % [r[0] for r in runs]
     os.makedirs(sid + inner, exist_ok=True)
     try:
