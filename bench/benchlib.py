@@ -258,7 +258,8 @@ def run_mode(w, mode, hold_cb=None, label=None, wrap_pre_go=None):
         return res
     extra = {"floor": ["--floor"], "full": [], "novalues": ["--no-values"], "gz": [],
              "nodur_floor": ["--floor", "--no-durations"], "nodur": ["--no-durations"],
-             "sites": ["--mechanism", "sites"], "sites_floor": ["--floor", "--mechanism", "sites"]}[mode]
+             "sites": ["--mechanism", "sites"], "sites_floor": ["--floor", "--mechanism", "sites"],
+             "usdt": ["--mechanism", "usdt"], "usdt_floor": ["--floor", "--mechanism", "usdt"]}[mode]
     out = os.path.join(WORK, f"{w}-{mode}.jsonl" + (".gz" if mode == "gz" else ""))
     rec = Recorder(extra, root, out, label)
     CUR_REC[0] = rec

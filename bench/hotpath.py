@@ -1,7 +1,7 @@
 # Hot-path figures of issue 20, every one from this single invocation:
 #   - the machine's uprobe trap cost per hit (bench/trapcost.c), printed
 #     next to every ratio, since a costly trap hides the programs' cost;
-#   - per workload (loop, generator): loop time of the floor and full
+#   - per workload (loop, generator, torch where the python has it): loop time of the floor and full
 #     modes (with and without durations) and bpftrace's name count, and the
 #     BPF programs' run time per Python call (kernel.bpf_stats_enabled);
 #   - the burst loss test: 2 processes, each with its own record, pinned to
@@ -35,7 +35,7 @@ MODES = ("untraced", "floor", "full", "nodur_floor", "nodur", "bpftrace_floor", 
 
 def one_run(w, have_bpftrace):
     """every mode once, with BPF stats; {mode: (loop_s, bpf_ns, calls, lost)}"""
-    out = {}
+    raw = {}
     for m in MODES:
         if m.startswith("bpftrace") and not have_bpftrace:
             continue
@@ -44,15 +44,20 @@ def one_run(w, have_bpftrace):
         def cb(pid, got=got, m=m):
             if m != "untraced":
                 got.update(B.prog_stats(pid if m.startswith("bpftrace") else B.CUR_REC[0].p.pid))
-        r = B.run_mode(w, m, hold_cb=cb)
+        raw[m] = (B.run_mode(w, m, hold_cb=cb), got)
+    # the loop's workloads count their calls; torch's are those full
+    # capture recorded under its root
+    out = {}
+    for m, (r, got) in raw.items():
+        calls = r.get("calls") or raw["full"][0]["rec_calls"]
         ns = sum(v["run_time_ns"] for k, v in got.items()
                  if not k.startswith(("lt_exec", "lt_fork", "lt_child", "lt_exit")))
         if m.startswith("bpftrace"):
             # bpftrace -c traces the interpreter's start-up too: its time
             # per run (one run per Python call) x the calls of the loop
             cnt = sum(v["run_cnt"] for v in got.values())
-            ns = ns * r["calls"] // max(1, cnt)
-        out[m] = (r["loop_s"], ns, r["calls"], r.get("lost"))
+            ns = ns * calls // max(1, cnt)
+        out[m] = (r["loop_s"], ns, calls, r.get("lost"))
         B.log(f"hotpath {w} {m}: {r['loop_s']:.3f} s, bpf {ns} ns, {got}")
     return out
 
@@ -96,7 +101,10 @@ def main():
     try:
         with open(path, "w") as f:
             f.write("1")
-        for w in ("loop", "gen"):
+        for w in ("loop", "gen", "torch"):
+            if w == "torch" and B.sh(B.PY + " -c 'import torch' 2>/dev/null && echo y") != "y":
+                B.log("hotpath: no torch for %s, its workload left out" % B.PY)
+                continue
             runs[w] = one_run(w, have_bpftrace)
     finally:
         with open(path, "w") as f:
