@@ -276,6 +276,7 @@ static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
 		r->type_ptr = 0;
 		r->val = 0;
 		r->str_len = 0;
+		r->tgid = e->tgid;
 		r->payload_len = 0;
 		r->drops = drops;
 		if (fail || !obj)
@@ -644,6 +645,7 @@ static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch
 	r->type_ptr = 0;
 	r->val = 0;
 	r->str_len = 0;
+	r->tgid = bpf_get_current_pid_tgid() >> 32;
 	r->payload_len = 0;
 	r->drops = drops;
 	r->flags2 = 0;

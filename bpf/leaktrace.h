@@ -60,7 +60,7 @@ enum lt_rec_vkind {
 	LT_RV_OTHER = 0,	/* only the type (type_ptr, name sent in a CODE-like TYPE string) */
 	LT_RV_NONE,
 	LT_RV_INT,		/* small int: val (int64) */
-	LT_RV_BIGINT,		/* payload: digits of 30 bits, str_len: ob_size (signed);
+	LT_RV_BIGINT,		/* payload: digits of 30 bits, str_len: ob_size (signed, 32 bits);
 				 * |ob_size| > LT_BIGINT_DIGITS: the most significant
 				 * LT_BIGINT_DIGITS of them (cut) */
 	LT_RV_FLOAT,		/* val: IEEE bits */
@@ -139,7 +139,9 @@ struct lt_rec_ret {
 	__u64 code;
 	__u64 type_ptr;		/* ob_type of the value, in the target's address space */
 	__u64 val;
-	__u64 str_len;		/* LT_RV_STR: length in characters; BIGINT: ob_size */
+	__u32 str_len;		/* LT_RV_STR: length in characters (at most
+				 * 2^32 - 1); BIGINT: ob_size (signed) */
+	__u32 tgid;		/* the process (--no-durations: whose thread) */
 	__u32 drops;		/* snapshot of the drop counter (loss detection) */
 	__u16 payload_len;	/* bytes of payload that follow */
 	__u8 str_utf8;		/* LT_RV_STR: payload is UTF-8 (1) or latin-1/ascii (0) */

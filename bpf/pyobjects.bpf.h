@@ -261,7 +261,7 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 				return;
 			}
 			r->vkind = LT_RV_BIGINT;
-			r->str_len = size;
+			r->str_len = (__u32)size;	/* |size| < 2^31 digits */
 			r->payload_len = bytes;
 		}
 	} else if (t == b->type_vaddr[LT_T_FLOAT]) {
@@ -277,7 +277,7 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		}
 		r->vkind = LT_RV_STR;
 		r->str_kind = kind;
-		r->str_len = nch;
+		r->str_len = nch > 0xffffffffULL ? 0xffffffffU : nch;
 		r->payload_len = n;
 	} else {
 		r->vkind = LT_RV_OTHER;

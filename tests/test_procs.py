@@ -94,14 +94,55 @@ def run_forker(d, *opts):
 
 @lt.test
 def children_forked_before_and_after_attach():
+    """both capture modes (--no-durations reads the frames of the
+    processes of the tree at attach, and of each child held at its fork)"""
     lt.need_root()
     d = lt.tmpdir()
-    parent, kids, execs = run_forker(d)
-    per_pid = collections.Counter(e["pid"] for e in execs)
-    assert per_pid == {kids[0]: 5, kids[1]: 5, kids[2]: 4, parent: 3}, (per_pid, parent, kids)
-    assert all(e["complete"] for e in execs)
-    # each execution's thread is its process's (forked, single-threaded)
-    assert all(e["tid"] == e["pid"] for e in execs)
+    for mode in ([], ["--no-durations"]):
+        parent, kids, execs = run_forker(d, *mode)
+        per_pid = collections.Counter(e["pid"] for e in execs)
+        assert per_pid == {kids[0]: 5, kids[1]: 5, kids[2]: 4, parent: 3}, \
+            (mode, per_pid, parent, kids)
+        assert all(e["complete"] for e in execs), mode
+        # each execution's thread is its process's (forked, single-threaded)
+        assert all(e["tid"] == e["pid"] for e in execs), mode
+
+
+INFLIGHT = r'''
+import os
+def helper(x):
+    return x + 100
+def predict(x):
+    helper(x)
+    if x == 1:
+        pid = os.fork()
+        if pid == 0:
+            helper(-1)
+            return "child"
+        os.waitpid(pid, 0)
+    return x
+for i in range(3):
+    predict(i)
+'''
+
+
+@lt.test
+def execution_forked_in_flight_is_incomplete():
+    """predict forks: the child's return of it (its start, and its first
+    call, were the parent's) is incomplete, never a complete tree without
+    them; the child's next execution, and the parent's, are whole. Both
+    capture modes"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "inflight.py", INFLIGHT)
+    for mode in ([], ["--no-durations"]):
+        p, (hdr, execs, stats) = record_cmd(d, "inflight", *mode, "--root", "predict", "--", PY,
+                                            script)
+        got = sorted((e["pid"] == hdr["pid"], str(e["root"]["ret"]["value"]), e["complete"])
+                     for e in execs)
+        assert got == [(False, "2", True), (False, "child", False), (True, "0", True),
+                       (True, "1", True), (True, "2", True)], (mode, got)
+        assert all(e["root"]["calls"][0]["fn"] == "helper" for e in execs if e["complete"]), mode
 
 
 @lt.test
@@ -131,13 +172,16 @@ def multiprocessing_fork_spawn_forkserver():
     d = lt.tmpdir()
     script = lt.write_file(d, "mp.py", MP)
     for method in ("fork", "spawn", "forkserver"):
-        p, (hdr, execs, stats) = record_cmd(d, method, "--root", "predict", "--", PY, script, method)
-        assert p.stdout.strip() == "570", (method, p.stdout)
-        assert len(execs) == 20, (method, len(execs), p.stderr)
-        assert all(e["complete"] for e in execs), method
-        assert hdr["pid"] not in {e["pid"] for e in execs}, method   # the pool's workers
-        rets = sorted(e["root"]["ret"]["value"] for e in execs)
-        assert rets == [3 * i for i in range(20)], (method, rets)
+        for mode in ([], ["--no-durations"]):
+            what = (method, mode)
+            p, (hdr, execs, stats) = record_cmd(d, method, *mode, "--root", "predict", "--", PY,
+                                                script, method)
+            assert p.stdout.strip() == "570", (what, p.stdout)
+            assert len(execs) == 20, (what, len(execs), p.stderr)
+            assert all(e["complete"] for e in execs), what
+            assert hdr["pid"] not in {e["pid"] for e in execs}, what   # the pool's workers
+            rets = sorted(e["root"]["ret"]["value"] for e in execs)
+            assert rets == [3 * i for i in range(20)], (what, rets)
 
 
 LATE = r'''

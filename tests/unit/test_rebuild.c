@@ -614,8 +614,8 @@ static void returns_only_attach(void)
 	struct rb_state *s = setup_ro("run", NULL, 1000);
 
 	/* frames live at attach: run at 0xA0 (and its caller 0x80) */
-	rb_old_frame(s, 0xA0, 0x100);
-	rb_old_frame(s, 0x80, 0x300);
+	rb_old_frame(s, 42, 0xA0, 0x100);
+	rb_old_frame(s, 42, 0x80, 0x300);
 	now = 2000;
 	R(s, 1, 0xB0, 0xA0, 0x200, LT_RV_INT, 1, 0);
 	R(s, 1, 0xA0, 0x80, 0x100, LT_RV_INT, 2, LT_RF_ROOT_OUTER);	/* began before */
@@ -633,7 +633,7 @@ static void returns_only_attach(void)
 
 	/* without --root: calls of a caller live at attach are top-level */
 	s = setup_ro(NULL, NULL, 0);
-	rb_old_frame(s, 0x80, 0x300);
+	rb_old_frame(s, 42, 0x80, 0x300);
 	R(s, 1, 0xB0, 0x80, 0x200, LT_RV_INT, 1, 0);
 	R(s, 1, 0xB0, 0x80, 0x200, LT_RV_INT, 2, 0);
 	R(s, 2, 0xB0, 0, 0x200, LT_RV_INT, 3, 0);
@@ -646,6 +646,32 @@ static void returns_only_attach(void)
 		CHECK(got[i]->tid == 1 ? !got[i]->complete && r->ncalls == 2 :
 					 got[i]->complete && r->ncalls == 1);
 	}
+	reset();
+	rb_free(s);
+
+	/* following, a child (43) forked inside run at 0xA0: its frames then
+	 * are its own old ones (read while it was held), not its parent's */
+	s = setup_ro("run", NULL, 0);
+	rb_code(s, 43, 0x100, "Job.run", "/app/m.py", 10);
+	rb_code(s, 43, 0x200, "f", "/app/m.py", 20);
+	rb_old_frame(s, 43, 0xA0, 0x100);
+	for (int pid = 43; pid >= 42; pid--) {
+		struct lt_rec_ret r = { .type = LT_REC_RET, .vkind = LT_RV_INT, .tid = pid + 100,
+					.tgid = pid, .frame = 0xB0, .previous = 0xA0, .code = 0x200,
+					.val = 1 };
+
+		r.ts = now += 10;
+		rb_return(s, &r, NULL);
+		r.frame = 0xA0;
+		r.previous = 0x80;
+		r.code = 0x100;
+		r.flags = LT_RF_ROOT_OUTER;
+		r.ts = now += 10;
+		rb_return(s, &r, NULL);
+	}
+	CHECK(ngot == 2 && got[0]->pid == 43 && !got[0]->complete &&
+	      got[0]->incomplete == LT_INC_BEFORE_ATTACH);
+	CHECK(ngot == 2 && got[1]->pid == 42 && got[1]->complete && got[1]->root->ncalls == 1);
 	reset();
 	rb_free(s);
 }

@@ -50,7 +50,7 @@ static void cut_int_marker(void)
 	struct lt_rec_ret r = { .type = LT_REC_RET, .vkind = LT_RV_BIGINT, .payload_len = 8 };
 	char want[64];
 
-	r.str_len = (uint64_t)-(int64_t)700;	/* 700 digits, negative */
+	r.str_len = (uint32_t)-700;	/* 700 digits, negative */
 	CHECK(lt_decode_ret(&r, top, NULL, 64, &a, &v) == 0);
 	CHECK(v.kind == LT_V_BIGINT && v.truncated && !strcmp(v.type, "int"));
 	lt_bigint_marker(top, 2, 700, 1, want, sizeof(want));

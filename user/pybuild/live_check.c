@@ -173,6 +173,28 @@ int py_read_code(const struct py_target *t, int pid, uint64_t code, char *name, 
 	return 0;
 }
 
+int py_read_type_name(const struct py_target *t, int pid, uint64_t type, char *name, size_t cap)
+{
+	uint64_t p = 0;
+	size_t n = 0;
+
+	if (!cap || peek(pid, type + t->build->off.type_tp_name, &p, 8) || !p)
+		return -1;
+	/* a C string: 16 bytes at a time, then a byte at a time where a
+	 * read fails (it may end where its mapping does) */
+	while (n + 1 < cap) {
+		size_t k = n + 17 <= cap ? 16 : 1;
+
+		if (peek(pid, p + n, name + n, k) && (k == 1 || peek(pid, p + n, name + n, k = 1)))
+			return -1;
+		for (size_t i = 0; i < k; i++, n++)
+			if (!name[n])
+				return 0;
+	}
+	name[n] = 0;
+	return 0;
+}
+
 int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, void *arg)
 {
 	const char *why;

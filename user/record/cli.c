@@ -242,7 +242,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 bool following(void)
 {
-	return !env.all && !env.no_follow && !env.no_durations;
+	return !env.all && !env.no_follow;
 }
 
 /* the checks between options, once all are known */
@@ -291,11 +291,6 @@ static int check_env(void)
 			       "starts); leave out one of them", no);
 			return -1;
 		}
-		/* a return record does not say which process made it: the
-		 * processes the target starts are not followed (said, not silent) */
-		if (!env.no_follow && !env.floor)
-			lt_warn("--no-durations traces the target alone, not the processes it "
-				"starts (full capture follows them; --no-follow says so)");
 		if (env.root && strlen(env.root) >= LT_ROOT_MAX) {
 			lt_err("--root is at most %d bytes with --no-durations", LT_ROOT_MAX - 1);
 			return -1;

@@ -40,6 +40,15 @@ void consume_resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_
 		rb_code(rb, tgid, code, name, file, line);
 }
 
+void consume_resolve_type(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t type)
+{
+	const struct py_target *t = arg;
+	char name[LT_NAME_MAX + 1];
+
+	if (tgid && !py_read_type_name(t, tgid, type, name, sizeof(name)))
+		rb_type(rb, tgid, type, name);
+}
+
 /* one line per completed execution (without -o): human, or with -j JSON */
 static void print_exec_line(const struct lt_exec *e)
 {

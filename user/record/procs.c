@@ -400,6 +400,15 @@ int tree_count(void)
 	return ntree;
 }
 
+void tree_each(void (*fn)(void *arg, int pid), void *arg)
+{
+	uint64_t k;
+	void *v;
+
+	for (size_t i = 0; u64map_next(&tree, &i, &k, &v);)
+		fn(arg, (int)(k - 1));
+}
+
 int tree_check(void)
 {
 	uint64_t k;

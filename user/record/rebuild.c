@@ -26,6 +26,7 @@ struct rb_lastret {
 	uint64_t frame, code, ts;
 	struct lt_node *node;
 	bool live;		/* a call's caller was it after it "returned" */
+	uint64_t caller;	/* its RET's previous */
 };
 
 struct rb_frame {
@@ -124,7 +125,8 @@ struct rb_state {
 	struct hmap types;	/* OBJ_K(type address), tgid -> interned tp_name */
 	struct u64map threads;	/* tid -> struct rb_thread */
 	struct u64map procs;	/* system-wide: pid+1 -> struct rb_proc */
-	struct u64map old;	/* --no-durations: frame live at attach -> code */
+	struct hmap old;	/* --no-durations: OBJ_K(frame), tgid live at attach
+				 * (or at its fork) -> code */
 	struct u64map susp;	/* suspended frames (suspend.h) */
 	struct u64map gens;	/* plain generator frames suspended in an
 				 * execution ((frame, tgid) -> 1, as OBJ_K) */
@@ -542,11 +544,25 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 		tag_interp(t, f->node, interp);
 }
 
+/* the name of a value's type (LT_RV_OTHER), NULL if unknown */
+static const char *type_of(struct rb_state *s, const struct rb_thread *t, const struct lt_rec_ret *r)
+{
+	const char *tn;
+
+	if (r->vkind != LT_RV_OTHER)
+		return NULL;
+	tn = hmap_get(&s->types, OBJ_K(r->type_ptr), t->tgid);
+	if (!tn && s->cfg.resolve_type) {
+		s->cfg.resolve_type(s->cfg.resolve_arg, s, t->tgid, r->type_ptr);
+		tn = hmap_get(&s->types, OBJ_K(r->type_ptr), t->tgid);
+	}
+	return tn;
+}
+
 static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 		    const struct lt_rec_ret *r, const void *payload)
 {
-	const char *tn = r->vkind == LT_RV_OTHER ?
-		hmap_get(&s->types, OBJ_K(r->type_ptr), t->tgid) : NULL;
+	const char *tn = type_of(s, t, r);
 
 	n->has_ret = true;
 	if (lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->ret)) {
@@ -575,7 +591,7 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 		for (uint32_t i = 0; i < argc; i++)	/* an argument never sent stays unknown */
 			n->args[i].type = s->unknown;
 	}
-	tn = r->vkind == LT_RV_OTHER ? hmap_get(&s->types, OBJ_K(r->type_ptr), t->tgid) : NULL;
+	tn = type_of(s, t, r);
 	if ((r->flags & LT_RF_READFAIL) ||
 	    lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->args[r->previous])) {
 		s->st.read_failures++;
@@ -803,10 +819,10 @@ static void unlink_last(struct lt_node *n)
 	p->ncalls--;
 }
 
-void rb_old_frame(struct rb_state *s, uint64_t frame, uint64_t code)
+void rb_old_frame(struct rb_state *s, uint32_t tgid, uint64_t frame, uint64_t code)
 {
 	if (frame && code)
-		u64map_put(&s->old, frame, (void *)(uintptr_t)code);
+		obj_put(&s->old, tgid, frame, (void *)(uintptr_t)code);
 }
 
 static struct rb_pend *pend_push(struct rb_thread *t)
@@ -893,8 +909,8 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 
 	if (r->flags & LT_RF_DROP)	/* 3.12+: not a call */
 		return;
-	if (s->old.len && (uintptr_t)u64map_get(&s->old, r->frame) == r->code) {
-		u64map_del(&s->old, r->frame);
+	if (s->old.len && (uintptr_t)hmap_get(&s->old, OBJ_K(r->frame), t->tgid) == r->code) {
+		hmap_del(&s->old, OBJ_K(r->frame), t->tgid);
 		old = true;
 		if (!s->cfg.root_fn)	/* its earlier calls were not seen */
 			t->tainted |= LT_INC_BEFORE_ATTACH;
@@ -990,7 +1006,8 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	}
 	/* a top-level call of the thread: no caller, or (-p) one that began
 	 * before attach, as without --no-durations */
-	if (!s->cfg.root_fn && (!r->previous || (s->old.len && u64map_get(&s->old, r->previous)))) {
+	if (!s->cfg.root_fn && (!r->previous ||
+				(s->old.len && hmap_get(&s->old, OBJ_K(r->previous), t->tgid)))) {
 		if (r->previous)	/* the thread's execution began before attach */
 			t->tainted |= LT_INC_BEFORE_ATTACH;
 		lt_node_append(t->exec->root, n);
@@ -1358,6 +1375,11 @@ void rb_return(struct rb_state *s, const struct lt_rec_ret *r, const void *paylo
 		t->tainted |= LT_INC_READ_FAILURES;
 	}
 	if (s->cfg.returns_only) {
+		/* no ENTRY says which process the thread is in */
+		if (r->tgid && r->tgid != t->tgid) {
+			process_seen(s, r->tgid);
+			t->tgid = r->tgid;
+		}
 		ro_return(s, t, r, payload);
 		return;
 	}
@@ -1396,6 +1418,8 @@ static void frame_exit(struct rb_state *s, struct rb_thread *t, size_t i, const 
 static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_frame *f,
 			   const struct lt_rec_ret *r, const void *payload)
 {
+	uint64_t caller;
+
 	if (r->flags & LT_RF_DROP) {	/* no call after all: forget it */
 		if (f->node && f->node->parent) {
 			unlink_last(f->node);
@@ -1412,15 +1436,22 @@ static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_fr
 		hmap_del(&s->gens, OBJ_K(f->frame), t->tgid);
 	if (!f->attach && r->previous && s->susp.len)
 		lost_run(s, t, r->previous);
+	/* 3.11 return sites: a call made by the frame that returned last, a
+	 * tracing hook of its return (the site fires before the hook runs),
+	 * is a call of that frame's caller, as the USDT note (after the
+	 * hook) has it */
+	caller = r->previous;
+	if (s->cfg.hooks_after_return && caller && caller == lastret_of(t)->frame)
+		caller = lastret_of(t)->caller;
 	/* (a generator's later run is where its resumer is, and when a
 	 * throw() enters it its caller frame is the generator delegating to
 	 * it, which did not run) */
-	if (f->node && !f->resumed && !f->gen_resume && r->previous &&
-	    (t->n == 0 || t->stk[t->n - 1].frame != r->previous)) {
+	if (f->node && !f->resumed && !f->gen_resume && caller &&
+	    (t->n == 0 || t->stk[t->n - 1].frame != caller)) {
 		if (s->susp.len)
-			adopt(s, t, f, r->previous);
-		if (f->node->parent && (!s->susp.len || !susp_peek(&s->susp, t->tgid, r->previous)))
-			orphan(t, f->node, r->previous);
+			adopt(s, t, f, caller);
+		if (f->node->parent && (!s->susp.len || !susp_peek(&s->susp, t->tgid, caller)))
+			orphan(t, f->node, caller);
 	}
 	if ((r->flags & LT_RF_YIELD) && !(r->flags & LT_RF_CORO) && f->attach) {
 		/* a plain generator: each run is a call of its own; that it
@@ -1450,7 +1481,7 @@ static void frame_exit_one(struct rb_state *s, struct rb_thread *t, struct rb_fr
 		else if ((r->flags & LT_RF_YIELD) || r->vkind == LT_RV_RAISE || !f->node)
 			*lr = (struct rb_lastret){ 0 };
 		else
-			*lr = (struct rb_lastret){ r->frame, r->code, r->ts, f->node, false };
+			*lr = (struct rb_lastret){ r->frame, r->code, r->ts, f->node, false, r->previous };
 	}
 	/* a bottom frame (no caller) returning above frames of the thread:
 	 * it ran in a sub-interpreter, which runs on the thread of the call
@@ -1624,7 +1655,7 @@ void rb_free(struct rb_state *s)
 		free(v);
 	u64map_free(&s->procs);
 	u64map_free(&s->threads);
-	u64map_free(&s->old);
+	hmap_free(&s->old);
 	u64map_free(&s->gens);
 	u64map_free(&s->codes);
 	u64map_free(&s->types);

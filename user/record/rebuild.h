@@ -67,9 +67,15 @@ struct rb_config {
 	bool callers_at_return;		/* a RET's previous is its caller as the
 					 * frame chain says (not with evalframe
 					 * uretprobes: read after the frame is gone) */
+	bool hooks_after_return;	/* 3.11 return sites with frame starts: a
+					 * tracing hook of a frame's return or
+					 * yield runs after its RET */
 	/* a code object no CODE record named (a call whose start was not
 	 * seen): may name it with rb_code, e.g. from the target's memory */
 	void (*resolve_code)(void *arg, struct rb_state *s, uint32_t tgid, uint64_t code);
+	/* a type no TYPE record named (the BPF side could not read it: a
+	 * page a forked child has not touched): may name it with rb_type */
+	void (*resolve_type)(void *arg, struct rb_state *s, uint32_t tgid, uint64_t type);
 	void *resolve_arg;
 	/* system-wide: the command line and cgroup of a process met for the
 	 * first time (either may stay NULL; strings interned); NULL: none */
@@ -102,11 +108,12 @@ void rb_code(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *qualn
 	     const char *file, int line);
 void rb_type(struct rb_state *s, uint32_t tgid, uint64_t addr, const char *name);
 /*
- * --no-durations: a frame that was live when recording began (read from
- * the target before and after arming). A call whose frame and code match
- * began before attach: an execution rooted there is incomplete.
+ * --no-durations: a frame of process tgid that was live when recording
+ * began (read from the target before and after arming), or when the
+ * process was forked (read while it is held stopped). A call whose frame
+ * and code match began before: an execution rooted there is incomplete.
  */
-void rb_old_frame(struct rb_state *s, uint64_t frame, uint64_t code);
+void rb_old_frame(struct rb_state *s, uint32_t tgid, uint64_t frame, uint64_t code);
 /*
  * tgid: the thread's process (0: the configured pid); nstid: the tid in
  * the target's pid namespace (0: unknown); previous: the caller's frame

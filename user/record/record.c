@@ -54,11 +54,13 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-/* --no-durations -p: (frame, code) pairs live at attach */
+/* --no-durations: (frame, code, pid) live at attach (-p: the process
+ * and those of its tree), or in a process held at its fork */
 struct frame_list {
-	uint64_t (*v)[2];
+	uint64_t (*v)[3];
 	size_t n, cap;
-	bool failed;		/* out of memory: frames left out */
+	uint32_t pid;		/* whose frames add_old_frame is given */
+	bool failed;		/* out of memory, or unreadable: frames left out */
 };
 
 static void add_old_frame(void *arg, uint64_t frame, uint64_t code)
@@ -78,6 +80,7 @@ static void add_old_frame(void *arg, uint64_t frame, uint64_t code)
 	}
 	l->v[l->n][0] = frame;
 	l->v[l->n][1] = code;
+	l->v[l->n][2] = l->pid;
 	l->n++;
 }
 
@@ -246,6 +249,34 @@ static int open_outputs(struct session *s)
 	return 0;
 }
 
+/* the Python frames of pid that run now into l, through the build it
+ * maps; -1 if no build could read them */
+static int read_live_frames(const struct session *s, int pid, struct frame_list *l)
+{
+	l->pid = pid;
+	for (int i = 0; i < s->ntargets; i++)
+		if (!py_target_live_frames(&s->targets[i], pid, add_old_frame, l))
+			return 0;
+	return -1;
+}
+
+/* --no-durations: a process of the tree held at its fork; the frames
+ * it was forked in began before it (their calls are the parent's), so an
+ * execution rooted in one is incomplete, as at attach */
+static void held_frames(struct session *s, int pid)
+{
+	struct frame_list l = { 0 };
+
+	if (!s->cons.rb || !mech_returns_only(s->mech[0]))
+		return;
+	if (read_live_frames(s, pid, &l) || l.failed)
+		lt_warn("cannot read the frames pid %d was forked in: an execution that began "
+			"before its fork may be written complete without its earlier calls", pid);
+	for (size_t i = 0; i < l.n; i++)
+		rb_old_frame(s->cons.rb, pid, l.v[i][0], l.v[i][1]);
+	free(l.v);
+}
+
 /* consumer.tree_event, per-process probes: a new process of the tree
  * gets the probes of every build at its FORK record (it is stopped, or
  * about to be, before its first instruction) and is continued at its
@@ -273,6 +304,7 @@ static void tree_event(void *arg, int type, int pid)
 		}
 	}
 	if (type == LT_REC_STOPPED) {
+		held_frames(s, pid);
 		kill(pid, SIGCONT);
 		free(u64map_del(&s->stopped, key));
 	}
@@ -624,25 +656,41 @@ static int finish(struct session *s)
 	return err;
 }
 
+/* tree_each: a process of the tree at attach, the target's descendant */
+static void tree_frames(void *arg, int pid)
+{
+	struct session *s = arg;
+
+	if (pid != s->pid && read_live_frames(s, pid, &s->old_frames))
+		s->old_frames.failed = true;
+}
+
+/* --no-durations: the frames of the target and (following) of its tree */
+static void read_old_frames(struct session *s)
+{
+	if (read_live_frames(s, s->pid, &s->old_frames))
+		s->old_frames.failed = true;
+	if (following())
+		tree_each(tree_frames, s);
+}
+
 /* start the probes counting; --no-durations -p: the frames live at
  * attach, read before and after arming, began before it (nothing is in
  * flight in a command we start) */
 static void arm(struct session *s)
 {
 	bool old = mech_returns_only(s->mech[0]) && !s->is_child;
-	struct frame_list *l = &s->old_frames;
 
-	if (old && py_target_live_frames(&s->targets[0], s->pid, add_old_frame, l))
-		l->failed = true;
+	if (old)
+		read_old_frames(s);
 	s->skel->bss->armed = 1;
 	if (!old)
 		return;
-	if (py_target_live_frames(&s->targets[0], s->pid, add_old_frame, l))
-		l->failed = true;
+	read_old_frames(s);
 	s->armed_ns = mono_ns();
-	if (l->failed)
-		lt_warn("cannot read the frames of pid %d that run at attach: the first execution "
-			"of each thread is marked incomplete", s->pid);
+	if (s->old_frames.failed)
+		lt_warn("cannot read the frames of pid %d (or of its processes) that run at "
+			"attach: the first execution of each thread is marked incomplete", s->pid);
 }
 
 /* live_config.resolve: a code object's strings from the process */
@@ -650,6 +698,17 @@ static int live_resolve(void *arg, uint32_t tgid, uint64_t code, char *name, siz
 			char *file, size_t file_cap, int *line)
 {
 	return py_read_code(arg, tgid, code, name, name_cap, file, file_cap, line);
+}
+
+/* a build of 3.11 traced through its return sites with frame starts:
+ * CPython calls a tracing hook of a return or yield after the site */
+static bool hooks_after_return(const struct session *s)
+{
+	for (int i = 0; i < s->ntargets; i++)
+		if (s->targets[i].use_sites && py_minor(s->targets[i].version) == 11 &&
+		    !mech_returns_only(s->mech[i]))
+			return true;
+	return false;
 }
 
 /* the rebuild (or the live view) and the ring buffer that feeds it;
@@ -669,7 +728,9 @@ static int start_consumer(struct session *s)
 		.first_exec_incomplete = s->old_frames.failed,
 		.from_start = s->is_child,
 		.callers_at_return = !s->targets[0].use_evalframe && s->ntargets == 1,
+		.hooks_after_return = hooks_after_return(s),
 		.resolve_code = consume_resolve_code,
+		.resolve_type = consume_resolve_type,
 		.resolve_arg = &s->targets[0],
 		.describe_process = env.all || following() ? proc_describe : NULL,
 	};
@@ -690,7 +751,8 @@ static int start_consumer(struct session *s)
 		if (!s->cons.rb)
 			return -1;
 		for (size_t i = 0; i < s->old_frames.n; i++)
-			rb_old_frame(s->cons.rb, s->old_frames.v[i][0], s->old_frames.v[i][1]);
+			rb_old_frame(s->cons.rb, s->old_frames.v[i][2], s->old_frames.v[i][0],
+				     s->old_frames.v[i][1]);
 	}
 	s->ring = ring_buffer__new(bpf_map__fd(s->skel->maps.events), consume_record, &s->cons, NULL);
 	if (!s->ring) {

@@ -128,6 +128,8 @@ void tree_gone(int pid);
 /* forget the processes that kill(0) says are gone; how many remain */
 int tree_check(void);
 int tree_count(void);
+/* fn for each process of the tree (no tree_add or tree_gone under it) */
+void tree_each(void (*fn)(void *arg, int pid), void *arg);
 
 /* ----------------------------------------------------- wrappers.c */
 
@@ -227,8 +229,9 @@ struct consumer {
 int consume_record(void *ctx, void *data, size_t size);
 /* rb_emit_fn: arg is a struct out; numbers, tags, matches, writes, prints */
 void consume_exec(struct lt_exec *e, void *arg);
-/* rb_config.resolve_code: arg is the struct py_target */
+/* rb_config.resolve_code, resolve_type: arg is the struct py_target */
 void consume_resolve_code(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t code);
+void consume_resolve_type(void *arg, struct rb_state *rb, uint32_t tgid, uint64_t type);
 /* what the BPF side counts, as of now (record.c bpf_counts) */
 struct bpf_counts {
 	uint64_t read_failures;

@@ -108,16 +108,17 @@ int lt_decode_ret(const struct lt_rec_ret *r, const void *payload, const char *t
 	case LT_RV_BIGINT: {
 		char buf[LT_BIGINT_DEC + 2];
 		int64_t small;
-		uint64_t nd = (int64_t)r->str_len < 0 ? -r->str_len : r->str_len;
+		bool neg = (int32_t)r->str_len < 0;
+		uint64_t nd = neg ? -(int64_t)(int32_t)r->str_len : r->str_len;
 
 		if (nd > r->payload_len / 4) {
 			/* cut: only its most significant digits came */
 			out->kind = LT_V_BIGINT;
 			out->slen = lt_bigint_marker(payload, r->payload_len / 4, nd,
-						     (int64_t)r->str_len < 0, buf, sizeof(buf));
+						     neg, buf, sizeof(buf));
 			out->s = lt_arena_strndup(a, buf, out->slen);
 			out->truncated = true;
-		} else if (lt_digits_to_decimal(payload, r->payload_len / 4, (int64_t)r->str_len < 0,
+		} else if (lt_digits_to_decimal(payload, r->payload_len / 4, neg,
 					 buf, sizeof(buf), &small)) {
 			out->kind = LT_V_INT;
 			out->u.i = small;
