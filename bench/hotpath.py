@@ -158,8 +158,9 @@ def main():
           f"BPF ratio to bpftrace's name count (goal <= 1.5x) is the figure a machine with "
           f"cheap traps would see, and it is not met: an ENTRY costs a frame header read, a "
           f"code window read (identity of the per-CPU code cache), a clock read and a ring "
-          f"buffer copy; a 3.11 USDT return adds 3 dependent reads to find the frame "
-          f"(tstate, cframe, current frame) before the frame header and the value. The burst "
+          f"buffer copy; a return reads the frame header, the exit kind and the value (3.11's "
+          f"return sites have the frame in a register; its USDT note, `--mechanism usdt`, "
+          f"needs 3 dependent reads more to find it). The burst "
           f"consumer runs at the rate in the table, above what 2 producers paying this trap "
           f"cost make, hence no loss here; on cheap traps it is the first limit.")
 

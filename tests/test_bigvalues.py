@@ -1,4 +1,4 @@
-"""Values exact on Debian's 3.11 (USDT) and a sites build (pyenv 3.12),
+"""Values exact on Debian's 3.11 (return sites by default) and a sites build (pyenv 3.12),
 and Debian unstable's 3.14 (sites, tagged ints), compared with the
 in-process oracle: ints of any width (whole up to
 LT_BIGINT_DIGITS 30-bit digits, beyond that the FORMAT.md §2 marker) with

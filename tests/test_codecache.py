@@ -2,7 +2,7 @@
 a code object freed and another of the same interned qualname created at
 its address, with another file and first line, is named anew (the cache's
 tag is the code's identity, not its qualname pointer alone). On Debian's
-3.11 (USDT) and a sites build (pyenv 3.12). More live code objects than
+3.11 (return sites by default) and a sites build (pyenv 3.12). More live code objects than
 the cache holds: names evicted are sent again when needed, and the
 trailer counts the evictions."""
 import json

@@ -32,7 +32,7 @@ PY313 = "/root/.pyenv/versions/3.13.0/bin/python3.13"
 
 # (label, interpreter, record options): Debian's 3.11 by USDT and by its
 # return sites, a 3.12 build by the sites found in its binary
-BUILDS = [("3.11 usdt", lt.PY, []), ("3.11 sites", lt.PY, ["--mechanism", "sites"]),
+BUILDS = [("3.11 usdt", lt.PY, ["--mechanism", "usdt"]), ("3.11 sites", lt.PY, []),
           ("3.12 sites", PY312, [])]
 MODES = [("full", []), ("no-durations", ["--no-durations"])]
 

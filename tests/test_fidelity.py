@@ -207,7 +207,7 @@ def interp_tags(ex):
 
 def subinterp_pythons(sid_versions):
     """(label, command prefix, leaktrace options, the workload's path, None
-    in sid's root), sid's root: Debian 3.11 (USDT), pyenv 3.12.1 (sites),
+    in sid's root), sid's root: Debian 3.11, pyenv 3.12.1 (sites),
     sid's python of each of sid_versions (sites, in their root) where
     present"""
     out = [("3.11", [lt.PY], [], os.path.join(HERE, "workloads", "subinterp.py"))]
@@ -265,7 +265,7 @@ def sub_interpreter_ids_both_modes():
     a top-level call with "interp" its id, their calls and the main
     interpreter's calls carry none; --root sub: one execution whose root
     has the second id; --root work (main) none anywhere. Both capture
-    modes, on 3.11 (USDT), 3.12 and sid's 3.13, 3.14 and 3.15 (sites)"""
+    modes, on Debian 3.11, 3.12 and sid's 3.13, 3.14 and 3.15 (sites)"""
     lt.need_root()
     import shutil
     d = lt.tmpdir()
@@ -481,11 +481,11 @@ def tracers_in_the_target():
     rec, strip, ora = (os.path.join(d, n) for n in ("r.jsonl", "s.jsonl", "o.jsonl"))
     pythons = []    # (label, command prefix, leaktrace options, workload dir as the python sees it)
     if os.path.exists(lt.PY):
+        # its return sites (the default): a hook runs after the site
+        # (generators closed as their creator's frame is cleared were
+        # placed beside their run); its USDT note: before
         pythons.append(("debian 3.11", [lt.PY], [], HERE + "/workloads"))
-        # its return sites, the mechanism of 3.11 builds without the USDT
-        # note: a hook runs after the site (generators closed as their
-        # creator's frame is cleared were placed beside their run)
-        pythons.append(("debian 3.11 sites", [lt.PY], ["--mechanism", "sites"], HERE + "/workloads"))
+        pythons.append(("debian 3.11 usdt", [lt.PY], ["--mechanism", "usdt"], HERE + "/workloads"))
     py312 = "/root/.pyenv/versions/3.12.1/bin/python3.12"
     if os.path.exists(py312):
         pythons.append(("pyenv 3.12.1", [py312], [], HERE + "/workloads"))

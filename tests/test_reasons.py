@@ -1,7 +1,7 @@
 """Why an execution is incomplete (issue 22): every exec line with
 complete:false has an "incomplete" list of reason tokens (FORMAT.md §1).
 One workload per reason a user can cause, with the exact token, in full
-capture and --no-durations, on 3.11 (USDT) and for stop and exit also on
+capture and --no-durations, on Debian 3.11 and for stop and exit also on
 pyenv 3.12 (sites); and no trace any of them makes has an
 incomplete execution without a reason ("unknown")."""
 import json

@@ -1,4 +1,4 @@
-"""leaktrace record on Debian's CPython 3.11 (USDT): trees compared call for
+"""leaktrace record on Debian's CPython 3.11 (a USDT build, traced through its return sites by default): trees compared call for
 call with the in-process oracle, durations, attach/detach, bad input."""
 import contextlib
 import gzip

@@ -28,8 +28,8 @@ def pyenv_python(version):
 
 def pythons():
     """(label, build kind, interpreter, extra record args)"""
-    out = [("3.11 (Debian)", "system, USDT", lt.PY, []),
-           ("3.11 (Debian)", "system, return sites", lt.PY, ["--mechanism", "sites"])]
+    out = [("3.11 (Debian)", "system, return sites (default)", lt.PY, []),
+           ("3.11 (Debian)", "system, USDT", lt.PY, ["--mechanism", "usdt"])]
     vkey = lambda d: [int(x) for x in re.findall(r"\d+", os.path.basename(d))]
     for d in sorted(glob.glob("/root/.pyenv/versions/*"), key=vkey):
         v = os.path.basename(d)
@@ -297,8 +297,6 @@ def no_durations_exact_or_refused_on_every_python():
     for label, kind, exe, extra in pythons():
         if "--mechanism" in extra and extra[-1] == "evalframe" or (exe, tuple(extra)) in seen:
             continue
-        if kind == "system, USDT":     # auto would pick the return sites
-            extra = ["--mechanism", "usdt"]
         seen.add((exe, tuple(extra)))
         d = lt.tmpdir()
         rec, ora = os.path.join(d, "r.jsonl"), os.path.join(d, "o.jsonl")

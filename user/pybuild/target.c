@@ -97,8 +97,14 @@ int py_target_from_file(struct py_target *t, const struct py_want *want, const c
 	 * exception exits: its sites see all three */
 	if (minor >= 12)
 		has_usdt = false;
+	/* auto on 3.11 with USDT: its return sites where they were found,
+	 * the note else. The note is skipped by CPython where a tracing
+	 * hook raises on a return event (TRACE_FUNCTION_EXIT jumps over
+	 * DTRACE_FUNCTION_EXIT: the frame's exit never seen), its semaphore
+	 * makes CPython compute each call's line number, and the BPF side
+	 * reads 5 more words per return to find the frame */
 	t->use_sites = !has_usdt || want->mechanism == PY_MECH_SITES ||
-		       (want->mechanism == PY_MECH_AUTO && want->prefer_sites && t->build->nret > 0);
+		       (want->mechanism == PY_MECH_AUTO && t->build->nret > 0);
 	if (want->mechanism == PY_MECH_USDT && !has_usdt) {
 		say("python %s at %s has no USDT return probe leaktrace uses (3.11 with "
 		    "--with-dtrace has one); drop --mechanism usdt", t->version, shown);

@@ -42,12 +42,9 @@ enum { PY_MECH_AUTO, PY_MECH_USDT, PY_MECH_SITES, PY_MECH_EVALFRAME };
  * --no-durations); the probe mechanism built on the family chosen here
  * is user/record/attach.c's table */
 struct py_want {
-	int mechanism;		/* PY_MECH_* */
-	/* auto: the return sites rather than the USDT return note when the
-	 * table has them (--no-durations: enabling the note's semaphore
-	 * makes CPython compute each call's line number, which costs more
-	 * than the rest of the call once there is a single probe hit) */
-	bool prefer_sites;
+	/* PY_MECH_*; auto: the return sites where they were found, else
+	 * 3.11's USDT return note (target.c py_target_from_file) */
+	int mechanism;
 };
 
 /*

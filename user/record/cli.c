@@ -72,8 +72,8 @@ static const struct argp_option options[] = {
 	{ "verbose", 'v', NULL, 0, "libbpf and attach diagnostics on stderr", 3 },
 
 	{ NULL, 0, NULL, 0, "Probes:", 4 },
-	{ "mechanism", OPT_MECHANISM, "M", 0, "auto (default), usdt (function__return note), "
-		"sites (probe sites in the interpreter loop; builds without probes) or evalframe "
+	{ "mechanism", OPT_MECHANISM, "M", 0, "auto (default: sites where found, else usdt), usdt "
+		"(3.11's function__return note), sites (probe sites in the interpreter loop) or evalframe "
 		"(3.8-3.10; 3.12 with the perf trampoline)", 4 },
 	{ "ringbuf-mb", OPT_RINGBUF, "N", 0, "ring buffer size in MiB (default 32, power of 2)", 4 },
 	{ "floor", OPT_FLOOR, NULL, 0, "benchmark: attach the same probes with empty programs "

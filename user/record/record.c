@@ -831,7 +831,7 @@ int cmd_record(int argc, char **argv)
 	if (record_parse_args(argc, argv))
 		return LT_EXIT_USAGE;
 	/* --no-durations prefers the return sites (struct py_want) */
-	s->want = (struct py_want){ .mechanism = env.mechanism, .prefer_sites = env.no_durations };
+	s->want = (struct py_want){ .mechanism = env.mechanism };
 	spawn_save_start();
 	/* from the start: a Ctrl-C while loading still ends cleanly */
 	signal(SIGINT, on_signal);
