@@ -262,6 +262,60 @@ def wrappers_env_sh_and_scripts():
     assert p.returncode != 0 and "python" in p.stderr, p.stderr
 
 
+WRAPPED = r'''
+import os, sys, time
+def predict(x):
+    return x + 1
+print("ready", os.getpid(), flush=True)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.01)
+for i in range(5):
+    predict(i)
+'''
+
+
+@lt.test
+def pid_of_a_wrapper_traces_its_pythons():
+    """-p of a process that runs no python (a shell that started one):
+    the pythons it started are traced, and stderr names them; both
+    capture modes. A wrapper with no python below it: exit 2, said"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "wrapped.py", WRAPPED)
+    go, out = os.path.join(d, "go"), os.path.join(d, "w.jsonl")
+    for mode in ([], ["--no-durations"]):
+        if os.path.exists(go):
+            os.unlink(go)
+        sh = subprocess.Popen(["sh", "-c", "%s %s %s; echo done" % (PY, script, go)],
+                              stdout=subprocess.PIPE, text=True)
+        try:
+            word, child = sh.stdout.readline().split()
+            assert word == "ready"
+            lp = lt.start_recording("-p", sh.pid, "--root", "predict", "-o", out, *mode)
+            assert "pid %d runs no python; tracing the python processes it started: %s" % (
+                sh.pid, child) in lp.attach_log, lp.attach_log
+            open(go, "w").close()
+            assert sh.stdout.readline().strip() == "done"
+            sh.wait(timeout=60)
+            lp.communicate(timeout=60)
+            assert lp.returncode == 0, lp.attach_log
+        finally:
+            if sh.poll() is None:
+                sh.kill()
+                sh.wait()
+        execs = execs_of(out)[1]
+        assert [(e["pid"], e["root"]["ret"]["value"], e["complete"]) for e in execs] == \
+            [(int(child), i + 1, True) for i in range(5)], (mode, execs)
+    sh = subprocess.Popen(["sh", "-c", "sleep 30"])
+    try:
+        time.sleep(0.3)
+        p = lt.leaktrace("record", "-p", sh.pid, "--root", "predict", check=False)
+        assert p.returncode == 2 and "is not a CPython process" in p.stderr, p.stderr
+    finally:
+        sh.kill()
+        sh.wait()
+
+
 BUSY = r'''
 import os, sys, time
 def inner(x):

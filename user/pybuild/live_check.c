@@ -195,6 +195,13 @@ int py_read_type_name(const struct py_target *t, int pid, uint64_t type, char *n
 	return 0;
 }
 
+bool py_target_maps(const struct py_target *t, int pid)
+{
+	uint64_t bias;
+
+	return load_bias(t, pid, &bias) != -1;	/* or cannot be told */
+}
+
 int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, void *arg)
 {
 	const char *why;

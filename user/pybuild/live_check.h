@@ -30,6 +30,8 @@ int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, 
  * object of pid, read from its memory; 0, or -1 if it cannot be read */
 int py_read_code(const struct py_target *t, int pid, uint64_t code, char *name, size_t name_cap,
 		 char *file, size_t file_cap, int *line);
+/* whether pid maps t's file (runs that build), or that cannot be told */
+bool py_target_maps(const struct py_target *t, int pid);
 /* the tp_name of a type object of pid; 0, or -1 */
 int py_read_type_name(const struct py_target *t, int pid, uint64_t type, char *name, size_t cap);
 

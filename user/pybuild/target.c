@@ -154,6 +154,32 @@ static void host_path(char *out, size_t n, int pid, const char *range, const cha
 	snprintf(out, n, "/proc/%d/root%s", pid, path);
 }
 
+bool py_pid_runs_python(int pid)
+{
+	char path[64], line[PATH_MAX + 256], exe[PATH_MAX];
+	bool found = false;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+
+		if (!p)
+			continue;
+		p[strcspn(p, "\n")] = 0;
+		found = strstr(p, "/libpython") || (!strcmp(p, exe) && is_python_name(p));
+	}
+	fclose(f);
+	return found;
+}
+
 int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
 		       const char *python_override)
 {

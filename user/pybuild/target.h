@@ -58,6 +58,8 @@ int py_target_from_file(struct py_target *t, const struct py_want *want, const c
  * (its #! line followed) or python_override; verbose: say which file */
 int py_target_for_command(struct py_target *t, const struct py_want *want, const char *cmd,
 			  const char *python_override, bool verbose);
+/* whether a running process maps a python executable or a libpython */
+bool py_pid_runs_python(int pid);
 /* the same for a running process: its executable or a loaded libpython */
 int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
 		       const char *python_override);

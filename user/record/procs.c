@@ -441,6 +441,41 @@ static int parent_of(int pid)
 	return ppid;
 }
 
+int descendants(int root, bool (*want)(int pid), int *out, int max)
+{
+	struct u64map parent = { 0 }, in = { 0 };
+	struct dirent *d;
+	int n = 0, grew;
+	uint64_t k;
+	void *v;
+	DIR *dir = opendir("/proc");
+
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir))) {
+		int pid = atoi(d->d_name), ppid;
+
+		if (pid > 0 && (ppid = parent_of(pid)) > 0)
+			u64map_put(&parent, (uint64_t)pid + 1, (void *)(uintptr_t)(ppid + 1));
+	}
+	closedir(dir);
+	u64map_put(&in, (uint64_t)root + 1, (void *)1);
+	do {
+		grew = 0;
+		for (size_t i = 0; u64map_next(&parent, &i, &k, &v);) {
+			if (u64map_get(&in, k) || !u64map_get(&in, (uint64_t)(uintptr_t)v))
+				continue;
+			u64map_put(&in, k, (void *)1);
+			grew = 1;
+			if (n < max && want((int)(k - 1)))
+				out[n++] = (int)(k - 1);
+		}
+	} while (grew);
+	u64map_free(&parent);
+	u64map_free(&in);
+	return n;
+}
+
 int tree_scan(int root, int map_fd, void (*added)(void *arg, int pid), void *arg)
 {
 	struct u64map parent = { 0 };

@@ -91,6 +91,8 @@ struct session {
 	struct py_want want;		/* what family of probes the builds get */
 	/* per build: -a may meet builds with the USDT note and without */
 	const struct lt_mechanism *mech[LT_MAX_BUILDS];
+	int py_pid;			/* -p: the process whose python was found
+					 * (the pid, or one it started) */
 	struct leaktrace_bpf *skel;
 	struct ring_buffer *ring;
 	struct consumer cons;
@@ -123,6 +125,30 @@ struct session {
 };
 
 static struct session S = { .release_fd = -1 };
+
+/* -p: the python pid runs; a pid that runs none (a shell, a supervisor)
+ * while its descendants are followed: the python of those it started, as
+ * -- CMD does with a wrapper; an exit status */
+static int py_target_from_pid_or_children(struct session *s, struct py_target *t)
+{
+	int kids[8], n = 0, pid = env.pid, err;
+	char names[8 * 12] = "";
+
+	if (!env.python && following() && !py_pid_runs_python(env.pid) &&
+	    (n = descendants(env.pid, py_pid_runs_python, kids, 8)) > 0) {
+		for (int i = 0; i < n; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%d",
+				 i ? ", " : "", kids[i]);
+		lt_err("pid %d runs no python; tracing the python processes it started: %s%s "
+		       "(and those it starts later)", env.pid, names, n == 8 ? ", ..." : "");
+		pid = kids[0];
+	}
+	s->py_pid = pid;
+	err = py_target_from_pid(t, &s->want, pid, env.python);
+	if (!err)
+		err = py_target_live_check(t, pid, env.verbose);
+	return err;
+}
 
 /* the python(s) to trace and how; an exit status */
 static int find_targets(struct session *s)
@@ -167,16 +193,14 @@ static int find_targets(struct session *s)
 		}
 		err = 0;
 	} else {
-		err = py_target_from_pid(t, &s->want, env.pid, env.python);
-		if (!err)
-			err = py_target_live_check(t, env.pid, env.verbose);
+		err = py_target_from_pid_or_children(s, t);
 	}
 	if (err)
 		return err;
 chosen:
 	/* 3.13+ JIT builds: with PYTHON_JIT=1 hot code runs as machine code
 	 * that pushes frames without the RESUME handler: calls no probe sees */
-	if (t->jit && !env.all && env_flag_on(env.cmd ? 0 : env.pid, "PYTHON_JIT")) {
+	if (t->jit && !env.all && env_flag_on(env.cmd ? 0 : s->py_pid, "PYTHON_JIT")) {
 		lt_err("python %s at %s runs with its JIT on (PYTHON_JIT): JIT code makes calls no "
 		       "probe sees; run it with PYTHON_JIT=0", t->version, t->shown);
 		return LT_EXIT_USAGE;
@@ -190,7 +214,7 @@ chosen:
 		/* 3.12, 3.13: calls are inlined without the perf trampoline */
 		if (env.cmd) {
 			s->perf_trampoline = true;
-		} else if (env.pid && !has_perf_trampoline(env.pid)) {
+		} else if (env.pid && !has_perf_trampoline(s->py_pid)) {
 			lt_err("python %s (pid %d) runs Python-to-Python calls inline, where no probe "
 			       "sees them; start it with -X perf or PYTHONPERFSUPPORT=1 (or use "
 			       "record -- CMD, which does)", t->version, env.pid);
@@ -250,14 +274,15 @@ static int open_outputs(struct session *s)
 }
 
 /* the Python frames of pid that run now into l, through the build it
- * maps; -1 if no build could read them */
+ * maps (none: a process of the tree that runs no traced python); -1 if
+ * they could not be read */
 static int read_live_frames(const struct session *s, int pid, struct frame_list *l)
 {
 	l->pid = pid;
 	for (int i = 0; i < s->ntargets; i++)
-		if (!py_target_live_frames(&s->targets[i], pid, add_old_frame, l))
-			return 0;
-	return -1;
+		if (py_target_maps(&s->targets[i], pid))
+			return py_target_live_frames(&s->targets[i], pid, add_old_frame, l);
+	return 0;
 }
 
 /* --no-durations: a process of the tree held at its fork; the frames
@@ -589,6 +614,7 @@ static int finish(struct session *s)
 	struct leaktrace_bpf *skel = s->skel;
 	struct consumer *c = &s->cons;
 	struct lt_stats stats;
+	struct bpf_counts k;
 	char said[256];
 	int err = 0;
 
@@ -614,8 +640,7 @@ static int finish(struct session *s)
 		rb_finish(c->rb, mono_ns());
 	if (s->live_view)
 		live_print(c->live, (mono_ns() - s->last_live) / 1e9, env.json, live_nprocs());
-	struct bpf_counts k = bpf_counts(skel);
-
+	k = bpf_counts(skel);
 	consume_stats(&stats, c, &k, &s->rotated);
 	if (s->out.w && !s->out.write_failed && lt_writer_stats(s->out.w, &stats))
 		s->out.write_failed = true;
@@ -816,8 +841,9 @@ static int write_header(struct session *s)
 		lt_err("tracing %d CPython build%s system-wide; Ctrl-C to stop", s->ntargets,
 		       s->ntargets > 1 ? "s" : "");
 	else if (!s->is_child && following() && tree_count() > 1)
-		lt_err("tracing pid %d (python %s) and its %d descendants, also those started "
-		       "later; Ctrl-C to stop", s->pid, s->targets[0].version, tree_count() - 1);
+		lt_err("tracing pid %d (%s %s) and its %d descendants, also those started "
+		       "later; Ctrl-C to stop", s->pid, s->py_pid == s->pid ? "python" :
+		       "runs no python; theirs:", s->targets[0].version, tree_count() - 1);
 	else if (!s->is_child)
 		lt_err("tracing pid %d (python %s); Ctrl-C to stop", s->pid, s->targets[0].version);
 	return 0;

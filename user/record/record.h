@@ -128,6 +128,9 @@ void tree_gone(int pid);
 /* forget the processes that kill(0) says are gone; how many remain */
 int tree_check(void);
 int tree_count(void);
+/* up to max descendants of root (from /proc) for which want is true, into
+ * out; how many */
+int descendants(int root, bool (*want)(int pid), int *out, int max);
 /* fn for each process of the tree (no tree_add or tree_gone under it) */
 void tree_each(void (*fn)(void *arg, int pid), void *arg);
 
