@@ -690,8 +690,10 @@ static __always_inline int hidden_opcode(const struct lt_py_layout *L, __u64 cod
 		if (layout.lines_format != LT_LINES_PAIRS) {
 			if (bpf_probe_read_user(&bpe, 1, (void *)lines))
 				return -1;
-			if (bpe || layout.lines_format == LT_LINES_BPE)
+			if (bpe)
 				at = lines + 1 + i * bpe;
+			else if (layout.lines_format == LT_LINES_BPE)
+				return -1;	/* no entry size: unreadable */
 		}
 		if (bpf_probe_read_user(&b, 1, (void *)at))
 			return -1;
