@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -354,6 +355,8 @@ def alerts_as_json_lines_and_queued_commands():
     assert len(text) == 2, out			# the ALERT lines stay
     objs = lines(js)
     assert [o["exec"] for o in objs] == [2, 5], objs
+    # alerts carry values: the file is created 0600 whatever the umask
+    assert stat.S_IMODE(os.stat(js).st_mode) == 0o600, oct(os.stat(js).st_mode)
     for o in objs:
         assert o["type"] == "alert" and o["rule"] == 0 and o["observation"] == "returns"
         assert o["key"] == "check" and o["value"] == "int:2" and o["complete"] is True

@@ -1,5 +1,5 @@
 """Every output handled like a trace: files that hold values (rules,
-exports, the report) are created 0600 whatever the umask; a write error
+exports, the report, summaries) are created 0600 whatever the umask; a write error
 (/dev/full, a full file system, stdout on a full disk) names the file and
 the cause and exits 1; a device given as output is never removed."""
 import json
@@ -53,7 +53,12 @@ def value_outputs_are_0600():
     p = lt_umask0("export", "--format", "paper", adv, "-o", pdir)
     assert p.returncode == 0, p.stderr
     outs += [os.path.join(pdir, f) for f in os.listdir(pdir)]
-    assert len(outs) == 8
+    for name in ("s.summary", "s.summary.gz"):   # summaries hold values too
+        o = os.path.join(d, name)
+        p = lt_umask0("summarize", clean, "-o", o)
+        assert p.returncode == 0, p.stderr
+        outs.append(o)
+    assert len(outs) == 10
     for o in outs:
         mode = stat.S_IMODE(os.stat(o).st_mode)
         assert mode == 0o600, "%s: mode %o" % (o, mode)

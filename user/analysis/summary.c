@@ -5,6 +5,7 @@
 #define _GNU_SOURCE	/* strverscmp: the trace reader's file order */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -860,10 +861,16 @@ int lt_sum_write(struct lt_sum *s, const char *path)
 	FILE *f = NULL;
 	if (!strcmp(path, "-"))
 		f = stdout;
-	else if (gz)
-		gf = gzopen(path, "wb");
-	else
-		f = fopen(path, "w");
+	else {	/* a summary holds values: 0600, like a trace */
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (fd >= 0 && gz)
+			gf = gzdopen(fd, "wb");
+		else if (fd >= 0)
+			f = fdopen(fd, "w");
+		if (fd >= 0 && !f && !gf)
+			close(fd);
+	}
 	if (!f && !gf) {
 		lt_err("%s: %s", path, strerror(errno));
 		rc = LT_EXIT_FAIL;

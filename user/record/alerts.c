@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -174,13 +175,24 @@ static void *exec_worker(void *arg)
 	return NULL;
 }
 
+/* alerts hold traced values: a file we create is 0600, like a trace */
+static FILE *open_append(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "a");
+
+	if (fd >= 0 && !f)
+		close(fd);
+	return f;
+}
+
 int alerts_open(const char *json_path, const char *exec_cmd)
 {
 	jw_init(&A.j);
 	if (json_path) {
 		A.path = json_path;
 		A.json_stdout = !strcmp(json_path, "-");
-		A.json = A.json_stdout ? stdout : fopen(json_path, "ae");
+		A.json = A.json_stdout ? stdout : open_append(json_path);
 		if (!A.json) {
 			lt_err("--alert-json %s: %s", json_path, strerror(errno));
 			return LT_EXIT_USAGE;
@@ -222,7 +234,7 @@ void alerts_reopen(void)
 
 	if (!A.json || A.json_stdout)
 		return;
-	f = fopen(A.path, "ae");
+	f = open_append(A.path);
 	if (!f) {
 		/* keep writing to the old file rather than lose alerts */
 		lt_err("--alert-json %s: cannot reopen after SIGHUP: %s; still writing to the "
