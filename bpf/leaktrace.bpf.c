@@ -1076,8 +1076,6 @@ struct {
 	__type(value, struct evf_stack);
 } evf_stacks SEC(".maps");
 
-__u64 evf_overflows = 0;
-
 SEC("uprobe")
 int lt_evf_entry(struct pt_regs *ctx)
 {
@@ -1109,8 +1107,8 @@ int lt_evf_entry(struct pt_regs *ctx)
 	 * push exactly when it sets one, so the stacks stay in step */
 	if (st->depth < LT_EVF_DEPTH)
 		st->frames[st->depth++ & (LT_EVF_DEPTH - 1)] = e.frame;
-	else
-		__sync_fetch_and_add(&evf_overflows, 1);
+	else	/* no uretprobe: this call's return is lost, a counted drop */
+		__sync_fetch_and_add(&drops, 1);
 	/* pushed first, whatever follows: the stacks stay in step with the
 	 * kernel's uretprobes */
 	s = scratch_get();
@@ -1208,7 +1206,9 @@ int BPF_PROG(lt_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (!follow_tree || ctgid == ptgid || !is_followed(ptgid))
 		return 0;
-	bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY);
+	/* a full map loses the child's calls: counted, never silent */
+	if (bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY))
+		__sync_fetch_and_add(&drops, 1);
 	e.type = LT_REC_FORK;
 	e.tid = ptgid;
 	e.pid = ctgid;
