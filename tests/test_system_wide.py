@@ -82,5 +82,44 @@ def new_build_started_later_is_attached():
     assert [e["root"]["ret"]["value"] for e in mine] == [0, 2, 4], mine
 
 
+
+@lt.test
+def python_exiting_while_attaching_is_no_error():
+    """a build found through a running process (its /proc/PID/map_files
+    entry) whose process exits before the probes are attached: the file is
+    held open from the moment it is found, so -a still starts, and traces
+    that build's later processes (it failed with "return site ... is
+    outside" when the process was gone)"""
+    lt.need_root()
+    import shutil
+    d = lt.tmpdir()
+    copies = []
+    for i in range(5):      # other inodes: each one a build of its own
+        py = os.path.join(d, "python%d" % i, "python3.11")
+        os.makedirs(os.path.dirname(py))
+        shutil.copy2(lt.PY, py)
+        copies.append(py)
+    script = lt.write_file(d, "sw.py", SCRIPT)
+    for rnd in range(4):
+        # each copy's process exits a little later than the one before,
+        # while leaktrace reads the builds it found and attaches
+        short = [subprocess.Popen([py, "-c", "import time; time.sleep(%.2f)" % (0.2 + 0.05 * k)])
+                 for k, py in enumerate(copies)]
+        time.sleep(0.1)
+        out = os.path.join(d, "all%d.jsonl" % rnd)
+        lp = lt.start_recording("-a", "--root", "f", "-o", out)
+        for p in short:
+            p.wait(timeout=60)
+        later = subprocess.Popen([copies[-1], script])
+        assert later.wait(timeout=60) == 0
+        time.sleep(0.3)
+        lp.send_signal(2)
+        _, err = lp.communicate(timeout=30)
+        assert lp.returncode == 0, lp.attach_log + err
+        ex = [json.loads(l) for l in open(out) if '"exec"' in l]
+        mine = [e["root"]["ret"]["value"] for e in ex if e["pid"] == later.pid]
+        assert mine == [0, 2, 4], (rnd, mine, err)
+
+
 if __name__ == "__main__":
     lt.main()

@@ -350,18 +350,32 @@ static int add_system_target(struct py_target *t, const struct py_want *want, in
 			     const char *path, const char *shown, bool verbose)
 {
 	struct stat st, o;
-	int r;
+	char held[64];
+	int r, fd = -1;
 
 	if (n >= max || stat(path, &st))
 		return n;
 	for (int i = 0; i < n; i++)
 		if (!stat(t[i].path, &o) && o.st_dev == st.st_dev && o.st_ino == st.st_ino)
 			return n;
+	/* a file found through a running process (/proc/PID/map_files/...) is
+	 * held open: that process may exit before the probes are attached,
+	 * and the file is read and probed through the descriptor */
+	if (!strncmp(path, "/proc/", 6)) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return n;
+		snprintf(held, sizeof(held), "/proc/self/fd/%d", fd);
+		path = held;
+	}
 	quiet = !verbose;
 	r = py_target_from_file(&t[n], want, path, shown);
 	quiet = false;
-	if (r)
+	if (r) {
+		if (fd >= 0)
+			close(fd);
 		return n;
+	}
 	if (verbose)
 		lt_err("system-wide: python %s at %s", t[n].version, shown);
 	return n + 1;
