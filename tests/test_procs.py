@@ -257,9 +257,11 @@ def wrappers_env_sh_and_scripts():
         assert sorted(e["root"]["ret"]["value"] for e in execs) == sorted([1, 2, 3] * (n // 3)), cmd
         if "$(echo" in cmd[-1]:
             assert "names no python in its words" in p.stderr, p.stderr
-    # a command that starts no python is still an error that says so
-    p = lt.leaktrace("record", "--", "sh", "-c", "true", check=False)
-    assert p.returncode != 0 and "python" in p.stderr, p.stderr
+    # a command that starts no python is bad input that says so (exit 2),
+    # also when its tree runs other programs
+    for cmd in (["sh", "-c", "true"], ["sh", "-c", "ls / >/dev/null; sleep 0.2"], ["env", "true"]):
+        p = lt.leaktrace("record", "--", *cmd, check=False)
+        assert p.returncode == 2 and "%s started no CPython" % cmd[0] in p.stderr, (cmd, p.stderr)
 
 
 WRAPPED = r'''

@@ -101,6 +101,8 @@ struct session {
 	struct lt_stats rotated;	/* counts at the last SIGHUP */
 	pid_t pid;
 	bool is_child;
+	bool cmd_wrapper;		/* -- CMD: env, sh, a script: python later */
+	bool python_seen;		/* following: a process of the tree ran one */
 	bool child_reaped;		/* child_status is its wait status */
 	int child_status;
 	int release_fd;			/* the command we started waits on it */
@@ -164,11 +166,13 @@ static int find_targets(struct session *s)
 		/* env, sh -c, a shell script: the python it will start */
 		if (!python && !wrapper_python(env.cmd, wrapped, sizeof(wrapped))) {
 			python = wrapped;
+			s->cmd_wrapper = true;
 			if (env.verbose)
 				lt_err("%s starts %s", env.cmd[0], wrapped);
 		} else if (!python && is_wrapper(env.cmd)) {
 			/* one that names no python: every build of the system,
 			 * on its processes only (the tree is followed) */
+			s->cmd_wrapper = true;
 			s->ntargets = py_targets_system(s->targets, &s->want, LT_MAX_BUILDS,
 							env.verbose);
 			if (!s->ntargets) {
@@ -413,6 +417,8 @@ static int try_new_build(void *arg, int pid)
 	struct session *s = arg;
 	int n = s->ntargets, r;
 
+	if (!s->python_seen && py_pid_runs_python(pid))
+		s->python_seen = true;
 	r = n < LT_MAX_BUILDS ? py_target_new_build(s->targets, &s->want, n, pid, env.verbose) : 0;
 	if (r > 0 && (s->mech[n] = mech_choose(&s->targets[n], false)) &&
 	    !attach_build(s->skel, s->mech[n], &s->targets[n], n)) {
@@ -670,11 +676,18 @@ static int finish(struct session *s)
 		root_report(env.root);
 	if (!c->records && s->is_child) {
 		/* a python starting up runs hundreds of calls (site, encodings):
-		 * none seen means the probes are on a file it did not run */
-		lt_err("no probe fired while %s ran: it did not run its interpreter from %s "
-		       "(another copy of python or libpython?); name the file it maps with "
-		       "--python", env.cmd[0], s->targets[0].shown);
-		err = LT_EXIT_FAIL;
+		 * none seen means the probes are on a file it did not run, or a
+		 * wrapper whose tree (followed: each exec looked at) ran none */
+		if (s->cmd_wrapper && following() && !s->python_seen)
+			lt_err("%s started no CPython: no process of its tree ran a python "
+			       "(it would be traced on %s%s); a python it runs from elsewhere is "
+			       "named with --python", env.cmd[0], s->targets[0].shown,
+			       s->ntargets > 1 ? " and the other builds" : "");
+		else
+			lt_err("no probe fired while %s ran: it did not run its interpreter from "
+			       "%s (another copy of python or libpython?); name the file it maps "
+			       "with --python", env.cmd[0], s->targets[0].shown);
+		err = LT_EXIT_USAGE;
 	} else if (!c->records && !env.all) {
 		lt_warn("no Python call seen in pid %d while tracing (idle?)", s->pid);
 	}
