@@ -248,6 +248,10 @@ def wrappers_env_sh_and_scripts():
         ([script], 3),
         ([twice], 6),
         ([PY, "-m", "app"], 3),
+        # launchers: programs that run the command in their words
+        (["timeout", "60", PY, app], 3),
+        (["nice", "-n", "1", "env", "X=1", PY, app], 3),
+        (["setpriv", "--reuid=0", "sh", "-c", "%s %s" % (PY, app)], 3),
         # no python in the words: the system's builds, on the tree only
         (["sh", "-c", 'exec "$(echo %s)%s" app.py' % (PY[:-7], PY[-7:])], 3),
     ]
@@ -259,7 +263,8 @@ def wrappers_env_sh_and_scripts():
             assert "names no python in its words" in p.stderr, p.stderr
     # a command that starts no python is bad input that says so (exit 2),
     # also when its tree runs other programs
-    for cmd in (["sh", "-c", "true"], ["sh", "-c", "ls / >/dev/null; sleep 0.2"], ["env", "true"]):
+    for cmd in (["sh", "-c", "true"], ["sh", "-c", "ls / >/dev/null; sleep 0.2"], ["env", "true"],
+                ["timeout", "5", "true"]):
         p = lt.leaktrace("record", "--", *cmd, check=False)
         assert p.returncode == 2 and "%s started no CPython" % cmd[0] in p.stderr, (cmd, p.stderr)
 

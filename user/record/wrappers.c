@@ -6,9 +6,11 @@
  * tree is followed, so the python it execs is traced from its first
  * call), so the python is read from the command words here: the first
  * word that names a python (python, python3, python3.11, a path to one).
- * A python started some other way is still traced: a followed process
- * that execs a build not traced yet gets its probes then (record.c), its
- * first calls before that missed.
+ * A launcher (timeout, nice, tini, setpriv: a program that is no CPython
+ * and runs the command in its words) is read past its own words to the
+ * first one that names a command. A python started some other way is
+ * still traced: a followed process that execs a build not traced yet gets
+ * its probes then (record.c), its first calls before that missed.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -16,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pybuild/elf_util.h"
+#include "pybuild/pybuild.h"
 #include "pybuild/target.h"
 #include "record/record.h"
 
@@ -50,13 +54,16 @@ static bool is_shell(const char *path)
 	return false;
 }
 
-/* the first word of shell text that names a python found on PATH */
+static bool is_script(const char *path);
+
+/* the first word of shell text that names a python found on PATH (not a
+ * script such as a pyenv shim, which picks its python itself) */
 static int python_in_text(char *text, char *out, size_t n)
 {
 	static const char sep[] = " \t\r\n;&|()<>\"'`{}$=";
 
 	for (char *w = strtok(text, sep); w; w = strtok(NULL, sep))
-		if (names_python(w) && !resolve_command(w, out, n))
+		if (names_python(w) && !resolve_command(w, out, n) && !is_script(out))
 			return 0;
 	return -1;
 }
@@ -86,6 +93,28 @@ static char *read_text(const char *path)
 }
 
 static int wrapped(char **cmd, char *out, size_t n, int depth);
+
+/* an executable file that is a CPython or runs one from its libpython
+ * (uwsgi, an embedding server): it is the python, no launcher */
+static bool runs_python_itself(const char *path)
+{
+	char buf[PATH_MAX];
+
+	return !py_version_of_file(path, buf, sizeof(buf)) ||
+	       !elf_needed_libpython(path, buf, sizeof(buf));
+}
+
+/* a launcher's words: the python of the first command they name */
+static int launched_python(char **args, char *out, size_t n, int depth)
+{
+	char path[PATH_MAX];
+
+	for (int i = 0; args[i]; i++)
+		if (args[i][0] != '-' && !resolve_command(args[i], path, sizeof(path)) &&
+		    !wrapped(args + i, out, n, depth + 1))
+			return 0;
+	return -1;
+}
 
 /* a file that starts with #! (a python's name may be a script: pyenv's
  * shims run the python they choose) */
@@ -163,7 +192,8 @@ static int wrapped(char **cmd, char *out, size_t n, int depth)
 		return -1;
 	if (!fgets(line, sizeof(line), f) || strncmp(line, "#!", 2)) {
 		fclose(f);
-		return -1;
+		/* a binary: a launcher unless it is the python */
+		return runs_python_itself(path) ? -1 : launched_python(cmd + 1, out, n, depth);
 	}
 	fclose(f);
 	{
@@ -195,9 +225,12 @@ bool is_wrapper(char **cmd)
 		line[strcspn(line, " \t\n")] = 0;
 		/* #!/bin/sh, or #!/usr/bin/env bash (a pyenv shim) */
 		shell_script = is_shell(line + 2) || !strcmp(base_name(line + 2), "env");
+		fclose(f);
+		return shell_script;
 	}
 	fclose(f);
-	return shell_script;
+	/* a launcher (timeout, tini) whose words name no python */
+	return !runs_python_itself(path);
 }
 
 int wrapper_python(char **cmd, char *out, size_t n)
