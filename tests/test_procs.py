@@ -363,8 +363,18 @@ def live_view_names_functions_per_process():
     assert busy, out
     for l in busy:
         assert l["top"][0]["fn"] == "inner" and l["top"][0]["file"] == script, l
+        assert l["top"][0]["line"] == 3, l         # BUSY's def inner
         assert l["threads"][0]["tid"] == l["pid"] and l["calls_per_s"] > 0, l
     assert not any(t["fn"] in ("?", "<unknown>") for l in busy for t in l["top"]), out
+    # --where: file:line after each name, in the text view
+    p = subprocess.Popen([PY, script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        r = lt.leaktrace("-p", p.pid, "--where", "--duration", "3")
+    finally:
+        p.kill()
+        p.wait()
+    assert "top: inner (%s:3) " % script in r.stdout, r.stdout
 
 
 @lt.test
@@ -375,10 +385,13 @@ def live_view_says_idle():
     try:
         assert p.stdout.readline().strip() == "ready"
         r = lt.leaktrace("-p", p.pid, "--duration", "2.5")
+        j = lt.leaktrace("-p", p.pid, "-j", "--duration", "2.5")
     finally:
         p.kill()
         p.wait()
     assert r.stdout.startswith("idle: no Python call"), r.stdout
+    lines = [json.loads(l) for l in j.stdout.splitlines()]
+    assert lines and all(l == {"type": "live", "idle": True, "processes": 1} for l in lines), j.stdout
 
 
 NSFORK = r'''
