@@ -1,7 +1,8 @@
 """Real servers from Debian packages, traced under load from concurrent
 loopback clients: http.server (threaded), gunicorn (sync workers restarted
 by --max-requests, traced through its master with -p), uvicorn with
-FastAPI (a plain `def` route: FastAPI runs it in its thread pool). For
+FastAPI (a plain `def` route, which FastAPI runs in its thread pool, and
+an `async def` route awaiting a coroutine model on the event loop). For
 each: one execution per request, each with the pid of the process that
 answered it (the response says its pid) and a duration, all complete, and
 `analyze` finds the return value planted in the adversarial requests; then
@@ -76,6 +77,15 @@ def p(q: str):
     predict(q)
     return PlainTextResponse(str(os.getpid()))
 '''
+
+# the same model as coroutines: predict awaits twice, so the requests'
+# runs interleave on the event loop's thread
+AMODEL = MODEL.replace("def predict(q):\n    leak(q)",
+                       "import asyncio\nasync def predict(q):\n    await asyncio.sleep(0)\n"
+                       "    leak(q)\n    await asyncio.sleep(0.002)")
+
+ASGI_ASYNC = ASGI.replace("from model import", "from amodel import").replace(
+    "def p(q: str):\n    predict(q)", "async def p(q: str):\n    await predict(q)")
 
 
 def wait_port(port, proc, timeout=60):
@@ -274,6 +284,32 @@ def uvicorn_fastapi_thread_pool_route():
         assert all(e["tid"] != proc.pid for e in execs)   # FastAPI's thread pool
 
     check_server(d, proc, port, pool)
+
+
+@lt.test
+def uvicorn_fastapi_async_route():
+    """an async def route awaiting the coroutine predict: each request is
+    one execution, its awaits stitched, while requests interleave on the
+    event loop's thread"""
+    lt.need_root()
+    d = lt.tmpdir()
+    setup(d)
+    lt.write_file(d, "amodel.py", AMODEL)
+    lt.write_file(d, "asgi.py", ASGI_ASYNC)
+    port = lt.free_port()
+    proc = start(d, [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+                     "--log-level", "warning", "asgi:app"])
+
+    def loop(execs, pids):
+        assert set(pids) == {proc.pid}
+        assert all(e["tid"] == proc.pid for e in execs)   # the event loop's thread
+        # suspended for the awaits: ran less than it lasted
+        assert all(0 < e["root"]["run_ns"] < e["dur_ns"] for e in execs), execs[0]
+        # requests in flight together: some execution starts before another ends
+        spans = sorted((e["start_ns"], e["start_ns"] + e["dur_ns"]) for e in execs)
+        assert any(b[0] < a[1] for a, b in zip(spans, spans[1:])), spans[:6]
+
+    check_server(d, proc, port, loop)
 
 
 if __name__ == "__main__":
