@@ -529,4 +529,61 @@ def tracers_in_the_target():
         shutil.rmtree(sid + inner, ignore_errors=True)
 
 
+JITTED = r"""
+import os, subprocess, sys
+def work(i):
+    return i * 2
+for i in range(3):
+    work(i)
+if len(sys.argv) == 1:
+    for jit in ("1", "0"):
+        env = dict(os.environ, PYTHON_JIT=jit)
+        subprocess.run([sys.executable, __file__, jit], env=env, check=True)
+"""
+
+
+@lt.test
+def jit_on_in_a_followed_process_is_flagged():
+    """a python of the traced tree started with PYTHON_JIT=1, on a build
+    with the JIT compiled in (Debian's 3.14): calls of JIT code pass no
+    probe, so each of its executions is written incomplete with the reason
+    "jit" (and a warning names the pid); its parent's and a PYTHON_JIT=0
+    sibling's stay complete (the command itself with the JIT on is
+    refused at start, as before)"""
+    lt.need_root()
+    import shutil
+    sid, runs = lt.sid_pythons(("3.14",))
+    if not runs:
+        raise lt.Skip("no python3.14 in " + sid)
+    _, cmd, opts = runs[0]
+    inner = "/tmp/lt-jit-%d" % os.getpid()
+    os.makedirs(sid + inner, exist_ok=True)
+    d = lt.tmpdir()
+    try:
+        lt.write_file(sid + inner, "jitted.py", JITTED)
+        out = os.path.join(d, "t.jsonl")
+        p = lt.leaktrace("record", "--root", "work", "-o", out, *opts, "--", *cmd,
+                         inner + "/jitted.py")
+        ex = [json.loads(l) for l in open(out) if '"exec"' in l]
+        by = {}
+        for e in ex:
+            by.setdefault(e["cmdline"].split()[-1], []).append(e)
+        assert sorted(by) == sorted(["0", "1", inner + "/jitted.py"]), sorted(by)
+        assert all(len(v) == 3 for v in by.values()), {k: len(v) for k, v in by.items()}
+        jit_pid = by["1"][0]["pid"]
+        for k, v in by.items():
+            if k == "1":
+                assert all(not e["complete"] and e["incomplete"] == ["jit"] for e in v), v
+            else:
+                assert all(e["complete"] for e in v), v
+        assert "pid %d runs python 3.14" % jit_pid in p.stderr and "JIT on" in p.stderr, p.stderr
+        assert p.stderr.count("JIT on") == 1, p.stderr
+        # the command itself with the JIT on: refused, before it runs
+        r = lt.leaktrace("record", "--root", "work", *opts, "--", *cmd, inner + "/jitted.py",
+                         check=False, env=dict(os.environ, PYTHON_JIT="1"))
+        assert r.returncode == 2 and "JIT on" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(sid + inner, ignore_errors=True)
+
+
 lt.main()

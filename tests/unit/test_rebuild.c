@@ -678,9 +678,12 @@ static void returns_only_attach(void)
 
 static int described;
 
-static void describe(void *arg, uint32_t pid, const char **cmdline, const char **cgroup)
+static void describe(void *arg, uint32_t pid, const char **cmdline, const char **cgroup,
+		     uint32_t *taint)
 {
 	described++;
+	if (pid == 44)		/* as record.c says of a process with its JIT on */
+		*taint = LT_INC_JIT;
 	*cmdline = lt_intern(pid == 43 ? "python3 app.py" : "python3 other.py");
 	if (pid == 43)
 		*cgroup = lt_intern("/system.slice/app.service");
@@ -711,9 +714,38 @@ static void thread_and_process_tags(void)
 	CHECK(got[1]->tid == 43 && got[1]->nstid == 1 && !strcmp(got[1]->cmdline, "python3 app.py"));
 	CHECK(got[2]->pid == 44 && got[2]->nstid == 0 && !got[2]->container &&
 	      !strcmp(got[2]->cmdline, "python3 other.py"));
+	/* a process's taint marks each of its executions, only its own
+	 * (all three end open, "exited") */
+	CHECK(!(got[0]->incomplete & LT_INC_JIT) && !(got[1]->incomplete & LT_INC_JIT));
+	CHECK(!got[2]->complete && got[2]->incomplete == (LT_INC_JIT | LT_INC_EXITED));
 	/* a process met again after its main thread exited is asked anew */
 	rb_entry(s, 43, 46, 0, now += 10, 0xA0, 0x200, 0);
 	CHECK(described == 3);
+	reset();
+	rb_free(s);
+}
+
+/* following: a frame begun before a fork returns in the child, whose
+ * records never named its code (the child may be gone before it can be
+ * read): the name is the parent's (rb_fork) */
+static void forked_child_names_the_parents_code(void)
+{
+	struct rb_config cfg = { .root_fn = "run", .str_len = 64 };
+	struct rb_state *s = rb_new(&cfg, keep, NULL);
+	struct lt_rec_ret r = { .type = LT_REC_RET, .vkind = LT_RV_INT, .tid = 44, .tgid = 44,
+				.frame = 0xA0, .previous = 0x80, .code = 0x200, .val = 7 };
+
+	rb_code(s, 43, 0x200, "run", "/app/m.py", 6);
+	rb_code(s, 44, 0x300, "helper", "/app/m.py", 2);
+	rb_entry(s, 43, 43, 0, now += 10, 0xA0, 0x200, 0x80);	/* run, in the parent */
+	rb_fork(s, 44, 43);
+	rb_entry(s, 44, 44, 0, now += 10, 0xB0, 0x300, 0xA0);	/* the child's first call */
+	R(s, 44, 0xB0, 0xA0, 0x300, LT_RV_INT, 1, 0);
+	r.ts = now += 10;
+	rb_return(s, &r, NULL);
+	CHECK(ngot == 1);
+	CHECK(got[0]->pid == 44 && !strcmp(got[0]->root->fn, "run") && !got[0]->complete);
+	CHECK(got[0]->incomplete && !(got[0]->incomplete & LT_INC_UNKNOWN));
 	reset();
 	rb_free(s);
 }
@@ -998,6 +1030,7 @@ int main(void)
 	RUN(returns_only_coroutines);
 	RUN(returns_only_attach);
 	RUN(thread_and_process_tags);
+	RUN(forked_child_names_the_parents_code);
 	RUN(tgid_beyond_16_bits);
 	RUN(thrown_into_hook_raise_subinterp);
 	RUN(subinterp_ids);

@@ -307,6 +307,8 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 
 		tree_add(r->pid);
 		proc_forked(r->pid, r->tid);
+		if (c->rb)
+			rb_fork(c->rb, r->pid, r->tid);
 		if (c->in_pidns)
 			fork_nspid(r->pid);
 		if (c->tree_event)

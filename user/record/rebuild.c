@@ -61,6 +61,9 @@ struct rb_pend {
 	bool exit_hook;		/* made in the exit of a frame that had
 				 * returned, a call of that frame's caller
 				 * (LT_RF2_EXIT_HOOK) */
+	bool readfail;		/* a value in its subtree could not be read:
+				 * its execution, if it is in one, is
+				 * incomplete (not the thread's next one) */
 };
 
 /* --no-durations with --root: calls kept while no execution ends, beyond
@@ -115,6 +118,7 @@ struct rb_thread {
 /* a process met system-wide (cfg.describe_process) */
 struct rb_proc {
 	const char *cmdline, *cgroup;
+	uint32_t taint;		/* LT_INC_* of all its executions */
 };
 
 struct rb_state {
@@ -125,6 +129,9 @@ struct rb_state {
 	struct hmap types;	/* OBJ_K(type address), tgid -> interned tp_name */
 	struct u64map threads;	/* tid -> struct rb_thread */
 	struct u64map procs;	/* system-wide: pid+1 -> struct rb_proc */
+	struct u64map parents;	/* following: forked pid+1 -> its parent's pid
+				 * (a name its frames from before the fork
+				 * need is the parent's; rb_fork) */
 	struct hmap old;	/* --no-durations: OBJ_K(frame), tgid live at attach
 				 * (or at its fork) -> code */
 	struct u64map susp;	/* suspended frames (suspend.h) */
@@ -274,6 +281,8 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, uint32_t why)
 		if (p) {
 			e->cmdline = p->cmdline;
 			e->container = p->cgroup;
+			if (p->taint)
+				exec_mark(e, p->taint);
 		}
 	}
 	s->st.execs++;
@@ -284,9 +293,34 @@ static void exec_close(struct rb_state *s, struct rb_thread *t, uint32_t why)
 	s->emit(e, s->arg);
 }
 
+/* the entry of m for (addr, tgid) a forked process got from an ancestor
+ * whose entry it is (a code or type object of its memory from before the
+ * fork, such as a frame's that began in the parent: no CODE record of the
+ * child names it, and the child may be gone before it can be read) */
+static void *inherited(struct rb_state *s, struct hmap *m, uint32_t tgid, uint64_t addr)
+{
+	void *v;
+
+	for (int depth = 0; depth < 16; depth++) {
+		tgid = (uint32_t)(uintptr_t)u64map_get(&s->parents, (uint64_t)tgid + 1);
+		if (!tgid)
+			return NULL;
+		if ((v = hmap_get(m, OBJ_K(addr), tgid)))
+			return v;
+	}
+	return NULL;
+}
+
+void rb_fork(struct rb_state *s, uint32_t child, uint32_t parent)
+{
+	if (child && parent && child != parent)
+		u64map_put(&s->parents, (uint64_t)child + 1, (void *)(uintptr_t)parent);
+}
+
 static const struct code_info *code_of(struct rb_state *s, const struct rb_thread *t, uint64_t code)
 {
 	struct code_info *ci = hmap_get(&s->codes, OBJ_K(code), t->tgid);
+	const struct code_info *pci;
 
 	if (ci)
 		return ci;
@@ -295,6 +329,12 @@ static const struct code_info *code_of(struct rb_state *s, const struct rb_threa
 	ci = hmap_get(&s->codes, OBJ_K(code), t->tgid);
 	if (ci)
 		return ci;
+	pci = inherited(s, &s->codes, t->tgid, code);
+	if (pci && pci->fn != s->unknown && (ci = malloc(sizeof(*ci)))) {
+		*ci = *pci;
+		obj_put(&s->codes, t->tgid, code, ci);
+		return ci;
+	}
 	/* remembered as unknown, so that it is looked for once (a CODE
 	 * record that comes later still names it) */
 	ci = calloc(1, sizeof(*ci));
@@ -410,7 +450,7 @@ static void process_seen(struct rb_state *s, uint32_t pid)
 		free(p);
 		return;
 	}
-	s->cfg.describe_process(s->cfg.describe_arg, pid, &p->cmdline, &p->cgroup);
+	s->cfg.describe_process(s->cfg.describe_arg, pid, &p->cmdline, &p->cgroup, &p->taint);
 }
 
 static bool resume(struct rb_state *s, struct rb_thread *t, uint64_t frame, uint64_t code,
@@ -556,6 +596,8 @@ static const char *type_of(struct rb_state *s, const struct rb_thread *t, const 
 		s->cfg.resolve_type(s->cfg.resolve_arg, s, t->tgid, r->type_ptr);
 		tn = hmap_get(&s->types, OBJ_K(r->type_ptr), t->tgid);
 	}
+	if (!tn && (tn = inherited(s, &s->types, t->tgid, r->type_ptr)))
+		obj_put(&s->types, t->tgid, r->type_ptr, (void *)tn);
 	return tn;
 }
 
@@ -864,6 +906,8 @@ static void ro_emit(struct rb_state *s, struct rb_thread *t, struct lt_node *n, 
 		why |= LT_INC_ROOT_UNSURE;
 	if (old || r->ts < s->cfg.complete_after_ns || (s->cfg.first_exec_incomplete && !t->emitted))
 		why |= LT_INC_BEFORE_ATTACH;
+	if (sum->readfail)
+		why |= LT_INC_READ_FAILURES;
 
 	/* everything still pending is outside every root: its callers are
 	 * callers of this outermost root */
@@ -895,6 +939,21 @@ static void ro_emit(struct rb_state *s, struct rb_thread *t, struct lt_node *n, 
 	}
 }
 
+/* --no-durations: set_ret, a read failure kept with the call (p) until it
+ * is known in which execution the call is, if any: a call outside every
+ * root (a pool worker's queue reads, its exit) marks none */
+static void ro_set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
+		       const struct lt_rec_ret *r, const void *payload, struct rb_pend *p)
+{
+	bool had = t->tainted & LT_INC_READ_FAILURES;
+
+	set_ret(s, t, n, r, payload);
+	if (!had && (t->tainted & LT_INC_READ_FAILURES)) {
+		t->tainted &= ~LT_INC_READ_FAILURES;
+		p->readfail = true;
+	}
+}
+
 /* --no-durations: one return (see rebuild.h) */
 static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_rec_ret *r,
 		      const void *payload)
@@ -920,6 +979,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	for (k = t->np; k > 0 && t->pend[k - 1].previous == r->frame; k--) {
 		sum.ncalls += t->pend[k - 1].ncalls;
 		sum.ntrunc += t->pend[k - 1].ntrunc;
+		sum.readfail |= t->pend[k - 1].readfail;
 		if (t->pend[k - 1].first_ts < sum.first_ts)
 			sum.first_ts = t->pend[k - 1].first_ts;
 	}
@@ -944,10 +1004,11 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 				lt_node_append(q->node, t->pend[i].node);
 				q->ncalls += t->pend[i].ncalls;
 				q->ntrunc += t->pend[i].ntrunc;
+				q->readfail |= t->pend[i].readfail;
 			}
 			t->np = kh;
 			memset(&q->node->ret, 0, sizeof(q->node->ret));
-			set_ret(s, t, q->node, r, payload);
+			ro_set_ret(s, t, q->node, r, payload, q);
 			return;
 		}
 	}
@@ -976,7 +1037,7 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 	n->file = ci->file;
 	n->line = ci->line;
 	tag_interp(t, n, t->cur_interp);
-	set_ret(s, t, n, r, payload);
+	ro_set_ret(s, t, n, r, payload, &sum);
 	sum.node = n;
 	sum.ntrunc += n->ret.truncated && n->ret.kind == LT_V_STR;
 	for (size_t i = k; i < t->np; i++)
@@ -994,7 +1055,8 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 		if (s->cfg.root_fn && ci->is_root && !(r->flags & LT_RF_ROOT_NESTED)) {
 			/* an outermost root: written at its final return */
 			sp->outer = true;
-			sp->tainted = old ? LT_INC_BEFORE_ATTACH : 0;
+			sp->tainted = (old ? LT_INC_BEFORE_ATTACH : 0) |
+				      (sum.readfail ? LT_INC_READ_FAILURES : 0);
 			susp_put(&s->susp, t->tgid, r->frame, sp);
 			return;
 		}
@@ -1010,6 +1072,8 @@ static void ro_return(struct rb_state *s, struct rb_thread *t, const struct lt_r
 				(s->old.len && hmap_get(&s->old, OBJ_K(r->previous), t->tgid)))) {
 		if (r->previous)	/* the thread's execution began before attach */
 			t->tainted |= LT_INC_BEFORE_ATTACH;
+		if (sum.readfail)
+			t->tainted |= LT_INC_READ_FAILURES;
 		lt_node_append(t->exec->root, n);
 		s->st.calls += sum.ncalls;
 		s->st.truncated_strings += sum.ntrunc;
@@ -1045,8 +1109,11 @@ static bool ro_continue(struct rb_state *s, struct rb_thread *t, struct rb_susp 
 {
 	struct lt_node *n = sp->node;
 
-	for (size_t i = k; i < t->np; i++)
+	for (size_t i = k; i < t->np; i++) {
 		lt_node_append(n, t->pend[i].node);
+		if (t->pend[i].readfail)	/* in the node's execution */
+			t->tainted |= LT_INC_READ_FAILURES;
+	}
 	t->np = k;
 	set_ret(s, t, n, r, payload);
 	tag_interp(t, n, t->cur_interp);
@@ -1584,6 +1651,7 @@ void rb_thread_exit(struct rb_state *s, uint32_t tid, uint32_t pid, uint64_t ts)
 	}
 	if (tid == pid) {	/* the process ends: forget it */
 		free(u64map_del(&s->procs, (uint64_t)pid + 1));
+		u64map_del(&s->parents, (uint64_t)pid + 1);
 		write_suspended(s, pid, ts, LT_INC_EXITED);
 	}
 }
@@ -1654,6 +1722,7 @@ void rb_free(struct rb_state *s)
 	for (size_t i = 0; u64map_next(&s->procs, &i, &k, &v);)
 		free(v);
 	u64map_free(&s->procs);
+	u64map_free(&s->parents);
 	u64map_free(&s->threads);
 	hmap_free(&s->old);
 	u64map_free(&s->gens);

@@ -78,9 +78,10 @@ struct rb_config {
 	void (*resolve_type)(void *arg, struct rb_state *s, uint32_t tgid, uint64_t type);
 	void *resolve_arg;
 	/* system-wide: the command line and cgroup of a process met for the
-	 * first time (either may stay NULL; strings interned); NULL: none */
+	 * first time (either may stay NULL; strings interned), and reasons
+	 * (LT_INC_*) every execution of it is incomplete for; NULL: none */
 	void (*describe_process)(void *arg, uint32_t pid, const char **cmdline,
-				 const char **cgroup);
+				 const char **cgroup, uint32_t *taint);
 	void *describe_arg;
 };
 
@@ -141,6 +142,9 @@ void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
 /* the thread ended: its open execution is written (incomplete if frames
  * are still live); the main thread (tid == pid) ends its process */
 void rb_thread_exit(struct rb_state *s, uint32_t tid, uint32_t pid, uint64_t ts);
+/* following: child was forked by parent (a FORK record); names of objects
+ * from before the fork that the child's records need are the parent's */
+void rb_fork(struct rb_state *s, uint32_t child, uint32_t parent);
 /* events were lost somewhere: every open execution becomes incomplete */
 void rb_loss(struct rb_state *s);
 /* end of recording: every open execution is written */

@@ -26,6 +26,7 @@
 #include "common/u64map.h"
 #include "leaktrace.h"
 #include "pybuild/live_check.h"
+#include "trace/incomplete.h"
 #include "leaktrace.skel.h"
 #include "record/alerts.h"
 #include "record/hashval.h"
@@ -411,6 +412,30 @@ static int attach_tree(struct session *s)
 	return 0;
 }
 
+/* rb_config.describe_process: proc_describe, and a process that runs a
+ * build with the JIT compiled in, with PYTHON_JIT on in its environment
+ * (read at its start, as CPython does): calls of JIT code pass no probe,
+ * so all its executions are marked (the target itself is refused at
+ * start; this is a process of the tree, or of -a) */
+static void describe_process(void *arg, uint32_t pid, const char **cmdline, const char **cgroup,
+			     uint32_t *taint)
+{
+	struct session *s = arg;
+
+	proc_describe(NULL, pid, cmdline, cgroup);
+	for (int i = 0; i < s->ntargets; i++) {
+		const struct py_target *t = &s->targets[i];
+
+		if (t->jit && py_target_maps(t, (int)pid) && env_flag_on((int)pid, "PYTHON_JIT")) {
+			*taint |= LT_INC_JIT;
+			lt_warn("pid %u runs python %s at %s with its JIT on (PYTHON_JIT): calls of "
+				"JIT code pass no probe; its executions are marked incomplete (jit)",
+				pid, t->version, t->shown);
+			break;
+		}
+	}
+}
+
 /* -a, follow_exec_poll: a process that called execve, maybe a new build */
 static int try_new_build(void *arg, int pid)
 {
@@ -770,7 +795,8 @@ static int start_consumer(struct session *s)
 		.resolve_code = consume_resolve_code,
 		.resolve_type = consume_resolve_type,
 		.resolve_arg = &s->targets[0],
-		.describe_process = env.all || following() ? proc_describe : NULL,
+		.describe_process = env.all || following() ? describe_process : NULL,
+		.describe_arg = s,
 	};
 
 	simfail_init();		/* tests: LEAKTRACE_SIMFAIL (simfail.h) */

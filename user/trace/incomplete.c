@@ -7,7 +7,7 @@
 static const char *const names[LT_INC_NREASONS] = {
 	"lost_events", "stale_frames", "before_attach", "start_unseen", "stopped", "exited",
 	"root_unsure", "abandoned", "other_thread", "throw_ambiguous", "throw_unseen",
-	"throw_open", "read_failures", "no_memory", "pending_limit", "unknown",
+	"throw_open", "read_failures", "no_memory", "pending_limit", "jit", "unknown",
 };
 
 const char *lt_incomplete_name(int i)

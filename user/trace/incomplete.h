@@ -28,9 +28,10 @@ enum {
 	LT_INC_READ_FAILURES	= 1u << 12,	/* a read of the target's memory failed */
 	LT_INC_NO_MEMORY	= 1u << 13,	/* the recorder ran out of memory */
 	LT_INC_PENDING_LIMIT	= 1u << 14,	/* --no-durations: too many calls without a root's end */
-	LT_INC_UNKNOWN		= 1u << 15,	/* no reason known (a bug in the recorder, or a
+	LT_INC_JIT		= 1u << 15,	/* its process runs with CPython's JIT on */
+	LT_INC_UNKNOWN		= 1u << 16,	/* no reason known (a bug in the recorder, or a
 						 * token this version does not know) */
-	LT_INC_NREASONS		= 16,
+	LT_INC_NREASONS		= 17,
 };
 
 /* the token of bit i (0 <= i < LT_INC_NREASONS) */
