@@ -1,4 +1,5 @@
-"""Deployment (deploy/): the capability set recording needs is enough for a
+"""Deployment (deploy/): the unit and the DaemonSet are valid and state the
+capabilities; the capability set recording needs is enough for a
 non-root agent and every one of them is needed (a missing one is named,
 exit 2); the FROM scratch image built with podman traces a Python process
 of the host with the host's pid namespace and exactly those capabilities."""
@@ -108,6 +109,70 @@ def non_root_agent_with_the_stated_caps_records_and_each_is_needed():
         # none at all: the message names what to give
         r, _ = record_as_nobody([], target.pid, d, "none.jsonl")
         assert r.returncode == 2 and "CAP_BPF" in r.stderr and "CAP_SYS_PTRACE" in r.stderr, r.stderr
+        assert target.poll() is None, "the target died"
+    finally:
+        target.kill()
+        target.wait()
+    shutil.rmtree(d)
+
+
+def unit_and_daemonset():
+    """the capabilities and command line the systemd unit and the
+    DaemonSet state, read from the files"""
+    import yaml
+    unit = {}
+    with open(os.path.join(lt.ROOT, "deploy", "leaktrace-record@.service")) as f:
+        for ln in f:
+            if "=" in ln and not ln.startswith("#"):
+                k, v = ln.rstrip("\n").split("=", 1)
+                unit[k] = v
+    with open(os.path.join(lt.ROOT, "deploy", "daemonset.yaml")) as f:
+        ds = yaml.safe_load(f)
+    return unit, ds
+
+
+@lt.test
+def unit_and_daemonset_are_valid_and_their_command_records_as_the_agent():
+    """deploy/'s systemd unit passes systemd-analyze verify, the DaemonSet is
+    a DaemonSet with hostPID, no privilege and the stated capabilities, and
+    the recording both run (record -a --comm, not -p) works as a non-root
+    agent with the unit's capabilities"""
+    lt.need_root()
+    if not shutil.which("setpriv") or not shutil.which("systemd-analyze"):
+        raise lt.Skip("setpriv or systemd-analyze missing")
+    unit, ds = unit_and_daemonset()
+    d = lt.tmpdir()
+    inst = os.path.join(d, "leaktrace-record@python3.11.service")
+    shutil.copy2(os.path.join(lt.ROOT, "deploy", "leaktrace-record@.service"), inst)
+    v = subprocess.run(["systemd-analyze", "verify", "--man=no", inst], capture_output=True,
+                       text=True, timeout=60)
+    assert v.returncode == 0 and not v.stdout.strip() and not v.stderr.strip(), v.stderr
+    caps = [c[len("CAP_"):] for c in unit["AmbientCapabilities"].split()]
+    assert set(caps) == set(BASE) | {"SYS_ADMIN", "DAC_READ_SEARCH"}, caps
+    assert unit["CapabilityBoundingSet"].split() == unit["AmbientCapabilities"].split()
+    assert unit["DynamicUser"] == "yes" and unit["NoNewPrivileges"] == "yes", unit
+    assert "leaktrace record -a --comm=%i" in unit["ExecStart"], unit["ExecStart"]
+    assert ds["kind"] == "DaemonSet" and ds["apiVersion"] == "apps/v1", ds
+    pod = ds["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    sc = c["securityContext"]
+    assert pod["hostPID"] is True and sc["privileged"] is False, pod
+    assert sc["capabilities"]["drop"] == ["ALL"], sc
+    assert set(sc["capabilities"]["add"]) == set(BASE) | {"SYS_ADMIN"}, sc
+    assert c["args"][:3] == ["record", "-a", "--comm=$(LEAKTRACE_COMM)"], c["args"]
+    # the unit's recording, as its dynamic user would run it: -a --comm,
+    # its capabilities (what this kernel needs of them, plus DAC_READ_SEARCH)
+    build_static()
+    os.chmod(d, 0o777)
+    target = start_target(d)
+    try:
+        need = needed_caps(target.pid, d)
+        assert set(need) <= set(caps), (need, caps)
+        out = os.path.join(d, "unit.jsonl")
+        r = as_nobody(need + ["DAC_READ_SEARCH"], [STATIC, "record", "-a", "--comm=python3.11",
+                                                   "--root=tick", "--duration=2", "-o", out], d)
+        assert r.returncode == 0 and "system-wide" in r.stderr, r.stderr
+        assert executions(out) > 10
         assert target.poll() is None, "the target died"
     finally:
         target.kill()
