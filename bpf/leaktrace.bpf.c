@@ -1076,6 +1076,10 @@ struct {
 	__type(value, struct evf_stack);
 } evf_stacks SEC(".maps");
 
+/* calls whose return no uretprobe sees (past LT_EVF_DEPTH): the trailer's
+ * unprobed_returns; the rebuild closes such a frame as stale */
+__u64 evf_overflows = 0;
+
 SEC("uprobe")
 int lt_evf_entry(struct pt_regs *ctx)
 {
@@ -1107,8 +1111,10 @@ int lt_evf_entry(struct pt_regs *ctx)
 	 * push exactly when it sets one, so the stacks stay in step */
 	if (st->depth < LT_EVF_DEPTH)
 		st->frames[st->depth++ & (LT_EVF_DEPTH - 1)] = e.frame;
-	else	/* no uretprobe: this call's return is lost, a counted drop */
-		__sync_fetch_and_add(&drops, 1);
+	else	/* no uretprobe: its return is not seen, counted (not as a
+		 * drop: that would mark the thread's next execution, while
+		 * the rebuild marks this one, stale_frames) */
+		__sync_fetch_and_add(&evf_overflows, 1);
 	/* pushed first, whatever follows: the stacks stay in step with the
 	 * kernel's uretprobes */
 	s = scratch_get();

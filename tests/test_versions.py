@@ -281,11 +281,16 @@ def evalframe_deeper_than_uretprobe_limit_is_incomplete():
         lt.leaktrace("record", "--root", root, "-o", rec, "--", py, script)
         import json
         ex = [json.loads(l) for l in open(rec) if '"exec"' in l]
+        stats = [json.loads(l) for l in open(rec)][-1]
+        # each run's deep() passes the limit: counted in the trailer, not
+        # as a loss that would mark the next shallow() execution
+        assert stats["unprobed_returns"] > 0 and stats["lost_events"] == 0, stats
         if root == "shallow":
             assert [e["complete"] for e in ex] == [True, True], ex
             assert ex[0]["root"]["ret"] == {"type": "int", "value": 10}
         else:
             assert [e["complete"] for e in ex] == [False], "a 100-deep execution passed as complete"
+            assert "stale_frames" in ex[0]["incomplete"], ex[0]["incomplete"]
 
 
 @lt.test

@@ -203,6 +203,7 @@ void consume_stats(struct lt_stats *st, const struct consumer *c, const struct b
 	st->lost_events = c->lost;
 	st->read_failures = k->read_failures;
 	st->name_evictions = k->name_evictions;
+	st->unprobed_returns = k->unprobed_returns;
 	if (base) {
 		st->execs -= base->execs;
 		st->calls -= base->calls;
@@ -213,6 +214,7 @@ void consume_stats(struct lt_stats *st, const struct consumer *c, const struct b
 		st->lost_events -= base->lost_events;
 		st->read_failures -= base->read_failures;
 		st->name_evictions -= base->name_evictions;
+		st->unprobed_returns -= base->unprobed_returns;
 	}
 }
 

@@ -461,7 +461,8 @@ static int try_new_build(void *arg, int pid)
  * walk is bounded by the map's size (a key evicted under it restarts it) */
 static struct bpf_counts bpf_counts(const struct leaktrace_bpf *skel)
 {
-	struct bpf_counts k = { .read_failures = skel->bss->read_failures };
+	struct bpf_counts k = { .read_failures = skel->bss->read_failures,
+				.unprobed_returns = skel->bss->evf_overflows };
 	const struct bpf_map *m = skel->maps.seen;
 	uint64_t inserts = skel->bss->seen_inserts, live = 0;
 	unsigned char key[2][64];

@@ -239,6 +239,7 @@ void consume_resolve_type(void *arg, struct rb_state *rb, uint32_t tgid, uint64_
 struct bpf_counts {
 	uint64_t read_failures;
 	uint64_t name_evictions;	/* entries its `seen` map evicted */
+	uint64_t unprobed_returns;	/* 3.8-3.10: past 64 pending uretprobes */
 };
 /* the trailer's counts since `base` (the last rotation; NULL: all) */
 void consume_stats(struct lt_stats *st, const struct consumer *c, const struct bpf_counts *k,

@@ -462,10 +462,11 @@ static void parse_stats(struct lt_reader *r)
 {
 	const struct jparse *p = &r->jp;
 	static const char *keys[] = { "execs", "calls", "lost_events", "incomplete_execs", "truncated_strings",
-				      "excluded_calls", "read_failures", "stale_frames", "name_evictions" };
+				      "excluded_calls", "read_failures", "stale_frames", "name_evictions",
+				      "unprobed_returns" };
 	uint64_t *dst[] = { &r->stats.execs, &r->stats.calls, &r->stats.lost_events, &r->stats.incomplete_execs,
 			    &r->stats.truncated_strings, &r->stats.excluded_calls, &r->stats.read_failures,
-			    &r->stats.stale_frames, &r->stats.name_evictions };
+			    &r->stats.stale_frames, &r->stats.name_evictions, &r->stats.unprobed_returns };
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		int i = jp_get(p, 0, keys[k]);
 		int64_t v;

@@ -154,6 +154,8 @@ struct lt_stats {
 					 * after a loss (record's resync) */
 	uint64_t name_evictions;	/* code/type names the BPF side forgot
 					 * it had sent (sent again when needed) */
+	uint64_t unprobed_returns;	/* 3.8-3.10: calls past the kernel's 64
+					 * pending uretprobes of a thread */
 };
 
 /* ---- writer (JSON Lines, gzip when the name ends in .gz) -------------- */

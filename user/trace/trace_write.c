@@ -556,6 +556,10 @@ int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s)
 		jw_key(j, "name_evictions");
 		jw_uint(j, s->name_evictions);
 	}
+	if (s->unprobed_returns) {
+		jw_key(j, "unprobed_returns");
+		jw_uint(j, s->unprobed_returns);
+	}
 	jw_obj_end(j);
 	return emit(w);
 }
