@@ -23,6 +23,13 @@ if ! command -v bpftrace >/dev/null 2>&1; then
 		echo "bench: bpftrace could not be installed; its row is left out" >&2
 	fi
 fi
+# Debian's bpftrace (0.17) attaches uprobes through tracefs, which a machine
+# may not have mounted (leaktrace itself needs none)
+if command -v bpftrace >/dev/null 2>&1 && [ ! -e /sys/kernel/tracing/uprobe_events ] &&
+	[ ! -e /sys/kernel/debug/tracing/uprobe_events ]; then
+	mount -t tracefs nodev /sys/kernel/tracing ||
+		echo "bench: tracefs could not be mounted; bpftrace's rows will fail" >&2
+fi
 "$PY" -c 'import torch' 2>/dev/null || {
 	echo "bench: python3-torch is missing; run: sudo make deps" >&2
 	exit 2
