@@ -269,15 +269,23 @@ def gunicorn_workers_restarted_under_load():
     check_server(d, proc, port, workers)
 
 
-@lt.test
-def uvicorn_fastapi_thread_pool_route():
-    lt.need_root()
+def start_uvicorn(files):
+    """uvicorn serving asgi:app from a new directory holding the model and
+    files (name -> text); (directory, process, port)"""
     d = lt.tmpdir()
     setup(d)
-    lt.write_file(d, "asgi.py", ASGI)
+    for name, text in files.items():
+        lt.write_file(d, name, text)
     port = lt.free_port()
     proc = start(d, [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
                      "--log-level", "warning", "asgi:app"])
+    return d, proc, port
+
+
+@lt.test
+def uvicorn_fastapi_thread_pool_route():
+    lt.need_root()
+    d, proc, port = start_uvicorn({"asgi.py": ASGI})
 
     def pool(execs, pids):
         assert set(pids) == {proc.pid}
@@ -292,13 +300,7 @@ def uvicorn_fastapi_async_route():
     one execution, its awaits stitched, while requests interleave on the
     event loop's thread"""
     lt.need_root()
-    d = lt.tmpdir()
-    setup(d)
-    lt.write_file(d, "amodel.py", AMODEL)
-    lt.write_file(d, "asgi.py", ASGI_ASYNC)
-    port = lt.free_port()
-    proc = start(d, [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-                     "--log-level", "warning", "asgi:app"])
+    d, proc, port = start_uvicorn({"amodel.py": AMODEL, "asgi.py": ASGI_ASYNC})
 
     def loop(execs, pids):
         assert set(pids) == {proc.pid}
