@@ -5,7 +5,6 @@
 #define _GNU_SOURCE	/* strverscmp: the trace reader's file order */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "common/err.h"
 #include "common/hmap.h"
 #include "common/json.h"
+#include "common/outfile.h"
 
 /* ---- capture options ------------------------------------------------------- */
 static void cap_set(struct lt_sum_capture *c, const char *name, const char *val)
@@ -862,7 +862,7 @@ int lt_sum_write(struct lt_sum *s, const char *path)
 	if (!strcmp(path, "-"))
 		f = stdout;
 	else {	/* a summary holds values: 0600, like a trace */
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int fd = lt_out_create(path, false);
 
 		if (fd >= 0 && gz)
 			gf = gzdopen(fd, "wb");

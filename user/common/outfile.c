@@ -61,11 +61,16 @@ static int ck_close(void *c)
 	return o->err ? -1 : 0;
 }
 
+int lt_out_create(const char *path, bool append)
+{
+	return open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
+}
+
 static int open_fd(const char *path, bool *created)
 {
 	struct stat st;
 	bool existed = !stat(path, &st);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = lt_out_create(path, false);
 
 	*created = fd >= 0 && !existed && !fstat(fd, &st) && S_ISREG(st.st_mode);
 	return fd;

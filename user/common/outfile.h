@@ -16,6 +16,10 @@
 #include <stdio.h>
 
 struct lt_out;
+/* path created for writing with mode 0600, close-on-exec, emptied (append:
+ * kept, written at its end): the descriptor, or -1 with errno set. Every
+ * output that holds values is created through it */
+int lt_out_create(const char *path, bool append);
 /* "-" = stdout; NULL after "PATH: cannot create: reason" */
 struct lt_out *lt_out_open(const char *path);
 FILE *lt_out_file(struct lt_out *o);

@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -19,6 +18,7 @@
 #include "analysis/rules.h"
 #include "common/err.h"
 #include "common/json.h"
+#include "common/outfile.h"
 #include "record/alerts.h"
 #include "record/metrics.h"
 #include "record/record.h"
@@ -178,7 +178,7 @@ static void *exec_worker(void *arg)
 /* alerts hold traced values: a file we create is 0600, like a trace */
 static FILE *open_append(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int fd = lt_out_create(path, true);
 	FILE *f = fd < 0 ? NULL : fdopen(fd, "a");
 
 	if (fd >= 0 && !f)

@@ -12,6 +12,7 @@
 #include <zlib.h>
 #include "common/err.h"
 #include "common/json.h"
+#include "common/outfile.h"
 #include "trace/incomplete.h"
 #include "trace/trace.h"
 
@@ -208,7 +209,7 @@ struct lt_writer *lt_writer_open(const char *path)
 	if (!strcmp(path, "-")) {
 		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
 	} else {
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		fd = lt_out_create(path, false);
 	}
 	if (fd < 0) {
 		lt_err("%s: %s", path, strerror(errno));
