@@ -601,20 +601,31 @@ static const char *type_of(struct rb_state *s, const struct rb_thread *t, const 
 	return tn;
 }
 
-static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
+/* n's return value from r; false when it could not be read (counted) */
+static bool put_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 		    const struct lt_rec_ret *r, const void *payload)
 {
 	const char *tn = type_of(s, t, r);
+	bool ok = true;
 
 	n->has_ret = true;
 	if (lt_decode_ret(r, payload, tn, s->cfg.str_len, &t->exec->arena, &n->ret)) {
 		s->st.read_failures++;
-		t->tainted |= LT_INC_READ_FAILURES;
+		ok = false;
 	}
 	if (n->ret.truncated && n->ret.kind == LT_V_STR && !s->cfg.returns_only)
 		s->st.truncated_strings++;
 	if (s->cfg.hash_key)
 		lt_hash_value(&n->ret, s->cfg.hash_key, &t->exec->arena);
+	return ok;
+}
+
+/* put_ret, a failure marking the thread's open execution */
+static void set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
+		    const struct lt_rec_ret *r, const void *payload)
+{
+	if (!put_ret(s, t, n, r, payload))
+		t->tainted |= LT_INC_READ_FAILURES;
 }
 
 void rb_arg(struct rb_state *s, const struct lt_rec_ret *r, const void *payload)
@@ -939,19 +950,14 @@ static void ro_emit(struct rb_state *s, struct rb_thread *t, struct lt_node *n, 
 	}
 }
 
-/* --no-durations: set_ret, a read failure kept with the call (p) until it
+/* --no-durations: put_ret, a read failure kept with the call (p) until it
  * is known in which execution the call is, if any: a call outside every
  * root (a pool worker's queue reads, its exit) marks none */
 static void ro_set_ret(struct rb_state *s, struct rb_thread *t, struct lt_node *n,
 		       const struct lt_rec_ret *r, const void *payload, struct rb_pend *p)
 {
-	bool had = t->tainted & LT_INC_READ_FAILURES;
-
-	set_ret(s, t, n, r, payload);
-	if (!had && (t->tainted & LT_INC_READ_FAILURES)) {
-		t->tainted &= ~LT_INC_READ_FAILURES;
+	if (!put_ret(s, t, n, r, payload))
 		p->readfail = true;
-	}
 }
 
 /* --no-durations: one return (see rebuild.h) */
