@@ -104,7 +104,8 @@ struct session {
 	pid_t pid;
 	bool is_child;
 	bool cmd_wrapper;		/* -- CMD: env, sh, a script: python later */
-	bool python_seen;		/* following: a process of the tree ran one */
+	bool python_seen;		/* cmd_wrapper, following: a process of
+					 * the tree ran one */
 	bool child_reaped;		/* child_status is its wait status */
 	int child_status;
 	int release_fd;			/* the command we started waits on it */
@@ -152,6 +153,14 @@ static int py_target_from_pid_or_children(struct session *s, struct py_target *t
 	if (!err)
 		err = py_target_live_check(t, pid, env.verbose);
 	return err;
+}
+
+/* 3.13+ JIT builds: with PYTHON_JIT on (pid 0: ours, which -- CMD passes
+ * on) hot code runs as machine code that pushes frames without the RESUME
+ * handler: calls no probe sees */
+static bool jit_on(const struct py_target *t, int pid)
+{
+	return t->jit && env_flag_on(pid, "PYTHON_JIT");
 }
 
 /* the python(s) to trace and how; an exit status */
@@ -204,9 +213,7 @@ static int find_targets(struct session *s)
 	if (err)
 		return err;
 chosen:
-	/* 3.13+ JIT builds: with PYTHON_JIT=1 hot code runs as machine code
-	 * that pushes frames without the RESUME handler: calls no probe sees */
-	if (t->jit && !env.all && env_flag_on(env.cmd ? 0 : s->py_pid, "PYTHON_JIT")) {
+	if (!env.all && jit_on(t, env.cmd ? 0 : s->py_pid)) {
 		lt_err("python %s at %s runs with its JIT on (PYTHON_JIT): JIT code makes calls no "
 		       "probe sees; run it with PYTHON_JIT=0", t->version, t->shown);
 		return LT_EXIT_USAGE;
@@ -427,7 +434,7 @@ static void describe_process(void *arg, uint32_t pid, const char **cmdline, cons
 	for (int i = 0; i < s->ntargets; i++) {
 		const struct py_target *t = &s->targets[i];
 
-		if (t->jit && py_target_maps(t, (int)pid) && env_flag_on((int)pid, "PYTHON_JIT")) {
+		if (jit_on(t, (int)pid) && py_target_maps(t, (int)pid)) {
 			*taint |= LT_INC_JIT;
 			lt_warn("pid %u runs python %s at %s with its JIT on (PYTHON_JIT): calls of "
 				"JIT code pass no probe; its executions are marked incomplete (jit)",
@@ -443,7 +450,7 @@ static int try_new_build(void *arg, int pid)
 	struct session *s = arg;
 	int n = s->ntargets, r;
 
-	if (!s->python_seen && py_pid_runs_python(pid))
+	if (s->cmd_wrapper && !s->python_seen && py_pid_runs_python(pid))
 		s->python_seen = true;
 	r = n < LT_MAX_BUILDS ? py_target_new_build(s->targets, &s->want, n, pid, env.verbose) : 0;
 	if (r > 0 && (s->mech[n] = mech_choose(&s->targets[n], false)) &&
