@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record: following the target's process tree (probes per process, a new
+ * child held at its fork until they are on, builds met at an exec), and
+ * what is read of its processes (frames live at attach, JIT, command line).
+ */
+#define _GNU_SOURCE
+#include <bpf/bpf.h>
+#include "common/err.h"
+#include "pybuild/live_check.h"
+#include "trace/incomplete.h"
+#include "leaktrace.skel.h"
+#include "record/record.h"
+#include "record/session.h"
+
+/* py_target_live_frames: one more frame live now (frame_list) */
+static void add_old_frame(void *arg, uint64_t frame, uint64_t code)
+{
+	struct frame_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		void *v = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!v) {
+			l->failed = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n][0] = frame;
+	l->v[l->n][1] = code;
+	l->v[l->n][2] = l->pid;
+	l->n++;
+}
+
+/* the Python frames of pid that run now into l, through the build it
+ * maps (none: a process of the tree that runs no traced python); -1 if
+ * they could not be read */
+static int read_live_frames(const struct session *s, int pid, struct frame_list *l)
+{
+	l->pid = pid;
+	for (int i = 0; i < s->ntargets; i++)
+		if (py_target_maps(&s->targets[i], pid))
+			return py_target_live_frames(&s->targets[i], pid, add_old_frame, l);
+	return 0;
+}
+
+/* --no-durations: a process of the tree held at its fork; the frames
+ * it was forked in began before it (their calls are the parent's), so an
+ * execution rooted in one is incomplete, as at attach */
+static void held_frames(struct session *s, int pid)
+{
+	struct frame_list l = { 0 };
+
+	if (!s->cons.rb || !mech_returns_only(s->mech[0]))
+		return;
+	if (read_live_frames(s, pid, &l) || l.failed)
+		lt_warn("cannot read the frames pid %d was forked in: an execution that began "
+			"before its fork may be written complete without its earlier calls", pid);
+	for (size_t i = 0; i < l.n; i++)
+		rb_old_frame(s->cons.rb, pid, l.v[i][0], l.v[i][1]);
+	free(l.v);
+}
+
+/* consumer.tree_event, per-process probes: a new process of the tree
+ * gets the probes of every build at its FORK record (it is stopped, or
+ * about to be, before its first instruction) and is continued at its
+ * STOPPED record; an exited process's probes go */
+void tree_event(void *arg, int type, int pid)
+{
+	struct session *s = arg;
+	uint64_t key = (uint64_t)pid + 1;
+
+	if (type == LT_REC_EXIT) {
+		free(u64map_del(&s->stopped, key));
+		if (pid != s->pid)
+			detach_process(pid);
+		return;
+	}
+	if (!u64map_get(&s->stopped, key)) {
+		uint64_t *since = malloc(sizeof(*since));
+
+		if (!s->finishing &&
+		    attach_process(s->skel, s->mech, s->targets, s->ntargets, pid))
+			lt_warn("pid %d (a process of pid %d's tree) is not traced", pid, s->pid);
+		if (since) {
+			*since = mono_ns();
+			u64map_put(&s->stopped, key, since);
+		}
+	}
+	if (type == LT_REC_STOPPED) {
+		held_frames(s, pid);
+		kill(pid, SIGCONT);
+		free(u64map_del(&s->stopped, key));
+	}
+}
+
+/* pid is stopped (state T): SIGCONT */
+static void continue_if_stopped(int pid)
+{
+	char path[64], buf[512], *p;
+	bool stopped = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "re"))) {
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+			stopped = p[1] == ' ' && p[2] == 'T';
+		fclose(f);
+	}
+	if (stopped)
+		kill(pid, SIGCONT);
+}
+
+/* a STOPPED record lost (ring buffer full) must not leave a process
+ * stopped: one forked over a second ago and stopped is continued; at
+ * the end (all) every process of the BPF map, whose FORK record may not
+ * have been read at all (a failure between attach and consuming) */
+void continue_stragglers(struct session *s, bool all)
+{
+	uint64_t now = mono_ns(), k;
+	void *v;
+
+	for (size_t i = 0; u64map_next(&s->stopped, &i, &k, &v);) {
+		if (!all && now - *(uint64_t *)v < 1000000000ull)
+			continue;
+		continue_if_stopped((int)(k - 1));
+		free(u64map_del(&s->stopped, k));
+		i = 0;	/* changed under the walk: start over */
+	}
+	if (all && s->per_process && s->skel) {
+		int fd = bpf_map__fd(s->skel->maps.followed);
+		uint32_t key, next, *prev = NULL;
+
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			continue_if_stopped(next);
+			key = next;
+			prev = &key;
+		}
+	}
+}
+
+/* tree_scan: a process of the tree that ran before attach */
+static void attach_descendant(void *arg, int pid)
+{
+	struct session *s = arg;
+
+	if (s->per_process && attach_process(s->skel, s->mech, s->targets, s->ntargets, pid))
+		lt_warn("pid %d (a process of pid %d's tree) is not traced", pid, s->pid);
+}
+
+/* following: the descendants of the target that run now join the tree
+ * (and get its probes); again until no new one appears, as one may fork
+ * while the others are attached. 0, or -1 after a line */
+int attach_tree(struct session *s)
+{
+	int n, rounds = 0;
+
+	do {
+		n = tree_scan(s->pid, bpf_map__fd(s->skel->maps.followed), attach_descendant, s);
+		if (n < 0) {
+			lt_err("cannot read /proc for the processes of pid %d: %s", s->pid,
+			       strerror(errno));
+			return -1;
+		}
+	} while (n > 0 && ++rounds < 8);
+	return 0;
+}
+
+/* rb_config.describe_process: proc_describe, and a process that runs a
+ * build with the JIT compiled in, with PYTHON_JIT on in its environment
+ * (read at its start, as CPython does): calls of JIT code pass no probe,
+ * so all its executions are marked (the target itself is refused at
+ * start; this is a process of the tree, or of -a) */
+void describe_process(void *arg, uint32_t pid, const char **cmdline, const char **cgroup,
+			     uint32_t *taint)
+{
+	struct session *s = arg;
+
+	proc_describe(NULL, pid, cmdline, cgroup);
+	for (int i = 0; i < s->ntargets; i++) {
+		const struct py_target *t = &s->targets[i];
+
+		if (jit_on(t, (int)pid) && py_target_maps(t, (int)pid)) {
+			*taint |= LT_INC_JIT;
+			lt_warn("pid %u runs python %s at %s with its JIT on (PYTHON_JIT): calls of "
+				"JIT code pass no probe; its executions are marked incomplete (jit)",
+				pid, t->version, t->shown);
+			break;
+		}
+	}
+}
+
+/* -a, follow_exec_poll: a process that called execve, maybe a new build */
+int try_new_build(void *arg, int pid)
+{
+	struct session *s = arg;
+	int n = s->ntargets, r;
+
+	if (s->cmd_wrapper && !s->python_seen && py_pid_runs_python(pid))
+		s->python_seen = true;
+	r = n < LT_MAX_BUILDS ? py_target_new_build(s->targets, &s->want, n, pid, env.verbose) : 0;
+	if (r > 0 && (s->mech[n] = mech_choose(&s->targets[n], false)) &&
+	    !attach_build(s->skel, s->mech[n], &s->targets[n], n)) {
+		s->ntargets = n + 1;
+		lt_err("now also tracing python %s at %s (pid %d)", s->targets[n].version,
+		       s->targets[n].shown, pid);
+	}
+	return r;
+}
+
+/* tree_each: a process of the tree at attach, the target's descendant */
+static void tree_frames(void *arg, int pid)
+{
+	struct session *s = arg;
+
+	if (pid != s->pid && read_live_frames(s, pid, &s->old_frames))
+		s->old_frames.failed = true;
+}
+
+/* --no-durations: the frames of the target and (following) of its tree */
+void read_old_frames(struct session *s)
+{
+	if (read_live_frames(s, s->pid, &s->old_frames))
+		s->old_frames.failed = true;
+	if (following())
+		tree_each(tree_frames, s);
+}
