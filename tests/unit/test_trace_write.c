@@ -202,6 +202,76 @@ static void test_deep_tree(void)
 	lt_exec_free(e);
 }
 
+/* a flat execution of n leaf calls (its line: about 40 bytes a call) */
+static struct lt_exec *flat(int n)
+{
+	struct lt_exec *e = lt_exec_new();
+	struct lt_node *r = e->root = lt_node_new(e, lt_intern("burst"));
+
+	for (int i = 0; i < n; i++) {
+		struct lt_node *c = lt_node_new(e, lt_intern("g"));
+
+		c->has_ret = true;
+		c->ret.type = lt_intern("int");
+		c->ret.kind = LT_V_INT;
+		c->ret.u.i = i;
+		lt_node_append(r, c);
+	}
+	return e;
+}
+
+/* executions handed to the writer thread (lt_writer_exec_take: built
+ * there, a large one in pieces) land in order among the other lines,
+ * byte for byte as lt_writer_exec writes them */
+static void test_taken_in_order(void)
+{
+	const char *argv[] = { "python3" };
+	struct lt_header h = { .format = 1, .python = "3.11.2", .argc = 1, .argv = argv };
+	struct lt_stats s = { .execs = 5 };
+	char path[2][32] = { "/tmp/lt-unit-XXXXXX.jsonl", "/tmp/lt-unit-XXXXXX.jsonl" };
+	char *text[2];
+
+	for (int k = 0; k < 2; k++) {
+		int fd = mkstemps(path[k], 6);
+		struct lt_writer *w;
+
+		close(fd);
+		w = lt_writer_open(path[k]);
+		CHECK(w != NULL);
+		if (!w)
+			return;
+		CHECK(lt_writer_header(w, &h) == 0);
+		for (int i = 0; i < 5; i++) {
+			/* 3: a line of about 8 MB, 30 spills */
+			struct lt_exec *e = i == 3 ? flat(200000) : sample();
+
+			e->id = i;
+			if (k == 0) {
+				CHECK(lt_writer_exec(w, e) == 0);
+				lt_exec_free(e);
+			} else {
+				CHECK(lt_writer_exec_take(w, e) == 0);
+			}
+			if (i == 1)	/* a line between taken ones */
+				CHECK(lt_writer_stats(w, &s) == 0);
+		}
+		CHECK(lt_writer_tick(w, 1) == 0);
+		CHECK(lt_writer_stats(w, &s) == 0);
+		CHECK(lt_writer_close(w) == 0);
+		FILE *f = fopen(path[k], "r");
+		size_t cap = 0;
+
+		text[k] = NULL;
+		CHECK(f && getdelim(&text[k], &cap, 0, f) > 8000000);
+		if (f)
+			fclose(f);
+		unlink(path[k]);
+	}
+	CHECK(text[0] && text[1] && !strcmp(text[0], text[1]));
+	free(text[0]);
+	free(text[1]);
+}
+
 int main(void)
 {
 	RUN(test_exact_text);
@@ -210,5 +280,6 @@ int main(void)
 	RUN(test_float_repr);
 	RUN(test_intern);
 	RUN(test_deep_tree);
+	RUN(test_taken_in_order);
 	UNIT_EXIT();
 }

@@ -23,7 +23,23 @@ struct jw {
 	uint8_t *first;
 	size_t depth, depth_cap;
 	bool after_key;
+	/* spill hook (NULL: none): lt_json_node hands it the buffer and
+	 * goes on with it empty whenever it holds JW_SPILL bytes or more,
+	 * so that a line of any size is written in pieces of about that
+	 * size; the structure (depth, commas) is kept */
+	void (*spill)(void *arg, const char *buf, size_t len);
+	void *spill_arg;
 };
+
+#define JW_SPILL	(256 * 1024)
+static inline void jw_spill_check(struct jw *w)
+{
+	if (w->spill && w->len >= JW_SPILL) {
+		w->spill(w->spill_arg, w->buf, w->len);
+		w->len = 0;
+		w->buf[0] = 0;
+	}
+}
 
 void jw_init(struct jw *w);
 void jw_free(struct jw *w);

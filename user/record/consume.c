@@ -176,13 +176,17 @@ void consume_exec(struct lt_exec *e, void *arg)
 	descendant_nspid(e, o);
 	if (o->rules)
 		lt_rules_match(o->rules, e, on_alert, o);
-	if (o->w && !o->write_failed && lt_writer_exec(o->w, e)) {
-		o->write_failed = true;
-		exiting = 1;
-	}
 	if (o->human)
 		print_exec_line(e);
 	metrics_exec(e);
+	if (o->w && !o->write_failed) {
+		/* the writer thread builds its line and frees it */
+		if (lt_writer_exec_take(o->w, e)) {
+			o->write_failed = true;
+			exiting = 1;
+		}
+		return;
+	}
 	lt_exec_free(e);
 }
 

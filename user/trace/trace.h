@@ -108,6 +108,7 @@ struct lt_exec {
 	uint32_t incomplete;	/* !complete: why, LT_INC_* bits (incomplete.h) */
 	struct lt_node *root;
 	struct lt_arena arena;	/* owns root and all its nodes */
+	struct lt_exec *wnext;	/* the trace writer's queue (lt_writer_exec_take) */
 };
 
 /* new execution: dur_ns = -1, complete = true, everything else 0/NULL */
@@ -164,8 +165,16 @@ struct lt_writer;
 struct lt_writer *lt_writer_open(const char *path);
 int lt_writer_header(struct lt_writer *w, const struct lt_header *h);
 int lt_writer_exec(struct lt_writer *w, const struct lt_exec *e);
+/* the same line, built by the writer thread: the writer takes e, writes
+ * it after the lines before it and frees it, and the caller goes on at
+ * once (an execution of a million calls costs the caller nothing); e's
+ * strings must be interned or in its arena. Returns 0 or the first write
+ * error known, as the others do */
+int lt_writer_exec_take(struct lt_writer *w, struct lt_exec *e);
 int lt_writer_stats(struct lt_writer *w, const struct lt_stats *s);
-/* Lines are built whole and written in one piece. Absent fields are
+/* Lines are written in pieces of at most about 256 KiB (JW_SPILL), in
+ * order; a reader of a file being written (or of one cut by SIGKILL)
+ * may see a last line that is not whole yet. Absent fields are
  * omitted: "file" when NULL, "line" when < 0, "ret" unless has_ret,
  * "dur_ns" when < 0, "ret"/"dur_ns" on synthetic nodes, "args" when NULL,
  * "interp" when 0,
