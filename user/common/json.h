@@ -57,6 +57,16 @@ void jw_double(struct jw *w, double v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
 void jw_raw(struct jw *w, const char *s, size_t n);	/* appended as is, no comma logic */
+/* a value already encoded (a jw_quote string), with the comma logic */
+void jw_value_raw(struct jw *w, const char *s, size_t n);
+/* a key already quoted with its colon: JW_KEY(w, "fn") for a literal
+ * key that needs no escaping, the writer's hot path */
+void jw_key_raw(struct jw *w, const char *quoted, size_t n);
+#define JW_KEY(w, lit)	jw_key_raw((w), "\"" lit "\":", sizeof(lit) + 2)
+/* s[0..n) as a JSON string, quotes included, into out (room for
+ * JW_QUOTE_MAX(n) bytes, no NUL written); returns its length */
+#define JW_QUOTE_MAX(n)	(6 * (n) + 2)
+size_t jw_quote(char *out, const char *s, size_t n);
 
 /* Python repr() of a float: shortest round-trip digits, "1.0", "1e+16",
  * "nan", "inf", "-inf". buf needs 32 bytes. Returns buf. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/err.h"
+#include "common/json.h"
 #include "trace/trace.h"
 
 /* ---- arena -------------------------------------------------------------- */
@@ -140,11 +141,14 @@ void lt_arena_free(struct lt_arena *a)
 
 /* ---- interned strings -------------------------------------------------- */
 /*
- * Each interned string is stored as [uint32 len][uint32 hash][bytes][NUL] in
- * blocks that are never freed; the table maps (bytes, len) to the pointer.
+ * Each interned string is stored as [uint32 len][uint32 hash][uint32 qlen]
+ * [bytes][NUL][the bytes as a JSON string, quoted: qlen] in blocks that
+ * are never freed; the table maps (bytes, len) to the pointer. The JSON
+ * form is made once: the trace writer copies it for every call's name,
+ * file and type instead of escaping them again.
  */
 struct istr {
-	uint32_t len, hash;
+	uint32_t len, hash, qlen;
 	char s[];
 };
 
@@ -216,7 +220,9 @@ const char *lt_intern_n(const char *s, size_t n)
 		}
 		j = (j + 1) & (itab_cap - 1);
 	}
-	size_t need = (sizeof(struct istr) + n + 1 + 7) & ~(size_t)7;
+	char qbuf[1024], *q = JW_QUOTE_MAX(n) <= sizeof(qbuf) ? qbuf : xmalloc(JW_QUOTE_MAX(n));
+	size_t qlen = jw_quote(q, s, n);
+	size_t need = (sizeof(struct istr) + n + 1 + qlen + 7) & ~(size_t)7;
 	if (need > iblock_left) {
 		size_t bs = need > 256 * 1024 ? need : 256 * 1024;
 		iblock = xmalloc(bs);
@@ -227,8 +233,12 @@ const char *lt_intern_n(const char *s, size_t n)
 	iblock_left -= need;
 	e->len = (uint32_t)n;
 	e->hash = h;
+	e->qlen = (uint32_t)qlen;
 	memcpy(e->s, s, n);
 	e->s[n] = 0;
+	memcpy(e->s + n + 1, q, qlen);
+	if (q != qbuf)
+		free(q);
 	itab[j] = e;
 	itab_n++;
 	ret = e->s;
@@ -256,6 +266,14 @@ size_t lt_intern_len(const char *interned)
 uint32_t lt_intern_hash(const char *interned)
 {
 	return istr_of(interned)->hash;
+}
+
+const char *lt_intern_json(const char *interned, size_t *len)
+{
+	const struct istr *e = istr_of(interned);
+
+	*len = e->qlen;
+	return e->s + e->len + 1;
 }
 
 /* ---- executions and nodes ------------------------------------------------ */

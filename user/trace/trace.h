@@ -36,6 +36,8 @@ const char *lt_intern_n(const char *s, size_t n);
 /* only for pointers returned by lt_intern*: stored length and hash */
 size_t lt_intern_len(const char *interned);
 uint32_t lt_intern_hash(const char *interned);
+/* the string as JSON, quoted and escaped (len: its length, no NUL) */
+const char *lt_intern_json(const char *interned, size_t *len);
 uint32_t lt_hash_bytes(const void *p, size_t n);
 
 /* ---- values (RET and args) -------------------------------------------- */

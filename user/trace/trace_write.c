@@ -398,39 +398,54 @@ int lt_writer_header(struct lt_writer *w, const struct lt_header *h)
 	return emit(w);
 }
 
+/* an interned string (never NULL: "?") as a JSON value: its JSON form
+ * is made once (lt_intern_json), not at every call */
+static inline void put_interned(struct jw *j, const char *s)
+{
+	size_t len;
+	const char *q;
+
+	if (!s) {
+		jw_str(j, "?");
+		return;
+	}
+	q = lt_intern_json(s, &len);
+	jw_value_raw(j, q, len);
+}
+
 /* RET / args element (FORMAT.md §2) */
 void lt_json_value(struct jw *j, const struct lt_value *v)
 {
 	jw_obj(j);
-	jw_key(j, "type");
-	jw_str(j, v->type ? v->type : "?");
+	JW_KEY(j, "type");
+	put_interned(j, v->type);
 	switch (v->kind) {
 	case LT_V_INT:
-		jw_key(j, "value");
+		JW_KEY(j, "value");
 		jw_int(j, v->u.i);
 		break;
 	case LT_V_BIGINT:
 	case LT_V_HASH:
-		jw_key(j, "value");
+		JW_KEY(j, "value");
 		jw_str(j, v->s ? v->s : "");
 		if (v->truncated) {	/* an int too long to send (a marker) */
-			jw_key(j, "truncated");
+			JW_KEY(j, "truncated");
 			jw_bool(j, true);
 		}
 		break;
 	case LT_V_FLOAT:
-		jw_key(j, "value");
+		JW_KEY(j, "value");
 		jw_double(j, v->u.f);
 		break;
 	case LT_V_BOOL:
-		jw_key(j, "value");
+		JW_KEY(j, "value");
 		jw_bool(j, v->u.b);
 		break;
 	case LT_V_STR:
-		jw_key(j, "value");
+		JW_KEY(j, "value");
 		jw_strn(j, v->s ? v->s : "", v->s ? v->slen : 0);
 		if (v->truncated) {
-			jw_key(j, "truncated");
+			JW_KEY(j, "truncated");
 			jw_bool(j, true);
 		}
 		break;
@@ -438,7 +453,7 @@ void lt_json_value(struct jw *j, const struct lt_value *v)
 		break;
 	}
 	if (v->yield) {
-		jw_key(j, "yield");
+		JW_KEY(j, "yield");
 		jw_bool(j, true);
 	}
 	jw_obj_end(j);
@@ -448,45 +463,45 @@ void lt_json_value(struct jw *j, const struct lt_value *v)
 static void node_fields(struct jw *j, const struct lt_node *n)
 {
 	bool syn = lt_node_synthetic_root(n);
-	jw_key(j, "fn");
-	jw_str(j, n->fn ? n->fn : "?");
+	JW_KEY(j, "fn");
+	put_interned(j, n->fn);
 	if (syn) {
-		jw_key(j, "synthetic");
+		JW_KEY(j, "synthetic");
 		jw_bool(j, true);
 	}
 	if (n->file) {
-		jw_key(j, "file");
-		jw_str(j, n->file);
+		JW_KEY(j, "file");
+		put_interned(j, n->file);
 	}
 	if (n->line >= 0) {
-		jw_key(j, "line");
+		JW_KEY(j, "line");
 		jw_int(j, n->line);
 	}
 	if (n->interp) {
-		jw_key(j, "interp");
+		JW_KEY(j, "interp");
 		jw_uint(j, n->interp);
 	}
 	if (n->has_ret && !syn) {
-		jw_key(j, "ret");
+		JW_KEY(j, "ret");
 		lt_json_value(j, &n->ret);
 	}
 	if (n->dur_ns >= 0 && !syn) {
-		jw_key(j, "dur_ns");
+		JW_KEY(j, "dur_ns");
 		jw_int(j, n->dur_ns);
 	}
 	if (n->run_ns >= 0 && !syn) {
-		jw_key(j, "run_ns");
+		JW_KEY(j, "run_ns");
 		jw_int(j, n->run_ns);
 	}
 	if (n->args) {
-		jw_key(j, "args");
+		JW_KEY(j, "args");
 		jw_arr(j);
 		for (uint32_t i = 0; i < n->nargs; i++)
 			lt_json_value(j, &n->args[i]);
 		jw_arr_end(j);
 	}
 	if (n->truncated_calls) {
-		jw_key(j, "truncated_calls");
+		JW_KEY(j, "truncated_calls");
 		jw_uint(j, n->truncated_calls);
 	}
 }
@@ -521,62 +536,62 @@ void lt_json_node(struct jw *j, const struct lt_node *root)
 static void exec_line(struct jw *j, const struct lt_exec *e)
 {
 	jw_obj(j);
-	jw_key(j, "type");
+	JW_KEY(j, "type");
 	jw_str(j, "exec");
-	jw_key(j, "id");
+	JW_KEY(j, "id");
 	jw_int(j, e->id);
-	jw_key(j, "pid");
+	JW_KEY(j, "pid");
 	jw_int(j, e->pid);
-	jw_key(j, "tid");
+	JW_KEY(j, "tid");
 	jw_int(j, e->tid);
 	if (e->nspid) {
-		jw_key(j, "nspid");
+		JW_KEY(j, "nspid");
 		jw_int(j, e->nspid);
 	}
 	if (e->nstid) {
-		jw_key(j, "nstid");
+		JW_KEY(j, "nstid");
 		jw_int(j, e->nstid);
 	}
 	if (e->cmdline) {
-		jw_key(j, "cmdline");
+		JW_KEY(j, "cmdline");
 		jw_str(j, e->cmdline);
 	}
 	if (e->container) {
-		jw_key(j, "cgroup");
+		JW_KEY(j, "cgroup");
 		jw_str(j, e->container);
 	}
-	jw_key(j, "start_ns");
+	JW_KEY(j, "start_ns");
 	jw_uint(j, e->start_ns);
 	if (e->dur_ns >= 0) {
-		jw_key(j, "dur_ns");
+		JW_KEY(j, "dur_ns");
 		jw_int(j, e->dur_ns);
 	}
 	if (e->run_ns >= 0) {
-		jw_key(j, "run_ns");
+		JW_KEY(j, "run_ns");
 		jw_int(j, e->run_ns);
 	}
-	jw_key(j, "complete");
+	JW_KEY(j, "complete");
 	jw_bool(j, e->complete);
 	if (!e->complete) {
 		/* why (FORMAT.md §1); never none: "unknown" says a reason is
 		 * missing */
 		uint32_t m = e->incomplete ? e->incomplete : LT_INC_UNKNOWN;
 
-		jw_key(j, "incomplete");
+		JW_KEY(j, "incomplete");
 		jw_arr(j);
 		for (int i = 0; i < LT_INC_NREASONS; i++)
 			if (m & (1u << i))
 				jw_str(j, lt_incomplete_name(i));
 		jw_arr_end(j);
 	}
-	jw_key(j, "root");
+	JW_KEY(j, "root");
 	if (e->root) {
 		lt_json_node(j, e->root);
 	} else {
 		jw_obj(j);
-		jw_key(j, "fn");
+		JW_KEY(j, "fn");
 		jw_str(j, "<thread>");
-		jw_key(j, "synthetic");
+		JW_KEY(j, "synthetic");
 		jw_bool(j, true);
 		jw_obj_end(j);
 	}
