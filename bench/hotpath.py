@@ -1,7 +1,9 @@
 # Hot-path figures of issue 20, every one from this single invocation:
 #   - the machine's uprobe trap cost per hit (bench/trapcost.c), printed
 #     next to every ratio, since a costly trap hides the programs' cost;
-#   - per workload (loop, generator, torch where the python has it): loop time of the floor and full
+#   - per workload (loop, generator, torch where the python has it, and the
+#     loop on Debian sid's python3.14 where tools/mkroots.sh built its root:
+#     the 3.12+ sites on a stripped build): loop time of the floor and full
 #     modes (with and without durations) and bpftrace's name count, and the
 #     BPF programs' run time per Python call (kernel.bpf_stats_enabled);
 #   - the burst loss test: 2 processes, each with its own record, pinned to
@@ -18,10 +20,21 @@ import benchlib as B  # noqa: E402
 import bench  # noqa: E402  (bench_trapcost)
 
 B.WORKLOADS["gen"] = {"root": "burst", "what": "generator expression over `def g(i): return i`"}
+B.WORKLOADS["loop314"] = {"root": "run", "what": "the loop on Debian sid's python3.14"}
+SID = "/var/tmp/leaktrace-roots/sid"
 _wl_cmd = B.wl_cmd
 
 
 def wl_cmd(w, hold=False):
+    if w == "loop314":
+        # inside the root, so that its stdlib is the build's own (as
+        # bench/versions.py); chroot execs the python: its pid is traced
+        os.makedirs(os.path.join(SID, "tmp"), exist_ok=True)
+        with open(os.path.join(B.HERE, "loop.py")) as f, \
+                open(os.path.join(SID, "tmp/loop.py"), "w") as g:
+            g.write(f.read())
+        return ["chroot", SID, "python3.14", "/tmp/loop.py", str(B.CFG["loop_n"])] + \
+            (["--hold"] if hold else [])
     if w == "gen":
         return [B.PY, os.path.join(B.HERE, "gen.py"), str(B.CFG["loop_n"] // 2)] + \
             (["--hold"] if hold else [])
@@ -37,8 +50,8 @@ def one_run(w, have_bpftrace):
     """every mode once, with BPF stats; {mode: (loop_s, bpf_ns, calls, lost)}"""
     raw = {}
     for m in MODES:
-        if m.startswith("bpftrace") and not have_bpftrace:
-            continue
+        if m.startswith("bpftrace") and (not have_bpftrace or w == "loop314"):
+            continue  # (3.14: no USDT note for bpftrace's reference)
         got = {}
 
         def cb(pid, got=got, m=m):
@@ -101,9 +114,12 @@ def main():
     try:
         with open(path, "w") as f:
             f.write("1")
-        for w in ("loop", "gen", "torch"):
+        for w in ("loop", "gen", "torch", "loop314"):
             if w == "torch" and B.sh(B.PY + " -c 'import torch' 2>/dev/null && echo y") != "y":
                 B.log("hotpath: no torch for %s, its workload left out" % B.PY)
+                continue
+            if w == "loop314" and not os.path.exists(os.path.join(SID, "usr/bin/python3.14")):
+                B.log("hotpath: no Debian sid root (tools/mkroots.sh), loop314 left out")
                 continue
             runs[w] = one_run(w, have_bpftrace)
     finally:
@@ -139,7 +155,7 @@ def main():
     tot = sum(x["lost"] for x in loss)
     p(f"Burst loss test: 2 processes pinned to CPU 0 and 1, each with its own `record` (default "
       f"32 MiB ring buffer), 3 bursts of `sum(g(i) for i in range({bn}))`: lost {tot}.\n")
-    p("| process | Python calls made | recorded | lost | burst time s | recorder CPU s (user+sys) | recorder CPU us per record | records/s per consumer thread at full CPU | max RSS MiB |")
+    p("| process | Python calls made | recorded | lost | burst time s | recorder CPU s (user+sys, all its threads) | recorder CPU us per recorded call | recorded calls per CPU-second of the recorder | max RSS MiB |")
     p("|---|---|---|---|---|---|---|---|---|")
     for i, x in enumerate(loss):
         per = 1e6 * x["lt_cpu_s"] / max(1, x["rec_calls"])
