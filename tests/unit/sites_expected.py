@@ -17,6 +17,8 @@ user/pybuild/opcodes.c. gdb's address of a TARGET_X label is used only
 when it agrees: in GCC 16 LTO builds (Debian sid 3.15 YIELD_VALUE, trixie
 3.13 INSTRUMENTED_YIELD_VALUE) the label's address is the tail of the
 previous handler, a few bytes before the endbr64 the table points to.
+The ClearAndPop site is the function's start, or past its endbr64 when a
+push follows (issue 20: the kernel single-steps endbr64 out of line).
 """
 import os
 import re
@@ -76,6 +78,20 @@ def use_dispatch_table(path, minor):
     g.label_addr = label_addr
 
 
+def past_endbr(path, a):
+    """leaktrace probes a function that starts with endbr64 on the next
+    instruction when that is a push of a register (the kernel emulates a
+    push, not endbr64): its address then, read with objdump, else a"""
+    out = subprocess.run(["objdump", "-d", "--start-address=0x%x" % a,
+                          "--stop-address=0x%x" % (a + 12), path],
+                         capture_output=True, text=True).stdout
+    ins = re.findall(r"^ +([0-9a-f]+):\t[0-9a-f ]+\t(\S+)[ \t]*(\S*)", out, re.M)
+    if len(ins) >= 2 and ins[0][1] == "endbr64" and ins[1][1] == "push" and \
+            ins[1][2].startswith("%"):
+        return int(ins[1][0], 16)
+    return a
+
+
 def gdb_value(path, expr):
     out = g.gdb(path, ["print (long)" + expr])
     m = re.search(r"^\$\d+ = (-?\d+)", out, re.M)
@@ -120,7 +136,7 @@ def main():
                 seen.add(s[0])
                 lines.append("resume 0x%x frame %d instr %d" % s)
         clear = gdb_value(path, "&" + CLEAR.get(minor, "_PyEval_FrameClearAndPop"))
-        lines.append("ret 0x%x frame 13 kind clear aux 14" % clear)
+        lines.append("ret 0x%x frame 13 kind clear aux 14" % past_endbr(path, clear))
         plain_label = g.label_addr
         for label in ("TARGET_YIELD_VALUE", "TARGET_INSTRUMENTED_YIELD_VALUE"):
             g.label_addr = lambda p, _l, label=label: plain_label(p, label)

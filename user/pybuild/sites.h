@@ -66,7 +66,7 @@
  *    was not found, the return value still 0): such a build is traced only
  *    through its function__return USDT note, and must be refused without
  *    one; 3.12+ ClearAndPop (LT_FRAME_CLEAR, frame
- *    rsi, tstate rdi), YIELD_VALUE and INSTRUMENTED_YIELD_VALUE
+ *    rsi, tstate rdi; past its endbr64 when a push follows), YIELD_VALUE and INSTRUMENTED_YIELD_VALUE
  *    (LT_FRAME_YIELD_SP, aux the stack pointer);
  *  evalframe: 3.8-3.10 and 3.12, the function and its frame argument (3.8
  *    rdi, 3.9+ rsi); vaddr 0 otherwise.
