@@ -151,14 +151,10 @@ void rbi_exec_close(struct rb_state *s, struct rb_thread *t, uint32_t why)
 		const struct rb_proc *p = u64map_get(&s->procs, (uint64_t)e->pid + 1);
 
 		if (p) {
-			/* copies: the trace writer's thread may write e
-			 * after the process (and p) is gone */
-			if (p->cmdline)
-				e->cmdline = lt_arena_strndup(&e->arena, p->cmdline,
-							      strlen(p->cmdline));
-			if (p->cgroup)
-				e->container = lt_arena_strndup(&e->arena, p->cgroup,
-								strlen(p->cgroup));
+			/* interned (describe_process): they outlive p, for
+			 * the trace writer's thread writing e later */
+			e->cmdline = p->cmdline;
+			e->container = p->cgroup;
 			if (p->taint)
 				rbi_exec_mark(e, p->taint);
 		}
