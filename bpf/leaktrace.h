@@ -172,7 +172,20 @@ struct lt_rec_exit {
 	__u32 tid;
 	__u64 ts;
 	__u32 pid;
-	__u32 pad2;
+	__u32 pad2;		/* EXEC: LT_EXEC_HELD or 0 */
+};
+
+/* EXEC: the process was sent SIGSTOP before the new image's first
+ * instruction (its first exec of that file while followed); userspace
+ * continues it once it has looked for a build in it */
+#define LT_EXEC_HELD	1
+
+/* a file in the map exe_seen: its inode and the kernel's dev_t of its
+ * file system (12 bits of major, 20 of minor) */
+struct lt_exe_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
 };
 
 #define LT_CMDLINE_MAX	256	/* bytes of a command line sent at exec */

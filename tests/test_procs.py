@@ -213,6 +213,90 @@ def child_running_another_build_is_attached_when_it_execs():
     assert execs[0]["pid"] != hdr["pid"] and execs[0]["cmdline"] == "%s %s" % (other, late)
 
 
+SHORT = r'''
+def predict(x):
+    return x * 2
+print(sum(predict(i) for i in range(3)))
+'''
+
+
+def calls_of(execs):
+    """what a user compares between two recordings of one run: each
+    execution's command line, whether complete, and its calls in order"""
+    def walk(n, out):
+        out.append((n["fn"], n.get("file")))
+        for c in n.get("calls", []):
+            walk(c, out)
+        return out
+    return [(e["cmdline"], e["complete"], walk(e["root"], [])) for e in execs]
+
+
+def held_at_exec(d, python, cmd, host_exe):
+    """cmd, a command naming no python, runs a short-lived python of a
+    build not traced at the start: recorded from its first call, as with
+    --python naming that build"""
+    p, (_, execs, _) = record_cmd(d, "late", "--", *cmd)
+    assert p.returncode == 0, p.stderr
+    assert "now also tracing python %s" % python in p.stderr, p.stderr
+    assert "started no CPython" not in p.stderr, p.stderr
+    ref, (_, rexecs, _) = record_cmd(d, "ref", "--python", host_exe, "--", *cmd)
+    assert ref.returncode == 0, ref.stderr
+    got, want = calls_of(execs), calls_of(rexecs)
+    assert [g[:2] for g in got] == [w[:2] for w in want], ([g[:2] for g in got], [w[:2] for w in want])
+    for (_, _, g), (_, _, w) in zip(got, want):
+        assert g == w, [(i, a, b) for i, (a, b) in enumerate(zip(g, w)) if a != b][:3] or (len(g), len(w))
+    assert all(g[1] for g in got), got
+    calls = [c for g in got for c in g[2]]
+    # the interpreter's start-up (importlib's first module) and the script
+    assert calls[1] == ("<module>", "<frozen importlib._bootstrap>"), calls[:3]
+    assert sum(c[0] == "predict" for c in calls) == 3, calls[-10:]
+
+
+@lt.test
+def short_python_of_a_new_build_is_traced_from_its_start():
+    """`record -- chroot ROOT python3.14 ...`: the exec of a build not
+    traced yet holds the process until that build's probes are on"""
+    lt.need_root()
+    sid, pys = lt.sid_pythons(["3.14"])
+    if not pys:
+        raise lt.Skip("sid has no python3.14")
+    d = lt.tmpdir()
+    with open(os.path.join(sid, "tmp", "short_%d.py" % os.getpid()), "w") as f:
+        f.write(SHORT)
+    try:
+        ver = subprocess.run(["chroot", sid, "python3.14", "-c",
+                              "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        held_at_exec(d, ver, ["chroot", sid, "python3.14", "/tmp/short_%d.py" % os.getpid()],
+                     os.path.join(sid, "usr/bin/python3.14"))
+    finally:
+        os.unlink(os.path.join(sid, "tmp", "short_%d.py" % os.getpid()))
+
+
+@lt.test
+def short_python_linking_libpython_is_traced_from_its_start():
+    """a script runs a python whose interpreter is in the libpython it
+    links (pyenv's builds): held at exec, its libpython found as its
+    loader will find it and probed before it is mapped"""
+    lt.need_root()
+    import glob
+    exes = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12.*/bin/python3.12")))
+    if not exes:
+        raise lt.Skip("no pyenv 3.12")
+    exe = exes[-1]
+    lib = [l.split()[2] for l in lt.run(["ldd", exe]).stdout.splitlines() if "libpython" in l]
+    if not lib:
+        raise lt.Skip("%s links no libpython" % exe)
+    d = lt.tmpdir()
+    app = lt.write_file(d, "short.py", SHORT)
+    # the script's words name no python: found at its exec only
+    head, tail = exe.rsplit("python", 1)
+    script = lt.write_file(d, "run.sh", "#!/bin/sh\np=python\nexec %s${p}%s %s\n" % (head, tail, app))
+    os.chmod(script, 0o755)
+    held_at_exec(d, os.path.basename(os.path.dirname(os.path.dirname(exe))), [script],
+                 os.path.realpath(lib[0]))
+
+
 APP = r'''
 import sys
 def predict(x):

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,21 +300,23 @@ out:
 }
 
 /* the first dir of the ':'-list dirs (modified) that holds needed;
- * $ORIGIN stands for origin. 0, or -1 */
-static int search_dirs(char *dirs, const char *origin, const char *needed, char *out, size_t n)
+ * $ORIGIN stands for origin, an absolute dir is under root. 0, or -1 */
+static int search_dirs(char *dirs, const char *origin, const char *root, const char *needed,
+		       char *out, size_t n)
 {
 	for (char *save, *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
 		if (!strncmp(dir, "$ORIGIN", 7))
 			snprintf(out, n, "%s%s/%s", origin, dir + 7, needed);
 		else
-			snprintf(out, n, "%s/%s", *dir ? dir : ".", needed);
+			snprintf(out, n, "%s%s/%s", *dir == '/' ? root : "", *dir ? dir : ".", needed);
 		if (!faccessat(AT_FDCWD, out, R_OK, AT_EACCESS))
 			return 0;
 	}
 	return -1;
 }
 
-int elf_needed_libpython(const char *exe, char *out, size_t n)
+int elf_needed_libpython_in(const char *exe, const char *origin_dir, const char *root,
+			    const char *ld_library_path, char *out, size_t n)
 {
 	static const char *const std_dirs[] = {
 		"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/usr/local/lib", "/usr/lib", "/lib",
@@ -321,8 +324,7 @@ int elf_needed_libpython(const char *exe, char *out, size_t n)
 	struct elf_file f;
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	char needed[256] = "", runpath[1024] = "", rpath[1024] = "", origin[1024];
-	const char *slash;
+	char needed[256] = "", runpath[1024] = "", rpath[1024] = "";
 	int r = -1;
 
 	if (elf_open(exe, &f))
@@ -354,28 +356,36 @@ int elf_needed_libpython(const char *exe, char *out, size_t n)
 	elf_close(&f);
 	if (!needed[0])
 		return -1;
-	slash = strrchr(exe, '/');
-	snprintf(origin, sizeof(origin), "%.*s", slash ? (int)(slash - exe) : 1, slash ? exe : ".");
 	/* the dynamic loader's order (ld.so(8)): DT_RPATH when there is no
-	 * DT_RUNPATH, then LD_LIBRARY_PATH (which the command we start
-	 * inherits), then DT_RUNPATH, then the system directories */
-	if (!runpath[0] && !search_dirs(rpath, origin, needed, out, n))
+	 * DT_RUNPATH, then LD_LIBRARY_PATH, then DT_RUNPATH, then the system
+	 * directories */
+	if (!runpath[0] && !search_dirs(rpath, origin_dir, root, needed, out, n))
 		r = 0;
-	if (r && getenv("LD_LIBRARY_PATH")) {
+	if (r && ld_library_path) {
 		char env[4096];
 
-		snprintf(env, sizeof(env), "%s", getenv("LD_LIBRARY_PATH"));
-		if (!search_dirs(env, origin, needed, out, n))
+		snprintf(env, sizeof(env), "%s", ld_library_path);
+		if (!search_dirs(env, origin_dir, root, needed, out, n))
 			r = 0;
 	}
-	if (r && !search_dirs(runpath, origin, needed, out, n))
+	if (r && !search_dirs(runpath, origin_dir, root, needed, out, n))
 		r = 0;
 	for (size_t i = 0; r && i < sizeof(std_dirs) / sizeof(std_dirs[0]); i++) {
-		snprintf(out, n, "%s/%s", std_dirs[i], needed);
+		snprintf(out, n, "%s%s/%s", root, std_dirs[i], needed);
 		if (!faccessat(AT_FDCWD, out, R_OK, AT_EACCESS))
 			r = 0;
 	}
 	return r;
+}
+
+int elf_needed_libpython(const char *exe, char *out, size_t n)
+{
+	const char *slash = strrchr(exe, '/');
+	char origin[PATH_MAX];
+
+	snprintf(origin, sizeof(origin), "%.*s", slash ? (int)(slash - exe) : 1, slash ? exe : ".");
+	/* LD_LIBRARY_PATH: ours, which the command we start inherits */
+	return elf_needed_libpython_in(exe, origin, "", getenv("LD_LIBRARY_PATH"), out, n);
 }
 
 int elf_symbol_bytes(const char *path, const char *name, void *buf, size_t n)

@@ -422,6 +422,12 @@ int py_targets_system(struct py_target *t, const struct py_want *want, int max, 
 	return n;
 }
 
+int py_target_new_file(struct py_target *t, const struct py_want *want, int n, const char *path,
+		       const char *shown, bool verbose)
+{
+	return add_system_target(t, want, n, n + 1, path, shown, verbose) > n;
+}
+
 int py_target_new_build(struct py_target *t, const struct py_want *want, int n, int pid,
 			bool verbose)
 {

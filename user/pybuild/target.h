@@ -71,6 +71,10 @@ int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
  * none found, reasons printed with verbose).
  */
 int py_targets_system(struct py_target *t, const struct py_want *want, int max, bool verbose);
+/* path (shown as shown) if it is a supported CPython file not among
+ * t[0..n): t[n] filled, 1; else 0 */
+int py_target_new_file(struct py_target *t, const struct py_want *want, int n, const char *path,
+		       const char *shown, bool verbose);
 /*
  * -a, a process that just called execve: if it runs a supported CPython
  * file not among t[0..n), fill t[n] and return 1; 0 if it runs one already

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,10 +305,20 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 			rb_arg(c->rb, r, r + 1);
 		break;
 	}
-	case LT_REC_EXEC:
-		/* -a, or a followed process: maybe a build not traced yet */
-		follow_exec_queue(((const struct lt_rec_exit *)data)->pid);
+	case LT_REC_EXEC: {
+		const struct lt_rec_exit *r = data;
+
+		/* -a, or a followed process: maybe a build not traced yet
+		 * (looked at again later: its loader may map a libpython) */
+		follow_exec_queue(r->pid);
+		if (r->pad2 & LT_EXEC_HELD) {
+			if (c->exec_held)
+				c->exec_held(c->tree_arg, r->pid);
+			else
+				kill(r->pid, SIGCONT);
+		}
 		break;
+	}
 	case LT_REC_FORK: {
 		const struct lt_rec_exit *r = data;
 

@@ -92,20 +92,25 @@ static size_t read_proc_strings(int pid, const char *what, char *buf, size_t n)
 	return len;
 }
 
-bool env_flag_on(int pid, const char *name)
+const char *env_value(int pid, const char *name, char *buf, size_t size)
 {
 	size_t l = strlen(name), n;
-	char buf[65536];
-	const char *v;
 
 	if (!pid)
-		return (v = getenv(name)) && *v && strcmp(v, "0");
-	n = read_proc_strings(pid, "environ", buf, sizeof(buf));
+		return getenv(name);
+	n = read_proc_strings(pid, "environ", buf, size);
 	for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
-		if (!strncmp(buf + i, name, l) && buf[i + l] == '=' && buf[i + l + 1] &&
-		    strcmp(buf + i + l + 1, "0"))
-			return true;
-	return false;
+		if (!strncmp(buf + i, name, l) && buf[i + l] == '=')
+			return buf + i + l + 1;
+	return NULL;
+}
+
+bool env_flag_on(int pid, const char *name)
+{
+	char buf[65536];
+	const char *v = env_value(pid, name, buf, sizeof(buf));
+
+	return v && *v && strcmp(v, "0");
 }
 
 bool has_perf_trampoline(int pid)

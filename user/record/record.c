@@ -618,6 +618,8 @@ int cmd_record(int argc, char **argv)
 				strerror(errno));
 	}
 	s->cons.tree_event = s->per_process ? tree_event : NULL;
+	s->cons.exec_held = exec_held;
+	exe_seen_targets(s);
 	s->cons.tree_arg = s;
 	if (attach_all(s->skel, s->mech, s->targets, s->ntargets,
 		       env.all || (following() && !s->per_process) ? -1 : s->pid))

@@ -89,6 +89,8 @@ bool has_perf_trampoline(int pid);
 /* NAME is set, non-empty and not "0" in pid's environment (pid 0: ours,
  * which a command we start inherits) */
 bool env_flag_on(int pid, const char *name);
+/* NAME's value in pid's environment (pid 0: ours), in buf; NULL if unset */
+const char *env_value(int pid, const char *name, char *buf, size_t size);
 /* before leaktrace changes any signal or opens anything: what the command
  * it starts inherits (signal mask, ignored signals, passed descriptors) */
 void spawn_save_start(void);
@@ -218,6 +220,9 @@ struct consumer {
 	/* following with per-process probes: a FORK, STOPPED or EXIT
 	 * (main thread) record of pid; NULL otherwise */
 	void (*tree_event)(void *arg, int type, int pid);
+	/* a followed process held at an exec (LT_EXEC_HELD): continued by
+	 * this (NULL: at once) */
+	void (*exec_held)(void *arg, int pid);
 	void *tree_arg;
 	bool in_pidns;		/* the target lives in another pid namespace */
 };

@@ -87,6 +87,10 @@ void describe_process(void *arg, uint32_t pid, const char **cmdline, const char 
 		      uint32_t *taint);
 /* follow_exec_poll: a process that called execve, maybe a new build */
 int try_new_build(void *arg, int pid);
+/* consumer.exec_held: a followed process held at its first exec of a file */
+void exec_held(void *arg, int pid);
+/* the traced builds' files into the BPF map of files exec'd already */
+void exe_seen_targets(struct session *s);
 /* --no-durations: the frames of the target and (following) of its tree */
 void read_old_frames(struct session *s);
 

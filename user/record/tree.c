@@ -5,8 +5,11 @@
  * what is read of its processes (frames live at attach, JIT, command line).
  */
 #define _GNU_SOURCE
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include "common/err.h"
+#include "pybuild/elf_util.h"
 #include "pybuild/live_check.h"
 #include "trace/incomplete.h"
 #include "leaktrace.skel.h"
@@ -142,6 +145,25 @@ void continue_stragglers(struct session *s, bool all)
 	}
 }
 
+/* the traced builds' files are not held at exec (exe_seen): one already
+ * traced needs nothing before it runs */
+void exe_seen_targets(struct session *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.exe_seen);
+	uint8_t one = 1;
+	struct stat st;
+
+	for (int i = 0; i < s->ntargets; i++) {
+		struct lt_exe_key k = { 0 };
+
+		if (stat(s->targets[i].path, &st))
+			continue;
+		k.ino = st.st_ino;
+		k.dev = (major(st.st_dev) << 20) | minor(st.st_dev);
+		bpf_map_update_elem(fd, &k, &one, BPF_NOEXIST);
+	}
+}
+
 /* tree_scan: a process of the tree that ran before attach */
 static void attach_descendant(void *arg, int pid)
 {
@@ -193,6 +215,19 @@ void describe_process(void *arg, uint32_t pid, const char **cmdline, const char 
 	}
 }
 
+/* s->targets[s->ntargets], just filled for pid: its probes on */
+static void add_build(struct session *s, int pid)
+{
+	int n = s->ntargets;
+
+	if ((s->mech[n] = mech_choose(&s->targets[n], false)) &&
+	    !attach_build(s->skel, s->mech[n], &s->targets[n], n)) {
+		s->ntargets = n + 1;
+		lt_err("now also tracing python %s at %s (pid %d)", s->targets[n].version,
+		       s->targets[n].shown, pid);
+	}
+}
+
 /* -a, follow_exec_poll: a process that called execve, maybe a new build */
 int try_new_build(void *arg, int pid)
 {
@@ -202,13 +237,57 @@ int try_new_build(void *arg, int pid)
 	if (s->cmd_wrapper && !s->python_seen && py_pid_runs_python(pid))
 		s->python_seen = true;
 	r = n < LT_MAX_BUILDS ? py_target_new_build(s->targets, &s->want, n, pid, env.verbose) : 0;
-	if (r > 0 && (s->mech[n] = mech_choose(&s->targets[n], false)) &&
-	    !attach_build(s->skel, s->mech[n], &s->targets[n], n)) {
-		s->ntargets = n + 1;
-		lt_err("now also tracing python %s at %s (pid %d)", s->targets[n].version,
-		       s->targets[n].shown, pid);
-	}
+	if (r > 0)
+		add_build(s, pid);
 	return r;
+}
+
+/*
+ * A process held at exec whose executable holds no interpreter: the
+ * libpython it links (pyenv, --enable-shared and the official python
+ * images' builds), which its loader has not mapped yet. Looked up as
+ * its loader will: its RUNPATH/RPATH ($ORIGIN: where its executable is),
+ * LD_LIBRARY_PATH of its environment, the usual directories, all in its
+ * root. The probes go on the file before it is mapped.
+ */
+static void try_needed_libpython(struct session *s, int pid)
+{
+	char exe[64], link[PATH_MAX], root[64], lib[PATH_MAX], envbuf[65536], *slash;
+	size_t rl;
+	ssize_t len;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	len = readlink(exe, link, sizeof(link) - 1);
+	if (len <= 0)
+		return;
+	link[len] = 0;
+	slash = strrchr(link, '/');
+	if (slash)
+		*slash = 0;
+	rl = snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	if (elf_needed_libpython_in(exe, link, root,
+				    env_value(pid, "LD_LIBRARY_PATH", envbuf, sizeof(envbuf)), lib,
+				    sizeof(lib)) ||
+	    s->ntargets >= LT_MAX_BUILDS)
+		return;
+	if (py_target_new_file(s->targets, &s->want, s->ntargets, lib,
+			       strncmp(lib, root, rl) ? lib : lib + rl, env.verbose)) {
+		if (s->cmd_wrapper)
+			s->python_seen = true;
+		add_build(s, pid);
+	}
+}
+
+/* consumer.exec_held: a followed process held at its first exec of a
+ * file, before its first instruction: the build it runs is traced from
+ * its start, then it goes on */
+void exec_held(void *arg, int pid)
+{
+	struct session *s = arg;
+
+	if (!s->finishing && try_new_build(s, pid) < 0)
+		try_needed_libpython(s, pid);
+	kill(pid, SIGCONT);
 }
 
 /* tree_each: a process of the tree at attach, the target's descendant */
