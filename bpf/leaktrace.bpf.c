@@ -662,7 +662,7 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, const s
  * aux: the thread state (LT_FRAME_UNKNOWN, LT_FRAME_CLEAR) or the interpreter's
  * stack pointer (LT_FRAME_YIELD_SP) */
 static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 bias, int kind,
-				       __u32 bi, bool site)
+				       __u32 bi, bool site, __u64 prev, bool have_prev)
 {
 	const struct lt_py_layout *L = &layouts[bi & (LT_MAX_BUILDS - 1)];
 	__u64 exc = 0, instr, retval = 0;
@@ -678,6 +678,9 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		return 0;
 	r = &s->ret;
 	fail = init_ret(L, s, tid, frame);
+	/* a yield site after the handler cleared frame->previous */
+	if (have_prev)
+		r->previous = python_caller(L, prev, &fail);
 	if (returns_only && site && !fail && caller_exited(L, r->previous)) {
 		instr = caller_of(L, r->previous, &fail);
 		if (!fail) {
@@ -779,22 +782,25 @@ int lt_return(struct pt_regs *ctx)
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
 	}
-	return send_return((__u32)id, frame, tstate, bias, LT_FRAME_UNKNOWN, bi, false);
+	return send_return((__u32)id, frame, tstate, bias, LT_FRAME_UNKNOWN, bi, false, 0, false);
 }
 
 /*
  * Return sites (builds without probes). 3.11: the first conditional jump
  * of the RETURN_VALUE and YIELD_VALUE handlers after frame->stacktop is
- * stored, and of exit_unwind. 3.12+: the entry of ClearAndPop and the
- * first instruction of YIELD_VALUE. Cookie (leaktrace.h): the site, its
- * exit kind and aux slot (LT_SITE_EXTRA), the frame's slot.
+ * stored, and of exit_unwind. 3.12+: the entry of ClearAndPop (past its
+ * endbr64) and, in YIELD_VALUE, its first conditional jump or call (else
+ * its first instruction; at the jump 3.14+ have cleared frame->previous,
+ * which a register still holds). Cookie (leaktrace.h): the site, its exit
+ * kind and aux slot (LT_SITE_EXTRA), the frame's slot and previous's
+ * (LT_SITE_FRAME).
  */
 SEC("uprobe")
 int lt_return_site(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u64 cookie, bias, aux = 0;
-	__u32 extra;
+	__u64 cookie, bias, aux = 0, prev = 0;
+	__u32 extra, fb;
 	int kind;
 
 	if (!wanted(id))
@@ -805,8 +811,11 @@ int lt_return_site(struct pt_regs *ctx)
 	kind = LT_SITE_KIND(extra);
 	if (kind == LT_FRAME_CLEAR || kind == LT_FRAME_YIELD_SP)
 		aux = reg_slot(ctx, LT_SITE_AUX_SLOT(extra));
-	return send_return((__u32)id, reg_slot(ctx, LT_COOKIE_FRAME_SLOT(cookie)), aux, bias, kind,
-			   LT_COOKIE_BUILD(cookie), true);
+	fb = LT_COOKIE_FRAME_SLOT(cookie);
+	if (LT_SITE_PREV_SLOT1(fb))
+		prev = reg_slot(ctx, LT_SITE_PREV_SLOT1(fb) - 1);
+	return send_return((__u32)id, reg_slot(ctx, LT_SITE_FRAME_SLOT(fb)), aux, bias, kind,
+			   LT_COOKIE_BUILD(cookie), true, prev, LT_SITE_PREV_SLOT1(fb) != 0);
 }
 
 /* -a: a process image was replaced; userspace checks whether it runs a

@@ -238,7 +238,8 @@ enum { LT_T_LONG, LT_T_BOOL, LT_T_FLOAT, LT_T_STR, LT_T_NONE };
  *               frame->prev_instr (LT_INSTR_IN_MEMORY, LT_NO_SLOT);
  *               return sites LT_SITE_EXTRA(exit kind, aux slot)
  *   bits  0-7   pt_regs slot of the frame pointer (0 where the frame
- *               is found otherwise: the USDT note)
+ *               is found otherwise: the USDT note); return sites
+ *               LT_SITE_FRAME(frame slot, 1 + slot of previous)
  * Link-time addresses of x86-64 and arm64 executables and libraries lie
  * far below 2^40; userspace checks it with LT_COOKIE_FITS before packing.
  */
@@ -256,6 +257,12 @@ enum { LT_T_LONG, LT_T_BOOL, LT_T_FLOAT, LT_T_STR, LT_T_NONE };
 #define LT_SITE_EXTRA(kind, aux_slot)	(((kind) & 0xf) | ((aux_slot) & 0xf) << 4)
 #define LT_SITE_KIND(extra)		((extra) & 0xf)
 #define LT_SITE_AUX_SLOT(extra)		(((extra) >> 4) & 0xf)
+/* the frame byte of a return site: the frame's pt_regs slot, and 1 + the
+ * slot of a register holding the frame's previous (0: read it from the
+ * frame; a yield site past the handler's clearing of it) */
+#define LT_SITE_FRAME(frame_slot, prev_slot1)	(((frame_slot) & 0xf) | ((prev_slot1) & 0xf) << 4)
+#define LT_SITE_FRAME_SLOT(frame_byte)		((frame_byte) & 0xf)
+#define LT_SITE_PREV_SLOT1(frame_byte)		(((frame_byte) >> 4) & 0xf)
 /* RESUME sites: the frame's prev_instr is not in a register there */
 #define LT_INSTR_IN_MEMORY	0xfe
 /* no pt_regs slot (the evalframe entry: no prev_instr to send args by) */

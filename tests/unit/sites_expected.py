@@ -18,7 +18,10 @@ when it agrees: in GCC 16 LTO builds (Debian sid 3.15 YIELD_VALUE, trixie
 3.13 INSTRUMENTED_YIELD_VALUE) the label's address is the tail of the
 previous handler, a few bytes before the endbr64 the table points to.
 The ClearAndPop site is the function's start, or past its endbr64 when a
-push follows (issue 20: the kernel single-steps endbr64 out of line).
+push follows (issue 20: the kernel single-steps endbr64 out of line); a
+yield site is moved to its handler's first conditional jump or call on
+the same grounds when the registers and frame fields it reads still hold
+(yield_emulated).
 """
 import os
 import re
@@ -92,6 +95,84 @@ def past_endbr(path, a):
     return a
 
 
+GPR = {}
+for _r in ("ax", "bx", "cx", "dx"):
+    for _n in ("r" + _r, "e" + _r, _r, _r[0] + "l", _r[0] + "h"):
+        GPR[_n] = "r" + _r
+for _r in ("si", "di", "bp", "sp"):
+    for _n in ("r" + _r, "e" + _r, _r, _r + "l"):
+        GPR[_n] = "r" + _r
+for _i in range(8, 16):
+    for _n in ("", "d", "w", "b"):
+        GPR["r%d%s" % (_i, _n)] = "r%d" % _i
+WIDTH = {"b": 1, "w": 2, "l": 4, "q": 8}
+
+
+def reg_width(name):
+    if name.startswith("r") and name[1:].isdigit() or name in ("rax", "rbx", "rcx", "rdx",
+                                                             "rsi", "rdi", "rbp", "rsp"):
+        return 8
+    if name.endswith("d") or name.startswith("e"):
+        return 4
+    if name.endswith(("l", "h", "b")):
+        return 1
+    return 2
+
+
+def yield_emulated(path, start, frame_slot, sp_slot):
+    """leaktrace probes a 3.12+ yield handler at its first conditional
+    jump or direct call (emulated by the kernel; the handler's first
+    instruction is single-stepped) when there the frame and stack pointer
+    registers are unchanged, nothing was stored over the frame's
+    executable (+0) or the value's slot (SP - 8), and the frame's previous
+    (+8) is unchanged or still in a register loaded from it. Read with
+    objdump: (site, 1 + previous's slot or 0)"""
+    slot_reg = dict((v, k) for k, v in g.PT_REGS.items())
+    frame, sp = slot_reg[frame_slot], slot_reg[sp_slot]
+    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "--start-address=0x%x" % start,
+                          "--stop-address=0x%x" % (start + 400), path],
+                         capture_output=True, text=True).stdout
+    written, prev, prev_written = set(), None, False
+    ins = re.findall(r"^ +([0-9a-f]+):\t(\S+)[ \t]*(\S*)", out, re.M)
+    for addr, op, args in ins[:40]:
+        if op.startswith("j") and op != "jmp" or (op == "call" and not args.startswith("*")):
+            if frame in written or sp in written or (prev_written and prev is None):
+                return start, 0
+            return int(addr, 16), (1 + g.PT_REGS[prev]) if prev_written else 0
+        if op.startswith(("j", "call", "ret", "hlt", "ud2")):
+            return start, 0
+        opnds = re.findall(r"(?:[^,(]|\([^)]*\))+", args)
+        dst = opnds[-1] if opnds else ""
+        m = re.match(r"(-?0x[0-9a-f]+|-?\d+)?\(%(\w+)\)$", dst)
+        if m and not op.startswith(("cmp", "test")):
+            disp = int(m.group(1), 0) if m.group(1) else 0
+            src = re.match(r"%(\w+)$", opnds[0]) if len(opnds) > 1 else None
+            size = WIDTH.get(op[-1], 8) if op[-1] in WIDTH and op not in ("shl", "sal") else \
+                (reg_width(src.group(1)) if src else 8)
+            base = GPR.get(m.group(2))
+            if base == frame and disp < 8 and disp + size > 0:
+                return start, 0
+            if base == sp and disp < 0 and disp + size > -8:
+                return start, 0
+            if base == frame and disp < 16 and disp + size > 8:
+                if prev is None:
+                    return start, 0
+                prev_written = True
+        d = re.match(r"%(\w+)$", dst)
+        dreg = GPR.get(d.group(1)) if d else None
+        if dreg and dreg == prev:
+            prev = None
+        if not prev_written and op == "mov" and d and reg_width(d.group(1)) == 8 and \
+                len(opnds) == 2 and re.match(r"0x8\(%" + frame + r"\)$", opnds[0]) and \
+                frame not in written:
+            prev = dreg
+        if dreg:
+            written.add(dreg)
+        if op.startswith(("xchg", "xadd")) and len(opnds) == 2 and re.match(r"%(\w+)$", opnds[0]):
+            written.add(GPR.get(opnds[0][1:]))
+    return start, 0
+
+
 def gdb_value(path, expr):
     out = g.gdb(path, ["print (long)" + expr])
     m = re.search(r"^\$\d+ = (-?\d+)", out, re.M)
@@ -144,7 +225,9 @@ def main():
             if not y:
                 print("no site at " + label, file=sys.stderr)
                 sys.exit(1)
-            lines.append("ret 0x%x frame %d kind yield_sp aux %d" % y)
+            site, prev1 = yield_emulated(path, y[0], y[1], y[2])
+            lines.append("ret 0x%x frame %d kind yield_sp aux %d" % ((site,) + y[1:]) +
+                         (" prev %d" % (prev1 - 1) if prev1 else ""))
         g.label_addr = plain_label
     if minor <= 10 or minor == 12:
         lines.append("evalframe 0x%x frame %d" % (fn, 14 if minor == 8 else 13))

@@ -47,28 +47,28 @@ struct build {
 	"resume 0x44dd6b frame 5 instr 254\n" \
 	"ret 0x5d4d44 frame 13 kind clear aux 14\n" \
 	"ret 0x43da47 frame 5 kind yield_sp aux 2\n" \
-	"ret 0x44d36a frame 5 kind yield_sp aux 2\n"
+	"ret 0x44d3a9 frame 5 kind yield_sp aux 2\n"
 #define SID_314 \
 	"resume 0x443db5 frame 5 instr 7\n" \
 	"resume 0x443ca7 frame 5 instr 7\n" \
 	"resume 0x44e36b frame 5 instr 7\n" \
 	"ret 0x5afc24 frame 13 kind clear aux 14\n" \
-	"ret 0x43fea5 frame 5 kind yield_sp aux 6\n" \
-	"ret 0x44e3f8 frame 5 kind yield_sp aux 6\n"
+	"ret 0x43fefe frame 5 kind yield_sp aux 6 prev 11\n" \
+	"ret 0x44e43d frame 5 kind yield_sp aux 6\n"
 #define SID_315 \
 	"resume 0x445203 frame 5 instr 7\n" \
 	"resume 0x4457e9 frame 5 instr 7\n" \
 	"resume 0x44d123 frame 5 instr 7\n" \
 	"ret 0x5e25d4 frame 13 kind clear aux 14\n" \
-	"ret 0x442c90 frame 5 kind yield_sp aux 6\n" \
-	"ret 0x44f631 frame 5 kind yield_sp aux 6\n"
+	"ret 0x442ca2 frame 5 kind yield_sp aux 6\n" \
+	"ret 0x44f66f frame 5 kind yield_sp aux 6\n"
 #define TRIXIE_313 \
 	"resume 0x56504b frame 5 instr 254\n" \
 	"resume 0x5613f6 frame 5 instr 254\n" \
 	"resume 0x5687fe frame 5 instr 4\n" \
 	"ret 0x580cb4 frame 13 kind clear aux 14\n" \
 	"ret 0x56407d frame 5 kind yield_sp aux 0\n" \
-	"ret 0x5681f4 frame 5 kind yield_sp aux 0\n"
+	"ret 0x56822d frame 5 kind yield_sp aux 0\n"
 
 /*
  * Produced by (ROOT, MINOR per entry):

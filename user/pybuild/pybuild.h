@@ -70,6 +70,9 @@ struct py_ret_site {
 	uint32_t kind;		/* enum lt_exit_kind (LT_FRAME_RETURN..LT_FRAME_YIELD_SP) */
 	uint32_t aux_reg;	/* LT_FRAME_CLEAR: slot of tstate; LT_FRAME_YIELD_SP:
 				 * slot of the stack pointer */
+	uint32_t prev_slot1;	/* LT_FRAME_YIELD_SP: 1 + the slot of a register
+				 * holding frame->previous, which the handler
+				 * cleared before the site; 0: read it there */
 };
 
 struct py_build {

@@ -26,6 +26,7 @@
 #define NTARGETS		256	/* static void *opcode_targets[256] */
 #define SITE_WINDOW		40	/* what gen_offsets.py looks at (x/40i) */
 #define YIELD_WINDOW		16
+#define PATH_WINDOW_YIELD	40	/* to the first emulated instruction */
 #define PATH_MAX_INSNS		400	/* a handler's straight path, at most */
 #define MAX_CANDS		64
 
@@ -444,12 +445,77 @@ static int exit_unwind_site(struct img *m, uint64_t fn, uint64_t fnsize, uint64_
 	return ret311_site(m, "exit_unwind", found, LT_FRAME_RAISE, s);
 }
 
+/* an instruction that may write the bytes [base + lo, base + hi): its
+ * first operand is memory there (conservative: any instruction but a
+ * compare or test) */
+static bool writes_at(const struct ins *in, int base, int64_t lo, int64_t hi)
+{
+	const cs_x86_op *o = in->x->operands;
+	int b;
+
+	if (!in->x->op_count || o[0].type != X86_OP_MEM || in->id == X86_INS_CMP ||
+	    in->id == X86_INS_TEST || o[0].mem.index != X86_REG_INVALID)
+		return false;
+	b = x86_gpr(o[0].mem.base);
+	return b == base && o[0].mem.disp < hi && o[0].mem.disp + o[0].size > lo;
+}
+
 /*
- * 3.12+: the first instruction of YIELD_VALUE (nothing there can be
- * emulated, so it is single-stepped): the value is on top of the stack,
- * the stack pointer is the base of the first load of [SP - 8], the frame
- * the base of the first store to [F + 0x38], neither written before
- * (gen_offsets.py's yield_site).
+ * Where a 3.12+ yield handler h (stack pointer sp, frame register frame)
+ * can be probed at an emulated instruction: the first conditional jump or
+ * direct call on its straight path, if there sp and frame are unchanged,
+ * the frame's executable and the value's stack slot unwritten, and the
+ * frame's previous unwritten or still in a register (3.14+ clear it
+ * first: *prev_slot1 is then 1 + that register's slot). A single-stepped
+ * probe costs about 16x an emulated one (docs/PERFORMANCE.md, issue 20);
+ * nothing before such a jump or call can be emulated (an endbr64, movs).
+ * h if there is none.
+ */
+static uint64_t yield_emulated(struct img *m, uint64_t h, int sp, int frame, uint32_t *prev_slot1)
+{
+	int prev = -1;
+	bool prev_written = false;
+	uint32_t written = 0;
+	uint64_t a = h;
+	struct ins in;
+
+	*prev_slot1 = 0;
+	for (int n = 0; n < PATH_WINDOW_YIELD && img_decode(m, a, &in); n++, a = in.next) {
+		const cs_x86_op *o = in.x->operands;
+		int b;
+
+		if (in.kind == K_JCC || in.kind == K_CALL) {
+			if ((written & (1u << sp | 1u << frame)) || (prev_written && x86_slot(prev) < 0))
+				return h;
+			if (prev_written)
+				*prev_slot1 = 1 + x86_slot(prev);
+			return in.addr;
+		}
+		if (in.kind != K_OTHER || writes_at(&in, frame, 0, 8) || writes_at(&in, sp, -8, 0))
+			return h;
+		if (writes_at(&in, frame, 8, 16)) {
+			if (prev < 0)
+				return h;
+			prev_written = true;
+		}
+		if (prev >= 0 && (in.wr & (1u << prev)))
+			prev = -1;
+		/* mov R, [F + 8], F unchanged, before previous is written */
+		if (!prev_written && in.id == X86_INS_MOV && in.x->op_count == 2 &&
+		    o[0].type == X86_OP_REG && o[0].size == 8 && mem_at(&o[1], 8, &b, 8) && b == frame &&
+		    !(written & (1u << frame)))
+			prev = x86_gpr(o[0].reg);
+		written |= in.wr;
+	}
+	return h;
+}
+
+/*
+ * 3.12+ yield sites: the value is on top of the stack, the stack pointer
+ * is the base of the first load of [SP - 8], the frame the base of the
+ * first store to [F + 0x38], neither written before (gen_offsets.py's
+ * yield_site), found in the handler's first instructions. The probe goes
+ * where yield_emulated says.
  */
 static int yield_site(struct img *m, const char *what, uint64_t h, struct py_ret_site *s)
 {
@@ -472,6 +538,7 @@ static int yield_site(struct img *m, const char *what, uint64_t h, struct py_ret
 			if (x86_slot(sp) < 0 || x86_slot(frame) < 0)
 				break;
 			*s = (struct py_ret_site){ h, x86_slot(frame), LT_FRAME_YIELD_SP, x86_slot(sp) };
+			s->vaddr = yield_emulated(m, h, sp, frame, &s->prev_slot1);
 			return 0;
 		}
 		/* a conditional jump falls through; past anything else the
@@ -753,10 +820,14 @@ int py_sites_describe(const struct py_build *b, char *buf, size_t len)
 	for (int i = 0; i < b->nresume; i++)
 		PUT("resume 0x%lx frame %u instr %u\n", (unsigned long)b->resume[i].vaddr,
 		    b->resume[i].frame_reg, b->resume[i].instr_reg);
-	for (int i = 0; i < b->nret; i++)
-		PUT("ret 0x%lx frame %u kind %s aux %u\n", (unsigned long)b->ret[i].vaddr,
+	for (int i = 0; i < b->nret; i++) {
+		PUT("ret 0x%lx frame %u kind %s aux %u", (unsigned long)b->ret[i].vaddr,
 		    b->ret[i].frame_reg, b->ret[i].kind < 5 ? kinds[b->ret[i].kind] : "?",
 		    b->ret[i].aux_reg);
+		if (b->ret[i].prev_slot1)
+			PUT(" prev %u", b->ret[i].prev_slot1 - 1);
+		PUT("\n");
+	}
 	if (b->evalframe.vaddr)
 		PUT("evalframe 0x%lx frame %u\n", (unsigned long)b->evalframe.vaddr,
 		    b->evalframe.frame_reg);

@@ -341,7 +341,8 @@ static int attach_probes(const struct lt_mechanism *m, const struct probe_progs 
 
 		if (attach_uprobe(p->return_site, t, pid, rs->vaddr, OFF_OF_VADDR,
 				  LT_COOKIE(bi, rs->vaddr, LT_SITE_EXTRA(rs->kind, rs->aux_reg),
-					    rs->frame_reg), 0, false, "return site"))
+					    LT_SITE_FRAME(rs->frame_reg, rs->prev_slot1)), 0, false,
+				  "return site"))
 			return -1;
 	}
 	if ((m->probes & PROBE_USDT_RETURN) &&
