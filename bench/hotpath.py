@@ -2,8 +2,8 @@
 #   - the machine's uprobe trap cost per hit (bench/trapcost.c), printed
 #     next to every ratio, since a costly trap hides the programs' cost;
 #   - per workload (loop, generator, torch where the python has it, and the
-#     loop on Debian sid's python3.14 where tools/mkroots.sh built its root:
-#     the 3.12+ sites on a stripped build): loop time of the floor and full
+#     loop and generator on Debian sid's python3.14 where tools/mkroots.sh
+#     built its root: the 3.12+ sites on a stripped build): loop time of the floor and full
 #     modes (with and without durations) and bpftrace's name count, and the
 #     BPF programs' run time per Python call (kernel.bpf_stats_enabled);
 #   - the burst loss test: 2 processes, each with its own record, pinned to
@@ -21,19 +21,23 @@ import bench  # noqa: E402  (bench_trapcost)
 
 B.WORKLOADS["gen"] = {"root": "burst", "what": "generator expression over `def g(i): return i`"}
 B.WORKLOADS["loop314"] = {"root": "run", "what": "the loop on Debian sid's python3.14"}
+B.WORKLOADS["gen314"] = {"root": "burst", "what": "the generator workload on Debian sid's python3.14"}
 SID = "/var/tmp/leaktrace-roots/sid"
+# workloads run by sid's python3.14: their script, calls per iteration
+SID_WL = {"loop314": ("loop.py", 1), "gen314": ("gen.py", 2)}
 _wl_cmd = B.wl_cmd
 
 
 def wl_cmd(w, hold=False):
-    if w == "loop314":
+    if w in SID_WL:
         # inside the root, so that its stdlib is the build's own (as
         # bench/versions.py); chroot execs the python: its pid is traced
+        script, per = SID_WL[w]
         os.makedirs(os.path.join(SID, "tmp"), exist_ok=True)
-        with open(os.path.join(B.HERE, "loop.py")) as f, \
-                open(os.path.join(SID, "tmp/loop.py"), "w") as g:
+        with open(os.path.join(B.HERE, script)) as f, \
+                open(os.path.join(SID, "tmp", script), "w") as g:
             g.write(f.read())
-        return ["chroot", SID, "python3.14", "/tmp/loop.py", str(B.CFG["loop_n"])] + \
+        return ["chroot", SID, "python3.14", "/tmp/" + script, str(B.CFG["loop_n"] // per)] + \
             (["--hold"] if hold else [])
     if w == "gen":
         return [B.PY, os.path.join(B.HERE, "gen.py"), str(B.CFG["loop_n"] // 2)] + \
@@ -50,7 +54,7 @@ def one_run(w, have_bpftrace):
     """every mode once, with BPF stats; {mode: (loop_s, bpf_ns, calls, lost)}"""
     raw = {}
     for m in MODES:
-        if m.startswith("bpftrace") and (not have_bpftrace or w == "loop314"):
+        if m.startswith("bpftrace") and (not have_bpftrace or w in SID_WL):
             continue  # (3.14: no USDT note for bpftrace's reference)
         got = {}
 
@@ -114,12 +118,12 @@ def main():
     try:
         with open(path, "w") as f:
             f.write("1")
-        for w in ("loop", "gen", "torch", "loop314"):
+        for w in ("loop", "gen", "torch", "loop314", "gen314"):
             if w == "torch" and B.sh(B.PY + " -c 'import torch' 2>/dev/null && echo y") != "y":
                 B.log("hotpath: no torch for %s, its workload left out" % B.PY)
                 continue
-            if w == "loop314" and not os.path.exists(os.path.join(SID, "usr/bin/python3.14")):
-                B.log("hotpath: no Debian sid root (tools/mkroots.sh), loop314 left out")
+            if w in SID_WL and not os.path.exists(os.path.join(SID, "usr/bin/python3.14")):
+                B.log("hotpath: no Debian sid root (tools/mkroots.sh), %s left out" % w)
                 continue
             runs[w] = one_run(w, have_bpftrace)
     finally:
