@@ -6,8 +6,8 @@
  * stack of the frames whose return is pending.
  *
  * Uses from leaktrace.bpf.c: layouts, wanted(), reg_slot(),
- * scratch_get/put(), entry_frame(), creating_generator(), mark_coro(),
- * send_code(), decode_value(), emit(), rd64() and the drops counter.
+ * scratch_get/put(), entry_begin(), entry_send(), init_ret(), mark_coro(),
+ * decode_value(), emit(), rd64() and the drops counter.
  */
 /*
  * CPython 3.8-3.10: every Python call is a call of _PyEval_EvalFrameDefault
@@ -78,20 +78,8 @@ int lt_evf_entry(struct pt_regs *ctx)
 	s = scratch_get();
 	if (!s)
 		return 0;
-	if (entry_frame(L, s, &e))
-		goto out;
-	if (layout.gen_resume_in_creator && creating_generator(L, e.frame, e.code))
-		goto out;
-	send_code(L, s, e.code, 0, tid);
-	e.type = LT_REC_ENTRY;
-	e.tid = tid;
-	e.tgid = id >> 32;
-	e.ts = bpf_ktime_get_ns();
-	emit(&e, sizeof(e));
-	if (send_arg_values)
-		send_args(ctx, s, &e, LT_COOKIE_VADDR(cookie), LT_COOKIE_EXTRA(cookie),
-			  LT_COOKIE_BUILD(cookie));
-out:
+	if (!entry_begin(L, s, &e, tid))
+		entry_send(ctx, s, &e, id, cookie);
 	scratch_put(s);
 	return 0;
 }

@@ -333,6 +333,43 @@ static __always_inline bool creating_generator(const struct lt_py_layout *L, __u
 	       (co_flags & 0x2a0);	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
 }
 
+/* an ENTRY record for e->frame begun: its code and caller read, its
+ * code's strings sent (once); 1 if there is no call to send (unreadable,
+ * or a generator being created) */
+static __always_inline int entry_begin(const struct lt_py_layout *L, struct scratch *s,
+				       struct lt_rec_entry *e, __u32 tid)
+{
+	if (entry_frame(L, s, e))
+		return 1;
+	if (layout.gen_resume_in_creator && creating_generator(L, e->frame, e->code))
+		return 1;
+	send_code(L, s, e->code, 0, tid);
+	return 0;
+}
+
+/* ... and sent, with (--args) the call's positional arguments */
+static __always_inline void entry_send(struct pt_regs *ctx, struct scratch *s,
+				       struct lt_rec_entry *e, __u64 id, __u64 cookie)
+{
+	e->type = LT_REC_ENTRY;
+	e->pad[0] = e->pad[1] = e->pad[2] = 0;
+	e->tid = (__u32)id;
+	e->nstid = 0;
+	e->tgid = id >> 32;
+	if (targ_in_pidns) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct pid *p = BPF_CORE_READ(task, thread_pid);
+		unsigned int level = BPF_CORE_READ(p, level);
+
+		e->nstid = BPF_CORE_READ(p, numbers[level & 31].nr);
+	}
+	e->ts = bpf_ktime_get_ns();
+	emit(e, sizeof(*e));
+	if (send_arg_values)
+		send_args(ctx, s, e, LT_COOKIE_VADDR(cookie), LT_COOKIE_EXTRA(cookie),
+			  LT_COOKIE_BUILD(cookie));
+}
+
 /* the Python caller, given a frame's previous (3.12+: past the C-stack
  * entry frame) */
 static __always_inline __u64 python_caller(const struct lt_py_layout *L, __u64 prev, int *fail)
@@ -375,11 +412,8 @@ int lt_resume(struct pt_regs *ctx)
 	s = scratch_get();
 	if (!s)
 		return 0;
-	if (entry_frame(L, s, &e))
+	if (entry_begin(L, s, &e, tid))
 		goto out;
-	if (layout.gen_resume_in_creator && creating_generator(L, e.frame, e.code))
-		goto out;
-	send_code(L, s, e.code, 0, tid);
 	/* 3.11: a bottom frame (no caller) may start a sub-interpreter's
 	 * run; 3.12+ shows the C stack's entry frame here, not 0 */
 	if (!e.previous)
@@ -389,23 +423,7 @@ int lt_resume(struct pt_regs *ctx)
 	else
 		bottom_interp(ctx, L, tid, e.frame, e.previous,
 			      PT_REGS_IP(ctx) - LT_COOKIE_VADDR(cookie), LT_COOKIE_BUILD(cookie));
-	e.type = LT_REC_ENTRY;
-	e.pad[0] = e.pad[1] = e.pad[2] = 0;
-	e.tid = tid;
-	e.nstid = 0;
-	e.tgid = id >> 32;
-	if (targ_in_pidns) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		struct pid *p = BPF_CORE_READ(task, thread_pid);
-		unsigned int level = BPF_CORE_READ(p, level);
-
-		e.nstid = BPF_CORE_READ(p, numbers[level & 31].nr);
-	}
-	e.ts = bpf_ktime_get_ns();
-	emit(&e, sizeof(e));
-	if (send_arg_values)
-		send_args(ctx, s, &e, LT_COOKIE_VADDR(cookie), LT_COOKIE_EXTRA(cookie),
-			  LT_COOKIE_BUILD(cookie));
+	entry_send(ctx, s, &e, id, cookie);
 out:
 	scratch_put(s);
 	return 0;

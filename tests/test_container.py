@@ -109,5 +109,58 @@ def namespaced_python_traced_by_host_pid():
     assert "pid %d is pid 1 in its own pid namespace" % pid in err, err
 
 
+NS_APP = r'''
+import os, sys, threading
+def predict(x):
+    return x + 1
+while not os.path.exists(sys.argv[1]):
+    threading.Event().wait(0.02)
+for i in range(3):
+    predict(i)
+t = threading.Thread(target=predict, args=(9,))
+t.start()
+t.join()
+'''
+
+
+@lt.test
+def evalframe_python_in_a_pid_namespace_carries_nstid():
+    """3.8-3.10 (uprobe and uretprobe on _PyEval_EvalFrameDefault) in its
+    own pid namespace: each execution names its thread as the namespace
+    does, as the 3.11+ frame-start probes do"""
+    lt.need_root()
+    exes = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.10.*/bin/python3.10")))
+    if not exes or not shutil.which("unshare"):
+        raise lt.Skip("no pyenv 3.10 or no unshare")
+    d = lt.tmpdir()
+    app = lt.write_file(d, "app.py", NS_APP)
+    go = os.path.join(d, "go")
+    c = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", exes[-1],
+                          app, go])
+    try:
+        pid = None
+        for _ in range(200):
+            kids = open("/proc/%d/task/%d/children" % (c.pid, c.pid)).read().split()
+            if kids:
+                pid = int(kids[0])
+                break
+            time.sleep(0.02)
+        assert pid, "the namespace's python did not start"
+        rec = os.path.join(d, "rec.jsonl")
+        lp = lt.start_recording("-p", pid, "--root", "predict", "-o", rec)
+        open(go, "w").close()
+        c.wait(timeout=60)
+        rest = lp.communicate(timeout=60)[1]
+        assert lp.returncode == 0, lp.attach_log + rest
+    finally:
+        if c.poll() is None:
+            c.kill()
+    ex = [json.loads(l) for l in open(rec) if '"exec"' in l]
+    assert [e["root"]["ret"]["value"] for e in ex] == [1, 2, 3, 10], ex
+    assert all(e["pid"] == pid and e["nspid"] == 1 for e in ex), ex[0]
+    assert [e["nstid"] for e in ex[:3]] == [1, 1, 1], [e.get("nstid") for e in ex]
+    assert ex[3]["nstid"] > 1 and ex[3]["tid"] != ex[3]["nstid"], ex[3]
+
+
 if __name__ == "__main__":
     lt.main()
