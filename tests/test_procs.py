@@ -297,6 +297,51 @@ def short_python_linking_libpython_is_traced_from_its_start():
                  os.path.realpath(lib[0]))
 
 
+@lt.test
+def short_python_in_a_root_linking_its_libpython_is_traced_from_its_start():
+    """a container-like root whose python links a libpython that only the
+    root has (/usr/lib/x86_64-linux-gnu there, as Ubuntu's and the python
+    images' shared builds): found through the held process's root"""
+    lt.need_root()
+    import glob
+    import shutil
+    exes = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12.*/bin/python3.12")))
+    if not exes:
+        raise lt.Skip("no pyenv 3.12")
+    exe = exes[-1]
+    prefix = os.path.dirname(os.path.dirname(exe))
+    libs = [l.split() for l in lt.run(["ldd", exe]).stdout.splitlines()]
+    lib = [l[2] for l in libs if "libpython" in l[0]]
+    if not lib:
+        raise lt.Skip("%s links no libpython" % exe)
+    d = lt.tmpdir()
+    root = os.path.join(d, "root")
+    multiarch = os.path.join(root, "usr/lib/x86_64-linux-gnu")
+    for sub in ("usr/bin", "usr/lib/python3.12", "tmp", "usr/lib/x86_64-linux-gnu"):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+    shutil.copy2(exe, os.path.join(root, "usr/bin/python3.12"))
+    shutil.copy2(os.path.realpath(lib[0]), os.path.join(multiarch, os.path.basename(lib[0])))
+    for l in libs:
+        path = l[2] if "=>" in l and len(l) > 2 else l[0]
+        if path.startswith("/") and "libpython" not in path:
+            dst = os.path.join(root, path.lstrip("/"))
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy2(os.path.realpath(path), dst)
+    with open(os.path.join(root, "tmp/short.py"), "w") as f:
+        f.write(SHORT)
+    # the script's words name no python
+    script = lt.write_file(d, "run.sh", "#!/bin/sh\np=python\nexec chroot %s /usr/bin/${p}3.12 "
+                           "/tmp/short.py\n" % root)
+    os.chmod(script, 0o755)
+    stdlib = os.path.join(root, "usr/lib/python3.12")
+    lt.run(["mount", "--bind", os.path.join(prefix, "lib/python3.12"), stdlib])
+    try:
+        held_at_exec(d, os.path.basename(prefix), [script],
+                     os.path.join(multiarch, os.path.basename(lib[0])))
+    finally:
+        lt.run(["umount", stdlib])
+
+
 APP = r'''
 import sys
 def predict(x):

@@ -300,11 +300,14 @@ out:
 }
 
 /* the first dir of the ':'-list dirs (modified) that holds needed;
- * $ORIGIN stands for origin, an absolute dir is under root. 0, or -1 */
+ * $ORIGIN stands for origin (NULL: such a dir is passed over), an
+ * absolute dir is under root. 0, or -1 */
 static int search_dirs(char *dirs, const char *origin, const char *root, const char *needed,
 		       char *out, size_t n)
 {
 	for (char *save, *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		if (!strncmp(dir, "$ORIGIN", 7) && !origin)
+			continue;
 		if (!strncmp(dir, "$ORIGIN", 7))
 			snprintf(out, n, "%s%s/%s", origin, dir + 7, needed);
 		else

@@ -31,8 +31,9 @@ int elf_first_load_vaddr(const char *path, uint64_t *vaddr);
  * success with the path in out */
 int elf_needed_libpython(const char *exe, char *out, size_t n);
 /* the same for a file exe seen from elsewhere (another process, at its
- * exec): $ORIGIN is origin_dir, an absolute directory is looked up under
- * root ("" for ours), LD_LIBRARY_PATH is ld_library_path (NULL: none) */
+ * exec): $ORIGIN is origin_dir (NULL: not known, such directories are
+ * passed over), an absolute directory is looked up under root ("" for
+ * ours), LD_LIBRARY_PATH is ld_library_path (NULL: none) */
 int elf_needed_libpython_in(const char *exe, const char *origin_dir, const char *root,
 			    const char *ld_library_path, char *out, size_t n);
 /* the version string "MAJOR.MINOR.PATCH..." embedded in a CPython build

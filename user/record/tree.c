@@ -252,20 +252,30 @@ int try_new_build(void *arg, int pid)
  */
 static void try_needed_libpython(struct session *s, int pid)
 {
-	char exe[64], link[PATH_MAX], root[64], lib[PATH_MAX], envbuf[65536], *slash;
+	char exe[64], link[PATH_MAX], root[64], lib[PATH_MAX], envbuf[65536], in_root[PATH_MAX + 64];
+	char *origin = NULL;
+	struct stat xs, st;
 	size_t rl;
 	ssize_t len;
 
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	len = readlink(exe, link, sizeof(link) - 1);
-	if (len <= 0)
+	if (len <= 0 || stat(exe, &xs))
 		return;
 	link[len] = 0;
-	slash = strrchr(link, '/');
-	if (slash)
-		*slash = 0;
 	rl = snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	if (elf_needed_libpython_in(exe, link, root,
+	/* $ORIGIN: the executable's directory, where we can reach it: the
+	 * link is its path in the process's root (a container's mount
+	 * namespace) or in ours (a chroot under ours); which one is told by
+	 * the file there being the executable itself */
+	snprintf(in_root, sizeof(in_root), "%s%s", root, link);
+	if (!stat(in_root, &st) && st.st_dev == xs.st_dev && st.st_ino == xs.st_ino)
+		origin = in_root;
+	else if (!stat(link, &st) && st.st_dev == xs.st_dev && st.st_ino == xs.st_ino)
+		origin = link;
+	if (origin)
+		*strrchr(origin, '/') = 0;
+	if (elf_needed_libpython_in(exe, origin, root,
 				    env_value(pid, "LD_LIBRARY_PATH", envbuf, sizeof(envbuf)), lib,
 				    sizeof(lib)) ||
 	    s->ntargets >= LT_MAX_BUILDS)
