@@ -374,6 +374,8 @@ def wrappers_env_sh_and_scripts():
         (["env", "X=1", PY, app], 3),
         (["sh", "-c", "%s %s" % (PY, app)], 3),
         (["bash", "-c", "cd /; %s %s; true" % (PY, app)], 3),
+        # a directory named like a python (a stdlib's) is no python
+        (["sh", "-c", "cd /usr/lib/python3.11 && %s %s" % (PY, app)], 3),
         ([script], 3),
         ([twice], 6),
         ([PY, "-m", "app"], 3),

@@ -250,8 +250,11 @@ int resolve_command(const char *cmd, char *out, size_t n)
 	char buf[PATH_MAX];
 	struct stat st;
 
+	/* what execve runs: an executable regular file (not a directory
+	 * named like a python, such as a standard library's) */
 	if (strchr(cmd, '/')) {
-		if (!realpath(cmd, out))
+		if (!realpath(cmd, out) || stat(out, &st) || !S_ISREG(st.st_mode) ||
+		    faccessat(AT_FDCWD, out, X_OK, AT_EACCESS))
 			return -1;
 		return 0;
 	}
