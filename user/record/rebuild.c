@@ -12,6 +12,7 @@
 #include "record/rebuild.h"
 #include "record/roots.h"
 #include "record/suspend.h"
+#include "common/grow.h"
 #include "common/u64map.h"
 #include "record/values.h"
 #include "trace/incomplete.h"
@@ -263,16 +264,7 @@ void rbi_place(struct rb_state *s, struct rb_thread *t, const struct rb_frame *p
 
 struct rb_frame *rbi_push(struct rb_thread *t)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct rb_frame *n = realloc(t->stk, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		t->stk = n;
-		t->cap = cap;
-	}
-	return memset(&t->stk[t->n++], 0, sizeof(struct rb_frame));
+	return lt_push(&t->stk, &t->n, &t->cap, sizeof(*t->stk), 64);
 }
 
 /*

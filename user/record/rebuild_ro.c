@@ -8,22 +8,14 @@
 #include <string.h>
 #include "record/rebuild.h"
 #include "record/suspend.h"
+#include "common/grow.h"
 #include "common/u64map.h"
 #include "trace/incomplete.h"
 #include "record/rebuild_int.h"
 
 static struct rb_pend *pend_push(struct rb_thread *t)
 {
-	if (t->np == t->pcap) {
-		size_t cap = t->pcap ? t->pcap * 2 : 64;
-		struct rb_pend *n = realloc(t->pend, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		t->pend = n;
-		t->pcap = cap;
-	}
-	return &t->pend[t->np++];
+	return lt_push(&t->pend, &t->np, &t->pcap, sizeof(*t->pend), 64);
 }
 
 static struct lt_exec *ro_keep_suspended(struct rb_state *s, struct rb_thread *t, const struct lt_node *n);

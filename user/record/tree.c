@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include "common/err.h"
+#include "common/grow.h"
 #include "pybuild/elf_util.h"
 #include "pybuild/live_check.h"
 #include "trace/incomplete.h"
@@ -20,22 +21,15 @@
 static void add_old_frame(void *arg, uint64_t frame, uint64_t code)
 {
 	struct frame_list *l = arg;
+	uint64_t *f = lt_push(&l->v, &l->n, &l->cap, sizeof(*l->v), 256);
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 256;
-		void *v = realloc(l->v, cap * sizeof(*l->v));
-
-		if (!v) {
-			l->failed = true;
-			return;
-		}
-		l->v = v;
-		l->cap = cap;
+	if (!f) {
+		l->failed = true;
+		return;
 	}
-	l->v[l->n][0] = frame;
-	l->v[l->n][1] = code;
-	l->v[l->n][2] = l->pid;
-	l->n++;
+	f[0] = frame;
+	f[1] = code;
+	f[2] = l->pid;
 }
 
 /* the Python frames of pid that run now into l, through the build it
