@@ -228,18 +228,24 @@ def calls_of(execs):
         for c in n.get("calls", []):
             walk(c, out)
         return out
-    return [(e["cmdline"], e["complete"], walk(e["root"], [])) for e in execs]
+    return [(e.get("cmdline"), e["complete"], walk(e["root"], [])) for e in execs]
 
 
 def held_at_exec(d, python, cmd, host_exe):
     """cmd, a command naming no python, runs a short-lived python of a
     build not traced at the start: recorded from its first call, as with
-    --python naming that build"""
-    p, (_, execs, _) = record_cmd(d, "late", "--", *cmd)
+    --python naming that build; with durations and without (the build
+    found at exec gets that mode's probes)"""
+    for mode in ([], ["--no-durations"]):
+        held_at_exec_mode(d, python, cmd, host_exe, mode)
+
+
+def held_at_exec_mode(d, python, cmd, host_exe, mode):
+    p, (_, execs, _) = record_cmd(d, "late", *mode, "--", *cmd)
     assert p.returncode == 0, p.stderr
     assert "now also tracing python %s" % python in p.stderr, p.stderr
     assert "started no CPython" not in p.stderr, p.stderr
-    ref, (_, rexecs, _) = record_cmd(d, "ref", "--python", host_exe, "--", *cmd)
+    ref, (_, rexecs, _) = record_cmd(d, "ref", *mode, "--python", host_exe, "--", *cmd)
     assert ref.returncode == 0, ref.stderr
     got, want = calls_of(execs), calls_of(rexecs)
     assert [g[:2] for g in got] == [w[:2] for w in want], ([g[:2] for g in got], [w[:2] for w in want])

@@ -214,7 +214,7 @@ static void add_build(struct session *s, int pid)
 {
 	int n = s->ntargets;
 
-	if ((s->mech[n] = mech_choose(&s->targets[n], false)) &&
+	if ((s->mech[n] = mech_choose(&s->targets[n], env.no_durations)) &&
 	    !attach_build(s->skel, s->mech[n], &s->targets[n], n)) {
 		s->ntargets = n + 1;
 		lt_err("now also tracing python %s at %s (pid %d)", s->targets[n].version,
