@@ -143,13 +143,15 @@ def yield_emulated(path, start, frame_slot, sp_slot):
             return start, 0
         opnds = re.findall(r"(?:[^,(]|\([^)]*\))+", args)
         dst = opnds[-1] if opnds else ""
-        m = re.match(r"(-?0x[0-9a-f]+|-?\d+)?\(%(\w+)\)$", dst)
+        m = re.match(r"(-?0x[0-9a-f]+|-?\d+)?\(%(\w+)(,[^)]*)?\)$", dst)
         if m and not op.startswith(("cmp", "test")):
             disp = int(m.group(1), 0) if m.group(1) else 0
             src = re.match(r"%(\w+)$", opnds[0]) if len(opnds) > 1 else None
             size = WIDTH.get(op[-1], 8) if op[-1] in WIDTH and op not in ("shl", "sal") else \
                 (reg_width(src.group(1)) if src else 8)
             base = GPR.get(m.group(2))
+            if m.group(3) and base in (frame, sp):
+                return start, 0     # indexed: anywhere off that register
             if base == frame and disp < 8 and disp + size > 0:
                 return start, 0
             if base == sp and disp < 0 and disp + size > -8:

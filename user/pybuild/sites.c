@@ -446,18 +446,17 @@ static int exit_unwind_site(struct img *m, uint64_t fn, uint64_t fnsize, uint64_
 }
 
 /* an instruction that may write the bytes [base + lo, base + hi): its
- * first operand is memory there (conservative: any instruction but a
- * compare or test) */
+ * first operand is memory there, or anywhere off base with an index
+ * (conservative: any instruction but a compare or test) */
 static bool writes_at(const struct ins *in, int base, int64_t lo, int64_t hi)
 {
 	const cs_x86_op *o = in->x->operands;
-	int b;
 
 	if (!in->x->op_count || o[0].type != X86_OP_MEM || in->id == X86_INS_CMP ||
-	    in->id == X86_INS_TEST || o[0].mem.index != X86_REG_INVALID)
+	    in->id == X86_INS_TEST || x86_gpr(o[0].mem.base) != base)
 		return false;
-	b = x86_gpr(o[0].mem.base);
-	return b == base && o[0].mem.disp < hi && o[0].mem.disp + o[0].size > lo;
+	return o[0].mem.index != X86_REG_INVALID ||
+	       (o[0].mem.disp < hi && o[0].mem.disp + o[0].size > lo);
 }
 
 /*
