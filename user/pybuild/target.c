@@ -244,27 +244,30 @@ int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
 	return LT_EXIT_USAGE;
 }
 
+/* what execve runs: an executable regular file (not a directory named
+ * like a python, such as a standard library's) */
+static bool runnable(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) &&
+	       !faccessat(AT_FDCWD, path, X_OK, AT_EACCESS);
+}
+
 int resolve_command(const char *cmd, char *out, size_t n)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
-	struct stat st;
 
-	/* what execve runs: an executable regular file (not a directory
-	 * named like a python, such as a standard library's) */
-	if (strchr(cmd, '/')) {
-		if (!realpath(cmd, out) || stat(out, &st) || !S_ISREG(st.st_mode) ||
-		    faccessat(AT_FDCWD, out, X_OK, AT_EACCESS))
-			return -1;
-		return 0;
-	}
+	if (strchr(cmd, '/'))
+		return realpath(cmd, out) && runnable(out) ? 0 : -1;
 	if (!path)
 		path = "/usr/local/bin:/usr/bin:/bin";
 	while (*path) {
 		size_t l = strcspn(path, ":");
 
 		snprintf(buf, sizeof(buf), "%.*s/%s", (int)l, path, cmd);
-		if (!stat(buf, &st) && S_ISREG(st.st_mode) && !faccessat(AT_FDCWD, buf, X_OK, AT_EACCESS))
+		if (runnable(buf))
 			return realpath(buf, out) ? 0 : -1;
 		path += l;
 		if (*path == ':')
