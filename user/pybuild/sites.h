@@ -66,8 +66,11 @@
  *    was not found, the return value still 0): such a build is traced only
  *    through its function__return USDT note, and must be refused without
  *    one; 3.12+ ClearAndPop (LT_FRAME_CLEAR, frame
- *    rsi, tstate rdi; past its endbr64 when a push follows), YIELD_VALUE and INSTRUMENTED_YIELD_VALUE
- *    (LT_FRAME_YIELD_SP, aux the stack pointer);
+ *    rsi, tstate rdi; past its endbr64 when a push follows), YIELD_VALUE
+ *    and INSTRUMENTED_YIELD_VALUE (LT_FRAME_YIELD_SP, aux the stack
+ *    pointer; at the handler's first conditional jump or call where the
+ *    registers still hold, prev_slot1 then naming a register that holds
+ *    the frame's cleared previous);
  *  evalframe: 3.8-3.10 and 3.12, the function and its frame argument (3.8
  *    rdi, 3.9+ rsi); vaddr 0 otherwise.
  * Other fields of out are not touched. Returns 0, or -1 with why set to one
