@@ -89,6 +89,27 @@ def tmpdir():
     return tempfile.mkdtemp(prefix="lt-test-")
 
 
+def ldd_libs(files):
+    """the shared libraries the files load, as ldd resolves them (absolute
+    paths, each once)"""
+    libs = []
+    for line in "".join(run(["ldd", f]).stdout for f in files).splitlines():
+        parts = line.split()
+        path = parts[2] if "=>" in parts and len(parts) > 2 else (parts[0] if parts else "")
+        if path.startswith("/") and os.path.exists(path) and path not in libs:
+            libs.append(path)
+    return libs
+
+
+def copy_into_root(root, paths):
+    """each file to its own path under root (a link's target, copied)"""
+    import shutil
+    for path in paths:
+        dst = os.path.join(root, path.lstrip("/"))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(os.path.realpath(path), dst)
+
+
 def write_file(d, name, text):
     """text written to d/name (a target script); returns the path"""
     path = os.path.join(d, name)

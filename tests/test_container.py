@@ -31,14 +31,7 @@ def make_root(d):
     shutil.copy2(lt.PY, os.path.join(root, "usr/bin/python3.11"))
     # the interpreter's libraries and those of _ctypes (the oracle uses it)
     ctypes_so = glob.glob("/usr/lib/python3.11/lib-dynload/_ctypes.*.so")
-    out = "".join(lt.run(["ldd", f]).stdout for f in [lt.PY] + ctypes_so)
-    for line in out.splitlines():
-        parts = line.split()
-        path = parts[2] if "=>" in parts and len(parts) > 2 else parts[0]
-        if path.startswith("/") and os.path.exists(path):
-            dst = os.path.join(root, path.lstrip("/"))
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            shutil.copy2(os.path.realpath(path), dst)
+    lt.copy_into_root(root, lt.ldd_libs([lt.PY] + ctypes_so))
     shutil.copy2(os.path.join(HERE, "workloads", "calls.py"), os.path.join(root, "app/calls.py"))
     shutil.copy2(os.path.join(HERE, "oracle.py"), os.path.join(root, "app/oracle.py"))
     with open(os.path.join(root, "app/wrap.py"), "w") as f:

@@ -279,20 +279,28 @@ def short_python_of_a_new_build_is_traced_from_its_start():
         os.unlink(os.path.join(sid, "tmp", "short_%d.py" % os.getpid()))
 
 
+def pyenv312_and_libpython():
+    """pyenv's 3.12 (its interpreter in the libpython it links): the
+    executable, the libraries it loads and [that libpython]; a skip if
+    there is none"""
+    import glob
+    exes = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12.*/bin/python3.12")))
+    if not exes:
+        raise lt.Skip("no pyenv 3.12")
+    libs = lt.ldd_libs([exes[-1]])
+    lib = [p for p in libs if os.path.basename(p).startswith("libpython")]
+    if not lib:
+        raise lt.Skip("%s links no libpython" % exes[-1])
+    return exes[-1], libs, lib
+
+
 @lt.test
 def short_python_linking_libpython_is_traced_from_its_start():
     """a script runs a python whose interpreter is in the libpython it
     links (pyenv's builds): held at exec, its libpython found as its
     loader will find it and probed before it is mapped"""
     lt.need_root()
-    import glob
-    exes = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12.*/bin/python3.12")))
-    if not exes:
-        raise lt.Skip("no pyenv 3.12")
-    exe = exes[-1]
-    lib = [l.split()[2] for l in lt.run(["ldd", exe]).stdout.splitlines() if "libpython" in l]
-    if not lib:
-        raise lt.Skip("%s links no libpython" % exe)
+    exe, _, lib = pyenv312_and_libpython()
     d = lt.tmpdir()
     app = lt.write_file(d, "short.py", SHORT)
     # the script's words name no python: found at its exec only
@@ -309,17 +317,9 @@ def short_python_in_a_root_linking_its_libpython_is_traced_from_its_start():
     root has (/usr/lib/x86_64-linux-gnu there, as Ubuntu's and the python
     images' shared builds): found through the held process's root"""
     lt.need_root()
-    import glob
     import shutil
-    exes = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12.*/bin/python3.12")))
-    if not exes:
-        raise lt.Skip("no pyenv 3.12")
-    exe = exes[-1]
+    exe, libs, lib = pyenv312_and_libpython()
     prefix = os.path.dirname(os.path.dirname(exe))
-    libs = [l.split() for l in lt.run(["ldd", exe]).stdout.splitlines()]
-    lib = [l[2] for l in libs if "libpython" in l[0]]
-    if not lib:
-        raise lt.Skip("%s links no libpython" % exe)
     d = lt.tmpdir()
     root = os.path.join(d, "root")
     multiarch = os.path.join(root, "usr/lib/x86_64-linux-gnu")
@@ -327,12 +327,7 @@ def short_python_in_a_root_linking_its_libpython_is_traced_from_its_start():
         os.makedirs(os.path.join(root, sub), exist_ok=True)
     shutil.copy2(exe, os.path.join(root, "usr/bin/python3.12"))
     shutil.copy2(os.path.realpath(lib[0]), os.path.join(multiarch, os.path.basename(lib[0])))
-    for l in libs:
-        path = l[2] if "=>" in l and len(l) > 2 else l[0]
-        if path.startswith("/") and "libpython" not in path:
-            dst = os.path.join(root, path.lstrip("/"))
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            shutil.copy2(os.path.realpath(path), dst)
+    lt.copy_into_root(root, [p for p in libs if p not in lib])
     with open(os.path.join(root, "tmp/short.py"), "w") as f:
         f.write(SHORT)
     # the script's words name no python
