@@ -118,6 +118,9 @@ struct scratch {
 	} cache[CODE_CACHE];
 	__u8 hdr[128];		/* the start of a frame, read at once */
 	__u8 cwin[128];		/* LT_CODE_WIN bytes of a code object */
+	__u64 first_ts;		/* when the batch's first timed record was made */
+	struct lt_rec_batch bh;	/* the CPU's batch (batch.bpf.h): its header, */
+	__u8 batch[LT_BATCH_BUF];	/* right before its records */
 };
 
 struct {
@@ -168,18 +171,6 @@ static __always_inline bool wanted(__u64 pid_tgid)
 	return true;
 }
 
-static __always_inline int emit(void *data, __u64 size)
-{
-	/* never wake the consumer: it polls every 20 ms, which the buffer
-	 * holds many times over, and a wakeup per record costs more than the
-	 * record (docs/PYTHON_VERSIONS.md) */
-	if (bpf_ringbuf_output(&events, data, size, BPF_RB_NO_WAKEUP)) {
-		__sync_fetch_and_add(&drops, 1);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * The CPU's scratch, for one probe at a time. Uprobe programs run with
  * migration disabled, not preemption: on a preemptible kernel a task
@@ -217,6 +208,7 @@ static __always_inline __u64 rd64(__u64 addr, int *fail)
 	return v;
 }
 
+#include "batch.bpf.h"	/* emit(): the CPU's batch of records */
 #include "pyobjects.bpf.h"	/* reading str, int, float, code objects */
 
 /* a pt_regs slot by index (x86-64 order); the verifier refuses a variable
@@ -364,7 +356,7 @@ static __always_inline void entry_send(struct pt_regs *ctx, struct scratch *s,
 		e->nstid = BPF_CORE_READ(p, numbers[level & 31].nr);
 	}
 	e->ts = bpf_ktime_get_ns();
-	emit(e, sizeof(*e));
+	emit_rec(e, sizeof(*e), e->ts, false);
 	if (send_arg_values)
 		send_args(ctx, s, e, LT_COOKIE_VADDR(cookie), LT_COOKIE_EXTRA(cookie),
 			  LT_COOKIE_BUILD(cookie));
@@ -770,7 +762,8 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	}
 	if (!fail && !returns_only)
 		mark_delegated(L, s, r, co_flags);
-	emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
+	/* a yield at once: another thread may resume the frame */
+	emit_rec(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)), r->ts, r->flags & LT_RF_YIELD);
 	scratch_put(s);
 	return 0;
 }

@@ -53,6 +53,8 @@ enum lt_rec_type {
 	LT_REC_INTERP = 10,	/* right before the ENTRY or RET of `frame`: the
 				 * interpreter its thread state runs, when not the
 				 * main one (struct lt_rec_interp) */
+	LT_REC_BATCH = 11,	/* records of one CPU's probes sent at once
+				 * (struct lt_rec_batch) */
 };
 
 /* kind of the value in a RET record */
@@ -208,6 +210,21 @@ struct lt_rec_cmdline {
  * the C stack's entry frame, with nothing under it). Nothing is sent for the main interpreter (id 0):
  * ordinary calls cost nothing more.
  */
+/* a batch: len bytes of n records follow, each behind an 8-byte header
+ * whose first 4 bytes (little-endian) are its size, the next record at
+ * the next multiple of 8 (bpf/batch.bpf.h says when a batch is sent) */
+struct lt_rec_batch {
+	__u8 type;
+	__u8 pad;
+	__u16 n;
+	__u32 len;
+};
+
+#define LT_BATCH_FLUSH	2048	/* a batch of this many bytes or more is sent */
+#define LT_BATCH_REC_MAX 4096	/* bytes of one record in a batch, less than this */
+#define LT_BATCH_BUF	8192	/* the batch's buffer: its mask bounds a send */
+#define LT_BATCH_NS	20000000ull	/* a batch this old is sent with its next record */
+
 struct lt_rec_interp {
 	__u8 type;
 	__u8 failed;		/* the thread state or interpreter could not be read */
@@ -404,6 +421,13 @@ _Static_assert(LT_MAX_BUILDS <= 256 && (LT_MAX_BUILDS & (LT_MAX_BUILDS - 1)) == 
 	       "the build index is 8 bits of the cookie and masked");
 _Static_assert(LT_FRAME_UNKNOWN <= 0xf && LT_FRAME_YIELD_SP <= 0xf, "exit kinds fit 4 bits");
 _Static_assert((LT_MAX_STR & (LT_MAX_STR - 1)) == 0, "LT_MAX_STR is a power of 2");
+_Static_assert(sizeof(struct lt_rec_batch) == 8, "lt_rec_batch layout");
+_Static_assert(sizeof(struct lt_rec_ret) + LT_MAX_STR < LT_BATCH_REC_MAX &&
+	       sizeof(struct lt_rec_code) < LT_BATCH_REC_MAX, "every record fits a batch");
+_Static_assert(LT_BATCH_FLUSH + 8 + LT_BATCH_REC_MAX <= LT_BATCH_BUF &&
+	       (LT_BATCH_FLUSH & (LT_BATCH_FLUSH - 1)) == 0 &&
+	       (LT_BATCH_REC_MAX & (LT_BATCH_REC_MAX - 1)) == 0 &&
+	       (LT_BATCH_BUF & (LT_BATCH_BUF - 1)) == 0, "the batch's masks");
 _Static_assert(LT_BIGINT_DIGITS * 4 < LT_MAX_STR, "an int's digits fit the payload below its mask");
 
 #endif /* LEAKTRACE_H */

@@ -165,7 +165,7 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 			c->file_len = n;
 		}
 	}
-	if (emit(c, sizeof(*c)) == 0) {
+	if (emit_alone(s, c, sizeof(*c)) == 0) {
 		/* a new key counted (the trailer's evictions: these less the
 		 * entries left), an address reused by another object replaced */
 		if (!bpf_map_update_elem(&seen, &key, &tag, BPF_NOEXIST))

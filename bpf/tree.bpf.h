@@ -8,7 +8,8 @@
  * it), a process exits.
  *
  * Uses from leaktrace.bpf.c: follow_tree, follow_exec, targ_tgid, the
- * followed map, the events ring buffer, is_followed(), wanted(), emit()
+ * followed map, the events ring buffer, is_followed(), wanted(), emit_task(),
+ * flush_cpu()
  * and the drops counter.
  */
 /* follow_tree: a followed process forked a new process (not a thread):
@@ -29,7 +30,7 @@ int BPF_PROG(lt_fork, struct task_struct *parent, struct task_struct *child)
 	e.tid = ptgid;
 	e.pid = ctgid;
 	e.ts = bpf_ktime_get_ns();
-	emit(&e, sizeof(e));
+	emit_task(&e, sizeof(e));
 	return 0;
 }
 
@@ -88,7 +89,7 @@ int BPF_PROG(lt_exit, struct task_struct *task)
 	if (follow_tree && e.tid == e.pid)
 		bpf_map_delete_elem(&followed, &e.pid);
 	e.ts = bpf_ktime_get_ns();
-	emit(&e, sizeof(e));
+	emit_task(&e, sizeof(e));
 	return 0;
 }
 
@@ -159,6 +160,7 @@ int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (!follow_exec && !followed)
 		return 0;
+	flush_cpu();	/* the old image's calls first */
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&drops, 1);

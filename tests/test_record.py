@@ -249,6 +249,54 @@ def thread_mode_and_trailer_on_sigint():
 
 
 @lt.test
+def calls_before_a_thread_spins_on_its_cpu_reach_the_trace():
+    """the probes' records go out in per-CPU batches (FORMAT.md §3): a
+    thread that makes its calls and then keeps its CPU without another
+    call or a context switch (pinned, spinning in bytecode) still has them
+    all in the trace, sent while it spins or when the recording stops"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "spin.py", """import os, sys
+os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
+def f(i):
+    return i
+def run():
+    t = 0
+    for i in range(50):
+        t += f(i)
+    return t
+print("ready", flush=True)
+sys.stdin.readline()
+run()
+print("done", flush=True)
+while True:
+    pass
+""")
+    proc = subprocess.Popen([lt.PY, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        rec = os.path.join(d, "r.jsonl")
+        lp = lt.start_recording("-p", proc.pid, "--root", "run", "-o", rec)
+        if len(os.sched_getaffinity(0)) > 1:
+            os.sched_setaffinity(lp.pid, {min(os.sched_getaffinity(0))})
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == "done\n"
+        time.sleep(0.5)
+        lp.send_signal(signal.SIGINT)
+        _, err = lp.communicate(timeout=30)
+        assert lp.returncode == 0, err
+    finally:
+        proc.kill()
+        proc.wait()
+    ex = [l for l in lines(rec) if l["type"] == "exec"]
+    assert len(ex) == 1 and ex[0]["complete"], (len(ex), err)
+    assert ex[0]["root"]["ret"] == {"type": "int", "value": 1225}
+    assert [c["ret"]["value"] for c in ex[0]["root"]["calls"]] == list(range(50))
+
+
+@lt.test
 def sighup_reopens_output_for_log_rotation():
     lt.need_root()
     d = lt.tmpdir()

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "commands.h"
 #include "common/err.h"
@@ -415,7 +416,27 @@ int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 		lt_err("cannot attach to sched_process_fork: %s", strerror(errno));
 		return -1;
 	}
+	/* a CPU's batch of records goes when its task leaves the CPU */
+	if (!(skel->links.lt_switch = bpf_program__attach(skel->progs.lt_switch))) {
+		lt_err("cannot attach to sched_switch: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+bool flush_batches(struct leaktrace_bpf *skel)
+{
+	int fd = bpf_program__fd(skel->progs.lt_flush), ncpu = libbpf_num_possible_cpus();
+	bool all = true;
+
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+
+		/* an offline CPU fails (ENXIO): it runs no probe */
+		if (!bpf_prog_test_run_opts(fd, &o) && o.retval)
+			all = false;
+	}
+	return all;
 }
 
 

@@ -232,10 +232,12 @@ static const char *code_string(const char *buf, int len, int kind, char *out, si
 }
 
 /* the BPF side's drop counter, snapshot in every ENTRY and RET: a step
- * means records were lost in between */
+ * means records were lost in between. Batches of different CPUs arrive
+ * in any order, so an older snapshot may follow a newer one: only a step
+ * forward counts */
 static void check_drops(struct consumer *c, __u32 drops)
 {
-	if (drops != (__u32)c->last_drops) {
+	if ((__s32)(drops - (__u32)c->last_drops) > 0) {
 		c->lost += (__u32)(drops - (__u32)c->last_drops);
 		c->last_drops = drops;
 		metrics_lost(c->lost);
@@ -361,10 +363,10 @@ static void handle_record(struct consumer *c, void *data, size_t size)
 	}
 }
 
-int consume_record(void *ctx, void *data, size_t size)
+/* one record, alone or out of a batch */
+static void consume_one(struct consumer *c, void *data, size_t size)
 {
-	struct consumer *c = ctx;
-
+	c->batch++;
 	if (size && (*(const uint8_t *)data == LT_REC_ENTRY || *(const uint8_t *)data == LT_REC_RET))
 		c->records++;
 	if (simfail_drop(data, size)) {	/* tests: lost as if the buffer were full */
@@ -374,8 +376,39 @@ int consume_record(void *ctx, void *data, size_t size)
 	} else {
 		handle_record(c, data, size);
 	}
+}
+
+/* a batch's records (FORMAT.md §3): each behind an 8-byte header holding
+ * its size, 8-aligned; a malformed one ends the batch */
+static void consume_batch(struct consumer *c, const uint8_t *p, size_t size)
+{
+	const struct lt_rec_batch *b = (const void *)p;
+	size_t off = sizeof(*b), end;
+	uint32_t len;
+
+	if (size < sizeof(*b))
+		return;
+	end = sizeof(*b) + (b->len < size - sizeof(*b) ? b->len : size - sizeof(*b));
+	while (off + 8 <= end) {
+		memcpy(&len, p + off, sizeof(len));
+		off += 8;
+		if (!len || len > end - off)
+			break;
+		consume_one(c, (void *)(p + off), len);
+		off += (len + 7) & ~(size_t)7;
+	}
+}
+
+int consume_record(void *ctx, void *data, size_t size)
+{
+	struct consumer *c = ctx;
+
+	if (size && *(const uint8_t *)data == LT_REC_BATCH)
+		consume_batch(c, data, size);
+	else
+		consume_one(c, data, size);
 	/* the record is handled; stop here to give the loop back */
-	if (!c->draining && (++c->batch >= LT_BATCH || exiting))
+	if (!c->draining && (c->batch >= LT_BATCH || exiting))
 		return LT_BREAK;
 	return 0;
 }

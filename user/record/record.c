@@ -215,9 +215,9 @@ static int live_nprocs(void)
 /* poll the ring buffer until a signal, --duration, or the target's end */
 static void poll_loop(struct session *s)
 {
-	uint64_t t0, last_alive = 0;
+	uint64_t t0, last_alive = 0, last_flush;
 
-	t0 = s->last_live = mono_ns();
+	t0 = last_flush = s->last_live = mono_ns();
 	while (!exiting) {
 		/* records are submitted without wakeups (BPF_RB_NO_WAKEUP): the
 		 * poll only waits 20 ms, then we consume what is there */
@@ -237,6 +237,12 @@ static void poll_loop(struct session *s)
 			break;
 		}
 		now = mono_ns();
+		/* the batch of a CPU whose thread runs on without a probe hit
+		 * nor leaving the CPU (bpf/batch.bpf.h) */
+		if (now - last_flush >= LT_FLUSH_MS * 1000000ull) {
+			flush_batches(s->skel);
+			last_flush = now;
+		}
 		/* durable output: what completed reaches the file within LT_SYNC_NS */
 		if (s->out.w && !s->out.write_failed && lt_writer_tick(s->out.w, now)) {
 			s->out.write_failed = true;
@@ -311,6 +317,10 @@ static int finish(struct session *s)
 	detach_probes();
 	bpf_link__destroy(skel->links.lt_exec);
 	skel->links.lt_exec = NULL;
+	/* every CPU's last batch; a probe that still held one (it ran as
+	 * its uprobe went) is done within a few ms */
+	for (int i = 0; i < 100 && !flush_batches(skel); i++)
+		usleep(1000);
 	c->draining = true;
 	ring_buffer__consume(s->ring);
 	bpf_link__destroy(skel->links.lt_exit);

@@ -165,7 +165,8 @@ bool mech_returns_only(const struct lt_mechanism *m);
 int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 		     const struct py_target *targets, int n, int tgid, bool in_pidns);
 /* after load: the probes of mechanism m[i] on targets[i], i < n (pid -1:
- * every process), and the exec/exit tracepoints; 0 or -1 after a line */
+ * every process), and the exec/exit/fork/switch tracepoints; 0 or -1 after
+ * a line */
 int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 	       const struct py_target *targets, int n, int pid);
 /* -a: build n found after load (its layout, addresses and probes); 0 or -1 */
@@ -181,6 +182,10 @@ void detach_probes(void);
  * build on pid (0 or -1 after a line), detach_process removes them.
  */
 bool attach_child_stop(struct leaktrace_bpf *skel);
+/* every CPU's batch of records sent to the ring buffer (bpf/batch.bpf.h),
+ * each by lt_flush run on that CPU; false if a probe then held one (its
+ * batch stays) */
+bool flush_batches(struct leaktrace_bpf *skel);
 int attach_process(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 		   const struct py_target *targets, int n, int pid);
 void detach_process(int pid);
@@ -231,6 +236,8 @@ struct consumer {
  * keeps consuming while new data arrives, so a target that produces as
  * fast as we consume would never give the main loop back */
 #define LT_BATCH	65536
+/* every CPU's batch of records is sent at least this often */
+#define LT_FLUSH_MS	200
 #define LT_BREAK	(-ECANCELED)
 
 /* ring_buffer_sample_fn: ctx is a struct consumer */

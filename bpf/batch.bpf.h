@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * leaktrace BPF side, part of leaktrace.bpf.c (included once, where it
+ * stands): the records of a CPU's probes go to the ring buffer in
+ * batches (LT_REC_BATCH, FORMAT.md §3), one bpf_ringbuf_output per batch
+ * instead of one per record: that output (its lock, its header's atomic
+ * exchange) was the largest cost of a probe (PERFORMANCE.md, issue 20).
+ *
+ * What keeps the order userspace relies on, a thread's records in the
+ * order it made them, and a yield before any resume of its frame:
+ *  - a batch only holds the records of the task that runs on its CPU: it
+ *    is sent when that task is switched out (lt_switch), before it can
+ *    run on another CPU (a task preempted inside a probe holds the
+ *    scratch, so keeps its batch; it cannot migrate while its program
+ *    runs, and other tasks' probes on that CPU find the scratch busy);
+ *  - a yield's RET is sent at once (another thread may resume the frame);
+ *  - records sent by themselves (CODE, whose loss must be known as it
+ *    happens; FORK, EXEC, EXIT from the tracepoints) send the CPU's batch
+ *    first;
+ *  - a batch older than LT_BATCH_NS is sent with its next record, and
+ *    userspace has every CPU send its batch (lt_flush, run on that CPU
+ *    through BPF_PROG_TEST_RUN) every LT_FLUSH_MS and when it stops.
+ * A batch the ring buffer has no room for is lost whole: the drop counter
+ * counts its records, as it counted them one by one.
+ *
+ * Uses from leaktrace.bpf.c: struct scratch (bh, batch, busy), scratch_map,
+ * the events ring buffer and the drops counter.
+ */
+
+/* a batch's records, every one 8-aligned behind an 8-byte header */
+#define BATCH_ITEM	8
+
+static __always_inline struct scratch *cpu_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch_map, &zero);
+}
+
+/* send the CPU's batch; the caller holds the scratch */
+static __always_inline void batch_flush(struct scratch *s)
+{
+	__u32 len = s->bh.len;
+
+	if (!len)
+		return;
+	s->bh.type = LT_REC_BATCH;
+	if (bpf_ringbuf_output(&events, &s->bh, sizeof(s->bh) + (len & (LT_BATCH_BUF - 1)),
+			       BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&drops, s->bh.n);
+	s->bh.len = 0;
+	s->bh.n = 0;
+}
+
+/* a record of size bytes (the scratch held) added to the CPU's batch;
+ * ts: when it was made (0: not timed), now: send the batch with it */
+static __always_inline int emit_rec(void *data, __u64 size, __u64 ts, bool now)
+{
+	struct scratch *s = cpu_scratch();
+	__u32 off;
+	__u64 *hdr;
+
+	if (!s)
+		return -1;
+	off = s->bh.len & (LT_BATCH_FLUSH - 1);		/* below LT_BATCH_FLUSH */
+	size &= LT_BATCH_REC_MAX - 1;
+	hdr = (__u64 *)&s->batch[off];
+	*hdr = size;
+	bpf_probe_read_kernel(&s->batch[off + BATCH_ITEM], size, data);
+	if (!s->bh.n)
+		s->first_ts = ts;
+	s->bh.n++;
+	s->bh.len = off + BATCH_ITEM + ((size + 7) & ~7ull);
+	if (now || s->bh.len >= LT_BATCH_FLUSH || (ts && ts - s->first_ts >= LT_BATCH_NS))
+		batch_flush(s);
+	return 0;
+}
+
+static __always_inline int emit(void *data, __u64 size)
+{
+	return emit_rec(data, size, 0, false);
+}
+
+/* a record sent by itself, after the CPU's batch (the caller holds the
+ * scratch); 0 once it is in the ring buffer */
+static __always_inline int emit_alone(struct scratch *s, void *data, __u64 size)
+{
+	batch_flush(s);
+	if (bpf_ringbuf_output(&events, data, size, BPF_RB_NO_WAKEUP)) {
+		__sync_fetch_and_add(&drops, 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* the CPU's batch sent, unless a probe holds the scratch (its task's
+ * batch stays with it); 1 then */
+static __always_inline int flush_cpu(void)
+{
+	struct scratch *s = cpu_scratch();
+
+	if (!s || !s->bh.len)
+		return 0;
+	if (__sync_val_compare_and_swap(&s->busy, 0, 1) != 0)
+		return 1;
+	batch_flush(s);
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&s->busy = 0;
+	return 0;
+}
+
+/* a tracepoint's record (the task's, in its context), after the CPU's
+ * batch */
+static __always_inline void emit_task(void *data, __u64 size)
+{
+	flush_cpu();
+	if (bpf_ringbuf_output(&events, data, size, BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&drops, 1);
+}
+
+/* a task leaves its CPU: its records go before it can run elsewhere */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(lt_switch)
+{
+	flush_cpu();
+	return 0;
+}
+
+/* run by userspace on each CPU (BPF_PROG_TEST_RUN, BPF_F_TEST_RUN_ON_CPU):
+ * 1 if a probe held that CPU's scratch and its batch was not sent */
+SEC("raw_tp")
+int lt_flush(void *ctx)
+{
+	return flush_cpu();
+}
