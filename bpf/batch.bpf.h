@@ -67,7 +67,7 @@ static __always_inline int emit_rec(void *data, __u64 size, __u64 ts, bool now)
 	hdr = (__u64 *)&s->batch[off];
 	*hdr = size;
 	bpf_probe_read_kernel(&s->batch[off + BATCH_ITEM], size, data);
-	if (!s->bh.n)
+	if (!s->bh.n || !s->first_ts)	/* its first timed record */
 		s->first_ts = ts;
 	s->bh.n++;
 	s->bh.len = off + BATCH_ITEM + ((size + 7) & ~7ull);
