@@ -45,6 +45,9 @@ static __always_inline void batch_flush(struct scratch *s)
 	if (!len)
 		return;
 	s->bh.type = LT_REC_BATCH;
+	/* never wake the consumer: it polls every 20 ms, which the buffer
+	 * holds many times over, and a wakeup per send costs more than the
+	 * send (docs/PYTHON_VERSIONS.md) */
 	if (bpf_ringbuf_output(&events, &s->bh, sizeof(s->bh) + (len & (LT_BATCH_BUF - 1)),
 			       BPF_RB_NO_WAKEUP))
 		__sync_fetch_and_add(&drops, s->bh.n);

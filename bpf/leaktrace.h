@@ -201,15 +201,6 @@ struct lt_rec_cmdline {
 	char buf[LT_CMDLINE_MAX];
 };
 
-/*
- * Which interpreter a frame runs in (FORMAT.md §2 "interp"), sent only
- * where it can change: before the RET of a thread state's bottom frame (no
- * Python caller: a sub-interpreter's outermost frame, a thread's first),
- * --no-durations before the RET of a root with no root among its callers,
- * and before the ENTRY of a bottom frame (3.11: previous 0; 3.12+ sites:
- * the C stack's entry frame, with nothing under it). Nothing is sent for the main interpreter (id 0):
- * ordinary calls cost nothing more.
- */
 /* a batch: len bytes of n records follow, each behind an 8-byte header
  * whose first 4 bytes (little-endian) are its size, the next record at
  * the next multiple of 8 (bpf/batch.bpf.h says when a batch is sent) */
@@ -225,6 +216,15 @@ struct lt_rec_batch {
 #define LT_BATCH_BUF	8192	/* the batch's buffer: its mask bounds a send */
 #define LT_BATCH_NS	20000000ull	/* a batch this old is sent with its next record */
 
+/*
+ * Which interpreter a frame runs in (FORMAT.md §2 "interp"), sent only
+ * where it can change: before the RET of a thread state's bottom frame (no
+ * Python caller: a sub-interpreter's outermost frame, a thread's first),
+ * --no-durations before the RET of a root with no root among its callers,
+ * and before the ENTRY of a bottom frame (3.11: previous 0; 3.12+ sites:
+ * the C stack's entry frame, with nothing under it). Nothing is sent for the main interpreter (id 0):
+ * ordinary calls cost nothing more.
+ */
 struct lt_rec_interp {
 	__u8 type;
 	__u8 failed;		/* the thread state or interpreter could not be read */
