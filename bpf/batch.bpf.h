@@ -84,16 +84,23 @@ static __always_inline int emit(void *data, __u64 size)
 	return emit_rec(data, size, 0, false);
 }
 
-/* a record sent by itself, after the CPU's batch (the caller holds the
- * scratch); 0 once it is in the ring buffer */
-static __always_inline int emit_alone(struct scratch *s, void *data, __u64 size)
+/* one record into the ring buffer, a drop counted if it has no room;
+ * 0 once it is there */
+static __always_inline int ring_out(void *data, __u64 size)
 {
-	batch_flush(s);
 	if (bpf_ringbuf_output(&events, data, size, BPF_RB_NO_WAKEUP)) {
 		__sync_fetch_and_add(&drops, 1);
 		return -1;
 	}
 	return 0;
+}
+
+/* a record sent by itself, after the CPU's batch (the caller holds the
+ * scratch); 0 once it is in the ring buffer */
+static __always_inline int emit_alone(struct scratch *s, void *data, __u64 size)
+{
+	batch_flush(s);
+	return ring_out(data, size);
 }
 
 /* the CPU's batch sent, unless a probe holds the scratch (its task's
@@ -107,8 +114,7 @@ static __always_inline int flush_cpu(void)
 	if (__sync_val_compare_and_swap(&s->busy, 0, 1) != 0)
 		return 1;
 	batch_flush(s);
-	asm volatile("" ::: "memory");
-	*(volatile __u64 *)&s->busy = 0;
+	scratch_put(s);
 	return 0;
 }
 
@@ -117,8 +123,7 @@ static __always_inline int flush_cpu(void)
 static __always_inline void emit_task(void *data, __u64 size)
 {
 	flush_cpu();
-	if (bpf_ringbuf_output(&events, data, size, BPF_RB_NO_WAKEUP))
-		__sync_fetch_and_add(&drops, 1);
+	ring_out(data, size);
 }
 
 /* a task leaves its CPU: its records go before it can run elsewhere */
