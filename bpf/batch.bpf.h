@@ -55,33 +55,51 @@ static __always_inline void batch_flush(struct scratch *s)
 	s->bh.n = 0;
 }
 
-/* a record of size bytes (the scratch held) added to the CPU's batch;
- * ts: when it was made (0: not timed), now: send the batch with it */
-static __always_inline int emit_rec(void *data, __u64 size, __u64 ts, bool now)
+/* a record added to the CPU's batch (the scratch s held): fixed bytes at
+ * rec (a constant multiple of 8, copied by plain loads and stores, no
+ * helper), then plen bytes of the scratch's payload; ts: when it was made
+ * (0: not timed), now: send the batch with it */
+static __always_inline int emit_rec(struct scratch *s, const void *rec, __u32 fixed, __u32 plen,
+				    __u64 ts, bool now)
 {
-	struct scratch *s = cpu_scratch();
-	__u32 off;
-	__u64 *hdr;
+	const __u64 *src = rec;
+	__u32 off, i;
+	__u64 *dst;
 
-	if (!s)
-		return -1;
 	off = s->bh.len & (LT_BATCH_FLUSH - 1);		/* below LT_BATCH_FLUSH */
-	size &= LT_BATCH_REC_MAX - 1;
-	hdr = (__u64 *)&s->batch[off];
-	*hdr = size;
-	bpf_probe_read_kernel(&s->batch[off + BATCH_ITEM], size, data);
+	plen &= LT_MAX_STR - 1;
+	*(__u64 *)&s->batch[off] = fixed + plen;
+	dst = (__u64 *)&s->batch[off + BATCH_ITEM];
+#pragma unroll
+	for (i = 0; i < fixed / 8; i++)
+		dst[i] = src[i];
+	if (plen)
+		bpf_probe_read_kernel(&s->batch[off + BATCH_ITEM + fixed], plen, s->payload);
 	if (!s->bh.n || !s->first_ts)	/* its first timed record */
 		s->first_ts = ts;
 	s->bh.n++;
-	s->bh.len = off + BATCH_ITEM + ((size + 7) & ~7ull);
+	s->bh.len = off + BATCH_ITEM + ((fixed + plen + 7) & ~7u);
 	if (now || s->bh.len >= LT_BATCH_FLUSH || (ts && ts - s->first_ts >= LT_BATCH_NS))
 		batch_flush(s);
 	return 0;
 }
 
-static __always_inline int emit(void *data, __u64 size)
+/* the scratch's RET (or ARG) record and its payload; now: send the batch
+ * with it */
+static __always_inline int emit_ret(struct scratch *s, bool now)
 {
-	return emit_rec(data, size, 0, false);
+	return emit_rec(s, &s->ret, sizeof(s->ret), s->ret.payload_len, s->ret.ts, now);
+}
+
+/* a record of fixed size (a constant multiple of 8) with no payload, the
+ * scratch held by the caller */
+static __always_inline int emit(const void *rec, __u32 fixed)
+{
+	struct scratch *s = cpu_scratch();
+
+	if (!s)
+		return -1;
+	return emit_rec(s, rec, fixed, 0, 0, false);
 }
 
 /* one record into the ring buffer, a drop counted if it has no room;

@@ -142,7 +142,7 @@ int lt_evf_return(struct pt_regs *ctx)
 	}
 	if (fail)
 		r->flags |= LT_RF_READFAIL;
-	emit_rec(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)), r->ts, r->flags & LT_RF_YIELD);
+	emit_ret(s, r->flags & LT_RF_YIELD);
 	scratch_put(s);
 	return 0;
 }

@@ -116,7 +116,8 @@ struct scratch {
 		struct obj_key key;
 		struct obj_tag tag;
 	} cache[CODE_CACHE];
-	__u8 hdr[128];		/* the start of a frame, read at once */
+	__u8 hdr[256];		/* the start of a frame, read at once: */
+	__u32 hdr_len;		/* its bytes read (returns: LT_FRAME_WIN where they can be) */
 	__u8 cwin[128];		/* LT_CODE_WIN bytes of a code object */
 	__u64 first_ts;		/* when the batch's first timed record was made */
 	struct lt_rec_batch bh;	/* the CPU's batch (batch.bpf.h): its header, */
@@ -278,7 +279,7 @@ static __always_inline void send_args(struct pt_regs *ctx, struct scratch *s,
 			r->flags |= LT_RF_READFAIL;
 		else
 			decode_value(s, obj, bias, e->tid, bi);
-		emit(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)));
+		emit_ret(s, false);
 	}
 }
 
@@ -299,6 +300,7 @@ static __always_inline __u32 hdr32(const struct scratch *s, __u32 off)
 static __always_inline int entry_frame(const struct lt_py_layout *L, struct scratch *s,
 				       struct lt_rec_entry *e)
 {
+	s->hdr_len = LT_FRAME_HDR;
 	if (bpf_probe_read_user(s->hdr, LT_FRAME_HDR, (void *)e->frame)) {
 		__sync_fetch_and_add(&read_failures, 1);
 		return 1;
@@ -356,7 +358,7 @@ static __always_inline void entry_send(struct pt_regs *ctx, struct scratch *s,
 		e->nstid = BPF_CORE_READ(p, numbers[level & 31].nr);
 	}
 	e->ts = bpf_ktime_get_ns();
-	emit_rec(e, sizeof(*e), e->ts, false);
+	emit_rec(s, e, sizeof(*e), 0, e->ts, false);
 	if (send_arg_values)
 		send_args(ctx, s, e, LT_COOKIE_VADDR(cookie), LT_COOKIE_EXTRA(cookie),
 			  LT_COOKIE_BUILD(cookie));
@@ -522,9 +524,11 @@ static long walk_step(__u64 i, void *arg)
 	return 0;
 }
 
-/* a RET record for frame, value still unread; the frame's fixed part is
- * read at once into s->hdr (one helper call instead of one per field).
- * Returns 1 if the frame or its caller could not be read */
+/* a RET record for frame, value still unread; the frame's fixed part and
+ * its first slots are read at once into s->hdr (one helper call instead of
+ * one per field and one for the popped value; the fixed part alone where
+ * the wider window is not all readable). Returns 1 if the frame or its
+ * caller could not be read */
 static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch *s, __u32 tid,
 				    __u64 frame)
 {
@@ -539,8 +543,12 @@ static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch
 	r->tid = tid;
 	r->ts = bpf_ktime_get_ns();
 	r->frame = frame;
-	if (bpf_probe_read_user(s->hdr, LT_FRAME_HDR, (void *)frame))
-		fail = 1;
+	s->hdr_len = LT_FRAME_WIN;
+	if (bpf_probe_read_user(s->hdr, LT_FRAME_WIN, (void *)frame)) {
+		s->hdr_len = LT_FRAME_HDR;
+		if (bpf_probe_read_user(s->hdr, LT_FRAME_HDR, (void *)frame))
+			fail = 1;
+	}
 	r->previous = python_caller(L, hdr64(s, layout.fr_previous), &fail);
 	r->code = untag(L, hdr64(s, layout.fr_code));
 	r->type_ptr = 0;
@@ -554,13 +562,21 @@ static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch
 }
 
 /* the value a return popped: it stays in the slot at the stack's top,
- * localsplus[stacktop] (3.11-3.13), *stackpointer (3.14+) */
+ * localsplus[stacktop] (3.11-3.13), *stackpointer (3.14+); from the frame
+ * read at once where it lies inside */
 static __always_inline __u64 popped_value(const struct lt_py_layout *L, const struct scratch *s,
 					  __u64 frame, int *fail)
 {
+	__u64 slot, rel;
+
 	if (layout.stack_is_ptr)
-		return rd64(hdr64(s, layout.fr_stacktop), fail);
-	return rd64(frame + layout.fr_localsplus + 8 * (hdr32(s, layout.fr_stacktop) & 0xffffff), fail);
+		slot = hdr64(s, layout.fr_stacktop);
+	else
+		slot = frame + layout.fr_localsplus + 8 * (hdr32(s, layout.fr_stacktop) & 0xffffff);
+	rel = slot - frame;
+	if (rel <= s->hdr_len - 8 && !(rel & 7))
+		return *(const __u64 *)(s->hdr + (rel & 0xf8));
+	return rd64(slot, fail);
 }
 
 #include "exitkind.bpf.h"
@@ -763,7 +779,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	if (!fail && !returns_only)
 		mark_delegated(L, s, r, co_flags);
 	/* a yield at once: another thread may resume the frame */
-	emit_rec(r, sizeof(*r) + (r->payload_len & (LT_MAX_STR - 1)), r->ts, r->flags & LT_RF_YIELD);
+	emit_ret(s, r->flags & LT_RF_YIELD);
 	scratch_put(s);
 	return 0;
 }

@@ -30,6 +30,9 @@
 #define LT_EVF_DEPTH	64	/* the kernel's pending-uretprobe limit per task */
 #define LT_FRAME_HDR	72	/* bytes of a frame read at once at a return: the code,
 				 * previous, prev_instr and stacktop offsets lie below */
+#define LT_FRAME_WIN	192	/* bytes of a frame read at once at a return where
+				 * they can be (else LT_FRAME_HDR): the popped value
+				 * of a frame with few slots lies inside */
 #define LT_CODE_WIN	96	/* bytes of a code object read at once from
 				 * co_firstlineno rounded down to 8: its identity
 				 * (first line, co_filename, co_qualname) lies inside */
