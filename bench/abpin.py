@@ -1,0 +1,107 @@
+# Issue 20: the BPF programs' run time per probe hit for two or more
+# leaktrace binaries, pinned: the traced loop (Debian's python3.11) on CPU 0,
+# the recorder on CPU 1, the binaries alternating round by round. On the
+# 2-CPU guests of this project, unpinned runs fall into a fast and a slow
+# state (hotsplit.py, PERFORMANCE.md sixth round); pinned, the spread
+# between rounds is far smaller, so a change of 10% reads in a few rounds.
+#   abpin.py [--calls N] [--reps R] [-- RECORD-OPTIONS...] NAME=BINARY...
+# Per round on stderr; medians and minimums per binary on stdout:
+# "per_call" is the BPF time per Python call (every program the recorder
+# loaded, syscall tracepoints included), "chunk" the loop's median ns per
+# call (bench/loop.py's 20 timed chunks).
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as B  # noqa: E402
+
+
+def one(binary, calls, extra, out):
+    """one pinned loop run under binary; (BPF ns per call, chunk ns per call,
+    {program: ns per run})"""
+    py = subprocess.Popen(["taskset", "-c", "0", "/usr/bin/python3.11",
+                           os.path.join(B.HERE, "loop.py"), str(calls), "--hold"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    B.read_json_line(py.stdout, "ready")
+    err = open(os.path.join(B.WORK, "abpin.err"), "w+")
+    rec = subprocess.Popen(["taskset", "-c", "1", binary, "record", "-p", str(py.pid),
+                            "--root", "run", "-o", out] + extra,
+                           stdout=subprocess.DEVNULL, stderr=err)
+    t0 = time.monotonic()
+    while True:
+        err.seek(0)
+        if "tracing pid" in err.read():
+            break
+        if rec.poll() is not None or time.monotonic() - t0 > 60:
+            err.seek(0)
+            py.kill()
+            raise RuntimeError("leaktrace did not attach: " + err.read())
+        time.sleep(0.05)
+    py.stdin.write("go\n")
+    py.stdin.flush()
+    res = json.loads(py.stdout.readline())
+    stats = B.prog_stats(rec.pid)
+    py.stdin.write("exit\n")
+    py.stdin.flush()
+    py.wait()
+    if rec.wait():
+        err.seek(0)
+        raise RuntimeError("leaktrace failed: " + err.read())
+    total = sum(v["run_time_ns"] for v in stats.values())
+    per_run = {k: v["run_time_ns"] / v["run_cnt"] for k, v in stats.items()
+               if v["run_cnt"] >= calls // 2}
+    chunk = statistics.median(res["chunk_s"]) / (calls // 20) * 1e9
+    return total / calls, chunk, per_run
+
+
+def main():
+    args = sys.argv[1:]
+    extra = []
+    if "--" in args:
+        i = args.index("--")
+        args, extra = args[:i], args[i + 1:]
+
+    def opt(name, dflt):
+        if name in args:
+            i = args.index(name)
+            v = args[i + 1]
+            del args[i:i + 2]
+            return v
+        return dflt
+    calls = int(opt("--calls", "200000"))
+    reps = int(opt("--reps", "6"))
+    bins = [a.split("=", 1) for a in args]
+    if not bins or any(len(b) != 2 for b in bins):
+        sys.exit("usage: abpin.py [--calls N] [--reps R] [-- RECORD-OPTIONS] NAME=BINARY...")
+    os.makedirs(B.WORK, exist_ok=True)
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    old = open(path).read().strip()
+    res = {}
+    try:
+        with open(path, "w") as f:
+            f.write("1")
+        for rep in range(reps):
+            for name, binary in (bins if rep % 2 == 0 else bins[::-1]):
+                per_call, chunk, per_run = one(binary, calls, extra,
+                                               os.path.join(B.WORK, "abpin.jsonl"))
+                d = res.setdefault(name, {"per_call": [], "chunk": []})
+                d["per_call"].append(per_call)
+                d["chunk"].append(chunk)
+                for k, v in per_run.items():
+                    d.setdefault(k, []).append(v)
+                print(f"round {rep} {name}: {per_call:.0f} ns/call, chunk {chunk:.0f} ns, " +
+                      " ".join(f"{k}={v:.0f}" for k, v in per_run.items()),
+                      file=sys.stderr, flush=True)
+    finally:
+        with open(path, "w") as f:
+            f.write(old)
+    for name, d in res.items():
+        print(name, " ".join(f"{k} {statistics.median(v):.0f} (min {min(v):.0f})"
+                             for k, v in d.items()))
+
+
+main()
