@@ -65,25 +65,14 @@ def main():
         i = args.index("--")
         args, extra = args[:i], args[i + 1:]
 
-    def opt(name, dflt):
-        if name in args:
-            i = args.index(name)
-            v = args[i + 1]
-            del args[i:i + 2]
-            return v
-        return dflt
-    calls = int(opt("--calls", "200000"))
-    reps = int(opt("--reps", "6"))
+    calls = int(B.take_opt(args, "--calls", "200000"))
+    reps = int(B.take_opt(args, "--reps", "6"))
     bins = [a.split("=", 1) for a in args]
     if not bins or any(len(b) != 2 for b in bins):
         sys.exit("usage: abpin.py [--calls N] [--reps R] [-- RECORD-OPTIONS] NAME=BINARY...")
     os.makedirs(B.WORK, exist_ok=True)
-    path = "/proc/sys/kernel/bpf_stats_enabled"
-    old = open(path).read().strip()
     res = {}
-    try:
-        with open(path, "w") as f:
-            f.write("1")
+    with B.bpf_stats_on():
         for rep in range(reps):
             for name, binary in (bins if rep % 2 == 0 else bins[::-1]):
                 per_call, chunk, per_run = one(binary, calls, extra,
@@ -96,9 +85,6 @@ def main():
                 print(f"round {rep} {name}: {per_call:.0f} ns/call, chunk {chunk:.0f} ns, " +
                       " ".join(f"{k}={v:.0f}" for k, v in per_run.items()),
                       file=sys.stderr, flush=True)
-    finally:
-        with open(path, "w") as f:
-            f.write(old)
     for name, d in res.items():
         print(name, " ".join(f"{k} {statistics.median(v):.0f} (min {min(v):.0f})"
                              for k, v in d.items()))

@@ -120,6 +120,31 @@ class RssSampler(threading.Thread):
             time.sleep(self.period)
 
 
+def take_opt(args, name, dflt):
+    """the value after option name in args (both removed), else dflt"""
+    if name in args:
+        i = args.index(name)
+        v = args[i + 1]
+        del args[i:i + 2]
+        return v
+    return dflt
+
+
+class bpf_stats_on:
+    """kernel.bpf_stats_enabled set for a with-block, as it was after"""
+    PATH = "/proc/sys/kernel/bpf_stats_enabled"
+
+    def __enter__(self):
+        with open(self.PATH) as f:
+            self.old = f.read().strip()
+        with open(self.PATH, "w") as f:
+            f.write("1")
+
+    def __exit__(self, *exc):
+        with open(self.PATH, "w") as f:
+            f.write(self.old)
+
+
 def prog_stats(pid):
     """run_time_ns/run_cnt of the BPF programs whose fds process pid holds"""
     out = {}

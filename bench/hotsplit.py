@@ -32,25 +32,13 @@ def measure(mode, binary=None):
 
 def main():
     args = sys.argv[1:]
-
-    def opt(name, dflt):
-        if name in args:
-            i = args.index(name)
-            v = args[i + 1]
-            del args[i:i + 2]
-            return v
-        return dflt
-    B.CFG["loop_n"] = int(opt("--calls", "100000"))
-    reps = int(opt("--reps", "5"))
-    modes = opt("--modes", "full,nodur").split(",")
+    B.CFG["loop_n"] = int(B.take_opt(args, "--calls", "100000"))
+    reps = int(B.take_opt(args, "--reps", "5"))
+    modes = B.take_opt(args, "--modes", "full,nodur").split(",")
     bins = [a.split("=", 1) for a in args]
-    path = "/proc/sys/kernel/bpf_stats_enabled"
-    old = open(path).read().strip()
     # (name, mode) -> {"per_call": [...], prog: [ns per run, ...]}
     res = {}
-    try:
-        with open(path, "w") as f:
-            f.write("1")
+    with B.bpf_stats_on():
         for rep in range(reps):
             runs = [(n, m, b) for m in modes for n, b in bins] + [("bpftrace", "bpftrace", None)]
             # interleave: every round in another order
@@ -69,9 +57,6 @@ def main():
                     d.setdefault(p, []).append(ns / max(1, c))
                 B.log(f"round {rep} {name} {mode}: {tot / calls:.0f} ns/call "
                       + " ".join(f"{p}={ns / max(1, c):.0f}ns x{c}" for p, (c, ns) in progs.items()))
-    finally:
-        with open(path, "w") as f:
-            f.write(old)
     bt = statistics.median(res[("bpftrace", "bpftrace")]["per_call"])
     print(f"Loop workload ({B.CFG['loop_n']} calls of `f`), {reps} interleaved rounds, medians; "
           f"load average {open('/proc/loadavg').read().split()[0]}.\n")
