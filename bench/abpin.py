@@ -4,7 +4,9 @@
 # 2-CPU guests of this project, unpinned runs fall into a fast and a slow
 # state (hotsplit.py, PERFORMANCE.md sixth round); pinned, the spread
 # between rounds is far smaller, so a change of 10% reads in a few rounds.
-#   abpin.py [--calls N] [--reps R] [-- RECORD-OPTIONS...] NAME=BINARY...
+#   abpin.py [--calls N] [--reps R] [--sid 3.X] [-- RECORD-OPTIONS...] NAME=BINARY...
+# --sid 3.X runs the loop on Debian sid's python3.X, chrooted into
+# tools/mkroots.sh's root (its stdlib the build's own; chroot execs it).
 # Per round on stderr; medians and minimums per binary on stdout:
 # "per_call" is the BPF time per Python call (every program the recorder
 # loaded, syscall tracepoints included), "chunk" the loop's median ns per
@@ -20,11 +22,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B  # noqa: E402
 
 
-def one(binary, calls, extra, out):
+SID = "/var/tmp/leaktrace-roots/sid"
+
+
+def loop_cmd(sid):
+    """the loop's command: Debian's python3.11, or sid's python3.X"""
+    if not sid:
+        return ["/usr/bin/python3.11", os.path.join(B.HERE, "loop.py")]
+    with open(os.path.join(B.HERE, "loop.py")) as f, \
+            open(os.path.join(SID, "tmp", "loop.py"), "w") as g:
+        g.write(f.read())
+    return ["chroot", SID, "python" + sid, "/tmp/loop.py"]
+
+
+def one(binary, calls, extra, out, sid):
     """one pinned loop run under binary; (BPF ns per call, chunk ns per call,
     {program: ns per run})"""
-    py = subprocess.Popen(["taskset", "-c", "0", "/usr/bin/python3.11",
-                           os.path.join(B.HERE, "loop.py"), str(calls), "--hold"],
+    py = subprocess.Popen(["taskset", "-c", "0"] + loop_cmd(sid) + [str(calls), "--hold"],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     B.read_json_line(py.stdout, "ready")
     err = open(os.path.join(B.WORK, "abpin.err"), "w+")
@@ -67,16 +81,18 @@ def main():
 
     calls = int(B.take_opt(args, "--calls", "200000"))
     reps = int(B.take_opt(args, "--reps", "6"))
+    sid = B.take_opt(args, "--sid", "")
     bins = [a.split("=", 1) for a in args]
     if not bins or any(len(b) != 2 for b in bins):
-        sys.exit("usage: abpin.py [--calls N] [--reps R] [-- RECORD-OPTIONS] NAME=BINARY...")
+        sys.exit("usage: abpin.py [--calls N] [--reps R] [--sid 3.X] [-- RECORD-OPTIONS] "
+                 "NAME=BINARY...")
     os.makedirs(B.WORK, exist_ok=True)
     res = {}
     with B.bpf_stats_on():
         for rep in range(reps):
             for name, binary in (bins if rep % 2 == 0 else bins[::-1]):
                 per_call, chunk, per_run = one(binary, calls, extra,
-                                               os.path.join(B.WORK, "abpin.jsonl"))
+                                               os.path.join(B.WORK, "abpin.jsonl"), sid)
                 d = res.setdefault(name, {"per_call": [], "chunk": []})
                 d["per_call"].append(per_call)
                 d["chunk"].append(chunk)
