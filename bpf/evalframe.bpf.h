@@ -108,7 +108,7 @@ int lt_evf_return(struct pt_regs *ctx)
 	if (!s)
 		return 0;
 	r = &s->ret;
-	fail = init_ret(L, s, tid, frame);
+	fail = init_ret(L, s, tid, frame, 0);
 	retval = PT_REGS_RC(ctx);
 	if (!retval) {
 		r->vkind = LT_RV_RAISE;
@@ -137,7 +137,7 @@ int lt_evf_return(struct pt_regs *ctx)
 				r->flags |= LT_RF_YIELD;
 		}
 		if (r->flags & LT_RF_YIELD)
-			mark_coro(L, r);
+			mark_coro(L, r, 0);
 		decode_value(s, retval, st->bias, tid, LT_COOKIE_BUILD(bpf_get_attach_cookie(ctx)));
 	}
 	if (fail)

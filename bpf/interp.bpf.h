@@ -105,11 +105,11 @@ static __always_inline void bottom_interp(struct pt_regs *ctx, const struct lt_p
 	struct interp_walk w = { .frame = frame, .bi = bi };
 	__u64 under;
 
-	if (!layout.skip_cstack || !layout.rt_interp_head || previous - PT_REGS_SP(ctx) >= 4096)
+	if (!layout.skip_cstack || !layout.rt_interp_head || previous - PT_REGS_SP(ctx) >= LT_CSTACK_NEAR)
 		return;
 	under = rd64(previous + layout.fr_previous, &w.fail);
 	if (!w.fail && under && layout.chain_base)
-		under = python_caller(L, under, &w.fail);
+		under = python_caller(L, under, 0, &w.fail);
 	if (w.fail || under)
 		return;
 	w.interp = rd64(bias + build_addrs[bi & (LT_MAX_BUILDS - 1)].runtime_vaddr +

@@ -364,10 +364,21 @@ static __always_inline void entry_send(struct pt_regs *ctx, struct scratch *s,
 			  LT_COOKIE_BUILD(cookie));
 }
 
+/* 3.12+: how far above the stack pointer, at a probe in the eval loop or
+ * in a function it calls, the C stack's entry frame can lie (a local of
+ * the running _PyEval_EvalFrameDefault); no Python frame lies there (they
+ * live in the thread's data stack or a generator) */
+#define LT_CSTACK_NEAR 4096
+
 /* the Python caller, given a frame's previous (3.12+: past the C-stack
- * entry frame) */
-static __always_inline __u64 python_caller(const struct lt_py_layout *L, __u64 prev, int *fail)
+ * entry frame). sp: the stack pointer, where prev is the caller of the
+ * frame the probe's eval loop runs (0 where unknown): a prev farther from
+ * it than LT_CSTACK_NEAR is a Python frame, told without a read */
+static __always_inline __u64 python_caller(const struct lt_py_layout *L, __u64 prev, __u64 sp,
+					   int *fail)
 {
+	if (sp && prev - sp >= LT_CSTACK_NEAR)
+		return prev;
 	/* 3.15 ends every chain with one more such frame, the thread
 	 * state's base_frame, under the C stack's entry frame; and a
 	 * callback run as an entry frame is torn down (3.15: a weakref
@@ -425,7 +436,7 @@ out:
 
 static __always_inline __u64 caller_of(const struct lt_py_layout *L, __u64 frame, int *fail)
 {
-	return python_caller(L, rd64(frame + layout.fr_previous, fail), fail);
+	return python_caller(L, rd64(frame + layout.fr_previous, fail), 0, fail);
 }
 
 /*
@@ -530,7 +541,7 @@ static long walk_step(__u64 i, void *arg)
  * the wider window is not all readable). Returns 1 if the frame or its
  * caller could not be read */
 static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch *s, __u32 tid,
-				    __u64 frame)
+				    __u64 frame, __u64 sp)
 {
 	struct lt_rec_ret *r = &s->ret;
 	int fail = 0;
@@ -549,7 +560,7 @@ static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch
 		if (bpf_probe_read_user(s->hdr, LT_FRAME_HDR, (void *)frame))
 			fail = 1;
 	}
-	r->previous = python_caller(L, hdr64(s, layout.fr_previous), &fail);
+	r->previous = python_caller(L, hdr64(s, layout.fr_previous), sp, &fail);
 	r->code = untag(L, hdr64(s, layout.fr_code));
 	r->type_ptr = 0;
 	r->val = 0;
@@ -584,13 +595,29 @@ static __always_inline __u64 popped_value(const struct lt_py_layout *L, const st
 /* a yield of a coroutine or async generator: userspace keeps its node
  * across its runs (user/record/suspend.h); a plain generator's runs are
  * calls of their own */
-static __always_inline void mark_coro(const struct lt_py_layout *L, struct lt_rec_ret *r)
+static __always_inline void mark_coro(const struct lt_py_layout *L, struct lt_rec_ret *r,
+				      __u32 co_flags)
 {
-	__u32 co_flags = 0;
-
-	if (!bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags)) &&
+	if ((co_flags || !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags))) &&
 	    (co_flags & 0x280))		/* CO_COROUTINE | CO_ASYNC_GENERATOR */
 		r->flags |= LT_RF_CORO;
+}
+
+/* 3.12+: the owner of frame, from its window read at once where it lies
+ * inside; -1 where unreadable (no owner is) */
+static __always_inline int frame_owner(const struct lt_py_layout *L, const struct scratch *s,
+				       __u64 frame)
+{
+	__u32 off = layout.fr_owner;
+	__s8 owner = 0;
+
+	if (off < s->hdr_len) {
+		barrier_var(off);	/* keep the mask: the verifier needs it */
+		return (__s8)s->hdr[off & 0xff];
+	}
+	if (!off || bpf_probe_read_user(&owner, 1, (void *)(frame + off)))
+		return -1;
+	return owner;
 }
 
 /* issue 22: a generator frame's exit (not a yield; co_flags if read, else
@@ -619,14 +646,8 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, const s
 	if (co_flags) {
 		if (!(co_flags & 0x20))		/* CO_GENERATOR */
 			return;
-	} else {
-		if (!layout.fr_owner || layout.fr_owner >= LT_FRAME_HDR)
-			return;
-		off = layout.fr_owner;
-		barrier_var(off);	/* keep the mask: the verifier needs it */
-		owner = (__s8)s->hdr[off & 0x7f];
-		if (owner != layout.owned_by_gen)
-			return;
+	} else if (frame_owner(L, s, r->frame) != (int)layout.owned_by_gen) {
+		return;
 	}
 	/* a frame the eval loop runs keeps no stack top (3.11-3.13: stacktop
 	 * -1, 3.14+: stackpointer NULL), but a saved one proves nothing
@@ -688,7 +709,7 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, const s
  * aux: the thread state (LT_FRAME_UNKNOWN, LT_FRAME_CLEAR) or the interpreter's
  * stack pointer (LT_FRAME_YIELD_SP) */
 static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 bias, int kind,
-				       __u32 bi, bool site, __u64 prev, bool have_prev)
+				       __u32 bi, bool site, __u64 prev, bool have_prev, __u64 sp)
 {
 	const struct lt_py_layout *L = &layouts[bi & (LT_MAX_BUILDS - 1)];
 	__u64 exc = 0, instr, retval = 0;
@@ -696,17 +717,17 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	struct scratch *s;
 	__u32 co_flags = 0;
 	bool have_value = false;
-	int fail = 0;
+	int fail = 0, owner;
 	__u8 op = 0;
 
 	s = scratch_get();
 	if (!s)
 		return 0;
 	r = &s->ret;
-	fail = init_ret(L, s, tid, frame);
+	fail = init_ret(L, s, tid, frame, sp);
 	/* a yield site after the handler cleared frame->previous */
 	if (have_prev)
-		r->previous = python_caller(L, prev, &fail);
+		r->previous = python_caller(L, prev, sp, &fail);
 	if (returns_only && site && !fail && caller_exited(L, r->previous)) {
 		instr = caller_of(L, r->previous, &fail);
 		if (!fail) {
@@ -729,8 +750,14 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 			    kind == LT_FRAME_UNKNOWN || kind == LT_FRAME_CLEAR ? aux :
 			    kind == LT_FRAME_YIELD_SP ? 0 : runtime_tstate(L, bias, bi));
 	if (kind == LT_FRAME_CLEAR || kind == LT_FRAME_YIELD_SP) {
-		if (!fail && !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags)) &&
-		    !(co_flags & 0x2a0))	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
+		/* a frame no generator owns runs no generator's code (one that
+		 * only creates a generator never ends here), told from the
+		 * window; a generator's code flags are read */
+		owner = fail ? -1 : frame_owner(L, s, frame);
+		if (owner >= 0 && owner != (int)layout.owned_by_gen)
+			r->flags |= LT_RF_NOTGEN;
+		else if (!fail && !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags)) &&
+			 !(co_flags & 0x2a0))	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
 			r->flags |= LT_RF_NOTGEN;
 		if (kind == LT_FRAME_YIELD_SP) {
 			retval = rd64(aux - 8, &fail);	/* the top of the stack */
@@ -762,7 +789,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	} else {
 		if (kind == LT_FRAME_YIELD) {
 			r->flags |= LT_RF_YIELD;
-			mark_coro(L, r);
+			mark_coro(L, r, co_flags);
 		}
 		/* the popped value stays in localsplus[stacktop] */
 		if (!have_value)
@@ -809,7 +836,7 @@ int lt_return(struct pt_regs *ctx)
 		__sync_fetch_and_add(&read_failures, 1);
 		return 0;
 	}
-	return send_return((__u32)id, frame, tstate, bias, LT_FRAME_UNKNOWN, bi, false, 0, false);
+	return send_return((__u32)id, frame, tstate, bias, LT_FRAME_UNKNOWN, bi, false, 0, false, 0);
 }
 
 /*
@@ -842,7 +869,8 @@ int lt_return_site(struct pt_regs *ctx)
 	if (LT_SITE_PREV_SLOT1(fb))
 		prev = reg_slot(ctx, LT_SITE_PREV_SLOT1(fb) - 1);
 	return send_return((__u32)id, reg_slot(ctx, LT_SITE_FRAME_SLOT(fb)), aux, bias, kind,
-			   LT_COOKIE_BUILD(cookie), true, prev, LT_SITE_PREV_SLOT1(fb) != 0);
+			   LT_COOKIE_BUILD(cookie), true, prev, LT_SITE_PREV_SLOT1(fb) != 0,
+			   PT_REGS_SP(ctx));
 }
 
 #include "evalframe.bpf.h"
