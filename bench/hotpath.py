@@ -10,8 +10,12 @@
 #     the 2 CPUs, 3 bursts of N generator calls each; lost events, and
 #     the consumer's CPU per record (its capacity in records/s per thread).
 # Prints markdown on stdout (bench/run.sh appends it to docs/PERFORMANCE.md).
-#   hotpath.py [--calls N] [--burst N]
+#   hotpath.py [--calls N] [--burst N] [--reps R]
+# --reps R repeats every workload and mode R times, in turn (default 1):
+# the table gives medians, and each ratio the median of the repetitions'
+# own ratios with their range.
 import os
+import statistics
 import subprocess
 import sys
 
@@ -105,27 +109,43 @@ def burst_loss(n):
     return out
 
 
+def med_range(xs):
+    """a ratio's median over the repetitions, its range after it"""
+    if not xs:
+        return ""
+    if len(xs) == 1:
+        return f"{xs[0]:.2f}"
+    return f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
+
+
 def main():
     args = sys.argv[1:]
     calls = int(args[args.index("--calls") + 1]) if "--calls" in args else 200000
     bn = int(args[args.index("--burst") + 1]) if "--burst" in args else 400000
+    nrep = int(args[args.index("--reps") + 1]) if "--reps" in args else 1
     B.CFG["loop_n"] = calls
     have_bpftrace = bool(B.sh("command -v bpftrace"))
     trap = bench.bench_trapcost() if have_bpftrace else None
     path = "/proc/sys/kernel/bpf_stats_enabled"
     old = open(path).read().strip()
-    runs = {}
+    work = []
+    for w in ("loop", "gen", "torch", "loop314", "gen314"):
+        if w == "torch" and B.sh(B.PY + " -c 'import torch' 2>/dev/null && echo y") != "y":
+            B.log("hotpath: no torch for %s, its workload left out" % B.PY)
+            continue
+        if w in SID_WL and not os.path.exists(os.path.join(SID, "usr/bin/python3.14")):
+            B.log("hotpath: no Debian sid root (tools/mkroots.sh), %s left out" % w)
+            continue
+        work.append(w)
+    reps = {w: [] for w in work}
     try:
         with open(path, "w") as f:
             f.write("1")
-        for w in ("loop", "gen", "torch", "loop314", "gen314"):
-            if w == "torch" and B.sh(B.PY + " -c 'import torch' 2>/dev/null && echo y") != "y":
-                B.log("hotpath: no torch for %s, its workload left out" % B.PY)
-                continue
-            if w in SID_WL and not os.path.exists(os.path.join(SID, "usr/bin/python3.14")):
-                B.log("hotpath: no Debian sid root (tools/mkroots.sh), %s left out" % w)
-                continue
-            runs[w] = one_run(w, have_bpftrace)
+        # repetitions in turn, so that a slow spell of the machine falls on
+        # every workload and mode alike
+        for _ in range(nrep):
+            for w in work:
+                reps[w].append(one_run(w, have_bpftrace))
     finally:
         with open(path, "w") as f:
             f.write(old)
@@ -140,22 +160,32 @@ def main():
     p(f"Measured by bench/hotpath.py in one run: every figure in this section comes from it. "
       f"Trap cost of this machine: **{trap_s}**; each Python call hits 2 probes "
       f"(1 with `--no-durations`). Load average: {open('/proc/loadavg').read().split()[0]}.\n")
+    how = ("one repetition each, so noisy on a shared 2-CPU machine" if nrep == 1 else
+           f"{nrep} repetitions, each running every workload and mode in turn: loop time and "
+           f"BPF time are medians of the repetitions, each ratio the median of the "
+           f"repetitions' own ratios, with their range in brackets")
     p("Overhead ratios divide (loop time of the mode - untraced) by (that of its floor - untraced) "
-      "from the same run (one repetition each, so noisy on a shared 2-CPU machine); BPF ns per "
+      f"from the same repetition ({how}); BPF ns per "
       "call is the run_time_ns of the programs on the Python calls' probes (process lifecycle "
       "programs left out) / Python calls made.\n")
     p("| workload | mode | loop s | us per call | overhead x its floor | BPF ns per call | BPF x bpftrace name count | trap us per hit |")
     p("|---|---|---|---|---|---|---|---|")
-    for w, R in runs.items():
-        u = R["untraced"][0]
-        bt = R.get("bpftrace")
-        for m, (s, ns, c, lost) in R.items():
+    for w, rs in reps.items():
+        for m in rs[0]:
             fl = {"full": "floor", "nodur": "nodur_floor", "bpftrace": "bpftrace_floor"}.get(m)
-            ratio = f"{(s - u) / (R[fl][0] - u):.2f}" if fl and R[fl][0] > u else ""
-            bx = f"{ns / bt[1]:.2f}" if bt and bt[1] and m in ("full", "nodur") else ""
-            p(f"| {w} | {m} | {s:.3f} | {1e6 * s / c:.3f} | {ratio} | {ns / c:.0f} | {bx} | "
-              f"{trap_s.split(' us')[0] if trap else ''} |")
+            s = statistics.median(R[m][0] for R in rs)
+            ns = statistics.median(R[m][1] for R in rs)
+            c = rs[0][m][2]
+            over = [(R[m][0] - R["untraced"][0]) / (R[fl][0] - R["untraced"][0])
+                    for R in rs if fl and R[fl][0] > R["untraced"][0]]
+            bx = [R[m][1] / R["bpftrace"][1] for R in rs
+                  if m in ("full", "nodur") and R.get("bpftrace") and R["bpftrace"][1]]
+            p(f"| {w} | {m} | {s:.3f} | {1e6 * s / c:.3f} | {med_range(over)} | {ns / c:.0f} | "
+              f"{med_range(bx)} | {trap_s.split(' us')[0] if trap else ''} |")
     p()
+    # the reading below: the medians
+    runs = {w: {m: tuple(statistics.median(R[m][i] for R in rs) for i in (0, 1)) + (rs[0][m][2],)
+                for m in rs[0]} for w, rs in reps.items()}
     tot = sum(x["lost"] for x in loss)
     p(f"Burst loss test: 2 processes pinned to CPU 0 and 1, each with its own `record` (default "
       f"32 MiB ring buffer), 3 bursts of `sum(g(i) for i in range({bn}))`: lost {tot}.\n")

@@ -49,7 +49,8 @@ fi
 	echo
 	echo "## Hot path (bench/hotpath.py, issue 20)"
 	echo
-	"$PY" bench/hotpath.py
+	# three repetitions in turn (one with QUICK=1): medians and ranges
+	"$PY" bench/hotpath.py --reps "$([ "${QUICK:-0}" = 1 ] && echo 1 || echo 3)"
 	if [ "${LONG:-0}" = 1 ]; then
 		echo
 		echo "## Long run (bench/long_run.sh)"
