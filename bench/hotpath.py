@@ -10,7 +10,7 @@
 #     the 2 CPUs, 3 bursts of N generator calls each; lost events, and
 #     the consumer's CPU per record (its capacity in records/s per thread).
 # Prints markdown on stdout (bench/run.sh appends it to docs/PERFORMANCE.md).
-#   hotpath.py [--calls N] [--burst N] [--reps R]
+#   hotpath.py [--calls N] [--burst N] [--reps R] [--torch-iters N]
 # --reps R repeats every workload and mode R times, in turn (default 1):
 # the table gives medians, and each ratio the median of the repetitions'
 # own ratios with their range.
@@ -123,6 +123,11 @@ def main():
     calls = int(args[args.index("--calls") + 1]) if "--calls" in args else 200000
     bn = int(args[args.index("--burst") + 1]) if "--burst" in args else 400000
     nrep = int(args[args.index("--reps") + 1]) if "--reps" in args else 1
+    # torch's loop: 10x bench.py's, so that its run (about 1 s untraced)
+    # outlasts the machine's noise; with 200 iterations it took 0.1 s and
+    # its ratios were noise (the floor read faster than untraced)
+    B.CFG["torch_iters"] = int(args[args.index("--torch-iters") + 1]) if "--torch-iters" in args \
+        else 10 * B.CFG["torch_iters"]
     B.CFG["loop_n"] = calls
     have_bpftrace = bool(B.sh("command -v bpftrace"))
     trap = bench.bench_trapcost() if have_bpftrace else None
