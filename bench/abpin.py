@@ -4,7 +4,9 @@
 # 2-CPU guests of this project, unpinned runs fall into a fast and a slow
 # state (hotsplit.py, PERFORMANCE.md sixth round); pinned, the spread
 # between rounds is far smaller, so a change of 10% reads in a few rounds.
-#   abpin.py [--calls N] [--reps R] [--sid 3.X] [-- RECORD-OPTIONS...] NAME=BINARY...
+#   abpin.py [--calls N] [--reps R] [--sid 3.X] [--gen] [-- RECORD-OPTIONS...] NAME=BINARY...
+# --gen runs bench/gen.py (a generator resumed by sum(), N/2 calls of g)
+# instead of the loop.
 # --sid 3.X runs the loop on Debian sid's python3.X, chrooted into
 # tools/mkroots.sh's root (its stdlib the build's own; chroot execs it).
 # Per round on stderr; medians and minimums per binary on stdout:
@@ -25,25 +27,26 @@ import benchlib as B  # noqa: E402
 SID = "/var/tmp/leaktrace-roots/sid"
 
 
-def loop_cmd(sid):
-    """the loop's command: Debian's python3.11, or sid's python3.X"""
+def loop_cmd(sid, script):
+    """the workload's command: Debian's python3.11, or sid's python3.X"""
     if not sid:
-        return ["/usr/bin/python3.11", os.path.join(B.HERE, "loop.py")]
-    with open(os.path.join(B.HERE, "loop.py")) as f, \
-            open(os.path.join(SID, "tmp", "loop.py"), "w") as g:
+        return ["/usr/bin/python3.11", os.path.join(B.HERE, script)]
+    with open(os.path.join(B.HERE, script)) as f, \
+            open(os.path.join(SID, "tmp", script), "w") as g:
         g.write(f.read())
-    return ["chroot", SID, "python" + sid, "/tmp/loop.py"]
+    return ["chroot", SID, "python" + sid, "/tmp/" + script]
 
 
-def one(binary, calls, extra, out, sid):
-    """one pinned loop run under binary; (BPF ns per call, chunk ns per call,
-    {program: ns per run})"""
-    py = subprocess.Popen(["taskset", "-c", "0"] + loop_cmd(sid) + [str(calls), "--hold"],
+def one(binary, calls, extra, out, sid, gen):
+    """one pinned run of the loop (gen: the generator workload) under binary;
+    (BPF ns per call, chunk ns per call (gen: whole run), {program: ns per run})"""
+    py = subprocess.Popen(["taskset", "-c", "0"] + loop_cmd(sid, "gen.py" if gen else "loop.py") +
+                          [str(calls // 2 if gen else calls), "--hold"],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     B.read_json_line(py.stdout, "ready")
     err = open(os.path.join(B.WORK, "abpin.err"), "w+")
     rec = subprocess.Popen(["taskset", "-c", "1", binary, "record", "-p", str(py.pid),
-                            "--root", "run", "-o", out] + extra,
+                            "--root", "burst" if gen else "run", "-o", out] + extra,
                            stdout=subprocess.DEVNULL, stderr=err)
     t0 = time.monotonic()
     while True:
@@ -68,7 +71,8 @@ def one(binary, calls, extra, out, sid):
     total = sum(v["run_time_ns"] for v in stats.values())
     per_run = {k: v["run_time_ns"] / v["run_cnt"] for k, v in stats.items()
                if v["run_cnt"] >= calls // 2}
-    chunk = statistics.median(res["chunk_s"]) / (calls // 20) * 1e9
+    calls = res["calls"]
+    chunk = (res["loop_s"] if gen else statistics.median(res["chunk_s"]) * 20) / calls * 1e9
     return total / calls, chunk, per_run
 
 
@@ -82,9 +86,12 @@ def main():
     calls = int(B.take_opt(args, "--calls", "200000"))
     reps = int(B.take_opt(args, "--reps", "6"))
     sid = B.take_opt(args, "--sid", "")
+    gen = "--gen" in args
+    if gen:
+        args.remove("--gen")
     bins = [a.split("=", 1) for a in args]
     if not bins or any(len(b) != 2 for b in bins):
-        sys.exit("usage: abpin.py [--calls N] [--reps R] [--sid 3.X] [-- RECORD-OPTIONS] "
+        sys.exit("usage: abpin.py [--calls N] [--reps R] [--sid 3.X] [--gen] [-- RECORD-OPTIONS] "
                  "NAME=BINARY...")
     os.makedirs(B.WORK, exist_ok=True)
     res = {}
@@ -92,7 +99,7 @@ def main():
         for rep in range(reps):
             for name, binary in (bins if rep % 2 == 0 else bins[::-1]):
                 per_call, chunk, per_run = one(binary, calls, extra,
-                                               os.path.join(B.WORK, "abpin.jsonl"), sid)
+                                               os.path.join(B.WORK, "abpin.jsonl"), sid, gen)
                 d = res.setdefault(name, {"per_call": [], "chunk": []})
                 d["per_call"].append(per_call)
                 d["chunk"].append(chunk)
