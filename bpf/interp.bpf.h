@@ -100,7 +100,8 @@ static long interp_step(__u64 i, void *arg)
  * its interpreter is sent. Other frames called from C cost one read (two
  * on 3.15), frames called from Python none */
 static __always_inline void bottom_interp(struct pt_regs *ctx, const struct lt_py_layout *L,
-					  __u32 tid, __u64 frame, __u64 previous, __u64 bias, __u32 bi)
+					  struct scratch *s, __u32 tid, __u64 frame, __u64 previous,
+					  __u64 bias, __u32 bi)
 {
 	struct interp_walk w = { .frame = frame, .bi = bi };
 	__u64 under;
@@ -109,7 +110,7 @@ static __always_inline void bottom_interp(struct pt_regs *ctx, const struct lt_p
 		return;
 	under = rd64(previous + layout.fr_previous, &w.fail);
 	if (!w.fail && under && layout.chain_base)
-		under = python_caller(L, under, 0, &w.fail);
+		under = python_caller(L, s, under, 0, &w.fail);
 	if (w.fail || under)
 		return;
 	w.interp = rd64(bias + build_addrs[bi & (LT_MAX_BUILDS - 1)].runtime_vaddr +

@@ -119,6 +119,7 @@ struct scratch {
 	__u8 hdr[256];		/* the start of a frame, read at once: */
 	__u32 hdr_len;		/* its bytes read (returns: LT_FRAME_WIN where they can be) */
 	__u8 cwin[128];		/* LT_CODE_WIN bytes of a code object */
+	__u8 link[128];		/* LT_LINK_HDR bytes of a caller (python_caller) */
 	__u64 first_ts;		/* when the batch's first timed record was made */
 	struct lt_rec_batch bh;	/* the CPU's batch (batch.bpf.h): its header, */
 	__u8 batch[LT_BATCH_BUF];	/* right before its records */
@@ -373,9 +374,10 @@ static __always_inline void entry_send(struct pt_regs *ctx, struct scratch *s,
 /* the Python caller, given a frame's previous (3.12+: past the C-stack
  * entry frame). sp: the stack pointer, where prev is the caller of the
  * frame the probe's eval loop runs (0 where unknown): a prev farther from
- * it than LT_CSTACK_NEAR is a Python frame, told without a read */
-static __always_inline __u64 python_caller(const struct lt_py_layout *L, __u64 prev, __u64 sp,
-					   int *fail)
+ * it than LT_CSTACK_NEAR is a Python frame, told without a read. Else
+ * each frame's owner and previous are read at once (LT_LINK_HDR bytes) */
+static __always_inline __u64 python_caller(const struct lt_py_layout *L, struct scratch *s,
+					   __u64 prev, __u64 sp, int *fail)
 {
 	if (sp && prev - sp >= LT_CSTACK_NEAR)
 		return prev;
@@ -385,13 +387,15 @@ static __always_inline __u64 python_caller(const struct lt_py_layout *L, __u64 p
 	 * callback as _find_and_load's module lock dies, called from C)
 	 * has that entry frame below its own: three in a row */
 	for (int i = 0; i < 3; i++) {
-		__s8 owner = 0;
+		__u32 off = layout.fr_owner;
 
 		if (!layout.skip_cstack || !prev ||
-		    bpf_probe_read_user(&owner, 1, (void *)(prev + layout.fr_owner)) ||
-		    owner != layout.owned_by_cstack)
+		    bpf_probe_read_user(s->link, LT_LINK_HDR, (void *)prev))
+			break;
+		barrier_var(off);	/* keep the mask: the verifier needs it */
+		if ((__s8)s->link[off & 0x7f] != (__s8)layout.owned_by_cstack)
 			break;	/* (a Python frame: one read) */
-		prev = rd64(prev + layout.fr_previous, fail);
+		prev = *(const __u64 *)(s->link + (layout.fr_previous & 0x78));
 	}
 	return prev;
 }
@@ -426,7 +430,7 @@ int lt_resume(struct pt_regs *ctx)
 			    runtime_tstate(L, PT_REGS_IP(ctx) - LT_COOKIE_VADDR(cookie),
 					   LT_COOKIE_BUILD(cookie)));
 	else
-		bottom_interp(ctx, L, tid, e.frame, e.previous,
+		bottom_interp(ctx, L, s, tid, e.frame, e.previous,
 			      PT_REGS_IP(ctx) - LT_COOKIE_VADDR(cookie), LT_COOKIE_BUILD(cookie));
 	entry_send(ctx, s, &e, id, cookie);
 out:
@@ -434,9 +438,10 @@ out:
 	return 0;
 }
 
-static __always_inline __u64 caller_of(const struct lt_py_layout *L, __u64 frame, int *fail)
+static __always_inline __u64 caller_of(const struct lt_py_layout *L, struct scratch *s, __u64 frame,
+					int *fail)
 {
-	return python_caller(L, rd64(frame + layout.fr_previous, fail), 0, fail);
+	return python_caller(L, s, rd64(frame + layout.fr_previous, fail), 0, fail);
 }
 
 /*
@@ -527,7 +532,7 @@ static long walk_step(__u64 i, void *arg)
 		w->flag = LT_RF_ROOT_NESTED;
 		return 1;
 	}
-	w->frame = caller_of(L, w->frame, &fail);
+	w->frame = caller_of(L, s, w->frame, &fail);
 	if (fail) {
 		w->flag = LT_RF_ROOT_UNSURE;
 		return 1;
@@ -560,7 +565,7 @@ static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch
 		if (bpf_probe_read_user(s->hdr, LT_FRAME_HDR, (void *)frame))
 			fail = 1;
 	}
-	r->previous = python_caller(L, hdr64(s, layout.fr_previous), sp, &fail);
+	r->previous = python_caller(L, s, hdr64(s, layout.fr_previous), sp, &fail);
 	r->code = untag(L, hdr64(s, layout.fr_code));
 	r->type_ptr = 0;
 	r->val = 0;
@@ -572,22 +577,28 @@ static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch
 	return fail;
 }
 
-/* the value a return popped: it stays in the slot at the stack's top,
- * localsplus[stacktop] (3.11-3.13), *stackpointer (3.14+); from the frame
- * read at once where it lies inside */
+/* a slot of frame's stack: from the frame read at once where it lies
+ * inside, else read alone. The value a return popped stays in the slot at
+ * the stack's top, localsplus[stacktop] (3.11-3.13), *stackpointer (3.14+) */
+static __always_inline __u64 frame_slot(const struct scratch *s, __u64 frame, __u64 slot, int *fail)
+{
+	__u64 rel = slot - frame;
+
+	if (rel <= s->hdr_len - 8 && !(rel & 7))
+		return *(const __u64 *)(s->hdr + (rel & 0xf8));
+	return rd64(slot, fail);
+}
+
 static __always_inline __u64 popped_value(const struct lt_py_layout *L, const struct scratch *s,
 					  __u64 frame, int *fail)
 {
-	__u64 slot, rel;
+	__u64 slot;
 
 	if (layout.stack_is_ptr)
 		slot = hdr64(s, layout.fr_stacktop);
 	else
 		slot = frame + layout.fr_localsplus + 8 * (hdr32(s, layout.fr_stacktop) & 0xffffff);
-	rel = slot - frame;
-	if (rel <= s->hdr_len - 8 && !(rel & 7))
-		return *(const __u64 *)(s->hdr + (rel & 0xf8));
-	return rd64(slot, fail);
+	return frame_slot(s, frame, slot, fail);
 }
 
 #include "exitkind.bpf.h"
@@ -632,7 +643,7 @@ static __always_inline int frame_owner(const struct lt_py_layout *L, const struc
  * the eval loop runs: LT_RF2_CALLER_RUNS; neither where an
  * instrumentation tool hides the caller's opcode and its monitoring data
  * cannot be read. A few reads, only at such exits */
-static __always_inline void mark_delegated(const struct lt_py_layout *L, const struct scratch *s,
+static __always_inline void mark_delegated(const struct lt_py_layout *L, struct scratch *s,
 					   struct lt_rec_ret *r, __u32 co_flags)
 {
 	__u64 instr, top, slot;
@@ -696,7 +707,7 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, const s
 				 (void *)(untag(L, rd64(r->previous + layout.fr_code, &fail)) +
 					  layout.co_flags)) &&
 	    !fail && (co_flags & 0x2a0)) {	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
-		top = caller_of(L, r->previous, &fail);
+		top = caller_of(L, s, r->previous, &fail);
 		if (!fail)
 			r->previous = top;
 		return;
@@ -727,9 +738,9 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	fail = init_ret(L, s, tid, frame, sp);
 	/* a yield site after the handler cleared frame->previous */
 	if (have_prev)
-		r->previous = python_caller(L, prev, sp, &fail);
+		r->previous = python_caller(L, s, prev, sp, &fail);
 	if (returns_only && site && !fail && caller_exited(L, r->previous)) {
-		instr = caller_of(L, r->previous, &fail);
+		instr = caller_of(L, s, r->previous, &fail);
 		if (!fail) {
 			r->previous = instr;
 			r->flags2 |= LT_RF2_EXIT_HOOK;
@@ -760,7 +771,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 			 !(co_flags & 0x2a0))	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
 			r->flags |= LT_RF_NOTGEN;
 		if (kind == LT_FRAME_YIELD_SP) {
-			retval = rd64(aux - 8, &fail);	/* the top of the stack */
+			retval = frame_slot(s, frame, aux - 8, &fail);	/* the stack's top */
 			kind = LT_FRAME_YIELD;
 		} else if (!fail) {
 			kind = clear_kind(L, s, r, frame, aux, &retval, &fail);

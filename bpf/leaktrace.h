@@ -34,6 +34,9 @@
 #define LT_FRAME_WIN	192	/* bytes of a frame read at once at a return where
 				 * they can be (else LT_FRAME_HDR): the popped value
 				 * of a frame with few slots lies inside */
+#define LT_LINK_HDR	80	/* bytes of a 3.12+ caller frame read at once where the
+				 * walk to the Python caller may pass the C stack's
+				 * entry frames: owner and previous lie below */
 #define LT_CODE_WIN	96	/* bytes of a code object read at once from
 				 * co_firstlineno rounded down to 8: its identity
 				 * (first line, co_filename, co_qualname) lies inside */
