@@ -499,6 +499,25 @@ static __always_inline bool caller_exited(const struct lt_py_layout *L, __u64 ca
 	return op == layout.op_exit_hook[1] && gen_suspended(L, caller);
 }
 
+/* --no-durations, return sites: a returning frame its caller called from
+ * bytecode, not through C, whose caller therefore runs no exit hook (a
+ * hook is called from C): 3.11 its is_entry byte clear, 3.12+ its previous
+ * (prev) a Python frame, far from the stack pointer (python_caller). Read
+ * from the frame's window: no read */
+static __always_inline bool called_inline(const struct lt_py_layout *L, const struct scratch *s,
+					  __u64 prev, __u64 sp)
+{
+	__u32 off = layout.fr_is_entry;
+
+	if (layout.exit_hook_any_frame) {
+		if (!off || off >= s->hdr_len)
+			return false;
+		barrier_var(off);	/* keep the mask: the verifier needs it */
+		return !s->hdr[off & 0xff];
+	}
+	return layout.skip_cstack && sp && prev - sp >= LT_CSTACK_NEAR;
+}
+
 /* --no-durations: the walk up the callers of a returning root-named frame */
 struct walk {
 	__u64 frame;		/* the next caller to look at */
@@ -723,7 +742,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 				       __u32 bi, bool site, __u64 prev, bool have_prev, __u64 sp)
 {
 	const struct lt_py_layout *L = &layouts[bi & (LT_MAX_BUILDS - 1)];
-	__u64 exc = 0, instr, retval = 0;
+	__u64 exc = 0, instr, retval = 0, raw_prev;
 	struct lt_rec_ret *r;
 	struct scratch *s;
 	__u32 co_flags = 0;
@@ -736,10 +755,12 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		return 0;
 	r = &s->ret;
 	fail = init_ret(L, s, tid, frame, sp);
+	raw_prev = hdr64(s, layout.fr_previous);
 	/* a yield site after the handler cleared frame->previous */
 	if (have_prev)
 		r->previous = python_caller(L, s, prev, sp, &fail);
-	if (returns_only && site && !fail && caller_exited(L, r->previous)) {
+	if (returns_only && site && !fail && !called_inline(L, s, have_prev ? prev : raw_prev, sp) &&
+	    caller_exited(L, r->previous)) {
 		instr = caller_of(L, s, r->previous, &fail);
 		if (!fail) {
 			r->previous = instr;

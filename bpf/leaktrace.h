@@ -399,6 +399,7 @@ struct lt_py_layout {
 	 * frame may be at one (3.11) or only a generator's (3.12+) */
 	__u32 op_exit_hook[2];
 	__u32 exit_hook_any_frame;
+	__u32 fr_is_entry;		/* 3.11: the frame's is_entry byte (0: none) */
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,

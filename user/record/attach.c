@@ -204,6 +204,7 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	ops = py_opcodes_of(minor);
 	l->op_exit_hook[0] = l->op_exit_hook[1] = PY_TABLE_NO_OP;
 	l->exit_hook_any_frame = minor == 11;
+	l->fr_is_entry = minor == 11 && o->fr_is_entry < LT_FRAME_HDR ? o->fr_is_entry : 0;
 	if (minor == 11) {
 		l->op_exit_hook[0] = o->op_return_value;
 		l->op_exit_hook[1] = o->op_yield_value;
