@@ -296,6 +296,23 @@ static __always_inline __u32 hdr32(const struct scratch *s, __u32 off)
 	return *(const __u32 *)(s->hdr + (off & 0x7c));
 }
 
+/* 3.12+: the owner of frame, from its start read at once (s->hdr) where it
+ * lies inside; -1 where unreadable (no owner is) */
+static __always_inline int frame_owner(const struct lt_py_layout *L, const struct scratch *s,
+				       __u64 frame)
+{
+	__u32 off = layout.fr_owner;
+	__s8 owner = 0;
+
+	if (off < s->hdr_len) {
+		barrier_var(off);	/* keep the mask: the verifier needs it */
+		return (__s8)s->hdr[off & 0xff];
+	}
+	if (!off || bpf_probe_read_user(&owner, 1, (void *)(frame + off)))
+		return -1;
+	return owner;
+}
+
 /* the frame's code and caller, from its header read at once (one helper
  * call, as the code alone took); 1 if unreadable */
 static __always_inline int entry_frame(const struct lt_py_layout *L, struct scratch *s,
@@ -316,13 +333,13 @@ static __always_inline int entry_frame(const struct lt_py_layout *L, struct scra
 /* 3.15+: RESUME in a frame the thread owns, of generator code, is a
  * generator expression being created (its code begins RESUME; LOAD_FAST;
  * GET_ITER; RETURN_GENERATOR): no call starts, none will return */
-static __always_inline bool creating_generator(const struct lt_py_layout *L, __u64 frame, __u64 code)
+static __always_inline bool creating_generator(const struct lt_py_layout *L, const struct scratch *s,
+					       __u64 frame, __u64 code)
 {
-	__s8 owner = 0;
+	int owner = frame_owner(L, s, frame);
 	__u32 co_flags = 0;
 
-	if (bpf_probe_read_user(&owner, 1, (void *)(frame + layout.fr_owner)) ||
-	    owner == layout.owned_by_gen)
+	if (owner < 0 || owner == (int)layout.owned_by_gen)
 		return false;
 	return !bpf_probe_read_user(&co_flags, 4, (void *)(code + layout.co_flags)) &&
 	       (co_flags & 0x2a0);	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
@@ -336,7 +353,7 @@ static __always_inline int entry_begin(const struct lt_py_layout *L, struct scra
 {
 	if (entry_frame(L, s, e))
 		return 1;
-	if (layout.gen_resume_in_creator && creating_generator(L, e->frame, e->code))
+	if (layout.gen_resume_in_creator && creating_generator(L, s, e->frame, e->code))
 		return 1;
 	send_code(L, s, e->code, 0, tid);
 	return 0;
@@ -631,23 +648,6 @@ static __always_inline void mark_coro(const struct lt_py_layout *L, struct lt_re
 	if ((co_flags || !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags))) &&
 	    (co_flags & 0x280))		/* CO_COROUTINE | CO_ASYNC_GENERATOR */
 		r->flags |= LT_RF_CORO;
-}
-
-/* 3.12+: the owner of frame, from its window read at once where it lies
- * inside; -1 where unreadable (no owner is) */
-static __always_inline int frame_owner(const struct lt_py_layout *L, const struct scratch *s,
-				       __u64 frame)
-{
-	__u32 off = layout.fr_owner;
-	__s8 owner = 0;
-
-	if (off < s->hdr_len) {
-		barrier_var(off);	/* keep the mask: the verifier needs it */
-		return (__s8)s->hdr[off & 0xff];
-	}
-	if (!off || bpf_probe_read_user(&owner, 1, (void *)(frame + off)))
-		return -1;
-	return owner;
 }
 
 /* issue 22: a generator frame's exit (not a yield; co_flags if read, else

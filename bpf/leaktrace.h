@@ -28,9 +28,10 @@
 				 * ones, ob_size telling it was cut */
 #define LT_MAX_ARGS	8	/* --args: most positional arguments sent per call */
 #define LT_EVF_DEPTH	64	/* the kernel's pending-uretprobe limit per task */
-#define LT_FRAME_HDR	72	/* bytes of a frame read at once at a frame start (and at
+#define LT_FRAME_HDR	80	/* bytes of a frame read at once at a frame start (and at
 				 * a return where LT_FRAME_WIN is not readable): the code,
-				 * previous, prev_instr and stacktop offsets lie below */
+				 * previous, prev_instr and stacktop offsets lie below,
+				 * and 3.14+'s owner (every frame has one slot past them) */
 #define LT_FRAME_WIN	192	/* bytes of a frame read at once at a return where
 				 * they can be (else LT_FRAME_HDR): the popped value
 				 * of a frame with few slots lies inside */
