@@ -120,14 +120,13 @@ def med_range(xs):
 
 def main():
     args = sys.argv[1:]
-    calls = int(args[args.index("--calls") + 1]) if "--calls" in args else 200000
-    bn = int(args[args.index("--burst") + 1]) if "--burst" in args else 400000
-    nrep = int(args[args.index("--reps") + 1]) if "--reps" in args else 1
+    calls = int(B.take_opt(args, "--calls", 200000))
+    bn = int(B.take_opt(args, "--burst", 400000))
+    nrep = int(B.take_opt(args, "--reps", 1))
     # torch's loop: 10x bench.py's, so that its run (about 1 s untraced)
     # outlasts the machine's noise; with 200 iterations it took 0.1 s and
     # its ratios were noise (the floor read faster than untraced)
-    B.CFG["torch_iters"] = int(args[args.index("--torch-iters") + 1]) if "--torch-iters" in args \
-        else 10 * B.CFG["torch_iters"]
+    B.CFG["torch_iters"] = int(B.take_opt(args, "--torch-iters", 10 * B.CFG["torch_iters"]))
     B.CFG["loop_n"] = calls
     have_bpftrace = bool(B.sh("command -v bpftrace"))
     trap = bench.bench_trapcost() if have_bpftrace else None
