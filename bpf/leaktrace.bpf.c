@@ -119,7 +119,7 @@ struct scratch {
 	__u8 hdr[256];		/* the start of a frame, read at once: */
 	__u32 hdr_len;		/* its bytes read (returns: LT_FRAME_WIN where they can be) */
 	__u8 cwin[128];		/* LT_CODE_WIN bytes of a code object */
-	__u8 link[128];		/* LT_LINK_HDR bytes of a caller (python_caller) */
+	__u8 link[128];		/* LT_FRAME_HDR bytes of a caller (python_caller) */
 	__u64 first_ts;		/* when the batch's first timed record was made */
 	struct lt_rec_batch bh;	/* the CPU's batch (batch.bpf.h): its header, */
 	__u8 batch[LT_BATCH_BUF];	/* right before its records */
@@ -296,21 +296,17 @@ static __always_inline __u32 hdr32(const struct scratch *s, __u32 off)
 	return *(const __u32 *)(s->hdr + (off & 0x7c));
 }
 
-/* 3.12+: the owner of frame, from its start read at once (s->hdr) where it
- * lies inside; -1 where unreadable (no owner is) */
-static __always_inline int frame_owner(const struct lt_py_layout *L, const struct scratch *s,
-				       __u64 frame)
+static __always_inline __s8 hdr8(const struct scratch *s, __u32 off)
 {
-	__u32 off = layout.fr_owner;
-	__s8 owner = 0;
+	barrier_var(off);	/* keep the mask: the verifier needs it */
+	return (__s8)s->hdr[off & 0x7f];
+}
 
-	if (off < s->hdr_len) {
-		barrier_var(off);	/* keep the mask: the verifier needs it */
-		return (__s8)s->hdr[off & 0xff];
-	}
-	if (!off || bpf_probe_read_user(&owner, 1, (void *)(frame + off)))
-		return -1;
-	return owner;
+/* 3.11+: the owner of a frame whose start was read (s->hdr); -1 where the
+ * build has none (3.8-3.10) */
+static __always_inline int frame_owner(const struct lt_py_layout *L, const struct scratch *s)
+{
+	return layout.fr_owner ? hdr8(s, layout.fr_owner) : -1;
 }
 
 /* the frame's code and caller, from its header read at once (one helper
@@ -334,9 +330,9 @@ static __always_inline int entry_frame(const struct lt_py_layout *L, struct scra
  * generator expression being created (its code begins RESUME; LOAD_FAST;
  * GET_ITER; RETURN_GENERATOR): no call starts, none will return */
 static __always_inline bool creating_generator(const struct lt_py_layout *L, const struct scratch *s,
-					       __u64 frame, __u64 code)
+					       __u64 code)
 {
-	int owner = frame_owner(L, s, frame);
+	int owner = frame_owner(L, s);
 	__u32 co_flags = 0;
 
 	if (owner < 0 || owner == (int)layout.owned_by_gen)
@@ -353,7 +349,7 @@ static __always_inline int entry_begin(const struct lt_py_layout *L, struct scra
 {
 	if (entry_frame(L, s, e))
 		return 1;
-	if (layout.gen_resume_in_creator && creating_generator(L, s, e->frame, e->code))
+	if (layout.gen_resume_in_creator && creating_generator(L, s, e->code))
 		return 1;
 	send_code(L, s, e->code, 0, tid);
 	return 0;
@@ -392,7 +388,7 @@ static __always_inline void entry_send(struct pt_regs *ctx, struct scratch *s,
  * entry frame). sp: the stack pointer, where prev is the caller of the
  * frame the probe's eval loop runs (0 where unknown): a prev farther from
  * it than LT_CSTACK_NEAR is a Python frame, told without a read. Else
- * each frame's owner and previous are read at once (LT_LINK_HDR bytes) */
+ * each frame's owner and previous are read at once (LT_FRAME_HDR bytes) */
 static __always_inline __u64 python_caller(const struct lt_py_layout *L, struct scratch *s,
 					   __u64 prev, __u64 sp, int *fail)
 {
@@ -407,7 +403,7 @@ static __always_inline __u64 python_caller(const struct lt_py_layout *L, struct 
 		__u32 off = layout.fr_owner;
 
 		if (!layout.skip_cstack || !prev ||
-		    bpf_probe_read_user(s->link, LT_LINK_HDR, (void *)prev))
+		    bpf_probe_read_user(s->link, LT_FRAME_HDR, (void *)prev))
 			break;
 		barrier_var(off);	/* keep the mask: the verifier needs it */
 		if ((__s8)s->link[off & 0x7f] != (__s8)layout.owned_by_cstack)
@@ -524,14 +520,8 @@ static __always_inline bool caller_exited(const struct lt_py_layout *L, __u64 ca
 static __always_inline bool called_inline(const struct lt_py_layout *L, const struct scratch *s,
 					  __u64 prev, __u64 sp)
 {
-	__u32 off = layout.fr_is_entry;
-
-	if (layout.exit_hook_any_frame) {
-		if (!off || off >= s->hdr_len)
-			return false;
-		barrier_var(off);	/* keep the mask: the verifier needs it */
-		return !s->hdr[off & 0xff];
-	}
+	if (layout.exit_hook_any_frame)
+		return layout.fr_is_entry && !hdr8(s, layout.fr_is_entry);
 	return layout.skip_cstack && sp && prev - sp >= LT_CSTACK_NEAR;
 }
 
@@ -676,7 +666,7 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, struct 
 	if (co_flags) {
 		if (!(co_flags & 0x20))		/* CO_GENERATOR */
 			return;
-	} else if (frame_owner(L, s, r->frame) != (int)layout.owned_by_gen) {
+	} else if (frame_owner(L, s) != (int)layout.owned_by_gen) {
 		return;
 	}
 	/* a frame the eval loop runs keeps no stack top (3.11-3.13: stacktop
@@ -742,7 +732,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 				       __u32 bi, bool site, __u64 prev, bool have_prev, __u64 sp)
 {
 	const struct lt_py_layout *L = &layouts[bi & (LT_MAX_BUILDS - 1)];
-	__u64 exc = 0, instr, retval = 0, raw_prev;
+	__u64 exc = 0, instr, retval = 0;
 	struct lt_rec_ret *r;
 	struct scratch *s;
 	__u32 co_flags = 0;
@@ -755,11 +745,11 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		return 0;
 	r = &s->ret;
 	fail = init_ret(L, s, tid, frame, sp);
-	raw_prev = hdr64(s, layout.fr_previous);
 	/* a yield site after the handler cleared frame->previous */
 	if (have_prev)
 		r->previous = python_caller(L, s, prev, sp, &fail);
-	if (returns_only && site && !fail && !called_inline(L, s, have_prev ? prev : raw_prev, sp) &&
+	if (returns_only && site && !fail &&
+	    !called_inline(L, s, have_prev ? prev : hdr64(s, layout.fr_previous), sp) &&
 	    caller_exited(L, r->previous)) {
 		instr = caller_of(L, s, r->previous, &fail);
 		if (!fail) {
@@ -785,7 +775,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		/* a frame no generator owns runs no generator's code (one that
 		 * only creates a generator never ends here), told from the
 		 * window; a generator's code flags are read */
-		owner = fail ? -1 : frame_owner(L, s, frame);
+		owner = fail ? -1 : frame_owner(L, s);
 		if (owner >= 0 && owner != (int)layout.owned_by_gen)
 			r->flags |= LT_RF_NOTGEN;
 		else if (!fail && !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags)) &&

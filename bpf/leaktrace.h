@@ -30,14 +30,12 @@
 #define LT_EVF_DEPTH	64	/* the kernel's pending-uretprobe limit per task */
 #define LT_FRAME_HDR	80	/* bytes of a frame read at once at a frame start (and at
 				 * a return where LT_FRAME_WIN is not readable): the code,
-				 * previous, prev_instr and stacktop offsets lie below,
-				 * and 3.14+'s owner (every frame has one slot past them) */
+				 * previous, prev_instr, stacktop and owner offsets lie
+				 * below (every frame has one slot past them); also what
+				 * python_caller reads of each caller it walks */
 #define LT_FRAME_WIN	192	/* bytes of a frame read at once at a return where
 				 * they can be (else LT_FRAME_HDR): the popped value
 				 * of a frame with few slots lies inside */
-#define LT_LINK_HDR	80	/* bytes of a 3.12+ caller frame read at once where the
-				 * walk to the Python caller may pass the C stack's
-				 * entry frames: owner and previous lie below */
 #define LT_CODE_WIN	96	/* bytes of a code object read at once from
 				 * co_firstlineno rounded down to 8: its identity
 				 * (first line, co_filename, co_qualname) lies inside */

@@ -120,15 +120,11 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 		       "supported", t->version, LT_CODE_WIN);
 		return -1;
 	}
-	if (o->fr_owner + 1 > LT_LINK_HDR || o->fr_previous + 8 > LT_LINK_HDR) {
-		lt_err("python %s: a frame's owner or previous in the offset table lies beyond "
-		       "the %d bytes the BPF side reads at once; this build is not supported",
-		       t->version, LT_LINK_HDR);
-		return -1;
-	}
-	/* returns read the frame's first LT_FRAME_HDR bytes at once */
+	/* frame starts, returns and the walk to a Python caller read a
+	 * frame's first LT_FRAME_HDR bytes at once */
 	if (o->fr_code + 8 > LT_FRAME_HDR || o->fr_previous + 8 > LT_FRAME_HDR ||
 	    o->fr_prev_instr + 8 > LT_FRAME_HDR || o->fr_stacktop + 8 > LT_FRAME_HDR ||
+	    o->fr_owner + 1 > LT_FRAME_HDR ||
 	    (o->fr_code | o->fr_previous | o->fr_prev_instr) & 7 || o->fr_stacktop & 3) {
 		lt_err("python %s: the frame fields in the offset table lie beyond the %d bytes "
 		       "the BPF side reads at once; this build is not supported",
