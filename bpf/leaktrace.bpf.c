@@ -15,6 +15,7 @@
  *             ClearAndPop and the first instruction of YIELD_VALUE (3.12+).
  *  lt_evf_entry, lt_evf_return  uprobe and uretprobe on
  *             _PyEval_EvalFrameDefault (3.8-3.10; 3.12 with the trampoline).
+ *  lt_code_free  uprobe on code_dealloc: a code object freed.
  *
  * Only reads of target memory (bpf_probe_read_user); nothing is written to
  * the target. Included where they stand, by concern: reading CPython
@@ -106,6 +107,21 @@ struct {
 /* per CPU, direct-mapped: code/type objects whose strings this CPU knows
  * were sent (key, seen value), so that most calls skip the LRU lookup */
 #define CODE_CACHE	512
+#define SLOT_CODE	2
+
+/* the cache's bucket of a code or type object of process tgid */
+static __always_inline __u32 code_bucket(__u64 obj, __u32 tgid)
+{
+	return ((obj >> 4) ^ (obj >> 13) ^ tgid) & (CODE_CACHE - 1);
+}
+
+/* code objects freed (lt_code_free), by bucket, and traced processes
+ * that ended or exec'd (lt_exit, lt_exec: their pid may be reused, their
+ * addresses are another image's). A cache slot filled for a code object
+ * while their sum was G still holds that object while it is G: no code
+ * object of its bucket was freed, so none took its address */
+__u32 code_freed[CODE_CACHE] = {};
+__u32 code_epoch = 0;
 
 struct scratch {
 	__u64 busy;		/* a probe of this CPU is using it (scratch_get) */
@@ -113,8 +129,8 @@ struct scratch {
 	__u8 payload[LT_MAX_STR];
 	struct lt_rec_code code;
 	struct {
-		struct obj_key key;
-		struct obj_tag tag;
+		struct obj_key key;	/* pad: code_freed[bucket] + code_epoch when filled */
+		struct obj_tag tag;	/* root | SLOT_CODE: a code object's slot */
 	} cache[CODE_CACHE];
 	__u8 hdr[256];		/* the start of a frame, read at once: */
 	__u32 hdr_len;		/* its bytes read (returns: LT_FRAME_WIN where they can be) */
@@ -786,6 +802,22 @@ int lt_return_site(struct pt_regs *ctx)
 	return send_return((__u32)id, reg_slot(ctx, LT_SITE_FRAME_SLOT(fb)), aux, bias, kind,
 			   LT_COOKIE_BUILD(cookie), true, prev, LT_SITE_PREV_SLOT1(fb) != 0,
 			   PT_REGS_SP(ctx));
+}
+
+/*
+ * code_dealloc (PyCode_Type's tp_dealloc, past its endbr64): every code
+ * object freed passes there, the code object in the register the
+ * cookie's frame slot names. Its bucket's count goes up, so that no CPU
+ * takes a code object later made at its address for it (send_code).
+ * Whatever the process: a count too many costs one read, never a name.
+ */
+SEC("uprobe")
+int lt_code_free(struct pt_regs *ctx)
+{
+	__u64 obj = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(bpf_get_attach_cookie(ctx)));
+
+	__sync_fetch_and_add(&code_freed[code_bucket(obj, bpf_get_current_pid_tgid() >> 32)], 1);
+	return 0;
 }
 
 #include "evalframe.bpf.h"

@@ -91,12 +91,35 @@ static __always_inline bool same_tag(const struct obj_tag *a, const struct obj_t
 	return a->name == b->name && a->file == b->file && a->line == b->line;
 }
 
+/* the count of frees a code object's cache slot is valid for
+ * (code_freed). Read at any time while the object lives: a free of an
+ * object that had its address before counted before it was made */
+static __always_inline __u32 code_gen(const struct obj_key *key)
+{
+	return code_freed[code_bucket(key->addr, key->tgid)] + code_epoch;
+}
+
+/* the CPU's cache slot: key and tag, the frees it is valid for, and
+ * (SLOT_CODE) whether it is a code object's */
+static __always_inline void fill_slot(typeof(&((struct scratch *)0)->cache[0]) slot,
+				      const struct obj_key *key, const struct obj_tag *tag, int is_type)
+{
+	slot->key.addr = key->addr;
+	slot->key.tgid = key->tgid;
+	slot->key.pad = code_gen(key);
+	slot->tag.name = tag->name;
+	slot->tag.file = tag->file;
+	slot->tag.line = tag->line;
+	slot->tag.root = (tag->root & 1) | (is_type ? 0 : SLOT_CODE);
+}
+
 /*
  * Send the strings of a code object (is_type = 0) or a type's tp_name once
  * per (process, address, identity): a code's identity (first line,
  * co_filename and co_qualname objects) is read in one helper call, from
  * the LT_CODE_WIN bytes at co_window; a type's is its tp_name pointer and
- * tp_basicsize. Returns 1 for a code object named like --root
+ * tp_basicsize. A code object in the CPU's cache whose bucket saw no free
+ * since is not read at all. Returns 1 for a code object named like --root
  * (--no-durations only).
  */
 static __always_inline int send_code(const struct lt_py_layout *L, struct scratch *s, __u64 obj, int is_type,
@@ -111,6 +134,14 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 	int n;
 	__u8 kind = 0;
 
+	key.addr = obj;
+	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	slot = &s->cache[code_bucket(obj, key.tgid)];
+	/* a code object this CPU knew, none of its bucket freed since (where
+	 * the build's frees are probed): still it, nothing read */
+	if (!is_type && layout.code_frees_seen && (slot->tag.root & SLOT_CODE) &&
+	    slot->key.pad == code_gen(&key) && slot->key.addr == obj && slot->key.tgid == key.tgid)
+		return slot->tag.root & 1;
 	if (is_type) {
 		/* tp_name, then tp_basicsize */
 		if (bpf_probe_read_user(&tag.name, 16, (void *)(obj + layout.type_tp_name)))
@@ -122,15 +153,14 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 		tag.file = *(const __u64 *)(s->cwin + ((layout.co_filename - layout.co_window) & 0x78));
 		tag.line = *(const __s32 *)(s->cwin + ((layout.co_firstlineno - layout.co_window) & 0x7c));
 	}
-	key.addr = obj;
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	slot = &s->cache[((obj >> 4) ^ (obj >> 13) ^ key.tgid) & (CODE_CACHE - 1)];
-	if (slot->key.addr == obj && slot->key.tgid == key.tgid && same_tag(&slot->tag, &tag))
-		return slot->tag.root;
+	if (slot->key.addr == obj && slot->key.tgid == key.tgid && same_tag(&slot->tag, &tag)) {
+		slot->key.pad = code_gen(&key);
+		slot->tag.root = (slot->tag.root & 1) | (is_type ? 0 : SLOT_CODE);
+		return slot->tag.root & 1;
+	}
 	prev = bpf_map_lookup_elem(&seen, &key);
 	if (prev && same_tag(prev, &tag)) {
-		slot->key = key;
-		slot->tag = *prev;
+		fill_slot(slot, &key, prev, is_type);
 		return prev->root;
 	}
 
@@ -172,8 +202,7 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 			__sync_fetch_and_add(&seen_inserts, 1);
 		else
 			bpf_map_update_elem(&seen, &key, &tag, BPF_ANY);
-		slot->key = key;
-		slot->tag = tag;
+		fill_slot(slot, &key, &tag, is_type);
 	}
 	return tag.root;
 }

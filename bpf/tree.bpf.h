@@ -71,6 +71,17 @@ int BPF_PROG(lt_child_start, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/* a thread of a process that may be traced exits (the last one frees
+ * the pid for reuse; which one is last is not told), or a process execs
+ * (another image at the same addresses): the code objects the CPUs
+ * cached for it are not taken for granted any more (send_code). Any
+ * process where -a's --comm decides: a thread may have another name */
+static __always_inline void forget_codes(__u64 id)
+{
+	if (armed && (!targ_tgid || is_followed(id >> 32)))
+		__sync_fetch_and_add(&code_epoch, 1);
+}
+
 /* BTF-typed tracepoint: needs no tracefs mounted */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(lt_exit, struct task_struct *task)
@@ -78,6 +89,7 @@ int BPF_PROG(lt_exit, struct task_struct *task)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct lt_rec_exit e = {};
 
+	forget_codes(id);
 	if (!wanted(id))
 		return 0;
 	e.type = LT_REC_EXIT;
@@ -158,6 +170,7 @@ int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct lt_rec_exit *e;
 	bool followed = targ_tgid && is_followed(id >> 32);
 
+	forget_codes(id);
 	if (!follow_exec && !followed)
 		return 0;
 	flush_cpu();	/* the old image's calls first */

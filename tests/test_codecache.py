@@ -1,10 +1,13 @@
 """The BPF side's cache of code objects whose strings were sent (issue 18):
 a code object freed and another of the same interned qualname created at
 its address, with another file and first line, is named anew (the cache's
-tag is the code's identity, not its qualname pointer alone). On Debian's
-3.11 (return sites by default) and a sites build (pyenv 3.12). More live code objects than
-the cache holds: names evicted are sent again when needed, and the
-trailer counts the evictions."""
+tag is the code's identity, not its qualname pointer alone; a CPU's
+cached code object is taken without a read only while no code object of
+its bucket was freed, issue 20). On Debian's 3.11 (return sites by
+default), a sites build (pyenv 3.12) and sid's 3.14 and 3.15, with and
+without --no-durations. More live code objects than the cache holds:
+names evicted are sent again when needed, and the trailer counts the
+evictions."""
 import json
 import os
 
@@ -15,13 +18,14 @@ WL = os.path.join(HERE, "workloads", "codereuse.py")
 N = 40
 
 
-def reused_code_named_anew(py):
+def reused_code_named_anew(py, opts=(), cmd=None, wl=WL):
+    """cmd: the command prefix that runs the python (else py itself)"""
     lt.need_root()
     if not os.path.exists(py):
         raise lt.Skip("no %s here" % py)
     d = lt.tmpdir()
     rec = os.path.join(d, "r.jsonl")
-    p = lt.leaktrace("record", "--root", "run", "-o", rec, "--", py, WL, N)
+    p = lt.leaktrace("record", "--root", "run", "-o", rec, *opts, "--", *(cmd or [py]), wl, N)
     reused = int(p.stdout.split("reused")[1].split()[0])
     assert reused > N // 2, "the workload must reuse code addresses: %s" % p.stdout
     with open(rec) as f:
@@ -43,6 +47,25 @@ def reused_code_address_named_anew_311():
 @lt.test
 def reused_code_address_named_anew_312_sites():
     reused_code_named_anew("/root/.pyenv/versions/3.12.1/bin/python3.12")
+
+
+@lt.test
+def reused_code_address_named_anew_no_durations():
+    """--no-durations sends a code's strings at its returns"""
+    reused_code_named_anew(lt.PY, ["--no-durations"])
+
+
+@lt.test
+def reused_code_address_named_anew_sid():
+    """3.14 and 3.15 (Debian sid's, in its root): their code_dealloc
+    found from PyCode_Type as in every build"""
+    sid, pys = lt.sid_pythons(["3.14", "3.15"])
+    assert len(pys) == 2, pys
+    with open(WL) as f:
+        lt.write_file(os.path.join(sid, "tmp"), "codereuse.py", f.read())
+    for label, cmd, opts in pys:
+        for mode in ([], ["--no-durations"]):
+            reused_code_named_anew(opts[1], opts + mode, cmd, "/tmp/codereuse.py")
 
 
 @lt.test

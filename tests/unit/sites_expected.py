@@ -233,6 +233,12 @@ def main():
         g.label_addr = plain_label
     if minor <= 10 or minor == 12:
         lines.append("evalframe 0x%x frame %d" % (fn, 14 if minor == 8 else 13))
+    # PyCode_Type's tp_dealloc, the code object in rdi (pt_regs slot 14)
+    dealloc = gdb_value(path, "&code_dealloc")
+    if dealloc is None:
+        print("no code_dealloc in the DWARF of " + path, file=sys.stderr)
+        sys.exit(1)
+    lines.append("code_free 0x%x code 14" % past_endbr(path, dealloc))
     print("\n".join(lines))
 
 

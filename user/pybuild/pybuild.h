@@ -86,6 +86,10 @@ struct py_build {
 	/* 3.8-3.10: _PyEval_EvalFrameDefault and the slot of its frame
 	 * argument (vaddr 0: not this mechanism) */
 	struct py_site evalframe;
+	/* code_dealloc (PyCode_Type's tp_dealloc) and the slot of its code
+	 * object argument (frame_reg); vaddr 0: not found, code objects are
+	 * checked at every call (leaktrace.bpf.c send_code) */
+	struct py_site code_free;
 };
 
 /* X of a version "3.X" or "3.X.Y", or -1 */

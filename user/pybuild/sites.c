@@ -749,6 +749,27 @@ static int sites312(struct ctx *c, struct py_build *out)
 	return 0;
 }
 
+/*
+ * code_dealloc, where every code object is freed (PyCode_Type cannot be
+ * subclassed: its tp_dealloc is the only way), its first argument the
+ * code object: PyCode_Type's tp_dealloc slot, three words past tp_name.
+ * Left 0 where PyCode_Type is not exported or the slot holds no function
+ * start; the BPF side then checks each code object at every call.
+ */
+static void code_free_site(struct ctx *c, struct py_build *b)
+{
+	/* tp_name follows PyObject_VAR_HEAD: 24 bytes in every supported
+	 * build (also where the offsets are not known yet: tools/pysites) */
+	uint64_t tp_name = b->off.type_tp_name ? b->off.type_tp_name : 24;
+	uint64_t type = 0, size = 0, fn = 0;
+
+	if (!img_sym(&c->m, "PyCode_Type", &type, &size) || !type ||
+	    !img_ptr(&c->m, type + tp_name + 24, &fn) || !fn || !img_exec(&c->m, fn) ||
+	    (c->m.nfstart && !img_is_fstart(&c->m, fn)))
+		return;
+	b->code_free = (struct py_site){ past_endbr(&c->m, fn), x86_slot(G_RDI), 0 };
+}
+
 int py_sites_find(const char *path, int minor, struct py_build *out, char *why, size_t whylen)
 {
 	struct ctx c = { .m = { .fd = -1, .why = why, .whylen = whylen } };
@@ -772,6 +793,9 @@ int py_sites_find(const char *path, int minor, struct py_build *out, char *why, 
 	memset(b.resume, 0, sizeof(b.resume));
 	memset(b.ret, 0, sizeof(b.ret));
 	b.evalframe = (struct py_site){ 0 };
+	code_free_site(&c, &b);
+	if (whylen)
+		why[0] = '\0';	/* not found is no failure */
 	/* 3.8-3.10, and 3.12 with -X perf: every Python call is a C call of
 	 * _PyEval_EvalFrameDefault(tstate, frame, throwflag); 3.8 has no
 	 * tstate argument */
@@ -830,6 +854,9 @@ int py_sites_describe(const struct py_build *b, char *buf, size_t len)
 	if (b->evalframe.vaddr)
 		PUT("evalframe 0x%lx frame %u\n", (unsigned long)b->evalframe.vaddr,
 		    b->evalframe.frame_reg);
+	if (b->code_free.vaddr)
+		PUT("code_free 0x%lx code %u\n", (unsigned long)b->code_free.vaddr,
+		    b->code_free.frame_reg);
 #undef PUT
 	return (int)n;
 }
