@@ -15,7 +15,8 @@
  *             ClearAndPop and the first instruction of YIELD_VALUE (3.12+).
  *  lt_evf_entry, lt_evf_return  uprobe and uretprobe on
  *             _PyEval_EvalFrameDefault (3.8-3.10; 3.12 with the trampoline).
- *  lt_code_free  uprobe on code_dealloc: a code object freed.
+ *  lt_obj_gone  uprobes on code_dealloc, type_dealloc and type_set_name:
+ *             a code or type object freed, a type renamed.
  *
  * Only reads of target memory (bpf_probe_read_user); nothing is written to
  * the target. Included where they stand, by concern: reading CPython
@@ -107,7 +108,8 @@ struct {
 /* per CPU, direct-mapped: code/type objects whose strings this CPU knows
  * were sent (key, seen value), so that most calls skip the LRU lookup */
 #define CODE_CACHE	512
-#define SLOT_CODE	2
+#define SLOT_CODE	2	/* in a slot's tag.root: a code object's slot */
+#define SLOT_TYPE	4	/* a type's */
 
 /* the cache's bucket of a code or type object of process tgid */
 static __always_inline __u32 code_bucket(__u64 obj, __u32 tgid)
@@ -115,13 +117,14 @@ static __always_inline __u32 code_bucket(__u64 obj, __u32 tgid)
 	return ((obj >> 4) ^ (obj >> 13) ^ tgid) & (CODE_CACHE - 1);
 }
 
-/* code objects freed (lt_code_free), by bucket, and traced processes
- * that ended or exec'd (lt_exit, lt_exec: their pid may be reused, their
- * addresses are another image's). A cache slot filled for a code object
- * while their sum was G still holds that object while it is G: no code
- * object of its bucket was freed, so none took its address */
-__u32 code_freed[CODE_CACHE] = {};
-__u32 code_epoch = 0;
+/* code and type objects freed, types renamed (lt_obj_gone), by bucket,
+ * and traced processes that ended or exec'd (lt_exit, lt_exec: their pid
+ * may be reused, their addresses are another image's). A cache slot
+ * filled for an object while their sum was G still holds that object,
+ * named as it was, while it is G: no object of its bucket was freed, so
+ * none took its address */
+__u32 obj_gone[CODE_CACHE] = {};
+__u32 obj_epoch = 0;
 
 struct scratch {
 	__u64 busy;		/* a probe of this CPU is using it (scratch_get) */
@@ -129,8 +132,8 @@ struct scratch {
 	__u8 payload[LT_MAX_STR];
 	struct lt_rec_code code;
 	struct {
-		struct obj_key key;	/* pad: code_freed[bucket] + code_epoch when filled */
-		struct obj_tag tag;	/* root | SLOT_CODE: a code object's slot */
+		struct obj_key key;	/* pad: obj_gone[bucket] + obj_epoch when filled */
+		struct obj_tag tag;	/* root | SLOT_CODE or SLOT_TYPE */
 	} cache[CODE_CACHE];
 	__u8 hdr[256];		/* the start of a frame, read at once: */
 	__u32 hdr_len;		/* its bytes read (returns: LT_FRAME_WIN where they can be) */
@@ -805,18 +808,21 @@ int lt_return_site(struct pt_regs *ctx)
 }
 
 /*
- * code_dealloc (PyCode_Type's tp_dealloc, past its endbr64): every code
- * object freed passes there, the code object in the register the
- * cookie's frame slot names. Its bucket's count goes up, so that no CPU
- * takes a code object later made at its address for it (send_code).
- * Whatever the process: a count too many costs one read, never a name.
+ * code_dealloc and type_dealloc (PyCode_Type's and PyType_Type's
+ * tp_dealloc) and type_set_name (the setter of a type's __name__), past
+ * their endbr64: every code or type object freed, and every type renamed,
+ * passes there, the object in the register the cookie's frame slot
+ * names. Its bucket's count goes up, so that no CPU takes an object later
+ * made at its address, or the type renamed, for the one it cached
+ * (send_code). Whatever the process: a count too many costs one read,
+ * never a name.
  */
 SEC("uprobe")
-int lt_code_free(struct pt_regs *ctx)
+int lt_obj_gone(struct pt_regs *ctx)
 {
 	__u64 obj = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(bpf_get_attach_cookie(ctx)));
 
-	__sync_fetch_and_add(&code_freed[code_bucket(obj, bpf_get_current_pid_tgid() >> 32)], 1);
+	__sync_fetch_and_add(&obj_gone[code_bucket(obj, bpf_get_current_pid_tgid() >> 32)], 1);
 	return 0;
 }
 

@@ -399,10 +399,11 @@ struct lt_py_layout {
 	__u32 op_exit_hook[2];
 	__u32 exit_hook_any_frame;
 	__u32 fr_is_entry;		/* 3.11: the frame's is_entry byte (0: none) */
-	__u32 code_frees_seen;		/* lt_code_free probes the build's code_dealloc:
-					 * a code object found in the CPU's cache is
-					 * still that code while its bucket saw no
-					 * free (leaktrace.bpf.c send_code) */
+	/* lt_obj_gone probes the build's code_dealloc (code), type_dealloc
+	 * and type_set_name (types): an object of that kind found in the
+	 * CPU's cache is still it, so named, while its bucket saw no free
+	 * or rename (leaktrace.bpf.c send_code) */
+	__u32 code_frees_seen, type_frees_seen;
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,

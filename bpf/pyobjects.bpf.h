@@ -91,16 +91,16 @@ static __always_inline bool same_tag(const struct obj_tag *a, const struct obj_t
 	return a->name == b->name && a->file == b->file && a->line == b->line;
 }
 
-/* the count of frees a code object's cache slot is valid for
- * (code_freed). Read at any time while the object lives: a free of an
+/* the count of frees and renames an object's cache slot is valid for
+ * (obj_gone). Read at any time while the object lives: a free of an
  * object that had its address before counted before it was made */
 static __always_inline __u32 code_gen(const struct obj_key *key)
 {
-	return code_freed[code_bucket(key->addr, key->tgid)] + code_epoch;
+	return obj_gone[code_bucket(key->addr, key->tgid)] + obj_epoch;
 }
 
 /* the CPU's cache slot: key and tag, the frees it is valid for, and
- * (SLOT_CODE) whether it is a code object's */
+ * whether it is a code object's or a type's */
 static __always_inline void fill_slot(typeof(&((struct scratch *)0)->cache[0]) slot,
 				      const struct obj_key *key, const struct obj_tag *tag, int is_type)
 {
@@ -110,7 +110,7 @@ static __always_inline void fill_slot(typeof(&((struct scratch *)0)->cache[0]) s
 	slot->tag.name = tag->name;
 	slot->tag.file = tag->file;
 	slot->tag.line = tag->line;
-	slot->tag.root = (tag->root & 1) | (is_type ? 0 : SLOT_CODE);
+	slot->tag.root = (tag->root & 1) | (is_type ? SLOT_TYPE : SLOT_CODE);
 }
 
 /*
@@ -118,8 +118,8 @@ static __always_inline void fill_slot(typeof(&((struct scratch *)0)->cache[0]) s
  * per (process, address, identity): a code's identity (first line,
  * co_filename and co_qualname objects) is read in one helper call, from
  * the LT_CODE_WIN bytes at co_window; a type's is its tp_name pointer and
- * tp_basicsize. A code object in the CPU's cache whose bucket saw no free
- * since is not read at all. Returns 1 for a code object named like --root
+ * tp_basicsize. An object in the CPU's cache whose bucket saw no free or
+ * rename since is not read at all. Returns 1 for a code object named like --root
  * (--no-durations only).
  */
 static __always_inline int send_code(const struct lt_py_layout *L, struct scratch *s, __u64 obj, int is_type,
@@ -137,9 +137,10 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 	key.addr = obj;
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
 	slot = &s->cache[code_bucket(obj, key.tgid)];
-	/* a code object this CPU knew, none of its bucket freed since (where
-	 * the build's frees are probed): still it, nothing read */
-	if (!is_type && layout.code_frees_seen && (slot->tag.root & SLOT_CODE) &&
+	/* an object of this kind this CPU knew, none of its bucket freed or
+	 * renamed since (where the build's are probed): still it, nothing read */
+	if ((is_type ? layout.type_frees_seen && (slot->tag.root & SLOT_TYPE) :
+		       layout.code_frees_seen && (slot->tag.root & SLOT_CODE)) &&
 	    slot->key.pad == code_gen(&key) && slot->key.addr == obj && slot->key.tgid == key.tgid)
 		return slot->tag.root & 1;
 	if (is_type) {
@@ -155,7 +156,7 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 	}
 	if (slot->key.addr == obj && slot->key.tgid == key.tgid && same_tag(&slot->tag, &tag)) {
 		slot->key.pad = code_gen(&key);
-		slot->tag.root = (slot->tag.root & 1) | (is_type ? 0 : SLOT_CODE);
+		slot->tag.root = (slot->tag.root & 1) | (is_type ? SLOT_TYPE : SLOT_CODE);
 		return slot->tag.root & 1;
 	}
 	prev = bpf_map_lookup_elem(&seen, &key);

@@ -73,13 +73,13 @@ int BPF_PROG(lt_child_start, struct pt_regs *regs, long ret)
 
 /* a thread of a process that may be traced exits (the last one frees
  * the pid for reuse; which one is last is not told), or a process execs
- * (another image at the same addresses): the code objects the CPUs
- * cached for it are not taken for granted any more (send_code). Any
+ * (another image at the same addresses): the code and type objects the
+ * CPUs cached for it are not taken for granted any more (send_code). Any
  * process where -a's --comm decides: a thread may have another name */
 static __always_inline void forget_codes(__u64 id)
 {
 	if (armed && (!targ_tgid || is_followed(id >> 32)))
-		__sync_fetch_and_add(&code_epoch, 1);
+		__sync_fetch_and_add(&obj_epoch, 1);
 }
 
 /* BTF-typed tracepoint: needs no tracefs mounted */

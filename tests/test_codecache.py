@@ -15,6 +15,7 @@ import lt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WL = os.path.join(HERE, "workloads", "codereuse.py")
+TWL = os.path.join(HERE, "workloads", "typereuse.py")
 N = 40
 
 
@@ -66,6 +67,42 @@ def reused_code_address_named_anew_sid():
     for label, cmd, opts in pys:
         for mode in ([], ["--no-durations"]):
             reused_code_named_anew(opts[1], opts + mode, cmd, "/tmp/codereuse.py")
+
+
+def types_named_anew(py, opts=(), cmd=None, wl=TWL):
+    """tests/workloads/typereuse.py: every return of an instance names its
+    type as it is then, a class renamed or a type at a reused address"""
+    d = lt.tmpdir()
+    rec = os.path.join(d, "r.jsonl")
+    p = lt.leaktrace("record", "--root", "run", "-o", rec, *opts, "--", *(cmd or [py]), wl, N)
+    reused = int(p.stdout.split("reused")[1].split()[0])
+    assert reused > N // 2, "the workload must reuse type addresses: %s" % p.stdout
+    with open(rec) as f:
+        ex = [json.loads(l) for l in f if '"type":"exec"' in l]
+    assert len(ex) == N and all(e["complete"] for e in ex)
+    for e in ex:
+        k = e["root"]["ret"]["value"]
+        got = [(c["fn"], c["ret"]) for c in e["root"]["calls"]]
+        assert got == [("make", {"type": "A%d" % k}), ("run.<locals>.g", {"type": "T%d" % k})], \
+            (opts, k, got)
+
+
+@lt.test
+def renamed_and_reused_types_named_anew():
+    """a type's identity (tp_name, tp_basicsize) in the CPU's cache is
+    taken without a read only while no type of its bucket was freed or
+    renamed: Debian's 3.11 and sid's 3.14 and 3.15, with and without
+    --no-durations"""
+    lt.need_root()
+    for mode in ([], ["--no-durations"]):
+        types_named_anew(lt.PY, mode)
+    sid, pys = lt.sid_pythons(["3.14", "3.15"])
+    assert len(pys) == 2, pys
+    with open(TWL) as f:
+        lt.write_file(os.path.join(sid, "tmp"), "typereuse.py", f.read())
+    for label, cmd, opts in pys:
+        for mode in ([], ["--no-durations"]):
+            types_named_anew(opts[1], opts + mode, cmd, "/tmp/typereuse.py")
 
 
 @lt.test

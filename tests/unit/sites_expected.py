@@ -233,12 +233,16 @@ def main():
         g.label_addr = plain_label
     if minor <= 10 or minor == 12:
         lines.append("evalframe 0x%x frame %d" % (fn, 14 if minor == 8 else 13))
-    # PyCode_Type's tp_dealloc, the code object in rdi (pt_regs slot 14)
-    dealloc = gdb_value(path, "&code_dealloc")
-    if dealloc is None:
-        print("no code_dealloc in the DWARF of " + path, file=sys.stderr)
-        sys.exit(1)
-    lines.append("code_free 0x%x code 14" % past_endbr(path, dealloc))
+    # where a code or type object's identity ends (PyCode_Type's and
+    # PyType_Type's tp_dealloc, the __name__ setter), the object in rdi
+    # (pt_regs slot 14)
+    for what, fn in (("code_free", "code_dealloc"), ("type_free", "type_dealloc"),
+                     ("type_rename", "type_set_name")):
+        a = gdb_value(path, "&" + fn)
+        if a is None:
+            print("no %s in the DWARF of %s" % (fn, path), file=sys.stderr)
+            sys.exit(1)
+        lines.append("%s 0x%x obj 14" % (what, past_endbr(path, a)))
     print("\n".join(lines))
 
 

@@ -48,7 +48,9 @@ struct build {
 	"ret 0x5d4d44 frame 13 kind clear aux 14\n" \
 	"ret 0x43da47 frame 5 kind yield_sp aux 2\n" \
 	"ret 0x44d3a9 frame 5 kind yield_sp aux 2\n" \
-	"code_free 0x5ee2e4 code 14\n"
+	"code_free 0x5ee2e4 obj 14\n" \
+	"type_free 0x69b3b0 obj 14\n" \
+	"type_rename 0x7b7900 obj 14\n"
 #define SID_314 \
 	"resume 0x443db5 frame 5 instr 7\n" \
 	"resume 0x443ca7 frame 5 instr 7\n" \
@@ -56,7 +58,9 @@ struct build {
 	"ret 0x5afc24 frame 13 kind clear aux 14\n" \
 	"ret 0x43fefe frame 5 kind yield_sp aux 6 prev 11\n" \
 	"ret 0x44e43d frame 5 kind yield_sp aux 6\n" \
-	"code_free 0x5c9494 code 14\n"
+	"code_free 0x5c9494 obj 14\n" \
+	"type_free 0x6827a0 obj 14\n" \
+	"type_rename 0x7e9000 obj 14\n"
 #define SID_315 \
 	"resume 0x445203 frame 5 instr 7\n" \
 	"resume 0x4457e9 frame 5 instr 7\n" \
@@ -64,7 +68,9 @@ struct build {
 	"ret 0x5e25d4 frame 13 kind clear aux 14\n" \
 	"ret 0x442ca2 frame 5 kind yield_sp aux 6\n" \
 	"ret 0x44f66f frame 5 kind yield_sp aux 6\n" \
-	"code_free 0x602854 code 14\n"
+	"code_free 0x602854 obj 14\n" \
+	"type_free 0x6cbf14 obj 14\n" \
+	"type_rename 0x83c334 obj 14\n"
 #define TRIXIE_313 \
 	"resume 0x56504b frame 5 instr 254\n" \
 	"resume 0x5613f6 frame 5 instr 254\n" \
@@ -72,7 +78,9 @@ struct build {
 	"ret 0x580cb4 frame 13 kind clear aux 14\n" \
 	"ret 0x56407d frame 5 kind yield_sp aux 0\n" \
 	"ret 0x56822d frame 5 kind yield_sp aux 0\n" \
-	"code_free 0x595944 code 14\n"
+	"code_free 0x595944 obj 14\n" \
+	"type_free 0x612c34 obj 14\n" \
+	"type_rename 0x6f9b44 obj 14\n"
 
 /*
  * Produced by (ROOT, MINOR per entry):

@@ -86,10 +86,12 @@ struct py_build {
 	/* 3.8-3.10: _PyEval_EvalFrameDefault and the slot of its frame
 	 * argument (vaddr 0: not this mechanism) */
 	struct py_site evalframe;
-	/* code_dealloc (PyCode_Type's tp_dealloc) and the slot of its code
-	 * object argument (frame_reg); vaddr 0: not found, code objects are
-	 * checked at every call (leaktrace.bpf.c send_code) */
-	struct py_site code_free;
+	/* where a code or type object's identity ends: code_dealloc and
+	 * type_dealloc (PyCode_Type's and PyType_Type's tp_dealloc),
+	 * type_set_name (a type's __name__ set), each with the slot of its
+	 * object argument (frame_reg); vaddr 0: not found, objects of that
+	 * kind are read at every use (leaktrace.bpf.c send_code) */
+	struct py_site code_free, type_free, type_rename;
 };
 
 /* X of a version "3.X" or "3.X.Y", or -1 */

@@ -749,25 +749,55 @@ static int sites312(struct ctx *c, struct py_build *out)
 	return 0;
 }
 
+/* the function a pointer stored at vaddr holds (a type's slot), past
+ * its endbr64, as a site whose object is the first argument; 0 where the
+ * slot holds no function start */
+static struct py_site fn_site(struct ctx *c, uint64_t vaddr)
+{
+	uint64_t fn = 0;
+
+	if (!img_ptr(&c->m, vaddr, &fn) || !fn || !img_exec(&c->m, fn) ||
+	    (c->m.nfstart && !img_is_fstart(&c->m, fn)))
+		return (struct py_site){ 0 };
+	return (struct py_site){ past_endbr(&c->m, fn), x86_slot(G_RDI), 0 };
+}
+
 /*
- * code_dealloc, where every code object is freed (PyCode_Type cannot be
- * subclassed: its tp_dealloc is the only way), its first argument the
- * code object: PyCode_Type's tp_dealloc slot, three words past tp_name.
- * Left 0 where PyCode_Type is not exported or the slot holds no function
- * start; the BPF side then checks each code object at every call.
+ * Where a code or type object's identity ends, from the exported type
+ * objects (tools/pysites shows them):
+ * - code_dealloc, PyCode_Type's tp_dealloc: every code object is freed
+ *   there (the type cannot be subclassed);
+ * - type_dealloc, PyType_Type's tp_dealloc: every type object, a
+ *   metaclass's instances too (subtype_dealloc ends in its base's);
+ * - type_set_name, the setter of PyType_Type's "__name__" (tp_getset): a
+ *   heap type's tp_name changes there.
+ * Left 0 where not found; the BPF side then reads such objects at every
+ * use.
  */
-static void code_free_site(struct ctx *c, struct py_build *b)
+static void gone_sites(struct ctx *c, struct py_build *b)
 {
 	/* tp_name follows PyObject_VAR_HEAD: 24 bytes in every supported
-	 * build (also where the offsets are not known yet: tools/pysites) */
+	 * build (also where the offsets are not known yet: tools/pysites);
+	 * tp_dealloc is 3 words past it, tp_getset 28 */
 	uint64_t tp_name = b->off.type_tp_name ? b->off.type_tp_name : 24;
-	uint64_t type = 0, size = 0, fn = 0;
+	uint64_t type = 0, size = 0, gs = 0, name = 0;
 
-	if (!img_sym(&c->m, "PyCode_Type", &type, &size) || !type ||
-	    !img_ptr(&c->m, type + tp_name + 24, &fn) || !fn || !img_exec(&c->m, fn) ||
-	    (c->m.nfstart && !img_is_fstart(&c->m, fn)))
+	if (img_sym(&c->m, "PyCode_Type", &type, &size) && type)
+		b->code_free = fn_site(c, type + tp_name + 24);
+	if (!img_sym(&c->m, "PyType_Type", &type, &size) || !type ||
+	    !img_ptr(&c->m, type + tp_name + 28 * 8, &gs) || !gs)
 		return;
-	b->code_free = (struct py_site){ past_endbr(&c->m, fn), x86_slot(G_RDI), 0 };
+	/* PyGetSetDef: name, get, set, doc, closure; a NULL name ends it */
+	for (int i = 0; i < 32 && img_ptr(&c->m, gs + 40 * i, &name) && name; i++) {
+		const uint8_t *n = img_bytes(&c->m, name, 9);
+
+		if (n && !memcmp(n, "__name__", 9)) {
+			b->type_rename = fn_site(c, gs + 40 * i + 16);
+			if (b->type_rename.vaddr)
+				b->type_free = fn_site(c, type + tp_name + 24);
+			return;
+		}
+	}
 }
 
 int py_sites_find(const char *path, int minor, struct py_build *out, char *why, size_t whylen)
@@ -793,7 +823,7 @@ int py_sites_find(const char *path, int minor, struct py_build *out, char *why, 
 	memset(b.resume, 0, sizeof(b.resume));
 	memset(b.ret, 0, sizeof(b.ret));
 	b.evalframe = (struct py_site){ 0 };
-	code_free_site(&c, &b);
+	gone_sites(&c, &b);
 	if (whylen)
 		why[0] = '\0';	/* not found is no failure */
 	/* 3.8-3.10, and 3.12 with -X perf: every Python call is a C call of
@@ -855,8 +885,14 @@ int py_sites_describe(const struct py_build *b, char *buf, size_t len)
 		PUT("evalframe 0x%lx frame %u\n", (unsigned long)b->evalframe.vaddr,
 		    b->evalframe.frame_reg);
 	if (b->code_free.vaddr)
-		PUT("code_free 0x%lx code %u\n", (unsigned long)b->code_free.vaddr,
+		PUT("code_free 0x%lx obj %u\n", (unsigned long)b->code_free.vaddr,
 		    b->code_free.frame_reg);
+	if (b->type_free.vaddr)
+		PUT("type_free 0x%lx obj %u\n", (unsigned long)b->type_free.vaddr,
+		    b->type_free.frame_reg);
+	if (b->type_rename.vaddr)
+		PUT("type_rename 0x%lx obj %u\n", (unsigned long)b->type_rename.vaddr,
+		    b->type_rename.frame_reg);
 #undef PUT
 	return (int)n;
 }

@@ -201,8 +201,9 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->op_exit_hook[0] = l->op_exit_hook[1] = PY_TABLE_NO_OP;
 	l->exit_hook_any_frame = minor == 11;
 	l->fr_is_entry = minor == 11 && o->fr_is_entry < LT_FRAME_HDR ? o->fr_is_entry : 0;
-	/* attach_probes probes code_dealloc wherever it was found, first */
+	/* attach_probes probes these wherever they were found, first */
 	l->code_frees_seen = t->build->code_free.vaddr != 0;
+	l->type_frees_seen = t->build->type_free.vaddr && t->build->type_rename.vaddr;
 	if (minor == 11) {
 		l->op_exit_hook[0] = o->op_return_value;
 		l->op_exit_hook[1] = o->op_yield_value;
@@ -256,7 +257,7 @@ int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *cons
 
 /* the programs a mechanism's probes run: leaktrace's, or --floor's */
 struct probe_progs {
-	struct bpf_program *resume, *usdt_return, *return_site, *evf_entry, *evf_return, *code_free;
+	struct bpf_program *resume, *usdt_return, *return_site, *evf_entry, *evf_return, *obj_gone;
 };
 
 /* every probe attached, with the process it is for (-1: every one) */
@@ -331,13 +332,15 @@ static int attach_probes(const struct lt_mechanism *m, const struct probe_progs 
 			 const struct py_target *t, int pid, uint64_t bi)
 {
 	const struct py_build *b = t->build;
-	const struct py_site *cf = &b->code_free;
+	const struct py_site *gone[] = { &b->code_free, &b->type_free, &b->type_rename };
 
-	/* before any probe that sends a code object (set_layout) */
-	if (cf->vaddr && attach_uprobe(p->code_free, t, pid, cf->vaddr, OFF_OF_VADDR,
-				       LT_COOKIE(bi, cf->vaddr, 0, cf->frame_reg), 0, false,
-				       "code_dealloc"))
-		return -1;
+	/* before any probe that sends a code or type object (set_layout) */
+	for (int i = 0; i < 3; i++)
+		if (gone[i]->vaddr &&
+		    attach_uprobe(p->obj_gone, t, pid, gone[i]->vaddr, OFF_OF_VADDR,
+				  LT_COOKIE(bi, gone[i]->vaddr, 0, gone[i]->frame_reg), 0, false,
+				  i == 0 ? "code_dealloc" : i == 1 ? "type_dealloc" : "type_set_name"))
+			return -1;
 	if (m->probes & PROBE_EVALFRAME) {
 		const struct py_site *e = &b->evalframe;
 
@@ -397,7 +400,7 @@ static void leaktrace_progs(struct leaktrace_bpf *skel, struct probe_progs *p)
 		.return_site = skel->progs.lt_return_site,
 		.evf_entry = skel->progs.lt_evf_entry,
 		.evf_return = skel->progs.lt_evf_return,
-		.code_free = skel->progs.lt_code_free,
+		.obj_gone = skel->progs.lt_obj_gone,
 	};
 }
 
@@ -549,7 +552,7 @@ int run_floor(const struct lt_mechanism *m, const struct py_target *t, int pid, 
 		.resume = skel->progs.floor_resume,
 		.usdt_return = skel->progs.floor_return,
 		.return_site = skel->progs.floor_return,
-		.code_free = skel->progs.floor_resume,
+		.obj_gone = skel->progs.floor_resume,
 	};
 	if (attach_probes(m, &p, t, pid, 0))
 		goto out;
