@@ -247,6 +247,8 @@ struct lt_build_addrs {
 	__u64 runtime_vaddr;		/* &_PyRuntime */
 	__u64 type_vaddr[5];		/* indexed by LT_T_* */
 	__u64 true_vaddr;		/* &_Py_TrueStruct */
+	__u64 none_vaddr, false_vaddr;	/* &_Py_NoneStruct, &_Py_FalseStruct (0: not
+					 * known, the value's type is read) */
 };
 enum { LT_T_LONG, LT_T_BOOL, LT_T_FLOAT, LT_T_STR, LT_T_NONE };
 
@@ -428,7 +430,7 @@ _Static_assert(__builtin_offsetof(struct lt_rec_entry, type) == 0 &&
 	       __builtin_offsetof(struct lt_rec_exit, type) == 0 &&
 	       __builtin_offsetof(struct lt_rec_interp, type) == 0,
 	       "every record starts with its type byte");
-_Static_assert(sizeof(struct lt_build_addrs) == 56, "lt_build_addrs layout");
+_Static_assert(sizeof(struct lt_build_addrs) == 72, "lt_build_addrs layout");
 _Static_assert(LT_MAX_BUILDS <= 256 && (LT_MAX_BUILDS & (LT_MAX_BUILDS - 1)) == 0,
 	       "the build index is 8 bits of the cookie and masked");
 _Static_assert(LT_FRAME_UNKNOWN <= 0xf && LT_FRAME_YIELD_SP <= 0xf, "exit kinds fit 4 bits");

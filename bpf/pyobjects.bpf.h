@@ -236,6 +236,19 @@ static __always_inline void decode_value(struct scratch *s, __u64 obj, __u64 bia
 		return;
 	}
 	obj = untag(L, obj);
+	/* None, True and False by their address: nothing read */
+	t = obj - bias;
+	if (b->none_vaddr && t == b->none_vaddr) {
+		r->vkind = LT_RV_NONE;
+		r->type_ptr = bias + b->type_vaddr[LT_T_NONE];
+		return;
+	}
+	if (b->false_vaddr && (t == b->true_vaddr || t == b->false_vaddr)) {
+		r->vkind = LT_RV_BOOL;
+		r->val = t == b->true_vaddr;
+		r->type_ptr = bias + b->type_vaddr[LT_T_BOOL];
+		return;
+	}
 	whole = !bpf_probe_read_user(ob, sizeof(ob), (void *)obj);
 	t = whole ? ob[1] : rd64(obj + 8, &fail);	/* ob_type */
 	if (fail) {

@@ -127,6 +127,11 @@ symbols:
 		say("%s has no _PyRuntime symbol; is it really CPython?", shown);
 		return LT_EXIT_USAGE;
 	}
+	/* None and False by address: no read of their type (optional) */
+	if (elf_symbol(path, "_Py_NoneStruct", &t->none_struct))
+		t->none_struct = 0;
+	if (elf_symbol(path, "_Py_FalseStruct", &t->false_struct))
+		t->false_struct = 0;
 	for (int i = 0; i < 5; i++) {
 		if (elf_symbol(path, type_syms[i], &t->types[i])) {
 			say("%s has no %s symbol", shown, type_syms[i]);

@@ -27,6 +27,8 @@ struct py_target {
 					 * code no probe sees) */
 	struct usdt_note ret_note;	/* python:function__return */
 	uint64_t runtime, types[5], true_struct;	/* link-time addresses */
+	uint64_t none_struct, false_struct;	/* the same, 0 if not found (a value
+						 * then told by its type, read) */
 	int op_yield_value;
 	bool use_sites;			/* returns from return sites, not the USDT note */
 	bool use_evalframe;		/* 3.8-3.10 (3.12 on request): uprobe+uretprobe

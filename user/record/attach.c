@@ -99,6 +99,8 @@ static void set_build_addrs(struct leaktrace_bpf *skel, const struct py_target *
 	b->runtime_vaddr = t->runtime;
 	memcpy(b->type_vaddr, t->types, sizeof(b->type_vaddr));
 	b->true_vaddr = t->true_struct;
+	b->none_vaddr = t->none_struct;
+	b->false_vaddr = t->false_struct;
 }
 
 /* the struct layout of build t (before load, or after it for a build -a
