@@ -137,7 +137,7 @@ int lt_evf_return(struct pt_regs *ctx)
 				r->flags |= LT_RF_YIELD;
 		}
 		if (r->flags & LT_RF_YIELD)
-			mark_coro(L, r, 0);
+			mark_coro(L, s, r, 0);
 		decode_value(s, retval, st->bias, tid, LT_COOKIE_BUILD(bpf_get_attach_cookie(ctx)));
 	}
 	if (fail)

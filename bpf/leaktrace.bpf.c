@@ -87,7 +87,8 @@ struct obj_key {
 
 /* what tells one code object from another at the same address: its
  * qualname and filename objects and first line (a type: its tp_name and
- * tp_basicsize); `root`: a code named like --root */
+ * tp_basicsize); `root`: bit 0 a code named like --root, SLOT_FLAGS and
+ * the code's generator flags (and in the CPU's cache the slot's kind) */
 struct obj_tag {
 	__u64 name, file;
 	__s32 line;
@@ -110,6 +111,11 @@ struct {
 #define CODE_CACHE	512
 #define SLOT_CODE	2	/* in a slot's tag.root: a code object's slot */
 #define SLOT_TYPE	4	/* a type's */
+/* in a code object's tag.root (slot and seen): its co_flags were read,
+ * CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR (0x2a0) of them
+ * shifted by SLOT_FLAGS_SHIFT */
+#define SLOT_FLAGS	8
+#define SLOT_FLAGS_SHIFT 8
 
 /* the cache's bucket of a code or type object of process tgid */
 static __always_inline __u32 code_bucket(__u64 obj, __u32 tgid)
@@ -352,26 +358,23 @@ static __always_inline bool creating_generator(const struct lt_py_layout *L, con
 					       __u64 code)
 {
 	int owner = frame_owner(L, s);
-	__u32 co_flags = 0;
 
 	if (owner < 0 || owner == (int)layout.owned_by_gen)
 		return false;
-	return !bpf_probe_read_user(&co_flags, 4, (void *)(code + layout.co_flags)) &&
-	       (co_flags & 0x2a0);	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
+	return code_gen_flags(L, s, code) > 0;	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
 }
 
 /* an ENTRY record for e->frame begun: its code and caller read, its
  * code's strings sent (once); 1 if there is no call to send (unreadable,
- * or a generator being created) */
+ * or a generator being created: its code named all the same, which left
+ * its flags in the CPU's cache) */
 static __always_inline int entry_begin(const struct lt_py_layout *L, struct scratch *s,
 				       struct lt_rec_entry *e, __u32 tid)
 {
 	if (entry_frame(L, s, e))
 		return 1;
-	if (layout.gen_resume_in_creator && creating_generator(L, s, e->code))
-		return 1;
 	send_code(L, s, e->code, 0, tid);
-	return 0;
+	return layout.gen_resume_in_creator && creating_generator(L, s, e->code);
 }
 
 /* ... and sent, with (--args) the call's positional arguments */
@@ -544,11 +547,12 @@ static __always_inline __u64 popped_value(const struct lt_py_layout *L, const st
 /* a yield of a coroutine or async generator: userspace keeps its node
  * across its runs (user/record/suspend.h); a plain generator's runs are
  * calls of their own */
-static __always_inline void mark_coro(const struct lt_py_layout *L, struct lt_rec_ret *r,
-				      __u32 co_flags)
+static __always_inline void mark_coro(const struct lt_py_layout *L, const struct scratch *s,
+				      struct lt_rec_ret *r, __u32 co_flags)
 {
-	if ((co_flags || !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags))) &&
-	    (co_flags & 0x280))		/* CO_COROUTINE | CO_ASYNC_GENERATOR */
+	int cf = co_flags ? (int)co_flags : code_gen_flags(L, s, r->code);
+
+	if (cf > 0 && (cf & 0x280))	/* CO_COROUTINE | CO_ASYNC_GENERATOR */
 		r->flags |= LT_RF_CORO;
 }
 
@@ -647,9 +651,9 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	__u64 exc = 0, instr, retval = 0;
 	struct lt_rec_ret *r;
 	struct scratch *s;
-	__u32 co_flags = 0;
+	__u32 co_flags = 0;	/* the code's generator flags, 0 until read */
 	bool have_value = false;
-	int fail = 0, owner;
+	int fail = 0, owner, cf;
 	__u8 op = 0;
 
 	s = scratch_get();
@@ -690,9 +694,8 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		owner = fail ? -1 : frame_owner(L, s);
 		if (owner >= 0 && owner != (int)layout.owned_by_gen)
 			r->flags |= LT_RF_NOTGEN;
-		else if (!fail && !bpf_probe_read_user(&co_flags, 4, (void *)(r->code + layout.co_flags)) &&
-			 !(co_flags & 0x2a0))	/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
-			r->flags |= LT_RF_NOTGEN;
+		else if (!fail && (cf = code_gen_flags(L, s, r->code)) >= 0 && !(co_flags = cf))
+			r->flags |= LT_RF_NOTGEN;	/* no CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
 		if (kind == LT_FRAME_YIELD_SP) {
 			retval = frame_slot(s, frame, aux - 8, &fail);	/* the stack's top */
 			kind = LT_FRAME_YIELD;
@@ -723,7 +726,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	} else {
 		if (kind == LT_FRAME_YIELD) {
 			r->flags |= LT_RF_YIELD;
-			mark_coro(L, r, co_flags);
+			mark_coro(L, s, r, co_flags);
 		}
 		/* the popped value stays in localsplus[stacktop] */
 		if (!have_value)

@@ -365,8 +365,9 @@ struct lt_py_layout {
 	__s32 gen_executing;		/* FRAME_EXECUTING: a generator frame is
 					 * suspended strictly between gen_created
 					 * and this (3.15 numbers them from 0) */
-	__u32 co_window;		/* co_firstlineno & ~7: LT_CODE_WIN bytes
-					 * from it hold the code's identity */
+	__u32 co_window;		/* co_flags (or co_firstlineno) & ~7:
+					 * LT_CODE_WIN bytes from it hold the
+					 * code's identity (and its flags) */
 	__u32 gen_resume_in_creator;	/* 3.15+: a generator expression's code
 					 * runs RESUME in the frame that creates
 					 * it, before RETURN_GENERATOR: no call */
@@ -406,6 +407,7 @@ struct lt_py_layout {
 	 * CPU's cache is still it, so named, while its bucket saw no free
 	 * or rename (leaktrace.bpf.c send_code) */
 	__u32 code_frees_seen, type_frees_seen;
+	__u32 co_flags_in_window;	/* co_flags lie in the code window read */
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,

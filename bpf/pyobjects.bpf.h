@@ -99,18 +99,19 @@ static __always_inline __u32 code_gen(const struct obj_key *key)
 	return obj_gone[code_bucket(key->addr, key->tgid)] + obj_epoch;
 }
 
-/* the CPU's cache slot: key and tag, the frees it is valid for, and
- * whether it is a code object's or a type's */
+/* the CPU's cache slot: key, identity, the frees it is valid for, and
+ * root: whether the code is named like --root, the slot's kind
+ * (SLOT_CODE, SLOT_TYPE) and a code's flags (SLOT_FLAGS) */
 static __always_inline void fill_slot(typeof(&((struct scratch *)0)->cache[0]) slot,
-				      const struct obj_key *key, const struct obj_tag *tag, int is_type)
+				      const struct obj_key *key, const struct obj_tag *id, __u32 root)
 {
 	slot->key.addr = key->addr;
 	slot->key.tgid = key->tgid;
 	slot->key.pad = code_gen(key);
-	slot->tag.name = tag->name;
-	slot->tag.file = tag->file;
-	slot->tag.line = tag->line;
-	slot->tag.root = (tag->root & 1) | (is_type ? SLOT_TYPE : SLOT_CODE);
+	slot->tag.name = id->name;
+	slot->tag.file = id->file;
+	slot->tag.line = id->line;
+	slot->tag.root = root;
 }
 
 /*
@@ -130,6 +131,7 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 	struct obj_tag tag = {};
 	struct obj_tag *prev;
 	typeof(&s->cache[0]) slot;
+	__u32 skind = is_type ? SLOT_TYPE : SLOT_CODE;
 	__u64 nch = 0;
 	int n;
 	__u8 kind = 0;
@@ -153,16 +155,21 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 		tag.name = *(const __u64 *)(s->cwin + ((layout.co_qualname - layout.co_window) & 0x78));
 		tag.file = *(const __u64 *)(s->cwin + ((layout.co_filename - layout.co_window) & 0x78));
 		tag.line = *(const __s32 *)(s->cwin + ((layout.co_firstlineno - layout.co_window) & 0x7c));
+		if (layout.co_flags_in_window)
+			tag.root = SLOT_FLAGS |
+				   (*(const __u32 *)(s->cwin + ((layout.co_flags - layout.co_window) & 0x7c)) &
+				    0x2a0) << SLOT_FLAGS_SHIFT;
 	}
+	/* (tag.root: the flags just read, not yet whether named like --root) */
 	if (slot->key.addr == obj && slot->key.tgid == key.tgid && same_tag(&slot->tag, &tag)) {
 		slot->key.pad = code_gen(&key);
-		slot->tag.root = (slot->tag.root & 1) | (is_type ? SLOT_TYPE : SLOT_CODE);
+		slot->tag.root = (slot->tag.root & 1) | tag.root | skind;
 		return slot->tag.root & 1;
 	}
 	prev = bpf_map_lookup_elem(&seen, &key);
 	if (prev && same_tag(prev, &tag)) {
-		fill_slot(slot, &key, prev, is_type);
-		return prev->root;
+		fill_slot(slot, &key, prev, (prev->root & 1) | tag.root | skind);
+		return prev->root & 1;
 	}
 
 	c->type = LT_REC_CODE;
@@ -189,7 +196,7 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 		c->name_kind = kind;
 		c->name_len = n;
 		if (returns_only && root_named(c->name, n, kind))
-			tag.root = 1;
+			tag.root |= 1;
 		n = read_str(L, c->file, sizeof(c->file), tag.file, &kind, &nch, LT_FILE_MAX);
 		if (n >= 0) {
 			c->file_kind = kind;
@@ -203,9 +210,29 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 			__sync_fetch_and_add(&seen_inserts, 1);
 		else
 			bpf_map_update_elem(&seen, &key, &tag, BPF_ANY);
-		fill_slot(slot, &key, &tag, is_type);
+		fill_slot(slot, &key, &tag, tag.root | skind);
 	}
-	return tag.root;
+	return tag.root & 1;
+}
+
+/* a code object's CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
+ * flags: from the CPU's cache where it holds the code as send_code left it
+ * (its frame start or resume, most often on this CPU), else read; -1 if
+ * unreadable */
+static __always_inline int code_gen_flags(const struct lt_py_layout *L, const struct scratch *s,
+					  __u64 code)
+{
+	struct obj_key key = { .addr = code, .tgid = bpf_get_current_pid_tgid() >> 32 };
+	const typeof(s->cache[0]) *slot = &s->cache[code_bucket(code, key.tgid)];
+	__u32 f = 0;
+
+	if (layout.code_frees_seen &&
+	    (slot->tag.root & (SLOT_CODE | SLOT_FLAGS)) == (SLOT_CODE | SLOT_FLAGS) &&
+	    slot->key.pad == code_gen(&key) && slot->key.addr == code && slot->key.tgid == key.tgid)
+		return (slot->tag.root >> SLOT_FLAGS_SHIFT) & 0x2a0;
+	if (bpf_probe_read_user(&f, 4, (void *)(code + layout.co_flags)))
+		return -1;
+	return f & 0x2a0;
 }
 
 /* 3.14+: the object of a _PyStackRef (the tag bits cleared) */

@@ -176,7 +176,15 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	l->stackref_mask = minor >= 14 ? 3 : 0;	/* Py_TAG_BITS */
 	l->stack_is_ptr = minor >= 14;
 	l->gen_executing = o->gen_executing;
+	/* with co_flags where they fit, so that a code's generator flags
+	 * are known from the CPU's cache (leaktrace.bpf.c code_gen_flags) */
 	l->co_window = o->co_firstlineno & ~7u;
+	if ((o->co_flags & ~7u) < l->co_window &&
+	    o->co_filename + 8 <= (o->co_flags & ~7u) + LT_CODE_WIN &&
+	    o->co_qualname + 8 <= (o->co_flags & ~7u) + LT_CODE_WIN)
+		l->co_window = o->co_flags & ~7u;
+	l->co_flags_in_window = !(o->co_flags & 3) && o->co_flags >= l->co_window &&
+				o->co_flags + 4 <= l->co_window + LT_CODE_WIN;
 	l->gen_resume_in_creator = minor >= 15;
 	l->yield_ip_after = minor >= 13;
 	l->ts_interp = o->ts_interp;
