@@ -223,10 +223,12 @@ def main():
             lost = ("The burst lost nothing: the consumers' rate in the table is above what the "
                     "2 producers made here.")
         p(f"Reading (issue 20): {how} The BPF ratio to bpftrace's name count (goal <= 1.5x): "
-          f"an ENTRY costs a frame header read, a code window read (identity of the per-CPU "
-          f"code cache), a clock read and a ring buffer copy; a return reads the frame header, "
-          f"the exit kind and the value (3.11's return sites have the frame in a register; its "
-          f"USDT note, `--mechanism usdt`, needs 3 dependent reads more to find it). {lost}")
+          f"an ENTRY costs a frame header read, a clock read and a copy into the CPU's batch "
+          f"(the code's identity is read only when the CPU's cache cannot vouch for it: a code "
+          f"object of its bucket was freed since); a return reads the frame's window (code, "
+          f"caller, its stack's top) and the value's object (none for None, True, False), plus "
+          f"on 3.12+ how the frame exited (the return address on 3.14+, else the exception and "
+          f"the opcode). bpftrace's name count reads one string per call. {lost}")
 
 
 if __name__ == "__main__":

@@ -640,6 +640,16 @@ static __always_inline void mark_delegated(const struct lt_py_layout *L, struct 
 	r->flags2 |= LT_RF2_CALLER_RUNS;
 }
 
+/* at a function's first instruction (a probe there or on the push after
+ * its endbr64), whether its return address is ra in the file (bias: the
+ * file's load bias) */
+static __always_inline bool called_from(__u64 sp, __u64 bias, __u64 ra)
+{
+	__u64 at = 0;
+
+	return !bpf_probe_read_user(&at, 8, (void *)sp) && at - bias == ra;
+}
+
 /* one RET record for frame; kind LT_FRAME_UNKNOWN: find out from the thread
  * state (exception set?) and the last instruction (YIELD_VALUE?).
  * aux: the thread state (LT_FRAME_UNKNOWN, LT_FRAME_CLEAR) or the interpreter's
@@ -699,6 +709,11 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 		if (kind == LT_FRAME_YIELD_SP) {
 			retval = frame_slot(s, frame, aux - 8, &fail);	/* the stack's top */
 			kind = LT_FRAME_YIELD;
+		} else if (!fail && layout.clear_ra_value && sp &&
+			   called_from(sp, bias, layout.clear_ra_value)) {
+			/* RETURN_VALUE's own call: no exception, no opcode to read */
+			retval = popped_value(L, s, frame, &fail);
+			kind = LT_FRAME_RETURN;
 		} else if (!fail) {
 			kind = clear_kind(L, s, r, frame, aux, &retval, &fail);
 		}

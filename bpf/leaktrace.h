@@ -408,6 +408,10 @@ struct lt_py_layout {
 	 * or rename (leaktrace.bpf.c send_code) */
 	__u32 code_frees_seen, type_frees_seen;
 	__u32 co_flags_in_window;	/* co_flags lie in the code window read */
+	/* 3.14+: the return address, in the eval loop, of a call of
+	 * ClearAndPop whose frame returned its stack's top (RETURN_VALUE;
+	 * 0: not known): no exception or opcode to read there */
+	__u64 clear_ra_value;
 };
 
 /* the load-time configuration (the BPF side's const volatile globals,

@@ -175,6 +175,30 @@ def yield_emulated(path, start, frame_slot, sp_slot):
     return start, 0
 
 
+def call_return(path, start, fn):
+    """the return address of the first call of fn (directly or through
+    its PLT stub, as objdump names it) on the straight path from start,
+    following direct jumps: 3.14+'s RETURN_VALUE calling ClearAndPop"""
+    a = start
+    for _ in range(20):
+        out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "--start-address=0x%x" % a,
+                              "--stop-address=0x%x" % (a + 600), path],
+                             capture_output=True, text=True).stdout
+        ins = re.findall(r"^ +([0-9a-f]+):\t(\S+)[ \t]*([^\n]*)", out, re.M)
+        for i, (addr, op, args) in enumerate(ins):
+            t = re.match(r"([0-9a-f]+) <([^>]*)>", args)
+            if op == "call" and t and (int(t.group(1), 16) == fn or "ClearAndPop" in t.group(2)):
+                return int(ins[i + 1][0], 16)
+            if op == "jmp" and t:
+                a = int(t.group(1), 16)
+                break
+            if op.startswith(("ret", "hlt", "ud2")) or (op == "jmp" and not t):
+                raise SystemExit("no call of 0x%x from 0x%x" % (fn, start))
+        else:
+            raise SystemExit("no call of 0x%x from 0x%x" % (fn, start))
+    raise SystemExit("no call of 0x%x from 0x%x" % (fn, start))
+
+
 def gdb_value(path, expr):
     out = g.gdb(path, ["print (long)" + expr])
     m = re.search(r"^\$\d+ = (-?\d+)", out, re.M)
@@ -231,6 +255,9 @@ def main():
             lines.append("ret 0x%x frame %d kind yield_sp aux %d" % ((site,) + y[1:]) +
                          (" prev %d" % (prev1 - 1) if prev1 else ""))
         g.label_addr = plain_label
+        if minor >= 14:     # no RETURN_CONST: RETURN_VALUE's call tells a return
+            lines.append("clear_ra 0x%x return_value" %
+                         call_return(path, g.label_addr(path, "TARGET_RETURN_VALUE"), clear))
     if minor <= 10 or minor == 12:
         lines.append("evalframe 0x%x frame %d" % (fn, 14 if minor == 8 else 13))
     # where a code or type object's identity ends (PyCode_Type's and

@@ -58,6 +58,7 @@ struct build {
 	"ret 0x5afc24 frame 13 kind clear aux 14\n" \
 	"ret 0x43fefe frame 5 kind yield_sp aux 6 prev 11\n" \
 	"ret 0x44e43d frame 5 kind yield_sp aux 6\n" \
+	"clear_ra 0x44635b return_value\n" \
 	"code_free 0x5c9494 obj 14\n" \
 	"type_free 0x6827a0 obj 14\n" \
 	"type_rename 0x7e9000 obj 14\n"
@@ -68,6 +69,7 @@ struct build {
 	"ret 0x5e25d4 frame 13 kind clear aux 14\n" \
 	"ret 0x442ca2 frame 5 kind yield_sp aux 6\n" \
 	"ret 0x44f66f frame 5 kind yield_sp aux 6\n" \
+	"clear_ra 0x445744 return_value\n" \
 	"code_free 0x602854 obj 14\n" \
 	"type_free 0x6cbf14 obj 14\n" \
 	"type_rename 0x83c334 obj 14\n"

@@ -552,9 +552,10 @@ static int yield_site(struct img *m, const char *what, uint64_t h, struct py_ret
 /*
  * 3.12+: _PyEval(Frame)ClearAndPop(tstate, frame), static, found as the
  * first call on the handler's straight path whose second argument (rsi)
- * is the frame the handler stored prev_instr into. 0 if none.
+ * is the frame the handler stored prev_instr into; *ra: that call's
+ * return address. 0 if none.
  */
-static uint64_t clear_call(struct img *m, uint64_t h)
+static uint64_t clear_call(struct img *m, uint64_t h, uint64_t *ra)
 {
 	int frame = -1, rsi_from = -1, f, r;
 	uint64_t a = h;
@@ -563,8 +564,10 @@ static uint64_t clear_call(struct img *m, uint64_t h)
 	for (int n = 0; n < PATH_MAX_INSNS && img_decode(m, a, &in); n++) {
 		const cs_x86_op *o = in.x->operands;
 
-		if (in.kind == K_CALL && frame >= 0 && rsi_from == frame)
+		if (in.kind == K_CALL && frame >= 0 && rsi_from == frame) {
+			*ra = in.next;
 			return img_through_plt(m, in.target);
+		}
 		if (in.kind == K_JMP_IND || in.kind == K_RET || in.kind == K_STOP)
 			return 0;
 		if (frame < 0 && store_q(&in, FR_INSTR, &f, &r)) {
@@ -704,7 +707,7 @@ static int sites312(struct ctx *c, struct py_build *out)
 	 * path of the instrumentation call (they free the frame the same way) */
 	static const char *const rets[] = { "RETURN_VALUE", "RETURN_CONST" };
 	int rop[] = { c->op->return_value, c->op->return_const };
-	uint64_t h = 0, h_yield = 0, clear = 0;
+	uint64_t h = 0, h_yield = 0, clear = 0, ra[2] = { 0, 0 };
 	struct py_ret_site s;
 
 	if (add_resume(c, out, "RESUME", c->op->resume, true))
@@ -722,7 +725,7 @@ static int sites312(struct ctx *c, struct py_build *out)
 			continue;
 		if (handler(c, rets[i], rop[i], &h))
 			return -1;
-		t = clear_call(&c->m, h);
+		t = clear_call(&c->m, h, &ra[i]);
 		if (!t && i == 0)
 			return img_fail(&c->m, "RETURN_VALUE's handler at 0x%lx calls no function with the "
 				    "frame (_PyEval_FrameClearAndPop)", (unsigned long)h);
@@ -736,6 +739,17 @@ static int sites312(struct ctx *c, struct py_build *out)
 	if (c->m.nfstart && !img_is_fstart(&c->m, clear))
 		return img_fail(&c->m, "RETURN_VALUE's call target 0x%lx is not a function start",
 			    (unsigned long)clear);
+	/*
+	 * 3.14+ (no RETURN_CONST): a frame freed from there returned its
+	 * stack's top. The call's continuation (push the value, resume the
+	 * caller) is that of every return handler: RETURN_VALUE's and
+	 * INSTRUMENTED_RETURN_VALUE's (the same value) may share it, never
+	 * exit_unwind's (which ends the eval loop or unwinds the caller) nor
+	 * a frame whose arguments did not bind (freed in _PyEvalFramePushAndInit).
+	 * Where constants are returned by opcodes of their own (3.12, 3.13),
+	 * their handlers' tails may be merged with it: none.
+	 */
+	out->clear_ra_value = rop[1] < 0 ? ra[0] : 0;
 	s = (struct py_ret_site){ past_endbr(&c->m, clear), x86_slot(G_RSI), LT_FRAME_CLEAR,
 				  x86_slot(G_RDI) };
 	if (add_ret(c, out, &s))
@@ -820,6 +834,7 @@ int py_sites_find(const char *path, int minor, struct py_build *out, char *why, 
 		goto cleanup;
 	}
 	b.nresume = b.nret = 0;
+	b.clear_ra_value = 0;
 	memset(b.resume, 0, sizeof(b.resume));
 	memset(b.ret, 0, sizeof(b.ret));
 	b.evalframe = (struct py_site){ 0 };
@@ -884,6 +899,8 @@ int py_sites_describe(const struct py_build *b, char *buf, size_t len)
 	if (b->evalframe.vaddr)
 		PUT("evalframe 0x%lx frame %u\n", (unsigned long)b->evalframe.vaddr,
 		    b->evalframe.frame_reg);
+	if (b->clear_ra_value)
+		PUT("clear_ra 0x%lx return_value\n", (unsigned long)b->clear_ra_value);
 	if (b->code_free.vaddr)
 		PUT("code_free 0x%lx obj %u\n", (unsigned long)b->code_free.vaddr,
 		    b->code_free.frame_reg);

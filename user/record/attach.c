@@ -214,6 +214,7 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	/* attach_probes probes these wherever they were found, first */
 	l->code_frees_seen = t->build->code_free.vaddr != 0;
 	l->type_frees_seen = t->build->type_free.vaddr && t->build->type_rename.vaddr;
+	l->clear_ra_value = t->build->clear_ra_value;
 	if (minor == 11) {
 		l->op_exit_hook[0] = o->op_return_value;
 		l->op_exit_hook[1] = o->op_yield_value;
