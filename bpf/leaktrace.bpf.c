@@ -118,7 +118,7 @@ struct {
 #define SLOT_FLAGS_SHIFT 8
 
 /* the cache's bucket of a code or type object of process tgid */
-static __always_inline __u32 code_bucket(__u64 obj, __u32 tgid)
+static __always_inline __u32 obj_bucket(__u64 obj, __u32 tgid)
 {
 	return ((obj >> 4) ^ (obj >> 13) ^ tgid) & (CODE_CACHE - 1);
 }
@@ -840,7 +840,7 @@ int lt_obj_gone(struct pt_regs *ctx)
 {
 	__u64 obj = reg_slot(ctx, LT_COOKIE_FRAME_SLOT(bpf_get_attach_cookie(ctx)));
 
-	__sync_fetch_and_add(&obj_gone[code_bucket(obj, bpf_get_current_pid_tgid() >> 32)], 1);
+	__sync_fetch_and_add(&obj_gone[obj_bucket(obj, bpf_get_current_pid_tgid() >> 32)], 1);
 	return 0;
 }
 

@@ -94,9 +94,9 @@ static __always_inline bool same_tag(const struct obj_tag *a, const struct obj_t
 /* the count of frees and renames an object's cache slot is valid for
  * (obj_gone). Read at any time while the object lives: a free of an
  * object that had its address before counted before it was made */
-static __always_inline __u32 code_gen(const struct obj_key *key)
+static __always_inline __u32 obj_gen(const struct obj_key *key)
 {
-	return obj_gone[code_bucket(key->addr, key->tgid)] + obj_epoch;
+	return obj_gone[obj_bucket(key->addr, key->tgid)] + obj_epoch;
 }
 
 /* the CPU's cache slot: key, identity, the frees it is valid for, and
@@ -107,7 +107,7 @@ static __always_inline void fill_slot(typeof(&((struct scratch *)0)->cache[0]) s
 {
 	slot->key.addr = key->addr;
 	slot->key.tgid = key->tgid;
-	slot->key.pad = code_gen(key);
+	slot->key.pad = obj_gen(key);
 	slot->tag.name = id->name;
 	slot->tag.file = id->file;
 	slot->tag.line = id->line;
@@ -138,12 +138,12 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 
 	key.addr = obj;
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	slot = &s->cache[code_bucket(obj, key.tgid)];
+	slot = &s->cache[obj_bucket(obj, key.tgid)];
 	/* an object of this kind this CPU knew, none of its bucket freed or
 	 * renamed since (where the build's are probed): still it, nothing read */
 	if ((is_type ? layout.type_frees_seen && (slot->tag.root & SLOT_TYPE) :
 		       layout.code_frees_seen && (slot->tag.root & SLOT_CODE)) &&
-	    slot->key.pad == code_gen(&key) && slot->key.addr == obj && slot->key.tgid == key.tgid)
+	    slot->key.pad == obj_gen(&key) && slot->key.addr == obj && slot->key.tgid == key.tgid)
 		return slot->tag.root & 1;
 	if (is_type) {
 		/* tp_name, then tp_basicsize */
@@ -162,7 +162,7 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 	}
 	/* (tag.root: the flags just read, not yet whether named like --root) */
 	if (slot->key.addr == obj && slot->key.tgid == key.tgid && same_tag(&slot->tag, &tag)) {
-		slot->key.pad = code_gen(&key);
+		slot->key.pad = obj_gen(&key);
 		slot->tag.root = (slot->tag.root & 1) | tag.root | skind;
 		return slot->tag.root & 1;
 	}
@@ -223,12 +223,12 @@ static __always_inline int code_gen_flags(const struct lt_py_layout *L, const st
 					  __u64 code)
 {
 	struct obj_key key = { .addr = code, .tgid = bpf_get_current_pid_tgid() >> 32 };
-	const typeof(s->cache[0]) *slot = &s->cache[code_bucket(code, key.tgid)];
+	const typeof(s->cache[0]) *slot = &s->cache[obj_bucket(code, key.tgid)];
 	__u32 f = 0;
 
 	if (layout.code_frees_seen &&
 	    (slot->tag.root & (SLOT_CODE | SLOT_FLAGS)) == (SLOT_CODE | SLOT_FLAGS) &&
-	    slot->key.pad == code_gen(&key) && slot->key.addr == code && slot->key.tgid == key.tgid)
+	    slot->key.pad == obj_gen(&key) && slot->key.addr == code && slot->key.tgid == key.tgid)
 		return (slot->tag.root >> SLOT_FLAGS_SHIFT) & 0x2a0;
 	if (bpf_probe_read_user(&f, 4, (void *)(code + layout.co_flags)))
 		return -1;

@@ -19,20 +19,26 @@ TWL = os.path.join(HERE, "workloads", "typereuse.py")
 N = 40
 
 
+def reused_runs(cmd, opts, wl, what):
+    """N executions of run(k) in workload wl, recorded with opts (each
+    complete) after checking that the workload reused addresses of what"""
+    d = lt.tmpdir()
+    rec = os.path.join(d, "r.jsonl")
+    p = lt.leaktrace("record", "--root", "run", "-o", rec, *opts, "--", *cmd, wl, N)
+    reused = int(p.stdout.split("reused")[1].split()[0])
+    assert reused > N // 2, "the workload must reuse %s addresses: %s" % (what, p.stdout)
+    with open(rec) as f:
+        ex = [json.loads(l) for l in f if '"type":"exec"' in l]
+    assert len(ex) == N and all(e["complete"] for e in ex)
+    return ex
+
+
 def reused_code_named_anew(py, opts=(), cmd=None, wl=WL):
     """cmd: the command prefix that runs the python (else py itself)"""
     lt.need_root()
     if not os.path.exists(py):
         raise lt.Skip("no %s here" % py)
-    d = lt.tmpdir()
-    rec = os.path.join(d, "r.jsonl")
-    p = lt.leaktrace("record", "--root", "run", "-o", rec, *opts, "--", *(cmd or [py]), wl, N)
-    reused = int(p.stdout.split("reused")[1].split()[0])
-    assert reused > N // 2, "the workload must reuse code addresses: %s" % p.stdout
-    with open(rec) as f:
-        ex = [json.loads(l) for l in f if '"type":"exec"' in l]
-    assert len(ex) == N and all(e["complete"] for e in ex)
-    for e in ex:
+    for e in reused_runs(cmd or [py], opts, wl, "code"):
         k = e["root"]["ret"]["value"]
         f = [c for c in e["root"]["calls"] if c["fn"] == "f"]
         assert len(f) == 1, e["root"]["calls"]
@@ -56,31 +62,29 @@ def reused_code_address_named_anew_no_durations():
     reused_code_named_anew(lt.PY, ["--no-durations"])
 
 
+def on_sid(check, wl):
+    """check(py, opts, cmd, wl) on sid's 3.14 and 3.15 in its root, wl
+    copied into it, with and without --no-durations"""
+    sid, pys = lt.sid_pythons(["3.14", "3.15"])
+    assert len(pys) == 2, pys
+    with open(wl) as f:
+        lt.write_file(os.path.join(sid, "tmp"), os.path.basename(wl), f.read())
+    for label, cmd, opts in pys:
+        for mode in ([], ["--no-durations"]):
+            check(opts[1], opts + mode, cmd, "/tmp/" + os.path.basename(wl))
+
+
 @lt.test
 def reused_code_address_named_anew_sid():
     """3.14 and 3.15 (Debian sid's, in its root): their code_dealloc
     found from PyCode_Type as in every build"""
-    sid, pys = lt.sid_pythons(["3.14", "3.15"])
-    assert len(pys) == 2, pys
-    with open(WL) as f:
-        lt.write_file(os.path.join(sid, "tmp"), "codereuse.py", f.read())
-    for label, cmd, opts in pys:
-        for mode in ([], ["--no-durations"]):
-            reused_code_named_anew(opts[1], opts + mode, cmd, "/tmp/codereuse.py")
+    on_sid(reused_code_named_anew, WL)
 
 
 def types_named_anew(py, opts=(), cmd=None, wl=TWL):
     """tests/workloads/typereuse.py: every return of an instance names its
     type as it is then, a class renamed or a type at a reused address"""
-    d = lt.tmpdir()
-    rec = os.path.join(d, "r.jsonl")
-    p = lt.leaktrace("record", "--root", "run", "-o", rec, *opts, "--", *(cmd or [py]), wl, N)
-    reused = int(p.stdout.split("reused")[1].split()[0])
-    assert reused > N // 2, "the workload must reuse type addresses: %s" % p.stdout
-    with open(rec) as f:
-        ex = [json.loads(l) for l in f if '"type":"exec"' in l]
-    assert len(ex) == N and all(e["complete"] for e in ex)
-    for e in ex:
+    for e in reused_runs(cmd or [py], opts, wl, "type"):
         k = e["root"]["ret"]["value"]
         got = [(c["fn"], c["ret"]) for c in e["root"]["calls"]]
         assert got == [("make", {"type": "A%d" % k}), ("run.<locals>.g", {"type": "T%d" % k})], \
@@ -96,13 +100,7 @@ def renamed_and_reused_types_named_anew():
     lt.need_root()
     for mode in ([], ["--no-durations"]):
         types_named_anew(lt.PY, mode)
-    sid, pys = lt.sid_pythons(["3.14", "3.15"])
-    assert len(pys) == 2, pys
-    with open(TWL) as f:
-        lt.write_file(os.path.join(sid, "tmp"), "typereuse.py", f.read())
-    for label, cmd, opts in pys:
-        for mode in ([], ["--no-durations"]):
-            types_named_anew(opts[1], opts + mode, cmd, "/tmp/typereuse.py")
+    on_sid(types_named_anew, TWL)
 
 
 @lt.test

@@ -92,8 +92,9 @@ struct py_build {
 	 * object argument (frame_reg); vaddr 0: not found, objects of that
 	 * kind are read at every use (leaktrace.bpf.c send_code) */
 	struct py_site code_free, type_free, type_rename;
-	/* 3.12+: the return address of RETURN_VALUE's call of ClearAndPop
-	 * where no other handler's call shares it (0: none such) */
+	/* 3.14+ (no RETURN_CONST): the return address of RETURN_VALUE's
+	 * call of ClearAndPop, a frame freed there returned its stack's top
+	 * (0: not known) */
 	uint64_t clear_ra_value;
 };
 

@@ -180,6 +180,7 @@ static int set_layout(struct lt_py_layout *l, const struct lt_mechanism *m,
 	 * are known from the CPU's cache (leaktrace.bpf.c code_gen_flags) */
 	l->co_window = o->co_firstlineno & ~7u;
 	if ((o->co_flags & ~7u) < l->co_window &&
+	    o->co_firstlineno + 4 <= (o->co_flags & ~7u) + LT_CODE_WIN &&
 	    o->co_filename + 8 <= (o->co_flags & ~7u) + LT_CODE_WIN &&
 	    o->co_qualname + 8 <= (o->co_flags & ~7u) + LT_CODE_WIN)
 		l->co_window = o->co_flags & ~7u;
