@@ -21,7 +21,10 @@ The ClearAndPop site is the function's start, or past its endbr64 when a
 push follows (issue 20: the kernel single-steps endbr64 out of line); a
 yield site is moved to its handler's first conditional jump or call on
 the same grounds when the registers and frame fields it reads still hold
-(yield_emulated).
+(yield_emulated). 3.14+: the return address of RETURN_VALUE's call of
+ClearAndPop (clear_ra), read with objdump. Every build: code_dealloc,
+type_dealloc and type_set_name by their DWARF names (past endbr64 as
+above), where the BPF side counts objects freed or renamed.
 """
 import os
 import re
@@ -263,11 +266,11 @@ def main():
     # where a code or type object's identity ends (PyCode_Type's and
     # PyType_Type's tp_dealloc, the __name__ setter), the object in rdi
     # (pt_regs slot 14)
-    for what, fn in (("code_free", "code_dealloc"), ("type_free", "type_dealloc"),
-                     ("type_rename", "type_set_name")):
-        a = gdb_value(path, "&" + fn)
+    for what, func in (("code_free", "code_dealloc"), ("type_free", "type_dealloc"),
+                       ("type_rename", "type_set_name")):
+        a = gdb_value(path, "&" + func)
         if a is None:
-            print("no %s in the DWARF of %s" % (fn, path), file=sys.stderr)
+            print("no %s in the DWARF of %s" % (func, path), file=sys.stderr)
             sys.exit(1)
         lines.append("%s 0x%x obj 14" % (what, past_endbr(path, a)))
     print("\n".join(lines))
