@@ -3,13 +3,16 @@
  * leaktrace BPF side, part of leaktrace.bpf.c (included once, after its
  * globals and maps): reading CPython objects of the target and sending
  * them. read_str (a str's text), send_code (the strings of a code or type
- * object, once per object: CODE records) and decode_value (a return or
- * argument value into a RET record and its payload).
+ * object, once per object: CODE records), code_gen_flags (a code's
+ * generator flags, from the CPU's cache where it can) and decode_value (a
+ * return or argument value into a RET record and its payload).
  *
  * Uses from leaktrace.bpf.c: the load-time configuration (layout,
  * build_addrs, value_str_max, types_only, returns_only, root_*), the maps
- * seen and scratch_map (struct scratch, struct obj_key/obj_tag), emit(), rd64() and the
- * read_failures and seen_inserts counters. The layouts it fills are leaktrace.h's.
+ * seen and scratch_map (struct scratch, struct obj_key/obj_tag), the free
+ * counts obj_gone and obj_epoch with obj_bucket() and the SLOT_* bits,
+ * emit(), rd64() and the read_failures and seen_inserts counters. The
+ * layouts it fills are leaktrace.h's.
  */
 #ifndef LEAKTRACE_PYOBJECTS_BPF_H
 #define LEAKTRACE_PYOBJECTS_BPF_H

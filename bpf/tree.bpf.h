@@ -5,12 +5,12 @@
  * followed process forks (the child followed at once), a new child stops
  * at its fork return until its probes are on, a process execs (held at
  * its first exec of a file until userspace has looked for a build in
- * it), a process exits.
+ * it), a process exits (the code and type objects cached for it are
+ * forgotten at both).
  *
- * Uses from leaktrace.bpf.c: follow_tree, follow_exec, targ_tgid, the
+ * Uses from leaktrace.bpf.c: follow_tree, follow_exec, targ_tgid, armed, the
  * followed map, the events ring buffer, is_followed(), wanted(), emit_task(),
- * flush_cpu()
- * and the drops counter.
+ * flush_cpu(), the drops counter and obj_epoch.
  */
 /* follow_tree: a followed process forked a new process (not a thread):
  * the child is followed from its first instruction, before userspace
