@@ -687,7 +687,7 @@ static int sites311(struct ctx *c, struct py_build *out)
  * is a push of a register, which the kernel emulates, the probe goes
  * there. a otherwise.
  */
-static uint64_t past_endbr(struct img *m, uint64_t a)
+uint64_t past_endbr(struct img *m, uint64_t a)
 {
 	struct ins in;
 	uint64_t next;
@@ -739,16 +739,11 @@ static int sites312(struct ctx *c, struct py_build *out)
 	if (c->m.nfstart && !img_is_fstart(&c->m, clear))
 		return img_fail(&c->m, "RETURN_VALUE's call target 0x%lx is not a function start",
 			    (unsigned long)clear);
-	/*
-	 * 3.14+ (no RETURN_CONST): a frame freed from there returned its
-	 * stack's top. The call's continuation (push the value, resume the
-	 * caller) is that of every return handler: RETURN_VALUE's and
-	 * INSTRUMENTED_RETURN_VALUE's (the same value) may share it, never
-	 * exit_unwind's (which ends the eval loop or unwinds the caller) nor
-	 * a frame whose arguments did not bind (freed in _PyEvalFramePushAndInit).
-	 * Where constants are returned by opcodes of their own (3.12, 3.13),
-	 * their handlers' tails may be merged with it: none.
-	 */
+	/* 3.14+ (no RETURN_CONST): a frame freed from there returned its
+	 * stack's top. Its continuation (push the value, resume the caller)
+	 * may be INSTRUMENTED_RETURN_VALUE's too (the same value), never
+	 * exit_unwind's nor _PyEvalFramePushAndInit's. 3.12 and 3.13 may merge
+	 * RETURN_CONST's tail with it: none there */
 	out->clear_ra_value = rop[1] < 0 ? ra[0] : 0;
 	s = (struct py_ret_site){ past_endbr(&c->m, clear), x86_slot(G_RSI), LT_FRAME_CLEAR,
 				  x86_slot(G_RDI) };
@@ -761,57 +756,6 @@ static int sites312(struct ctx *c, struct py_build *out)
 	    yield_site(&c->m, "INSTRUMENTED_YIELD_VALUE", h, &s) || add_ret(c, out, &s))
 		return -1;
 	return 0;
-}
-
-/* the function a pointer stored at vaddr holds (a type's slot), past
- * its endbr64, as a site whose object is the first argument; 0 where the
- * slot holds no function start */
-static struct py_site fn_site(struct ctx *c, uint64_t vaddr)
-{
-	uint64_t fn = 0;
-
-	if (!img_ptr(&c->m, vaddr, &fn) || !fn || !img_exec(&c->m, fn) ||
-	    (c->m.nfstart && !img_is_fstart(&c->m, fn)))
-		return (struct py_site){ 0 };
-	return (struct py_site){ past_endbr(&c->m, fn), x86_slot(G_RDI), 0 };
-}
-
-/*
- * Where a code or type object's identity ends, from the exported type
- * objects (tools/pysites shows them):
- * - code_dealloc, PyCode_Type's tp_dealloc: every code object is freed
- *   there (the type cannot be subclassed);
- * - type_dealloc, PyType_Type's tp_dealloc: every type object, a
- *   metaclass's instances too (subtype_dealloc ends in its base's);
- * - type_set_name, the setter of PyType_Type's "__name__" (tp_getset): a
- *   heap type's tp_name changes there.
- * Left 0 where not found; the BPF side then reads such objects at every
- * use.
- */
-static void gone_sites(struct ctx *c, struct py_build *b)
-{
-	/* tp_name follows PyObject_VAR_HEAD: 24 bytes in every supported
-	 * build (also where the offsets are not known yet: tools/pysites);
-	 * tp_dealloc is 3 words past it, tp_getset 28 */
-	uint64_t tp_name = b->off.type_tp_name ? b->off.type_tp_name : 24;
-	uint64_t type = 0, size = 0, gs = 0, name = 0;
-
-	if (img_sym(&c->m, "PyCode_Type", &type, &size) && type)
-		b->code_free = fn_site(c, type + tp_name + 24);
-	if (!img_sym(&c->m, "PyType_Type", &type, &size) || !type ||
-	    !img_ptr(&c->m, type + tp_name + 28 * 8, &gs) || !gs)
-		return;
-	/* PyGetSetDef: name, get, set, doc, closure; a NULL name ends it */
-	for (int i = 0; i < 32 && img_ptr(&c->m, gs + 40 * i, &name) && name; i++) {
-		const uint8_t *n = img_bytes(&c->m, name, 9);
-
-		if (n && !memcmp(n, "__name__", 9)) {
-			b->type_rename = fn_site(c, gs + 40 * i + 16);
-			if (b->type_rename.vaddr)
-				b->type_free = fn_site(c, type + tp_name + 24);
-			return;
-		}
-	}
 }
 
 int py_sites_find(const char *path, int minor, struct py_build *out, char *why, size_t whylen)
@@ -838,7 +782,7 @@ int py_sites_find(const char *path, int minor, struct py_build *out, char *why, 
 	memset(b.resume, 0, sizeof(b.resume));
 	memset(b.ret, 0, sizeof(b.ret));
 	b.evalframe = (struct py_site){ 0 };
-	gone_sites(&c, &b);
+	py_gone_sites(&c.m, &b);
 	if (whylen)
 		why[0] = '\0';	/* not found is no failure */
 	/* 3.8-3.10, and 3.12 with -X perf: every Python call is a C call of

@@ -72,7 +72,10 @@
  *    registers still hold, prev_slot1 then naming a register that holds
  *    the frame's cleared previous);
  *  evalframe: 3.8-3.10 and 3.12, the function and its frame argument (3.8
- *    rdi, 3.9+ rsi); vaddr 0 otherwise.
+ *    rdi, 3.9+ rsi); vaddr 0 otherwise;
+ *  clear_ra_value: 3.14+, the return address of RETURN_VALUE's call of
+ *    ClearAndPop (0 otherwise: 3.12 and 3.13 have RETURN_CONST);
+ *  code_free, type_free, type_rename: py_gone_sites (never a failure).
  * Other fields of out are not touched. Returns 0, or -1 with why set to one
  * line naming what was missing (not the file: the caller names it; no
  * "leaktrace: " prefix, no newline).
@@ -85,9 +88,29 @@ int py_sites_find(const char *path, int minor, struct py_build *out, char *why, 
  *   resume 0x<vaddr> frame <slot> instr <slot>
  *   ret 0x<vaddr> frame <slot> kind return|yield|raise|clear|yield_sp aux <slot>
  *   evalframe 0x<vaddr> frame <slot>
+ *   clear_ra 0x<vaddr> return_value
+ *   code_free|type_free|type_rename 0x<vaddr> obj <slot>
  * Returns what snprintf would have written.
  */
 int py_sites_describe(const struct py_build *b, char *buf, size_t len);
+
+/* internal to user/pybuild: sites.c's image, shared with gone.c */
+struct img;
+/*
+ * Where a code or type object's identity ends, from the exported type
+ * objects, into b (each left 0 where not found; the BPF side then reads
+ * such objects at every use), the object in rdi:
+ * - code_free: code_dealloc, PyCode_Type's tp_dealloc: every code object
+ *   is freed there (the type cannot be subclassed);
+ * - type_free: type_dealloc, PyType_Type's tp_dealloc: every type object,
+ *   a metaclass's instances too (subtype_dealloc ends in its base's);
+ * - type_rename: type_set_name, the setter of PyType_Type's "__name__"
+ *   (tp_getset): a heap type's tp_name changes there.
+ */
+void py_gone_sites(struct img *m, struct py_build *b);
+/* a, or past an endbr64 at a when a push of a register follows (the
+ * kernel emulates the push, not endbr64) */
+uint64_t past_endbr(struct img *m, uint64_t a);
 
 /*
  * Whether the binary at path has CPython's JIT compiled in (3.13+
