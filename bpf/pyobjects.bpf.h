@@ -102,6 +102,16 @@ static __always_inline __u32 obj_gen(const struct obj_key *key)
 	return obj_gone[obj_bucket(key->addr, key->tgid)] + obj_epoch;
 }
 
+/* whether the CPU's cache slot still holds the object key names, with
+ * every bit of kind in its root (SLOT_CODE or SLOT_TYPE, SLOT_FLAGS): none
+ * of its bucket freed or renamed since it was filled */
+static __always_inline bool slot_holds(const struct obj_key *slot_key, __u32 slot_root,
+				       const struct obj_key *key, __u32 kind)
+{
+	return (slot_root & kind) == kind && slot_key->pad == obj_gen(key) &&
+	       slot_key->addr == key->addr && slot_key->tgid == key->tgid;
+}
+
 /* the CPU's cache slot: key, identity, the frees it is valid for, and
  * root: whether the code is named like --root, the slot's kind
  * (SLOT_CODE, SLOT_TYPE) and a code's flags (SLOT_FLAGS) */
@@ -144,9 +154,8 @@ static __always_inline int send_code(const struct lt_py_layout *L, struct scratc
 	slot = &s->cache[obj_bucket(obj, key.tgid)];
 	/* an object of this kind this CPU knew, none of its bucket freed or
 	 * renamed since (where the build's are probed): still it, nothing read */
-	if ((is_type ? layout.type_frees_seen && (slot->tag.root & SLOT_TYPE) :
-		       layout.code_frees_seen && (slot->tag.root & SLOT_CODE)) &&
-	    slot->key.pad == obj_gen(&key) && slot->key.addr == obj && slot->key.tgid == key.tgid)
+	if ((is_type ? layout.type_frees_seen : layout.code_frees_seen) &&
+	    slot_holds(&slot->key, slot->tag.root, &key, skind))
 		return slot->tag.root & 1;
 	if (is_type) {
 		/* tp_name, then tp_basicsize */
@@ -229,9 +238,7 @@ static __always_inline int code_gen_flags(const struct lt_py_layout *L, const st
 	const typeof(s->cache[0]) *slot = &s->cache[obj_bucket(code, key.tgid)];
 	__u32 f = 0;
 
-	if (layout.code_frees_seen &&
-	    (slot->tag.root & (SLOT_CODE | SLOT_FLAGS)) == (SLOT_CODE | SLOT_FLAGS) &&
-	    slot->key.pad == obj_gen(&key) && slot->key.addr == code && slot->key.tgid == key.tgid)
+	if (layout.code_frees_seen && slot_holds(&slot->key, slot->tag.root, &key, SLOT_CODE | SLOT_FLAGS))
 		return (slot->tag.root >> SLOT_FLAGS_SHIFT) & 0x2a0;
 	if (bpf_probe_read_user(&f, 4, (void *)(code + layout.co_flags)))
 		return -1;
