@@ -13,7 +13,9 @@
  *    run on another CPU (a task preempted inside a probe holds the
  *    scratch, so keeps its batch; it cannot migrate while its program
  *    runs, and other tasks' probes on that CPU find the scratch busy);
- *  - a yield's RET is sent at once (another thread may resume the frame);
+ *  - a yield's RET is sent at once (another thread may resume the frame),
+ *    unless its task is its process's only thread (sole_thread: a new
+ *    thread's clone sends the batch, lt_fork);
  *  - records sent by themselves (CODE, whose loss must be known as it
  *    happens; FORK, EXEC, EXIT from the tracepoints) send the CPU's batch
  *    first;
@@ -84,11 +86,30 @@ static __always_inline int emit_rec(struct scratch *s, const void *rec, __u32 fi
 	return 0;
 }
 
+/* whether the running task is its process's only thread. A yield's RET
+ * is sent at once where another thread may resume the frame; the only
+ * thread's stays in its batch: a thread made later is cloned by it, and
+ * the clone sends the batch first (lt_fork), before the new thread runs.
+ * Plain loads through the task's BTF pointers, no helper */
+static __noinline bool sole_thread(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return t->signal->nr_threads == 1;
+}
+
 /* the scratch's RET (or ARG) record and its payload; now: send the batch
  * with it */
 static __always_inline int emit_ret(struct scratch *s, bool now)
 {
 	return emit_rec(s, &s->ret, sizeof(s->ret), s->ret.payload_len, s->ret.ts, now);
+}
+
+/* the scratch's RET: a yield's sent at once, with the batch, unless its
+ * task is its process's only thread (sole_thread) */
+static __always_inline int emit_yield(struct scratch *s)
+{
+	return emit_ret(s, (s->ret.flags & LT_RF_YIELD) && !sole_thread());
 }
 
 /* a record of fixed size (a constant multiple of 8) with no payload, the

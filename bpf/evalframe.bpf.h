@@ -142,7 +142,7 @@ int lt_evf_return(struct pt_regs *ctx)
 	}
 	if (fail)
 		r->flags |= LT_RF_READFAIL;
-	emit_ret(s, r->flags & LT_RF_YIELD);
+	emit_yield(s);
 	scratch_put(s);
 	return 0;
 }

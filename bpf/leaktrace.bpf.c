@@ -757,8 +757,8 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	}
 	if (!fail && !returns_only)
 		mark_delegated(L, s, r, co_flags);
-	/* a yield at once: another thread may resume the frame */
-	emit_ret(s, r->flags & LT_RF_YIELD);
+	/* a yield at once where another thread may resume the frame */
+	emit_yield(s);
 	scratch_put(s);
 	return 0;
 }

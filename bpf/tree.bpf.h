@@ -12,16 +12,22 @@
  * followed map, the events ring buffer, is_followed(), wanted(), emit_task(),
  * flush_cpu(), the drops counter and obj_epoch.
  */
-/* follow_tree: a followed process forked a new process (not a thread):
- * the child is followed from its first instruction, before userspace
- * hears of it (LT_REC_FORK: pid the child, tid the parent) */
+/* a new thread, before it runs: the CPU's batch goes first (a yield of
+ * its process's only thread may be in it, which the new one could resume:
+ * sole_thread). follow_tree: a followed process forked a new process: the
+ * child is followed from its first instruction, before userspace hears of
+ * it (LT_REC_FORK: pid the child, tid the parent) */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(lt_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct lt_rec_exit e = {};
 	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = FOLLOWED_NEW;
 
-	if (!follow_tree || ctgid == ptgid || !is_followed(ptgid))
+	if (ctgid == ptgid) {
+		flush_cpu();
+		return 0;
+	}
+	if (!follow_tree || !is_followed(ptgid))
 		return 0;
 	/* a full map loses the child's calls: counted, never silent */
 	if (bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY))

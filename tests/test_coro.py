@@ -153,6 +153,15 @@ def coroutine_resumed_on_other_threads():
         record(rec, "handle", bopts + ["--no-durations"], py, THREADS, "2")
         ex = execs(rec)
         assert ex and not any(e["complete"] for e in ex), (blabel, [e["complete"] for e in ex])
+        # its first run on the process's only thread, which then holds
+        # its CPU while a new thread resumes it: the yield comes first
+        lt.run([py, os.path.join(HERE, "oracle.py"), "--root", "handle", "-o", ora, THREADS, "6",
+                "--first-here"], timeout=120)
+        record(rec, "handle", bopts, py, THREADS, "6", "--first-here")
+        ex = execs(rec)
+        assert len(ex) == 6 and all(e["complete"] for e in ex), (blabel, [e["complete"] for e in ex])
+        problems = treecmp.compare(rec, ora, closed_gens=True)
+        assert not problems, "%s first here: %s" % (blabel, "; ".join(problems[:3]))
 
 
 def leak_found(d, root, child, value, py, opts, script, n):

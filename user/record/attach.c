@@ -439,7 +439,9 @@ int attach_all(struct leaktrace_bpf *skel, const struct lt_mechanism *const *m,
 		lt_err("cannot attach to sched_process_exit: %s", strerror(errno));
 		return -1;
 	}
-	if (following() && !(skel->links.lt_fork = bpf_program__attach(skel->progs.lt_fork))) {
+	/* a new thread sends its creator's batch (a yield in it) first; a
+	 * followed process's new child is followed */
+	if (!(skel->links.lt_fork = bpf_program__attach(skel->progs.lt_fork))) {
 		lt_err("cannot attach to sched_process_fork: %s", strerror(errno));
 		return -1;
 	}
