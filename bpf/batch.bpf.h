@@ -169,6 +169,10 @@ static __always_inline void emit_task(void *data, __u64 size)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(lt_switch)
 {
+	struct scratch *s = cpu_scratch();
+
+	if (s)
+		s->ro_fresh = 1;	/* --no-durations: the next RET reads the clock */
 	flush_cpu();
 	return 0;
 }

@@ -146,6 +146,9 @@ struct scratch {
 	__u8 cwin[128];		/* LT_CODE_WIN bytes of a code object */
 	__u8 link[128];		/* LT_FRAME_HDR bytes of a caller (python_caller) */
 	__u64 first_ts;		/* when the batch's first timed record was made */
+	__u64 ro_ts, ro_jiffies;	/* --no-durations: the CPU's last clock reading, */
+	__u32 ro_uses;		/* its tick, the RETs that took it since */
+	__u32 ro_fresh;		/* the next RET reads the clock (ro_clock) */
 	struct lt_rec_batch bh;	/* the CPU's batch (batch.bpf.h): its header, */
 	__u8 batch[LT_BATCH_BUF];	/* right before its records */
 };
@@ -481,6 +484,28 @@ static __always_inline __u64 caller_of(const struct lt_py_layout *L, struct scra
 
 #include "rootwalk.bpf.h"	/* --no-durations: exit hooks, the root walk */
 
+/* --no-durations: a RET's time, the clock read only where an
+ * execution's bounds need it: at a root's return and the RET after it,
+ * the CPU's first after a task switch (lt_switch sets ro_fresh: a thread
+ * that moved, or a thread's first); else once per LT_RO_CLOCK_RECS RETs
+ * and once per clock tick (jiffies) of the CPU, the RETs between given
+ * its last reading (FORMAT.md §3). The clock was a third of a RET's
+ * program time (PERFORMANCE.md, issue 20) */
+#define LT_RO_CLOCK_RECS 8
+
+static __always_inline __u64 ro_clock(struct scratch *s, bool root)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (root || s->ro_fresh || j != s->ro_jiffies || ++s->ro_uses >= LT_RO_CLOCK_RECS) {
+		s->ro_ts = bpf_ktime_get_ns();
+		s->ro_jiffies = j;
+		s->ro_uses = 0;
+	}
+	s->ro_fresh = root;
+	return s->ro_ts;
+}
+
 /* a RET record for frame, value still unread; the frame's fixed part and
  * its first slots are read at once into s->hdr (one helper call instead of
  * one per field and one for the popped value; the fixed part alone where
@@ -498,7 +523,7 @@ static __always_inline int init_ret(const struct lt_py_layout *L, struct scratch
 	r->str_kind = 0;
 	r->str_utf8 = 0;
 	r->tid = tid;
-	r->ts = bpf_ktime_get_ns();
+	r->ts = returns_only ? 0 : bpf_ktime_get_ns();	/* (--no-durations: ro_clock) */
 	r->frame = frame;
 	s->hdr_len = LT_FRAME_WIN;
 	if (bpf_probe_read_user(s->hdr, LT_FRAME_WIN, (void *)frame)) {
@@ -662,7 +687,7 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 	struct lt_rec_ret *r;
 	struct scratch *s;
 	__u32 co_flags = 0;	/* the code's generator flags, 0 until read */
-	bool have_value = false;
+	bool have_value = false, root = false;
 	int fail = 0, owner, cf;
 	__u8 op = 0;
 
@@ -689,7 +714,10 @@ static __always_inline int send_return(__u32 tid, __u64 frame, __u64 aux, __u64 
 
 		bpf_loop(LT_WALK_MAX, walk_step, &w, 0);
 		r->flags |= w.flag;
+		root = true;
 	}
+	if (returns_only)
+		r->ts = ro_clock(s, root);
 	/* a bottom frame (a sub-interpreter's outermost one, a thread's
 	 * first) or an outermost root: which interpreter. The thread state
 	 * is aux for the USDT note and ClearAndPop; 3.11's sites read it */
