@@ -533,6 +533,28 @@ def no_durations_same_trees_one_probe_per_call():
 
 
 @lt.test
+def no_durations_start_times_follow_executions():
+    """--no-durations reads the clock once per 8 returns, and at a root's
+    return and the return after it: executions of one call each (a leaf
+    root) still start in their order, apart, and between the run's bounds"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "leaf.py", "def f(i):\n    return i\n"
+                                         "def h(i):\n    return -i\n"
+                                         "for i in range(300):\n    f(i)\n"
+                                         "    if i % 3 == 0:\n        h(i)\n")
+    rec = os.path.join(d, "r.jsonl")
+    t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    record("--no-durations", "--root", "f", "-o", rec, "--", lt.PY, script)
+    t1 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    ex = [l for l in lines(rec) if l["type"] == "exec"]
+    assert len(ex) == 300 and all(e["complete"] for e in ex), len(ex)
+    starts = [e["start_ns"] for e in ex]
+    assert all(a < b for a, b in zip(starts, starts[1:])), "start_ns out of order or tied"
+    assert t0 < starts[0] and starts[-1] < t1, (t0, starts[0], starts[-1], t1)
+
+
+@lt.test
 def by_pid_nested_roots_and_attach_mid_execution():
     """The execution running at attach lacks its first calls: it is written
     with complete:false, as is (with frame starts) the one running at exit.
