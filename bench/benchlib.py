@@ -34,6 +34,9 @@ BPFTRACE_PROG = 'usdt:%s:python:function__return { @[str(arg1)] = count(); }' % 
 BPFTRACE_FLOOR_PROG = 'usdt:%s:python:function__return { }' % PY
 WORK = tempfile.mkdtemp(prefix="lt-perf-")
 CUR_REC = [None]     # the newest Recorder (hold callbacks read its pid)
+# (target CPU, tracer CPU): the workload pinned to one, the recorder or
+# bpftrace to the other (hotpath.py --pin); None: unpinned
+PIN = [None]
 COMMANDS = {}       # label -> exact command line (first use)
 NOTES = []          # things that did not work, for the report
 
@@ -169,6 +172,8 @@ def controlled(cmd, label, hold_cb=None, pre_go=None, affinity=None):
     """run a workload command that prints ready, waits for go, prints its
     result (and with --hold waits again). Returns the result dict."""
     note_cmd(label, cmd)
+    if affinity is None and PIN[0]:
+        affinity = PIN[0][0]
     pre = (lambda: os.sched_setaffinity(0, {affinity})) if affinity is not None else None
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                          preexec_fn=pre)
@@ -199,7 +204,8 @@ class Recorder:
             ([] if floor else ["-o", self.out]) + self.extra
         note_cmd(self.label, cmd)
         self.err = open(os.path.join(WORK, "lt.err"), "w+")
-        self.p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.err)
+        pre = (lambda: os.sched_setaffinity(0, {PIN[0][1]})) if PIN[0] else None
+        self.p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.err, preexec_fn=pre)
         t0 = time.monotonic()
         last, stable = -1, 0
         while True:
@@ -257,11 +263,21 @@ def run_mode(w, mode, hold_cb=None, label=None, wrap_pre_go=None):
     if mode in ("bpftrace", "bpftrace_floor"):
         prog = BPFTRACE_PROG if mode == "bpftrace" else BPFTRACE_FLOOR_PROG
         cmd = ["bpftrace", "-e", prog, "-c", shlex.join(wl_cmd(w, hold))]
+        pin_child = None
+        if PIN[0]:
+            # bpftrace on the tracer's CPU, its child (the workload, ready
+            # and waiting) moved to the target's
+            cmd = ["taskset", "-c", str(PIN[0][1])] + cmd
+
+            def pin_child(pid):
+                with open(f"/proc/{pid}/task/{pid}/children") as f:
+                    for c in f.read().split():
+                        os.sched_setaffinity(int(c), {PIN[0][0]})
         note_cmd(label, cmd)
         if hold:
             # bpf stats: the workload (bpftrace's child) inherits the pipe
             # and holds; the programs are read from bpftrace's fds
-            return controlled(cmd, label, hold_cb)
+            return controlled(cmd, label, hold_cb, pre_go=pin_child)
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                            timeout=900)
         res = None
