@@ -187,8 +187,12 @@ def main():
       f"from the same repetition ({how}); BPF ns per "
       "call is the run_time_ns of the programs on the Python calls' probes (process lifecycle "
       "programs left out) / Python calls made.\n")
-    p("| workload | mode | loop s | us per call | overhead x its floor | BPF ns per call | BPF x bpftrace name count | trap us per hit |")
-    p("|---|---|---|---|---|---|---|---|")
+    if nrep > 1:
+        p("The column \"from the fastest\" divides the same differences of each mode's fastest "
+          "repetition (the least disturbed by the machine's other work: a noise that only adds "
+          "time), a second reading of the same run.\n")
+    p("| workload | mode | loop s | us per call | overhead x its floor | from the fastest | BPF ns per call | BPF x bpftrace name count | trap us per hit |")
+    p("|---|---|---|---|---|---|---|---|---|")
     for w, rs in reps.items():
         for m in rs[0]:
             fl = {"full": "floor", "nodur": "nodur_floor", "bpftrace": "bpftrace_floor"}.get(m)
@@ -199,7 +203,12 @@ def main():
                     for R in rs if fl and R[fl][0] > R["untraced"][0]]
             bx = [R[m][1] / R["bpftrace"][1] for R in rs
                   if m in ("full", "nodur") and R.get("bpftrace") and R["bpftrace"][1]]
-            p(f"| {w} | {m} | {s:.3f} | {1e6 * s / c:.3f} | {med_range(over)} | {ns / c:.0f} | "
+            fast = ""
+            if fl and nrep > 1:
+                lo = {k: min(R[k][0] for R in rs) for k in (m, fl, "untraced")}
+                if lo[fl] > lo["untraced"]:
+                    fast = f"{(lo[m] - lo['untraced']) / (lo[fl] - lo['untraced']):.2f}"
+            p(f"| {w} | {m} | {s:.3f} | {1e6 * s / c:.3f} | {med_range(over)} | {fast} | {ns / c:.0f} | "
               f"{med_range(bx)} | {trap_s.split(' us')[0] if trap else ''} |")
     p()
     # the reading below: the medians

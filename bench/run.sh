@@ -49,8 +49,9 @@ fi
 	echo
 	echo "## Hot path (bench/hotpath.py, issue 20)"
 	echo
-	# three repetitions in turn (one with QUICK=1): medians and ranges
-	"$PY" bench/hotpath.py --reps "$([ "${QUICK:-0}" = 1 ] && echo 1 || echo 3)"
+	# nine repetitions in turn (one with QUICK=1): medians and ranges;
+	# pinned, the workload and its tracer on CPUs of their own
+	"$PY" bench/hotpath.py --pin --reps "$([ "${QUICK:-0}" = 1 ] && echo 1 || echo 9)"
 	if [ "${LONG:-0}" = 1 ]; then
 		echo
 		echo "## Long run (bench/long_run.sh)"
