@@ -25,7 +25,8 @@
  * A batch the ring buffer has no room for is lost whole: the drop counter
  * counts its records, as it counted them one by one.
  *
- * Uses from leaktrace.bpf.c: struct scratch (bh, batch, busy), scratch_map,
+ * Uses from leaktrace.bpf.c: struct scratch (bh, batch, busy; lt_switch
+ * sets ro_fresh, for --no-durations' clock), scratch_map,
  * the events ring buffer and the drops counter.
  */
 

@@ -489,8 +489,8 @@ static __always_inline __u64 caller_of(const struct lt_py_layout *L, struct scra
  * the CPU's first after a task switch (lt_switch sets ro_fresh: a thread
  * that moved, or a thread's first); else once per LT_RO_CLOCK_RECS RETs
  * and once per clock tick (jiffies) of the CPU, the RETs between given
- * its last reading (FORMAT.md §3). The clock was a third of a RET's
- * program time (PERFORMANCE.md, issue 20) */
+ * its last reading (FORMAT.md §3). The clock cost 41% as much as the
+ * RET program's own code (PERFORMANCE.md, issue 20's tenth round) */
 #define LT_RO_CLOCK_RECS 8
 
 static __always_inline __u64 ro_clock(struct scratch *s, bool root)
