@@ -72,7 +72,7 @@ def one(binary, calls, extra, out, sid, gen):
     per_run = {k: v["run_time_ns"] / v["run_cnt"] for k, v in stats.items()
                if v["run_cnt"] >= calls // 2}
     calls = res["calls"]
-    chunk = (res["loop_s"] if gen else statistics.median(res["chunk_s"]) * 20) / calls * 1e9
+    chunk = B.chunk_time(res) / calls * 1e9
     return total / calls, chunk, per_run
 
 

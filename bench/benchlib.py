@@ -344,6 +344,15 @@ def fmt(x, nd=2):
     return f"{x:.{nd}f}"
 
 
+def chunk_time(r):
+    """a workload's time, robust to a burst of the machine's other work:
+    its median chunk (bench/loop.py: 1/20 of the calls; torch: one
+    iteration) times the number of chunks; the whole time where it has
+    none (the generator)"""
+    c = r.get("chunk_s")
+    return statistics.median(c) * len(c) if c else r["loop_s"]
+
+
 def summarize(runs):
     S = {}
     for w, modes in runs.items():
@@ -352,13 +361,8 @@ def summarize(runs):
             calls = med([r["calls"] for r in modes["untraced"]])
         else:
             calls = med([r["rec_calls"] for r in modes["full"]])
-        def robust(r):
-            # median chunk (loop: 1/20 of the calls; torch: one iteration)
-            # times the number of chunks
-            c = r.get("chunk_s")
-            return statistics.median(c) * len(c) if c else r["loop_s"]
-        base_rob = med([robust(r) for r in modes["untraced"]])
-        base_best = min(robust(r) for r in modes["untraced"])
+        base_rob = med([chunk_time(r) for r in modes["untraced"]])
+        base_best = min(chunk_time(r) for r in modes["untraced"])
         S[w] = {"calls": calls, "base_s": base, "base_rob_s": base_rob, "modes": {}}
         for m, rs in modes.items():
             if not rs:
@@ -368,11 +372,11 @@ def summarize(runs):
             d = {"n": len(rs), "loop_s": med(ts), "per_call_us": med(ts) / calls * 1e6,
                  "over_us": (med(ts) - base) / calls * 1e6, "over_min": min(ov), "over_max": max(ov),
                  # the verdicts' measure: other jobs only ever add time
-                 "over_best_us": (min(robust(r) for r in rs) - base_best) / calls * 1e6,
-                 "over_rob_us": (med([robust(r) for r in rs]) - base_rob) / calls * 1e6,
+                 "over_best_us": (min(chunk_time(r) for r in rs) - base_best) / calls * 1e6,
+                 "over_rob_us": (med([chunk_time(r) for r in rs]) - base_rob) / calls * 1e6,
                  # per repetition, in run order (modes are interleaved, so
                  # repetition i of two modes ran minutes apart at most)
-                 "over_rob_reps": [(robust(r) - base_rob) / calls * 1e6 for r in rs],
+                 "over_rob_reps": [(chunk_time(r) - base_rob) / calls * 1e6 for r in rs],
                  "spread_pct": (max(ts) - min(ts)) / med(ts) * 100 if len(ts) > 1 else 0.0}
             if "lt_cpu_s" in rs[0]:
                 d["lt_cpu_s"] = med([r["lt_cpu_s"] for r in rs])

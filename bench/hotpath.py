@@ -15,7 +15,8 @@
 # the table gives medians, and each ratio the median of the repetitions'
 # own ratios with their range.
 # --pin: each workload on CPU 0, its recorder (or bpftrace) on CPU 1, and a
-# loop's time its median chunk x 20: on this project's 2-CPU guests an
+# workload's time its median chunk times their number (benchlib's
+# chunk_time; the generator has none): on this project's 2-CPU guests an
 # unpinned run falls into a fast and a slow state (PERFORMANCE.md, issue 20).
 import os
 import statistics
@@ -81,12 +82,8 @@ def one_run(w, have_bpftrace):
             # per run (one run per Python call) x the calls of the loop
             cnt = sum(v["run_cnt"] for v in got.values())
             ns = ns * calls // max(1, cnt)
-        # pinned: the loop's median chunk (bench/loop.py's 20) x 20, which
-        # a burst of the machine's other work moves less than the sum
-        ls = r["loop_s"]
-        if B.PIN[0] and r.get("chunk_s"):
-            ls = statistics.median(r["chunk_s"]) * len(r["chunk_s"])
-        out[m] = (ls, ns, calls, r.get("lost"))
+        # pinned: the median chunk times their number (B.chunk_time)
+        out[m] = (B.chunk_time(r) if B.PIN[0] else r["loop_s"], ns, calls, r.get("lost"))
         B.log(f"hotpath {w} {m}: {r['loop_s']:.3f} s, bpf {ns} ns, {got}")
     return out
 
@@ -182,7 +179,8 @@ def main():
            f"repetitions' own ratios, with their range in brackets")
     if pinned:
         how += (f"; pinned: every workload on CPU {pinned[0]}, the recorder or bpftrace on CPU "
-                f"{pinned[1]}, and a loop's time its median chunk (bench/loop.py's 20) x 20")
+                f"{pinned[1]}, and a workload's time its median chunk times their number "
+                f"(bench/loop.py's 20 chunks, torch's iterations; the generator's whole time)")
     p("Overhead ratios divide (loop time of the mode - untraced) by (that of its floor - untraced) "
       f"from the same repetition ({how}); BPF ns per "
       "call is the run_time_ns of the programs on the Python calls' probes (process lifecycle "
