@@ -91,7 +91,8 @@ static __always_inline int emit_rec(struct scratch *s, const void *rec, __u32 fi
  * is sent at once where another thread may resume the frame; the only
  * thread's stays in its batch: a thread made later is cloned by it, and
  * the clone sends the batch first (lt_fork), before the new thread runs.
- * Plain loads through the task's BTF pointers, no helper */
+ * Plain loads through the task's BTF pointers, no helper; a subprogram:
+ * inlined, it took lt_return's stack with walk_step's past 512 bytes */
 static __noinline bool sole_thread(void)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -143,12 +144,10 @@ static __always_inline int emit_alone(struct scratch *s, void *data, __u64 size)
 	return ring_out(data, size);
 }
 
-/* the CPU's batch sent, unless a probe holds the scratch (its task's
- * batch stays with it); 1 then */
-static __always_inline int flush_cpu(void)
+/* the batch of s, the CPU's scratch (NULL: none), sent unless a probe
+ * holds it (its task's batch stays with it); 1 then */
+static __always_inline int flush_scratch(struct scratch *s)
 {
-	struct scratch *s = cpu_scratch();
-
 	if (!s || !s->bh.len)
 		return 0;
 	if (__sync_val_compare_and_swap(&s->busy, 0, 1) != 0)
@@ -156,6 +155,12 @@ static __always_inline int flush_cpu(void)
 	batch_flush(s);
 	scratch_put(s);
 	return 0;
+}
+
+/* the CPU's batch sent, as flush_scratch */
+static __always_inline int flush_cpu(void)
+{
+	return flush_scratch(cpu_scratch());
 }
 
 /* a tracepoint's record (the task's, in its context), after the CPU's
@@ -174,7 +179,7 @@ int BPF_PROG(lt_switch)
 
 	if (s)
 		s->ro_fresh = 1;	/* --no-durations: the next RET reads the clock */
-	flush_cpu();
+	flush_scratch(s);
 	return 0;
 }
 
