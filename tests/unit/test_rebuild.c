@@ -430,6 +430,14 @@ static void lost_return_resyncs(void)
 	R(s, 3, 0xA0, 0x10, 0x100, LT_RV_INT, 2, 0);
 	CHECK(ngot == 1 && !got[0]->complete && got[0]->root->ncalls == 2);
 	reset();
+	/* records lost between two executions (calls outside any root):
+	 * the next root's start comes after them, its execution is whole */
+	one_run(s, 0xA0, 4);
+	EP(s, 1, 0xE0, 0x300, 0x10);
+	rb_loss(s);				/* RET of 0xE0 lost */
+	one_run(s, 0xA0, 5);
+	CHECK(ngot == 2 && whole_run(got[0], 4) && whole_run(got[1], 5));
+	reset();
 	/* without a loss the same frame and code twice is one call (3.13
 	 * RESUME_CHECK), whole */
 	EP(s, 3, 0xA0, 0x100, 0x10);

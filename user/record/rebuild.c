@@ -428,7 +428,13 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 	 * caller runs */
 	f->interp = interp || !previous || !parent ? interp : parent->interp;
 	if (s->cfg.root_fn && ci->is_root && t->root_depth++ == 0) {
-		struct lt_exec *e = rbi_exec_open(s, t, ts, ci->fn);
+		struct lt_exec *e;
+
+		/* records lost while no execution was open came before this
+		 * start (a drop snapshot steps at the first record made
+		 * after it): none is this execution's */
+		t->loss_pending = false;
+		e = rbi_exec_open(s, t, ts, ci->fn);
 
 		if (!e)
 			return;
