@@ -127,15 +127,27 @@ def free_port():
 
 
 def child_pid(parent, timeout=30):
-    """the pid, seen from the host, of the process unshare --fork started"""
+    """the pid, seen from the host, of the process unshare --fork started,
+    once it runs its command: forked, it is still unshare until its exec,
+    and within the exec its executable is named before it is mapped
+    (leaktrace -p looks for the mapping)"""
     end = time.time() + timeout
+    own = os.stat("/proc/%d/exe" % parent)
     while time.time() < end:
         for path in glob.glob("/proc/%d/task/*/children" % parent):
-            kids = open(path).read().split()
-            if kids:
-                return int(kids[0])
+            for k in open(path).read().split():
+                try:
+                    st = os.stat("/proc/%s/exe" % k)
+                    if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
+                        continue
+                    exe = os.readlink("/proc/%s/exe" % k)
+                    with open("/proc/%s/maps" % k) as f:
+                        if exe in f.read():
+                            return int(k)
+                except OSError:
+                    pass
         time.sleep(0.02)
-    raise AssertionError("unshare (pid %d) started no child" % parent)
+    raise AssertionError("unshare (pid %d) started no command" % parent)
 
 def need_root():
     if os.geteuid() != 0:

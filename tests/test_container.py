@@ -54,7 +54,9 @@ def host_pid_of(unshare_pid):
             kids = open(path).read().split()
             for k in kids:
                 try:
-                    if os.readlink("/proc/%s/exe" % k).endswith("python3.11"):
+                    exe = os.readlink("/proc/%s/exe" % k)
+                    # (named at its exec before it is mapped: wait for both)
+                    if exe.endswith("python3.11") and exe in open("/proc/%s/maps" % k).read():
                         return int(k)
                 except OSError:
                     pass
@@ -131,14 +133,7 @@ def evalframe_python_in_a_pid_namespace_carries_nstid():
     c = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", exes[-1],
                           app, go])
     try:
-        pid = None
-        for _ in range(200):
-            kids = open("/proc/%d/task/%d/children" % (c.pid, c.pid)).read().split()
-            if kids:
-                pid = int(kids[0])
-                break
-            time.sleep(0.02)
-        assert pid, "the namespace's python did not start"
+        pid = lt.child_pid(c.pid)
         rec = os.path.join(d, "rec.jsonl")
         lp = lt.start_recording("-p", pid, "--root", "predict", "-o", rec)
         open(go, "w").close()

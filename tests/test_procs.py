@@ -557,14 +557,7 @@ def descendants_in_a_pid_namespace_carry_their_own_nspid():
     u = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", PY, script, go],
                          stdout=subprocess.PIPE, text=True)
     try:
-        host = None
-        for _ in range(500):
-            kids = open("/proc/%d/task/%d/children" % (u.pid, u.pid)).read().split()
-            if kids and open("/proc/%s/cmdline" % kids[0]).read().startswith(PY):
-                host = int(kids[0])
-                break
-            time.sleep(0.01)
-        assert host, "python did not start in its namespace"
+        host = lt.child_pid(u.pid)
         lp = lt.start_recording("-p", host, "--root", "predict", "-o", out)
         open(go, "w").close()
         inner = [int(x) for x in u.stdout.readline().split()]
