@@ -431,8 +431,8 @@ void rb_entry(struct rb_state *s, uint32_t tgid, uint32_t tid, uint32_t nstid, u
 		struct lt_exec *e;
 
 		/* records lost while no execution was open came before this
-		 * start (a drop snapshot steps at the first record made
-		 * after it): none is this execution's */
+		 * start (the drop counter's snapshot steps at the first
+		 * record made after them): none is this execution's */
 		t->loss_pending = false;
 		e = rbi_exec_open(s, t, ts, ci->fn);
 
