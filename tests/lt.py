@@ -69,10 +69,44 @@ def leaktrace(*args, **kw):
     return run([LEAKTRACE] + [str(a) for a in args], **kw)
 
 
+_LIBPYTHON = {}
+
+
+def mapped_exe(pid):
+    """the executable pid runs, once it and the libpython it links (pyenv's
+    builds) are mapped: an exec names the executable before it maps it, and
+    the dynamic loader maps libpython later, so a process just started by
+    Popen can be in between. None before that or if pid is gone"""
+    try:
+        exe = os.readlink("/proc/%s/exe" % pid)
+        with open("/proc/%s/maps" % pid) as f:
+            maps = f.read()
+    except OSError:
+        return None
+    if exe not in _LIBPYTHON:
+        try:
+            _LIBPYTHON[exe] = [l for l in ldd_libs([exe]) if "libpython" in os.path.basename(l)]
+        except Exception:   # not an ELF file ldd reads (a chroot's, a script)
+            _LIBPYTHON[exe] = []
+    return exe if exe in maps and all(l in maps for l in _LIBPYTHON[exe]) else None
+
+
+def wait_mapped(pid, timeout=10):
+    """until pid's executable is mapped (mapped_exe); a later leaktrace -p
+    says what is wrong if it never is"""
+    end = time.time() + timeout
+    while not mapped_exe(pid) and time.time() < end:
+        time.sleep(0.01)
+
+
 def start_recording(*args, ready=("tracing pid", "system-wide")):
     """leaktrace record ARGS in the background, returned once it has
-    attached (its stderr so far is in .attach_log)."""
-    lp = subprocess.Popen([LEAKTRACE, "record"] + [str(a) for a in args],
+    attached (its stderr so far is in .attach_log). With -p PID, started
+    once PID's executable is mapped (leaktrace -p looks for the mapping)."""
+    args = [str(a) for a in args]
+    if "-p" in args:
+        wait_mapped(args[args.index("-p") + 1])
+    lp = subprocess.Popen([LEAKTRACE, "record"] + args,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     err = ""
     while not any(r in err for r in ready):
@@ -138,14 +172,10 @@ def child_pid(parent, timeout=30):
             for k in open(path).read().split():
                 try:
                     st = os.stat("/proc/%s/exe" % k)
-                    if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
-                        continue
-                    exe = os.readlink("/proc/%s/exe" % k)
-                    with open("/proc/%s/maps" % k) as f:
-                        if exe in f.read():
-                            return int(k)
                 except OSError:
-                    pass
+                    continue
+                if (st.st_dev, st.st_ino) != (own.st_dev, own.st_ino) and mapped_exe(k):
+                    return int(k)
         time.sleep(0.02)
     raise AssertionError("unshare (pid %d) started no command" % parent)
 

@@ -53,13 +53,8 @@ def host_pid_of(unshare_pid):
         for path in glob.glob("/proc/%d/task/*/children" % unshare_pid):
             kids = open(path).read().split()
             for k in kids:
-                try:
-                    exe = os.readlink("/proc/%s/exe" % k)
-                    # (named at its exec before it is mapped: wait for both)
-                    if exe.endswith("python3.11") and exe in open("/proc/%s/maps" % k).read():
-                        return int(k)
-                except OSError:
-                    pass
+                if (lt.mapped_exe(k) or "").endswith("python3.11"):
+                    return int(k)
         time.sleep(0.05)
     raise AssertionError("container python not found")
 

@@ -25,6 +25,7 @@ def busy_target(d):
                                          "while True:\n    tick(1)\n    time.sleep(0.005)\n")
     proc = subprocess.Popen([lt.PY, script])
     try:
+        lt.wait_mapped(proc.pid)
         yield proc
     finally:
         proc.kill()

@@ -219,6 +219,7 @@ def attach_detach_100_cycles():
     script, stop = workload(d), os.path.join(d, "stop")
     target = subprocess.Popen([lt.PY, script, "--until", stop], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
+    lt.wait_mapped(target.pid)
     rng = random.Random(8)
     complete = cycles = 0
     try:
@@ -385,6 +386,7 @@ def ring_buffer_overflow_is_counted_and_skipped():
         f.write(FAST)
     target = subprocess.Popen([lt.PY, script, stop], stdout=subprocess.PIPE, text=True)
     try:
+        lt.wait_mapped(target.pid)
         rp = subprocess.Popen([lt.LEAKTRACE, "record", "-p", str(target.pid), "--root", "run",
                                "--ringbuf-mb", "1", "-o", rec], stderr=subprocess.PIPE, text=True)
         time.sleep(2)  # attach
@@ -440,6 +442,7 @@ def disk_full_gives_clear_error():
         f.write(FAST)
     target = subprocess.Popen([lt.PY, script, stop], stdout=subprocess.PIPE, text=True)
     try:
+        lt.wait_mapped(target.pid)
         for name in ("t.jsonl", "t.jsonl.gz"):
             out = os.path.join(mnt, name)
             p = lt.leaktrace("record", "-p", target.pid, "--root", "leaf", "-o", out,
