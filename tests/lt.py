@@ -160,11 +160,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def child_pid(parent, timeout=30):
+def child_pid(parent, exe=None, timeout=30):
     """the pid, seen from the host, of the process unshare --fork started,
     once it runs its command: forked, it is still unshare until its exec,
     and within the exec its executable is named before it is mapped
-    (leaktrace -p looks for the mapping)"""
+    (leaktrace -p looks for the mapping). exe: once its mapped executable
+    ends so (a command that runs sh, then chroot, then that one)"""
     end = time.time() + timeout
     own = os.stat("/proc/%d/exe" % parent)
     while time.time() < end:
@@ -174,10 +175,12 @@ def child_pid(parent, timeout=30):
                     st = os.stat("/proc/%s/exe" % k)
                 except OSError:
                     continue
-                if (st.st_dev, st.st_ino) != (own.st_dev, own.st_ino) and mapped_exe(k):
+                runs = mapped_exe(k)
+                if runs and (runs.endswith(exe) if exe else
+                             (st.st_dev, st.st_ino) != (own.st_dev, own.st_ino)):
                     return int(k)
         time.sleep(0.02)
-    raise AssertionError("unshare (pid %d) started no command" % parent)
+    raise AssertionError("unshare (pid %d) started no %s" % (parent, exe or "command"))
 
 def need_root():
     if os.geteuid() != 0:

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 
 import lt
 import treecmp
@@ -49,14 +48,7 @@ def start_container(root, argv):
 
 def host_pid_of(unshare_pid):
     """The container's pid 1 (python) seen from the host."""
-    for _ in range(200):
-        for path in glob.glob("/proc/%d/task/*/children" % unshare_pid):
-            kids = open(path).read().split()
-            for k in kids:
-                if (lt.mapped_exe(k) or "").endswith("python3.11"):
-                    return int(k)
-        time.sleep(0.05)
-    raise AssertionError("container python not found")
+    return lt.child_pid(unshare_pid, exe="python3.11", timeout=10)
 
 
 @lt.test

@@ -79,22 +79,8 @@ def dynamic_build_does_not_start_in_sid_but_static_does():
 
 
 def sid_python_pid(unshare_pid, exe):
-    for _ in range(400):
-        try:
-            kids = subprocess.run(["pgrep", "-P", str(unshare_pid)], capture_output=True, text=True).stdout.split()
-        except OSError:
-            kids = []
-        todo = list(kids)
-        while todo:	# unshare -> sh -> (exec) chroot -> python
-            k = todo.pop()
-            try:
-                if os.readlink("/proc/%s/exe" % k).endswith(exe):
-                    return int(k)
-            except OSError:
-                pass
-            todo += subprocess.run(["pgrep", "-P", k], capture_output=True, text=True).stdout.split()
-        time.sleep(0.05)
-    raise AssertionError("python in the sid root not found")
+    """unshare -> sh -> (exec) chroot -> python, seen from the host"""
+    return lt.child_pid(unshare_pid, exe=exe, timeout=20)
 
 
 def split_by_parity(trace, d):
