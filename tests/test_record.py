@@ -421,7 +421,35 @@ def bad_input_unknown_pid():
 
 
 @lt.test
+def pid_started_a_moment_ago_is_waited_for():
+    """python app.py & leaktrace -p $!: the pid can still be the shell
+    between its fork and its exec. Here it stays a shell for 0.3 s, then
+    execs python; record -p waits for the exec (the process's first
+    second) and traces it to its exit"""
+    lt.need_root()
+    d = lt.tmpdir()
+    script = lt.write_file(d, "late.py", "import time\ndef tick(i):\n    return i\n"
+                                         "for i in range(300):\n    tick(i)\n    time.sleep(0.005)\n")
+    out = os.path.join(d, "t.jsonl")
+    proc = subprocess.Popen(["sh", "-c", "sleep 0.3; exec %s %s" % (lt.PY, script)])
+    try:
+        exe = os.readlink("/proc/%d/exe" % proc.pid)
+        assert "python" not in exe, exe      # still the shell
+        p = record("--root", "tick", "-o", out, "-p", proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "tracing pid %d" % proc.pid in p.stderr, p.stderr
+    ex = [l for l in lines(out) if l["type"] == "exec"]
+    # attached some ms after the exec: the first ticks can be missed
+    assert len(ex) > 200 and all(e["complete"] for e in ex), len(ex)
+    assert [e["root"]["ret"]["value"] for e in ex] == list(range(300 - len(ex), 300))
+
+
+@lt.test
 def bad_input_not_python():
+    """a process started a moment ago that does not run python: refused
+    once it is 1 s old (the wait above ends)"""
     lt.need_root()
     proc = subprocess.Popen(["sleep", "30"])
     try:

@@ -159,55 +159,31 @@ static void host_path(char *out, size_t n, int pid, const char *range, const cha
 	snprintf(out, n, "/proc/%d/root%s", pid, path);
 }
 
-bool py_pid_runs_python(int pid)
+/* what a process maps that can hold its interpreter: its executable where
+ * named like a python, the first libpython; each with its address range */
+struct mapped_py {
+	char exe[PATH_MAX];	/* /proc/PID/exe's target, less " (deleted)" */
+	char exe_path[PATH_MAX], exe_range[64];
+	char lib_path[PATH_MAX], lib_range[64];
+};
+
+/* pid's maps read into m; -1 (errno set) if they cannot be */
+static int scan_maps(int pid, struct mapped_py *m)
 {
-	char path[64], line[PATH_MAX + 256], exe[PATH_MAX];
-	bool found = false;
+	char path[64], line[PATH_MAX + 256];
 	ssize_t n;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = 0;
+	memset(m, 0, sizeof(*m));
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, '/');
-
-		if (!p)
-			continue;
-		p[strcspn(p, "\n")] = 0;
-		found = strstr(p, "/libpython") || (!strcmp(p, exe) && is_python_name(p));
-	}
-	fclose(f);
-	return found;
-}
-
-int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
-		       const char *python_override)
-{
-	char maps[64], line[PATH_MAX + 256], exe[PATH_MAX], host[PATH_MAX + 32];
-	char cand_exe[PATH_MAX] = "", cand_lib[PATH_MAX] = "";
-	char range_exe[64] = "", range_lib[64] = "";
-	FILE *f;
-	ssize_t n;
-
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	f = fopen(maps, "re");
-	if (!f) {
-		if (errno == ENOENT)
-			lt_err("no process with pid %d", pid);
-		else
-			lt_err("cannot read %s: %s", maps, strerror(errno));
-		return LT_EXIT_USAGE;
-	}
-	snprintf(maps, sizeof(maps), "/proc/%d/exe", pid);
-	n = readlink(maps, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = 0;
-	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
-		exe[n - 10] = 0;
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, m->exe, sizeof(m->exe) - 1);
+	m->exe[n > 0 ? n : 0] = 0;
+	if (n > 10 && !strcmp(m->exe + n - 10, " (deleted)"))
+		m->exe[n - 10] = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char *p = strchr(line, '/'), range[64];
 
@@ -216,15 +192,53 @@ int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
 		p[strcspn(p, "\n")] = 0;
 		if (strstr(p, " (deleted)"))
 			*strstr(p, " (deleted)") = 0;
-		if (!strcmp(p, exe) && is_python_name(p) && !cand_exe[0]) {
-			snprintf(cand_exe, sizeof(cand_exe), "%s", p);
-			snprintf(range_exe, sizeof(range_exe), "%s", range);
-		} else if (strstr(p, "/libpython") && !cand_lib[0]) {
-			snprintf(cand_lib, sizeof(cand_lib), "%s", p);
-			snprintf(range_lib, sizeof(range_lib), "%s", range);
+		if (!strcmp(p, m->exe) && is_python_name(p) && !m->exe_path[0]) {
+			snprintf(m->exe_path, sizeof(m->exe_path), "%s", p);
+			snprintf(m->exe_range, sizeof(m->exe_range), "%s", range);
+		} else if (strstr(p, "/libpython") && !m->lib_path[0]) {
+			snprintf(m->lib_path, sizeof(m->lib_path), "%s", p);
+			snprintf(m->lib_range, sizeof(m->lib_range), "%s", range);
 		}
 	}
 	fclose(f);
+	return 0;
+}
+
+bool py_pid_runs_python(int pid)
+{
+	struct mapped_py m;
+
+	return !scan_maps(pid, &m) && (m.exe_path[0] || m.lib_path[0]);
+}
+
+bool py_pid_loaded(int pid)
+{
+	char host[PATH_MAX + 32];
+	struct mapped_py m;
+
+	if (scan_maps(pid, &m))
+		return false;
+	if (m.lib_path[0])
+		return true;
+	if (!m.exe_path[0])
+		return false;
+	host_path(host, sizeof(host), pid, m.exe_range, m.exe_path);
+	return holds_interpreter(host);
+}
+
+int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
+		       const char *python_override)
+{
+	char host[PATH_MAX + 32];
+	struct mapped_py m;
+
+	if (scan_maps(pid, &m)) {
+		if (errno == ENOENT)
+			lt_err("no process with pid %d", pid);
+		else
+			lt_err("cannot read /proc/%d/maps: %s", pid, strerror(errno));
+		return LT_EXIT_USAGE;
+	}
 	if (python_override) {
 		snprintf(host, sizeof(host), "/proc/%d/root%s", pid, python_override);
 		if (faccessat(AT_FDCWD, host, R_OK, AT_EACCESS))
@@ -234,18 +248,18 @@ int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
 	/* libpython holds the interpreter when the executable links it:
 	 * the file the process maps, whatever RUNPATH or LD_LIBRARY_PATH
 	 * chose */
-	if (cand_exe[0]) {
-		host_path(host, sizeof(host), pid, range_exe, cand_exe);
-		if (!cand_lib[0] || holds_interpreter(host))
-			return py_target_from_file(t, want, host, cand_exe);
+	if (m.exe_path[0]) {
+		host_path(host, sizeof(host), pid, m.exe_range, m.exe_path);
+		if (!m.lib_path[0] || holds_interpreter(host))
+			return py_target_from_file(t, want, host, m.exe_path);
 	}
-	if (cand_lib[0]) {
-		host_path(host, sizeof(host), pid, range_lib, cand_lib);
-		return py_target_from_file(t, want, host, cand_lib);
+	if (m.lib_path[0]) {
+		host_path(host, sizeof(host), pid, m.lib_range, m.lib_path);
+		return py_target_from_file(t, want, host, m.lib_path);
 	}
 	lt_err("pid %d (%s) is not a CPython process: no python executable or "
 			"libpython is mapped; if it embeds Python under another name, use --python PATH",
-		pid, exe[0] ? exe : "?");
+		pid, m.exe[0] ? m.exe : "?");
 	return LT_EXIT_USAGE;
 }
 

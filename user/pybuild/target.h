@@ -62,6 +62,9 @@ int py_target_for_command(struct py_target *t, const struct py_want *want, const
 			  const char *python_override, bool verbose);
 /* whether a running process maps a python executable or a libpython */
 bool py_pid_runs_python(int pid);
+/* ... and one that holds the interpreter: false for a python executable
+ * that links libpython while its loader has not mapped that yet */
+bool py_pid_loaded(int pid);
 /* the same for a running process: its executable or a loaded libpython */
 int py_target_from_pid(struct py_target *t, const struct py_want *want, int pid,
 		       const char *python_override);

@@ -446,6 +446,31 @@ static int parent_of(int pid)
 	return ppid;
 }
 
+long proc_age_ms(int pid)
+{
+	unsigned long long start;
+	char path[64], buf[1024], *p;
+	struct timespec now;
+	long ms = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	/* field 22, starttime: the boot clock's ticks at its start */
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+		   "%*d %*d %llu", &start) == 1 && !clock_gettime(CLOCK_BOOTTIME, &now)) {
+		ms = now.tv_sec * 1000L + now.tv_nsec / 1000000 -
+		     (long)(start * 1000 / sysconf(_SC_CLK_TCK));
+		if (ms < 0)	/* (ticks round down) */
+			ms = 0;
+	}
+	fclose(f);
+	return ms;
+}
+
 int descendants(int root, bool (*want)(int pid), int *out, int max)
 {
 	struct u64map parent = { 0 }, in = { 0 };

@@ -133,6 +133,9 @@ int tree_count(void);
 /* up to max descendants of root (from /proc) for which want is true, into
  * out; how many */
 int descendants(int root, bool (*want)(int pid), int *out, int max);
+/* how long ago pid started, in ms (its start time in /proc/PID/stat, in
+ * clock ticks); -1 if it is gone or that cannot be read */
+long proc_age_ms(int pid);
 /* fn for each process of the tree (no tree_add or tree_gone under it) */
 void tree_each(void (*fn)(void *arg, int pid), void *arg);
 

@@ -10,6 +10,20 @@
 #include "record/record.h"
 #include "record/session.h"
 
+/* a process started a moment ago (python app.py & leaktrace -p $!) can
+ * still be the shell between its fork and its exec, or a python whose
+ * loader has not mapped libpython yet: looked at again every 10 ms until
+ * it holds an interpreter or is LT_YOUNG_MS old */
+#define LT_YOUNG_MS 1000
+
+static void wait_loaded(int pid)
+{
+	long age;
+
+	while (!py_pid_loaded(pid) && (age = proc_age_ms(pid)) >= 0 && age < LT_YOUNG_MS)
+		usleep(10000);
+}
+
 /* -p: the python pid runs; a pid that runs none (a shell, a supervisor)
  * while its descendants are followed: the python of those it started, as
  * -- CMD does with a wrapper; an exit status */
@@ -18,6 +32,8 @@ static int py_target_from_pid_or_children(struct session *s, struct py_target *t
 	int kids[8], n = 0, pid = env.pid, err;
 	char names[8 * 12] = "";
 
+	if (!env.python)
+		wait_loaded(env.pid);
 	if (!env.python && following() && !py_pid_runs_python(env.pid) &&
 	    (n = descendants(env.pid, py_pid_runs_python, kids, 8)) > 0) {
 		for (int i = 0; i < n; i++)
