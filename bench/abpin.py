@@ -18,7 +18,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B  # noqa: E402
@@ -44,30 +43,20 @@ def one(binary, calls, extra, out, sid, gen):
                           [str(calls // 2 if gen else calls), "--hold"],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     B.read_json_line(py.stdout, "ready")
-    err = open(os.path.join(B.WORK, "abpin.err"), "w+")
-    rec = subprocess.Popen(["taskset", "-c", "1", binary, "record", "-p", str(py.pid),
-                            "--root", "burst" if gen else "run", "-o", out] + extra,
-                           stdout=subprocess.DEVNULL, stderr=err)
-    t0 = time.monotonic()
-    while True:
-        err.seek(0)
-        if "tracing pid" in err.read():
-            break
-        if rec.poll() is not None or time.monotonic() - t0 > 60:
-            err.seek(0)
-            py.kill()
-            raise RuntimeError("leaktrace did not attach: " + err.read())
-        time.sleep(0.05)
+    rec = B.Recorder(extra, "burst" if gen else "run", out, "abpin " + binary, binary=binary)
+    try:
+        rec.start(py.pid)
+    except RuntimeError:
+        py.kill()
+        raise
     py.stdin.write("go\n")
     py.stdin.flush()
     res = json.loads(py.stdout.readline())
-    stats = B.prog_stats(rec.pid)
+    stats = B.prog_stats(rec.p.pid)
     py.stdin.write("exit\n")
     py.stdin.flush()
     py.wait()
-    if rec.wait():
-        err.seek(0)
-        raise RuntimeError("leaktrace failed: " + err.read())
+    rec.finish()
     total = sum(v["run_time_ns"] for v in stats.values())
     per_run = {k: v["run_time_ns"] / v["run_cnt"] for k, v in stats.items()
                if v["run_cnt"] >= calls // 2}
@@ -94,6 +83,7 @@ def main():
         sys.exit("usage: abpin.py [--calls N] [--reps R] [--sid 3.X] [--gen] [-- RECORD-OPTIONS] "
                  "NAME=BINARY...")
     os.makedirs(B.WORK, exist_ok=True)
+    B.PIN[0] = (0, 1)   # the recorder on CPU 1 (the workload: taskset above)
     res = {}
     with B.bpf_stats_on():
         for rep in range(reps):

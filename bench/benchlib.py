@@ -195,12 +195,13 @@ class Recorder:
     """leaktrace record -p PID started after the target is ready; its own
     rusage comes from wait4 (the target is not its child)."""
 
-    def __init__(self, extra, root, out, label):
+    def __init__(self, extra, root, out, label, binary=None):
         self.extra, self.root, self.out, self.label = extra, root, out, label
+        self.binary = binary or LT
 
     def start(self, target_pid):
         floor = "--floor" in self.extra
-        cmd = [LT, "record", "-p", str(target_pid), "--root", self.root] + \
+        cmd = [self.binary, "record", "-p", str(target_pid), "--root", self.root] + \
             ([] if floor else ["-o", self.out]) + self.extra
         note_cmd(self.label, cmd)
         self.err = open(os.path.join(WORK, "lt.err"), "w+")
