@@ -233,12 +233,20 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 			pid, t->shown);
 		return LT_EXIT_USAGE;
 	}
-	for (int i = 0; i < 5; i++) {
+	/* a process just started (record -p waits for its libpython) can
+	 * still be in its loader, the types' tp_name not relocated yet: more
+	 * tries, as for the frames below */
+	for (int i = 0, try = 0; i < 5; i++) {
 		uint64_t name_ptr = 0;
 		char name[16] = "";
 
 		if (peek(pid, bias + t->types[i] + t->build->off.type_tp_name, &name_ptr, 8) ||
 		    peek(pid, name_ptr, name, sizeof(name) - 1) || strcmp(name, want[i])) {
+			if (++try < LIVE_TRIES) {
+				usleep(20000);
+				i--;
+				continue;
+			}
 			lt_err("the offsets for python %s (%s) do not fit pid %d (its %s type does "
 			       "not read as '%s'): not a CPython build leaktrace knows",
 			       t->version, t->shown, pid, want[i], want[i]);

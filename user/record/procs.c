@@ -428,47 +428,44 @@ int tree_check(void)
 	return ntree;
 }
 
-/* the parent of pid from /proc/PID/stat (after the command in parens,
- * which may hold anything); -1 if gone */
-static int parent_of(int pid)
+char *proc_stat(int pid, char *buf, size_t n)
 {
-	char path[64], buf[512], *p;
-	int ppid = -1;
+	char path[64], *p = NULL;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 1, " %*c %d", &ppid) != 1)
-		ppid = -1;
+		return NULL;
+	if (fgets(buf, n, f))
+		p = strrchr(buf, ')');
 	fclose(f);
-	return ppid;
+	return p ? p + 1 : NULL;
+}
+
+/* the parent of pid; -1 if gone */
+static int parent_of(int pid)
+{
+	char buf[512], *p = proc_stat(pid, buf, sizeof(buf));
+	int ppid;
+
+	return p && sscanf(p, " %*c %d", &ppid) == 1 ? ppid : -1;
 }
 
 long proc_age_ms(int pid)
 {
+	char buf[1024], *p = proc_stat(pid, buf, sizeof(buf));
 	unsigned long long start;
-	char path[64], buf[1024], *p;
 	struct timespec now;
-	long ms = -1;
-	FILE *f;
+	long ms;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
 	/* field 22, starttime: the boot clock's ticks at its start */
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
-	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-		   "%*d %*d %llu", &start) == 1 && !clock_gettime(CLOCK_BOOTTIME, &now)) {
-		ms = now.tv_sec * 1000L + now.tv_nsec / 1000000 -
-		     (long)(start * 1000 / sysconf(_SC_CLK_TCK));
-		if (ms < 0)	/* (ticks round down) */
-			ms = 0;
-	}
-	fclose(f);
-	return ms;
+	if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+			 "%*d %*d %llu", &start) != 1 || clock_gettime(CLOCK_BOOTTIME, &now))
+		return -1;
+	ms = (long)(now.tv_sec * 1000LL + now.tv_nsec / 1000000 -
+		    (long long)(start * 1000 / sysconf(_SC_CLK_TCK)));
+	return ms < 0 ? 0 : ms;	/* (ticks round down) */
 }
 
 int descendants(int root, bool (*want)(int pid), int *out, int max)

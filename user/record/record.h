@@ -133,6 +133,9 @@ int tree_count(void);
 /* up to max descendants of root (from /proc) for which want is true, into
  * out; how many */
 int descendants(int root, bool (*want)(int pid), int *out, int max);
+/* /proc/PID/stat read into buf: its fields after the command (in parens,
+ * which may hold anything, spaces and parens too); NULL if pid is gone */
+char *proc_stat(int pid, char *buf, size_t n);
 /* how long ago pid started, in ms (its start time in /proc/PID/stat, in
  * clock ticks); -1 if it is gone or that cannot be read */
 long proc_age_ms(int pid);

@@ -13,14 +13,17 @@
 /* a process started a moment ago (python app.py & leaktrace -p $!) can
  * still be the shell between its fork and its exec, or a python whose
  * loader has not mapped libpython yet: looked at again every 10 ms until
- * it holds an interpreter or is LT_YOUNG_MS old */
+ * it holds an interpreter, or (its tree followed) a child of it does, or
+ * it is LT_YOUNG_MS old */
 #define LT_YOUNG_MS 1000
 
 static void wait_loaded(int pid)
 {
 	long age;
+	int kid;
 
-	while (!py_pid_loaded(pid) && (age = proc_age_ms(pid)) >= 0 && age < LT_YOUNG_MS)
+	while (!py_pid_loaded(pid) && !(following() && descendants(pid, py_pid_loaded, &kid, 1)) &&
+	       (age = proc_age_ms(pid)) >= 0 && age < LT_YOUNG_MS)
 		usleep(10000);
 }
 
@@ -35,7 +38,7 @@ static int py_target_from_pid_or_children(struct session *s, struct py_target *t
 	if (!env.python)
 		wait_loaded(env.pid);
 	if (!env.python && following() && !py_pid_runs_python(env.pid) &&
-	    (n = descendants(env.pid, py_pid_runs_python, kids, 8)) > 0) {
+	    (n = descendants(env.pid, py_pid_loaded, kids, 8)) > 0) {
 		for (int i = 0; i < n; i++)
 			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%d",
 				 i ? ", " : "", kids[i]);

@@ -97,17 +97,9 @@ void tree_event(void *arg, int type, int pid)
 /* pid is stopped (state T): SIGCONT */
 static void continue_if_stopped(int pid)
 {
-	char path[64], buf[512], *p;
-	bool stopped = false;
-	FILE *f;
+	char buf[512], *p = proc_stat(pid, buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if ((f = fopen(path, "re"))) {
-		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-			stopped = p[1] == ' ' && p[2] == 'T';
-		fclose(f);
-	}
-	if (stopped)
+	if (p && p[0] == ' ' && p[1] == 'T')
 		kill(pid, SIGCONT);
 }
 
