@@ -219,9 +219,25 @@ int py_target_live_frames(const struct py_target *t, int pid, py_frame_fn each, 
 	return -1;
 }
 
-int py_target_live_check(const struct py_target *t, int pid, bool verbose)
+/* the first of the five types (py_target's types) whose tp_name does not
+ * read as its name in pid, that name; NULL if all do */
+static const char *type_name_mismatch(const struct py_target *t, int pid, uint64_t bias)
 {
 	static const char *const want[5] = { "int", "bool", "float", "str", "NoneType" };
+
+	for (int i = 0; i < 5; i++) {
+		uint64_t name_ptr = 0;
+		char name[16] = "";
+
+		if (peek(pid, bias + t->types[i] + t->build->off.type_tp_name, &name_ptr, 8) ||
+		    peek(pid, name_ptr, name, sizeof(name) - 1) || strcmp(name, want[i]))
+			return want[i];
+	}
+	return NULL;
+}
+
+int py_target_live_check(const struct py_target *t, int pid, bool verbose)
+{
 	const char *why = "it has no PyCode_Type symbol";
 	uint64_t code_type, bias;
 	int n = -1, found = load_bias(t, pid, &bias);
@@ -236,22 +252,18 @@ int py_target_live_check(const struct py_target *t, int pid, bool verbose)
 	/* a process just started (record -p waits for its libpython) can
 	 * still be in its loader, the types' tp_name not relocated yet: more
 	 * tries, as for the frames below */
-	for (int i = 0, try = 0; i < 5; i++) {
-		uint64_t name_ptr = 0;
-		char name[16] = "";
+	const char *bad = NULL;
 
-		if (peek(pid, bias + t->types[i] + t->build->off.type_tp_name, &name_ptr, 8) ||
-		    peek(pid, name_ptr, name, sizeof(name) - 1) || strcmp(name, want[i])) {
-			if (++try < LIVE_TRIES) {
-				usleep(20000);
-				i--;
-				continue;
-			}
-			lt_err("the offsets for python %s (%s) do not fit pid %d (its %s type does "
-			       "not read as '%s'): not a CPython build leaktrace knows",
-			       t->version, t->shown, pid, want[i], want[i]);
-			return LT_EXIT_USAGE;
-		}
+	for (int i = 0; i < LIVE_TRIES && (!i || bad); i++) {
+		if (i)
+			usleep(20000);
+		bad = type_name_mismatch(t, pid, bias);
+	}
+	if (bad) {
+		lt_err("the offsets for python %s (%s) do not fit pid %d (its %s type does "
+		       "not read as '%s'): not a CPython build leaktrace knows",
+		       t->version, t->shown, pid, bad, bad);
+		return LT_EXIT_USAGE;
 	}
 	if (t->dbg.minor) {
 		char dwhy[512];

@@ -22,8 +22,10 @@ static void wait_loaded(int pid)
 	long age;
 	int kid;
 
-	while (!py_pid_loaded(pid) && !(following() && descendants(pid, py_pid_loaded, &kid, 1)) &&
-	       (age = proc_age_ms(pid)) >= 0 && age < LT_YOUNG_MS)
+	/* its age first: a process running for long (the usual -p) costs
+	 * no maps scan, ELF lookup or /proc walk here */
+	while ((age = proc_age_ms(pid)) >= 0 && age < LT_YOUNG_MS && !py_pid_loaded(pid) &&
+	       !(following() && descendants(pid, py_pid_loaded, &kid, 1)))
 		usleep(10000);
 }
 
