@@ -163,7 +163,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		env.exclude[env.nexclude++] = arg;
 		break;
 	case OPT_RINGBUF:
-		if (parse_int(arg, "--ringbuf-mb", 1, 4096, &v))
+		if (parse_int(arg, "--ringbuf-mb", 1, 2048, &v))
 			return EINVAL;
 		if (v & (v - 1)) {
 			lt_err("--ringbuf-mb must be a power of 2");
