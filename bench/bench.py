@@ -256,7 +256,7 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
     flat_ok = bool(flat) and all(hi - lo <= max(2.0, 0.05 * hi) for lo, hi in flat)
     a("| leaktrace CPU time and RSS reported; RSS flat over the run | "
       + "; ".join(f"RSS {fmt(lo, 1)}-{fmt(hi, 1)} MiB from 1 s to the end of the loop" for lo, hi in flat)
-      + " (loss test; the 32 MiB ring buffer mapping counts in RSS)"
+      + " (loss test; the ring buffer mapping counts in RSS)"
       + f" | {verdict(flat_ok) if flat else 'n/a (run too short)'} |")
     a("")
 
@@ -322,7 +322,7 @@ def write_doc(S, runs, loss, loss_search, stats, perf, trap, mach, vers, load0, 
     a("Each target runs `loop.py --seconds S` (batches of 1000 calls of `f` under a root "
       "`batch`, so executions are written as they complete) pinned to its own CPU, each traced by "
       "its own `leaktrace record -p PID --root batch -o FILE` with the default ring buffer "
-      "(32 MiB). Calls made are counted by the workload; calls recorded and lost events come "
+      "(4 MiB). Calls made are counted by the workload; calls recorded and lost events come "
       "from each trace's trailer.\n")
     a("| process | calls made | calls recorded | lost_events | calls/s | leaktrace user+sys s | CPU us per call | CPU % of one core | max RSS MiB | RSS at ~1 s / end of loop MiB |")
     a("|---|---|---|---|---|---|---|---|---|---|")

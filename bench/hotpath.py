@@ -214,7 +214,7 @@ def main():
                 for m in rs[0]} for w, rs in reps.items()}
     tot = sum(x["lost"] for x in loss)
     p(f"Burst loss test: 2 processes pinned to CPU 0 and 1, each with its own `record` (default "
-      f"32 MiB ring buffer), 3 bursts of `sum(g(i) for i in range({bn}))`: lost {tot}.\n")
+      f"4 MiB ring buffer), 3 bursts of `sum(g(i) for i in range({bn}))`: lost {tot}.\n")
     p("| process | Python calls made | recorded | lost | burst time s | recorder CPU s (user+sys, all its threads) | recorder CPU us per recorded call | recorded calls per CPU-second of the recorder | max RSS MiB |")
     p("|---|---|---|---|---|---|---|---|---|")
     for i, x in enumerate(loss):

@@ -43,16 +43,29 @@ static __always_inline struct scratch *cpu_scratch(void)
 /* send the CPU's batch; the caller holds the scratch */
 static __always_inline void batch_flush(struct scratch *s)
 {
+	__u64 flags = BPF_RB_NO_WAKEUP;
 	__u32 len = s->bh.len;
 
 	if (!len)
 		return;
 	s->bh.type = LT_REC_BATCH;
-	/* never wake the consumer: it polls every 20 ms, which the buffer
-	 * holds many times over, and a wakeup per send costs more than the
-	 * send (docs/PYTHON_VERSIONS.md) */
-	if (bpf_ringbuf_output(&events, &s->bh, sizeof(s->bh) + (len & (LT_BATCH_BUF - 1)),
-			       BPF_RB_NO_WAKEUP))
+	/* the consumer polls every 20 ms and is not woken: a wakeup per
+	 * send costs more than the send (docs/PYTHON_VERSIONS.md). Only if
+	 * it falls behind: once per eighth of the ring buffer this CPU
+	 * sends, the unread bytes are looked at, and over a quarter of the
+	 * ring they wake it. So a ring of a few MiB, which the CPU's caches
+	 * hold where 32 MiB went to memory at every lap (a quarter less BPF
+	 * time per call: PERFORMANCE.md, issue 20's thirteenth round), has
+	 * room for more than the 20 ms */
+	s->sent += len;
+	if (s->sent >= ring_wake_bytes / 2) {
+		s->sent = 0;
+		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= ring_wake_bytes) {
+			flags = BPF_RB_FORCE_WAKEUP;
+			__sync_fetch_and_add(&ring_wakeups, 1);
+		}
+	}
+	if (bpf_ringbuf_output(&events, &s->bh, sizeof(s->bh) + (len & (LT_BATCH_BUF - 1)), flags))
 		__sync_fetch_and_add(&drops, s->bh.n);
 	s->bh.len = 0;
 	s->bh.n = 0;

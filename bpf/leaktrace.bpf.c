@@ -43,6 +43,7 @@ const volatile __u32 types_only = 0;	/* --no-values: send the types of values on
 const volatile __u32 send_arg_values = 0;	/* --args: send positional arguments */
 const volatile __u32 follow_exec = 0;	/* -a: report execve (builds met later) */
 const volatile __u32 follow_tree = 0;	/* targ_tgid's descendants are traced too */
+const volatile __u32 ring_wake_bytes = 0;	/* a quarter of the ring buffer (batch_flush) */
 
 /* per traced build, indexed by LT_COOKIE_BUILD; writable (.bss) so that
  * -a can add builds it meets after load (a container started later with
@@ -72,10 +73,11 @@ __u32 armed = 0;
 __u64 drops = 0;
 __u64 read_failures = 0;
 __u64 seen_inserts = 0;		/* new keys in seen (evictions: these less its entries) */
+__u64 ring_wakeups = 0;		/* the consumer woken as it fell behind (-v) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 * 1024 * 1024);	/* set by --ringbuf-mb */
+	__uint(max_entries, 4 * 1024 * 1024);	/* set by --ringbuf-mb */
 } events SEC(".maps");
 
 /* a code or type object: (process, address), both whole */
@@ -149,6 +151,7 @@ struct scratch {
 	__u64 ro_ts, ro_jiffies;	/* --no-durations: the CPU's last clock reading, */
 	__u32 ro_uses;		/* its tick, the RETs that took it since */
 	__u32 ro_fresh;		/* the next RET reads the clock (ro_clock) */
+	__u64 sent;		/* bytes of batches sent since the ring's fill was looked at */
 	struct lt_rec_batch bh;	/* the CPU's batch (batch.bpf.h): its header, */
 	__u8 batch[LT_BATCH_BUF];	/* right before its records */
 };

@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -416,6 +417,51 @@ def ring_buffer_overflow_is_counted_and_skipped():
     assert a["skipped"] == 2 * len(bad) and a["E"] == a["E_prime"] == len(good), (a["skipped"], len(bad))
     p = lt.leaktrace("analyze", rec, rec)
     assert "skipped" in (p.stdout + p.stderr), p.stdout[:500]
+
+
+BURST2 = r'''
+import os
+def f(i):
+    return i
+def run(n):
+    for i in range(n):
+        f(i)
+    return n
+kids = []
+for _ in range(2):
+    pid = os.fork()
+    if pid == 0:
+        run(150000)
+        os._exit(0)
+    kids.append(pid)
+print(all(os.waitpid(k, 0)[1] == 0 for k in kids))
+'''
+
+
+@lt.test
+def small_ring_wakes_the_consumer_behind():
+    """The consumer polls every 20 ms and is not woken per record; where it
+    falls behind by a quarter of the ring buffer, the BPF side wakes it.
+    Two processes of the tree bursting into a 1 MiB ring (each makes a
+    quarter of it in less than 20 ms here): -v says the consumer was woken,
+    nothing is lost, each burst is whole. -v also names the default size."""
+    lt.need_root()
+    d = lt.tmpdir()
+    script, rec = os.path.join(d, "burst2.py"), os.path.join(d, "r.jsonl")
+    with open(script, "w") as f:
+        f.write(BURST2)
+    p = lt.leaktrace("record", "-v", "--ringbuf-mb", "1", "--root", "run", "-o", rec, "--",
+                     lt.PY, script)
+    woken = re.search(r"ring buffer of 1 MiB: the consumer was woken (\d+) times", p.stderr)
+    assert woken and int(woken.group(1)) > 0, p.stderr[-2000:]
+    st = lines(rec)[-1]
+    assert st["lost_events"] == 0, st
+    ex = check_trace(rec)
+    assert len(ex) == 2 and all(e["complete"] and e["root"]["ret"]["value"] == 150000 and
+                                len(e["root"]["calls"]) == 150000 for e in ex), len(ex)
+    p = lt.leaktrace("record", "-v", "--root", "x", "-o", os.path.join(d, "q.jsonl"), "--",
+                     lt.PY, "-c", "pass")
+    assert "ring buffer of 4 MiB: the consumer was woken 0 times" in p.stderr, p.stderr[-1000:]
 
 
 @lt.test

@@ -264,6 +264,7 @@ int attach_configure(struct leaktrace_bpf *skel, const struct lt_mechanism *cons
 		ro->root_dotted = !!strchr(name, '.') || strchr(env.root, ':');
 	}
 	bpf_map__set_max_entries(skel->maps.events, (uint32_t)env.ringbuf_mb << 20);
+	ro->ring_wake_bytes = (uint32_t)env.ringbuf_mb << 18;	/* a quarter */
 	return 0;
 }
 

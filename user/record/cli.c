@@ -19,7 +19,7 @@
 #include "record/record.h"
 #include "record/roots.h"
 
-struct record_env env = { .str_len = 64, .ringbuf_mb = 32, .mechanism = PY_MECH_AUTO };
+struct record_env env = { .str_len = 64, .ringbuf_mb = 4, .mechanism = PY_MECH_AUTO };
 
 enum {
 	OPT_ROOT = 256, OPT_PYTHON, OPT_DURATION, OPT_MAX_DEPTH, OPT_STR_LEN, OPT_NO_VALUES,
@@ -75,7 +75,7 @@ static const struct argp_option options[] = {
 	{ "mechanism", OPT_MECHANISM, "M", 0, "auto (default: sites where found, else usdt), usdt "
 		"(3.11's function__return note), sites (probe sites in the interpreter loop) or evalframe "
 		"(3.8-3.10; 3.12 with the perf trampoline)", 4 },
-	{ "ringbuf-mb", OPT_RINGBUF, "N", 0, "ring buffer size in MiB (default 32, power of 2)", 4 },
+	{ "ringbuf-mb", OPT_RINGBUF, "N", 0, "ring buffer size in MiB (default 4, power of 2)", 4 },
 	{ "floor", OPT_FLOOR, NULL, 0, "benchmark: attach the same probes with empty programs "
 				       "and record nothing", 4 },
 	{ 0 },

@@ -360,6 +360,9 @@ static int finish(struct session *s)
 		       (unsigned long long)stats.calls, (unsigned long long)stats.lost_events, said);
 	else if (command_status(s) > 0)
 		lt_err("%s", said + 2);	/* a failing command: never silent */
+	if (env.verbose)
+		lt_err("ring buffer of %d MiB: the consumer was woken %llu times as it fell behind "
+		       "by a quarter of it", env.ringbuf_mb, (unsigned long long)skel->bss->ring_wakeups);
 	if (!s->is_child && !env.all && !process_alive(s->pid, false, NULL))
 		lt_err("target pid %d exited", s->pid);
 	if (c->rb && c->records)
