@@ -49,14 +49,14 @@ static __always_inline void batch_flush(struct scratch *s)
 	if (!len)
 		return;
 	s->bh.type = LT_REC_BATCH;
-	/* the consumer polls every 20 ms and is not woken: a wakeup per
-	 * send costs more than the send (docs/PYTHON_VERSIONS.md). Only if
-	 * it falls behind: once per eighth of the ring buffer this CPU
-	 * sends, the unread bytes are looked at, and over a quarter of the
-	 * ring they wake it. So a ring of a few MiB, which the CPU's caches
-	 * hold where 32 MiB went to memory at every lap (a quarter less BPF
-	 * time per call: PERFORMANCE.md, issue 20's thirteenth round), has
-	 * room for more than the 20 ms */
+	/* the consumer polls every 20 ms and is not woken at each send (a
+	 * wakeup is an irq_work and a task wakeup, more than the send).
+	 * Only if it falls behind: once per eighth of the ring buffer this
+	 * CPU sends, the unread bytes are looked at, and over a quarter of
+	 * the ring they wake it. So a ring of a few MiB, which the CPU's
+	 * caches hold where 32 MiB went to memory at every lap (a fifth less
+	 * BPF time per call: PERFORMANCE.md, issue 20's thirteenth round),
+	 * has room for more than the 20 ms */
 	s->sent += len;
 	if (s->sent >= ring_wake_bytes / 2) {
 		s->sent = 0;

@@ -442,9 +442,10 @@ print(all(os.waitpid(k, 0)[1] == 0 for k in kids))
 def small_ring_wakes_the_consumer_behind():
     """The consumer polls every 20 ms and is not woken per record; where it
     falls behind by a quarter of the ring buffer, the BPF side wakes it.
-    Two processes of the tree bursting into a 1 MiB ring (each makes a
-    quarter of it in less than 20 ms here): -v says the consumer was woken,
-    nothing is lost, each burst is whole. -v also names the default size."""
+    Two processes of the tree bursting into a 1 MiB ring (together they
+    make a quarter of it in about 10 ms here): -v says the consumer was
+    woken, nothing is lost, each burst is whole. -v also names the default
+    size."""
     lt.need_root()
     d = lt.tmpdir()
     script, rec = os.path.join(d, "burst2.py"), os.path.join(d, "r.jsonl")
