@@ -52,8 +52,10 @@ static __always_inline void batch_flush(struct scratch *s)
 	/* the consumer polls every 20 ms and is not woken at each send (a
 	 * wakeup is an irq_work and a task wakeup, more than the send).
 	 * Only if it falls behind: once per eighth of the ring buffer this
-	 * CPU sends, the unread bytes are looked at, and over a quarter of
-	 * the ring they wake it. So a ring of a few MiB, which the CPU's
+	 * CPU sends in batches (records sent alone, CODE and the
+	 * tracepoints', are not counted: few once the target has started),
+	 * the unread bytes are looked at, and over a quarter of the ring
+	 * they wake it. So a ring of a few MiB, which the CPU's
 	 * caches hold where 32 MiB went to memory at every lap (a fifth less
 	 * BPF time per call: PERFORMANCE.md, issue 20's thirteenth round),
 	 * has room for more than the 20 ms */
