@@ -348,8 +348,12 @@ def alerts_as_json_lines_and_queued_commands():
     js, log = os.path.join(d, "alerts.jsonl"), os.path.join(d, "exec.log")
     with recording(d, 7, 0, "--root", "handle", "--rules", rules, "--alert-json", js,
                    "--alert-exec", 'printf "%%s\\n" "$LEAKTRACE_ALERT_JSON" >> %s' % log,
-                   "--metrics", "127.0.0.1:0") as rec:
+                   "--metrics", "127.0.0.1:0", "-o", os.path.join(d, "t.jsonl")) as rec:
         wait_for(os.path.join(d, "done"))
+        # each of the recorder's threads says what it is (ps -L, top -H)
+        names = sorted(open("/proc/%d/task/%s/comm" % (rec.p.pid, t)).read().strip()
+                       for t in os.listdir("/proc/%d/task" % rec.p.pid))
+        assert names == ["leaktrace", "lt-alerts", "lt-metrics", "lt-writer"], names
         out, err = rec.finish()
     text = [l for l in out.splitlines() if l.startswith("ALERT ")]
     assert len(text) == 2, out			# the ALERT lines stay

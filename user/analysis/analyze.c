@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include "common/err.h"
@@ -85,6 +86,8 @@ static void *reader_main(void *arg)
 {
 	struct part *p = arg;
 	int rc = 0;
+
+	prctl(PR_SET_NAME, "lt-reader");
 	for (int side = 0; side < 2 && !rc; side++) {
 		struct lt_reader *r = lt_reader_open_part(p->paths[side], p->id, p->nparts);
 		if (!r) {

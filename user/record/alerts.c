@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "analysis/observe.h"
@@ -136,6 +137,7 @@ static void *exec_worker(void *arg)
 	char *argv[] = { "sh", "-c", (char *)A.cmd, NULL };
 	char **envp = calloc(A.nenv + 3, sizeof(*envp));
 
+	prctl(PR_SET_NAME, "lt-alerts");
 	if (!envp)
 		return NULL;
 	memcpy(envp, A.envbase, A.nenv * sizeof(*envp));

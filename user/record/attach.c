@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -480,6 +481,7 @@ bool flush_batches(struct leaktrace_bpf *skel)
 
 static void *reaper(void *arg)
 {
+	prctl(PR_SET_NAME, "lt-reaper");
 	for (;;) {
 		struct bpf_link *l;
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -420,6 +421,7 @@ static void conn_accept(void)
 
 static void *serve(void *arg)
 {
+	prctl(PR_SET_NAME, "lt-metrics");
 	for (;;) {
 		struct pollfd pfd[METRICS_MAX_CONN + 2];
 		int idx[METRICS_MAX_CONN], n = 0;

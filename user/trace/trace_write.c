@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -160,6 +161,7 @@ static void *writer_main(void *arg)
 	struct lt_writer *w = arg;
 	sigset_t all;
 
+	prctl(PR_SET_NAME, "lt-writer");	/* top -H, perf: the trace's writer */
 	sigfillset(&all);	/* signals are the caller's business */
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&w->mu);
