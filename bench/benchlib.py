@@ -123,6 +123,23 @@ class RssSampler(threading.Thread):
             time.sleep(self.period)
 
 
+def thread_cpu(pid):
+    """CPU seconds (user+sys) of each of pid's threads so far, summed by
+    thread name (the recorder names its threads: "leaktrace" is the main
+    thread, which consumes the ring buffer; "lt-writer" writes the trace)"""
+    out, tick = {}, os.sysconf("SC_CLK_TCK")
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue	# a thread that ended in between
+        name, rest = s[s.index("(") + 1:s.rindex(")")], s[s.rindex(")") + 2:].split()
+        # rest[0] is field 3 (state): utime and stime are fields 14 and 15
+        out[name] = out.get(name, 0.0) + (int(rest[11]) + int(rest[12])) / tick
+    return out
+
+
 def take_opt(args, name, dflt):
     """the value after option name in args (both removed), else dflt"""
     if name in args:

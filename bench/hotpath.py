@@ -8,7 +8,8 @@
 #     BPF programs' run time per Python call (kernel.bpf_stats_enabled);
 #   - the burst loss test: 2 processes, each with its own record, pinned to
 #     the 2 CPUs, 3 bursts of N generator calls each; lost events, and
-#     the consumer's CPU per record (its capacity in records/s per thread).
+#     the recorder's CPU per call, and each of its threads' CPU during the
+#     bursts (the consumer's capacity per thread).
 # Prints markdown on stdout (bench/run.sh appends it to docs/PERFORMANCE.md).
 #   hotpath.py [--calls N] [--burst N] [--reps R] [--torch-iters N] [--pin]
 # --reps R repeats every workload and mode R times, in turn (default 1):
@@ -22,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B  # noqa: E402
@@ -92,24 +94,30 @@ def burst_loss(n):
     procs, recs = [], []
     for i in range(2):
         p = subprocess.Popen(["taskset", "-c", str(i % os.cpu_count()), B.PY,
-                              os.path.join(B.HERE, "gen.py"), str(n), "--bursts", "3"],
+                              os.path.join(B.HERE, "gen.py"), str(n), "--bursts", "3", "--hold"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         B.read_json_line(p.stdout, "ready")
         r = B.Recorder([], "burst", os.path.join(B.WORK, f"burst{i}.jsonl"), "burst recorder")
         r.start(p.pid)
         procs.append(p)
         recs.append(r)
+    # each recorder's threads' CPU while the bursts run (its capacity per
+    # thread), apart from its start (loading, attaching) and its end
+    cpu0 = [B.thread_cpu(r.p.pid) for r in recs]
     for p in procs:
         p.stdin.write("go\n")
         p.stdin.flush()
     res = [B.read_json_line(p.stdout, "workload") for p in procs]
+    time.sleep(1)	# the consumers' last polls (20 ms apart)
+    cpu1 = [B.thread_cpu(r.p.pid) for r in recs]
     for p in procs:
         p.stdin.close()
         p.wait(timeout=600)
     out = []
-    for r, x in zip(recs, res):
+    for r, x, c0, c1 in zip(recs, res, cpu0, cpu1):
         f = r.finish()
         f.update(x)
+        f["threads_s"] = {k: v - c0.get(k, 0.0) for k, v in c1.items()}
         out.append(f)
     return out
 
@@ -223,6 +231,20 @@ def main():
           f"{x['lt_user_s']:.2f}+{x['lt_sys_s']:.2f} | {per:.2f} | {1e6 / per / 1e3:.0f} k | "
           f"{x['lt_maxrss_kb'] // 1024} |")
     p()
+    p("The consumer's capacity per thread: each recorder's threads' CPU while the bursts ran "
+      "(from /proc, 10 ms ticks; its start, loading and attaching, left out). The main thread "
+      "(`leaktrace`) consumes the ring buffer and rebuilds the trees; `lt-writer` writes the "
+      "trace. A call is two records, an ENTRY and a RET.\n")
+    p("| process | producer's calls per second | consumer thread CPU s | its calls per CPU-second "
+      "| share of a CPU | writer thread CPU s | its calls per CPU-second | other threads CPU s |")
+    p("|---|---|---|---|---|---|---|---|")
+    for i, x in enumerate(loss):
+        th = dict(x["threads_s"])
+        cons, wr = th.pop("leaktrace", 0.0), th.pop("lt-writer", 0.0)
+        rate = lambda s: f"{x['rec_calls'] / s / 1e3:.0f} k" if s > 0 else ""
+        p(f"| {i} | {x['calls'] / x['loop_s'] / 1e3:.0f} k | {cons:.2f} | {rate(cons)} | "
+          f"{100 * cons / x['loop_s']:.0f}% | {wr:.2f} | {rate(wr)} | {sum(th.values()):.2f} |")
+    p()
     lp = runs["loop"]
     if "bpftrace" in lp:
         full_bpf = lp["full"][1] / lp["full"][2]
@@ -242,8 +264,12 @@ def main():
                     f"the consumers less CPU than they need at the cost per record in the "
                     f"table; here the consumer is the first limit.")
         else:
-            lost = ("The burst lost nothing: the consumers' rate in the table is above what the "
-                    "2 producers made here.")
+            cap = min(x["rec_calls"] / x["threads_s"].get("leaktrace", 0.0)
+                      for x in loss if x["threads_s"].get("leaktrace"))
+            prod = max(x["calls"] / x["loop_s"] for x in loss)
+            lost = (f"The burst lost nothing: a consumer thread handles {cap / 1e3:.0f} k calls "
+                    f"per CPU-second, {cap / prod:.1f}x what the fastest producer made here "
+                    f"({prod / 1e3:.0f} k calls/s).")
         p(f"Reading (issue 20): {how} The BPF ratio to bpftrace's name count (goal <= 1.5x): "
           f"an ENTRY costs a frame header read, a clock read and a copy into the CPU's batch "
           f"(the code's identity is read only when the CPU's cache cannot vouch for it: a code "
