@@ -125,8 +125,9 @@ class RssSampler(threading.Thread):
 
 def thread_cpu(pid):
     """CPU seconds (user+sys) of each of pid's threads so far, summed by
-    thread name (the recorder names its threads: "leaktrace" is the main
-    thread, which consumes the ring buffer; "lt-writer" writes the trace)"""
+    thread name; the main thread (the recorder's consumer of the ring
+    buffer) as "main", whatever the binary is called. The recorder names
+    its other threads: "lt-writer" writes the trace."""
     out, tick = {}, os.sysconf("SC_CLK_TCK")
     for t in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -135,6 +136,7 @@ def thread_cpu(pid):
         except OSError:
             continue	# a thread that ended in between
         name, rest = s[s.index("(") + 1:s.rindex(")")], s[s.rindex(")") + 2:].split()
+        name = "main" if int(t) == pid else name
         # rest[0] is field 3 (state): utime and stime are fields 14 and 15
         out[name] = out.get(name, 0.0) + (int(rest[11]) + int(rest[12])) / tick
     return out

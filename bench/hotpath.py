@@ -240,7 +240,7 @@ def main():
     p("|---|---|---|---|---|---|---|---|")
     for i, x in enumerate(loss):
         th = dict(x["threads_s"])
-        cons, wr = th.pop("leaktrace", 0.0), th.pop("lt-writer", 0.0)
+        cons, wr = th.pop("main", 0.0), th.pop("lt-writer", 0.0)
         rate = lambda s: f"{x['rec_calls'] / s / 1e3:.0f} k" if s > 0 else ""
         p(f"| {i} | {x['calls'] / x['loop_s'] / 1e3:.0f} k | {cons:.2f} | {rate(cons)} | "
           f"{100 * cons / x['loop_s']:.0f}% | {wr:.2f} | {rate(wr)} | {sum(th.values()):.2f} |")
@@ -264,12 +264,14 @@ def main():
                     f"the consumers less CPU than they need at the cost per record in the "
                     f"table; here the consumer is the first limit.")
         else:
-            cap = min(x["rec_calls"] / x["threads_s"].get("leaktrace", 0.0)
-                      for x in loss if x["threads_s"].get("leaktrace"))
+            cap = min((x["rec_calls"] / x["threads_s"]["main"]
+                       for x in loss if x["threads_s"].get("main")), default=0)
             prod = max(x["calls"] / x["loop_s"] for x in loss)
             lost = (f"The burst lost nothing: a consumer thread handles {cap / 1e3:.0f} k calls "
                     f"per CPU-second, {cap / prod:.1f}x what the fastest producer made here "
-                    f"({prod / 1e3:.0f} k calls/s).")
+                    f"({prod / 1e3:.0f} k calls/s)." if cap else
+                    "The burst lost nothing; its consumers used under a tick of CPU each, too "
+                    "little to give their rate.")
         p(f"Reading (issue 20): {how} The BPF ratio to bpftrace's name count (goal <= 1.5x): "
           f"an ENTRY costs a frame header read, a clock read and a copy into the CPU's batch "
           f"(the code's identity is read only when the CPU's cache cannot vouch for it: a code "
